@@ -1,0 +1,38 @@
+"""Test configuration shared by every test: headless Qt, and async tests on the right event loop."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    """The program's own loop: qasync on a QApplication, with a plain default executor."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="test-executor"))
+    return loop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "qasync: run this async test on the qasync loop (Qt timers fire)")
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    # Qt-facing async tests run on qasync, so Qt timers and signals work as in the program;
+    # everything else runs on a plain asyncio loop.
+    if item.get_closest_marker("qasync") is not None:
+        return {"qasync": _qasync_loop}
+    return {"asyncio": asyncio.new_event_loop}
