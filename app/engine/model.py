@@ -56,6 +56,7 @@ class ActionKind(StrEnum):
     CLOSE_HEDGE = "CLOSE_HEDGE"
     CLOSE = "CLOSE"
     READD = "READD"
+    EXTERNAL_CHANGE = "EXTERNAL_CHANGE"  # volume, SL or TP changed outside DTMS (journaled, nothing sent)
 
 
 class ActionOutcome(StrEnum):
