@@ -1,0 +1,370 @@
+"""Every body the HTTP endpoint takes or gives, as pydantic models (the contract bots are written against).
+
+Requests are lenient where existing bots differ (``direction`` in any case, ``entry_price`` for ``entry``,
+``sl``/``tp`` for ``stop_loss``/``take_profit``, ``0`` or null for "no level", unknown keys ignored) and strict
+where a value would be wrong (booleans, NaN, infinities, negative prices, over-long MT5 strings).
+
+This module imports nothing of the application: the bot-side client (``app.client``) uses it on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+MAX_INT64 = 2**63 - 1
+MT5_STRING_MAX = 29  # MT5 rejects longer symbol and comment strings
+
+DirectionName = Literal["BUY", "SELL"]
+DefensiveStateName = Literal["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"]
+LifecycleStateName = Literal["STARTING", "CONNECTING", "RECOVERING", "READY", "DISCONNECTED", "FAILED", "STOPPED"]
+HealthStatus = Literal["healthy", "not_ready", "error"]
+
+
+class ErrorCode(StrEnum):
+    """The short machine codes carried in ``ErrorResponse.error``."""
+
+    VALIDATION = "validation_error"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    NOT_READY = "not_ready"
+    NOT_MANAGED = "not_managed"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    SIMULATOR_ONLY = "simulator_only"
+    INTERNAL = "internal_error"
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true/false would otherwise pass as 1/0 for an int or a float field.
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+Ticket = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=MAX_INT64)]
+Symbol = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MT5_STRING_MAX)]
+Price = Annotated[float | None, BeforeValidator(_not_bool)]
+
+_REQUEST_CONFIG = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True)
+
+
+# --- requests -------------------------------------------------------------------------------------------
+
+
+class EnableTradeRequest(BaseModel):
+    """``POST /dtms/trade/enable``: hand an open position to DTMS. MT5's position supplies the truth;
+    these values are kept beside it and checked against it (symbol and direction must agree).
+
+    After validation: ``direction`` is upper case, a level of 0 is ``None`` (no level), an ``entry`` of 0 is
+    ``None`` (unknown fill price), and every number is finite and not negative.
+    """
+
+    model_config = _REQUEST_CONFIG
+
+    ticket: Ticket
+    symbol: Symbol
+    direction: DirectionName
+    entry: Price = Field(default=None, validation_alias=AliasChoices("entry", "entry_price"))
+    volume: Price = None
+    stop_loss: Price = Field(default=None, validation_alias=AliasChoices("stop_loss", "sl"))
+    take_profit: Price = Field(default=None, validation_alias=AliasChoices("take_profit", "tp"))
+    strategy_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    magic: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_INT64)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=MT5_STRING_MAX)] | None = None
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _direction_any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("entry", "volume", "stop_loss", "take_profit")
+    @classmethod
+    def _finite_not_negative(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"must be a finite number >= 0, got {value!r}")
+        if value == 0:
+            if info.field_name == "volume":
+                raise ValueError("must be greater than 0 when given")
+            return None  # MT5's convention: 0 means no level / unknown
+        return value
+
+    @field_validator("strategy_type")
+    @classmethod
+    def _blank_strategy_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class DisableTradeRequest(BaseModel):
+    """``POST /dtms/trade/disable``: stop managing a trade (its history is kept)."""
+
+    model_config = _REQUEST_CONFIG
+
+    ticket: Ticket
+
+
+class SimTickPost(BaseModel):
+    """``POST /sim/ticks``: hold a symbol's price (``bid``, optional ``ask``), or hand it back to the
+    simulated market with ``mode: "live"``. Without ``ask`` the symbol's typical spread is used."""
+
+    model_config = _REQUEST_CONFIG
+
+    symbol: Symbol
+    bid: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] | None = None
+    ask: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] | None = None
+    mode: Literal["live"] | None = None
+
+    @model_validator(mode="after")
+    def _price_or_live(self) -> SimTickPost:
+        if self.mode == "live":
+            if self.bid is not None or self.ask is not None:
+                raise ValueError('give either bid/ask or mode "live", not both')
+        elif self.bid is None:
+            raise ValueError('bid is required unless mode is "live"')
+        elif self.ask is not None and self.ask < self.bid:
+            raise ValueError("ask must not be below bid")
+        return self
+
+
+class SimFaultPost(BaseModel):
+    """``POST /sim/faults``: inject a terminal fault into the simulator, or clear them all (``kind: "clear"``).
+
+    ``function`` limits the fault to one MT5 call (all calls when omitted), ``retcode`` is the server answer to
+    force for ``order_send``, ``count`` how many calls it hits (until cleared when omitted) and ``seconds``
+    how long a hang or an outage lasts.
+    """
+
+    model_config = _REQUEST_CONFIG
+
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    retcode: int | None = None
+    count: Annotated[int, Field(ge=1)] | None = None
+    seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+# --- responses ------------------------------------------------------------------------------------------
+
+
+class TradeInfo(BaseModel):
+    """One managed trade as listed in tables. Prices are MT5's; ``sl``/``tp`` are 0.0 when the position has no
+    level (MT5's convention). Times are terminal (broker server) time in epoch seconds."""
+
+    ticket: int
+    symbol: str
+    direction: DirectionName
+    entry: float
+    volume: float
+    sl: float
+    tp: float
+    state: DefensiveStateName
+    score: float = 0.0
+    profit_r: float | None = None  # None until a price is known
+    r: float = 0.0
+    synthetic_r: bool = False
+    managed_by: str = "DTMS"
+    strategy_type: str | None = None
+    source: str = "REGISTERED"
+    magic: int = 0
+    comment: str = ""
+    breakeven_triggered: bool = False
+    partial_taken: bool = False
+    hedge_ticket: int | None = None
+    registered_at: float = 0.0
+    last_action: str | None = None
+    last_action_at: float | None = None
+    active: bool = True
+
+
+class TransitionInfo(BaseModel):
+    from_state: DefensiveStateName
+    to_state: DefensiveStateName
+    reason: str
+    score: float
+    at: float
+
+
+class ActionInfo(BaseModel):
+    """One order_send DTMS made (or decided not to make) and its real MT5 outcome."""
+
+    ticket: int
+    kind: str
+    outcome: str
+    retcode: int | None = None
+    comment: str = ""
+    attempt: int = 1
+    detail: str = ""
+    request: dict[str, Any] = Field(default_factory=dict)
+    at: float = 0.0
+
+
+class TradeDetail(TradeInfo):
+    """``GET /dtms/trade/{ticket}``: a trade with its timers, score explanation, transitions and journal."""
+
+    initial_sl: float = 0.0
+    initial_volume: float = 0.0
+    opened_at: float = 0.0
+    state_since: float = 0.0
+    score_explanation: str = ""
+    warnings: int = 0
+    last_warning_at: float | None = None
+    flat_timer_until: float | None = None
+    recovery_timer_until: float | None = None
+    closed_volume: float = 0.0
+    closed_at: float | None = None
+    close_reason: str | None = None
+    sent: dict[str, Any] = Field(default_factory=dict)
+    transitions: list[TransitionInfo] = Field(default_factory=list)
+    journal: list[ActionInfo] = Field(default_factory=list)
+
+
+class EnableTradeResponse(BaseModel):
+    success: bool
+    ticket: int
+    already_registered: bool
+    trade_info: TradeInfo
+
+
+class DisableTradeResponse(BaseModel):
+    success: bool
+    ticket: int
+
+
+class TradesResponse(BaseModel):
+    """``GET /dtms/trades``."""
+
+    trades: list[TradeInfo]
+    count: int
+
+
+class TradeRegistryEntry(BaseModel):
+    """``GET /trade-registry/{ticket}``; an unknown ticket answers 200 with ``managed_by`` null."""
+
+    ticket: int
+    managed_by: str | None = None
+    breakeven_triggered: bool = False
+    symbol: str | None = None
+    direction: DirectionName | None = None
+    strategy_type: str | None = None
+
+
+class HealthResponse(BaseModel):
+    """``GET /health``: 200 when healthy, 503 (status ``not_ready``) while not READY, 500 on error."""
+
+    status: HealthStatus
+    dtms_initialized: bool
+    state: LifecycleStateName | None = None
+    reason: str | None = None
+    monitoring_active: bool = False
+    active_trades: int = 0
+    epoch: int = 0
+    terminal: str | None = None  # "sim" or "mt5"
+    timestamp: float | None = None  # wall clock, epoch seconds
+
+
+class DtmsHealthResponse(BaseModel):
+    """``GET /dtms/health``: 200 when ready, else 503."""
+
+    dtms_initialized: bool
+    monitoring_active: bool
+    active_trades: int
+    ready: bool
+
+
+class StatusResponse(BaseModel):
+    """``GET /dtms/status``: the engine in one glance."""
+
+    state: LifecycleStateName
+    reason: str | None = None
+    epoch: int = 0
+    terminal: str | None = None
+    connected: bool = False
+    monitoring_active: bool = False
+    active_trades: int = 0
+    trades_by_state: dict[str, int] = Field(default_factory=dict)
+    rails_tripped: list[str] = Field(default_factory=list)
+    last_fast_cycle_at: float | None = None
+    last_deep_check_at: float | None = None
+
+
+class ActionsResponse(BaseModel):
+    """``GET /dtms/actions``: recent actions, newest first."""
+
+    actions: list[ActionInfo]
+    count: int
+
+
+class InitializeResponse(BaseModel):
+    """``POST /dtms/initialize``: whether a new initialisation was started, and the state it left."""
+
+    accepted: bool
+    state: LifecycleStateName
+    reason: str | None = None
+
+
+class EngineEvent(BaseModel):
+    """The data of one ``GET /events`` server-sent event; ``seq`` is also the event's ``id``."""
+
+    seq: int
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    at: float
+    wall_at: float
+
+
+class SimQuote(BaseModel):
+    bid: float
+    ask: float
+    time_msc: int | None = None
+    digits: int | None = None
+    scripted: bool = False
+
+
+class SimTicksResponse(RootModel[dict[str, SimQuote]]):
+    """``GET /sim/ticks``: ``{symbol: {bid, ask, ...}}`` for every symbol of the simulator."""
+
+
+class ErrorResponse(BaseModel):
+    """Every non-2xx answer: ``error`` a short machine code (see ``ErrorCode``), ``detail`` for people,
+    ``field`` the offending request field when there is one."""
+
+    error: str
+    detail: str
+    field: str | None = None
+
+
+_LOCATION_PREFIXES = frozenset({"body", "query", "path", "header"})
+
+
+def validation_error(errors: Iterable[Mapping[str, Any]]) -> ErrorResponse:
+    """The 422 answer for pydantic's (or FastAPI's) ``errors()`` list, naming the field as the client sent it."""
+    parts: list[str] = []
+    first_field: str | None = None
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc and loc[0] in _LOCATION_PREFIXES:
+            loc = loc[1:]
+        name = ".".join(loc) or None
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if first_field is None:
+            first_field = name
+        parts.append(f"{name}: {message}" if name else message)
+    return ErrorResponse(error=ErrorCode.VALIDATION, detail="; ".join(parts) or "invalid request", field=first_field)
