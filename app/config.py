@@ -1,0 +1,164 @@
+"""The settings file (TOML): the endpoint, the terminal and every engine figure, validated with clear messages.
+
+A missing file means defaults. A key that is unknown, of the wrong type or out of range raises
+``InvalidSettings`` naming the key, so the trader learns what to fix instead of the program guessing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import tomli_w
+
+from app.engine.settings import EngineSettings
+from app.errors import InvalidSettings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8001
+    #: require a bearer token even on loopback (always required on any other address)
+    require_token: bool = False
+    max_body_bytes: int = 65_536
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TerminalSettings:
+    kind: str = ""  # "" = MetaTrader5 where it imports, else the simulator
+    path: str = ""
+    login: int = 0
+    password: str = ""
+    server: str = ""
+    timeout_ms: int = 60_000
+    sim_seed: int = 20240601
+    sim_speed: float = 1.0
+    sim_margin_mode: int = 2  # 2 hedging, 0 netting
+    sim_demo: bool = True  # on the simulator, open a few demo positions on first start
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppSettings:
+    api: ApiSettings = field(default_factory=ApiSettings)
+    terminal: TerminalSettings = field(default_factory=TerminalSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
+    def validate(self) -> AppSettings:
+        if not 0 <= self.api.port <= 65535:
+            raise InvalidSettings("api.port must be between 0 and 65535")
+        if self.api.max_body_bytes < 1024:
+            raise InvalidSettings("api.max_body_bytes must be at least 1024")
+        if self.terminal.kind not in ("", "sim", "mt5"):
+            raise InvalidSettings('terminal.kind must be "sim", "mt5" or empty')
+        if self.terminal.sim_speed < 0:
+            raise InvalidSettings("terminal.sim_speed must not be negative")
+        if self.terminal.sim_margin_mode not in (0, 2):
+            raise InvalidSettings("terminal.sim_margin_mode must be 0 (netting) or 2 (hedging)")
+        self.engine.validate()
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(path: Path) -> AppSettings:
+    if not path.exists():
+        return AppSettings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidSettings(f"{path}: not valid TOML: {error}") from error
+    return settings_from_dict(data)
+
+
+def settings_from_dict(data: dict[str, Any]) -> AppSettings:
+    return _build(AppSettings, data, "").validate()
+
+
+def save_settings(path: Path, settings: AppSettings) -> None:
+    """Write atomically (a temporary file renamed over the old one)."""
+    settings.validate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(tomli_w.dumps(settings_to_dict(settings)), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def settings_to_dict(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: settings_to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [settings_to_dict(v) for v in value]
+    return value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise InvalidSettings(f"{where or 'settings'} must be a table")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InvalidSettings(f"unknown setting {_join(where, unknown[0])}")
+    values = {name: _coerce(hints[name], raw, _join(where, name)) for name, raw in data.items()}
+    return cls(**values)
+
+
+def _coerce(hint: Any, raw: Any, key: str) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, raw, key)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(raw)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in hint)
+            raise InvalidSettings(f"{key} must be one of {choices}") from None
+    if origin is tuple:
+        if not isinstance(raw, list):
+            raise InvalidSettings(f"{key} must be a list")
+        args = get_args(hint)
+        item = args[0]
+        return tuple(_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(raw))
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise InvalidSettings(f"{key} must be true or false")
+        return raw
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise InvalidSettings(f"{key} must be a whole number")
+        return raw
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise InvalidSettings(f"{key} must be a number")
+        return float(raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise InvalidSettings(f"{key} must be text")
+        return raw
+    if get_args(hint) and origin is not None and isinstance(raw, list):  # tuple[tuple[float, float], ...]
+        return tuple(raw)
+    return raw
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
