@@ -1,0 +1,121 @@
+"""The terminal worker: owns one terminal and answers requests one at a time.
+
+``serve`` is the target of the gateway's spawned worker process. ``handle`` answers one request and is
+shared with the in-process transport, so both paths answer identically. Nothing a caller sends can kill
+the worker: exceptions come back as data (type name and message), and a failing call's ``last_error()``
+is read immediately after it, before anything else can reset it.
+
+Wire format: the parent sends ``(seq, WorkerRequest)``; the worker answers ``(seq, WorkerReply)``.
+Sequence number 0 is the worker's first message: the terminal is built (value = worker pid) or could
+not be built (``raised`` says why, then the worker exits).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from enum import StrEnum
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
+
+from app.terminal.convert import to_plain
+from app.terminal.protocol import TERMINAL_FUNCTIONS
+from app.terminal.spec import TerminalSpec
+
+logger = logging.getLogger(__name__)
+
+#: ``last_error()`` of a call that did not fail (the module resets to this on every call).
+NO_ERROR: tuple[int, str] = (1, "Success")
+
+#: Sequence number of the worker's start-up message.
+STARTUP_SEQ = 0
+
+
+class RequestKind(StrEnum):
+    CALL = "call"
+    CONTROL = "control"
+    STOP = "stop"
+
+
+class WorkerRequest(NamedTuple):
+    kind: RequestKind
+    name: str = ""
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None
+
+
+class WorkerReply(NamedTuple):
+    value: Any
+    #: ``last_error()`` read right after a call returned None or False; ``NO_ERROR`` otherwise.
+    error: tuple[int, str]
+    #: ``"TypeError: message"`` when the call raised instead of answering.
+    raised: str | None
+
+
+def describe_exception(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def handle(terminal: Any, request: WorkerRequest) -> WorkerReply:
+    """Answer one call or control request against ``terminal``; never raises."""
+    kwargs = request.kwargs or {}
+    try:
+        if request.kind is RequestKind.CALL:
+            if request.name not in TERMINAL_FUNCTIONS:
+                raise AttributeError(f"the terminal has no function {request.name!r}")
+            value = getattr(terminal, request.name)(*request.args, **kwargs)
+            error = tuple(terminal.last_error()) if value is None or value is False else NO_ERROR
+        elif request.kind is RequestKind.CONTROL:
+            control = getattr(terminal, "control", None)
+            if control is None:
+                raise AttributeError("this terminal takes no control commands")
+            value = control(request.name, **kwargs)
+            error = NO_ERROR
+        else:
+            raise ValueError(f"cannot handle a {request.kind!r} request")
+        return WorkerReply(to_plain(value), error, None)
+    except Exception as exc:  # a bad call is an answer, not the worker's end
+        return WorkerReply(None, NO_ERROR, describe_exception(exc))
+
+
+def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None:
+    """Worker process main loop: build the terminal, then answer until told to stop or the parent goes."""
+    # Ctrl+C reaches the whole process group; stopping the worker is the parent's decision.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        terminal = spec.create_terminal()
+    except Exception as exc:
+        logger.warning("terminal worker could not build a %s terminal: %s", spec.kind, exc)
+        _send(replies, STARTUP_SEQ, WorkerReply(None, NO_ERROR, describe_exception(exc)))
+        return
+    if not _send(replies, STARTUP_SEQ, WorkerReply(os.getpid(), NO_ERROR, None)):
+        return
+    while True:
+        try:
+            seq, request = requests.recv()
+        except (EOFError, OSError):
+            break
+        if request.kind is RequestKind.STOP:
+            _shut_down(terminal)
+            break
+        if not _send(replies, seq, handle(terminal, request)):
+            break
+
+
+def _send(replies: Connection, seq: int, reply: WorkerReply) -> bool:
+    """Send a reply; a result that cannot be pickled is answered as an error. False once the parent is gone."""
+    try:
+        replies.send((seq, reply))
+    except (EOFError, OSError):
+        return False
+    except Exception as exc:  # pickling happens before anything is written, so the stream stays intact
+        replies.send((seq, WorkerReply(None, NO_ERROR, f"unpicklable result: {describe_exception(exc)}")))
+    return True
+
+
+def _shut_down(terminal: Any) -> None:
+    try:
+        terminal.shutdown()
+    except Exception:
+        logger.exception("terminal shutdown failed in the worker")
