@@ -1,0 +1,97 @@
+"""Opening the database file: connect, check, migrate, and survive a damaged file.
+
+A file that is not a database or is malformed (``PRAGMA quick_check`` fails, or SQLite reports SQLITE_CORRUPT
+or SQLITE_NOTADB) is moved aside as ``<name>.corrupt-<UTC timestamp>`` with its ``-wal`` and ``-shm`` files,
+never deleted, and a fresh database takes its place; the engine then rebuilds from the terminal. Any other
+failure (file locked by another program, permissions, a newer schema) is raised: those are not damage, and
+moving such a file aside would throw away good data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from app.store.migrations import MIGRATIONS, Migration, migrate
+
+logger = logging.getLogger(__name__)
+
+PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000, "foreign_keys": 1}
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_SIDE_FILES = ("-wal", "-shm")
+
+
+class DamagedDatabase(Exception):
+    """``PRAGMA quick_check`` found the file damaged."""
+
+
+def is_corruption(error: BaseException) -> bool:
+    """True when ``error`` (or what it wraps: peewee keeps the sqlite3 error in its args) means damage."""
+    pending: list[object] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DamagedDatabase):
+            return True
+        if isinstance(current, sqlite3.DatabaseError):
+            code = getattr(current, "sqlite_errorcode", 0) & 0xFF  # primary code of an extended one
+            if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                return True
+        pending.extend((current.__cause__, current.__context__, *current.args))
+    return False
+
+
+def move_aside(path: Path, now: datetime | None = None) -> Path:
+    """Rename ``path`` and its side files to ``<name>.corrupt-<UTC timestamp>[-n]``; returns the new path."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    attempt = 1
+    while True:
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        target = path.with_name(f"{path.name}.corrupt-{stamp}{suffix}")
+        if not any(Path(f"{target}{side}").exists() for side in ("", *_SIDE_FILES)):
+            break
+        attempt += 1
+    path.rename(target)
+    for side in _SIDE_FILES:
+        source = Path(f"{path}{side}")
+        if source.exists():
+            source.rename(f"{target}{side}")
+    return target
+
+
+def _connect_checked(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE")
+    try:
+        db.connect()
+        problems = [row[0] for row in db.execute_sql("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise DamagedDatabase("; ".join(problems[:5]))
+        migrate(db, migrations)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[SqliteDatabase, Path | None]:
+    """Connect to ``path`` on the calling thread, checked and migrated.
+
+    Returns the connected database and, when the file was damaged, where it was moved (else None).
+    """
+    try:
+        return _connect_checked(path, migrations), None
+    except Exception as error:
+        if not is_corruption(error):
+            raise
+        moved = move_aside(path)
+        logger.error("database %s is damaged (%s); moved aside as %s, starting a new one", path, error, moved)
+    return _connect_checked(path, migrations), moved
