@@ -63,6 +63,7 @@ Symbol = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Price = Annotated[float | None, BeforeValidator(_not_bool)]
 
 _REQUEST_CONFIG = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True)
+_ALIASES = (("entry", "entry_price"), ("stop_loss", "sl"), ("take_profit", "tp"))
 
 
 # --- requests -------------------------------------------------------------------------------------------
@@ -88,6 +89,16 @@ class EnableTradeRequest(BaseModel):
     strategy_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     magic: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_INT64)] | None = None
     comment: Annotated[str, StringConstraints(max_length=MT5_STRING_MAX)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alias_fills_a_null(cls, data: Any) -> Any:
+        # {"entry": null, "entry_price": 1.08}: the value that was given wins over the null.
+        if isinstance(data, Mapping):
+            for name, alias in _ALIASES:
+                if name in data and data[name] is None and data.get(alias) is not None:
+                    data = {**data, name: data[alias]}
+        return data
 
     @field_validator("direction", mode="before")
     @classmethod
@@ -145,20 +156,31 @@ class SimTickPost(BaseModel):
 
 
 class SimFaultPost(BaseModel):
-    """``POST /sim/faults``: inject a terminal fault into the simulator, or clear them all (``kind: "clear"``).
+    """``POST /sim/faults``: arm a simulated terminal fault, start random faults, or clear them all.
 
-    ``function`` limits the fault to one MT5 call (all calls when omitted), ``retcode`` is the server answer to
-    force for ``order_send``, ``count`` how many calls it hits (until cleared when omitted) and ``seconds``
-    how long a hang or an outage lasts.
+    ``kind`` is a fault kind of the simulator (``disconnect``, ``ipc_timeout``, ``block``, ``restart``,
+    ``algo_disabled``, ``retcode``), or ``random`` (``seed``, ``probability``, ``kinds``, ``block_seconds``),
+    or ``clear``. The simulator checks which parameters a kind takes; ``params()`` gives those that were sent.
     """
 
     model_config = _REQUEST_CONFIG
 
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)]
     function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    retcode: int | None = None
-    count: Annotated[int, Field(ge=1)] | None = None
-    seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    action: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] | None = None
+    retcode: Annotated[int, BeforeValidator(_not_bool)] | None = None
+    executed: bool | None = None
+    count: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = None
+    seconds: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, le=600, allow_inf_nan=False)] | None = None
+    failing_initializes: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] | None = None
+    seed: int | None = None
+    probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    kinds: list[str] | None = None
+    block_seconds: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The parameters that were sent, without ``kind``."""
+        return self.model_dump(exclude={"kind"}, exclude_none=True)
 
 
 # --- responses ------------------------------------------------------------------------------------------

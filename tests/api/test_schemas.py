@@ -72,6 +72,11 @@ def test_entry_wins_over_entry_price_when_both_are_sent() -> None:
     assert enable(entry=1.5, entry_price=1.4).entry == 1.5
 
 
+def test_a_null_entry_beside_an_entry_price_takes_the_price() -> None:
+    request = enable(entry=None, entry_price=1.4, stop_loss=None, sl=1.3, take_profit=None, tp=1.6)
+    assert (request.entry, request.stop_loss, request.take_profit) == (1.4, 1.3, 1.6)
+
+
 @pytest.mark.parametrize("level", [0, 0.0, None])
 def test_a_zero_or_null_level_means_no_level(level: float | None) -> None:
     request = enable(stop_loss=level, take_profit=level)
@@ -282,7 +287,24 @@ def test_bad_sim_tick_posts_are_refused(body: dict[str, object]) -> None:
 def test_sim_ticks_and_faults_parse() -> None:
     ticks = SimTicksResponse.model_validate({"EURUSD": {"bid": 1.1, "ask": 1.1001, "digits": 5}})
     assert ticks.root["EURUSD"].digits == 5
-    fault = SimFaultPost.model_validate({"kind": "disconnect", "seconds": 2.5})
-    assert (fault.kind, fault.function, fault.count, fault.seconds) == ("disconnect", None, None, 2.5)
+
+    fault = SimFaultPost.model_validate({"kind": " Retcode ", "retcode": 10012, "executed": True, "count": 2})
+    assert fault.kind == "retcode"
+    assert fault.params() == {"retcode": 10012, "executed": True, "count": 2}
+    assert SimFaultPost.model_validate({"kind": "clear"}).params() == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": ""},
+        {"kind": "block", "seconds": 0},
+        {"kind": "block", "seconds": 601},
+        {"kind": "ipc_timeout", "count": 0},
+        {"kind": "retcode", "retcode": True},
+        {"kind": "random", "probability": 1.5},
+    ],
+)
+def test_bad_fault_posts_are_refused(body: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        SimFaultPost.model_validate({"kind": "hang", "count": 0})
+        SimFaultPost.model_validate(body)
