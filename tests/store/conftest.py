@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,19 @@ async def repo(db_path: Path) -> AsyncIterator[Repository]:
     repository = await Repository.open(db_path)
     yield repository
     await repository.close()
+
+
+@pytest.fixture
+def write_lock(db_path: Path) -> Callable[[], AbstractContextManager[None]]:
+    """Holds the file's write lock from another connection, so the repository's writes queue up behind it."""
+
+    @contextmanager
+    def held() -> Iterator[None]:
+        connection = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            connection.close()
+
+    return held

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.store import Repository
 
 MakeTrade = Callable[..., Trade]
+WriteLock = Callable[[], AbstractContextManager[None]]
 
 
 def every_field_set(ticket: int) -> Trade:
@@ -218,13 +220,18 @@ async def test_save_trades_in_bulk_inserts_and_updates(repo: Repository, make_tr
     assert {t.volume for t in active[2000:]} == {0.02}
 
 
-async def test_the_value_at_call_time_is_what_is_stored(repo: Repository, make_trade: MakeTrade) -> None:
+async def test_the_value_at_call_time_is_what_is_stored(
+    repo: Repository, make_trade: MakeTrade, write_lock: WriteLock
+) -> None:
     trade = make_trade(8, sent={"volume": 0.1})
-    saving = asyncio.ensure_future(repo.save_trade(trade))
-    await asyncio.sleep(0)  # the save has started and waits for the database thread
-    trade.state = DefensiveState.CLOSED
-    trade.sent["volume"] = 9.0
-    await saving
+    with write_lock():
+        blocked = asyncio.ensure_future(repo.save_trade(make_trade(1)))
+        await asyncio.sleep(0)  # that write now waits for the lock on the database thread
+        saving = asyncio.ensure_future(repo.save_trade(trade))
+        await asyncio.sleep(0)  # queued behind it
+        trade.state = DefensiveState.CLOSED
+        trade.sent["volume"] = 9.0
+    await asyncio.gather(blocked, saving)
     stored = await repo.load_trade(8)
     assert stored is not None
     assert stored.state is DefensiveState.HEALTHY and stored.sent == {"volume": 0.1}
