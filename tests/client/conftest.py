@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -175,6 +176,14 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+def dead_url() -> str:
+    """A loopback address nobody listens on (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
 def fake() -> FakeDtms:
     return FakeDtms()
 
@@ -187,3 +196,26 @@ async def live_url(fake: FakeDtms) -> AsyncIterator[str]:
             yield url
         finally:
             await close_dtms_client()
+
+
+@pytest.fixture
+def threaded_url(fake: FakeDtms) -> Iterator[str]:
+    """The fake on a real socket served from its own thread and loop, for callers that have no loop."""
+    ready = threading.Event()
+    shared: dict[str, Any] = {}
+
+    async def serve() -> None:
+        shared["loop"], shared["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        async with serving(fake.app) as url:
+            shared["url"] = url
+            ready.set()
+            await shared["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="test-http-server", daemon=True)
+    thread.start()
+    assert ready.wait(10), "the test server did not start"
+    try:
+        yield shared["url"]
+    finally:
+        shared["loop"].call_soon_threadsafe(shared["stop"].set)
+        thread.join(10)
