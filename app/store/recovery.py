@@ -27,12 +27,11 @@ _SQLITE_NOTADB = 26
 _SIDE_FILES = ("-wal", "-shm")
 
 
-class DamagedDatabase(Exception):
-    """``PRAGMA quick_check`` found the file damaged."""
-
-
 def is_corruption(error: BaseException) -> bool:
-    """True when ``error`` (or what it wraps: peewee keeps the sqlite3 error in its args) means damage."""
+    """True when ``error``, or the sqlite3 error it wraps (peewee keeps it in its args), means damage.
+
+    Damage is SQLITE_CORRUPT or SQLITE_NOTADB; a locked, unreadable or missing file is not.
+    """
     pending: list[object] = [error]
     seen: set[int] = set()
     while pending:
@@ -40,8 +39,6 @@ def is_corruption(error: BaseException) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, DamagedDatabase):
-            return True
         if isinstance(current, sqlite3.DatabaseError):
             code = getattr(current, "sqlite_errorcode", 0) & 0xFF  # primary code of an extended one
             if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
@@ -68,13 +65,31 @@ def move_aside(path: Path, now: datetime | None = None) -> Path:
     return target
 
 
-def _connect_checked(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
+def find_damage(path: Path) -> str | None:
+    """What SQLite or ``PRAGMA quick_check`` says is wrong with the file; None when sound or absent.
+
+    The check runs on a read-only connection: unlike a writer, it never checkpoints the WAL into the file
+    or deletes the WAL at close, so a damaged file can be moved aside exactly as it was found.
+    """
+    if not path.exists():
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        if is_corruption(error):
+            return str(error)
+        raise
+    return None if problems == ["ok"] else "; ".join(problems[:5])
+
+
+def _connect(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
     db = SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE")
     try:
         db.connect()
-        problems = [row[0] for row in db.execute_sql("PRAGMA quick_check").fetchall()]
-        if problems != ["ok"]:
-            raise DamagedDatabase("; ".join(problems[:5]))
         migrate(db, migrations)
     except BaseException:
         db.close()
@@ -82,16 +97,24 @@ def _connect_checked(path: Path, migrations: Sequence[Migration]) -> SqliteDatab
     return db
 
 
+def _set_aside(path: Path, problem: object) -> Path:
+    moved = move_aside(path)
+    logger.error("database %s is damaged (%s); moved aside as %s, starting a new one", path, problem, moved)
+    return moved
+
+
 def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[SqliteDatabase, Path | None]:
     """Connect to ``path`` on the calling thread, checked and migrated.
 
     Returns the connected database and, when the file was damaged, where it was moved (else None).
     """
+    problem = find_damage(path)
+    moved = _set_aside(path, problem) if problem is not None else None
     try:
-        return _connect_checked(path, migrations), None
+        return _connect(path, migrations), moved
     except Exception as error:
-        if not is_corruption(error):
+        # damage the check could not see, met while migrating
+        if moved is not None or not is_corruption(error):
             raise
-        moved = move_aside(path)
-        logger.error("database %s is damaged (%s); moved aside as %s, starting a new one", path, error, moved)
-    return _connect_checked(path, migrations), moved
+        moved = _set_aside(path, error)
+    return _connect(path, migrations), moved
