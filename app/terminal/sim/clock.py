@@ -1,0 +1,99 @@
+"""The simulated broker's server clock.
+
+Simulated time runs at ``speed`` times wall time from an anchor ``(sim, wall)``: every change of speed or
+jump re-anchors, so the clock never goes backwards and a speed change takes effect from that instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+#: A clock whose offset from wall time is below this (seconds) at speed 1.0 counts as running on wall time.
+_WALL_TOLERANCE = 1e-3
+
+
+class SimClock:
+    """Broker server time for the simulator: epoch seconds (UTC scale), running at `speed` x wall time."""
+
+    __slots__ = ("_wall", "_base_sim", "_base_wall", "_speed", "_last")
+
+    def __init__(
+        self,
+        *,
+        start: float | None = None,
+        speed: float = 1.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        _check_speed(speed)
+        self._wall = wall
+        now_wall = float(wall())
+        self._base_wall = now_wall
+        self._base_sim = now_wall if start is None else float(start)
+        self._speed = float(speed)
+        self._last = self._base_sim
+
+    def now(self) -> float:
+        """Simulated epoch seconds; never smaller than any value returned before."""
+        t = self._base_sim + (self._wall() - self._base_wall) * self._speed
+        if t < self._last:
+            return self._last
+        self._last = t
+        return t
+
+    def now_msc(self) -> int:
+        return int(self.now() * 1000.0)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Change the rate from now on; 0 freezes the clock (then only ``advance`` moves it)."""
+        _check_speed(speed)
+        self._reanchor()
+        self._speed = float(speed)
+        logger.debug("clock speed set to %s", speed)
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward by ``seconds`` of simulated time."""
+        if seconds < 0:
+            raise ValueError(f"the clock cannot go backwards (advance by {seconds})")
+        self._reanchor()
+        self._base_sim += float(seconds)
+        self._last = self._base_sim
+
+    def state(self) -> dict[str, float]:
+        """JSON-serialisable state for persistence (see ``restore``)."""
+        now_wall = float(self._wall())
+        t = max(self._last, self._base_sim + (now_wall - self._base_wall) * self._speed)
+        return {"time": t, "speed": self._speed, "offset": t - now_wall}
+
+    @classmethod
+    def restore(cls, state: dict[str, float], *, wall: Callable[[], float] = time.time) -> SimClock:
+        """Resume a saved clock.
+
+        A clock that ran on wall time (speed 1.0, no offset) resumes at wall time, like a real server that
+        kept running while the program was closed; any other clock resumes at its saved time and speed.
+        """
+        saved = float(state["time"])
+        speed = float(state["speed"])
+        on_wall = speed == 1.0 and abs(float(state.get("offset", 0.0))) < _WALL_TOLERANCE
+        if on_wall and float(wall()) >= saved:
+            return cls(start=None, speed=speed, wall=wall)
+        return cls(start=saved, speed=speed, wall=wall)
+
+    def _reanchor(self) -> None:
+        now_wall = float(self._wall())
+        t = self._base_sim + (now_wall - self._base_wall) * self._speed
+        self._base_sim = max(t, self._last)
+        self._base_wall = now_wall
+        self._last = self._base_sim
+
+
+def _check_speed(speed: float) -> None:
+    if not speed >= 0:
+        raise ValueError(f"clock speed must be >= 0, not {speed}")
