@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import threading
-import weakref
 
 import httpx
 
@@ -22,9 +21,7 @@ TOKEN_ENV = "DTMS_API_TOKEN"
 POOL_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5)
 
 _lock = threading.Lock()
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
+_clients: dict[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = {}
 
 
 def auth_headers(token: str | None = None) -> dict[str, str]:
@@ -42,6 +39,7 @@ def pooled_client(api_url: str = DEFAULT_API_URL) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     key = api_url.rstrip("/")
     with _lock:
+        _forget_ended_loops()
         per_loop = _clients.setdefault(loop, {})
         client = per_loop.get(key)
         if client is None or client.is_closed:
@@ -55,6 +53,13 @@ async def close_dtms_client() -> None:
     """Close every pooled client the running loop opened (call it before the loop ends)."""
     loop = asyncio.get_running_loop()
     with _lock:
+        _forget_ended_loops()
         clients = list(_clients.pop(loop, {}).values())
     for client in clients:
         await client.aclose()
+
+
+def _forget_ended_loops() -> None:
+    # A loop that ended without close_dtms_client(): its clients cannot be closed any more, only dropped.
+    for ended in [loop for loop in _clients if loop.is_closed()]:
+        del _clients[ended]

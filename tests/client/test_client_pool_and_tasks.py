@@ -4,6 +4,7 @@ client package's independence from the rest of the program."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import subprocess
@@ -132,6 +133,21 @@ def test_outside_a_loop_the_shared_pool_works_call_after_call(fake: Any, threade
     assert auto_register_dtms(11, TRADE, api_url=threaded_url) is True
     assert sorted(fake.trades) == [11, 12]
     assert [body["ticket"] for body in fake.enable_bodies] == [11, 12, 11]
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the sockets such a bot leaves open, collected below
+def test_a_loop_that_ended_without_closing_its_pool_does_not_break_the_next(fake: Any, threaded_url: str) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    for ticket in (21, 22):  # each asyncio.run is a new loop; close_dtms_client() is never called
+        assert asyncio.run(register_trade_with_dtms_api(ticket, TRADE, api_url=threaded_url, sleep=record))
+    assert waits == []  # the second loop got a working pool at once, no retry
+    assert [body["ticket"] for body in fake.enable_bodies] == [21, 22]
+    asyncio.run(close_dtms_client())  # also forgets the pools of loops that ended
+    gc.collect()
 
 
 def test_outside_a_loop_a_refusal_returns_false(fake: Any, threaded_url: str) -> None:
