@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,10 +64,11 @@ class Repository:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtms-db")
-        loop = asyncio.get_running_loop()
+        opening = executor.submit(_open_on_db_thread, path)
         try:
-            db, recovered_from, upsert_sql = await loop.run_in_executor(executor, _open_on_db_thread, path)
+            db, recovered_from, upsert_sql = await asyncio.wrap_future(opening)
         except BaseException as error:
+            executor.submit(_close_if_opened, opening)  # cancelled while opening: close what the thread opens
             executor.shutdown(wait=False)
             if isinstance(error, (PeeweeException, sqlite3.Error)):
                 raise StoreError(f"cannot open database {path}: {error}") from error
@@ -111,7 +112,7 @@ class Repository:
         await self._run(self._upsert, [mapping.trade_values(trade)])
 
     async def save_trades(self, trades: Iterable[Trade]) -> None:
-        """Insert or replace many trades in one transaction (batched multi-row statements)."""
+        """Insert or replace many trades in one transaction (one prepared upsert, run for every row)."""
         rows: list[tuple[Any, ...]] = []
         for count, trade in enumerate(trades, start=1):
             rows.append(mapping.trade_values(trade))
@@ -246,3 +247,8 @@ def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, str]:
         .sql()
     )
     return db, recovered_from, upsert_sql
+
+
+def _close_if_opened(opening: Future[tuple[SqliteDatabase, Path | None, str]]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[0].close()
