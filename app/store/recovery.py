@@ -87,7 +87,9 @@ def find_damage(path: Path) -> str | None:
 
 
 def _connect(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
-    db = SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE")
+    # autoconnect=False: a query from any thread but the one that opened it fails instead of quietly
+    # opening a second connection there (peewee connections are per thread)
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE", autoconnect=False)
     try:
         db.connect()
         migrate(db, migrations)
