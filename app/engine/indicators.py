@@ -16,7 +16,7 @@ SECONDS_PER_DAY = 86_400
 
 
 def _recurrence(x: np.ndarray, alpha: float, seed: float) -> np.ndarray:
-    """``y[0] = seed``, ``y[t] = (1 - alpha) * y[t-1] + alpha * x[t]`` for every t >= 1, without a Python loop per value.
+    """``y[0] = seed``, ``y[t] = (1 - alpha) * y[t-1] + alpha * x[t]`` for t >= 1, without a loop per value.
 
     Within a block of B values the recurrence has the closed form
     ``y[s+j] = w**j * (y[s] + alpha * sum_{i<=j} w**-i * x[s+i])`` with ``w = 1 - alpha``; blocks are sized so
@@ -112,9 +112,7 @@ def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarr
     out = np.full(len(close), np.nan)
     if len(close) > 1:
         previous = close[:-1]
-        out[1:] = np.maximum.reduce(
-            [high[1:] - low[1:], np.abs(high[1:] - previous), np.abs(low[1:] - previous)]
-        )
+        out[1:] = np.maximum.reduce([high[1:] - low[1:], np.abs(high[1:] - previous), np.abs(low[1:] - previous)])
     return out
 
 

@@ -51,8 +51,7 @@ SPEC_THRESHOLD_MULTIPLIERS = {
     MarketStructure.TREND: 1.0,
 }
 ALL_REGIMES = [
-    Regime(session=s, volatility=v, structure=m)
-    for s, v, m in itertools.product(Session, Volatility, MarketStructure)
+    Regime(session=s, volatility=v, structure=m) for s, v, m in itertools.product(Session, Volatility, MarketStructure)
 ]
 
 
