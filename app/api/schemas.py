@@ -49,6 +49,11 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     SIMULATOR_ONLY = "simulator_only"
     INTERNAL = "internal_error"
+    MALFORMED_JSON = "malformed_json"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNAVAILABLE = "terminal_unavailable"
+    REJECTED = "rejected"
 
 
 def _not_bool(value: Any) -> Any:
@@ -309,6 +314,8 @@ class DtmsHealthResponse(BaseModel):
     monitoring_active: bool
     active_trades: int
     ready: bool
+    state: LifecycleStateName | None = None
+    reason: str | None = None  # why it is not ready
 
 
 class StatusResponse(BaseModel):
@@ -332,6 +339,12 @@ class ActionsResponse(BaseModel):
 
     actions: list[ActionInfo]
     count: int
+
+
+class PingResponse(BaseModel):
+    """``GET /ping``: the endpoint itself answers (whatever the engine's state)."""
+
+    ok: bool = True
 
 
 class InitializeResponse(BaseModel):

@@ -1,0 +1,187 @@
+"""What the HTTP handlers may ask of the engine, in the contract's words: schemas in, schemas out.
+
+Failures are the application's own exceptions (``app.errors``); ``app.api.errors`` turns them into
+status codes. Reads of trades never wait for the engine: before it has loaded its registry they come
+from the database, afterwards from memory with live prices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from app.api import schemas, views
+from app.engine.events import EngineEvent, EventKind
+from app.engine.model import Direction, LifecycleState, Trade
+from app.engine.registry import Registration
+from app.errors import TradeNotManaged
+from app.tasks import TaskKeeper
+
+if TYPE_CHECKING:
+    from app.engine.engine import Engine
+    from app.runtime import Services
+
+logger = logging.getLogger(__name__)
+
+
+class ApiFacade:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._engine: Engine = services.engine
+        self._tasks = TaskKeeper("api")
+        self._initializing: asyncio.Task[Any] | None = None
+        self._loaded = self._engine.ready
+        self._unsubscribe = self._engine.subscribe(self._on_event)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    @property
+    def terminal(self) -> str:
+        return str(self._services.gateway.kind)
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self._services.simulated)
+
+    def _on_event(self, event: EngineEvent) -> None:
+        if event.kind is EventKind.LIFECYCLE and event.payload.get("state") == LifecycleState.READY.value:
+            self._loaded = True
+
+    async def close(self) -> None:
+        self._unsubscribe()
+        await self._tasks.cancel_all()
+
+    # --- health -----------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[int, schemas.HealthResponse]:
+        """200 healthy, 503 not ready (with the reason), 500 if the engine cannot even say."""
+        try:
+            engine = self._engine
+            lifecycle = engine.lifecycle
+            ready = engine.ready
+            body = schemas.HealthResponse(
+                status="healthy" if ready else "not_ready",
+                dtms_initialized=ready,
+                state=lifecycle.state.value,
+                reason=lifecycle.reason or None,
+                monitoring_active=engine.monitoring,
+                active_trades=len(engine.trades()),
+                epoch=lifecycle.epoch,
+                terminal=self.terminal,
+                timestamp=time.time(),
+            )
+        except Exception as error:
+            logger.exception("health check failed")
+            body = schemas.HealthResponse(status="error", dtms_initialized=False, reason=str(error) or type(error).__name__,
+                                          timestamp=time.time())
+            return 500, body
+        return (200 if ready else 503), body
+
+    def dtms_health(self) -> tuple[int, schemas.DtmsHealthResponse]:
+        engine = self._engine
+        ready = engine.ready
+        body = schemas.DtmsHealthResponse(
+            dtms_initialized=ready,
+            monitoring_active=engine.monitoring,
+            active_trades=len(engine.trades()),
+            ready=ready,
+            state=engine.state.value,
+            reason=None if ready else (engine.lifecycle.reason or f"engine is {engine.state.value}"),
+        )
+        return (200 if ready else 503), body
+
+    def status(self) -> schemas.StatusResponse:
+        engine = self._engine
+        health = engine.health()
+        trades = engine.trades()
+        deep = [t.last_deep_check_at for t in trades if t.last_deep_check_at is not None]
+        return schemas.StatusResponse(
+            state=health.lifecycle.state.value,
+            reason=health.lifecycle.reason or None,
+            epoch=health.lifecycle.epoch,
+            terminal=self.terminal,
+            connected=bool(getattr(self._services.gateway, "connected", False)),
+            monitoring_active=health.monitoring,
+            active_trades=health.active_trades,
+            trades_by_state=dict(Counter(t.state.value for t in trades)),
+            rails_tripped=sorted({str(r.rail) for r in health.rails if r.tripped}),
+            last_fast_cycle_at=health.last_cycle.at if health.last_cycle is not None else None,
+            last_deep_check_at=max(deep) if deep else None,
+        )
+
+    def initialize(self) -> tuple[int, schemas.InitializeResponse]:
+        """After FAILED, start a new initialisation (202); otherwise say what the engine is doing (200)."""
+        engine = self._engine
+        running = self._initializing is not None and not self._initializing.done()
+        accepted = engine.state is LifecycleState.FAILED and not running
+        if accepted:
+            logger.info("initialisation retried over HTTP")
+            self._initializing = self._tasks.spawn(engine.retry_initialize(), "initialize")
+        lifecycle = engine.lifecycle
+        body = schemas.InitializeResponse(accepted=accepted, state=lifecycle.state.value,
+                                          reason=lifecycle.reason or None)
+        return (202 if accepted else 200), body
+
+    # --- trades -----------------------------------------------------------------------------------------
+
+    def _quote(self, trade: Trade) -> views.Quote | None:
+        data = self._engine.market.get(trade.symbol)
+        return (data.bid, data.ask) if data is not None else None
+
+    async def enable(self, body: schemas.EnableTradeRequest) -> schemas.EnableTradeResponse:
+        registration = Registration(
+            ticket=body.ticket,
+            symbol=body.symbol,
+            direction=Direction(body.direction),
+            entry=body.entry,
+            volume=body.volume,
+            stop_loss=body.stop_loss,
+            take_profit=body.take_profit,
+            strategy_type=body.strategy_type,
+            magic=body.magic,
+            comment=body.comment,
+        )
+        result = await self._engine.register(registration)
+        if not result.already_registered:
+            logger.info("ticket %d registered over HTTP (%s %s)", body.ticket, result.trade.symbol,
+                        result.trade.direction.value)
+        return schemas.EnableTradeResponse(success=True, ticket=body.ticket,
+                                           already_registered=result.already_registered,
+                                           trade_info=views.trade_info(result.trade, self._quote(result.trade)))
+
+    async def disable(self, body: schemas.DisableTradeRequest) -> schemas.DisableTradeResponse:
+        await self._engine.unregister(body.ticket)
+        logger.info("ticket %d unregistered over HTTP", body.ticket)
+        return schemas.DisableTradeResponse(success=True, ticket=body.ticket)
+
+    async def trades(self) -> schemas.TradesResponse:
+        if self._loaded:
+            trades = self._engine.trades()
+        else:
+            trades = await self._engine.repository.load_active_trades()
+        infos = [views.trade_info(t, self._quote(t)) for t in sorted(trades, key=lambda t: t.ticket)]
+        return schemas.TradesResponse(trades=infos, count=len(infos))
+
+    async def trade(self, ticket: int) -> schemas.TradeDetail:
+        trade = await self._engine.find_trade(ticket)
+        if trade is None:
+            raise TradeNotManaged(ticket)
+        transitions = await self._engine.transitions(ticket)
+        journal = await self._engine.journal(ticket)
+        return views.trade_detail(trade, self._quote(trade), transitions, journal)
+
+    async def registry_entry(self, ticket: int) -> schemas.TradeRegistryEntry:
+        return views.registry_entry(ticket, await self._engine.find_trade(ticket))
+
+    async def actions(self, limit: int) -> schemas.ActionsResponse:
+        records = await self._engine.recent_actions(limit)
+        return schemas.ActionsResponse(actions=[views.action_info(r) for r in records], count=len(records))

@@ -1,0 +1,105 @@
+"""``python main.py --headless``: the engine and the HTTP endpoint without a window, until SIGINT or SIGTERM.
+
+The endpoint starts first, so bots get a 503 with the reason while the engine connects. On the stop
+event everything ends in order: endpoint (open event streams first), engine, terminal worker, database.
+Exit codes: 0 after a clean stop, 1 when initialisation failed for good, 2 when the endpoint cannot listen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.api.app import create_app
+from app.api.server import ApiServer
+from app.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from app.config import AppSettings
+    from app.runtime import Services
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INIT_FAILED = 1
+EXIT_CONFIGURATION = 2
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event) -> Callable[[], None]:
+    """SIGINT and SIGTERM set ``stop_event``. Returns a function that puts the previous handling back.
+
+    Uses ``loop.add_signal_handler`` where the loop supports it, else (Windows) ``signal.signal`` with a
+    thread-safe hand-over to the loop.
+    """
+    restore: list[Callable[[], None]] = []
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, stop_event.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            previous = signal.getsignal(sig)
+
+            def handler(_signum: int, _frame: Any) -> None:
+                loop.call_soon_threadsafe(stop_event.set)
+
+            signal.signal(sig, handler)
+            restore.append(lambda sig=sig, previous=previous: signal.signal(sig, previous))
+        else:
+            restore.append(lambda sig=sig: loop.remove_signal_handler(sig))
+
+    def remove() -> None:
+        for undo in restore:
+            with contextlib.suppress(Exception):
+                undo()
+
+    return remove
+
+
+async def run_headless(services: Services, settings: AppSettings, stop_event: asyncio.Event) -> int:
+    """Serve until ``stop_event`` is set; always closes ``services``. Returns the process exit code."""
+    server = ApiServer(create_app(services, settings.api), settings.api)
+    try:
+        await server.start()
+    except ConfigurationError as error:
+        logger.error("cannot start the HTTP endpoint: %s", error)
+        await services.close()
+        return EXIT_CONFIGURATION
+    try:
+        return await _run_engine(services, stop_event)
+    finally:
+        await server.stop()
+        await services.close()
+        logger.info("stopped")
+
+
+async def _run_engine(services: Services, stop_event: asyncio.Event) -> int:
+    engine = services.engine
+    starting = asyncio.ensure_future(engine.start())
+    stopping = asyncio.ensure_future(stop_event.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            logger.info("stop requested while the engine was starting")
+            return EXIT_OK
+        try:
+            started = starting.result()
+        except Exception:
+            logger.exception("the engine could not start")
+            return EXIT_INIT_FAILED
+        if not started:
+            logger.error("initialisation failed: %s", engine.lifecycle.reason or engine.state.value)
+            return EXIT_INIT_FAILED
+        await stopping
+        logger.info("stop requested")
+        return EXIT_OK
+    finally:
+        for task in (starting, stopping):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
