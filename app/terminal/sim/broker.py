@@ -1,0 +1,244 @@
+"""The simulated trade server's book: account, open positions, pending orders, history, ticket counters.
+
+Every change goes through a method here, which keeps the indexes (per symbol, per position id), the
+per-symbol exposure sums (so account figures cost O(symbols), not O(positions)), the watched trigger
+levels and the list of unsaved changes consistent. Trading rules live elsewhere; this is bookkeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from app.terminal import constants as c
+from app.terminal.sim.records import Account, PendingOrder, Position
+from app.terminal.sim.triggers import TriggerKind, Triggers
+from app.terminal.structs import TradeDeal, TradeOrder
+
+logger = logging.getLogger(__name__)
+
+_DAY = 86_400
+
+
+@dataclass(slots=True)
+class Exposure:
+    """Open volume on one symbol, summed per side (notional = volume x open price)."""
+
+    buy_volume: float = 0.0
+    buy_notional: float = 0.0
+    sell_volume: float = 0.0
+    sell_notional: float = 0.0
+    count: int = 0
+
+    def add(self, position: Position, sign: int) -> None:
+        volume = position.volume * sign
+        if position.type == c.POSITION_TYPE_BUY:
+            self.buy_volume += volume
+            self.buy_notional += volume * position.price_open
+        else:
+            self.sell_volume += volume
+            self.sell_notional += volume * position.price_open
+        self.count += sign
+        if self.count == 0:  # no float residue once the symbol is flat
+            self.buy_volume = self.buy_notional = self.sell_volume = self.sell_notional = 0.0
+
+
+@dataclass(slots=True)
+class Changes:
+    """What changed since the last save: rows to write (a record) or delete (None)."""
+
+    positions: dict[int, Position | None] = field(default_factory=dict)
+    orders: dict[int, PendingOrder | None] = field(default_factory=dict)
+    history_orders: list[TradeOrder] = field(default_factory=list)
+    deals: list[TradeDeal] = field(default_factory=list)
+    account: bool = False
+    counters: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.positions or self.orders or self.history_orders or self.deals or self.account or self.counters
+        )
+
+
+def order_expiry(order: PendingOrder) -> int:
+    """Server time at which a pending order expires, 0 for good-till-cancelled."""
+    if order.type_time == c.ORDER_TIME_SPECIFIED:
+        return order.time_expiration
+    if order.type_time == c.ORDER_TIME_SPECIFIED_DAY:
+        return (order.time_expiration // _DAY + 1) * _DAY
+    if order.type_time == c.ORDER_TIME_DAY:
+        return (order.time_setup_msc // 1000 // _DAY + 1) * _DAY
+    return 0
+
+
+_POSITION_KINDS = {
+    c.POSITION_TYPE_BUY: (TriggerKind.BUY_SL, TriggerKind.BUY_TP),
+    c.POSITION_TYPE_SELL: (TriggerKind.SELL_SL, TriggerKind.SELL_TP),
+}
+_ORDER_KINDS = {
+    c.ORDER_TYPE_BUY_LIMIT: TriggerKind.BUY_LIMIT,
+    c.ORDER_TYPE_SELL_LIMIT: TriggerKind.SELL_LIMIT,
+    c.ORDER_TYPE_BUY_STOP: TriggerKind.BUY_STOP,
+    c.ORDER_TYPE_SELL_STOP: TriggerKind.SELL_STOP,
+    c.ORDER_TYPE_BUY_STOP_LIMIT: TriggerKind.BUY_STOP,
+    c.ORDER_TYPE_SELL_STOP_LIMIT: TriggerKind.SELL_STOP,
+}
+
+
+class Broker:
+    def __init__(self, account: Account, *, next_order: int, next_deal: int, next_request: int = 1) -> None:
+        self.account = account
+        self.positions: dict[int, Position] = {}
+        self.orders: dict[int, PendingOrder] = {}
+        self.history_orders: dict[int, TradeOrder] = {}
+        self.deals: dict[int, TradeDeal] = {}
+        self.by_symbol: dict[str, dict[int, Position]] = {}
+        self.exposure: dict[str, Exposure] = {}
+        self.triggers = Triggers()
+        self.next_order = next_order
+        self.next_deal = next_deal
+        self.next_request = next_request
+        self.changes = Changes()
+        self._deals_by_order: dict[int, list[int]] = {}
+        self._deals_by_position: dict[int, list[int]] = {}
+        self._history_by_position: dict[int, list[int]] = {}
+
+    # --- tickets ---------------------------------------------------------------------------------------
+
+    def new_order_ticket(self) -> int:
+        ticket, self.next_order = self.next_order, self.next_order + 1
+        self.changes.counters = True
+        return ticket
+
+    def new_deal_ticket(self) -> int:
+        ticket, self.next_deal = self.next_deal, self.next_deal + 1
+        self.changes.counters = True
+        return ticket
+
+    def new_request_id(self) -> int:
+        request_id, self.next_request = self.next_request, self.next_request + 1
+        self.changes.counters = True
+        return request_id
+
+    # --- positions -------------------------------------------------------------------------------------
+
+    def add_position(self, position: Position) -> None:
+        self.positions[position.ticket] = position
+        self.by_symbol.setdefault(position.symbol, {})[position.ticket] = position
+        self.exposure.setdefault(position.symbol, Exposure()).add(position, 1)
+        self._watch_position(position)
+        self.changes.positions[position.ticket] = position
+
+    def update_position(
+        self,
+        position: Position,
+        *,
+        time_msc: int,
+        volume: float | None = None,
+        price_open: float | None = None,
+        type: int | None = None,  # noqa: A002 - the module's field name
+        sl: float | None = None,
+        tp: float | None = None,
+    ) -> None:
+        exposure = self.exposure[position.symbol]
+        exposure.add(position, -1)
+        for kind in _POSITION_KINDS[position.type]:
+            self.triggers.remove(kind, position.ticket)
+        if volume is not None:
+            position.volume = volume
+        if price_open is not None:
+            position.price_open = price_open
+        if type is not None:
+            position.type = type
+        if sl is not None:
+            position.sl = sl
+        if tp is not None:
+            position.tp = tp
+        position.time_update_msc = time_msc
+        exposure.add(position, 1)
+        self._watch_position(position)
+        self.changes.positions[position.ticket] = position
+
+    def remove_position(self, ticket: int) -> Position:
+        position = self.positions.pop(ticket)
+        del self.by_symbol[position.symbol][ticket]
+        self.exposure[position.symbol].add(position, -1)
+        for kind in _POSITION_KINDS[position.type]:
+            self.triggers.remove(kind, ticket)
+        self.changes.positions[ticket] = None
+        return position
+
+    def _watch_position(self, position: Position) -> None:
+        sl_kind, tp_kind = _POSITION_KINDS[position.type]
+        self.triggers.set(sl_kind, position.symbol, position.ticket, position.sl)
+        self.triggers.set(tp_kind, position.symbol, position.ticket, position.tp)
+
+    def netting_position(self, symbol: str) -> Position | None:
+        """The one position a netting account holds on ``symbol``, if any."""
+        on_symbol = self.by_symbol.get(symbol)
+        return next(iter(on_symbol.values())) if on_symbol else None
+
+    # --- pending orders --------------------------------------------------------------------------------
+
+    def add_order(self, order: PendingOrder) -> None:
+        self.orders[order.ticket] = order
+        self._watch_order(order)
+        self.changes.orders[order.ticket] = order
+
+    def changed_order(self, order: PendingOrder, old_type: int) -> None:
+        """Call after changing an order's price, type or expiry in place."""
+        self.triggers.remove(_ORDER_KINDS[old_type], order.ticket)
+        self._watch_order(order)
+        self.changes.orders[order.ticket] = order
+
+    def remove_order(self, ticket: int) -> PendingOrder:
+        order = self.orders.pop(ticket)
+        self.triggers.remove(_ORDER_KINDS[order.type], ticket)
+        self.triggers.set_expiry(ticket, 0)
+        self.changes.orders[ticket] = None
+        return order
+
+    def _watch_order(self, order: PendingOrder) -> None:
+        self.triggers.set(_ORDER_KINDS[order.type], order.symbol, order.ticket, order.price_open)
+        self.triggers.set_expiry(order.ticket, order_expiry(order))
+
+    # --- history ---------------------------------------------------------------------------------------
+
+    def add_history_order(self, order: TradeOrder, *, saved: bool = False) -> None:
+        self.history_orders[order.ticket] = order
+        if order.position_id:
+            self._history_by_position.setdefault(order.position_id, []).append(order.ticket)
+        if not saved:
+            self.changes.history_orders.append(order)
+
+    def add_deal(self, deal: TradeDeal, *, saved: bool = False) -> None:
+        self.deals[deal.ticket] = deal
+        if deal.order:
+            self._deals_by_order.setdefault(deal.order, []).append(deal.ticket)
+        if deal.position_id:
+            self._deals_by_position.setdefault(deal.position_id, []).append(deal.ticket)
+        if not saved:
+            self.changes.deals.append(deal)
+
+    def deals_of_order(self, ticket: int) -> list[TradeDeal]:
+        return [self.deals[t] for t in self._deals_by_order.get(ticket, ())]
+
+    def deals_of_position(self, position_id: int) -> list[TradeDeal]:
+        return [self.deals[t] for t in self._deals_by_position.get(position_id, ())]
+
+    def history_orders_of_position(self, position_id: int) -> list[TradeOrder]:
+        return [self.history_orders[t] for t in self._history_by_position.get(position_id, ())]
+
+    def was_closed(self, ticket: int) -> bool:
+        """True for a position that existed and is closed now."""
+        return ticket not in self.positions and ticket in self._deals_by_position
+
+    # --- account ---------------------------------------------------------------------------------------
+
+    def add_balance(self, amount: float) -> None:
+        self.account.balance = round(self.account.balance + amount, 2)
+        self.changes.account = True
+
+    def take_changes(self) -> Changes:
+        changes, self.changes = self.changes, Changes()
+        return changes

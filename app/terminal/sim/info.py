@@ -1,0 +1,140 @@
+"""What the terminal shows about the world: symbols, ticks, the account, itself, open positions and
+pending orders, as the module's structs with current prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.terminal import constants as c
+from app.terminal.sim.broker import Broker
+from app.terminal.sim.money import Money
+from app.terminal.structs import AccountInfo, SymbolInfo, TerminalInfo, Tick, TradeOrder, TradePosition
+
+if TYPE_CHECKING:
+    from app.terminal.sim.market import Market
+    from app.terminal.sim.symbols import SymbolSpec
+
+TERMINAL_BUILD = 4755
+TERMINAL_RELEASE = "20 Feb 2025"
+
+_ALL_EXPIRATIONS = (
+    c.SYMBOL_EXPIRATION_GTC | c.SYMBOL_EXPIRATION_DAY | c.SYMBOL_EXPIRATION_SPECIFIED | c.SYMBOL_EXPIRATION_SPECIFIED_DAY
+)
+_ALL_ORDER_KINDS = (
+    c.SYMBOL_ORDER_MARKET | c.SYMBOL_ORDER_LIMIT | c.SYMBOL_ORDER_STOP | c.SYMBOL_ORDER_STOP_LIMIT
+    | c.SYMBOL_ORDER_SL | c.SYMBOL_ORDER_TP | c.SYMBOL_ORDER_CLOSEBY
+)  # fmt: skip
+
+
+def calc_mode(spec: SymbolSpec) -> int:
+    if spec.margin_initial <= 0 and spec.currency_margin == spec.currency_base:
+        return c.SYMBOL_CALC_MODE_FOREX
+    return c.SYMBOL_CALC_MODE_CFDLEVERAGE
+
+
+class Views:
+    def __init__(self, market: Market, broker: Broker, money: Money) -> None:
+        self._market = market
+        self._broker = broker
+        self._money = money
+
+    def tick(self, symbol: str) -> Tick:
+        quote = self._market.quote(symbol)
+        return Tick(quote.time_msc // 1000, quote.bid, quote.ask, quote.last, quote.volume, quote.time_msc,
+                    quote.flags, quote.volume_real)  # fmt: skip
+
+    def symbol_info(self, symbol: str, *, selected: bool) -> SymbolInfo:
+        spec = self._market.symbols[symbol]
+        quote = self._market.quote(symbol)
+        days = self._market.rates_from_pos(symbol, c.TIMEFRAME_D1, 0, 2)
+        today = days[-1]
+        previous_close = float(days[-2]["close"]) if len(days) > 1 else float(today["open"])
+        spread_price = spec.spread_points * spec.point
+        bid_high, bid_low = max(float(today["high"]), quote.bid), min(float(today["low"]), quote.bid)
+        last, last_high, last_low = (quote.last, bid_high, bid_low) if spec.has_trade_flags else (0.0, 0.0, 0.0)
+        tick_value = spec.trade_tick_size * spec.trade_contract_size * self._money.rate(spec.currency_profit)
+        change = round((quote.bid - previous_close) / previous_close * 100.0, 4) if previous_close else 0.0
+        return SymbolInfo(
+            False, c.SYMBOL_CHART_MODE_BID, selected, selected, 0, 0, 0, quote.volume, quote.volume, 0,
+            quote.time_msc // 1000, spec.digits, round((quote.ask - quote.bid) / spec.point), True, 10,
+            calc_mode(spec), spec.trade_mode, 0, 0, spec.trade_stops_level, spec.trade_freeze_level,
+            spec.trade_exemode, c.SYMBOL_SWAP_MODE_POINTS, c.DAY_OF_WEEK_WEDNESDAY, False, _ALL_EXPIRATIONS,
+            spec.filling_mode, _ALL_ORDER_KINDS, c.SYMBOL_ORDERS_GTC, 0, 0,
+            quote.bid, bid_high, bid_low, quote.ask, round(bid_high + spread_price, spec.digits),
+            round(bid_low + spread_price, spec.digits), last, last_high, last_low,
+            quote.volume_real, quote.volume_real, 0.0, 0.0, spec.point, tick_value, tick_value, tick_value,
+            spec.trade_tick_size, spec.trade_contract_size, 0.0, 0.0, 0.0, spec.volume_min, spec.volume_max,
+            spec.volume_step, 0.0, spec.swap_long, spec.swap_short, spec.margin_initial, spec.margin_maintenance,
+            0.0, 0.0, 0.0, 0.0, 0.0, float(today["open"]), previous_close, 0.0, 0.0, 0.0, 0.0,
+            spec.trade_contract_size, change, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            "", "", spec.currency_base, spec.currency_profit, spec.currency_margin, "", spec.description, "", "", "",
+            spec.name, "", spec.path,
+        )  # fmt: skip
+
+    def account_info(self) -> AccountInfo:
+        account = self._broker.account
+        figures = self._money.figures()
+        return AccountInfo(
+            account.login, c.ACCOUNT_TRADE_MODE_DEMO, account.leverage, account.limit_orders,
+            c.ACCOUNT_STOPOUT_MODE_PERCENT, account.trade_allowed, True, account.margin_mode, 2, False,
+            figures.balance, figures.credit, figures.profit, figures.equity, figures.margin, figures.margin_free,
+            figures.margin_level, 50.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            account.name, account.server, account.currency, account.company,
+        )  # fmt: skip
+
+    def terminal_info(self, *, algo_trading: bool, data_dir: Path | None) -> TerminalInfo:
+        company = self._broker.account.company
+        path = str(data_dir) if data_dir is not None else "simulated"
+        return TerminalInfo(
+            False, False, True, False, algo_trading, False, False, False, False, False,
+            TERMINAL_BUILD, 100_000, 0, 12_000, 0.0, 0.0, company, f"{company} MetaTrader 5", "English",
+            path, path, path,
+        )  # fmt: skip
+
+    # --- open positions and orders ---------------------------------------------------------------------
+
+    def positions(self, selected: Iterable[int] | None = None, *, symbols: Callable[[str], bool] | None = None
+                  ) -> tuple[TradePosition, ...]:  # fmt: skip
+        """Open positions (all, the given tickets, or those whose symbol passes ``symbols``), with current
+        price and profit; per-symbol prices and rates are looked up once."""
+        broker = self._broker
+        if selected is not None:
+            chosen = [broker.positions[t] for t in selected if t in broker.positions]
+        elif symbols is not None:
+            chosen = [p for name, group in broker.by_symbol.items() if symbols(name) for p in group.values()]
+            chosen.sort(key=lambda p: p.ticket)
+        else:
+            chosen = list(broker.positions.values())
+        context: dict[str, tuple[float, float, float]] = {}
+        result = []
+        for position in chosen:
+            prices = context.get(position.symbol)
+            if prices is None:
+                spec = self._market.symbols[position.symbol]
+                quote = self._market.quote(position.symbol)
+                factor = spec.trade_contract_size * self._money.rate(spec.currency_profit)
+                prices = context[position.symbol] = (quote.bid, quote.ask, factor)
+            bid, ask, factor = prices
+            if position.type == c.POSITION_TYPE_BUY:
+                current, move = bid, bid - position.price_open
+            else:
+                current, move = ask, position.price_open - ask
+            result.append(position.to_struct(current, round(move * position.volume * factor, 2)))
+        return tuple(result)
+
+    def orders(self, selected: Iterable[int] | None = None, *, symbols: Callable[[str], bool] | None = None
+               ) -> tuple[TradeOrder, ...]:  # fmt: skip
+        broker = self._broker
+        if selected is not None:
+            chosen = [broker.orders[t] for t in selected if t in broker.orders]
+        else:
+            chosen = [o for o in broker.orders.values() if symbols is None or symbols(o.symbol)]
+        result = []
+        for order in chosen:
+            quote = self._market.quote(order.symbol)
+            buy = order.type in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
+            result.append(order.to_struct(quote.ask if buy else quote.bid))
+        return tuple(result)
