@@ -60,7 +60,7 @@ class TerminalSpec:
             name, _, attribute = self.module.partition(":")
             target = importlib.import_module(name)
             return getattr(target, attribute) if attribute else target
-        from app.terminal.sim import SimulatedTerminal
+        from app.terminal.sim.terminal import SimulatedTerminal
 
         options: dict[str, Any] = {
             "data_dir": self.data_dir,

@@ -30,6 +30,7 @@ from app.terminal.worker import (
     describe_exception,
     handle,
     serve,
+    shut_down,
 )
 
 logger = logging.getLogger(__name__)
@@ -249,6 +250,6 @@ class InProcessTransport:
             return
         self._running = False
         if grace > 0:
-            handle(self._terminal, WorkerRequest(RequestKind.CALL, "shutdown"))
+            shut_down(self._terminal)
         if self._spec is not None:
             self._terminal = None  # a restart builds a fresh terminal, as a new worker would

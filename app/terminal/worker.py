@@ -97,7 +97,7 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
         except (EOFError, OSError):
             break
         if request.kind is RequestKind.STOP:
-            _shut_down(terminal)
+            shut_down(terminal)
             break
         if not _send(replies, seq, handle(terminal, request)):
             break
@@ -114,8 +114,12 @@ def _send(replies: Connection, seq: int, reply: WorkerReply) -> bool:
     return True
 
 
-def _shut_down(terminal: Any) -> None:
+def shut_down(terminal: Any) -> None:
+    """Disconnect, then let a terminal that keeps resources (the simulator's database) release them."""
     try:
         terminal.shutdown()
+        close = getattr(terminal, "close", None)
+        if callable(close):
+            close()
     except Exception:
         logger.exception("terminal shutdown failed in the worker")
