@@ -33,9 +33,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_encoder = json.JSONEncoder(separators=(",", ":"), default=_plain)
+
+
 def encode_json(value: Any) -> str:
     """Compact JSON; NaN and infinities are kept (Python reads them back), numpy scalars become numbers."""
-    return json.dumps(value, separators=(",", ":"), default=_plain)
+    return _encoder.encode(value)
 
 
 def decode_json(text: str) -> Any:

@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_SNAPSHOT_SLICE = 500  # trades snapshotted per turn of the loop in save_trades
+_SNAPSHOT_SLICE = 200  # trades snapshotted per turn of the loop in save_trades
 _TRADE_CONVERTERS = tuple(column.db_value for column in mapping.TRADE_COLUMNS)
+_ROWS_PER_GIL_TURN = 200
 
 
 class Repository:
@@ -124,9 +125,16 @@ class Repository:
     def _upsert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         # One statement built by peewee, run for every row by sqlite3's executemany: peewee's multi-row
         # VALUES costs microseconds of Python per value, which for a 44-column row is most of the time.
-        data = [tuple([convert(value) for convert, value in zip(_TRADE_CONVERTERS, row)]) for row in rows]
         with self._db.atomic():
-            self._db.cursor().executemany(self._upsert_sql, data)
+            cursor = self._db.cursor()
+            for start in range(0, len(rows), _ROWS_PER_GIL_TURN):
+                if start:
+                    time.sleep(0)  # hand the GIL to the event loop between chunks of a large batch
+                chunk = rows[start : start + _ROWS_PER_GIL_TURN]
+                cursor.executemany(
+                    self._upsert_sql,
+                    [tuple([convert(value) for convert, value in zip(_TRADE_CONVERTERS, row)]) for row in chunk],
+                )
 
     async def load_trade(self, ticket: int) -> Trade | None:
         trades = await self._run(self._load_trades, TradeRow.ticket == ticket)
