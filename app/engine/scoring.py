@@ -29,10 +29,12 @@ __all__ = [
     "Score",
     "ScoringSettings",
     "SymbolAnalysis",
+    "Verdict",
     "VwapState",
     "early_check_wanted",
     "score_trade",
     "score_trade_with",
+    "verdict",
 ]
 
 _PLACES = 6  # weighted scores are rounded so sums land exactly on thresholds such as -2 or -4
@@ -89,8 +91,25 @@ def confluence_of(weighted: list[float], settings: ScoringSettings) -> Confluenc
     return Confluence.MIXED
 
 
-def score_trade_with(analysis: SymbolAnalysis, direction: Direction, *, bid: float, ask: float) -> Score:
-    """Score one trade from its symbol's shared analysis."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The part of a score that depends only on the symbol's analysis and the direction, so every trade on
+    that symbol and side shares it: components, total, confluence, flags and the explanation around the price."""
+
+    components: tuple[Component, ...]
+    total: float
+    confluence: Confluence
+    flags: StructureFlags
+    vwap_flip_against: bool
+    head: str  # "-4.5 AGAINST: VWAP flip against (-2 x 2.0), ..."
+    tail: str  # "; regime LONDON/NORMAL/TREND; n/a: ..."
+
+
+def verdict(analysis: SymbolAnalysis, direction: Direction) -> Verdict:
+    """The analysis's verdict for a direction, worked out on first use and kept with the analysis."""
+    known = analysis.verdicts.get(direction)
+    if known is not None:
+        return known
     components: list[Component] = []
     flags = StructureFlags()
     flip_against = False
@@ -119,23 +138,48 @@ def score_trade_with(analysis: SymbolAnalysis, direction: Direction, *, bid: flo
     weighted = [c.weighted for c in components]
     total = round(sum(weighted), _PLACES)
     confluence = confluence_of(weighted, analysis.settings)
-    price = bid if direction is Direction.BUY else ask
-    return Score(
-        symbol=analysis.symbol,
-        direction=direction,
+    fired = [(part, c.weight) for c in components for part in c.parts if part.raw]
+    fired.sort(key=lambda item: -abs(item[0].raw * item[1]))
+    listed = ", ".join(f"{p.label} ({p.raw:g} x {_number(w)})" for p, w in fired) or "no rule fired"
+    missing = [c.name.display_name for c in components if not c.available]
+    result = Verdict(
         components=tuple(components),
         total=total,
         confluence=confluence,
-        regime=analysis.regime,
-        bos_in_favour=flags.bos_in_favour,
-        bos_against=flags.bos_against,
-        choch_against=flags.choch_against,
+        flags=flags,
         vwap_flip_against=flip_against,
-        vwap=analysis.vwap.vwap,
+        head=f"{total:+.1f} {confluence}: {listed}",
+        tail=f"; regime {analysis.regime}" + (f"; n/a: {', '.join(missing)}" if missing else ""),
+    )
+    analysis.verdicts[direction] = result
+    return result
+
+
+def score_trade_with(analysis: SymbolAnalysis, direction: Direction, *, bid: float, ask: float) -> Score:
+    """Score one trade from its symbol's shared analysis (microseconds once the direction's verdict exists)."""
+    judged = verdict(analysis, direction)
+    price = bid if direction is Direction.BUY else ask
+    vwap = analysis.vwap.vwap
+    where = ""
+    if not math.isnan(vwap) and vwap > 0.0:
+        distance = (price - vwap) / vwap * 100.0
+        where = f"; price {abs(distance):.2f} % {'above' if distance >= 0 else 'below'} VWAP"
+    return Score(
+        symbol=analysis.symbol,
+        direction=direction,
+        components=judged.components,
+        total=judged.total,
+        confluence=judged.confluence,
+        regime=analysis.regime,
+        bos_in_favour=judged.flags.bos_in_favour,
+        bos_against=judged.flags.bos_against,
+        choch_against=judged.flags.choch_against,
+        vwap_flip_against=judged.vwap_flip_against,
+        vwap=vwap,
         vwap_slope=analysis.vwap.slope,
         vwap_threshold=analysis.vwap.threshold,
         price=price,
-        explanation=explain(total, confluence, components, analysis, price),
+        explanation=judged.head + where + judged.tail,
     )
 
 
@@ -160,29 +204,6 @@ def score_trade(
 def _number(value: float) -> str:
     text = f"{value:.3f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
-
-
-def explain(
-    total: float,
-    confluence: Confluence,
-    components: list[Component],
-    analysis: SymbolAnalysis,
-    price: float,
-) -> str:
-    """``-4.5 AGAINST: VWAP flip against (-2 x 2.0), RSI falling below 45 (-2 x 2.0); ...``, largest first."""
-    fired = [(part, c.weight) for c in components for part in c.parts if part.raw]
-    fired.sort(key=lambda item: -abs(item[0].raw * item[1]))
-    text = f"{total:+.1f} {confluence}: "
-    text += ", ".join(f"{p.label} ({p.raw:g} x {_number(w)})" for p, w in fired) or "no rule fired"
-    vwap = analysis.vwap.vwap
-    if not math.isnan(vwap) and vwap > 0.0:
-        distance = (price - vwap) / vwap * 100.0
-        text += f"; price {abs(distance):.2f} % {'above' if distance >= 0 else 'below'} VWAP"
-    text += f"; regime {analysis.regime}"
-    missing = [c.name.display_name for c in components if not c.available]
-    if missing:
-        text += f"; n/a: {', '.join(missing)}"
-    return text
 
 
 def early_check_wanted(

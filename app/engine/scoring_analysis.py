@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from app.engine.indicators import atr, ema, macd, rsi, session_ids, session_vwap, vwap_slope
+from app.engine.model import Direction
 from app.engine.regime import Regime, classify_regime, regime_weights, vwap_threshold
 from app.engine.scoring_flow import TradeFlow
 from app.engine.scoring_settings import ScoringSettings
@@ -87,6 +89,8 @@ class SymbolAnalysis:
     flow_note: str
     # candle conviction (last closed M5 bar)
     candle: tuple[float, float, float, float] | None  # open, high, low, close
+    # each direction's verdict, kept by the scorer once worked out (see ``scoring.verdict``)
+    verdicts: dict[Direction, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int | None, int | None]:

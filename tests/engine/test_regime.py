@@ -226,3 +226,25 @@ def test_labels_written_in_any_case_are_the_labels_the_regime_carries() -> None:
 def test_unknown_labels_and_keys_are_refused(table: dict) -> None:
     with pytest.raises(InvalidSettings):
         ScoringSettings.from_mapping(table)
+
+
+def test_settings_from_a_nested_table_override_only_what_they_name() -> None:
+    settings = ScoringSettings.from_mapping(
+        {
+            "confluence_pct": 75.0,
+            "structure": {"bos_margin_pct": 0.05},
+            "regime": {"london_hours": [7, 16], "vwap_base_thresholds": {"us30": 0.0015}},
+        }
+    )
+    assert settings.confluence_pct == 75.0
+    assert settings.structure.bos_margin_pct == 0.05
+    assert settings.structure.choch_margin_pct == 0.25  # untouched
+    assert settings.regime.london_hours == (7, 16)
+    assert session_at(20 * DAY + 7 * HOUR, settings) is Session.LONDON
+    assert vwap_base_threshold("US30.cash", settings) == 0.0015
+    assert vwap_base_threshold("EURUSD", settings) == 0.0005  # the other bases stay
+    assert settings.weights == DEFAULTS.weights
+    with pytest.raises(InvalidSettings):
+        ScoringSettings.from_mapping({"structure": {"bos_margin": 0.05}})
+    with pytest.raises(InvalidSettings):
+        ScoringSettings.from_mapping({"confluence_pct": 40.0})

@@ -622,3 +622,9 @@ def test_one_shared_analysis_scores_every_trade_as_scoring_each_alone() -> None:
         alone = score(direction, m5=m5, m15=m15, ticks=ticks, flags=True)
         assert shared == alone
         assert shared.total != 0.0
+    # a second trade on the same side reuses the verdict; its own price only changes the explanation
+    first = score_trade_with(analysis, BUY, bid=2000.0, ask=2000.3)
+    second = score_trade_with(analysis, BUY, bid=1990.0, ask=1990.3)
+    assert second.components is first.components
+    assert (second.price, first.price) == (1990.0, 2000.0)
+    assert "0.25 % below VWAP" in second.explanation and "0.25 % above VWAP" in first.explanation
