@@ -61,6 +61,8 @@ def _pct(value: float) -> str:
 
 
 def structure_flags(a: SymbolAnalysis, direction: Direction) -> StructureFlags:
+    """Breaks by the last closed M15 close: ``bos_*`` past the 10-bar extremes by 0.03 %, ``choch_against`` past
+    the 15-bar extreme on the trade's losing side by 0.25 % (figures are the defaults)."""
     rules = a.settings.structure
     bos_margin = rules.bos_margin_pct / 100.0
     choch_margin = rules.choch_margin_pct / 100.0
@@ -86,6 +88,8 @@ def structure_flags(a: SymbolAnalysis, direction: Direction) -> StructureFlags:
 
 
 def structure(a: SymbolAnalysis, direction: Direction) -> Evaluation:
+    """Last closed M15 close past the extremes of the bars before it; a change of character also breaks
+    structure against the trade and is reported as the stronger of the two."""
     rules = a.settings.structure
     if math.isnan(a.bos_high):
         return Evaluation(available=False, note=f"fewer than {rules.bos_lookback_bars + 1} closed M15 bars")
@@ -104,6 +108,7 @@ def structure(a: SymbolAnalysis, direction: Direction) -> Evaluation:
 
 
 def vwap_volume(a: SymbolAnalysis, direction: Direction) -> Evaluation:
+    """VWAP flip (slope steep enough, closes mostly on one side) plus the opposite side's share of volume."""
     rules = a.settings.vwap
     d = _sign(direction)
     state = a.vwap
@@ -148,6 +153,7 @@ def vwap_volume(a: SymbolAnalysis, direction: Direction) -> Evaluation:
 
 
 def momentum(a: SymbolAnalysis, direction: Direction) -> Evaluation:
+    """RSI level and direction (first matching rule of weak / stretched / strong) plus a MACD histogram run."""
     rules = a.settings.momentum
     d = _sign(direction)
     parts: list[Part] = []
@@ -186,6 +192,10 @@ def momentum(a: SymbolAnalysis, direction: Direction) -> Evaluation:
 
 
 def ema_alignment(a: SymbolAnalysis, direction: Direction) -> Evaluation:
+    """Both EMAs sloping against the trade -1.5; only the fast one against -1; both with it +1.
+
+    (A fast EMA with the trade over a slow one against it is a turn still unconfirmed: 0.)
+    """
     rules = a.settings.ema
     if math.isnan(a.ema_slow_slope) or math.isnan(a.ema_fast_slope):
         return Evaluation(available=False, note=f"fewer than {rules.slow_period + rules.slope_bars} closed M15 bars")
