@@ -13,10 +13,11 @@ from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
 
 logger = logging.getLogger(__name__)
 
-#: Internal M1 row: real volume is kept as a float and rounded only when bars are handed out.
+#: Internal M1 row. Real volume is counted exactly in hundredths (ticks carry two decimals) and rounded
+#: to whole units only when bars are handed out, so it does not depend on how the ticks were batched.
 BAR_DTYPE = np.dtype(
     [("open", "<f8"), ("high", "<f8"), ("low", "<f8"), ("close", "<f8"),
-     ("tick_volume", "<i8"), ("spread", "<i4"), ("real_volume", "<f8")]
+     ("tick_volume", "<i8"), ("spread", "<i4"), ("real_volume_x100", "<i8")]
 )
 _EMPTY_RATES = np.empty(0, dtype=RATES_DTYPE)
 
@@ -66,7 +67,7 @@ class BarSeries:
         rows["close"] = bid[ends]
         rows["tick_volume"] = np.diff(np.append(starts, len(ticks)))
         rows["spread"] = np.rint((ticks["ask"][ends] - bid[ends]) / point)
-        rows["real_volume"] = np.add.reduceat(ticks["volume_real"], starts)
+        rows["real_volume_x100"] = np.add.reduceat(np.rint(ticks["volume_real"] * 100.0).astype(np.int64), starts)
         group_minutes = minutes[starts]
         if self._len and group_minutes[0] == self.last_minute:
             cur = self._rows[self._len - 1]
@@ -76,7 +77,7 @@ class BarSeries:
             cur["close"] = first["close"]
             cur["tick_volume"] += first["tick_volume"]
             cur["spread"] = first["spread"]
-            cur["real_volume"] += first["real_volume"]
+            cur["real_volume_x100"] += first["real_volume_x100"]
             rows, group_minutes = rows[1:], group_minutes[1:]
         if len(rows):
             if group_minutes[0] != self.last_minute + 1 or group_minutes[-1] - group_minutes[0] != len(rows) - 1:
@@ -107,7 +108,7 @@ class BarSeries:
             out["time"] = (lo + np.arange(len(rows), dtype=np.int64)) * 60
             for name in ("open", "high", "low", "close", "tick_volume", "spread"):
                 out[name] = rows[name]
-            out["real_volume"] = np.rint(rows["real_volume"])
+            out["real_volume"] = np.rint(rows["real_volume_x100"] / 100.0)
             return out
         keys = group_of(timeframe, np.arange(lo, lo + len(rows), dtype=np.int64))
         starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
@@ -120,7 +121,7 @@ class BarSeries:
         out["close"] = rows["close"][ends]
         out["tick_volume"] = np.add.reduceat(rows["tick_volume"], starts)
         out["spread"] = rows["spread"][ends]
-        out["real_volume"] = np.rint(np.add.reduceat(rows["real_volume"], starts))
+        out["real_volume"] = np.rint(np.add.reduceat(rows["real_volume_x100"], starts) / 100.0)
         return out
 
     def rates_from_pos(self, timeframe: int, start_pos: int, count: int) -> np.ndarray:
@@ -154,61 +155,59 @@ class BarSeries:
 
 
 class TickBuffer:
-    """Released ticks from ``start_msc`` on, oldest first; older ticks are synthesised from bars instead."""
+    """Released ticks from ``start_msc`` on, oldest first; older ticks are synthesised from bars instead.
+
+    Valid rows are ``[head, end)`` of the storage; trimming moves ``head`` and compacts only when the
+    dropped part passes half the storage, so trimming costs nothing per tick on average.
+    """
 
     def __init__(self, start_msc: int) -> None:
         self.start_msc = int(start_msc)
         self._rows = np.empty(8192, dtype=TICKS_DTYPE)
         self._times = np.empty(8192, dtype=np.int64)
-        self._len = 0
+        self._head = 0
+        self._end = 0
 
     def __len__(self) -> int:
-        return self._len
+        return self._end - self._head
 
     def append(self, rows: np.ndarray) -> None:
-        end = self._len + len(rows)
-        if end > len(self._rows):
-            size = max(end, 2 * len(self._rows))
-            rows_grown = np.empty(size, dtype=TICKS_DTYPE)
-            times_grown = np.empty(size, dtype=np.int64)
-            rows_grown[: self._len] = self._rows[: self._len]
-            times_grown[: self._len] = self._times[: self._len]
-            self._rows, self._times = rows_grown, times_grown
-        self._rows[self._len : end] = rows
-        self._times[self._len : end] = rows["time_msc"]
-        self._len = end
+        if self._end + len(rows) > len(self._rows):
+            self._compact(max(len(self._rows), 2 * (len(self) + len(rows))))
+        end = self._end + len(rows)
+        self._rows[self._end : end] = rows
+        self._times[self._end : end] = rows["time_msc"]
+        self._end = end
 
     def reset(self, start_msc: int) -> None:
         """Forget every tick; coverage starts again at ``start_msc``."""
         self.start_msc = int(start_msc)
-        self._len = 0
+        self._head = self._end = 0
 
     def trim(self, cut_msc: int) -> None:
-        """Drop ticks before ``cut_msc`` (a minute boundary), shrinking the storage when it is mostly free."""
+        """Drop ticks before ``cut_msc`` (a minute boundary): from then on they are synthesised from bars."""
         if cut_msc <= self.start_msc:
             return
-        k = int(np.searchsorted(self._times[: self._len], cut_msc, side="left"))
-        keep = self._len - k
-        size = max(8192, 2 * keep)
-        rows = np.empty(size, dtype=TICKS_DTYPE) if size < len(self._rows) else self._rows
-        times = np.empty(size, dtype=np.int64) if size < len(self._times) else self._times
-        rows[:keep] = self._rows[k : self._len]
-        times[:keep] = self._times[k : self._len]
-        self._rows, self._times, self._len = rows, times, keep
+        self._head += int(np.searchsorted(self._times[self._head : self._end], cut_msc, side="left"))
         self.start_msc = int(cut_msc)
+        if self._head > len(self._rows) // 2:
+            self._compact(max(8192, 2 * len(self)))
+
+    def _compact(self, size: int) -> None:
+        rows = np.empty(size, dtype=TICKS_DTYPE)
+        times = np.empty(size, dtype=np.int64)
+        count = len(self)
+        rows[:count] = self._rows[self._head : self._end]
+        times[:count] = self._times[self._head : self._end]
+        self._rows, self._times, self._head, self._end = rows, times, 0, count
 
     @property
     def oldest_msc(self) -> int | None:
-        return int(self._times[0]) if self._len else None
+        return int(self._times[self._head]) if self._end > self._head else None
 
     def between(self, lo_msc: int, hi_msc: int) -> np.ndarray:
         """Copy of the ticks with ``lo_msc <= time_msc <= hi_msc``."""
-        times = self._times[: self._len]
+        times = self._times[self._head : self._end]
         i0 = int(np.searchsorted(times, lo_msc, side="left"))
         i1 = int(np.searchsorted(times, hi_msc, side="right"))
-        return self._rows[i0:i1].copy()
-
-    def from_msc(self, lo_msc: int, count: int) -> np.ndarray:
-        times = self._times[: self._len]
-        i0 = int(np.searchsorted(times, lo_msc, side="left"))
-        return self._rows[i0 : min(self._len, i0 + count)].copy()
+        return self._rows[self._head + i0 : self._head + i1].copy()

@@ -104,7 +104,7 @@ def realise(st: SymbolState, mb: ModelBars, *, spread_points: int, digits: int) 
     rows["close"] = np.round(scale * np.exp(mb.xc - ax), digits)
     rows["tick_volume"] = mb.n
     rows["spread"] = np.maximum(1.0, np.rint(mb.spread_mult * spread_points))
-    rows["real_volume"] = 0.0
+    rows["real_volume_x100"] = 0
     return rows
 
 
@@ -148,7 +148,8 @@ def bulk_bars(st: SymbolState, a: int, b: int, *, spread_points: int, digits: in
         n = mb.n.astype(np.int64)
         keys = tick_keys(np.arange(a, b, dtype=np.int64), n)
         starts = np.cumsum(n) - n
-        rows["real_volume"] = np.add.reduceat(tick_volumes(st.noise, keys, st.typical_volume), starts)
+        cents = np.rint(tick_volumes(st.noise, keys, st.typical_volume) * 100.0).astype(np.int64)
+        rows["real_volume_x100"] = np.add.reduceat(cents, starts)
     return rows
 
 

@@ -1,0 +1,89 @@
+"""Large clock jumps, ticks rebuilt from bars, and the bounded live tick buffer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from app.terminal import constants as c
+from app.terminal.sim.clock import SimClock
+from app.terminal.sim.market import LIVE_TICK_HOURS, Market
+
+START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
+
+
+def make_market(seed: int = 17) -> tuple[SimClock, Market]:
+    clock = SimClock(start=START, speed=0.0)
+    return clock, Market(clock=clock, seed=seed, history_days=1.0)
+
+
+def _bars_from_ticks(ticks: np.ndarray) -> np.ndarray:
+    minutes = ticks["time_msc"] // 60000
+    _, first = np.unique(minutes, return_index=True)
+    last = np.append(first[1:], len(ticks)) - 1
+    bid = ticks["bid"]
+    return np.stack([bid[first], np.maximum.reduceat(bid, first), np.minimum.reduceat(bid, first), bid[last],
+                     np.diff(np.append(first, len(ticks)))], axis=1)
+
+
+def test_a_three_day_jump_gives_the_same_path_as_small_steps() -> None:
+    clock_a, jumped = make_market()
+    clock_b, stepped = make_market()
+    clock_a.advance(3 * 86400)
+    jumped.advance_to_now()
+    for _ in range(3 * 24 * 2):
+        clock_b.advance(1800)
+        stepped.advance_to_now()
+    for name in ("EURUSD", "BTCUSD"):
+        a = jumped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
+        b = stepped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
+        assert np.array_equal(a, b)
+        assert np.all(np.diff(a["time"]) == 60) and len(a) == 4 * 1440 + 1
+        assert jumped.quote(name) == stepped.quote(name)
+        t = clock_a.now()
+        ticks_a = jumped.ticks_range(name, t - 7200, t, c.COPY_TICKS_ALL)  # rebuilt from bars
+        ticks_b = stepped.ticks_range(name, t - 7200, t, c.COPY_TICKS_ALL)  # released live
+        assert len(ticks_a) > 3000 and np.array_equal(ticks_a, ticks_b)
+
+
+def test_ticks_inside_history_match_their_bars() -> None:
+    clock, market = make_market()
+    clock.advance(2 * 86400 + 17)
+    t0 = START - START % 60 + 86400 - 3600
+    ticks = market.ticks_range("XAUUSD", t0, t0 + 3600 - 0.001, c.COPY_TICKS_ALL)
+    bars = market.rates_range("XAUUSD", c.TIMEFRAME_M1, t0, t0 + 3599)
+    assert len(bars) == 60
+    expected = np.stack([bars["open"], bars["high"], bars["low"], bars["close"], bars["tick_volume"]], axis=1)
+    assert np.array_equal(_bars_from_ticks(ticks), expected)
+    spread = np.rint((ticks["ask"] - ticks["bid"]) / 0.01)
+    last_of_bar = np.append(np.flatnonzero(np.diff(ticks["time_msc"] // 60000)), len(ticks) - 1)
+    assert np.array_equal(spread[last_of_bar], bars["spread"])
+
+
+def test_ticks_from_spans_rebuilt_and_live_ticks() -> None:
+    clock, market = make_market()
+    clock.advance(600)
+    t0 = START - 1800  # in the generated history, before the first live tick
+    forward = market.ticks_from("EURUSD", t0, 2000, c.COPY_TICKS_ALL)
+    assert len(forward) == 2000 and forward["time_msc"][0] >= t0 * 1000
+    window = market.ticks_range("EURUSD", t0, forward["time_msc"][-1] / 1000.0, c.COPY_TICKS_ALL)
+    assert np.array_equal(forward, window[:2000])
+    assert forward["time_msc"][-1] > START * 1000  # reached into the live part
+    info = market.ticks_from("BTCUSD", t0, 50, c.COPY_TICKS_INFO)
+    assert len(info) == 50 and np.all(info["flags"] & (c.TICK_FLAG_BID | c.TICK_FLAG_ASK))
+    assert len(market.ticks_from("EURUSD", clock.now() + 60, 10, c.COPY_TICKS_ALL)) == 0
+
+
+def test_old_live_ticks_fold_into_bars_and_come_back_the_same() -> None:
+    clock, market = make_market()
+    clock.advance(300)
+    t = clock.now()
+    early = market.ticks_range("GBPUSD", t - 240, t, c.COPY_TICKS_ALL)
+    for _ in range(LIVE_TICK_HOURS + 3):
+        clock.advance(3600)
+        market.advance_to_now()
+    state = market._states["GBPUSD"]
+    assert state.ticks.start_msc > t * 1000  # the early ticks left the live buffer
+    assert len(state.ticks) < (LIVE_TICK_HOURS + 2) * 3600 * 2
+    assert np.array_equal(market.ticks_range("GBPUSD", t - 240, t, c.COPY_TICKS_ALL), early)

@@ -1,0 +1,96 @@
+"""Snapshots: a restored market continues exactly where the saved one left off."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from app.terminal import constants as c
+from app.terminal.sim.clock import SimClock
+from app.terminal.sim.market import Market
+
+START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
+
+
+def _roundtrip(market: Market, clock: SimClock) -> Market:
+    """Persist the market and clock as JSON and bring them back in a fresh market (another seed, later)."""
+    saved = json.loads(json.dumps({"clock": clock.state(), "market": market.snapshot()}))
+    clock2 = SimClock.restore(saved["clock"])
+    clock2.set_speed(0.0)
+    fresh = Market(clock=clock2, seed=999, history_days=1.0)
+    fresh.restore(saved["market"])
+    return fresh
+
+
+def _same(a: Market, b: Market, symbol: str) -> None:
+    assert a.quote(symbol) == b.quote(symbol)
+    for tf in (c.TIMEFRAME_M1, c.TIMEFRAME_M5, c.TIMEFRAME_H4):
+        assert np.array_equal(a.rates_from_pos(symbol, tf, 0, 50_000), b.rates_from_pos(symbol, tf, 0, 50_000))
+
+
+def test_restored_market_has_the_same_price_bars_and_future() -> None:
+    clock = SimClock(start=START, speed=0.0)
+    market = Market(clock=clock, seed=8, history_days=3.0)
+    clock.advance(1000.25)
+    market.advance_to_now()
+    restored = _roundtrip(market, clock)
+    clock2 = restored._clock
+    assert clock2.now() == pytest.approx(clock.now())
+    for name in market.symbols:
+        _same(market, restored, name)
+    for step in (0.3, 7.0, 59.0, 3600.0, 5 * 86400.0):  # both continue identically
+        clock.advance(step)
+        clock2.advance(step)
+        for name in ("EURUSD", "BTCUSD"):
+            _same(market, restored, name)
+    t = clock.now()
+    assert np.array_equal(market.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL),
+                          restored.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL))
+
+
+def test_scripted_state_survives_a_restore() -> None:
+    clock = SimClock(start=START, speed=0.0)
+    market = Market(clock=clock, seed=8, history_days=1.0)
+    market.play_path("EURUSD", [(0, 1.1), (120, 1.112)])
+    market.set_price("USDJPY", 155.5)
+    clock.advance(40)
+    restored = _roundtrip(market, clock)
+    assert restored.is_scripted("EURUSD") and restored.is_scripted("USDJPY") and not restored.is_scripted("XAUUSD")
+    for m in (market, restored):
+        m._clock.advance(100)
+    assert restored.quote("EURUSD").bid == market.quote("EURUSD").bid == 1.112
+    assert restored.quote("USDJPY").bid == 155.5
+    restored.release_price("USDJPY")
+    market.release_price("USDJPY")
+    for m in (market, restored):
+        m._clock.advance(300)
+    assert restored.quote("USDJPY") == market.quote("USDJPY")
+
+
+def test_bars_since_start_survive_a_restart_days_later() -> None:
+    clock = SimClock(start=START, speed=0.0)
+    market = Market(clock=clock, seed=2, history_days=2.0)
+    market.set_price("XAUUSD", 2500.0)
+    clock.advance(600)
+    market.release_price("XAUUSD")
+    clock.advance(600)
+    before = market.rates_from_pos("XAUUSD", c.TIMEFRAME_M1, 0, 100_000)
+    restored = _roundtrip(market, clock)
+    restored._clock.advance(2 * 86400)
+    after = restored.rates_from_pos("XAUUSD", c.TIMEFRAME_M1, 0, 100_000)
+    assert np.array_equal(after[: len(before) - 1], before[:-1])  # all but the then-forming bar
+    assert len(after) == len(before) + 2 * 1440
+    held = after[(after["time"] >= START + 60) & (after["time"] < START + 540)]
+    assert np.all(held["high"] == 2500.0) and np.all(held["low"] == 2500.0)
+
+
+def test_unknown_snapshot_version_is_rejected() -> None:
+    clock = SimClock(start=START, speed=0.0)
+    market = Market(clock=clock, seed=2, history_days=0.5)
+    data = market.snapshot()
+    data["version"] = 0
+    with pytest.raises(ValueError):
+        market.restore(data)
