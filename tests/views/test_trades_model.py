@@ -1,0 +1,97 @@
+"""The trades table follows the engine: rows appear, change cell by cell and leave; closed trades move to
+the closed-today table; sorting and filtering work through the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.engine.model import DefensiveState
+from app.runtime import Services
+from app.views.bridge import EngineBridge
+from app.views.closed_model import ClosedTradesModel
+from app.views.trades_model import Column, TradesFilter, TradesModel, changed_ranges
+
+from tests.engine.conftest import set_price
+
+from .conftest import register_buy
+
+R = 0.0020
+
+
+class ChangedCells:
+    def __init__(self, model: TradesModel) -> None:
+        self.cells: list[tuple[int, int]] = []
+        model.dataChanged.connect(self._record)
+
+    def _record(self, top_left, bottom_right, _roles=()) -> None:
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            for column in range(top_left.column(), bottom_right.column() + 1):
+                self.cells.append((row, column))
+
+
+def test_changed_ranges_groups_neighbouring_columns() -> None:
+    assert changed_ranges((1, 2, 3, 4, 5), (1, 9, 9, 4, 0)) == [(1, 2), (4, 4)]
+    assert changed_ranges((1, 2), (1, 2)) == []
+
+
+@pytest.mark.qasync
+async def test_rows_appear_change_and_leave(ready: Services, bridge: EngineBridge) -> None:
+    model = TradesModel(bridge)
+    inserted: list[int] = []
+    model.rowsInserted.connect(lambda _p, first, _last: inserted.append(first))
+    ticket = await register_buy(ready)
+    assert inserted == [0] and model.rowCount() == 1 and model.ticket_at(0) == ticket
+    assert model.data(model.index(0, Column.STATE)) == "HEALTHY"
+    assert model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name() == "#2e9e4f"
+
+    cells = ChangedCells(model)
+    await ready.engine.step()
+    entry = ready.engine.trade(ticket).entry
+    assert model.data(model.index(0, Column.PRICE)) != ""
+    assert {c for _, c in cells.cells} <= {Column.PRICE, Column.PROFIT, Column.PROFIT_R, Column.SCORE}
+
+    cells.cells.clear()
+    await ready.engine.step()  # same held price: nothing changed, nothing signalled
+    assert cells.cells == []
+
+    await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
+    await ready.engine.step()  # breakeven: SL moves, BE flag and last action change
+    changed = {c for _, c in cells.cells}
+    assert {Column.SL, Column.BREAKEVEN, Column.LAST_ACTION, Column.PRICE, Column.PROFIT_R} <= changed
+    assert Column.TICKET not in changed and Column.ENTRY not in changed and Column.SYMBOL not in changed
+    assert model.data(model.index(0, Column.BREAKEVEN)) == "yes"
+    assert model.data(model.index(0, Column.PROFIT_R)) == "+1.00"
+
+    closed = ClosedTradesModel(bridge)
+    await closed.load()
+    assert closed.rowCount() == 0
+    removed: list[int] = []
+    model.rowsRemoved.connect(lambda _p, first, _last: removed.append(first))
+    await ready.engine.unregister(ticket)
+    assert removed == [0] and model.rowCount() == 0
+    for _ in range(100):
+        if closed.rowCount():
+            break
+        await asyncio.sleep(0.01)
+    assert closed.tickets() == [ticket]
+    reloaded = ClosedTradesModel(bridge)
+    await reloaded.load()
+    assert reloaded.tickets() == [ticket]
+    await closed.close()
+
+
+@pytest.mark.qasync
+async def test_proxy_sorts_and_filters(ready: Services, bridge: EngineBridge) -> None:
+    model = TradesModel(bridge)
+    first = await register_buy(ready, "EURUSD")
+    second = await register_buy(ready, "GBPUSD")
+    await ready.engine.step()
+    proxy = TradesFilter(model)
+    proxy.sort(Column.TICKET, Qt.SortOrder.DescendingOrder)
+    assert [proxy.data(proxy.index(r, Column.TICKET)) for r in range(2)] == [str(second), str(first)]
+    proxy.setFilterFixedString("gbp")
+    assert proxy.rowCount() == 1 and proxy.data(proxy.index(0, Column.SYMBOL)) == "GBPUSD"
+    assert ready.engine.trade(second).state is DefensiveState.HEALTHY
