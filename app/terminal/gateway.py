@@ -91,9 +91,6 @@ class Gateway:
     def add_listener(self, callback: ConnectionListener) -> None:
         self._listeners.append(callback)
 
-    def remove_listener(self, callback: ConnectionListener) -> None:
-        self._listeners.remove(callback)
-
     # --- lifecycle --------------------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -111,6 +111,11 @@ async def test_order_send_answers_every_verdict(gateway: Gateway) -> None:
     requote = await gateway.order_send(buy())
     assert requote.klass is RetcodeClass.TRANSIENT and requote.hint is RetryHint.REFRESH_PRICE
 
+    await gateway.control("inject_fault", kind="algo_disabled")
+    refused = await gateway.order_send(buy())
+    assert refused.retcode is None and refused.error[0] == mt5.RES_E_AUTO_TRADING_DISABLED
+    assert gateway.connected
+
 
 async def test_bad_calls_are_answers_and_the_worker_survives(gateway: Gateway) -> None:
     await connected(gateway)
@@ -175,3 +180,15 @@ async def test_control_is_refused_for_the_real_terminal() -> None:
         await gateway.control("set_price", symbol="EURUSD", bid=1.0, ask=1.1)
     assert gateway.kind is TerminalKind.MT5
     assert "secret" not in repr(TerminalSpec(kind=TerminalKind.MT5, password="secret"))
+
+
+@pytest.mark.qasync
+async def test_the_worker_answers_on_the_qasync_loop() -> None:
+    gateway = Gateway(SPEC)
+    await gateway.start()
+    try:
+        await connected(gateway)
+        assert type(await gateway.tick("EURUSD")) is Tick
+        assert gateway.stats().count == 2
+    finally:
+        await gateway.close()

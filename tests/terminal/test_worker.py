@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 from collections import namedtuple
 
-import fake_module
 import numpy as np
 import pytest
 
@@ -15,6 +14,7 @@ from app.terminal.spec import TerminalKind, TerminalSpec
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE, OrderSendResult, TradePosition, TradeRequest
 from app.terminal.transport import ProcessTransport
 from app.terminal.worker import NO_ERROR, RequestKind, WorkerRequest, handle
+from tests.terminal import fake_module
 
 FAKE = TerminalSpec(kind=TerminalKind.MODULE, module=fake_module.__name__)
 
