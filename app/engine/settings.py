@@ -51,6 +51,8 @@ class ExecutionSettings:
     deviation_points: int = 20
     max_attempts: int = 3
     retry_backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0)
+    #: after a failed or refused action, the same action waits this long (terminal time) before trying again
+    failed_retry_after_s: float = 60.0
     magic: int = 770077
 
 

@@ -1,0 +1,97 @@
+"""The broker's rules for one symbol, applied before anything is sent (DTMS_SPEC.md §4, MT5_API.md §8)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from app.engine.model import Direction
+from app.terminal import constants as mt5
+
+_FILLING_FOK_FLAG = 1
+_FILLING_IOC_FLAG = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SymbolRules:
+    symbol: str
+    digits: int
+    point: float
+    tick_size: float
+    stops_level: int  # points
+    freeze_level: int  # points
+    volume_min: float
+    volume_max: float
+    volume_step: float
+    filling_mode: int  # SYMBOL_FILLING_* bitmask
+
+    @classmethod
+    def from_symbol_info(cls, info: Any) -> SymbolRules:
+        tick_size = float(info.trade_tick_size) or float(info.point)
+        return cls(
+            symbol=str(info.name),
+            digits=int(info.digits),
+            point=float(info.point),
+            tick_size=tick_size,
+            stops_level=int(info.trade_stops_level),
+            freeze_level=int(info.trade_freeze_level),
+            volume_min=float(info.volume_min),
+            volume_max=float(info.volume_max),
+            volume_step=float(info.volume_step),
+            filling_mode=int(info.filling_mode),
+        )
+
+    @property
+    def stops_distance(self) -> float:
+        return self.stops_level * self.point
+
+    @property
+    def freeze_distance(self) -> float:
+        return self.freeze_level * self.point
+
+    def round_price(self, price: float) -> float:
+        """Nearest multiple of the tick size, at the symbol's digits."""
+        ticks = round(price / self.tick_size)
+        return round(ticks * self.tick_size, self.digits)
+
+    def round_volume_down(self, volume: float) -> float:
+        """Down to a multiple of volume_step (never up: a partial close must not exceed what was meant)."""
+        steps = math.floor(volume / self.volume_step + 1e-9)
+        decimals = max(0, -int(math.floor(math.log10(self.volume_step)))) if self.volume_step < 1 else 0
+        return round(steps * self.volume_step, decimals + 2)
+
+    def type_filling(self) -> int:
+        """A filling mode the symbol allows: IOC, else FOK, else RETURN (exchange execution)."""
+        if self.filling_mode & _FILLING_IOC_FLAG:
+            return mt5.ORDER_FILLING_IOC
+        if self.filling_mode & _FILLING_FOK_FLAG:
+            return mt5.ORDER_FILLING_FOK
+        return mt5.ORDER_FILLING_RETURN
+
+    def sl_allowed(self, direction: Direction, sl: float, bid: float, ask: float) -> bool:
+        """An SL the server accepts now: on the right side of the closing price and outside the stops level."""
+        if sl == 0.0:
+            return True
+        if direction is Direction.BUY:
+            return sl <= bid - self.stops_distance and sl < bid
+        return sl >= ask + self.stops_distance and sl > ask
+
+    def clamp_sl(self, direction: Direction, sl: float, bid: float, ask: float) -> float:
+        """The SL nearest to the wanted one that the stops level allows now (moved away from price if needed)."""
+        gap = max(self.stops_distance, self.tick_size)
+        if direction is Direction.BUY:
+            return self._round_to_tick(min(sl, bid - gap), math.floor)
+        return self._round_to_tick(max(sl, ask + gap), math.ceil)
+
+    def _round_to_tick(self, price: float, how: Any) -> float:
+        return round(how(price / self.tick_size - 1e-9 if how is math.ceil else price / self.tick_size + 1e-9)
+                     * self.tick_size, self.digits)
+
+    def frozen(self, direction: Direction, sl: float, tp: float, bid: float, ask: float) -> bool:
+        """Inside the freeze level of the current SL or TP: the position cannot be modified or closed."""
+        if self.freeze_level <= 0:
+            return False
+        price = bid if direction is Direction.BUY else ask
+        distance = self.freeze_distance
+        return any(level and abs(price - level) <= distance for level in (sl, tp))

@@ -1,0 +1,342 @@
+"""The engine facade: lifecycle, registry, monitoring loop. The HTTP handlers and the views use only this.
+
+STARTING -> CONNECTING (attempt n of N, back-off) -> RECOVERING -> READY; FAILED with a reason (retry with
+``retry_initialize``); DISCONNECTED when the terminal is lost while running, reconnecting with back-off and
+coming back READY with a new connection epoch. The monitoring loop runs only while READY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.engine.clock import TerminalClock
+from app.engine.cycle import CycleReport, FastCycle
+from app.engine.events import EngineEvent, EventBus, EventKind
+from app.engine.executor import ActionExecutor
+from app.engine.market_data import MarketData
+from app.engine.model import ActionRecord, LifecycleState, Trade, Transition
+from app.engine.rails import RailStatus, SafetyRails
+from app.engine.recorder import Recorder
+from app.engine.registry import Registration, RegistrationResult, TradeRegistry
+from app.engine.settings import EngineSettings
+from app.errors import ConfigurationError, EngineNotReady, TemporaryError
+from app.tasks import TaskKeeper
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LifecycleSnapshot:
+    state: LifecycleState
+    reason: str = ""
+    attempt: int = 0
+    attempts: int = 0
+    retry_in: float | None = None
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineHealth:
+    lifecycle: LifecycleSnapshot
+    monitoring: bool
+    paused: bool
+    active_trades: int
+    cycles: int
+    last_cycle: CycleReport | None
+    cycle_errors: int
+    rails: tuple[RailStatus, ...]
+    terminal_time: float
+    gateway: dict[str, Any]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        gateway: Any,
+        repository: Any,
+        settings: EngineSettings | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        autorun: bool = True,
+    ) -> None:
+        """``autorun=False`` leaves the monitoring loop off: cycles run only through ``run_fast_cycle``
+        (tests and benchmarks step the engine themselves)."""
+        self._gateway = gateway
+        self._autorun = autorun
+        self._repository = repository
+        self._settings = (settings or EngineSettings()).validate()
+        self._sleep = sleep
+        self.bus = EventBus()
+        self.clock = TerminalClock()
+        self._recorder = Recorder(repository, self.bus, self.clock.now)
+        self.market = MarketData(gateway, atr_period=self._settings.protection.atr_period,
+                                 m5_count=self._settings.cycle.backfill_m5, m15_count=self._settings.cycle.backfill_m15)
+        self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
+                                      self.clock.now, self.clock.observe)
+        self.rails = SafetyRails(self._settings.rails)
+        self.executor = ActionExecutor(gateway, self._settings.execution, self.clock.now, sleep=sleep)
+        self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market, executor=self.executor,
+                               recorder=self._recorder, rails=self.rails, clock=self.clock,
+                               settings=lambda: self._settings, paused=lambda: self._paused)
+        self._tasks = TaskKeeper("engine")
+        self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
+        self._monitor: asyncio.Task[Any] | None = None
+        self._loaded = False
+        self._paused = False
+        self._stopping = False
+        self._cycles = 0
+        self._cycle_errors = 0
+        self._last_cycle: CycleReport | None = None
+        self._run_lock = asyncio.Lock()
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._settings
+
+    @property
+    def lifecycle(self) -> LifecycleSnapshot:
+        return self._lifecycle
+
+    @property
+    def state(self) -> LifecycleState:
+        return self._lifecycle.state
+
+    @property
+    def ready(self) -> bool:
+        return self._lifecycle.state is LifecycleState.READY
+
+    @property
+    def monitoring(self) -> bool:
+        return self._monitor is not None and not self._monitor.done()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def repository(self) -> Any:
+        return self._repository
+
+    def subscribe(self, subscriber: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        return self.bus.subscribe(subscriber)
+
+    def trades(self) -> list[Trade]:
+        return self.registry.active()
+
+    def trade(self, ticket: int) -> Trade | None:
+        return self.registry.get(ticket)
+
+    async def find_trade(self, ticket: int) -> Trade | None:
+        """An active trade, or the persisted record of one no longer managed."""
+        return self.registry.get(ticket) or await self._repository.load_trade(ticket)
+
+    async def journal(self, ticket: int, limit: int = 200) -> list[ActionRecord]:
+        return await self._repository.actions(ticket=ticket, limit=limit)
+
+    async def transitions(self, ticket: int) -> list[Transition]:
+        return await self._repository.transitions(ticket)
+
+    async def recent_actions(self, limit: int = 100) -> list[ActionRecord]:
+        return await self._repository.actions(limit=limit)
+
+    def position(self, ticket: int) -> Any | None:
+        return self.cycle.positions.get(ticket)
+
+    def health(self) -> EngineHealth:
+        stats = self._gateway.stats() if hasattr(self._gateway, "stats") else {}
+        return EngineHealth(
+            lifecycle=self._lifecycle,
+            monitoring=self.monitoring,
+            paused=self._paused,
+            active_trades=len(self.registry),
+            cycles=self._cycles,
+            last_cycle=self._last_cycle,
+            cycle_errors=self._cycle_errors,
+            rails=tuple(self.rails.snapshot()),
+            terminal_time=self.clock.now(),
+            gateway=stats if isinstance(stats, dict) else _as_dict(stats),
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> bool:
+        """Initialise: connect, recover, and start monitoring. Returns False if it ended FAILED."""
+        async with self._run_lock:
+            self._stopping = False
+            await self._set_state(LifecycleState.STARTING)
+            try:
+                await self._gateway.start()
+            except ConfigurationError as error:
+                await self._set_state(LifecycleState.FAILED, reason=str(error))
+                return False
+            connection = self._settings.connection
+            if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
+                return False
+            return await self._recover_and_run()
+
+    async def retry_initialize(self) -> bool:
+        if self.state not in (LifecycleState.FAILED, LifecycleState.STOPPED):
+            return self.ready
+        return await self.start()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._monitor is not None:
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
+            self._monitor = None
+        await self._tasks.cancel_all()
+        await self._set_state(LifecycleState.STOPPED, reason="stopped")
+
+    def pause(self, paused: bool) -> None:
+        """Pause management (no actions sent); reconciliation and prices go on."""
+        if paused != self._paused:
+            self._paused = paused
+            self._recorder.live(EventKind.PAUSED, {"paused": paused})
+
+    def update_settings(self, settings: EngineSettings) -> None:
+        self._settings = settings.validate()
+        self.rails.update_settings(settings.rails)
+        self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep)
+        self.cycle._executor = self.executor
+
+    async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
+        reason = ""
+        attempt = 0
+        while repeat_last or attempt < attempts:
+            attempt += 1
+            if self._stopping:
+                return False
+            await self._set_state(LifecycleState.CONNECTING, attempt=attempt, attempts=0 if repeat_last else attempts,
+                                  reason=reason)
+            try:
+                if await self._gateway.initialize():
+                    return True
+                reason = getattr(self._gateway, "last_connect_error", "") or "initialize failed"
+            except TemporaryError as error:
+                reason = str(error)
+            except ConfigurationError as error:
+                await self._set_state(LifecycleState.FAILED, reason=str(error))
+                return False
+            if not repeat_last and attempt >= attempts:
+                break
+            delay = backoff[min(attempt - 1, len(backoff) - 1)]
+            state = LifecycleState.DISCONNECTED if repeat_last else LifecycleState.CONNECTING
+            await self._set_state(state, attempt=attempt, attempts=0 if repeat_last else attempts, reason=reason,
+                                  retry_in=delay)
+            await self._sleep(delay)
+        await self._set_state(LifecycleState.FAILED, reason=f"could not connect after {attempts} attempts: {reason}")
+        return False
+
+    async def _recover_and_run(self) -> bool:
+        await self._set_state(LifecycleState.RECOVERING)
+        try:
+            if not self._loaded:
+                await self._load()
+            await self.cycle.run(protect=False)
+        except TemporaryError as error:
+            logger.warning("terminal lost while recovering: %s", error)
+            self._tasks.spawn(self._reconnect(str(error)), "reconnect")
+            return True
+        await self._set_state(LifecycleState.READY)
+        if self._autorun:
+            self._monitor = asyncio.get_running_loop().create_task(self._monitor_loop(), name="engine:monitor")
+        return True
+
+    async def _load(self) -> None:
+        self.registry.load(await self._repository.load_active_trades())
+        for symbol in sorted(self.registry.symbols()):
+            await self.market.ensure(symbol)
+        moved = getattr(self._repository, "recovered_from", None)
+        if moved is not None:
+            rebuilt = await self.cycle.rebuild()
+            await self._recorder.event(EventKind.DATABASE_RECOVERED, {
+                "moved_to": str(moved), "rebuilt": rebuilt,
+                "detail": f"the database was unreadable and was moved aside to {moved}; "
+                          f"{rebuilt} open positions were taken over again from the terminal"})
+        self._loaded = True
+
+    async def _monitor_loop(self) -> None:
+        interval = self._settings.cycle.fast_interval_s
+        while self.ready and not self._stopping:
+            started = time.perf_counter()
+            try:
+                await self.run_fast_cycle()
+            except TemporaryError as error:
+                logger.warning("terminal lost: %s", error)
+                self._tasks.spawn(self._reconnect(str(error)), "reconnect")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._cycle_errors += 1
+                logger.exception("fast cycle failed")
+            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+
+    async def step(self) -> CycleReport | None:
+        """One monitoring step run by hand (tests, benchmarks): a fast cycle, or, if the terminal turns out
+        to be lost, the whole reconnection (None then)."""
+        try:
+            return await self.run_fast_cycle()
+        except TemporaryError as error:
+            logger.warning("terminal lost: %s", error)
+            await self._reconnect(str(error))
+            return None
+
+    async def run_fast_cycle(self) -> CycleReport:
+        report = await self.cycle.run()
+        self._cycles += 1
+        self._last_cycle = report
+        self._recorder.live(EventKind.CYCLE, {"duration_ms": report.duration_s * 1000, "calls": report.calls,
+                                              "trades": report.trades, "at": report.at})
+        return report
+
+    async def _reconnect(self, reason: str) -> None:
+        self._monitor = None
+        await self._set_state(LifecycleState.DISCONNECTED, reason=reason)
+        backoff = self._settings.connection.reconnect_backoff_s
+        if await self._connect(0, backoff, repeat_last=True):
+            async with self._run_lock:
+                await self._recover_and_run()
+
+    async def _set_state(self, state: LifecycleState, *, reason: str = "", attempt: int = 0, attempts: int = 0,
+                         retry_in: float | None = None) -> None:
+        previous = self._lifecycle.state
+        epoch = int(getattr(self._gateway, "epoch", 0))
+        self._lifecycle = LifecycleSnapshot(state=state, reason=reason, attempt=attempt, attempts=attempts,
+                                            retry_in=retry_in, epoch=epoch)
+        logger.info("engine %s%s", state.value, f": {reason}" if reason else "")
+        payload = {"state": state.value, "previous": previous.value, "reason": reason, "attempt": attempt,
+                   "attempts": attempts, "retry_in": retry_in, "epoch": epoch}
+        await self._recorder.event(EventKind.LIFECYCLE, payload)
+
+    async def register(self, registration: Registration) -> RegistrationResult:
+        self._require_ready()
+        return await self.registry.register(registration)
+
+    async def unregister(self, ticket: int) -> Trade:
+        self._require_ready()
+        return await self.registry.unregister(ticket)
+
+    def _require_ready(self) -> None:
+        if not self.ready:
+            raise EngineNotReady(self.state.value, self._lifecycle.reason)
+
+
+def _as_dict(stats: Any) -> dict[str, Any]:
+    try:
+        from dataclasses import asdict
+
+        return asdict(stats)
+    except TypeError:
+        return {}
+
+
+__all__ = ["Engine", "EngineHealth", "LifecycleSnapshot", "replace"]

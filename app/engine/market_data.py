@@ -1,0 +1,115 @@
+"""Per-symbol market data the engine shares between trades: broker rules, recent bars, ATR, spreads.
+
+Bars are fetched once per symbol and timeframe when a new bar has closed (never once per trade), so the
+fast cycle stays at one positions_get plus one tick per symbol.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.engine.broker import SymbolRules
+from app.engine.indicators import atr as atr_series
+from app.terminal import constants as mt5
+
+logger = logging.getLogger(__name__)
+
+M5_SECONDS = 300
+M15_SECONDS = 900
+
+
+class BarsGateway(Protocol):
+    async def symbol_info(self, symbol: str) -> Any: ...
+    async def rates(self, symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray: ...
+
+
+@dataclass(slots=True)
+class SymbolData:
+    rules: SymbolRules
+    m5: np.ndarray | None = None
+    m15: np.ndarray | None = None
+    atr_m15: float | None = None
+    spreads: deque[float] = field(default_factory=lambda: deque(maxlen=300))
+    bid: float = 0.0
+    ask: float = 0.0
+    tick_time: float = 0.0
+
+    @property
+    def last_m5_time(self) -> int:
+        return int(self.m5["time"][-1]) if self.m5 is not None and len(self.m5) else 0
+
+    @property
+    def last_m15_time(self) -> int:
+        return int(self.m15["time"][-1]) if self.m15 is not None and len(self.m15) else 0
+
+    def spread_median(self) -> float | None:
+        return statistics.median(self.spreads) if len(self.spreads) >= 10 else None
+
+
+class MarketData:
+    def __init__(self, gateway: BarsGateway, *, atr_period: int = 14, m5_count: int = 600, m15_count: int = 300) -> None:
+        self._gateway = gateway
+        self._atr_period = atr_period
+        self._m5_count = m5_count
+        self._m15_count = m15_count
+        self._symbols: dict[str, SymbolData] = {}
+
+    def get(self, symbol: str) -> SymbolData | None:
+        return self._symbols.get(symbol)
+
+    def symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    async def ensure(self, symbol: str) -> SymbolData:
+        """Rules and a bar backfill for a symbol, fetched the first time it is needed."""
+        data = self._symbols.get(symbol)
+        if data is None:
+            info = await self._gateway.symbol_info(symbol)
+            data = SymbolData(rules=SymbolRules.from_symbol_info(info))
+            self._symbols[symbol] = data
+            await self.refresh_bars(symbol, force=True)
+        return data
+
+    async def refresh_rules(self, symbol: str) -> None:
+        data = self._symbols.get(symbol)
+        if data is not None:
+            data.rules = SymbolRules.from_symbol_info(await self._gateway.symbol_info(symbol))
+
+    def note_tick(self, symbol: str, tick: Any) -> None:
+        data = self._symbols.get(symbol)
+        if data is None:
+            return
+        data.bid, data.ask = float(tick.bid), float(tick.ask)
+        data.tick_time = float(tick.time_msc) / 1000.0 if getattr(tick, "time_msc", 0) else float(tick.time)
+        data.spreads.append(data.ask - data.bid)
+
+    def bars_stale(self, symbol: str) -> bool:
+        """True once the bar that was forming at the last fetch has closed."""
+        data = self._symbols[symbol]
+        return data.tick_time >= data.last_m5_time + M5_SECONDS
+
+    async def refresh_bars(self, symbol: str, *, force: bool = False) -> bool:
+        """Fetch M5 and M15 bars if a bar has closed since the last fetch; returns True if refreshed."""
+        data = self._symbols[symbol]
+        if not force and not self.bars_stale(symbol):
+            return False
+        data.m5 = await self._gateway.rates(symbol, mt5.TIMEFRAME_M5, 0, self._m5_count)
+        data.m15 = await self._gateway.rates(symbol, mt5.TIMEFRAME_M15, 0, self._m15_count)
+        data.atr_m15 = self._atr(data.m15)
+        return True
+
+    def _atr(self, bars: np.ndarray | None) -> float | None:
+        if bars is None or len(bars) <= self._atr_period + 1:
+            return None
+        # the last row is the forming bar: ATR is taken over closed bars
+        closed = bars[:-1]
+        values = atr_series(closed["high"], closed["low"], closed["close"], self._atr_period)
+        value = float(values[-1])
+        return value if math.isfinite(value) and value > 0 else None

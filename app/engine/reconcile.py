@@ -1,0 +1,92 @@
+"""Keeping the engine's trades and the terminal's positions in agreement (at start and every fast cycle).
+
+- A trade whose position is gone is archived with its close price, profit and reason from the deal
+  history (never just deleted).
+- A position the engine does not know is adopted if the adoption policy says so.
+- Volume, SL or TP changed outside DTMS is picked up and journaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.engine.model import Direction
+from app.engine.settings import AdoptionPolicy, AdoptionSettings
+from app.terminal import constants as mt5
+
+#: Comments DTMS puts on the positions it opens itself; those are never adopted as trades.
+HEDGE_PREFIX = "DTMS_HEDGE_"
+READD_PREFIX = "DTMS_READD_"
+
+_REASONS = {
+    mt5.DEAL_REASON_SL: "stop loss hit",
+    mt5.DEAL_REASON_TP: "take profit hit",
+    mt5.DEAL_REASON_SO: "stop out",
+    mt5.DEAL_REASON_CLIENT: "closed in the terminal",
+    mt5.DEAL_REASON_MOBILE: "closed from the mobile app",
+    mt5.DEAL_REASON_WEB: "closed from the web terminal",
+    mt5.DEAL_REASON_EXPERT: "closed by an expert or script",
+}
+
+
+class HistoryGateway(Protocol):
+    async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseDetails:
+    price: float | None
+    profit: float | None
+    reason: str
+    at: float | None
+
+
+def position_direction(position: Any) -> Direction:
+    return Direction.BUY if int(position.type) == mt5.POSITION_TYPE_BUY else Direction.SELL
+
+
+def is_dtms_own(position: Any) -> bool:
+    """Positions DTMS opened itself (hedges, re-adds) belong to a trade and are not trades of their own."""
+    comment = str(position.comment)
+    return comment.startswith(HEDGE_PREFIX) or comment.startswith(READD_PREFIX)
+
+
+def should_adopt(position: Any, settings: AdoptionSettings) -> bool:
+    if is_dtms_own(position):
+        return False
+    match settings.policy:
+        case AdoptionPolicy.ALL:
+            return True
+        case AdoptionPolicy.NONE:
+            return False
+        case AdoptionPolicy.MAGIC:
+            return int(position.magic) in settings.magics
+        case AdoptionPolicy.COMMENT_PREFIX:
+            return bool(settings.comment_prefix) and str(position.comment).startswith(settings.comment_prefix)
+    return False
+
+
+def outside_changes(volume: float, sl: float, tp: float, position: Any) -> dict[str, tuple[float, float]]:
+    """The fields the terminal now shows differently from what the engine last knew."""
+    changes: dict[str, tuple[float, float]] = {}
+    for name, known in (("volume", volume), ("sl", sl), ("tp", tp)):
+        actual = float(getattr(position, name))
+        if abs(actual - known) > 1e-9:
+            changes[name] = (known, actual)
+    return changes
+
+
+async def close_details(gateway: HistoryGateway, ticket: int, *, closed_by_dtms: bool = False) -> CloseDetails:
+    """What the deal history says about how a position ended."""
+    deals = await gateway.history_deals(position=ticket)
+    exits = [d for d in deals if int(d.entry) in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY, mt5.DEAL_ENTRY_INOUT)]
+    if not exits:
+        reason = "closed by DTMS" if closed_by_dtms else "position gone; no closing deal in the history"
+        return CloseDetails(price=None, profit=None, reason=reason, at=None)
+    last = max(exits, key=lambda d: (int(d.time_msc), int(d.ticket)))
+    profit = sum(float(d.profit) + float(d.swap) + float(d.commission) + float(d.fee) for d in deals)
+    reason = _REASONS.get(int(last.reason), f"closed (deal reason {int(last.reason)})")
+    if closed_by_dtms and int(last.reason) == mt5.DEAL_REASON_EXPERT:
+        reason = "closed by DTMS"
+    return CloseDetails(price=float(last.price), profit=round(profit, 2), reason=reason, at=float(last.time))

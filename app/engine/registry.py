@@ -1,0 +1,284 @@
+"""The trade registry: who is managed, by whom, and how a trade is handed to DTMS.
+
+``register`` is idempotent and safe under concurrency: registrations of one ticket are serialised by a
+per-ticket lock, the first one inserts (committed before it returns), every later one learns that the
+trade was already registered. MT5's position is the truth for entry, volume, SL and TP; what the bot sent
+is kept beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.engine.events import EventKind
+from app.engine.market_data import MarketData
+from app.engine.model import DefensiveState, Direction, Trade, TradeSource
+from app.engine.recorder import Recorder
+from app.engine.reconcile import is_dtms_own, position_direction
+from app.engine.settings import ProtectionSettings
+from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
+
+logger = logging.getLogger(__name__)
+
+DTMS = "DTMS"
+#: strategy_type values that mean "DTMS manages it" rather than naming another manager
+_DTMS_NAMES = {"", "dtms", "default", "default_dtms"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registration:
+    """What a bot (or the trader) hands over; every field but the ticket is optional."""
+
+    ticket: int
+    symbol: str | None = None
+    direction: Direction | None = None
+    entry: float | None = None
+    volume: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    strategy_type: str | None = None
+    magic: int | None = None
+    comment: str | None = None
+
+    def sent(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "direction": self.direction.value if self.direction else None,
+            "entry": self.entry,
+            "volume": self.volume,
+            "stop_loss": self.stop_loss,
+            "take_profit": self.take_profit,
+            "magic": self.magic,
+            "comment": self.comment,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistrationResult:
+    trade: Trade
+    already_registered: bool
+
+
+class PositionGateway(Protocol):
+    async def positions(self, **filters: Any) -> tuple[Any, ...]: ...
+    async def tick(self, symbol: str) -> Any: ...
+
+
+def owner_for(strategy_type: str | None) -> str:
+    """The one component allowed to change the position (DTMS_SPEC.md §1)."""
+    if strategy_type is None or strategy_type.strip().lower() in _DTMS_NAMES:
+        return DTMS
+    return strategy_type.strip()
+
+
+class TradeRegistry:
+    def __init__(
+        self,
+        gateway: PositionGateway,
+        market: MarketData,
+        recorder: Recorder,
+        protection: Callable[[], ProtectionSettings],
+        now: Callable[[], float],
+        observe: Callable[[float], None] = lambda _: None,
+    ) -> None:
+        self._gateway = gateway
+        self._market = market
+        self._recorder = recorder
+        self._protection = protection
+        self._now = now
+        self._observe = observe
+        self._trades: dict[int, Trade] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        #: tickets whose management was stopped (or that ended): never adopted again on their own
+        self._released: set[int] = set()
+        self._known_new: set[int] = set()
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def active(self) -> list[Trade]:
+        return list(self._trades.values())
+
+    def get(self, ticket: int) -> Trade | None:
+        return self._trades.get(ticket)
+
+    def __len__(self) -> int:
+        return len(self._trades)
+
+    def hedge_tickets(self) -> set[int]:
+        return {t.hedge_ticket for t in self._trades.values() if t.hedge_ticket}
+
+    def symbols(self) -> set[str]:
+        return {t.symbol for t in self._trades.values()}
+
+    def can_modify(self, ticket: int, manager: str = DTMS) -> bool:
+        trade = self._trades.get(ticket)
+        return trade is not None and trade.active and trade.managed_by == manager
+
+    def require_owner(self, ticket: int, manager: str = DTMS) -> Trade:
+        if not self.can_modify(ticket, manager):
+            raise NotOwner(f"{manager} does not own ticket {ticket}")
+        return self._trades[ticket]
+
+    # --- changing -------------------------------------------------------------------------------------
+
+    def load(self, trades: list[Trade]) -> None:
+        """Recovery: the active trades as persisted."""
+        self._trades = {t.ticket: t for t in trades if t.active}
+
+    def forget(self, ticket: int) -> None:
+        self._trades.pop(ticket, None)
+        self._locks.pop(ticket, None)
+
+    async def register(self, registration: Registration) -> RegistrationResult:
+        lock = self._locks.setdefault(registration.ticket, asyncio.Lock())
+        async with lock:
+            existing = self._trades.get(registration.ticket)
+            if existing is not None:
+                _check_consistent(registration, existing.symbol, existing.direction)
+                if existing.source is not TradeSource.REGISTERED:
+                    await self._claim_adopted(existing, registration)
+                return RegistrationResult(trade=existing, already_registered=True)
+            positions = await self._gateway.positions(ticket=registration.ticket)
+            if not positions:
+                raise NoOpenPosition(registration.ticket)
+            position = positions[0]
+            _check_consistent(registration, str(position.symbol), position_direction(position))
+            trade = await self.trade_from_position(position, TradeSource.REGISTERED, registration)
+            return await self._insert(trade)
+
+    async def was_released(self, ticket: int) -> bool:
+        """True if DTMS managed this ticket before and stopped (looked up once per ticket)."""
+        if ticket in self._released:
+            return True
+        if ticket not in self._known_new:
+            stored = await self._recorder.load(ticket)
+            if stored is not None and not stored.active:
+                self._released.add(ticket)
+                return True
+            self._known_new.add(ticket)
+        return False
+
+    async def adopt(self, position: Any, source: TradeSource) -> Trade | None:
+        """Take over a position found open in the terminal (adoption policy or database rebuild); a ticket
+        whose management was stopped is left alone."""
+        ticket = int(position.ticket)
+        lock = self._locks.setdefault(ticket, asyncio.Lock())
+        async with lock:
+            if ticket in self._trades or is_dtms_own(position):
+                return None
+            if source is TradeSource.ADOPTED and await self.was_released(ticket):
+                return None
+            trade = await self.trade_from_position(position, source, None)
+            result = await self._insert(trade)
+            return result.trade
+
+    async def unregister(self, ticket: int, reason: str = "management stopped") -> Trade:
+        trade = self._trades.get(ticket)
+        if trade is None:
+            raise TradeNotManaged(ticket)
+        trade.active = False
+        trade.closed_at = self._now()
+        trade.close_reason = reason
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason})])
+        self.forget(ticket)
+        self._released.add(ticket)
+        return trade
+
+    async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
+                      at: float | None) -> None:
+        previous = trade.state
+        trade.active = False
+        trade.state = DefensiveState.CLOSED
+        trade.closed_at = at if at is not None else self._now()
+        trade.close_price = price
+        trade.close_profit = profit
+        trade.close_reason = reason
+        payload = {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
+                   "profit": profit, "previous_state": previous.value}
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)])
+        self.forget(trade.ticket)
+
+    async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
+        symbol = str(position.symbol)
+        direction = position_direction(position)
+        entry = float(position.price_open)
+        sl = float(position.sl)
+        data = await self._market.ensure(symbol)
+        self._market.note_tick(symbol, await self._gateway.tick(symbol))
+        self._observe(data.tick_time)
+        now = self._now()
+        risk_side_sl = sl > 0 and ((direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry))
+        if risk_side_sl:
+            r, synthetic = abs(entry - sl), False
+        else:
+            settings = self._protection()
+            atr = data.atr_m15
+            r = settings.synthetic_r_atr_multiple * atr if atr else 0.005 * entry
+            synthetic = True
+        strategy = registration.strategy_type if registration else None
+        return Trade(
+            ticket=int(position.ticket),
+            symbol=symbol,
+            direction=direction,
+            entry=entry,
+            volume=float(position.volume),
+            sl=sl,
+            tp=float(position.tp),
+            magic=int(position.magic),
+            comment=str(position.comment),
+            opened_at=float(position.time),
+            sent=registration.sent() if registration else {},
+            managed_by=owner_for(strategy),
+            strategy_type=strategy,
+            source=source,
+            registered_at=now,
+            initial_sl=sl,
+            initial_volume=float(position.volume),
+            r=r if math.isfinite(r) and r > 0 else 0.0,
+            synthetic_r=synthetic,
+            breakeven_triggered=sl > 0 and not risk_side_sl,
+            state_since=now,
+        )
+
+    async def _insert(self, trade: Trade) -> RegistrationResult:
+        inserted = await self._recorder.insert(trade)
+        if not inserted:
+            # the row exists from before (an earlier, archived management of this ticket): take it over again
+            await self._recorder.commit(trade)
+        self._trades[trade.ticket] = trade
+        self._released.discard(trade.ticket)
+        await self._recorder.event(EventKind.TRADE_REGISTERED, _registered_payload(trade))
+        return RegistrationResult(trade=trade, already_registered=False)
+
+    async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:
+        """A bot registers a trade DTMS had adopted on its own: the bot's ownership and values apply."""
+        trade.source = TradeSource.REGISTERED
+        trade.sent = registration.sent()
+        trade.strategy_type = registration.strategy_type
+        trade.managed_by = owner_for(registration.strategy_type)
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
+
+
+def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:
+    if registration.symbol is not None and registration.symbol.strip().upper() != symbol.upper():
+        raise RegistrationConflict(registration.ticket, "symbol", registration.symbol, symbol)
+    if registration.direction is not None and registration.direction is not direction:
+        raise RegistrationConflict(registration.ticket, "direction", registration.direction.value, direction.value)
+
+
+def _registered_payload(trade: Trade) -> dict[str, Any]:
+    return {
+        "ticket": trade.ticket,
+        "symbol": trade.symbol,
+        "direction": trade.direction.value,
+        "volume": trade.volume,
+        "entry": trade.entry,
+        "source": trade.source.value,
+        "managed_by": trade.managed_by,
+        "synthetic_r": trade.synthetic_r,
+    }
