@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 
 from app.api import schemas
 from app.api.deps import Facade, errors
@@ -18,9 +17,7 @@ from app.api.sim import SimFacade
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 
-#: One value of an MT5 trade request: numbers (finite) and strings only.
-RequestValue = Annotated[int, Field(strict=True)] | Annotated[float, Field(allow_inf_nan=False)] | str
-OrderRequest = Annotated[dict[Annotated[str, Field(max_length=64)], RequestValue], Body(
+OrderRequest = Annotated[schemas.SimOrderRequest, Body(
     examples=[{"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "type_filling": 1}],
     description="the request dict as MetaTrader5.order_send takes it",
 )]

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -158,6 +159,23 @@ class SimTickPost(BaseModel):
         elif self.ask is not None and self.ask < self.bid:
             raise ValueError("ask must not be below bid")
         return self
+
+
+def _order_value(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number or a string")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be finite, got {value!r}")
+    if isinstance(value, int) and not -MAX_INT64 - 1 <= value <= MAX_INT64:
+        raise ValueError("is out of the 64-bit range")
+    return value
+
+
+#: ``POST /sim/order_send``: a trade request dict as ``MetaTrader5.order_send`` takes it (numbers and strings;
+#: the simulated terminal judges the request itself and answers with a retcode, as MT5 does).
+SimOrderRequest = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)], Annotated[Any, AfterValidator(_order_value)]
+]
 
 
 class SimFaultPost(BaseModel):

@@ -39,30 +39,22 @@ class SimFacade:
         return [as_dict(p) for p in await self._gateway.positions()]
 
     async def ticks(self) -> schemas.SimTicksResponse:
-        symbols = await self._gateway.control("symbols")
-        quotes = {}
-        for name in symbols:
-            quotes[name] = await self._quote(name)
-        return schemas.SimTicksResponse(quotes)
-
-    async def _quote(self, symbol: str) -> schemas.SimQuote:
-        tick = await self._gateway.tick(symbol)
-        info = await self._gateway.symbol_info(symbol)
-        scripted = await self._gateway.control("is_scripted", symbol=symbol)
-        return schemas.SimQuote(bid=tick.bid, ask=tick.ask, time_msc=tick.time_msc, digits=info.digits,
-                                scripted=bool(scripted))
+        quotes = await self._gateway.control("quotes")
+        digits = {name: (await self._gateway.symbol_info(name)).digits for name in quotes}
+        return schemas.SimTicksResponse({name: schemas.SimQuote(**quote, digits=digits[name])
+                                         for name, quote in quotes.items()})
 
     async def set_tick(self, body: schemas.SimTickPost) -> schemas.SimQuote:
         if body.mode == "live":
-            await self._gateway.control("release_price", symbol=body.symbol)
+            quote = await self._gateway.control("release_price", symbol=body.symbol)
         else:
-            await self._gateway.control("set_price", symbol=body.symbol, bid=body.bid, ask=body.ask)
-        return await self._quote(body.symbol)
+            quote = await self._gateway.control("set_price", symbol=body.symbol, bid=body.bid, ask=body.ask)
+        info = await self._gateway.symbol_info(body.symbol)
+        return schemas.SimQuote(**quote, digits=info.digits)
 
     async def fault(self, body: schemas.SimFaultPost) -> dict[str, Any]:
+        """The faults armed afterwards, as the simulator describes them."""
         if body.kind == "clear":
-            await self._gateway.control("clear_faults")
-        else:
-            params = body.model_dump(exclude={"kind"}, exclude_none=True)
-            await self._gateway.control("inject_fault", kind=body.kind, **params)
-        return {"faults": as_dict(await self._gateway.control("faults"))}
+            return await self._gateway.control("clear_faults")
+        params = body.model_dump(exclude={"kind"}, exclude_none=True)
+        return await self._gateway.control("inject_fault", kind=body.kind, **params)
