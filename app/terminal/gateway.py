@@ -227,6 +227,8 @@ class Gateway:
     async def initialize(self) -> bool:
         """``initialize`` with the spec's account; True starts a new connection epoch."""
         reply = await self.call("initialize", **self._spec.initialize_kwargs())
+        if reply.raised is not None:  # the spec's arguments do not fit this terminal: retrying cannot help
+            raise TerminalRequestInvalid("initialize", RES_E_INVALID_PARAMS, reply.raised)
         return reply.ok
 
     async def account_info(self) -> AccountInfo:

@@ -24,6 +24,7 @@ from app.terminal.spec import TerminalSpec
 from app.terminal.worker import (
     NO_ERROR,
     STARTUP_SEQ,
+    UNREADABLE_SEQ,
     RequestKind,
     WorkerReply,
     WorkerRequest,
@@ -67,6 +68,9 @@ class _Worker:
     exited: asyncio.Event = field(default_factory=asyncio.Event)
 
     def deliver(self, seq: int, reply: WorkerReply) -> None:
+        if seq == UNREADABLE_SEQ:
+            self.fail_pending(reply)
+            return
         future = self.pending.get(seq)
         if future is not None and not future.done():
             future.set_result(reply)
@@ -177,6 +181,8 @@ class ProcessTransport:
                 worker.requests.send((seq, request))
             except OSError as exc:
                 raise TerminalUnavailable(f"the terminal worker is gone: {exc}") from exc
+            except Exception as exc:  # arguments that do not pickle are a bad call, answered like one
+                return WorkerReply(None, NO_ERROR, f"unpicklable request: {describe_exception(exc)}")
             async with asyncio.timeout(deadline):
                 return await future
         except TimeoutError:
@@ -219,11 +225,9 @@ async def _wait(event: asyncio.Event, timeout: float) -> bool:
 class InProcessTransport:
     """The terminal object in this process, called directly (unit tests; a call blocks the loop)."""
 
-    def __init__(self, spec: TerminalSpec | None = None, *, terminal: Any = None) -> None:
-        if (spec is None) == (terminal is None):
-            raise ValueError("give either a spec or a terminal object")
+    def __init__(self, spec: TerminalSpec) -> None:
         self._spec = spec
-        self._terminal = terminal
+        self._terminal: Any = None
         self._running = False
 
     @property
@@ -235,10 +239,9 @@ class InProcessTransport:
         return self._terminal
 
     async def start(self) -> None:
-        if self._terminal is None:
-            assert self._spec is not None
+        if not self._running:
             self._terminal = self._spec.create_terminal()
-        self._running = True
+            self._running = True
 
     async def request(self, request: WorkerRequest, deadline: float) -> WorkerReply:
         if not self._running:
@@ -251,5 +254,4 @@ class InProcessTransport:
         self._running = False
         if grace > 0:
             shut_down(self._terminal)
-        if self._spec is not None:
-            self._terminal = None  # a restart builds a fresh terminal, as a new worker would
+        self._terminal = None  # a restart builds a fresh terminal, as a new worker would

@@ -7,7 +7,8 @@ is read immediately after it, before anything else can reset it.
 
 Wire format: the parent sends ``(seq, WorkerRequest)``; the worker answers ``(seq, WorkerReply)``.
 Sequence number 0 is the worker's first message: the terminal is built (value = worker pid) or could
-not be built (``raised`` says why, then the worker exits).
+not be built (``raised`` says why, then the worker exits). A request that cannot be unpickled is answered
+under sequence number -1 (calls are serialised, so it belongs to the one in flight).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ NO_ERROR: tuple[int, str] = (1, "Success")
 
 #: Sequence number of the worker's start-up message.
 STARTUP_SEQ = 0
+#: Sequence number of the answer to a request the worker could not unpickle (it answers the call in flight).
+UNREADABLE_SEQ = -1
 
 
 class RequestKind(StrEnum):
@@ -96,6 +99,10 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
             seq, request = requests.recv()
         except (EOFError, OSError):
             break
+        except Exception as exc:  # the whole message was read, so the stream is still in step
+            if not _send(replies, UNREADABLE_SEQ, WorkerReply(None, NO_ERROR, f"unreadable request: {describe_exception(exc)}")):
+                break
+            continue
         if request.kind is RequestKind.STOP:
             shut_down(terminal)
             break

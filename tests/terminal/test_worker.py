@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -17,6 +18,13 @@ from app.terminal.worker import NO_ERROR, RequestKind, WorkerRequest, handle
 from tests.terminal import fake_module
 
 FAKE = TerminalSpec(kind=TerminalKind.MODULE, module=fake_module.__name__)
+
+
+class Unreadable:
+    """Pickles in the parent, but rebuilding it raises in the worker."""
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (int, ("not a number",))
 
 
 def call(name: str, *args: object, **kwargs: object) -> WorkerRequest:
@@ -96,6 +104,10 @@ async def test_the_worker_process_converts_before_sending() -> None:
         assert unpicklable.raised is not None and unpicklable.raised.startswith("unpicklable result")
         bad = await transport.request(call("copy_rates_from_pos", "EURUSD", count=3), 5.0)
         assert bad.raised is not None and bad.raised.startswith("TypeError")
+        unsendable = await transport.request(call("positions_get", lock=threading.Lock()), 5.0)
+        assert unsendable.raised is not None and unsendable.raised.startswith("unpicklable request: TypeError")
+        unreadable = await transport.request(call("positions_get", ticket=Unreadable()), 5.0)
+        assert unreadable.raised is not None and unreadable.raised.startswith("unreadable request: ValueError")
         assert transport.alive
         assert len((await transport.request(call("positions_get"), 5.0)).value) == 1
     finally:
