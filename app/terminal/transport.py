@@ -223,11 +223,17 @@ async def _wait(event: asyncio.Event, timeout: float) -> bool:
 
 
 class InProcessTransport:
-    """The terminal object in this process, called directly (unit tests; a call blocks the loop)."""
+    """The terminal object in this process, called directly (unit tests; a call blocks the loop).
 
-    def __init__(self, spec: TerminalSpec) -> None:
+    Built from ``spec`` (afresh on every start, as a new worker would be), or handed over ready-made as
+    ``terminal`` (kept across restarts) when a test needs options a spec does not carry.
+    """
+
+    def __init__(self, spec: TerminalSpec | None = None, *, terminal: Any = None) -> None:
+        if (spec is None) == (terminal is None):
+            raise ValueError("give either a spec or a terminal object")
         self._spec = spec
-        self._terminal: Any = None
+        self._terminal = terminal
         self._running = False
 
     @property
@@ -240,7 +246,8 @@ class InProcessTransport:
 
     async def start(self) -> None:
         if not self._running:
-            self._terminal = self._spec.create_terminal()
+            if self._spec is not None:
+                self._terminal = self._spec.create_terminal()
             self._running = True
 
     async def request(self, request: WorkerRequest, deadline: float) -> WorkerReply:
@@ -254,4 +261,3 @@ class InProcessTransport:
         self._running = False
         if grace > 0:
             shut_down(self._terminal)
-        self._terminal = None  # a restart builds a fresh terminal, as a new worker would

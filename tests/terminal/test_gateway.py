@@ -192,3 +192,16 @@ async def test_the_worker_answers_on_the_qasync_loop() -> None:
         assert gateway.stats().count == 2
     finally:
         await gateway.close()
+
+
+async def test_a_ready_made_terminal_can_be_handed_to_the_in_process_transport() -> None:
+    terminal = SPEC.create_terminal()
+    transport = InProcessTransport(terminal=terminal)
+    gateway = Gateway(SPEC, transport=transport)
+    await gateway.start()
+    await connected(gateway)
+    assert transport.terminal is terminal and terminal.positions_get() == ()
+    await gateway.close()
+    assert terminal.positions_get() is None and terminal.last_error()[0] == mt5.RES_E_INTERNAL_FAIL_CONNECT
+    with pytest.raises(ValueError):
+        InProcessTransport(SPEC, terminal=terminal)
