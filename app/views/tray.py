@@ -1,0 +1,167 @@
+"""The tray icon (or, where no tray exists, a notification strip in the window).
+
+Its colour follows the lifecycle, and once READY the worst state among the managed trades; its tooltip
+counts the trades; its menu offers Show, Pause management and Quit. Icons are drawn, no image files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap, QPolygonF
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QSystemTrayIcon, QToolButton, QWidget
+
+from app.engine.model import LifecycleState
+from app.views.bridge import EngineBridge
+from app.views.notifications import Notice, Notifier, Severity
+from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS, worst_state
+
+logger = logging.getLogger(__name__)
+
+STRIP_SECONDS = 10
+_SEVERITY_COLOURS = {Severity.INFO: "#2c7fb8", Severity.WARNING: "#e06c00", Severity.CRITICAL: "#c0392b"}
+
+
+def draw_icon(colour: QColor | str, size: int = 64) -> QIcon:
+    """A filled disc with a white shield mark, in ``colour``."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(colour))
+    painter.drawEllipse(2, 2, size - 4, size - 4)
+    painter.setBrush(QColor("white"))
+    s = size / 64
+    shield = QPolygonF([QPointF(32 * s, 14 * s), QPointF(47 * s, 20 * s), QPointF(45 * s, 36 * s),
+                        QPointF(32 * s, 50 * s), QPointF(19 * s, 36 * s), QPointF(17 * s, 20 * s)])
+    painter.drawPolygon(shield)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class StatusSummary:
+    """The colour and tooltip of the program's status, from the engine's lifecycle and trades."""
+
+    def __init__(self, engine: object) -> None:
+        self._engine = engine
+
+    def colour(self) -> str:
+        lifecycle = self._engine.state  # type: ignore[attr-defined]
+        if lifecycle is not LifecycleState.READY:
+            return LIFECYCLE_COLOURS[lifecycle]
+        return STATE_COLOURS[worst_state([t.state for t in self._engine.trades()])]  # type: ignore[attr-defined]
+
+    def tooltip(self) -> str:
+        engine = self._engine
+        trades = engine.trades()  # type: ignore[attr-defined]
+        counts = Counter(t.state.value for t in trades)
+        lines = [f"DTMS Desk - {engine.state.value}", f"{len(trades)} managed trades"]  # type: ignore[attr-defined]
+        lines += [f"  {state}: {n}" for state, n in sorted(counts.items())]
+        if engine.paused:  # type: ignore[attr-defined]
+            lines.append("management paused")
+        return "\n".join(lines)
+
+
+class NotificationStrip(QFrame):
+    """In-window notices for systems without a tray; each notice stays ``STRIP_SECONDS``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("notificationStrip")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        close = QToolButton(self)
+        close.setText("x")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 6, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def show_notice(self, notice: Notice) -> None:
+        self.label.setText(f"<b>{notice.title}</b> &nbsp; {notice.message}")
+        self.setStyleSheet(f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"
+                           " #notificationStrip QLabel { color: white; }")
+        self.show()
+        self._timer.start(STRIP_SECONDS * 1000)
+
+
+class TrayController(QObject):
+    """Owns the tray icon when the system has a tray; otherwise notices go to ``strip``."""
+
+    def __init__(self, bridge: EngineBridge, notifier: Notifier, *, show_window: Callable[[], None],
+                 quit_program: Callable[[], None], strip: NotificationStrip,
+                 tray_available: bool | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._engine = bridge.engine
+        self._summary = StatusSummary(self._engine)
+        self.strip = strip
+        available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
+        self.tray: QSystemTrayIcon | None = None
+        self.menu = QMenu()
+        self.show_action = QAction("Show", self.menu)
+        self.show_action.triggered.connect(show_window)
+        self.pause_action = QAction("Pause management", self.menu)
+        self.pause_action.setCheckable(True)
+        self.pause_action.setChecked(self._engine.paused)
+        self.pause_action.toggled.connect(self._engine.pause)
+        self.quit_action = QAction("Quit", self.menu)
+        self.quit_action.triggered.connect(quit_program)
+        for action in (self.show_action, self.pause_action):
+            self.menu.addAction(action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.quit_action)
+        self.icon = draw_icon(self._summary.colour())
+        if available:
+            self.tray = QSystemTrayIcon(self.icon, self)
+            self.tray.setContextMenu(self.menu)
+            self.tray.activated.connect(lambda reason: show_window()
+                                        if reason == QSystemTrayIcon.ActivationReason.Trigger else None)
+            self.tray.show()
+        notifier.shown.connect(self.show_notice)
+        for signal in (bridge.lifecycle, bridge.state_changed, bridge.trade_registered, bridge.trade_closed,
+                       bridge.trade_unregistered, bridge.paused):
+            signal.connect(lambda *_: self.refresh())
+        bridge.paused.connect(self._sync_pause)
+        self.refresh()
+
+    @property
+    def has_tray(self) -> bool:
+        return self.tray is not None
+
+    def colour(self) -> str:
+        return self._summary.colour()
+
+    def tooltip(self) -> str:
+        return self._summary.tooltip()
+
+    def refresh(self) -> None:
+        self.icon = draw_icon(self._summary.colour())
+        if self.tray is not None:
+            self.tray.setIcon(self.icon)
+            self.tray.setToolTip(self._summary.tooltip())
+
+    def show_notice(self, notice: Notice) -> None:
+        if self.tray is not None:
+            icon = {Severity.INFO: QSystemTrayIcon.MessageIcon.Information,
+                    Severity.WARNING: QSystemTrayIcon.MessageIcon.Warning,
+                    Severity.CRITICAL: QSystemTrayIcon.MessageIcon.Critical}[notice.severity]
+            self.tray.showMessage(notice.title, notice.message, icon, 8000)
+        else:
+            self.strip.show_notice(notice)
+
+    def hide(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+
+    def _sync_pause(self, paused: bool) -> None:
+        if self.pause_action.isChecked() != paused:
+            self.pause_action.setChecked(paused)

@@ -1,0 +1,105 @@
+"""Notifications: which events notify, how serious, and how a burst becomes one grouped notice; the tray
+falls back to the window's strip where the system has no tray."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.engine.events import EngineEvent, EventKind
+from app.engine.model import LifecycleState
+from app.runtime import Services
+from app.views.bridge import EngineBridge
+from app.views.notifications import Notice, NoticePolicy, Notifier, Severity, Throttle
+from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS
+from app.views.tray import NotificationStrip, TrayController
+
+from .conftest import register_buy
+
+
+def event(event_kind: EventKind, **payload) -> EngineEvent:
+    return EngineEvent(kind=event_kind, payload=payload)
+
+
+def test_policy_picks_the_events_worth_a_notice() -> None:
+    policy = NoticePolicy()
+    assert policy.notice_for(event(EventKind.TRADE_UPDATED, rows=[])) is None
+    assert policy.notice_for(event(EventKind.ACTION, ticket=7, kind="TRAIL", outcome="SUCCESS")) is None
+    be = policy.notice_for(event(EventKind.ACTION, ticket=7, symbol="EURUSD", kind="BREAKEVEN", outcome="SUCCESS"))
+    assert be.title == "Stop moved to breakeven" and be.ticket == 7 and be.severity is Severity.INFO
+    failed = policy.notice_for(event(EventKind.ACTION, ticket=7, kind="PARTIAL_TAKE", outcome="FAILED", retcode=10019))
+    assert failed.severity is Severity.CRITICAL and "10019" in failed.message
+    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L1")) is None
+    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L2")).severity is Severity.WARNING
+    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="HEDGED")).severity is Severity.CRITICAL
+    assert policy.notice_for(event(EventKind.LIFECYCLE, state="READY")) is None
+    lost = policy.notice_for(event(EventKind.LIFECYCLE, state="DISCONNECTED", reason="IPC timeout"))
+    assert lost.title == "Terminal lost"
+    assert policy.notice_for(event(EventKind.LIFECYCLE, state="DISCONNECTED")) is None, "announced once"
+    assert policy.notice_for(event(EventKind.LIFECYCLE, state="READY", epoch=2)).title == "Terminal back"
+    assert policy.notice_for(event(EventKind.LIFECYCLE, state="FAILED", reason="x")).title == "Initialisation failed"
+
+
+def test_throttle_shows_one_then_groups_the_burst() -> None:
+    throttle = Throttle(interval_s=5.0)
+    notices = [Notice(title=f"n{i}", message="", severity=Severity.CRITICAL if i == 3 else Severity.INFO)
+               for i in range(6)]
+    assert throttle.offer(notices[0], now=100.0) is notices[0]
+    assert all(throttle.offer(n, now=101.0) is None for n in notices[1:])
+    assert throttle.flush(now=104.9) is None
+    grouped = throttle.flush(now=105.0)
+    assert grouped.title == "n3 and 4 more events" and grouped.grouped == 5 and grouped.severity is Severity.CRITICAL
+    assert throttle.flush(now=200.0) is None
+    assert throttle.offer(notices[1], now=200.0) is notices[1]
+
+
+@pytest.mark.qasync
+async def test_a_burst_of_registrations_gives_two_notices(ready: Services, bridge: EngineBridge) -> None:
+    notifier = Notifier(bridge, interval_s=0.2)
+    shown: list[Notice] = []
+    notifier.shown.connect(shown.append)
+    for _ in range(6):
+        await register_buy(ready)
+    assert [n.title for n in shown] == ["Trade registered"]
+    for _ in range(100):
+        if len(shown) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert shown[1].title == "Trade registered and 4 more events" and shown[1].grouped == 5
+
+
+@pytest.mark.qasync
+async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: EngineBridge) -> None:
+    notifier = Notifier(bridge, interval_s=0.0)
+    strip = NotificationStrip()
+    calls: list[str] = []
+    tray = TrayController(bridge, notifier, show_window=lambda: calls.append("show"),
+                          quit_program=lambda: calls.append("quit"), strip=strip)
+    assert not tray.has_tray, "offscreen has no system tray"
+    await register_buy(ready)
+    assert strip.isVisibleTo(None) and "Trade registered" in strip.label.text()
+    assert tray.colour() == STATE_COLOURS["HEALTHY"]  # type: ignore[index]
+    assert "1 managed trades" in tray.tooltip() and "HEALTHY: 1" in tray.tooltip()
+    tray.pause_action.trigger()
+    assert ready.engine.paused and "management paused" in tray.tooltip()
+    ready.engine.pause(False)
+    assert not tray.pause_action.isChecked()
+    tray.quit_action.trigger()
+    tray.show_action.trigger()
+    assert calls == ["quit", "show"]
+
+
+@pytest.mark.qasync
+async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: EngineBridge) -> None:
+    notifier = Notifier(bridge, interval_s=0.0)
+    tray = TrayController(bridge, notifier, show_window=lambda: None, quit_program=lambda: None,
+                          strip=NotificationStrip(), tray_available=True)
+    assert tray.has_tray and tray.colour() == LIFECYCLE_COLOURS[LifecycleState.STARTING]
+    await services.gateway.start()
+    await services.gateway.control("inject_fault", kind="disconnect", failing_initializes=3)
+    assert not await services.engine.start()
+    assert tray.colour() == LIFECYCLE_COLOURS[LifecycleState.FAILED]
+    assert tray.tray.toolTip().startswith("DTMS Desk - FAILED")
+    assert notifier.history[-1].title == "Initialisation failed"
+    tray.hide()
