@@ -101,7 +101,7 @@ class ClosedTradesModel(QAbstractTableModel):
         self._rows.append(_values(trade))
         self.endInsertRows()
 
-    async def close(self) -> None:
+    async def close_tasks(self) -> None:
         """Cancel additions still loading (shutdown)."""
         await self._tasks.cancel_all(timeout=1.0)
 

@@ -80,7 +80,7 @@ async def test_rows_appear_change_and_leave(ready: Services, bridge: EngineBridg
     reloaded = ClosedTradesModel(bridge)
     await reloaded.load()
     assert reloaded.tickets() == [ticket]
-    await closed.close()
+    await closed.close_tasks()
 
 
 @pytest.mark.qasync

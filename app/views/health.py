@@ -1,0 +1,113 @@
+"""The health panel: terminal and account, connection epoch, fast cycle timing, gateway latency, HTTP
+endpoint, database and safety rails. Cheap figures refresh every second; account and database size
+(which need the terminal or the database thread) every ``SLOW_REFRESH_S`` and at each READY."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+from app.tasks import TaskKeeper
+from app.views.bridge import EngineBridge
+from app.views.trades_model import terminal_time_text
+
+logger = logging.getLogger(__name__)
+
+SLOW_REFRESH_S = 10.0
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+class HealthPanel(QWidget):
+    """``terminal`` names the terminal kind; ``account`` reads the terminal's AccountInfo; ``api`` is the HTTP
+    server (``url``, ``token_required``) or None."""
+
+    def __init__(self, bridge: EngineBridge, *, terminal: str, database: Path,
+                 account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._engine = bridge.engine
+        self._terminal = terminal
+        self._database = database
+        self._api = api
+        self._read_account = account
+        self._tasks = TaskKeeper("health")
+        self._account = "-"
+        self._db_size = "-"
+        self.fields: dict[str, QLabel] = {}
+        form = QFormLayout(self)
+        for name in ("Terminal", "Account", "Lifecycle", "Connection epoch", "Last fast cycle", "Cycle duration",
+                     "Cycles / errors", "Gateway latency", "Gateway calls", "HTTP endpoint", "Token", "Database",
+                     "Safety rails"):
+            label = QLabel("-")
+            label.setWordWrap(True)
+            self.fields[name] = label
+            form.addRow(name, label)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self._slow_at = 0.0
+        bridge.lifecycle.connect(lambda p: self._refresh_slow() if p.get("state") == "READY" else self.refresh())
+        self.refresh()
+
+    def text(self, name: str) -> str:
+        return self.fields[name].text()
+
+    def refresh(self) -> None:
+        health = self._engine.health()
+        f = self.fields
+        f["Terminal"].setText(self._terminal)
+        f["Account"].setText(self._account)
+        life = health.lifecycle
+        f["Lifecycle"].setText(life.state.value + (f": {life.reason}" if life.reason else ""))
+        f["Connection epoch"].setText(str(life.epoch))
+        last = health.last_cycle
+        f["Last fast cycle"].setText(terminal_time_text(last.at) + " (terminal time)" if last else "-")
+        f["Cycle duration"].setText(f"{_ms(last.duration_s)}, {last.calls} calls, {last.trades} trades" if last else "-")
+        f["Cycles / errors"].setText(f"{health.cycles} / {health.cycle_errors}" + ("  (paused)" if health.paused else ""))
+        g = health.gateway
+        f["Gateway latency"].setText(f"p50 {_ms(g.get('p50_s'))}, p99 {_ms(g.get('p99_s'))}" if g else "-")
+        f["Gateway calls"].setText(f"{g.get('count', 0)} calls, {g.get('failures', 0)} failed, "
+                                   f"{g.get('timeouts', 0)} timeouts, {g.get('restarts', 0)} restarts" if g else "-")
+        if self._api is not None and self._api.url:
+            f["HTTP endpoint"].setText(self._api.url)
+            f["Token"].setText("required" if self._api.token_required else "off")
+        else:
+            f["HTTP endpoint"].setText("not running")
+            f["Token"].setText("-")
+        f["Database"].setText(f"{self._database} ({self._db_size})")
+        tripped = [r for r in health.rails if r.tripped]
+        f["Safety rails"].setText("; ".join(f"{r.rail.value}{' ' + r.symbol if r.symbol else ''}: {r.detail}"
+                                            for r in tripped) if tripped else f"{len(health.rails)} rails, none tripped")
+        if time.monotonic() - self._slow_at >= SLOW_REFRESH_S and self._engine.ready:
+            self._refresh_slow()
+
+    def _refresh_slow(self) -> None:
+        self._slow_at = time.monotonic()
+        self._tasks.spawn(self.load_slow(), "slow-refresh")
+
+    async def load_slow(self) -> None:
+        """Account (from the terminal) and database size (from the database thread)."""
+        try:
+            size = await self._engine.repository.size_bytes()
+            self._db_size = f"{size / 1_048_576:.1f} MB" if size >= 1_048_576 else f"{size / 1024:.0f} kB"
+            account = await self._read_account() if self._read_account and self._engine.ready else None
+        except Exception as error:  # a lost terminal shows in the lifecycle; keep the last figures
+            logger.debug("health refresh: %s", error)
+            return
+        if account is not None:
+            self._account = f"{account.login} {account.server} ({account.currency} {account.balance:,.2f})"
+        self.refresh()
+
+    async def close_tasks(self) -> None:
+        self._timer.stop()
+        await self._tasks.cancel_all(timeout=1.0)

@@ -1,0 +1,140 @@
+"""The main window: lifecycle banner, managed and closed-today tables, the selected trade's detail, the
+health panel and the event log. Closing it hides it to the tray when there is one; otherwise it quits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLineEdit, QMainWindow, QSplitter, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from app.views.banner import LifecycleBanner
+from app.views.bridge import EngineBridge
+from app.views.closed_model import ClosedTradesModel
+from app.views.detail import Confirm, DetailPane, ask
+from app.views.health import HealthPanel
+from app.views.log_panel import EventLogPanel
+from app.views.notifications import Notifier
+from app.views.trades_model import TradesFilter, TradesModel
+from app.views.tray import NotificationStrip, TrayController
+
+logger = logging.getLogger(__name__)
+
+
+def _table_view(model: Any) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, bridge: EngineBridge, *, quit_program: Callable[[], None], simulated: bool, terminal: str,
+                 database: Path, account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
+                 tray_available: bool | None = None, confirm: Confirm = ask,
+                 notify_interval_s: float = 5.0) -> None:
+        super().__init__()
+        self.setWindowTitle("DTMS Desk" + (" - SIMULATOR" if simulated else ""))
+        self.resize(1240, 760)
+        self._quit_program = quit_program
+        self.bridge = bridge
+        self.banner = LifecycleBanner(bridge, simulated=simulated)
+        self.strip = NotificationStrip()
+        self.trades = TradesModel(bridge, self)
+        self.proxy = TradesFilter(self.trades, self)
+        self.closed = ClosedTradesModel(bridge, self)
+        self.closed_proxy = TradesFilter(self.closed, self)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter trades (ticket, symbol, state, owner...)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
+        self.trades_view = _table_view(self.proxy)
+        self.closed_view = _table_view(self.closed_proxy)
+        self.table_tabs = QTabWidget()
+        self.table_tabs.addTab(self.trades_view, "Managed trades")
+        self.table_tabs.addTab(self.closed_view, "Closed today")
+        self.detail = DetailPane(bridge, confirm=confirm)
+        self.health = HealthPanel(bridge, terminal=terminal, database=database, account=account, api=api)
+        self.log = EventLogPanel(bridge)
+        bottom = QTabWidget()
+        bottom.addTab(self.health, "Health")
+        bottom.addTab(self.log, "Event log")
+        self.bottom_tabs = bottom
+
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.filter)
+        left_layout.addWidget(self.table_tabs)
+        upper.addWidget(left)
+        upper.addWidget(self.detail)
+        upper.setSizes([720, 520])
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(upper)
+        outer.addWidget(bottom)
+        outer.setSizes([480, 240])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.strip)
+        layout.addWidget(outer, 1)
+        self.setCentralWidget(central)
+
+        self.notifier = Notifier(bridge, interval_s=notify_interval_s, parent=self)
+        self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=quit_program,
+                                   strip=self.strip, tray_available=tray_available, parent=self)
+        self.setWindowIcon(self.tray.icon)
+        bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
+        self.trades_view.selectionModel().selectionChanged.connect(self._on_selected)
+        self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
+
+    async def load(self) -> None:
+        """What needs the database before the window is complete (the closed-today table)."""
+        await self.closed.load()
+
+    def show_normal(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def select_ticket(self, ticket: int) -> None:
+        row = self.trades.row_of(ticket)
+        if row is not None:
+            self.trades_view.selectRow(self.proxy.mapFromSource(self.trades.index(row, 0)).row())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray.has_tray:
+            event.ignore()
+            self.hide()
+            return
+        event.accept()
+        self._quit_program()
+
+    async def close_tasks(self) -> None:
+        self.tray.hide()
+        for part in (self.banner, self.detail, self.health, self.closed):
+            await part.close_tasks()
+
+    def _on_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if rows:
+            self.detail.select(self.trades.ticket_at(self.proxy.mapToSource(rows[0]).row()))
+
+    def _on_closed_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if rows:
+            self.detail.select(self.closed.tickets()[self.closed_proxy.mapToSource(rows[0]).row()])
