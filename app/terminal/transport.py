@@ -37,7 +37,7 @@ from app.terminal.worker import (
 logger = logging.getLogger(__name__)
 
 #: How long a terminated worker gets to die before it is killed, and a killed one before it is given up.
-_EXIT_WAIT_S = 1.0
+_EXIT_WAIT_S = 0.5
 
 
 class Transport(Protocol):
