@@ -30,16 +30,16 @@ def _bars_from_ticks(ticks: np.ndarray) -> np.ndarray:
 def test_a_three_day_jump_gives_the_same_path_as_small_steps() -> None:
     clock_a, jumped = make_market()
     clock_b, stepped = make_market()
-    clock_a.advance(3 * 86400)
+    clock_a.advance(3 * 24 * 60 // 55 * 55 * 60)
     jumped.advance_to_now()
-    for _ in range(3 * 24 * 2):
-        clock_b.advance(1800)
+    for _ in range(3 * 24 * 60 // 55):  # steps just short of a bulk fill
+        clock_b.advance(55 * 60)
         stepped.advance_to_now()
     for name in ("EURUSD", "BTCUSD"):
         a = jumped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
         b = stepped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
         assert np.array_equal(a, b)
-        assert np.all(np.diff(a["time"]) == 60) and len(a) == 4 * 1440 + 1
+        assert np.all(np.diff(a["time"]) == 60) and len(a) == 1440 + 3 * 24 * 60 // 55 * 55 + 1
         assert jumped.quote(name) == stepped.quote(name)
         t = clock_a.now()
         ticks_a = jumped.ticks_range(name, t - 7200, t, c.COPY_TICKS_ALL)  # rebuilt from bars
@@ -87,3 +87,18 @@ def test_old_live_ticks_fold_into_bars_and_come_back_the_same() -> None:
     assert state.ticks.start_msc > t * 1000  # the early ticks left the live buffer
     assert len(state.ticks) < (LIVE_TICK_HOURS + 2) * 3600 * 2
     assert np.array_equal(market.ticks_range("GBPUSD", t - 240, t, c.COPY_TICKS_ALL), early)
+
+
+def test_a_month_long_jump_is_filled_without_gaps() -> None:
+    clock, market = make_market()
+    market.advance_to_now()
+    market.play_path("EURUSD", [(0, 1.1), (86400, 1.2)])
+    clock.advance(30 * 86400)
+    moved = {name: rest for name, *rest in market.advance_to_now()}
+    assert set(moved) == set(market.symbols)
+    assert moved["EURUSD"][:2] == [1.1, 1.2]
+    for name in ("EURUSD", "BTCUSD"):
+        bars = market.rates_from_pos(name, c.TIMEFRAME_M1, 0, 100_000)
+        assert len(bars) == 31 * 1440 + 1 and np.all(np.diff(bars["time"]) == 60)
+    days = market.rates_from_pos("EURUSD", c.TIMEFRAME_D1, 0, 40)
+    assert np.all(days["close"][2:] == 1.2)

@@ -146,3 +146,36 @@ def test_a_new_script_replaces_the_old_one_and_release_twice_is_harmless() -> No
     market.release_price("EURUSD")
     market.release_price("EURUSD")
     assert not market.is_scripted("EURUSD")
+
+
+def test_several_scripts_within_one_minute_keep_ticks_ordered() -> None:
+    clock, market = make_market()
+    clock.advance(5)
+    market.set_price("EURUSD", 1.1)
+    clock.advance(5)
+    market.set_price("EURUSD", 1.2)
+    clock.advance(5)
+    market.play_path("EURUSD", [(0, 1.3), (20, 1.3)])
+    clock.advance(100)
+    ticks = market.ticks_range("EURUSD", MINUTE_START, clock.now(), c.COPY_TICKS_ALL)
+    assert np.all(np.diff(ticks["time_msc"]) >= 0)
+    seconds = ticks["time_msc"] / 1000.0 - MINUTE_START
+    held = [ticks["bid"][(seconds >= lo) & (seconds < hi)] for lo, hi in ((5, 10), (10, 15), (15, 115))]
+    assert [set(h.tolist()) for h in held] == [{1.1}, {1.2}, {1.3}]
+    bar = market.rates_range("EURUSD", c.TIMEFRAME_M1, MINUTE_START, MINUTE_START)[0]
+    assert bar["tick_volume"] == np.count_nonzero(ticks["time_msc"] < (MINUTE_START + 60) * 1000)
+    assert (bar["high"], bar["close"]) == (1.3, 1.3)
+
+
+def test_a_new_typical_spread_shows_within_the_minute() -> None:
+    clock, market = make_market()
+    clock.advance(2)
+    market.quote("EURUSD")
+    market.symbols["EURUSD"].spread_points = 80
+    clock.advance(20)
+    market.quote("EURUSD")
+    clock.advance(20)
+    ticks = market.ticks_range("EURUSD", MINUTE_START + 23, MINUTE_START + 42, c.COPY_TICKS_ALL)
+    assert len(ticks) > 3
+    spread = np.rint((ticks["ask"] - ticks["bid"]) / 1e-5)
+    assert np.all(spread > 50)

@@ -15,14 +15,13 @@ from app.terminal.sim.market import Market
 START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
 
 
-def _roundtrip(market: Market, clock: SimClock) -> Market:
-    """Persist the market and clock as JSON and bring them back in a fresh market (another seed, later)."""
+def _roundtrip(market: Market, clock: SimClock) -> tuple[Market, SimClock]:
+    """Persist the market and clock as JSON and bring them back in a fresh market (another seed)."""
     saved = json.loads(json.dumps({"clock": clock.state(), "market": market.snapshot()}))
     clock2 = SimClock.restore(saved["clock"])
-    clock2.set_speed(0.0)
     fresh = Market(clock=clock2, seed=999, history_days=1.0)
     fresh.restore(saved["market"])
-    return fresh
+    return fresh, clock2
 
 
 def _same(a: Market, b: Market, symbol: str) -> None:
@@ -36,8 +35,8 @@ def test_restored_market_has_the_same_price_bars_and_future() -> None:
     market = Market(clock=clock, seed=8, history_days=3.0)
     clock.advance(1000.25)
     market.advance_to_now()
-    restored = _roundtrip(market, clock)
-    clock2 = restored._clock
+    restored, clock2 = _roundtrip(market, clock)
+    assert clock2.speed == 0.0
     assert clock2.now() == pytest.approx(clock.now())
     for name in market.symbols:
         _same(market, restored, name)
@@ -57,16 +56,16 @@ def test_scripted_state_survives_a_restore() -> None:
     market.play_path("EURUSD", [(0, 1.1), (120, 1.112)])
     market.set_price("USDJPY", 155.5)
     clock.advance(40)
-    restored = _roundtrip(market, clock)
+    restored, clock2 = _roundtrip(market, clock)
     assert restored.is_scripted("EURUSD") and restored.is_scripted("USDJPY") and not restored.is_scripted("XAUUSD")
-    for m in (market, restored):
-        m._clock.advance(100)
+    for each in (clock, clock2):
+        each.advance(100)
     assert restored.quote("EURUSD").bid == market.quote("EURUSD").bid == 1.112
     assert restored.quote("USDJPY").bid == 155.5
     restored.release_price("USDJPY")
     market.release_price("USDJPY")
-    for m in (market, restored):
-        m._clock.advance(300)
+    for each in (clock, clock2):
+        each.advance(300)
     assert restored.quote("USDJPY") == market.quote("USDJPY")
 
 
@@ -78,8 +77,8 @@ def test_bars_since_start_survive_a_restart_days_later() -> None:
     market.release_price("XAUUSD")
     clock.advance(600)
     before = market.rates_from_pos("XAUUSD", c.TIMEFRAME_M1, 0, 100_000)
-    restored = _roundtrip(market, clock)
-    restored._clock.advance(2 * 86400)
+    restored, clock2 = _roundtrip(market, clock)
+    clock2.advance(2 * 86400)
     after = restored.rates_from_pos("XAUUSD", c.TIMEFRAME_M1, 0, 100_000)
     assert np.array_equal(after[: len(before) - 1], before[:-1])  # all but the then-forming bar
     assert len(after) == len(before) + 2 * 1440

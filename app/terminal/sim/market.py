@@ -23,6 +23,7 @@ from app.terminal.sim import market_queries as queries
 from app.terminal.sim.market_script import Script
 from app.terminal.sim.market_series import BarSeries
 from app.terminal.sim.market_state import (
+    BULK_CHUNK_MINUTES,
     HistoryParams,
     SymbolState,
     bulk_bars,
@@ -253,9 +254,12 @@ class Market:
                 self._emit(st, live_ticks(st, first, minute, prev_bid=st.last["bid"], prev_ask=st.last["ask"]))
             st.cur_minute = minute
             st.pending = live_ticks(st, minute, minute + 1, prev_bid=st.last["bid"], prev_ask=st.last["ask"])
+            st.priced_spread = st.spec.spread_points
             st.released = 0
         self._release(st, int(np.searchsorted(st.pending["time_msc"], now, side="right")))
         st.next_msc = self._next_event(st)
+        if st.script is None and st.priced_spread != st.spec.spread_points:
+            self._reprice_minute(st, now)  # the broker changed the typical spread
         oldest = st.ticks.oldest_msc
         if oldest is not None and oldest < now - _LIVE_TICK_MSC - _TRIM_SLACK_MSC:
             st.ticks.trim((now - _LIVE_TICK_MSC) // 60000 * 60000)
@@ -297,14 +301,20 @@ class Market:
                                     digits=spec.digits, point=spec.point)[-1]
             st.quote = None
         else:
-            lay = layout(st.noise, np.arange(a, b, dtype=np.int64), st.model.bars(a, b).n)
-            ticks = scripted_ticks(st, st.script, lay, prev_bid=st.last["bid"], prev_ask=st.last["ask"])
-            self._emit(st, ticks, keep=False)
+            for lo in range(a, b, BULK_CHUNK_MINUTES):
+                hi = min(b, lo + BULK_CHUNK_MINUTES)
+                lay = layout(st.noise, np.arange(lo, hi, dtype=np.int64), st.model.bars(lo, hi).n)
+                ticks = scripted_ticks(st, st.script, lay, prev_bid=st.last["bid"], prev_ask=st.last["ask"])
+                self._emit(st, ticks, keep=False)
         st.ticks.reset(b * 60000)
 
     def _reprice_minute(self, st: SymbolState, now: int) -> None:
-        """After a change of mode: a tick at ``now`` if scripted, and the rest of the minute repriced."""
+        """After a change of mode or spread: a tick at ``now`` if scripted, the rest of the minute repriced.
+
+        Every pending tick up to ``now`` is already out; the ticks after it are made again in the new mode.
+        """
         full = live_ticks(st, st.cur_minute, st.cur_minute + 1, prev_bid=st.last["bid"], prev_ask=st.last["ask"])
+        st.priced_spread = st.spec.spread_points
         parts = [st.pending[: st.released]]
         if st.script is not None:
             bid, ask = st.script.prices(np.array([now]), digits=st.spec.digits, point=st.spec.point)
@@ -313,7 +323,7 @@ class Market:
             tick["bid"], tick["ask"], tick["last"] = bid, ask, st.last["last"]
             tick["flags"] = _change_flags(float(bid[0]), float(ask[0]), st.last)
             parts.append(tick)
-        rest = full[st.released :].copy()
+        rest = full[int(np.searchsorted(full["time_msc"], now, side="right")) :].copy()
         st.pending = np.concatenate(parts)
         self._release(st, len(st.pending))
         if len(rest):

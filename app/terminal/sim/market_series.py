@@ -20,6 +20,7 @@ BAR_DTYPE = np.dtype(
      ("tick_volume", "<i8"), ("spread", "<i4"), ("real_volume_x100", "<i8")]
 )
 _EMPTY_RATES = np.empty(0, dtype=RATES_DTYPE)
+_PRICE_SCALE = 1e8
 
 
 class BarSeries:
@@ -56,7 +57,11 @@ class BarSeries:
         """Fold released ticks (time-ordered, no minute skipped) into the bars."""
         if len(ticks) == 0:
             return
-        minutes = ticks["time_msc"] // 60000
+        times = ticks["time_msc"]
+        if times[0] // 60000 == times[-1] // 60000:
+            self._merge_one_minute(int(times[0]) // 60000, ticks, point)
+            return
+        minutes = times // 60000
         starts = np.concatenate(([0], np.flatnonzero(np.diff(minutes)) + 1))
         ends = np.append(starts[1:], len(ticks)) - 1
         bid = ticks["bid"]
@@ -83,6 +88,20 @@ class BarSeries:
             if group_minutes[0] != self.last_minute + 1 or group_minutes[-1] - group_minutes[0] != len(rows) - 1:
                 raise ValueError("ticks would leave a gap in the M1 bars")
             self.append(rows)
+
+    def _merge_one_minute(self, minute: int, ticks: np.ndarray, point: float) -> None:
+        """``merge_ticks`` for ticks of a single minute (the common live case), without grouping."""
+        bid = ticks["bid"]
+        high, low, close = float(bid.max()), float(bid.min()), float(bid[-1])
+        spread = int(round((float(ticks["ask"][-1]) - close) / point))
+        volume = int(np.rint(ticks["volume_real"] * 100.0).sum())
+        if self._len and minute == self.last_minute:
+            o, h, l, _, tv, _, rv = self._rows[self._len - 1].tolist()
+            self._rows[self._len - 1] = (o, max(h, high), min(l, low), close, tv + len(ticks), spread, rv + volume)
+        elif minute == self.last_minute + 1:
+            self.append(np.array([(float(bid[0]), high, low, close, len(ticks), spread, volume)], dtype=BAR_DTYPE))
+        else:
+            raise ValueError("ticks would leave a gap in the M1 bars")
 
     def slice_minutes(self, m0: int, m1: int) -> tuple[int, np.ndarray]:
         """Bars of minutes ``[m0, m1)`` clipped to what is stored, with the first minute returned."""
@@ -145,13 +164,35 @@ class BarSeries:
     # --- persistence ---------------------------------------------------------------------------------
 
     def encode_from(self, minute: int) -> str:
-        """Bars from ``minute`` on, compressed into a JSON-safe string."""
+        """Bars from ``minute`` on as a compact JSON-safe string (exact for prices of up to 8 decimals).
+
+        Prices become integers in 1e-8 units, stored as moves from the previous close, which compress well.
+        """
         _, rows = self.slice_minutes(minute, self.last_minute + 1)
-        return base64.b64encode(zlib.compress(np.ascontiguousarray(rows).tobytes(), 6)).decode("ascii")
+        units = np.rint(np.stack([rows[f] for f in ("open", "high", "low", "close")]) * _PRICE_SCALE)
+        units = units.astype(np.int64)
+        close = units[3]
+        before = np.concatenate(([0], close[:-1]))
+        columns = np.stack([
+            units[0] - before, units[1] - close, units[2] - close, close - before,
+            rows["tick_volume"], rows["spread"].astype(np.int64), rows["real_volume_x100"],
+        ])
+        return base64.b64encode(zlib.compress(np.ascontiguousarray(columns).tobytes(), 6)).decode("ascii")
 
     @staticmethod
     def decode(text: str) -> np.ndarray:
-        return np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=BAR_DTYPE).copy()
+        columns = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.int64).reshape(7, -1)
+        close = np.cumsum(columns[3])
+        before = np.concatenate(([0], close[:-1]))
+        rows = np.empty(columns.shape[1], dtype=BAR_DTYPE)
+        rows["open"] = (columns[0] + before) / _PRICE_SCALE
+        rows["high"] = (columns[1] + close) / _PRICE_SCALE
+        rows["low"] = (columns[2] + close) / _PRICE_SCALE
+        rows["close"] = close / _PRICE_SCALE
+        rows["tick_volume"] = columns[4]
+        rows["spread"] = columns[5]
+        rows["real_volume_x100"] = columns[6]
+        return rows
 
 
 class TickBuffer:

@@ -16,11 +16,23 @@ import numpy as np
 from app.terminal.sim.market_model import MINUTES_PER_DAY, ModelBars, PriceModel
 from app.terminal.sim.market_script import Script
 from app.terminal.sim.market_series import BAR_DTYPE, BarSeries, TickBuffer
-from app.terminal.sim.market_synth import Layout, Noise, bar_path, compose, layout, tick_keys, tick_spreads, tick_volumes
+from app.terminal.sim.market_synth import (
+    Layout,
+    Noise,
+    bar_path,
+    compose,
+    layout,
+    tick_keys,
+    tick_spreads,
+    tick_volumes,
+)
 from app.terminal.sim.symbols import SymbolSpec
 from app.terminal.structs import TICKS_DTYPE
 
 logger = logging.getLogger(__name__)
+
+#: Bulk work is done this many minutes at a time, which bounds its memory whatever the span.
+BULK_CHUNK_MINUTES = 7 * MINUTES_PER_DAY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +66,7 @@ class SymbolState:
     last: np.ndarray  # the latest released tick (TICKS_DTYPE scalar record)
     moved: np.ndarray | None = None  # low bid, high bid, low ask, high ask since the last report
     quote: Any = None  # the Quote of ``last``, built on demand
+    priced_spread: int = 0  # the typical spread the pending ticks were made with
 
     @property
     def trade(self) -> bool:
@@ -142,15 +155,18 @@ def live_ticks(st: SymbolState, a: int, b: int, *, prev_bid: float, prev_ask: fl
 
 def bulk_bars(st: SymbolState, a: int, b: int, *, spread_points: int, digits: int) -> np.ndarray:
     """Bars of minutes ``[a, b)`` of the seeded process at M1 resolution, without making their ticks."""
-    mb = st.model.bars(a, b)
-    rows = realise(st, mb, spread_points=spread_points, digits=digits)
-    if st.trade:
-        n = mb.n.astype(np.int64)
-        keys = tick_keys(np.arange(a, b, dtype=np.int64), n)
-        starts = np.cumsum(n) - n
-        cents = np.rint(tick_volumes(st.noise, keys, st.typical_volume) * 100.0).astype(np.int64)
-        rows["real_volume_x100"] = np.add.reduceat(cents, starts)
-    return rows
+    parts = []
+    for lo in range(a, b, BULK_CHUNK_MINUTES):
+        hi = min(b, lo + BULK_CHUNK_MINUTES)
+        mb = st.model.bars(lo, hi)
+        rows = realise(st, mb, spread_points=spread_points, digits=digits)
+        if st.trade:  # real volume is the sum of the ticks' own volumes, drawn without making the ticks
+            n = mb.n.astype(np.int64)
+            keys = tick_keys(np.arange(lo, hi, dtype=np.int64), n)
+            cents = np.rint(tick_volumes(st.noise, keys, st.typical_volume) * 100.0).astype(np.int64)
+            rows["real_volume_x100"] = np.add.reduceat(cents, np.cumsum(n) - n)
+        parts.append(rows)
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
 
 
 def mark_moved(st: SymbolState, low_bid: float, high_bid: float, low_ask: float, high_ask: float) -> None:
