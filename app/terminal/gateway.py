@@ -249,7 +249,8 @@ class Gateway:
 
     async def rates(self, symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray:
         """Bars oldest first, ``RATES_DTYPE``; ``start_pos`` 0 is the bar still forming."""
-        return require("copy_rates_from_pos", await self.call("copy_rates_from_pos", symbol, timeframe, start_pos, count))
+        reply = await self.call("copy_rates_from_pos", symbol, timeframe, start_pos, count)
+        return require("copy_rates_from_pos", reply)
 
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[TradeDeal, ...]:
         """``(date_from, date_to, group=)``, ``ticket=`` (the order) or ``position=``."""

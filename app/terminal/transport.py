@@ -95,7 +95,8 @@ class _Worker:
                 except (EOFError, OSError):
                     break
                 except Exception as exc:  # a reply the parent cannot unpickle still ends the call
-                    self._post(self.fail_pending, WorkerReply(None, NO_ERROR, f"unreadable reply: {describe_exception(exc)}"))
+                    unreadable = WorkerReply(None, NO_ERROR, f"unreadable reply: {describe_exception(exc)}")
+                    self._post(self.fail_pending, unreadable)
                     continue
                 if not self._post(self.deliver, seq, reply):
                     return

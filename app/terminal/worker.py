@@ -100,7 +100,8 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
         except (EOFError, OSError):
             break
         except Exception as exc:  # the whole message was read, so the stream is still in step
-            if not _send(replies, UNREADABLE_SEQ, WorkerReply(None, NO_ERROR, f"unreadable request: {describe_exception(exc)}")):
+            unreadable = WorkerReply(None, NO_ERROR, f"unreadable request: {describe_exception(exc)}")
+            if not _send(replies, UNREADABLE_SEQ, unreadable):
                 break
             continue
         if request.kind is RequestKind.STOP:
