@@ -9,19 +9,18 @@ is filled at M1 resolution without making the ticks of the skipped minutes.
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
+from app.terminal.sim import market_queries as queries
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market_model import MINUTES_PER_DAY
-from app.terminal.sim import market_queries as queries
 from app.terminal.sim.market_script import Script
-from app.terminal.sim.market_series import BarSeries
+from app.terminal.sim.market_snapshot import SNAPSHOT_VERSION, dump_symbol, load_symbol, saved_history
 from app.terminal.sim.market_state import (
     BULK_CHUNK_MINUTES,
     HistoryParams,
@@ -35,7 +34,6 @@ from app.terminal.sim.market_state import (
 )
 from app.terminal.sim.market_synth import layout
 from app.terminal.sim.symbols import SymbolSpec, preset_symbols
-from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
 from app.terminal.structs import TICKS_DTYPE
 
 logger = logging.getLogger(__name__)
@@ -46,11 +44,12 @@ BULK_MINUTES = 60
 LIVE_TICK_HOURS = 24
 _LIVE_TICK_MSC = LIVE_TICK_HOURS * 3_600_000
 _TRIM_SLACK_MSC = 3_600_000
-_SNAPSHOT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
+    """The latest tick of a symbol, as ``symbol_info_tick`` reports it."""
+
     time_msc: int
     bid: float
     ask: float
@@ -71,8 +70,8 @@ class Market:
         origin = clock.now_msc() // 60000
         self._first_minute = origin - int(round(history_days * MINUTES_PER_DAY))
         self._states: dict[str, SymbolState] = {}
-        for spec in self.symbols.values():
-            self._states[spec.name] = self._create(spec, first_minute=self._first_minute, origin_minute=origin)
+        for name, spec in self.symbols.items():
+            self._states[name] = self._create(spec, first_minute=self._first_minute, origin_minute=origin)
 
     # --- prices ----------------------------------------------------------------------------------------
 
@@ -165,43 +164,29 @@ class Market:
         symbols = {}
         for name, st in self._states.items():
             self._advance(st, now)
-            symbols[name] = {
-                "history": dataclasses.asdict(st.history),
-                "bars": st.series.encode_from(st.history.origin_minute),
-                "anchor": [st.anchor_price, st.anchor_x],
-                "script": None if st.script is None else st.script.to_json(),
-                "cur_minute": st.cur_minute,
-                "released": st.released,
-                "pending": _encode(st.pending),
-                "last": _encode(np.array([st.last], dtype=TICKS_DTYPE)),
-            }
-        return {"version": _SNAPSHOT_VERSION, "seed": self._seed, "symbols": symbols}
+            symbols[name] = dump_symbol(st)
+        return {"version": SNAPSHOT_VERSION, "seed": self._seed, "symbols": symbols}
 
     def restore(self, data: dict) -> None:
         """Continue from a snapshot: same prices, scripted state and bars as when it was taken."""
-        if data.get("version") != _SNAPSHOT_VERSION:
+        if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported market snapshot version {data.get('version')!r}")
-        self._seed = int(data["seed"])
+        seed = int(data["seed"])
+        restored: dict[str, SymbolState] = {}
         for name, saved in data["symbols"].items():
             spec = self.symbols.get(name)
             if spec is None:
                 logger.warning("snapshot symbol %s is not offered any more; dropped", name)
                 continue
-            history = HistoryParams(**saved["history"])
+            history = saved_history(saved)
             st = self._create(spec, first_minute=history.first_minute, origin_minute=history.origin_minute,
-                              history=history)
-            st.series.append(BarSeries.decode(saved["bars"]))
-            st.anchor_price, st.anchor_x = (float(v) for v in saved["anchor"])
-            st.script = None if saved["script"] is None else Script.from_json(saved["script"])
-            st.cur_minute = int(saved["cur_minute"])
-            st.pending = _decode(saved["pending"])
-            st.released = int(saved["released"])
-            st.last = _decode(saved["last"])[0]
-            st.ticks.reset(st.cur_minute * 60000)
-            st.ticks.append(st.pending[: st.released])
+                              history=history, seed=seed)
+            load_symbol(st, saved)
             st.next_msc = self._next_event(st)
-            self._states[name] = st
-        logger.info("market restored (%d symbols)", len(data["symbols"]))
+            restored[name] = st
+        self._seed = seed
+        self._states.update(restored)
+        logger.info("market restored (%d symbols)", len(restored))
 
     # --- the path ------------------------------------------------------------------------------------------
 
@@ -216,9 +201,7 @@ class Market:
         return st
 
     def _current(self, symbol: str) -> SymbolState:
-        st = self._state(symbol)
-        self._advance(st, self._clock.now_msc())
-        return st
+        return self._synced(symbol)[0]
 
     def _synced(self, symbol: str) -> tuple[SymbolState, int]:
         st = self._state(symbol)
@@ -227,8 +210,9 @@ class Market:
         return st, now
 
     def _create(self, spec: SymbolSpec, *, first_minute: int, origin_minute: int,
-                history: HistoryParams | None = None) -> SymbolState:
-        st = new_state(spec, seed=self._seed, first_minute=first_minute, origin_minute=origin_minute,
+                history: HistoryParams | None = None, seed: int | None = None) -> SymbolState:
+        """A symbol with its generated history up to ``origin_minute``, ready to go live from there."""
+        st = new_state(spec, seed=self._seed if seed is None else seed, first_minute=first_minute, origin_minute=origin_minute,
                        history=history)
         h = st.history
         if h.origin_minute > h.first_minute:
@@ -336,12 +320,3 @@ class Market:
 def _change_flags(bid: float, ask: float, before: np.void) -> int:
     flags = (TICK_FLAG_BID if bid != before["bid"] else 0) | (TICK_FLAG_ASK if ask != before["ask"] else 0)
     return flags or (TICK_FLAG_BID | TICK_FLAG_ASK)
-
-
-def _encode(rows: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(rows, dtype=TICKS_DTYPE).tobytes()).decode("ascii")
-
-
-def _decode(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=TICKS_DTYPE).copy()
-
