@@ -12,12 +12,14 @@ from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderCheckResult, OrderSendResult, TradeRequest
 
+START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
+
 BID, ASK = 1.10000, 1.10010
 
 
 @pytest.fixture
 def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, history_days=1.0)
+    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
     assert terminal.initialize()
     terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
     yield terminal
@@ -221,7 +223,7 @@ def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal) -> None:
     assert {d.entry for d in deals} == {c.DEAL_ENTRY_OUT_BY} and {d.position_id for d in deals} == {long, short}
     assert sum(d.profit for d in deals) == pytest.approx(-1.0)  # 0.1 lot bought at 1.10010, sold at 1.10000
     assert mt5.history_orders_get(ticket=result.order)[0].type == c.ORDER_TYPE_CLOSE_BY
-    netting = SimulatedTerminal(speed=0.0, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
     try:
         netting.initialize()
         ticket = netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0).order
@@ -239,7 +241,7 @@ def test_margin_mode_selects_netting_or_hedging(mt5: SimulatedTerminal) -> None:
     deal(mt5)
     deal(mt5, c.ORDER_TYPE_SELL)
     assert mt5.positions_total() == 2
-    netting = SimulatedTerminal(speed=0.0, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
     try:
         netting.initialize()
         assert netting.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING

@@ -10,12 +10,14 @@ from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderSendResult
 
+START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
+
 BID, ASK = 1.10000, 1.10010
 
 
 @pytest.fixture
 def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, history_days=1.0)
+    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
     assert terminal.initialize()
     terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
     yield terminal

@@ -12,12 +12,14 @@ from app.terminal import structs
 from app.terminal.protocol import TERMINAL_FUNCTIONS
 from app.terminal.sim import SimulatedTerminal
 
+START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
+
 SUCCESS = (1, "Success")
 
 
 @pytest.fixture
 def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, history_days=2.0)
+    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=2.0)
     assert terminal.initialize()
     yield terminal
     terminal.close()

@@ -43,6 +43,7 @@ class Fill:
     setup_msc: int = 0  # when the order was placed, if earlier than its execution (pending orders)
     requested_price: float = 0.0
     history_type: int | None = None  # the type history lists, when not the market side (a filled limit)
+    time_msc: int = 0  # when it executed, if not now (the tick that triggered a stop)
 
 
 class Ledger:
@@ -55,11 +56,14 @@ class Ledger:
     def now_msc(self) -> int:
         return self._clock.now_msc()
 
+    def _at(self, fill: Fill) -> int:
+        return fill.time_msc or self._clock.now_msc()
+
     # --- history entries -------------------------------------------------------------------------------
 
     def record_order(self, fill: Fill, *, position_id: int, position_by: int = 0, order_type: int | None = None,
                      state: int = c.ORDER_STATE_FILLED, volume_current: float = 0.0) -> TradeOrder:
-        done = self.now_msc()
+        done = self._at(fill)
         setup = fill.setup_msc or done
         order = TradeOrder(
             fill.order, setup // 1000, setup, done // 1000, done, 0,
@@ -74,7 +78,7 @@ class Ledger:
     def record_deal(
         self, fill: Fill, *, deal_type: int, entry: int, position_id: int, volume: float, price: float, profit: float
     ) -> TradeDeal:
-        now = self.now_msc()
+        now = self._at(fill)
         deal = TradeDeal(
             self._broker.new_deal_ticket(), fill.order, now // 1000, now, deal_type, entry, fill.magic,
             position_id, fill.reason, volume, price, 0.0, 0.0, profit, 0.0, fill.symbol, fill.comment, "",
@@ -99,7 +103,7 @@ class Ledger:
 
     def open(self, fill: Fill) -> TradeDeal:
         """A new position whose ticket is the opening order's ticket."""
-        now = self.now_msc()
+        now = self._at(fill)
         position = Position(
             ticket=fill.order, time_msc=now, time_update_msc=now, type=fill.type, magic=fill.magic,
             identifier=fill.order, reason=fill.reason, volume=fill.volume, price_open=fill.price, sl=fill.sl,
@@ -119,7 +123,7 @@ class Ledger:
         if remaining <= _VOLUME_EPS:
             self._broker.remove_position(position.ticket)
         else:
-            self._broker.update_position(position, time_msc=self.now_msc(), volume=remaining)
+            self._broker.update_position(position, time_msc=self._at(fill), volume=remaining)
         if record_order:
             self.record_order(fill, position_id=position.ticket)
         return self.record_deal(fill, deal_type=opposite(position.type), entry=entry, position_id=position.ticket,
@@ -135,7 +139,7 @@ class Ledger:
             average = (position.volume * position.price_open + fill.volume * fill.price) / volume
             spec = self._market.symbols[fill.symbol]
             self._broker.update_position(
-                position, time_msc=self.now_msc(), volume=volume, price_open=round(average, spec.digits + 3),
+                position, time_msc=self._at(fill), volume=volume, price_open=round(average, spec.digits + 3),
                 sl=fill.sl or None, tp=fill.tp or None,
             )  # fmt: skip
             self.record_order(fill, position_id=position.ticket)
@@ -146,7 +150,7 @@ class Ledger:
         spec = self._market.symbols[fill.symbol]
         profit = round(self._money.profit(spec, position.type, position.volume, position.price_open, fill.price), 2)
         self._broker.update_position(
-            position, time_msc=self.now_msc(), volume=round(fill.volume - position.volume, 8),
+            position, time_msc=self._at(fill), volume=round(fill.volume - position.volume, 8),
             price_open=fill.price, type=fill.type, sl=fill.sl, tp=fill.tp,
         )  # fmt: skip
         self.record_order(fill, position_id=position.ticket)

@@ -128,7 +128,7 @@ class PendingDesk:
             order.to_struct(order.price_open, state=state, done_msc=self._ledger.now_msc())
         )
 
-    def trigger(self, order: PendingOrder, fill_price: float) -> None:
+    def trigger(self, order: PendingOrder, fill_price: float, at_msc: int = 0) -> None:
         """The market reached the order: a stop-limit becomes a limit order, anything else fills."""
         limit_type = _LIMIT_OF_STOP_LIMIT.get(order.type)
         if limit_type is not None:
@@ -153,6 +153,7 @@ class PendingDesk:
             price=fill_price, magic=order.magic, comment=order.comment, reason=order.reason, sl=order.sl,
             tp=order.tp, type_filling=order.type_filling, type_time=order.type_time,
             setup_msc=order.time_setup_msc, requested_price=order.price_open, history_type=order.type,
+            time_msc=at_msc,
         )  # fmt: skip
         deal = self._ledger.open(fill) if hedging else self._ledger.net(fill)
         logger.info("pending order %d filled at %s (deal %d)", order.ticket, fill_price, deal.ticket)

@@ -34,6 +34,9 @@ _SIDES: dict[TriggerKind, tuple[bool, bool]] = {
     TriggerKind.SELL_STOP: (False, False),
 }
 
+#: Kinds that fire when the price rises to their level (the others fire when it falls to it).
+RISING = frozenset(kind for kind, (_, rising) in _SIDES.items() if rising)
+
 #: Stops are checked before pending orders, so a range closes what was open before it opens anything.
 _ORDER = tuple(TriggerKind)
 

@@ -111,7 +111,8 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
     trades = TradeServer(broker, market, money, ledger)
     world = World(
         clock=clock, market=market, broker=broker, money=money, ledger=ledger, trades=trades,
-        loop=ServerLoop(broker, market, clock, ledger, trades.pending), views=Views(market, broker, money),
+        loop=ServerLoop(broker, market, clock, ledger, trades.pending, synced_msc=_synced_msc(meta, clock)),
+        views=Views(market, broker, money),
         algo_trading=meta.get("algo_trading", True), hidden=set(meta.get("hidden", ())),
         symbol_overrides=meta.get("symbol_overrides", {}),
     )  # fmt: skip
@@ -132,6 +133,13 @@ def _load_book(broker: Broker, saved: SavedBroker) -> None:
     for row in saved.deals:
         broker.add_deal(TradeDeal(*row), saved=True)
     broker.take_changes()  # what was just read is on disk already
+
+
+def _synced_msc(meta: dict[str, Any], clock: SimClock) -> int:
+    """Where the server's watch of the prices resumes: the saved clock time, or now for a new world."""
+    if "clock" in meta:
+        return min(int(float(meta["clock"]["time"]) * 1000), clock.now_msc())
+    return clock.now_msc()
 
 
 def _latest_event_seconds(saved: SavedBroker | None) -> float:
