@@ -94,7 +94,7 @@ class LifecycleBanner(QFrame):
         self.retry.setEnabled(True)
         colour = LIFECYCLE_COLOURS.get(state, "#7f8c8d")
         self.setStyleSheet(f"#lifecycleBanner {{ background: {colour}; }} "
-                           "#lifecycleBanner QLabel { color: white; font-weight: bold; }")
+                           "#lifecycleText { color: white; font-weight: bold; }")
         self._render()
 
     def _render(self) -> None:

@@ -73,7 +73,7 @@ class TradeChart(pg.PlotWidget):
             if price:
                 self.levels[name] = price
                 self.addItem(pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
-                                             label=name, labelOpts={"position": 0.05, "color": colour}))
+                                             label=name, labelOpts={"position": 0.1, "color": colour}))
 
 
 class DetailPane(QWidget):
@@ -85,6 +85,8 @@ class DetailPane(QWidget):
         self.ticket: int | None = None
         self.title = QLabel("Select a trade to see its history")
         self.title.setObjectName("detailTitle")
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(200)
         self.stop_button = QPushButton("Stop managing")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self._on_stop)

@@ -1,0 +1,63 @@
+"""Screenshots of the window on the simulator: ``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python
+docs/screenshots/capture.py`` writes PNGs next to this file."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.cli import CommandLine  # noqa: E402
+from app.config import AppSettings  # noqa: E402
+from app.runtime import RuntimeOptions  # noqa: E402
+from app.terminal.spec import TerminalKind  # noqa: E402
+from app.views.main_window import MainWindow  # noqa: E402
+from app.views.program import STYLE_SHEET, run_program  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+
+
+async def capture(data_dir: Path) -> None:
+    settings = AppSettings()
+    settings = replace(settings, api=replace(settings.api, port=0))
+    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=30.0,
+                             in_process=True)
+    command = CommandLine(headless=False, config_path=data_dir / "dtms.toml", options=options)
+    windows: list[MainWindow] = []
+    stop = asyncio.Event()
+    program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append))
+    while not windows or windows[0].trades.rowCount() < 3:
+        await asyncio.sleep(0.1)
+    window = windows[0]
+    await asyncio.sleep(3.0)
+    window.select_ticket(window.trades.ticket_at(0))
+    await asyncio.sleep(1.0)
+    window.health.refresh()
+    window.grab().save(str(OUT / "main_window.png"))
+    window.detail.tabs.setCurrentIndex(1)
+    window.bottom_tabs.setCurrentIndex(1)
+    await asyncio.sleep(0.3)
+    window.grab().save(str(OUT / "journal_and_log.png"))
+    window.banner.grab().save(str(OUT / "banner_ready.png"))
+    stop.set()
+    await program
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as data_dir, loop:
+        loop.run_until_complete(capture(Path(data_dir)))
+
+
+if __name__ == "__main__":
+    main()
