@@ -180,3 +180,9 @@ def test_symbols_added_later_get_history() -> None:
 
 def _fields(spec: object) -> dict:
     return {name: getattr(spec, name) for name in spec.__slots__}  # type: ignore[attr-defined]
+
+
+def test_any_integer_seed_works() -> None:
+    for seed in (0, -5, 2**70 + 3):
+        _, market = make_market(seed=seed, history_days=0.1)
+        assert market.quote("EURUSD").bid > 0

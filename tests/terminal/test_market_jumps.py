@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
@@ -34,7 +36,8 @@ def test_a_three_day_jump_gives_the_same_path_as_small_steps() -> None:
     jumped.advance_to_now()
     for _ in range(3 * 24 * 60 // 55):  # steps just short of a bulk fill
         clock_b.advance(55 * 60)
-        stepped.advance_to_now()
+        stepped.quote("EURUSD")
+        stepped.quote("BTCUSD")
     for name in ("EURUSD", "BTCUSD"):
         a = jumped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
         b = stepped.rates_from_pos(name, c.TIMEFRAME_M1, 0, 10_000)
@@ -102,3 +105,22 @@ def test_a_month_long_jump_is_filled_without_gaps() -> None:
         assert len(bars) == 31 * 1440 + 1 and np.all(np.diff(bars["time"]) == 60)
     days = market.rates_from_pos("EURUSD", c.TIMEFRAME_D1, 0, 40)
     assert np.all(days["close"][2:] == 1.2)
+
+
+@settings(max_examples=12, deadline=None)
+@given(steps=st.lists(st.floats(min_value=0.0, max_value=5400.0), min_size=1, max_size=12))
+def test_bars_and_ticks_do_not_depend_on_the_step_sequence(steps: list[float]) -> None:
+    clock_a = SimClock(start=START, speed=0.0)
+    clock_b = SimClock(start=START, speed=0.0)
+    one_jump = Market(clock=clock_a, seed=5, symbols=None, history_days=0.05)
+    stepped = Market(clock=clock_b, seed=5, symbols=None, history_days=0.05)
+    for step in steps:
+        clock_b.advance(step)
+        stepped.quote("BTCUSD")
+    clock_a.advance(clock_b.now() - clock_a.now())
+    assert one_jump.quote("BTCUSD") == stepped.quote("BTCUSD")
+    a = one_jump.rates_from_pos("BTCUSD", c.TIMEFRAME_M1, 0, 10_000)
+    assert np.array_equal(a, stepped.rates_from_pos("BTCUSD", c.TIMEFRAME_M1, 0, 10_000))
+    t = clock_a.now()
+    assert np.array_equal(one_jump.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL),
+                          stepped.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL))

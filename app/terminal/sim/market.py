@@ -60,12 +60,18 @@ class Quote:
 
 
 class Market:
-    """Every symbol's price path, brought up to the clock's time whenever something reads it."""
+    """Every symbol's price path, brought up to the clock's time whenever something reads it.
+
+    ``symbols`` are the live specs shared with the terminal: a new ``spread_points`` is priced from the next
+    tick, a symbol added to the dict gets its history on first use. ``start_price`` and
+    ``annual_volatility`` shape the generated path and are read once, when the symbol's history is made.
+    Any seed is accepted; it is reduced to 64 bits.
+    """
 
     def __init__(self, *, clock: SimClock, seed: int, symbols: dict[str, SymbolSpec] | None = None,
                  history_days: float = 21.0) -> None:
         self._clock = clock
-        self._seed = int(seed)
+        self._seed = int(seed) % 2**64
         self.symbols: dict[str, SymbolSpec] = preset_symbols() if symbols is None else symbols
         origin = clock.now_msc() // 60000
         self._first_minute = origin - int(round(history_days * MINUTES_PER_DAY))
@@ -171,7 +177,7 @@ class Market:
         """Continue from a snapshot: same prices, scripted state and bars as when it was taken."""
         if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported market snapshot version {data.get('version')!r}")
-        seed = int(data["seed"])
+        seed = int(data["seed"]) % 2**64
         restored: dict[str, SymbolState] = {}
         for name, saved in data["symbols"].items():
             spec = self.symbols.get(name)
