@@ -109,23 +109,28 @@ class FaultPlan:
             fault = FaultKind(kind)
         except ValueError:
             raise ValueError(f"unknown fault kind {kind!r}; known: {[k.value for k in FaultKind]}") from None
+        failing_initializes = 0
+        scripted: _Scripted | None = None
         if fault in (FaultKind.DISCONNECT, FaultKind.RESTART):
-            self.failing_initializes = _int_param(params, "failing_initializes", 0)
-        elif fault is FaultKind.ALGO_DISABLED:
-            self.algo_disabled = True
+            failing_initializes = _int_param(params, "failing_initializes", 0)
         elif fault is FaultKind.IPC_TIMEOUT:
             count = _int_param(params, "count", 1, minimum=1)
-            self._scripted.append(_Scripted(kind=fault, count=count, function=_function_param(params)))
+            scripted = _Scripted(kind=fault, count=count, function=_function_param(params))
         elif fault is FaultKind.BLOCK:
             seconds = params.pop("seconds", 1.0)
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 600:
                 raise ValueError(f"seconds must be a number in (0, 600], got {seconds!r}")
-            function = _function_param(params)
-            self._scripted.append(_Scripted(kind=fault, count=1, function=function, seconds=float(seconds)))
-        else:
-            self._scripted.append(self._retcode_fault(params))
+            scripted = _Scripted(kind=fault, count=1, function=_function_param(params), seconds=float(seconds))
+        elif fault is FaultKind.RETCODE:
+            scripted = self._retcode_fault(params)
         if params:
             raise ValueError(f"unexpected parameters for {fault}: {sorted(params)}")
+        if fault in (FaultKind.DISCONNECT, FaultKind.RESTART):
+            self.failing_initializes = failing_initializes
+        elif fault is FaultKind.ALGO_DISABLED:
+            self.algo_disabled = True
+        elif scripted is not None:
+            self._scripted.append(scripted)
         logger.info("fault armed: %s", fault)
         return fault
 
