@@ -46,6 +46,7 @@ class HistoryParams:
     spread_points: int
     digits: int
     point: float
+    trade_volume: float  # typical real volume of one trade tick
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,7 +75,7 @@ class SymbolState:
 
     @property
     def typical_volume(self) -> float:
-        return 10.0 * self.spec.volume_min
+        return self.history.trade_volume
 
 
 def symbol_key(name: str) -> int:
@@ -88,7 +89,7 @@ def new_state(spec: SymbolSpec, *, seed: int, first_minute: int, origin_minute: 
     params = history or HistoryParams(
         first_minute=first_minute, origin_minute=origin_minute, start_price=spec.start_price,
         annual_volatility=spec.annual_volatility, spread_points=spec.spread_points, digits=spec.digits,
-        point=spec.point,
+        point=spec.point, trade_volume=10.0 * spec.volume_min,
     )
     model = PriceModel(seed=seed, key=key, annual_volatility=params.annual_volatility,
                        first_day=params.first_minute // MINUTES_PER_DAY)
