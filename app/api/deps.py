@@ -10,7 +10,8 @@ from app.api.facade import ApiFacade
 from app.api.schemas import ErrorResponse
 
 
-def _facade(request: Request) -> ApiFacade:
+async def _facade(request: Request) -> ApiFacade:
+    # async: a plain function would be run in a worker thread for every request
     return request.app.state.facade
 
 
