@@ -37,25 +37,27 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Ev
     Uses ``loop.add_signal_handler`` where the loop supports it, else (Windows) ``signal.signal`` with a
     thread-safe hand-over to the loop.
     """
-    restore: list[Callable[[], None]] = []
+    installed: list[tuple[signal.Signals, Any, bool]] = []  # signal, previous handler, through the loop
+
+    def handler(_signum: int, _frame: Any) -> None:
+        loop.call_soon_threadsafe(stop_event.set)
+
     for sig in STOP_SIGNALS:
+        previous = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, stop_event.set)
         except (NotImplementedError, RuntimeError, ValueError):
-            previous = signal.getsignal(sig)
-
-            def handler(_signum: int, _frame: Any) -> None:
-                loop.call_soon_threadsafe(stop_event.set)
-
             signal.signal(sig, handler)
-            restore.append(lambda sig=sig, previous=previous: signal.signal(sig, previous))
+            installed.append((sig, previous, False))
         else:
-            restore.append(lambda sig=sig: loop.remove_signal_handler(sig))
+            installed.append((sig, previous, True))
 
     def remove() -> None:
-        for undo in restore:
+        for sig, previous, through_loop in installed:
             with contextlib.suppress(Exception):
-                undo()
+                if through_loop:
+                    loop.remove_signal_handler(sig)
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
     return remove
 
