@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from app.terminal import constants as c
+from app.terminal.sim.position_table import PositionTable
 from app.terminal.sim.records import Account, PendingOrder, Position
 from app.terminal.sim.triggers import TriggerKind, Triggers
 from app.terminal.structs import TradeDeal, TradeOrder
@@ -95,6 +96,7 @@ class Broker:
         self.by_symbol: dict[str, dict[int, Position]] = {}
         self.exposure: dict[str, Exposure] = {}
         self.triggers = Triggers()
+        self.table = PositionTable(self.positions)
         self.next_order = next_order
         self.next_deal = next_deal
         self.next_request = next_request
@@ -127,6 +129,7 @@ class Broker:
         self.by_symbol.setdefault(position.symbol, {})[position.ticket] = position
         self.exposure.setdefault(position.symbol, Exposure()).add(position, 1)
         self._watch_position(position)
+        self.table.touch(position.ticket)
         self.changes.positions[position.ticket] = position
 
     def update_position(
@@ -157,6 +160,7 @@ class Broker:
         position.time_update_msc = time_msc
         exposure.add(position, 1)
         self._watch_position(position)
+        self.table.touch(position.ticket)
         self.changes.positions[position.ticket] = position
 
     def remove_position(self, ticket: int) -> Position:
@@ -165,6 +169,7 @@ class Broker:
         self.exposure[position.symbol].add(position, -1)
         for kind in _POSITION_KINDS[position.type]:
             self.triggers.remove(kind, ticket)
+        self.table.touch(ticket)
         self.changes.positions[ticket] = None
         return position
 

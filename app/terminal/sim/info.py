@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from app.terminal import constants as c
 from app.terminal.sim.broker import Broker
 from app.terminal.sim.money import Money
+from app.terminal.sim.position_table import profit as position_profit
 from app.terminal.structs import AccountInfo, SymbolInfo, TerminalInfo, Tick, TradeOrder, TradePosition
 
 if TYPE_CHECKING:
@@ -98,32 +99,14 @@ class Views:
 
     def positions(self, selected: Iterable[int] | None = None, *, symbols: Callable[[str], bool] | None = None
                   ) -> tuple[TradePosition, ...]:  # fmt: skip
-        """Open positions (all, the given tickets, or those whose symbol passes ``symbols``), with current
-        price and profit; per-symbol prices and rates are looked up once."""
+        """Open positions (all, the given tickets, or those whose symbol passes ``symbols``) with current
+        price and profit."""
         broker = self._broker
-        if selected is not None:
-            chosen = [broker.positions[t] for t in selected if t in broker.positions]
-        elif symbols is not None:
-            chosen = [p for name, group in broker.by_symbol.items() if symbols(name) for p in group.values()]
-            chosen.sort(key=lambda p: p.ticket)
-        else:
-            chosen = list(broker.positions.values())
-        context: dict[str, tuple[float, float, float]] = {}
-        result = []
-        for position in chosen:
-            prices = context.get(position.symbol)
-            if prices is None:
-                spec = self._market.symbols[position.symbol]
-                quote = self._market.quote(position.symbol)
-                factor = spec.trade_contract_size * self._money.rate(spec.currency_profit)
-                prices = context[position.symbol] = (quote.bid, quote.ask, factor)
-            bid, ask, factor = prices
-            if position.type == c.POSITION_TYPE_BUY:
-                current, move = bid, bid - position.price_open
-            else:
-                current, move = ask, position.price_open - ask
-            result.append(position.to_struct(current, round(move * position.volume * factor, 2)))
-        return tuple(result)
+        if selected is None:
+            return broker.table.rows(self._money.prices(broker.table.symbols()), symbols)
+        chosen = [broker.positions[t] for t in selected if t in broker.positions]
+        prices = self._money.prices({p.symbol for p in chosen})
+        return tuple(p.to_struct(*position_profit(p, *prices[p.symbol])) for p in chosen)
 
     def orders(self, selected: Iterable[int] | None = None, *, symbols: Callable[[str], bool] | None = None
                ) -> tuple[TradeOrder, ...]:  # fmt: skip

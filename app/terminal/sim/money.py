@@ -9,6 +9,7 @@ contract x price / leverage; a fixed ``margin_initial`` per lot overrides both.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,8 +79,17 @@ class Money:
             amount = volume * spec.trade_contract_size * price / leverage
         return amount * self.rate(spec.currency_margin)
 
-    def open_profit_and_margin(self) -> tuple[float, float]:
-        """Floating profit and used margin of every open position, from the per-symbol sums."""
+    def prices(self, symbols: Iterable[str]) -> dict[str, tuple[float, float, float]]:
+        """Per symbol: bid, ask and the account-currency profit of one lot moving one price unit."""
+        prices = {}
+        for name in symbols:
+            spec = self._market.symbols[name]
+            quote = self._market.quote(name)
+            prices[name] = (quote.bid, quote.ask, spec.trade_contract_size * self.rate(spec.currency_profit))
+        return prices
+
+    def _exposure(self) -> tuple[float, float]:
+        """Floating profit (not rounded per position) and used margin, from the per-symbol sums: O(symbols)."""
         profit = margin = 0.0
         for symbol, exposure in self._broker.exposure.items():
             if exposure.count == 0:
@@ -94,12 +104,19 @@ class Money:
             margin += self.margin(spec, exposure.sell_volume, quote.bid)
         return profit, margin
 
-    def figures(self, *, extra_margin: float = 0.0) -> AccountFigures:
-        """The account's figures now; ``extra_margin`` projects an order that would add (or free) margin."""
+    def free_margin(self) -> float:
+        """Free margin for the server's own checks (opening, filling a pending order), from the sums."""
         account = self._broker.account
-        profit, margin = self.open_profit_and_margin()
-        profit = round(profit, 2)
-        margin = round(max(margin + extra_margin, 0.0), 2)
+        profit, margin = self._exposure()
+        return account.balance + account.credit + profit - margin
+
+    def figures(self, *, extra_margin: float = 0.0) -> AccountFigures:
+        """The account's figures now, its profit the sum of the positions' rounded profits; ``extra_margin``
+        projects an order that would add (or free) margin."""
+        account = self._broker.account
+        table = self._broker.table
+        profit = round(table.total_profit(self.prices(table.symbols())), 2)
+        margin = round(max(self._exposure()[1] + extra_margin, 0.0), 2)
         equity = round(account.balance + account.credit + profit, 2)
         return AccountFigures(
             balance=account.balance,

@@ -143,7 +143,7 @@ class PendingDesk:
         current = None if hedging else self._broker.netting_position(order.symbol)
         if current is None or current.type == market_type:
             needed = self._money.margin(spec, order.volume_current, fill_price)
-            if needed > self._money.figures().margin_free:
+            if needed > self._money.free_margin():
                 logger.info("pending order %d rejected on activation: not enough money", order.ticket)
                 self.retire(order, c.ORDER_STATE_REJECTED)
                 return

@@ -90,7 +90,7 @@ class TradeServer:
         quote = self._market.quote(request.symbol)
         price = quote.ask if request.type == c.ORDER_TYPE_BUY else quote.bid
         margin_change = self._margin_change(spec, request, target, price)
-        if margin_change > 0 and self._money.figures().margin_free < margin_change:
+        if margin_change > 0 and self._money.free_margin() < margin_change:
             return refuse(c.TRADE_RETCODE_NO_MONEY)
         if check:
             return Verdict(retcode=PASSED.retcode, margin_change=margin_change)
