@@ -1,0 +1,58 @@
+"""The event log panel receives log records through its logging handler: the engine's own records on the
+root logger, records from other threads (queued to the GUI thread), only from INFO up, and none once
+detached."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from app.runtime import Services
+from app.views.bridge import EngineBridge
+from app.views.log_panel import EventLogPanel
+
+
+async def until(condition, tries: int = 200) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def record_lines(panel: EventLogPanel) -> list[str]:
+    """The lines that came from log records (engine events are written as ``... event <kind>: ...``)."""
+    return [line for line in panel.toPlainText().splitlines() if " event " not in line]
+
+
+@pytest.mark.qasync
+async def test_log_records_reach_the_panel_end_to_end(services: Services, bridge: EngineBridge,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    panel = EventLogPanel(bridge)
+    panel.attach()
+    try:
+        assert await services.engine.start()
+        lines = record_lines(panel)
+        assert any(" INFO app.engine.engine: engine READY" in line for line in lines), lines
+
+        worker = threading.Thread(target=lambda: logging.getLogger("app.store.repository").warning(
+            "database thread says %s", "hello"), name="db")
+        worker.start()
+        worker.join()
+        assert not any("database thread says" in line for line in record_lines(panel)), "queued, not direct"
+        await until(lambda: any("database thread says hello" in line for line in record_lines(panel)))
+        assert any(" WARNING app.store.repository: database thread says hello" in line
+                   for line in record_lines(panel))
+
+        logging.getLogger("app.engine.cycle").debug("too detailed for the panel")
+        await asyncio.sleep(0.02)
+        assert not any("too detailed" in line for line in panel.toPlainText().splitlines())
+    finally:
+        panel.detach()
+    logging.getLogger("app.engine").error("after detach")
+    await asyncio.sleep(0.02)
+    assert "after detach" not in panel.toPlainText()
