@@ -90,10 +90,11 @@ async def _dtms_error(_: Request, error: Exception) -> JSONResponse:
 async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors: Sequence[Mapping[str, Any]] = error.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        reason = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {}).get("error", "")
-        return error_json(400, ErrorResponse(error=ErrorCode.MALFORMED_JSON,
-                                             detail=f"the request body is not valid JSON: {reason}".rstrip(": ")))
+    invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        reason = (invalid_json.get("ctx") or {}).get("error")
+        detail = "the request body is not valid JSON" + (f": {reason}" if reason else "")
+        return error_json(400, ErrorResponse(error=ErrorCode.MALFORMED_JSON, detail=detail))
     if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") == "missing" for e in errors):
         return error_json(422, ErrorResponse(error=ErrorCode.VALIDATION, detail="a JSON request body is required"))
     return error_json(422, validation_error(errors))
