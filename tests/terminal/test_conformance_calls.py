@@ -50,7 +50,9 @@ POSITIONAL_ONLY_CALLS = [
 
 
 @pytest.mark.parametrize(("name", "args", "kwargs"), POSITIONAL_ONLY_CALLS, ids=[p[0] for p in POSITIONAL_ONLY_CALLS])
-def test_positional_only_functions_reject_keywords(mt5: SimulatedTerminal, name: str, args: tuple, kwargs: dict) -> None:
+def test_positional_only_functions_reject_keywords(
+    mt5: SimulatedTerminal, name: str, args: tuple, kwargs: dict
+) -> None:
     """MT5_API.md §4 / §11.2: positional-only functions reject keywords with TypeError, as CPython does."""
     with pytest.raises(TypeError, match="takes no keyword arguments"):
         getattr(mt5, name)(*args, **kwargs)

@@ -223,7 +223,8 @@ def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal) -> None:
     assert {d.entry for d in deals} == {c.DEAL_ENTRY_OUT_BY} and {d.position_id for d in deals} == {long, short}
     assert sum(d.profit for d in deals) == pytest.approx(-1.0)  # 0.1 lot bought at 1.10010, sold at 1.10000
     assert mt5.history_orders_get(ticket=result.order)[0].type == c.ORDER_TYPE_CLOSE_BY
-    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0,
+                                margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)  # fmt: skip
     try:
         netting.initialize()
         ticket = netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0).order
@@ -241,7 +242,8 @@ def test_margin_mode_selects_netting_or_hedging(mt5: SimulatedTerminal) -> None:
     deal(mt5)
     deal(mt5, c.ORDER_TYPE_SELL)
     assert mt5.positions_total() == 2
-    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0,
+                                margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)  # fmt: skip
     try:
         netting.initialize()
         assert netting.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 #: How often (wall seconds) the clock and the market are saved while state keeps changing.
 _CLOCK_SAVE_EVERY = 5.0
-_MARKET_SAVE_EVERY = 30.0
+_MARKET_SAVE_EVERY = 300.0
 
 
 class TerminalCore:

@@ -135,10 +135,14 @@ class SimulatedTerminal(SymbolCalls, TradeCalls):
 
     # --- the module's undocumented helpers -------------------------------------------------------------
 
-    def Buy(self, symbol: str, volume: Any, price: Any = None, *, comment: Any = None, ticket: Any = None) -> Any:  # noqa: N802
+    def Buy(  # noqa: N802 - the module's own name
+        self, symbol: str, volume: Any, price: Any = None, *, comment: Any = None, ticket: Any = None
+    ) -> Any:
         return helpers.buy(self, symbol, volume, price, comment=comment, ticket=ticket)
 
-    def Sell(self, symbol: str, volume: Any, price: Any = None, *, comment: Any = None, ticket: Any = None) -> Any:  # noqa: N802
+    def Sell(  # noqa: N802 - the module's own name
+        self, symbol: str, volume: Any, price: Any = None, *, comment: Any = None, ticket: Any = None
+    ) -> Any:
         return helpers.sell(self, symbol, volume, price, comment=comment, ticket=ticket)
 
     def Close(self, symbol: str, *, comment: Any = None, ticket: Any = None) -> Any:  # noqa: N802

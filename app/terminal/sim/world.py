@@ -6,6 +6,7 @@ server and its loop, the views) and the terminal-side settings that persist with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,13 +88,18 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
     else:
         clock = SimClock(start=settings.start_time, speed=settings.speed)
     specs = settings.symbols if settings.symbols is not None else preset_symbols()
+    known = {f.name for f in dataclasses.fields(SymbolSpec)}
     for name, fields in meta.get("symbol_overrides", {}).items():
         if name in specs:
             for key, value in fields.items():
-                setattr(specs[name], key, value)
+                if key in known:
+                    setattr(specs[name], key, value)
     market = Market(clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days)
     if "market" in meta:
-        market.restore(meta["market"])
+        try:
+            market.restore(meta["market"])
+        except (ValueError, KeyError, TypeError) as exc:  # a snapshot this version cannot read
+            logger.warning("saved market not restored (%s); prices start afresh", exc)
     if "account" in meta:
         account = Account.from_row(meta["account"])
         counters = meta["counters"]
