@@ -16,6 +16,8 @@ from typing import Any
 
 from app.engine.clock import TerminalClock
 from app.engine.cycle import CycleReport, FastCycle
+from app.engine.deep_check import DefenseDeepCheck
+from app.engine.defense_actions import DefenseActions
 from app.engine.events import EngineEvent, EventBus, EventKind
 from app.engine.executor import ActionExecutor
 from app.engine.market_data import MarketData
@@ -23,6 +25,7 @@ from app.engine.model import ActionRecord, LifecycleState, Trade, Transition
 from app.engine.rails import RailStatus, SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import Registration, RegistrationResult, TradeRegistry
+from app.engine.scoring import ScoringSettings
 from app.engine.settings import EngineSettings
 from app.errors import ConfigurationError, EngineNotReady, TemporaryError
 from app.tasks import TaskKeeper
@@ -83,6 +86,12 @@ class Engine:
         self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market, executor=self.executor,
                                recorder=self._recorder, rails=self.rails, clock=self.clock,
                                settings=lambda: self._settings, paused=lambda: self._paused)
+        self.defense = DefenseActions(gateway=gateway, executor=lambda: self.executor, recorder=self._recorder,
+                                      rails=self.rails, now=self.clock.now)
+        scoring = ScoringSettings()
+        self.cycle.deep_check = DefenseDeepCheck(gateway=gateway, market=self.market, actions=self.defense,
+                                                 rails=self.rails, recorder=self._recorder,
+                                                 settings=lambda: self._settings, scoring=lambda: scoring)
         self._tasks = TaskKeeper("engine")
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.engine.defense import DefenseSettings
 from app.errors import InvalidSettings
 
 
@@ -82,6 +83,7 @@ class EngineSettings:
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     rails: RailSettings = field(default_factory=RailSettings)
     adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
+    defense: DefenseSettings = field(default_factory=DefenseSettings)
 
     def validate(self) -> EngineSettings:
         """Raise InvalidSettings naming the first value out of range; return self otherwise."""

@@ -1,0 +1,312 @@
+"""Carrying out a defensive transition exactly once (DTMS_SPEC.md §2.2, §4, §5).
+
+The transition is written to ``Trade.pending_action`` before anything is sent; then each action goes
+through the executor (every attempt journaled with its real outcome); then the trade, its Transition and
+the ActionRecords are committed in one transaction, and only then are events published. A program that
+stopped in the middle finds the pending transition at its next cycle and settles it against the
+terminal's positions (a hedge is recognised by its comment) instead of sending anything again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.engine.broker import SymbolRules
+from app.engine.defense import Decision, DefenseAction, DefenseActionKind as K
+from app.engine.events import EventKind
+from app.engine.executor import ActionExecutor, ActionResult
+from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
+from app.engine.rails import SafetyRails
+from app.engine.recorder import Recorder
+from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
+from app.engine.registry import DTMS
+
+logger = logging.getLogger(__name__)
+
+#: ``Trade.pending_action`` of a transition under way starts with this, followed by the decision as JSON.
+PENDING_PREFIX = "DEFENSE "
+MAX_COMMENT = 29
+
+_JOURNAL_KIND = {
+    K.TIGHTEN: ActionKind.TIGHTEN,
+    K.PARTIAL_CLOSE: ActionKind.PARTIAL_CLOSE,
+    K.MOVE_SL_BREAKEVEN: ActionKind.BREAKEVEN,
+    K.HEDGE: ActionKind.HEDGE,
+    K.CLOSE_HEDGE: ActionKind.CLOSE_HEDGE,
+    K.CLOSE_ALL: ActionKind.CLOSE,
+    K.READD: ActionKind.READD,
+}
+
+
+class PositionsGateway(Protocol):
+    async def positions(self, **filters: Any) -> tuple[Any, ...]: ...
+
+
+def hedge_comment(ticket: int) -> str:
+    return _comment(HEDGE_PREFIX, ticket)
+
+
+def readd_comment(ticket: int) -> str:
+    return _comment(READD_PREFIX, ticket)
+
+
+def _comment(prefix: str, ticket: int) -> str:
+    text = f"{prefix}{ticket}"
+    if len(text) > MAX_COMMENT:
+        raise ValueError(f"ticket {ticket} makes the comment {text!r} longer than {MAX_COMMENT} characters")
+    return text
+
+
+def opposite(direction: Direction) -> Direction:
+    return Direction.SELL if direction is Direction.BUY else Direction.BUY
+
+
+@dataclass(slots=True)
+class _Run:
+    """What carrying out one decision came to, action by action."""
+
+    records: list[ActionRecord] = field(default_factory=list)
+    outcomes: list[tuple[K, ActionOutcome, str]] = field(default_factory=list)
+    calls: int = 0
+
+
+class DefenseActions:
+    def __init__(
+        self,
+        *,
+        gateway: PositionsGateway,
+        executor: Callable[[], ActionExecutor],
+        recorder: Recorder,
+        rails: SafetyRails,
+        now: Callable[[], float],
+    ) -> None:
+        self._gateway = gateway
+        self._executor = executor
+        self._recorder = recorder
+        self._rails = rails
+        self._now = now
+
+    async def carry_out(self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float,
+                        hedging_account: bool) -> int:
+        """Send the decision's actions once and commit the transition; returns the terminal calls made."""
+        if trade.managed_by != DTMS:
+            raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
+        pending = decision.as_dict() | {"volume_before": trade.volume, "sl_before": trade.sl}
+        trade.pending_action = PENDING_PREFIX + json.dumps(pending, separators=(",", ":"))
+        await self._recorder.commit(trade)
+        run = _Run()
+        for action in decision.actions:
+            await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+        await self._finish(trade, decision, run)
+        return run.calls
+
+    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+        """A transition found under way after a restart: what the terminal shows decides what was done."""
+        if not (trade.pending_action or "").startswith(PENDING_PREFIX):
+            return False
+        data = json.loads(trade.pending_action[len(PENDING_PREFIX):])
+        decision = Decision.from_dict(data)
+        own = positions.get(trade.ticket)
+        run = _Run()
+        for action in decision.actions:
+            done, detail = self._was_done(trade, action, own, positions, data)
+            outcome = ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT
+            self._note(run, trade, action.kind, outcome, f"after a restart: {detail}", decision.at)
+        if own is not None:
+            trade.volume, trade.sl = float(own.volume), float(own.sl)
+        await self._finish(trade, decision, run)
+        return True
+
+    # --- one action ---------------------------------------------------------------------------------------
+
+    async def _one(self, trade: Trade, action: DefenseAction, run: _Run, *, rules: SymbolRules, bid: float,
+                   ask: float, hedging_account: bool) -> None:
+        match action.kind:
+            case K.TIGHTEN | K.MOVE_SL_BREAKEVEN:
+                await self._move_sl(trade, action, run, rules, bid, ask)
+            case K.PARTIAL_CLOSE:
+                await self._partial(trade, action, run, rules)
+            case K.HEDGE | K.READD:
+                await self._open(trade, action, run, rules, bid, ask, hedging_account)
+            case K.CLOSE_HEDGE:
+                await self._close_hedge(trade, run, rules)
+            case K.CLOSE_ALL:
+                await self._close_all(trade, run, rules)
+
+    async def _move_sl(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
+                       ask: float) -> None:
+        sl = rules.round_price(action.sl)
+        if action.kind is K.TIGHTEN and not rules.sl_allowed(trade.direction, sl, bid, ask):
+            sl = rules.clamp_sl(trade.direction, sl, bid, ask)
+        tighter = trade.sl == 0.0 or (sl > trade.sl if trade.direction is Direction.BUY else sl < trade.sl)
+        if not tighter:
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
+                              f"SL {sl:g} would not be tighter than {trade.sl:g}")
+        if not rules.sl_allowed(trade.direction, sl, bid, ask):
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
+                              f"SL {sl:g} is not allowed at bid {bid:g} / ask {ask:g} (price past it or inside the "
+                              f"stops level)")
+        if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "inside the freeze level")
+        result = await self._executor().set_stops(trade, sl=sl, tp=trade.tp, kind=_JOURNAL_KIND[action.kind])
+        if result.ok:
+            trade.sl = sl
+            trade.last_sl_change_at = self._now()
+        self._add(run, action.kind, result)
+
+    async def _partial(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules) -> None:
+        volume = rules.round_volume_down(action.volume)
+        rest = rules.round_volume_down(trade.volume - volume + 1e-9)
+        if volume < rules.volume_min or rest < rules.volume_min:
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
+                              f"closing {volume:g} of {trade.volume:g} would go below the minimum volume "
+                              f"{rules.volume_min:g}")
+        result = await self._executor().close(trade, volume=volume, kind=ActionKind.PARTIAL_CLOSE, rules=rules)
+        run.calls += 1
+        if result.ok:
+            trade.volume = rest
+            trade.closed_volume = round(trade.closed_volume + volume, 8)
+        self._add(run, action.kind, result)
+
+    async def _open(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
+                    ask: float, hedging_account: bool) -> None:
+        allowed, rail = self._rails.risk_allowed(trade.symbol)
+        if not allowed:
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, f"adds risk; safety rail: {rail}")
+        volume = min(rules.round_volume_down(action.volume), rules.volume_max)
+        if volume < rules.volume_min:
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
+                              f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
+        hedge = action.kind is K.HEDGE
+        direction = opposite(trade.direction) if hedge else trade.direction
+        sl = rules.round_price(action.sl) if action.sl else 0.0
+        if sl and not rules.sl_allowed(direction, sl, bid, ask):
+            sl = rules.clamp_sl(direction, sl, bid, ask)
+        comment = hedge_comment(trade.ticket) if hedge else readd_comment(trade.ticket)
+        result = await self._executor().open(trade, direction=direction, volume=volume, sl=sl, comment=comment,
+                                             kind=_JOURNAL_KIND[action.kind], rules=rules)
+        if result.ok and hedge:
+            trade.hedge_ticket = result.position
+        elif result.ok:
+            trade.closed_volume = 0.0  # what was closed has been put back (as far as the setting says)
+            if not hedging_account:
+                trade.volume = round(trade.volume + volume, 8)  # netting: the deal adds to the same position
+        self._add(run, action.kind, result)
+
+    async def _close_hedge(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
+        if trade.hedge_ticket is None:
+            return
+        found = await self._gateway.positions(ticket=trade.hedge_ticket)
+        run.calls += 1
+        if not found:
+            trade.hedge_ticket = None
+            return self._note(run, trade, K.CLOSE_HEDGE, ActionOutcome.NOT_SENT,
+                              "the hedge is already closed (its SL was hit or it was closed by hand)")
+        result = await self._executor().close(trade, volume=float(found[0].volume), kind=ActionKind.CLOSE_HEDGE,
+                                              rules=rules, position=trade.hedge_ticket,
+                                              direction=opposite(trade.direction))
+        if result.ok:
+            trade.hedge_ticket = None
+        self._add(run, K.CLOSE_HEDGE, result)
+
+    async def _close_all(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
+        await self._close_hedge(trade, run, rules)
+        readds = [p for p in await self._gateway.positions(symbol=trade.symbol)
+                  if str(p.comment) == readd_comment(trade.ticket)]
+        run.calls += 1
+        for position in readds:
+            result = await self._executor().close(trade, volume=float(position.volume), kind=ActionKind.CLOSE,
+                                                  rules=rules, position=int(position.ticket))
+            self._add(run, K.CLOSE_ALL, result)
+        result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
+        self._add(run, K.CLOSE_ALL, result)
+
+    # --- settling after a restart ------------------------------------------------------------------------
+
+    def _was_done(self, trade: Trade, action: DefenseAction, own: Any, positions: dict[int, Any],
+                  data: dict[str, Any]) -> tuple[bool, str]:
+        volume_before, sl_before = float(data["volume_before"]), float(data["sl_before"])
+        match action.kind:
+            case K.HEDGE:
+                hedge = next((p for p in positions.values() if str(p.comment) == hedge_comment(trade.ticket)), None)
+                if hedge is not None:
+                    trade.hedge_ticket = int(hedge.ticket)
+                    return True, f"the hedge {int(hedge.ticket)} was opened"
+                return False, "the hedge had not been opened; not sent again"
+            case K.READD:
+                readd = any(str(p.comment) == readd_comment(trade.ticket) for p in positions.values())
+                grown = own is not None and float(own.volume) > volume_before + 1e-9
+                if readd or grown:
+                    trade.closed_volume = 0.0
+                    return True, "the re-add was opened"
+                return False, "the re-add had not been opened; not sent again"
+            case K.PARTIAL_CLOSE:
+                closed = volume_before - float(own.volume) if own is not None else 0.0
+                if closed > 1e-9:
+                    trade.closed_volume = round(trade.closed_volume + closed, 8)
+                    return True, f"{closed:g} had been closed"
+                return False, "nothing had been closed; not sent again"
+            case K.TIGHTEN | K.MOVE_SL_BREAKEVEN:
+                moved = own is not None and abs(float(own.sl) - sl_before) > 1e-12
+                return moved, "the SL had been moved" if moved else "the SL had not been moved; not sent again"
+            case K.CLOSE_HEDGE | K.CLOSE_ALL:
+                if trade.hedge_ticket is not None and trade.hedge_ticket not in positions:
+                    trade.hedge_ticket = None
+                if action.kind is K.CLOSE_HEDGE:
+                    done = trade.hedge_ticket is None
+                    return done, "the hedge is closed" if done else "the hedge is still open"
+                return False, "the trade is still open; the next check closes it"
+        return False, "unknown action"
+
+    # --- journal ----------------------------------------------------------------------------------------------
+
+    async def _finish(self, trade: Trade, decision: Decision, run: _Run) -> None:
+        at = decision.at
+        trade.pending_action = None
+        closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
+        closed_all = bool(closes) and closes[-1] is ActionOutcome.SUCCESS  # the trade's own close comes last
+        if closed_all:
+            trade.pending_action = ActionKind.CLOSE.value  # tells reconciliation the position was closed by DTMS
+        trade.flat_timer_until = decision.flat_timer_until
+        trade.recovery_timer_until = decision.recovery_timer_until
+        trade.warnings, trade.last_warning_at = decision.warnings, decision.last_warning_at
+        trade.score = decision.score
+        transitions: list[Transition] = []
+        events: list[tuple[EventKind, dict[str, Any]]] = []
+        if decision.to_state is not decision.from_state:
+            trade.state = decision.to_state
+            trade.state_since = at
+            transitions.append(Transition(ticket=trade.ticket, from_state=decision.from_state,
+                                          to_state=decision.to_state, reason=decision.reason,
+                                          score=decision.score, at=at))
+            events.append((EventKind.STATE_CHANGED, {
+                "ticket": trade.ticket, "symbol": trade.symbol, "from": decision.from_state.value,
+                "to": decision.to_state.value, "reason": decision.reason, "score": decision.score}))
+        for kind, outcome, detail in run.outcomes:
+            last = next((r for r in reversed(run.records) if r.kind is _JOURNAL_KIND[kind]), None)
+            events.append((EventKind.ACTION, {
+                "ticket": trade.ticket, "symbol": trade.symbol, "kind": _JOURNAL_KIND[kind].value,
+                "outcome": outcome.value, "retcode": last.retcode if last else None, "detail": detail}))
+        if run.outcomes:
+            kind, outcome, _ = run.outcomes[-1]
+            trade.last_action = f"{_JOURNAL_KIND[kind].value} {outcome.value}"
+            trade.last_action_at = self._now()
+        if decision.to_state is DefensiveState.CLOSED and not closed_all:
+            logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
+        await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events)
+
+    def _add(self, run: _Run, kind: K, result: ActionResult) -> None:
+        run.records.extend(result.records)
+        run.calls += 2 * len(result.records)  # a tick and an order_send per attempt
+        run.outcomes.append((kind, result.outcome, result.detail))
+
+    def _note(self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str,
+              at: float | None = None) -> None:
+        run.records.append(ActionRecord(ticket=trade.ticket, kind=_JOURNAL_KIND[kind], request={}, outcome=outcome,
+                                        detail=detail, at=self._now() if at is None else at, wall_at=time.time()))
+        run.outcomes.append((kind, outcome, detail))

@@ -1,0 +1,122 @@
+"""Deep checks on the simulator: when they run (bar close, 15 min spacing, forced checks with their cooldown),
+one analysis per symbol and bar shared by its trades, and the state machine acting through the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.deep_check import DefenseDeepCheck
+from app.engine.model import ActionKind, DefensiveState as S
+from app.engine.registry import Registration
+from app.runtime import Services
+
+from .conftest import open_position, quote, set_price
+
+R = 0.0020
+
+
+async def hold_and_buy(services: Services, count: int = 1, **registration) -> list[int]:
+    bid, ask = await quote(services, "EURUSD")
+    await set_price(services, "EURUSD", bid, ask)
+    tickets = []
+    for _ in range(count):
+        ticket = await open_position(services, "EURUSD", "BUY", 0.5, sl=round(ask - R, 5))
+        await services.engine.register(Registration(ticket=ticket, **registration))
+        tickets.append(ticket)
+    return tickets
+
+
+async def advance(services: Services, seconds: float) -> None:
+    await services.gateway.control("advance", seconds=seconds)
+    await services.engine.step()
+
+
+def deep(services: Services) -> DefenseDeepCheck:
+    check = services.engine.cycle.deep_check
+    assert isinstance(check, DefenseDeepCheck)
+    return check
+
+
+async def test_checks_run_at_bar_closes_at_most_every_fifteen_minutes(ready: Services) -> None:
+    (ticket,) = await hold_and_buy(ready)
+    trade = ready.engine.trade(ticket)
+    await advance(ready, 301)  # first bar close with the trade: checked
+    assert deep(ready).checks == 1 and trade.last_deep_check_at is not None and trade.score_explanation
+    first = trade.last_deep_check_at
+    await advance(ready, 5)  # same bar
+    await advance(ready, 300)  # next bar close, 5 min later
+    await advance(ready, 300)  # 10 min
+    assert deep(ready).checks == 1 and trade.last_deep_check_at == first
+    await advance(ready, 300)  # 15 min
+    assert deep(ready).checks == 2 and trade.last_deep_check_at > first
+    stored = await ready.engine.repository.load_trade(ticket)
+    assert stored.last_deep_check_at == trade.last_deep_check_at and stored.score == trade.score
+
+
+async def test_a_forced_check_comes_early_and_then_waits_for_its_cooldown(ready: Services) -> None:
+    (ticket,) = await hold_and_buy(ready)
+    trade = ready.engine.trade(ticket)
+    await advance(ready, 301)
+    assert deep(ready).checks == 1
+    bid, ask = await quote(ready, "EURUSD")
+    await set_price(ready, "EURUSD", round(trade.entry * 1.003, 5))  # 0.3 % from entry: the fast cycle's signal
+    await advance(ready, 20)
+    assert deep(ready).checks == 2 and trade.last_forced_check_at == trade.last_deep_check_at
+    await advance(ready, 120)
+    assert deep(ready).checks == 2  # within the 10 min cooldown (and not a bar close)
+    await advance(ready, 600)
+    assert deep(ready).checks == 3
+
+
+async def test_trades_on_one_symbol_share_one_analysis_per_bar(ready: Services) -> None:
+    await hold_and_buy(ready, count=3)
+    await advance(ready, 301)
+    assert deep(ready).checks == 3 and deep(ready).analyses_computed == 1
+
+
+async def test_a_trade_owned_by_a_strategy_is_scored_but_never_acted_on(ready: Services) -> None:
+    (ticket,) = await hold_and_buy(ready, strategy_type="scalper")
+    trade = ready.engine.trade(ticket)
+    trade.state = S.CLOSED  # a DTMS trade in this state would be closed at its next check
+    await advance(ready, 301)
+    assert deep(ready).checks == 1 and trade.last_deep_check_at is not None
+    assert ticket in {p.ticket for p in await ready.gateway.positions()}
+    assert await ready.engine.journal(ticket) == []
+
+
+async def test_a_closed_trade_whose_close_failed_is_closed_at_its_next_check(ready: Services) -> None:
+    (ticket,) = await hold_and_buy(ready)
+    trade = ready.engine.trade(ticket)
+    trade.state = S.CLOSED
+    await advance(ready, 301)
+    assert ticket not in {p.ticket for p in await ready.gateway.positions()}
+    closes = [a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.CLOSE]
+    assert closes and closes[-1].retcode == 10009
+    await advance(ready, 1)
+    assert ready.engine.trade(ticket) is None
+    assert (await ready.engine.find_trade(ticket)).close_reason == "closed by DTMS"
+
+
+async def test_a_falling_market_walks_a_buy_down_the_defensive_states(ready: Services) -> None:
+    """The whole path on live scoring: price falls steadily for two hours; the trade is protected step by step
+    (tightened at WARNING_L1, half closed at WARNING_L2), every transition journaled with its score."""
+    bid, ask = await quote(ready, "EURUSD")
+    ticket = await open_position(ready, "EURUSD", "BUY", 1.0, sl=round(ask - 0.03, 5))  # far SL: R = 300 pips
+    await ready.engine.register(Registration(ticket=ticket))
+    points = [(float(t), round(bid * (1 - 0.00002 * t / 60), 5)) for t in range(0, 7200 + 1, 60)]
+    await ready.gateway.control("play_path", symbol="EURUSD", points=points)
+    for _ in range(7200 // 60):
+        await advance(ready, 60)
+        if ready.engine.trade(ticket) is None:
+            break
+    transitions = await ready.engine.transitions(ticket)
+    assert [(t.from_state, t.to_state) for t in transitions[:2]] == [(S.HEALTHY, S.WARNING_L1),
+                                                                      (S.WARNING_L1, S.WARNING_L2)]
+    assert transitions[0].score <= -2 and transitions[1].score <= -4
+    journal = await ready.engine.journal(ticket)
+    tightened = [a for a in journal if a.kind is ActionKind.TIGHTEN]
+    assert tightened and tightened[-1].retcode == 10009
+    assert all(a.outcome.value != "FAILED" for a in journal)
+    assert [a.outcome.value for a in journal if a.kind is ActionKind.PARTIAL_CLOSE] == ["SUCCESS"]
+    (position,) = await ready.gateway.positions(ticket=ticket)
+    assert position.volume == pytest.approx(0.5) and position.sl > round(ask - 0.03, 5)
