@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+import os
 import sys
 
-from app.cli import parse
+from app.cli import CommandLine, parse
 from app.errors import ConfigurationError
 from app.logs import configure_logging
 from app.runtime import Services
@@ -18,38 +18,27 @@ from app.runtime import Services
 logger = logging.getLogger("dtms")
 
 
-def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM set the stop event: a clean stop with exit code 0."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows, or a loop without signal support
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+def display_available() -> bool:
+    """On Linux a window needs an X11 or Wayland display (or an explicit Qt platform such as offscreen)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-async def run_console(services: Services, stop: asyncio.Event) -> int:
-    """Headless run: engine plus a periodic account and price summary on stdout."""
+async def headless(command: CommandLine) -> int:
+    """Engine and endpoint until SIGINT/SIGTERM, with the account and prices printed every few seconds."""
     from app.console import print_status_until
+    from app.headless import install_stop_signals, run_headless
 
-    try:
-        if not await services.engine.start():
-            logger.error("initialisation failed: %s", services.engine.lifecycle.reason)
-            return 1
-        await print_status_until(services, stop)
-        return 0
-    finally:
-        await services.close()
-
-
-async def headless(command) -> int:
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     services = await Services.open(command.options)
+    status = asyncio.get_running_loop().create_task(print_status_until(services, stop), name="console-status")
     try:
-        from app.headless import run_headless
-    except ImportError:
-        return await run_console(services, stop)
-    return await run_headless(services, command.options.settings, stop)
+        return await run_headless(services, command.options.settings, stop)
+    finally:
+        stop.set()
+        await status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,13 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log_path = configure_logging(command.options.data_dir)
     logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)
-    if not command.headless:
-        try:
-            from app.views.program import run_window
-        except ImportError:
-            logger.info("the window is not available; running headless")
-        else:
-            return run_window(command)
+    if not command.headless and not display_available():
+        logger.warning("no display found: running headless (for a window on a server, use xvfb-run)")
+    elif not command.headless:
+        from app.views.program import run_window
+
+        return run_window(command)
     try:
         return asyncio.run(headless(command))
     except ConfigurationError as error:

@@ -7,7 +7,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -36,3 +37,16 @@ def pytest_asyncio_loop_factories(
     if item.get_closest_marker("qasync") is not None:
         return {"qasync": _qasync_loop}
     return {"asyncio": asyncio.new_event_loop}
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Qt objects must die on the thread that owns them. Python's collector runs on whichever thread happens
+    to trigger it (the database thread, an executor thread), so after every test that touched Qt the garbage
+    is collected here, on the main thread, before the next test processes Qt events."""
+    yield
+    if "PySide6.QtWidgets" in __import__("sys").modules:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is not None:
+            gc.collect()
