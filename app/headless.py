@@ -64,8 +64,8 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Ev
 
 async def run_headless(services: Services, settings: AppSettings, stop_event: asyncio.Event) -> int:
     """Serve until ``stop_event`` is set; always closes ``services``. Returns the process exit code."""
-    server = ApiServer(create_app(services, settings.api), settings.api)
     try:
+        server = ApiServer(create_app(services, settings.api), settings.api)
         await server.start()
     except ConfigurationError as error:
         logger.error("cannot start the HTTP endpoint: %s", error)

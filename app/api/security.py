@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.schemas import ErrorCode, ErrorResponse
 from app.config import ApiSettings, is_loopback
+from app.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,18 @@ _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 def load_or_create_token(data_dir: Path) -> str:
     """The token in ``data_dir/api_token``; a new random one is written there when the file is missing or empty."""
     path = data_dir / TOKEN_FILE
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token
-    data_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(token + "\n")
+    try:
+        if path.exists():
+            token = path.read_text(encoding="utf-8").strip()
+            if token:
+                return token
+        data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(token + "\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"cannot read or write the API token file {path}: {error}") from error
     logger.info("a new API token was written to %s", path)
     return token
 

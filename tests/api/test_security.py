@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.api.security import TOKEN_FILE, host_of, load_or_create_token
+from app.errors import ConfigurationError
 from app.runtime import Services
 from tests.api.conftest import client_for
 
@@ -119,3 +120,9 @@ def test_an_empty_token_file_gets_a_new_token(tmp_path: Path) -> None:
     (tmp_path / TOKEN_FILE).write_text("\n")
     token = load_or_create_token(tmp_path)
     assert token and load_or_create_token(tmp_path) == token
+
+
+def test_an_unwritable_token_file_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / TOKEN_FILE).mkdir()  # a directory where the file should be
+    with pytest.raises(ConfigurationError, match="API token file"):
+        load_or_create_token(tmp_path)
