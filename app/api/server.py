@@ -64,7 +64,10 @@ def format_url(host: str, port: int) -> str:
 
 
 class ApiServer:
-    """``await start()`` returns once the endpoint listens; ``await stop()`` ends streams, then the server."""
+    """``await start()`` returns once the endpoint listens; ``await stop()`` ends streams, then the server.
+
+    Stopping closes the app too (its event streams end for good), so a new address means a new app and server.
+    """
 
     def __init__(self, app: FastAPI, settings: ApiSettings) -> None:
         self._app = app
