@@ -30,6 +30,9 @@ def test_the_broker_round_trips_through_its_database(tmp_path: Path) -> None:
     first = open_terminal(tmp_path)
     first.control("set_price", symbol="EURUSD", bid=1.10000, ask=1.10010)
     first.control("configure_symbol", symbol="GBPUSD", trade_stops_level=25)
+    first.order_send(action=c.TRADE_ACTION_PENDING, symbol="USDJPY", volume=0.1, type=c.ORDER_TYPE_BUY_STOP,
+                     price=round(first.symbol_info_tick("USDJPY").ask + 0.5, 3),
+                     type_filling=c.ORDER_FILLING_RETURN)  # fmt: skip
     keep = first.order_send(action=1, symbol="EURUSD", volume=0.5, type=0, sl=1.09000, tp=1.12000, magic=5,
                             comment="keep")  # fmt: skip
     first.order_send(action=1, symbol="EURUSD", volume=0.2, type=1, position=keep.order)
@@ -37,6 +40,7 @@ def test_the_broker_round_trips_through_its_database(tmp_path: Path) -> None:
     first.order_send(action=1, symbol="EURUSD", volume=0.1, type=0, position=gone.order)
     first.order_send(action=c.TRADE_ACTION_PENDING, symbol="EURUSD", volume=0.1, type=c.ORDER_TYPE_SELL_LIMIT,
                      price=1.11000, type_filling=c.ORDER_FILLING_RETURN)  # fmt: skip
+    first.control("set_price", symbol="USDJPY", bid=first.symbol_info_tick("USDJPY").ask + 1.0)  # fills the stop
     first.control("configure_account", balance=12_345.0)
     first.control("set_algo_trading", enabled=False)
     before = (first.positions_get(), first.orders_get(), first.history_orders_get(0, FAR),
@@ -48,6 +52,8 @@ def test_the_broker_round_trips_through_its_database(tmp_path: Path) -> None:
         after = (second.positions_get(), second.orders_get(), second.history_orders_get(0, FAR),
                  second.history_deals_get(0, FAR), second.account_info())  # fmt: skip
         assert after == before
+        assert before[0][-1].symbol == "USDJPY" and before[0][-1].ticket < before[0][0].ticket  # opening order
+        assert second.positions_get(group="*") == after[0]
         assert second.control("quotes")["EURUSD"] == {**second.control("quotes")["EURUSD"], "bid": 1.1,
                                                       "ask": 1.1001, "scripted": True}  # fmt: skip
         assert second.symbol_info("GBPUSD").trade_stops_level == 25

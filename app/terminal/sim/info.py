@@ -31,6 +31,10 @@ _ALL_ORDER_KINDS = (
 )  # fmt: skip
 
 
+#: Up to this many positions are valued one by one; more go through the bulk table.
+_ONE_BY_ONE = 200
+
+
 def calc_mode(spec: SymbolSpec) -> int:
     if spec.margin_initial <= 0 and spec.currency_margin == spec.currency_base:
         return c.SYMBOL_CALC_MODE_FOREX
@@ -101,8 +105,13 @@ class Views:
     def positions(self, selected: Iterable[int] | None = None, *, symbols: Callable[[str], bool] | None = None
                   ) -> tuple[TradePosition, ...]:  # fmt: skip
         """Open positions (all, the given tickets, or those whose symbol passes ``symbols``) with current
-        price and profit."""
+        price and profit. A few positions are valued one by one, many in bulk."""
         broker = self._broker
+        if selected is None and symbols is not None:
+            groups = [group for name, group in broker.by_symbol.items() if group and symbols(name)]
+            if sum(map(len, groups)) <= _ONE_BY_ONE:
+                wanted = {ticket for group in groups for ticket in group}
+                selected = [ticket for ticket in broker.positions if ticket in wanted]  # in opening order
         if selected is None:
             return broker.table.rows(self._money.prices(broker.table.symbols()), symbols)
         chosen = [broker.positions[t] for t in selected if t in broker.positions]

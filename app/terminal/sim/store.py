@@ -22,9 +22,16 @@ logger = logging.getLogger(__name__)
 
 FILE_NAME = "sim_broker.sqlite3"
 _TABLES = ("positions", "orders", "history_orders", "deals")
+#: Positions and history orders come back in the order they were added (``seq``, which the upsert keeps), as the
+#: terminal lists them: a filled pending order opens a position after younger ones. Orders and deals go by ticket.
+_IN_ADDED_ORDER = ("positions", "history_orders")
 _SCHEMA = ["CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"] + [
-    f"CREATE TABLE IF NOT EXISTS {table} (ticket INTEGER PRIMARY KEY, row TEXT NOT NULL)" for table in _TABLES
+    f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY, ticket INTEGER NOT NULL UNIQUE, row TEXT NOT NULL)"
+    if table in _IN_ADDED_ORDER
+    else f"CREATE TABLE IF NOT EXISTS {table} (ticket INTEGER PRIMARY KEY, row TEXT NOT NULL)"
+    for table in _TABLES
 ]
+_UPSERT = "INSERT INTO {table} (ticket, row) VALUES (?, ?) ON CONFLICT (ticket) DO UPDATE SET row = excluded.row"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -60,7 +67,8 @@ class BrokerStore:
             return None
         saved = SavedBroker(meta=meta)
         for table in _TABLES:
-            rows = [json.loads(row) for (row,) in self._db.execute(f"SELECT row FROM {table} ORDER BY ticket")]
+            order = "seq" if table in _IN_ADDED_ORDER else "ticket"
+            rows = [json.loads(row) for (row,) in self._db.execute(f"SELECT row FROM {table} ORDER BY {order}")]
             setattr(saved, table, rows)
         logger.info(
             "simulated broker restored from %s: %d positions, %d orders, %d deals",
@@ -77,14 +85,13 @@ class BrokerStore:
                 upserts = [(ticket, _dumps(r.to_row())) for ticket, r in rows.items() if r is not None]
                 deletes = [(ticket,) for ticket, r in rows.items() if r is None]
                 if upserts:
-                    db.executemany(f"INSERT OR REPLACE INTO {table} (ticket, row) VALUES (?, ?)", upserts)
+                    db.executemany(_UPSERT.format(table=table), upserts)
                 if deletes:
                     db.executemany(f"DELETE FROM {table} WHERE ticket = ?", deletes)
             for table, entries in (("history_orders", changes.history_orders), ("deals", changes.deals)):
                 if entries:
                     db.executemany(
-                        f"INSERT OR REPLACE INTO {table} (ticket, row) VALUES (?, ?)",
-                        [(entry.ticket, _dumps(list(entry))) for entry in entries],
+                        _UPSERT.format(table=table), [(entry.ticket, _dumps(list(entry))) for entry in entries]
                     )
             if meta:
                 db.executemany(

@@ -130,7 +130,7 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
 
 
 def _load_book(broker: Broker, saved: SavedBroker) -> None:
-    for row in saved.positions:
+    for row in saved.positions:  # in the order they opened
         broker.add_position(Position.from_row(row))
     for row in saved.orders:
         broker.add_order(PendingOrder.from_row(row))
