@@ -5,6 +5,7 @@ faults, the server catching up with the clock, and saving what the call changed.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -129,7 +130,10 @@ class TerminalCore:
             meta["market"] = world.market.snapshot()
             self._market_saved_at = wall
         if changes or meta:
-            self._store.save(changes, meta)
+            try:
+                self._store.save(changes, meta)
+            except sqlite3.Error:  # the broker runs on in memory; a module call never raises for it
+                logger.exception("the simulated broker could not save its state to %s", self._store.path)
 
     def close(self) -> None:
         """Save everything and release the database (the broker's state stays on disk)."""
