@@ -12,6 +12,13 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# In CI every property test and fuzz run draws the same examples, so a red build always reproduces;
+# locally they explore new examples on every run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:

@@ -44,7 +44,9 @@ def _version() -> str:
 def create_app(services: Services, settings: ApiSettings | None = None) -> FastAPI:
     """The application for ``services``; ``settings`` default to the services' own ``api`` settings."""
     settings = settings or services.settings.api
-    app = FastAPI(title="DTMS Desk", version=_version(), description=_DESCRIPTION, redoc_url=None)
+    # no slash redirects: a bot gets a JSON 404 for a path that does not exist, never an empty 307
+    app = FastAPI(title="DTMS Desk", version=_version(), description=_DESCRIPTION, redoc_url=None,
+                  redirect_slashes=False)
     app.state.facade = ApiFacade(services)
     app.state.counters = RequestCounters()
     app.state.closing = asyncio.Event()
