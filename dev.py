@@ -46,11 +46,18 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
-        python = ensure_environment("")
-        return subprocess.call([str(python), str(ROOT / "main.py"), *rest], cwd=ROOT)
+        return run(ensure_environment(""), [str(ROOT / "main.py"), *rest], dict(os.environ))
     python = ensure_environment("test")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
-    return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return run(python, ["-m", "pytest", *rest], env)
+
+
+def run(python: Path, args: list[str], env: dict[str, str]) -> int:
+    """Become the program on POSIX, so Ctrl+C and SIGTERM reach it directly; a child process on Windows."""
+    os.chdir(ROOT)
+    if os.name != "nt":
+        os.execve(str(python), [str(python), *args], env)
+    return subprocess.call([str(python), *args], env=env)
 
 
 if __name__ == "__main__":
