@@ -55,6 +55,8 @@ class AppSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     def validate(self) -> AppSettings:
+        if not self.api.host.strip():
+            raise InvalidSettings("api.host must not be empty")
         if not 0 <= self.api.port <= 65535:
             raise InvalidSettings("api.port must be between 0 and 65535")
         if self.api.max_body_bytes < 1024:

@@ -1,5 +1,6 @@
 """The main window: lifecycle banner, managed and closed-today tables, the selected trade's detail, the
-health panel and the event log. Closing it hides it to the tray when there is one; otherwise it quits."""
+health panel and the event log, and a File menu with the settings dialog. Closing it hides it to the tray
+when there is one; otherwise it quits."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLineEdit, QMainWindow, QSplitter, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from app.config import AppSettings, load_settings
+from app.errors import InvalidSettings
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
 from app.views.closed_model import ClosedTradesModel
@@ -20,10 +23,13 @@ from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPanel
 from app.views.notifications import Notifier
+from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
 from app.views.trades_model import TradesFilter, TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
 logger = logging.getLogger(__name__)
+
+STATUS_SECONDS = 10
 
 
 def _table_view(model: Any) -> QTableView:
@@ -40,11 +46,18 @@ def _table_view(model: Any) -> QTableView:
 
 
 class MainWindow(QMainWindow):
+    """``settings`` are those the program runs with and ``config_path`` the file they came from, which the
+    settings dialog edits."""
+
     def __init__(self, bridge: EngineBridge, *, quit_program: Callable[[], None], simulated: bool, terminal: str,
-                 database: Path, account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
+                 database: Path, settings: AppSettings, config_path: Path,
+                 account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
                  tray_available: bool | None = None, confirm: Confirm = ask,
                  notify_interval_s: float = 5.0) -> None:
         super().__init__()
+        self._settings = settings
+        self._config_path = config_path
+        self.settings_dialog: SettingsDialog | None = None
         self.setWindowTitle("DTMS Desk" + (" - SIMULATOR" if simulated else ""))
         self.resize(1240, 760)
         self._quit_program = quit_program
@@ -95,6 +108,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.strip)
         layout.addWidget(outer, 1)
         self.setCentralWidget(central)
+        self._build_menu()
 
         self.notifier = Notifier(bridge, interval_s=notify_interval_s, parent=self)
         self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=quit_program,
@@ -103,6 +117,47 @@ class MainWindow(QMainWindow):
         bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
         self.trades_view.selectionModel().selectionChanged.connect(self._on_selected)
         self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
+
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.settings_action = QAction("&Settings...", self)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.triggered.connect(self.open_settings)
+        menu.addAction(self.settings_action)
+        menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self._quit_program)
+        menu.addAction(quit_action)
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the settings dialog on the file's current content (window-modal, without a nested loop)."""
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return self.settings_dialog
+        notice = ""
+        try:
+            settings = load_settings(self._config_path)
+        except InvalidSettings as error:
+            settings = self._settings
+            notice = f"{error}. The form shows the settings in use; saving replaces the file."
+        dialog = SettingsDialog(settings, path=self._config_path, apply=self.bridge.engine.update_settings,
+                                notice=notice, parent=self)
+        dialog.saved.connect(self._on_settings_saved)
+        dialog.finished.connect(self._on_settings_closed)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_settings_closed(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+            self.settings_dialog = None
+
+    def _on_settings_saved(self, settings: AppSettings, endpoint_changed: bool) -> None:
+        self._settings = settings
+        message = "Settings saved and applied." + (f" {RESTART_NOTE}" if endpoint_changed else "")
+        self.statusBar().showMessage(message, STATUS_SECONDS * 1000)
 
     async def load(self) -> None:
         """What needs the database before the window is complete (the closed-today table)."""

@@ -85,6 +85,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
     bridge = EngineBridge(services.engine)
     window = MainWindow(bridge, quit_program=stop.set, simulated=services.simulated,
                         terminal=services.gateway.kind.value, database=services.data_dir / "dtms.sqlite3",
+                        settings=services.settings, config_path=command.config_path,
                         account=services.gateway.account_info, api=server, tray_available=tray_available)
     window.log.attach()
     tasks = TaskKeeper("program")

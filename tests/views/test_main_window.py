@@ -23,7 +23,8 @@ def window(services: Services, bridge: EngineBridge, answers: list[bool], quits:
         return answers.pop(0)
 
     return MainWindow(bridge, quit_program=lambda: quits.append(1), simulated=True, terminal="simulator",
-                      database=services.data_dir / "dtms.sqlite3", account=services.gateway.account_info,
+                      database=services.data_dir / "dtms.sqlite3", settings=services.settings,
+                      config_path=services.data_dir / "dtms.toml", account=services.gateway.account_info,
                       confirm=confirm, notify_interval_s=0.0, **kwargs)
 
 
