@@ -12,7 +12,8 @@ from app.engine.model import DefensiveState, Trade
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.palette import state_colour
-from app.views.trades_model import SORT_ROLE, terminal_time_text
+from app.views.table_order import SEARCH_ROLE, reorder, value_key
+from app.views.trades_model import terminal_time_text
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class ClosedColumn(IntEnum):
     CLOSED_AT = 8
 
 
+_SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.REASON)
 CLOSED_HEADERS = ("Ticket", "Symbol", "Side", "Volume", "Entry", "Close", "Profit", "Reason", "Closed at")
 
 
@@ -47,6 +49,8 @@ class ClosedTradesModel(QAbstractTableModel):
         super().__init__(parent)
         self._engine = bridge.engine
         self._rows: list[tuple[Any, ...]] = []
+        self._sort_column = -1
+        self._descending = False
         self._tasks = TaskKeeper("closed-trades")
         bridge.trade_closed.connect(self._on_ended)
         bridge.trade_unregistered.connect(self._on_ended)
@@ -67,8 +71,8 @@ class ClosedTradesModel(QAbstractTableModel):
             return None
         column = ClosedColumn(index.column())
         value = self._rows[index.row()][column]
-        if role == SORT_ROLE:
-            return value if value is not None else float("-inf")
+        if role == SEARCH_ROLE:
+            return " ".join(str(self._rows[index.row()][c]) for c in _SEARCHED)
         if role == Qt.ItemDataRole.ForegroundRole and column is ClosedColumn.PROFIT and value:
             return state_colour(DefensiveState.HEALTHY if value > 0 else DefensiveState.HEDGED)
         if role != Qt.ItemDataRole.DisplayRole or value is None:
@@ -89,17 +93,32 @@ class ClosedTradesModel(QAbstractTableModel):
         now = self._engine.clock.now()
         trades = await self._engine.repository.load_closed_since(now - now % DAY_S)
         self.beginResetModel()
-        self._rows = [_values(t) for t in trades]
+        self._rows = self._ordered([_values(t) for t in trades])
         self.endResetModel()
 
     async def add(self, ticket: int) -> None:
         trade = await self._engine.find_trade(ticket)
         if trade is None or trade.active or ticket in self.tickets():
             return
-        row = len(self._rows)
+        values = _values(trade)
+        row = self._ordered([*self._rows, values]).index(values)
         self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.append(_values(trade))
+        self._rows.insert(row, values)
         self.endInsertRows()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column = column
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        order_ = self._ordered(self._rows)
+        tickets = [row[ClosedColumn.TICKET] for row in order_]
+        reorder(self, self.tickets(), tickets, lambda: setattr(self, "_rows", order_))
+
+    def _ordered(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``rows`` in the table's sort order (closing order while no column is chosen)."""
+        column = self._sort_column
+        if column < 0:
+            return rows
+        return sorted(rows, key=lambda r: (value_key(r[column]), r[ClosedColumn.TICKET]), reverse=self._descending)
 
     async def close_tasks(self) -> None:
         """Cancel additions still loading (shutdown)."""

@@ -11,8 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLineEdit, QMainWindow, QSplitter, QTableView,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
@@ -24,25 +23,14 @@ from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPanel
 from app.views.notifications import Notifier
 from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
-from app.views.trades_model import TradesFilter, TradesModel
+from app.views.table_view import TradeTable
+from app.views.table_order import TradesFilter
+from app.views.trades_model import TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
 logger = logging.getLogger(__name__)
 
 STATUS_SECONDS = 10
-
-
-def _table_view(model: Any) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSortingEnabled(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view
 
 
 class MainWindow(QMainWindow):
@@ -73,8 +61,8 @@ class MainWindow(QMainWindow):
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
-        self.trades_view = _table_view(self.proxy)
-        self.closed_view = _table_view(self.closed_proxy)
+        self.trades_view = TradeTable(self.proxy)
+        self.closed_view = TradeTable(self.closed_proxy)
         self.table_tabs = QTabWidget()
         self.table_tabs.addTab(self.trades_view, "Managed trades")
         self.table_tabs.addTab(self.closed_view, "Closed today")

@@ -1,8 +1,10 @@
 """The table of managed trades: one row per active trade, refreshed cell by cell from the bridge.
 
 Rows come from ``engine.trades()``; prices, profit and R come from the ``trade_updated`` rows of each fast
-cycle. After every event the model recomputes the affected rows and signals ``dataChanged`` only for the
-ranges of cells whose value actually changed, so a quiet market repaints nothing.
+cycle. After every event the model recomputes the affected rows and signals ``dataChanged`` for the columns
+whose values changed (one rectangle per set of columns, not one signal per row), so a quiet market repaints
+nothing and a thousand moving prices cost one or two signals. The model keeps its own sort order
+(``table_order``), sorting again when a change touches the sort column.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState, Trade
 from app.views.bridge import EngineBridge
 from app.views.palette import state_colour
+from app.views.table_order import SEARCH_ROLE, reorder, value_key
 
 logger = logging.getLogger(__name__)
 
-#: The raw (sortable) value of a cell; the display text is derived from it
-SORT_ROLE = Qt.ItemDataRole.UserRole
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -49,6 +50,11 @@ HEADERS = ("Ticket", "Symbol", "Side", "Volume", "Entry", "SL", "TP", "Price", "
            "Owner", "BE", "Partial", "Last action", "At")
 _PRICE_COLUMNS = {Column.ENTRY, Column.SL, Column.TP, Column.PRICE}
 _LEFT_COLUMNS = {Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION}
+#: what the filter finds a trade by
+_SEARCHED = (Column.TICKET, Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION)
+COLUMN_COUNT = len(Column)
+_ALIGNMENT = tuple(int((Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)
+                       | Qt.AlignmentFlag.AlignVCenter) for c in Column)
 
 
 def terminal_time_text(at: float | None) -> str:
@@ -83,6 +89,19 @@ def changed_ranges(old: tuple[Any, ...], new: tuple[Any, ...]) -> list[tuple[int
     return ranges
 
 
+def changed_blocks(rows: list[tuple[int, list[tuple[int, int]]]]) -> list[tuple[int, int, int, int]]:
+    """Rectangles (top, bottom, first column, last column) to signal for each changed row's column ranges:
+    one per distinct column range, from the first to the last row where it changed. Rows between them that
+    did not change are included (repainting a cell costs less than a signal: a price tick changes the same
+    columns of most rows, which this makes one or two signals rather than hundreds)."""
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    for row, ranges in rows:
+        for columns in ranges:
+            top, _bottom = spans.get(columns, (row, row))
+            spans[columns] = (top, row)
+    return [(top, bottom, *columns) for columns, (top, bottom) in spans.items()]
+
+
 class TradesModel(QAbstractTableModel):
     def __init__(self, bridge: EngineBridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +109,8 @@ class TradesModel(QAbstractTableModel):
         self._tickets: list[int] = []
         self._values: dict[int, tuple[Any, ...]] = {}
         self._live: dict[int, dict[str, float]] = {}
+        self._sort_column = -1
+        self._descending = False
         bridge.lifecycle.connect(self._on_lifecycle)
         bridge.trade_registered.connect(lambda p: self._upsert(int(p["ticket"])))
         bridge.trade_updated.connect(self._on_prices)
@@ -105,7 +126,7 @@ class TradesModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._tickets)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else COLUMN_COUNT
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -115,21 +136,21 @@ class TradesModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        ticket = self._tickets[index.row()]
+        values = self._values[self._tickets[index.row()]]
+        if role == SEARCH_ROLE:
+            return " ".join(str(values[c]) for c in _SEARCHED)
+        ticket = values[Column.TICKET]
         column = Column(index.column())
-        value = self._values[ticket][column]
+        value = values[column]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(ticket, column, value)
-        if role == SORT_ROLE:
-            return value if value is not None else float("-inf")
         if role == Qt.ItemDataRole.ForegroundRole:
             if column is Column.STATE:
                 return state_colour(DefensiveState(value))
             if column in (Column.PROFIT, Column.PROFIT_R) and value:
                 return state_colour(DefensiveState.HEALTHY if value > 0 else DefensiveState.HEDGED)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            horizontal = Qt.AlignmentFlag.AlignLeft if column in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight
-            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+            return _ALIGNMENT[column]
         return None
 
     def ticket_at(self, row: int) -> int:
@@ -149,14 +170,23 @@ class TradesModel(QAbstractTableModel):
     def reload(self) -> None:
         """Rebuild every row from the engine (start, and each time it becomes READY)."""
         self.beginResetModel()
-        trades = sorted(self._engine.trades(), key=lambda t: t.ticket)
-        self._tickets = [t.ticket for t in trades]
-        self._live = {t: v for t, v in self._live.items() if t in set(self._tickets)}
+        trades = self._engine.trades()
+        tickets = {t.ticket for t in trades}
+        self._live = {t: v for t, v in self._live.items() if t in tickets}
         self._values = {t.ticket: row_values(t, self._live.get(t.ticket)) for t in trades}
+        self._tickets = self._ordered(sorted(tickets))
         self.endResetModel()
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows ordered by ``column`` (again after every change of it); -1 is ticket order."""
+        self._sort_column = column
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self._resort()
+
     def refresh(self, tickets: set[int] | None = None) -> None:
-        """Recompute rows (all, or the given tickets) and signal the changed cells only."""
+        """Recompute rows (all, or the given tickets), signal the changed cells in a few rectangles, and sort
+        again when the sort column changed."""
+        changes: list[tuple[int, list[tuple[int, int]]]] = []
         for row, ticket in enumerate(self._tickets):
             if tickets is not None and ticket not in tickets:
                 continue
@@ -168,8 +198,22 @@ class TradesModel(QAbstractTableModel):
             if new == old:
                 continue
             self._values[ticket] = new
-            for first, last in changed_ranges(old, new):
-                self.dataChanged.emit(self.index(row, first), self.index(row, last))
+            changes.append((row, changed_ranges(old, new)))
+        blocks = changed_blocks(changes)
+        for top, bottom, first, last in blocks:
+            self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+        if any(first <= self._sort_column <= last for _top, _bottom, first, last in blocks):
+            self._resort()
+
+    def _ordered(self, tickets: list[int]) -> list[int]:
+        column = self._sort_column
+        if column < 0:
+            return sorted(tickets)
+        return sorted(tickets, key=lambda t: (value_key(self._values[t][column]), t), reverse=self._descending)
+
+    def _resort(self) -> None:
+        order = self._ordered(self._tickets)
+        reorder(self, self._tickets, order, lambda: setattr(self, "_tickets", order))
 
     def _on_prices(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -187,10 +231,10 @@ class TradesModel(QAbstractTableModel):
         trade = self._engine.trade(ticket)
         if trade is None:
             return
-        row = len(self._tickets)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._tickets.append(ticket)
         self._values[ticket] = row_values(trade, self._live.get(ticket))
+        row = self._ordered([*self._tickets, ticket]).index(ticket)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._tickets.insert(row, ticket)
         self.endInsertRows()
 
     def _remove(self, ticket: int) -> None:
@@ -223,15 +267,3 @@ class TradesModel(QAbstractTableModel):
     def _digits(self, ticket: int) -> int:
         data = self._engine.market.get(self._values[ticket][Column.SYMBOL])
         return int(data.rules.digits) if data is not None else 5
-
-
-class TradesFilter(QSortFilterProxyModel):
-    """Sorts on raw values and filters on any column's text (case-insensitive)."""
-
-    def __init__(self, source: QAbstractTableModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
-        self.setFilterKeyColumn(-1)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setDynamicSortFilter(True)

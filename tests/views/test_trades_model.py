@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState
 from app.runtime import Services
 from app.views.bridge import EngineBridge
-from app.views.closed_model import ClosedTradesModel
-from app.views.trades_model import Column, TradesFilter, TradesModel, changed_ranges
+from app.views.closed_model import ClosedColumn, ClosedTradesModel
+from app.views.table_order import TradesFilter
+from app.views.trades_model import Column, TradesModel, changed_blocks, changed_ranges
 
 from tests.engine.conftest import set_price
 
@@ -95,3 +96,57 @@ async def test_proxy_sorts_and_filters(ready: Services, bridge: EngineBridge) ->
     proxy.setFilterFixedString("gbp")
     assert proxy.rowCount() == 1 and proxy.data(proxy.index(0, Column.SYMBOL)) == "GBPUSD"
     assert ready.engine.trade(second).state is DefensiveState.HEALTHY
+    proxy.setFilterFixedString("healthy")
+    assert proxy.rowCount() == 2, "the state is searched"
+    proxy.setFilterFixedString(proxy.data(proxy.index(0, Column.PRICE))[:4])
+    assert proxy.rowCount() == 0, "live prices are not searched (rows would come and go with the market)"
+    proxy.setFilterFixedString("")
+
+
+def symbols_in_order(proxy: TradesFilter) -> list[str]:
+    return [proxy.data(proxy.index(r, Column.SYMBOL)) for r in range(proxy.rowCount())]
+
+
+@pytest.mark.qasync
+async def test_a_live_sort_follows_the_prices_and_keeps_the_selection(ready: Services, bridge: EngineBridge) -> None:
+    model = TradesModel(bridge)
+    proxy = TradesFilter(model)
+    entries = {}
+    for symbol in ("EURUSD", "GBPUSD"):
+        entries[symbol] = ready.engine.trade(await register_buy(ready, symbol)).entry
+    proxy.sort(Column.PROFIT, Qt.SortOrder.DescendingOrder)
+
+    async def move(ahead: str, behind: str) -> None:
+        await set_price(ready, ahead, round(entries[ahead] + 0.5 * R, 5))
+        await set_price(ready, behind, round(entries[behind] - 0.5 * R, 5))
+        await ready.engine.step()
+
+    await move("EURUSD", "GBPUSD")
+    assert symbols_in_order(proxy) == ["EURUSD", "GBPUSD"]
+    selected = QPersistentModelIndex(proxy.index(0, Column.SYMBOL))
+    await move("GBPUSD", "EURUSD")
+    assert symbols_in_order(proxy) == ["GBPUSD", "EURUSD"], "sorted again when profits changed"
+    assert selected.row() == 1 and selected.data() == "EURUSD", "a held index stays on its trade"
+    proxy.sort(Column.SYMBOL, Qt.SortOrder.AscendingOrder)
+    assert symbols_in_order(proxy) == ["EURUSD", "GBPUSD"]
+
+    closed = ClosedTradesModel(bridge)
+    closed_proxy = TradesFilter(closed)
+    await closed.load()
+    for ticket in sorted(t.ticket for t in ready.engine.trades()):
+        await ready.engine.unregister(ticket)
+    for _ in range(100):
+        if closed.rowCount() == 2:
+            break
+        await asyncio.sleep(0.01)
+    closed_proxy.sort(ClosedColumn.SYMBOL, Qt.SortOrder.DescendingOrder)
+    assert [closed_proxy.data(closed_proxy.index(r, ClosedColumn.SYMBOL)) for r in range(2)] == ["GBPUSD", "EURUSD"]
+    closed_proxy.setFilterFixedString("eur")
+    assert closed_proxy.rowCount() == 1
+    await closed.close_tasks()
+
+
+def test_changed_blocks_give_one_rectangle_per_column_range() -> None:
+    rows = [(0, [(7, 9)]), (1, [(7, 9)]), (2, [(5, 5), (7, 9)]), (4, [(7, 9)]), (5, [(5, 5)])]
+    assert sorted(changed_blocks(rows)) == [(0, 4, 7, 9), (2, 5, 5, 5)]
+    assert changed_blocks([]) == []
