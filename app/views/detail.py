@@ -46,7 +46,9 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(text))
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)  # long details are cut in the cell
+            table.setItem(r, c, item)
     table.resizeColumnsToContents()
 
 
@@ -60,11 +62,15 @@ class TradeChart(pg.PlotWidget):
         self.levels: dict[str, float] = {}
 
     def show_trade(self, trade: Trade, bars: np.ndarray | None, breakeven_r: float) -> None:
+        """Draw the bars and levels; the price range holds every level with room above the highest for its label."""
         self.clear()
         self.levels = {}
+        prices: list[float] = []
         if bars is not None and len(bars):
             recent = bars[-CHART_BARS:]
-            self.plot(recent["time"].astype(float), recent["close"].astype(float), pen=pg.mkPen("#34495e", width=1.5))
+            closes = recent["close"].astype(float)
+            self.plot(recent["time"].astype(float), closes, pen=pg.mkPen("#34495e", width=1.5))
+            prices += [float(closes.min()), float(closes.max())]
         sign = 1 if trade.direction is Direction.BUY else -1
         levels = {"entry": (trade.entry, "#2c7fb8"), "SL": (trade.sl, "#c0392b"), "TP": (trade.tp, "#2e9e4f")}
         if trade.r > 0 and not trade.breakeven_triggered:
@@ -72,8 +78,15 @@ class TradeChart(pg.PlotWidget):
         for name, (price, colour) in levels.items():
             if price:
                 self.levels[name] = price
+                # labels start at the left edge, just above their line, so none runs under the price axis
                 self.addItem(pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
-                                             label=name, labelOpts={"position": 0.1, "color": colour}))
+                                             label=name, labelOpts={"position": 0.01, "color": colour,
+                                                                    "anchors": [(0, 1), (0, 1)]}))
+        prices += self.levels.values()
+        if prices:
+            low, high = min(prices), max(prices)
+            room = (high - low) * 0.08 or abs(high) * 1e-4
+            self.setYRange(low - room, high + 1.5 * room, padding=0)
 
 
 class DetailPane(QWidget):

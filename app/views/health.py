@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget
 
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
@@ -43,14 +43,17 @@ class HealthPanel(QWidget):
         self._account = "-"
         self._db_size = "-"
         self.fields: dict[str, QLabel] = {}
-        form = QFormLayout(self)
-        for name in ("Terminal", "Account", "Lifecycle", "Connection epoch", "Last fast cycle", "Cycle duration",
-                     "Cycles / errors", "Gateway latency", "Gateway calls", "HTTP endpoint", "Token", "Database",
-                     "Safety rails"):
-            label = QLabel("-")
-            label.setWordWrap(True)
-            self.fields[name] = label
-            form.addRow(name, label)
+        columns = QHBoxLayout(self)
+        for names in (("Terminal", "Account", "Lifecycle", "Connection epoch", "HTTP endpoint", "Token", "Database"),
+                      ("Last fast cycle", "Cycle duration", "Cycles / errors", "Gateway latency", "Gateway calls",
+                       "Safety rails")):
+            form = QFormLayout()
+            for name in names:
+                label = QLabel("-")
+                label.setWordWrap(True)
+                self.fields[name] = label
+                form.addRow(name, label)
+            columns.addLayout(form, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)

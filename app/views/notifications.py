@@ -125,7 +125,8 @@ class Throttle:
             return held[0]
         held.sort(key=lambda n: -n.severity)
         lead = held[0]
-        return Notice(title=f"{lead.title} and {len(held) - 1} more events", message=lead.message,
+        more = len(held) - 1
+        return Notice(title=f"{lead.title} and {more} more event{'s' if more > 1 else ''}", message=lead.message,
                       severity=lead.severity, ticket=lead.ticket, grouped=len(held))
 
 

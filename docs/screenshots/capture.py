@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import httpx  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -36,16 +37,35 @@ async def capture(data_dir: Path) -> None:
     while not windows or windows[0].trades.rowCount() < 3:
         await asyncio.sleep(0.1)
     window = windows[0]
+    engine = window.bridge.engine
     await asyncio.sleep(3.0)
-    window.select_ticket(window.trades.ticket_at(0))
+    ticket = next(t.ticket for t in engine.trades() if t.symbol == "EURUSD")
+    window.select_ticket(ticket)
     await asyncio.sleep(1.0)
     window.health.refresh()
     window.grab().save(str(OUT / "main_window.png"))
+
+    # the EURUSD trade reaches its breakeven trigger: the engine moves its SL, the journal and log show it
+    trade = engine.trade(ticket)
+    bid = round(trade.entry + 1.05 * trade.r, 5)
+    url = window.health.text("HTTP endpoint")
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{url}/sim/ticks", json={"symbol": "EURUSD", "bid": bid, "ask": round(bid + 0.0001, 5)})
+        while not engine.trade(ticket).breakeven_triggered:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)
+        await client.post(f"{url}/sim/ticks", json={"symbol": "EURUSD", "mode": "live"})
+    window.select_ticket(ticket)
     window.detail.tabs.setCurrentIndex(1)
     window.bottom_tabs.setCurrentIndex(1)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     window.grab().save(str(OUT / "journal_and_log.png"))
     window.banner.grab().save(str(OUT / "banner_ready.png"))
+    dialog = window.open_settings()
+    dialog.tabs.setCurrentIndex(1)
+    await asyncio.sleep(0.3)
+    dialog.grab().save(str(OUT / "settings_dialog.png"))
+    dialog.reject()
     stop.set()
     await program
 

@@ -55,6 +55,8 @@ async def test_detail_health_and_stop_managing(ready: Services, bridge: EngineBr
     assert w.detail.chart.levels["entry"] == pytest.approx(entry)
     assert w.detail.chart.levels["SL"] == pytest.approx(ready.engine.trade(ticket).sl)
     assert "BE trigger" not in w.detail.chart.levels, "breakeven already done"
+    low, high = w.detail.chart.getViewBox().viewRange()[1]
+    assert all(low < price < high for price in w.detail.chart.levels.values()), "every level is in view"
 
     w.health.refresh()
     assert w.health.text("Terminal") == "simulator"

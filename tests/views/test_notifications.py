@@ -52,6 +52,8 @@ def test_throttle_shows_one_then_groups_the_burst() -> None:
     assert grouped.title == "n3 and 4 more events" and grouped.grouped == 5 and grouped.severity is Severity.CRITICAL
     assert throttle.flush(now=200.0) is None
     assert throttle.offer(notices[1], now=200.0) is notices[1]
+    assert throttle.offer(notices[2], now=201.0) is None and throttle.offer(notices[4], now=202.0) is None
+    assert throttle.flush(now=205.0).title == "n2 and 1 more event"
 
 
 @pytest.mark.qasync
