@@ -157,8 +157,6 @@ class SettingsDialog(QDialog):
         endpoint_changed = settings.api != self._base.api
         logger.info("settings saved to %s and applied to the engine%s", self._path,
                     f"; {RESTART_NOTE.lower()}" if endpoint_changed else "")
-        self._base = settings
-        self.error.hide()
         self.saved.emit(settings, endpoint_changed)
         self.accept()
         return settings
@@ -173,7 +171,7 @@ class SettingsDialog(QDialog):
             box = QGroupBox(title)
             form = QFormLayout(box)
             for key, label, unit in rows:
-                field = editor(AppSettings, key, label, suffix=unit, choices=POLICY_NAMES)
+                field = editor(AppSettings, key, suffix=unit, choices=POLICY_NAMES)
                 field.widget.setToolTip(f"{key} in {path.name}")
                 self.fields[key] = field
                 form.addRow(label, field.widget)

@@ -28,7 +28,6 @@ class Field:
     ``read`` and ``write`` take the value as the file holds it (an enumeration as its text, a list as a list)."""
 
     key: str
-    label: str
     widget: QWidget
     read: Callable[[], Any]
     write: Callable[[Any], None]
@@ -42,7 +41,6 @@ class NumberBox(QDoubleSpinBox):
         self.setDecimals(6)
         self.setRange(-NUMBER_LIMIT, NUMBER_LIMIT)
         self.setSuffix(suffix)
-        self.setKeyboardTracking(False)
 
     def textFromValue(self, value: float) -> str:
         text = self.locale().toString(value, "f", self.decimals()).replace(self.locale().groupSeparator(), "")
@@ -66,36 +64,35 @@ def parse_int_list(text: str) -> list[Any]:
     return [int(item) if item.lstrip("+-").isdigit() else item for item in items]
 
 
-def editor(root: type, key: str, label: str, *, suffix: str = "",
+def editor(root: type, key: str, *, suffix: str = "",
            choices: Mapping[str, str] | None = None) -> Field:
     """An editor for ``key`` of the dataclass ``root``. ``choices`` names an enumeration's values for people."""
     hint = hint_of(root, key)
     if hint is bool:
         box = QCheckBox()
-        return Field(key=key, label=label, widget=box, read=box.isChecked, write=lambda v: box.setChecked(bool(v)))
+        return Field(key=key, widget=box, read=box.isChecked, write=lambda v: box.setChecked(bool(v)))
     if hint is int:
         spin = QSpinBox()
         spin.setRange(-INT_LIMIT, INT_LIMIT)
         spin.setSuffix(suffix)
-        spin.setKeyboardTracking(False)
-        return Field(key=key, label=label, widget=spin, read=spin.value, write=lambda v: spin.setValue(int(v)))
+        return Field(key=key, widget=spin, read=spin.value, write=lambda v: spin.setValue(int(v)))
     if hint is float:
         number = NumberBox(suffix)
-        return Field(key=key, label=label, widget=number, read=number.value,
+        return Field(key=key, widget=number, read=number.value,
                      write=lambda v: number.setValue(float(v)))
     if hint is str:
         line = QLineEdit()
-        return Field(key=key, label=label, widget=line, read=line.text, write=lambda v: line.setText(str(v)))
+        return Field(key=key, widget=line, read=line.text, write=lambda v: line.setText(str(v)))
     if isinstance(hint, type) and issubclass(hint, Enum):
         combo = QComboBox()
         for member in hint:
             combo.addItem((choices or {}).get(member.value, member.value), member.value)
-        return Field(key=key, label=label, widget=combo, read=combo.currentData,
+        return Field(key=key, widget=combo, read=combo.currentData,
                      write=lambda v: combo.setCurrentIndex(combo.findData(v)))
     if get_origin(hint) is tuple and get_args(hint)[0] is int:
         line = QLineEdit()
         line.setPlaceholderText("e.g. 1001, 1002")
-        return Field(key=key, label=label, widget=line, read=lambda: parse_int_list(line.text()),
+        return Field(key=key, widget=line, read=lambda: parse_int_list(line.text()),
                      write=lambda v: line.setText(", ".join(str(i) for i in v)))
     raise TypeError(f"no editor for {key} ({hint})")
 

@@ -44,7 +44,7 @@ def click_save(dialog: SettingsDialog) -> None:
 
 @pytest.mark.qasync
 async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, bridge: EngineBridge,
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path, qtbot) -> None:
     config = tmp_path / "dtms.toml"
     on_disk = AppSettings(terminal=TerminalSettings(kind="sim", login=5000123, server="Broker-Demo"))
     save_settings(config, on_disk)
@@ -85,7 +85,9 @@ async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, brid
 
     reopened = open_dialog(w)
     assert reopened.form_data() == settings_to_dict(again), "the form shows the file exactly as written"
-    set_field(reopened, "engine.protection.partial_r", 1.8)
+    typed = reopened.fields["engine.protection.partial_r"].widget
+    typed.selectAll()
+    qtbot.keyClicks(typed, "1.8")  # typed, as the trader does, then Save at once
     click_save(reopened)
     assert load_settings(config).engine.protection.partial_r == 1.8
     assert "restart" not in w.statusBar().currentMessage(), "the endpoint did not change this time"
