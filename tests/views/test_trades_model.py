@@ -7,12 +7,14 @@ import asyncio
 
 import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from app.engine.model import DefensiveState
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.closed_model import ClosedColumn, ClosedTradesModel
 from app.views.table_order import TradesFilter
+from app.views.table_view import TradeTable
 from app.views.trades_model import Column, TradesModel, changed_blocks, changed_ranges
 
 from tests.engine.conftest import set_price
@@ -150,3 +152,16 @@ def test_changed_blocks_give_one_rectangle_per_column_range() -> None:
     rows = [(0, [(7, 9)]), (1, [(7, 9)]), (2, [(5, 5), (7, 9)]), (4, [(7, 9)]), (5, [(5, 5)])]
     assert sorted(changed_blocks(rows)) == [(0, 4, 7, 9), (2, 5, 5, 5)]
     assert changed_blocks([]) == []
+
+
+def test_table_columns_fit_when_shown_and_when_rows_arrive(qtbot) -> None:
+    model = QStandardItemModel(0, 2)
+    model.appendRow([QStandardItem("1"), QStandardItem("x")])
+    table = TradeTable(model)
+    qtbot.addWidget(table)
+    assert table.columnWidth(0) == table.horizontalHeader().defaultSectionSize(), "a hidden table is not measured"
+    table.show()
+    narrow = table.columnWidth(0)
+    assert narrow < table.horizontalHeader().defaultSectionSize(), "fitted to its contents when shown"
+    model.appendRow([QStandardItem("a much longer ticket text than before"), QStandardItem("y")])
+    qtbot.waitUntil(lambda: table.columnWidth(0) > narrow, timeout=2000)
