@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -103,6 +104,8 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
     services = await open_engine(data_dir)
     try:
         await services.engine.start()
+        gc.collect()
+        gc.freeze()  # as the program does once the engine is READY
         await services.gateway.control("configure_account", balance=1e9, leverage=500)
         await fill(services, count)
         bridge = TimedBridge(services.engine)
