@@ -109,9 +109,9 @@ class ClosedTradesModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column = column
         self._descending = order == Qt.SortOrder.DescendingOrder
-        order_ = self._ordered(self._rows)
-        tickets = [row[ClosedColumn.TICKET] for row in order_]
-        reorder(self, self.tickets(), tickets, lambda: setattr(self, "_rows", order_))
+        rows = self._ordered(self._rows)
+        tickets = [row[ClosedColumn.TICKET] for row in rows]
+        reorder(self, self.tickets(), tickets, lambda: setattr(self, "_rows", rows))
 
     def _ordered(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """``rows`` in the table's sort order (closing order while no column is chosen)."""
