@@ -3,7 +3,8 @@ qasync loop so Qt signals and timers behave as in the program."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,12 @@ async def register_buy(services: Services, symbol: str = "EURUSD", r: float = 0.
     ticket = await open_position(services, symbol, "BUY", volume, sl=round(float(tick.ask) - r, 5))
     await services.engine.register(Registration(ticket=ticket))
     return ticket
+
+
+async def until(condition: Callable[[], bool], tries: int = 200) -> None:
+    """Poll on the running loop (never a nested Qt loop inside an async test) until ``condition`` holds."""
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")

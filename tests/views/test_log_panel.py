@@ -14,13 +14,7 @@ from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.log_panel import EventLogPanel
 
-
-async def until(condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
+from .conftest import until
 
 
 def record_lines(panel: EventLogPanel) -> list[str]:

@@ -3,7 +3,6 @@ health panel reports, closing hides to the tray (or quits without one), and Quit
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -13,7 +12,7 @@ from app.views.main_window import MainWindow
 
 from tests.engine.conftest import set_price
 
-from .conftest import register_buy
+from .conftest import register_buy, until
 
 R = 0.0020
 
@@ -26,14 +25,6 @@ def window(services: Services, bridge: EngineBridge, answers: list[bool], quits:
                       database=services.data_dir / "dtms.sqlite3", settings=services.settings,
                       config_path=services.data_dir / "dtms.toml", account=services.gateway.account_info,
                       confirm=confirm, notify_interval_s=0.0, **kwargs)
-
-
-async def until(condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 @pytest.mark.qasync
