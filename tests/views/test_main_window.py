@@ -3,7 +3,6 @@ health panel reports, closing hides to the tray (or quits without one), and Quit
 
 from __future__ import annotations
 
-
 import pytest
 
 from app.runtime import Services
