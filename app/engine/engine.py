@@ -27,10 +27,20 @@ from app.engine.recorder import Recorder
 from app.engine.registry import Registration, RegistrationResult, TradeRegistry
 from app.engine.scoring import ScoringSettings
 from app.engine.settings import EngineSettings
-from app.errors import ConfigurationError, EngineNotReady, TemporaryError
+from app.errors import (
+    ConfigurationError,
+    EngineNotReady,
+    RejectedError,
+    TemporaryError,
+    TerminalTimeout,
+    TerminalUnavailable,
+)
 from app.tasks import TaskKeeper
 
 logger = logging.getLogger(__name__)
+
+#: connected-but-recovery-failed rounds before the engine gives up and shows FAILED
+RECOVERY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +92,8 @@ class Engine:
         self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
                                       self.clock.now, self.clock.observe)
         self.rails = SafetyRails(self._settings.rails)
-        self.executor = ActionExecutor(gateway, self._settings.execution, self.clock.now, sleep=sleep)
+        self.executor = ActionExecutor(gateway, self._settings.execution, self.clock.now, sleep=sleep,
+                                       owns=self.registry.can_modify)
         self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market, executor=self.executor,
                                recorder=self._recorder, rails=self.rails, clock=self.clock,
                                settings=lambda: self._settings, paused=lambda: self._paused)
@@ -96,6 +107,7 @@ class Engine:
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None
         self._loaded = False
+        self._recover_failures = 0
         self._paused = False
         self._stopping = False
         self._cycles = 0
@@ -182,8 +194,8 @@ class Engine:
             await self._set_state(LifecycleState.STARTING)
             try:
                 await self._gateway.start()
-            except ConfigurationError as error:
-                await self._set_state(LifecycleState.FAILED, reason=str(error))
+            except (ConfigurationError, TemporaryError, RejectedError) as error:
+                await self._set_state(LifecycleState.FAILED, reason=f"the terminal could not be started: {error}")
                 return False
             connection = self._settings.connection
             if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
@@ -213,7 +225,8 @@ class Engine:
     def update_settings(self, settings: EngineSettings) -> None:
         self._settings = settings.validate()
         self.rails.update_settings(settings.rails)
-        self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep)
+        self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
+                                       owns=self.registry.can_modify)
         self.cycle._executor = self.executor
 
     async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
@@ -231,7 +244,7 @@ class Engine:
                 reason = getattr(self._gateway, "last_connect_error", "") or "initialize failed"
             except TemporaryError as error:
                 reason = str(error)
-            except ConfigurationError as error:
+            except (ConfigurationError, RejectedError) as error:
                 await self._set_state(LifecycleState.FAILED, reason=str(error))
                 return False
             if not repeat_last and attempt >= attempts:
@@ -252,8 +265,10 @@ class Engine:
             await self.cycle.run(protect=False)
         except TemporaryError as error:
             logger.warning("terminal lost while recovering: %s", error)
+            self._recover_failures += 1
             self._tasks.spawn(self._reconnect(str(error)), "reconnect")
             return True
+        self._recover_failures = 0
         await self._set_state(LifecycleState.READY)
         if self._autorun:
             self._monitor = asyncio.get_running_loop().create_task(self._monitor_loop(), name="engine:monitor")
@@ -279,9 +294,12 @@ class Engine:
             try:
                 await self.run_fast_cycle()
             except TemporaryError as error:
-                logger.warning("terminal lost: %s", error)
-                self._tasks.spawn(self._reconnect(str(error)), "reconnect")
-                return
+                if self._terminal_lost(error):
+                    logger.warning("terminal lost: %s", error)
+                    self._tasks.spawn(self._reconnect(str(error)), "reconnect")
+                    return
+                self._cycle_errors += 1
+                logger.warning("fast cycle incomplete: %s", error)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -295,9 +313,18 @@ class Engine:
         try:
             return await self.run_fast_cycle()
         except TemporaryError as error:
+            if not self._terminal_lost(error):
+                self._cycle_errors += 1
+                logger.warning("fast cycle incomplete: %s", error)
+                return None
             logger.warning("terminal lost: %s", error)
             await self._reconnect(str(error))
             return None
+
+    def _terminal_lost(self, error: TemporaryError) -> bool:
+        """Only a lost connection or a stuck terminal means reconnecting; one call's failure (a symbol whose
+        history is still loading, say) leaves the connection alone and the next cycle tries again."""
+        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(self._gateway, "connected", True)
 
     async def run_fast_cycle(self) -> CycleReport:
         report = await self.cycle.run()
@@ -309,8 +336,19 @@ class Engine:
 
     async def _reconnect(self, reason: str) -> None:
         self._monitor = None
-        await self._set_state(LifecycleState.DISCONNECTED, reason=reason)
         backoff = self._settings.connection.reconnect_backoff_s
+        if self._recover_failures >= RECOVERY_ATTEMPTS:
+            await self._set_state(LifecycleState.FAILED, reason=f"recovery failed {self._recover_failures} times: "
+                                  f"{reason}")
+            self._recover_failures = 0
+            return
+        if self._recover_failures:
+            # connected, then recovery failed: wait before trying again instead of spinning
+            delay = backoff[min(self._recover_failures - 1, len(backoff) - 1)]
+            await self._set_state(LifecycleState.DISCONNECTED, reason=reason, retry_in=delay)
+            await self._sleep(delay)
+        else:
+            await self._set_state(LifecycleState.DISCONNECTED, reason=reason)
         if await self._connect(0, backoff, repeat_last=True):
             async with self._run_lock:
                 await self._recover_and_run()

@@ -19,9 +19,16 @@ from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Direction, Trade
 from app.engine.settings import ExecutionSettings
 from app.terminal import constants as mt5
+from app.errors import TemporaryError
 from app.terminal.retcodes import RetcodeClass, RetryHint, describe, retry_hint
 
 logger = logging.getLogger(__name__)
+
+#: IPC failures after which the request may have reached the server and only its answer was lost
+#: (a failed send or no connection at all means it never left).
+_ANSWER_MAY_BE_LOST = frozenset(
+    {mt5.RES_E_INTERNAL_FAIL, mt5.RES_E_INTERNAL_FAIL_RECEIVE, mt5.RES_E_INTERNAL_FAIL_TIMEOUT}
+)
 
 
 class OrderGateway(Protocol):
@@ -65,8 +72,12 @@ class ActionExecutor:
         settings: ExecutionSettings,
         now: Callable[[], float],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        owns: Callable[[int], bool] = lambda _ticket: True,
     ) -> None:
+        """``owns(ticket)`` is asked right before every send: a trade whose management stopped (or passed to
+        another manager) while an action was being prepared gets nothing more."""
         self._gateway = gateway
+        self._owns = owns
         self._settings = settings
         self._now = now
         self._sleep = sleep
@@ -173,7 +184,20 @@ class ActionExecutor:
             request = build()
             if asyncio.iscoroutine(request):
                 request = await request
-            last = await self._send_once(request, verify)
+            if not self._owns(ticket):
+                last = _Attempt(ActionOutcome.NOT_SENT, None, "", "not sent: DTMS no longer manages this trade")
+                records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
+                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
+                                    detail=last.detail)
+            try:
+                last = await self._send_once(request, verify)
+            except TemporaryError as error:
+                # the terminal went away with the request in flight: its fate is unknown until the terminal
+                # is back and shows it; the attempts so far are journaled, nothing is sent again blindly
+                last = _Attempt(ActionOutcome.UNKNOWN, None, "", f"no answer ({error}); outcome unknown")
+                records.append(self._record(ticket, kind, request, ActionOutcome.UNKNOWN, last, attempt))
+                return ActionResult(ok=False, outcome=ActionOutcome.UNKNOWN, records=tuple(records),
+                                    detail=last.detail)
             final = last.outcome is not ActionOutcome.RETRYING or attempt == attempts
             outcome = last.outcome
             if last.outcome is ActionOutcome.RETRYING and attempt == attempts:
@@ -200,6 +224,8 @@ class ActionExecutor:
         answer = await self._gateway.order_send(request)
         if answer.result is None:
             code, message = answer.error
+            if code in _ANSWER_MAY_BE_LOST:
+                return await self._check_lost_answer(code, message, verify)
             return _Attempt(ActionOutcome.NOT_SENT, None, "", f"order_send refused locally: ({code}, {message})")
         result = answer.result
         retcode = int(result.retcode)
@@ -220,6 +246,19 @@ class ActionExecutor:
             return _Attempt(ActionOutcome.RETRYING, retcode, comment, _describe(retcode, comment),
                             hint=retry_hint(retcode))
         return _Attempt(ActionOutcome.FAILED, retcode, comment, _describe(retcode, comment))
+
+    async def _check_lost_answer(self, code: int, message: str,
+                                 verify: Callable[[], Awaitable[bool]]) -> _Attempt:
+        """An IPC failure may have lost the answer of a request the server did execute: look before resending."""
+        lost = f"order_send answer lost: ({code}, {message})"
+        try:
+            done = await verify()
+        except TemporaryError:
+            return _Attempt(ActionOutcome.UNKNOWN, None, "", f"{lost}; the terminal cannot be read, outcome unknown")
+        if done:
+            return _Attempt(ActionOutcome.SUCCESS, None, "", f"{lost}; the terminal shows it was done")
+        return _Attempt(ActionOutcome.RETRYING, None, "", f"{lost}; the terminal shows it was not done",
+                        hint=RetryHint.CHECK_OUTCOME)
 
     def _backoff(self, attempt: int, hint: RetryHint) -> float:
         delays = self._settings.retry_backoff_s
