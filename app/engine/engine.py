@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.engine.clock import TerminalClock
@@ -182,7 +182,7 @@ class Engine:
             cycle_errors=self._cycle_errors,
             rails=tuple(self.rails.snapshot()),
             terminal_time=self.clock.now(),
-            gateway=stats if isinstance(stats, dict) else _as_dict(stats),
+            gateway=stats if isinstance(stats, dict) else asdict(stats),
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -375,15 +375,3 @@ class Engine:
     def _require_ready(self) -> None:
         if not self.ready:
             raise EngineNotReady(self.state.value, self._lifecycle.reason)
-
-
-def _as_dict(stats: Any) -> dict[str, Any]:
-    try:
-        from dataclasses import asdict
-
-        return asdict(stats)
-    except TypeError:
-        return {}
-
-
-__all__ = ["Engine", "EngineHealth", "LifecycleSnapshot", "replace"]
