@@ -27,6 +27,8 @@ from app.engine.settings import EngineSettings
 logger = logging.getLogger(__name__)
 
 ACCOUNT_RAIL_INTERVAL_S = 60.0
+#: Profit protection's SL moves: pending only when the terminal's answer was lost (outcome UNKNOWN).
+_SL_MOVES = frozenset({ActionKind.BREAKEVEN.value, ActionKind.TRAIL.value})
 
 
 class CycleGateway(Protocol):
@@ -42,6 +44,11 @@ class DeepCheck(Protocol):
 
     async def after_fast_cycle(self, trades: list[Trade], positions: dict[int, Any], now: float) -> int:
         """Returns the number of terminal calls it made."""
+        ...
+
+    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+        """Complete a defensive transition that was under way when the program stopped or lost the terminal,
+        from what the terminal shows (nothing is sent); False if the trade had none."""
         ...
 
 
@@ -125,9 +132,14 @@ class FastCycle:
     # --- reconciliation -------------------------------------------------------------------------------
 
     async def _reconcile(self) -> int:
+        """Actions under way when the program stopped (or lost the terminal) are settled first, so a change
+        DTMS made itself is never taken for a change made outside DTMS; then closed positions are archived and
+        outside changes journaled."""
         closed = 0
         for trade in self._registry.active():
             position = self.positions.get(trade.ticket)
+            if trade.pending_action is not None:
+                await self._settle_pending(trade, position)
             if position is None:
                 details = await self._call(close_details(
                     self._gateway, trade.ticket, closed_by_dtms=trade.pending_action == ActionKind.CLOSE.value))
@@ -135,16 +147,28 @@ class FastCycle:
                                              reason=details.reason, at=details.at)
                 closed += 1
                 continue
-            if trade.pending_action is not None:
-                await self._settle_pending(trade, position)
             changes = outside_changes(trade.volume, trade.sl, trade.tp, position)
             if changes:
                 await self._record_outside_change(trade, changes)
         return closed
 
-    async def _settle_pending(self, trade: Trade, position: Any) -> None:
-        """An action that was under way when the program stopped: the terminal says whether it happened."""
-        if trade.pending_action == ActionKind.PARTIAL_TAKE.value:
+    async def _settle_pending(self, trade: Trade, position: Any | None) -> None:
+        """An action that was under way when the program stopped, or whose answer was lost: the terminal says
+        whether it happened."""
+        if self.deep_check is not None and await self.deep_check.settle(trade, self.positions):
+            return
+        if trade.pending_action in _SL_MOVES and position is not None:
+            kind = ActionKind(trade.pending_action)
+            done = abs(float(position.sl) - trade.sl) > 1e-12
+            if done:
+                trade.sl = float(position.sl)
+                trade.last_sl_change_at = self._clock.now()
+                trade.breakeven_triggered = trade.breakeven_triggered or kind is ActionKind.BREAKEVEN
+            trade.pending_action = None
+            detail = f"the SL move whose answer was lost {'was' if done else 'had not been'} done"
+            record = self._note(trade, kind, ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT, detail)
+            await self._recorder.commit(trade, actions=[record])
+        if trade.pending_action == ActionKind.PARTIAL_TAKE.value and position is not None:
             done = float(position.volume) < trade.volume - 1e-9
             if done:
                 trade.partial_taken = True
@@ -259,6 +283,8 @@ class FastCycle:
 
     async def _move_stop(self, trade: Trade, intent: MoveStop, bid: float, ask: float, now: float) -> None:
         result = await self._executor.set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
+        if result.outcome is ActionOutcome.UNKNOWN:
+            trade.pending_action = intent.kind.value  # the next reconciliation reads the SL the terminal shows
         if result.ok:
             trade.sl = intent.sl
             trade.last_sl_change_at = now
@@ -271,7 +297,8 @@ class FastCycle:
         trade.pending_action = ActionKind.PARTIAL_TAKE.value
         await self._recorder.commit(trade)
         result = await self._executor.close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
-        trade.pending_action = None
+        if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's positions
+            trade.pending_action = None
         if result.ok:
             trade.partial_taken = True
             trade.volume = rules.round_volume_down(trade.volume - intent.volume + 1e-9)

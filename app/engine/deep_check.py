@@ -2,9 +2,9 @@
 
 A trade is checked at an M5 bar close, at most every ``deep_min_spacing_s`` (15 min), or earlier when the
 fast cycle's signal asks for it (price far from entry, VWAP slope with price on the wrong side), with a
-``forced_cooldown_s`` (10 min) after a forced check. The bars are the engine's shared per-symbol arrays
-(refreshed at bar close by the fast cycle); the indicators are computed once per symbol and bar and every
-trade on the symbol is scored from that one analysis.
+``forced_cooldown_s`` (10 min) after a forced check, and never twice on the same closed bars. The bars are
+the engine's shared per-symbol arrays (refreshed at bar close by the fast cycle); the indicators are
+computed once per symbol and bar and every trade on the symbol is scored from that one analysis.
 """
 
 from __future__ import annotations
@@ -63,10 +63,8 @@ class DefenseDeepCheck:
         calls = 0
         by_symbol: dict[str, list[Trade]] = {}
         for trade in trades:
-            if trade.ticket not in positions:
-                continue  # gone: reconciliation archives it at the next cycle
-            if (trade.pending_action or "").startswith(PENDING_PREFIX):
-                await self._actions.settle(trade, positions)
+            if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
+                continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
             by_symbol.setdefault(trade.symbol, []).append(trade)
         unchanged: list[Trade] = []
         for symbol, group in sorted(by_symbol.items()):
@@ -85,6 +83,9 @@ class DefenseDeepCheck:
                     logger.exception("deep check of ticket %s failed", trade.ticket)
         await self._recorder.save_many(unchanged)
         return calls
+
+    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+        return await self._actions.settle(trade, positions)
 
     def analysis(self, symbol: str, data: SymbolData, now: float) -> SymbolAnalysis:
         """The symbol's analysis at its last closed bars, computed once per symbol and bar."""
@@ -107,7 +108,10 @@ class DefenseDeepCheck:
         forced = False
         if not regular:
             cooled = trade.last_forced_check_at is None or now - trade.last_forced_check_at >= cycle.forced_cooldown_s
-            if not cooled:
+            # a check on the bars the last one already scored would only repeat its score and take the state
+            # machine a second step on the same evidence
+            new_bars = trade.last_deep_check_at is None or _bar_start(now) > _bar_start(trade.last_deep_check_at)
+            if not (cooled and new_bars):
                 return 0
             vwap = self.analysis(trade.symbol, data, now).vwap
             forced = early_check_wanted(trade.direction, trade.entry, trade.closing_price(data.bid, data.ask), vwap,

@@ -2,9 +2,12 @@
 
 The transition is written to ``Trade.pending_action`` before anything is sent; then each action goes
 through the executor (every attempt journaled with its real outcome); then the trade, its Transition and
-the ActionRecords are committed in one transaction, and only then are events published. A program that
-stopped in the middle finds the pending transition at its next cycle and settles it against the
-terminal's positions (a hedge is recognised by its comment) instead of sending anything again.
+the ActionRecords are committed in one transaction, and only then are events published. If the terminal is
+lost half-way, what was done so far is committed with the pending transition, which then names how many
+actions were finished. A program that stopped (or lost its terminal) in the middle settles the pending
+transition at its next reconciliation, before it looks for changes made outside DTMS: the terminal's
+positions say whether each unfinished action happened (a hedge or re-add is recognised by its comment),
+and nothing is sent again.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.registry import DTMS
+from app.errors import TemporaryError
 
 logger = logging.getLogger(__name__)
 
 #: ``Trade.pending_action`` of a transition under way starts with this, followed by the decision as JSON.
 PENDING_PREFIX = "DEFENSE "
+#: How the journal introduces an action judged from the terminal's positions instead of its own answer.
+SETTLED = "settled from the terminal"
 MAX_COMMENT = 29
 
 _JOURNAL_KIND = {
@@ -60,6 +66,13 @@ def _comment(prefix: str, ticket: int) -> str:
     if len(text) > MAX_COMMENT:
         raise ValueError(f"ticket {ticket} makes the comment {text!r} longer than {MAX_COMMENT} characters")
     return text
+
+
+def _mark(trade: Trade, pending: dict[str, Any], *, done: int) -> None:
+    """Write the transition under way into the trade: ``done`` actions finished, and the volume and SL the
+    next one starts from (what settling judges it against)."""
+    pending.update(done=done, volume_before=trade.volume, sl_before=trade.sl)
+    trade.pending_action = PENDING_PREFIX + json.dumps(pending, separators=(",", ":"))
 
 
 def opposite(direction: Direction) -> Direction:
@@ -93,33 +106,57 @@ class DefenseActions:
 
     async def carry_out(self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float,
                         hedging_account: bool) -> int:
-        """Send the decision's actions once and commit the transition; returns the terminal calls made."""
+        """Send the decision's actions once and commit the transition; returns the terminal calls made.
+
+        An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
+        reconciliation sees in the terminal whether it happened and completes the transition then."""
         if trade.managed_by != DTMS:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
-        pending = decision.as_dict() | {"volume_before": trade.volume, "sl_before": trade.sl}
-        trade.pending_action = PENDING_PREFIX + json.dumps(pending, separators=(",", ":"))
+        pending = decision.as_dict() | {"unknown": []}
+        _mark(trade, pending, done=0)
         await self._recorder.commit(trade)
         run = _Run()
-        for action in decision.actions:
-            await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+        for index, action in enumerate(decision.actions):
+            _mark(trade, pending, done=index)
+            seen = len(run.outcomes)
+            try:
+                await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+            except TemporaryError:
+                # the terminal is gone half-way: keep what was done; the reconnection settles the rest
+                logger.warning("ticket %s: terminal lost during %s; %d of %d actions finished", trade.ticket,
+                               action.kind, index, len(decision.actions))
+                await self._recorder.commit(trade, actions=run.records)
+                raise
+            if any(outcome is ActionOutcome.UNKNOWN for _, outcome, _ in run.outcomes[seen:]):
+                pending["unknown"].append([index, pending["volume_before"], pending["sl_before"]])
+        _mark(trade, pending, done=len(decision.actions))
+        if pending["unknown"]:
+            logger.warning("ticket %s: an answer was lost; the transition is settled from the terminal", trade.ticket)
+            await self._recorder.commit(trade, actions=run.records)
+            return run.calls
         await self._finish(trade, decision, run)
         return run.calls
 
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
-        """A transition found under way after a restart: what the terminal shows decides what was done."""
+        """Complete a transition found under way (after a restart, a lost terminal or a lost answer): each
+        action not known to be finished is judged by what the terminal shows; nothing is sent."""
         if not (trade.pending_action or "").startswith(PENDING_PREFIX):
             return False
         data = json.loads(trade.pending_action[len(PENDING_PREFIX):])
         decision = Decision.from_dict(data)
         own = positions.get(trade.ticket)
+        open_actions = [(int(i), float(volume), float(sl)) for i, volume, sl in data.get("unknown", [])]
+        open_actions += [(i, float(data["volume_before"]), float(data["sl_before"]))
+                         for i in range(int(data.get("done", 0)), len(decision.actions))]
         run = _Run()
-        for action in decision.actions:
-            done, detail = self._was_done(trade, action, own, positions, data)
+        for index, volume_before, sl_before in open_actions:
+            action = decision.actions[index]
+            done, detail = self._was_done(trade, action, own, positions, volume_before, sl_before)
             outcome = ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT
-            self._note(run, trade, action.kind, outcome, f"after a restart: {detail}", decision.at)
+            self._note(run, trade, action.kind, outcome, f"{SETTLED}: {detail}", decision.at)
         if own is not None:
             trade.volume, trade.sl = float(own.volume), float(own.sl)
-        await self._finish(trade, decision, run)
+        await self._finish(trade, decision, run, closed=own is None)
         return True
 
     # --- one action ---------------------------------------------------------------------------------------
@@ -175,6 +212,9 @@ class DefenseActions:
 
     async def _open(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
                     ask: float, hedging_account: bool) -> None:
+        if action.kind is K.HEDGE and not hedging_account:
+            # on a netting account the opposite deal would reduce the trade instead of hedging it
+            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "no hedge on a netting account")
         allowed, rail = self._rails.risk_allowed(trade.symbol)
         if not allowed:
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, f"adds risk; safety rail: {rail}")
@@ -226,11 +266,10 @@ class DefenseActions:
         result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
         self._add(run, K.CLOSE_ALL, result)
 
-    # --- settling after a restart ------------------------------------------------------------------------
+    # --- settling from the terminal ----------------------------------------------------------------------
 
     def _was_done(self, trade: Trade, action: DefenseAction, own: Any, positions: dict[int, Any],
-                  data: dict[str, Any]) -> tuple[bool, str]:
-        volume_before, sl_before = float(data["volume_before"]), float(data["sl_before"])
+                  volume_before: float, sl_before: float) -> tuple[bool, str]:
         match action.kind:
             case K.HEDGE:
                 hedge = next((p for p in positions.values() if str(p.comment) == hedge_comment(trade.ticket)), None)
@@ -260,16 +299,19 @@ class DefenseActions:
                 if action.kind is K.CLOSE_HEDGE:
                     done = trade.hedge_ticket is None
                     return done, "the hedge is closed" if done else "the hedge is still open"
+                if own is None:
+                    return True, "the trade is closed"
                 return False, "the trade is still open; the next check closes it"
         return False, "unknown action"
 
     # --- journal ----------------------------------------------------------------------------------------------
 
-    async def _finish(self, trade: Trade, decision: Decision, run: _Run) -> None:
+    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False) -> None:
         at = decision.at
         trade.pending_action = None
         closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
         closed_all = bool(closes) and closes[-1] is ActionOutcome.SUCCESS  # the trade's own close comes last
+        closed_all = closed_all or (closed and decision.to_state is DefensiveState.CLOSED)
         if closed_all:
             trade.pending_action = ActionKind.CLOSE.value  # tells reconciliation the position was closed by DTMS
         trade.flat_timer_until = decision.flat_timer_until

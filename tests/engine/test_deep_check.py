@@ -53,19 +53,34 @@ async def test_checks_run_at_bar_closes_at_most_every_fifteen_minutes(ready: Ser
     assert stored.last_deep_check_at == trade.last_deep_check_at and stored.score == trade.score
 
 
-async def test_a_forced_check_comes_early_and_then_waits_for_its_cooldown(ready: Services) -> None:
+async def test_a_forced_check_comes_early_on_new_bars_and_then_waits_for_its_cooldown(ready: Services) -> None:
     (ticket,) = await hold_and_buy(ready)
     trade = ready.engine.trade(ticket)
     await advance(ready, 301)
     assert deep(ready).checks == 1
-    bid, ask = await quote(ready, "EURUSD")
     await set_price(ready, "EURUSD", round(trade.entry * 1.003, 5))  # 0.3 % from entry: the fast cycle's signal
     await advance(ready, 20)
+    assert deep(ready).checks == 1  # the bars the last check scored: nothing new to judge yet
+    await advance(ready, 280)  # the next bar close, 5 min after the last check: early
     assert deep(ready).checks == 2 and trade.last_forced_check_at == trade.last_deep_check_at
-    await advance(ready, 120)
-    assert deep(ready).checks == 2  # within the 10 min cooldown (and not a bar close)
-    await advance(ready, 600)
-    assert deep(ready).checks == 3
+    await advance(ready, 300)
+    assert deep(ready).checks == 2  # within the 10 min cooldown (and before the 15 min spacing)
+    await advance(ready, 320)  # past the cooldown, still before the 15 min spacing
+    assert deep(ready).checks == 3 and trade.last_forced_check_at == trade.last_deep_check_at
+
+
+async def test_two_checks_never_score_the_same_bars(ready: Services) -> None:
+    """A forced check right after a regular one would repeat its score and move the state machine a second
+    step on the same evidence."""
+    bid, ask = await quote(ready, "EURUSD")
+    ticket = await open_position(ready, "EURUSD", "BUY", 0.5, sl=round(ask - 0.03, 5))
+    await ready.engine.register(Registration(ticket=ticket))
+    await set_price(ready, "EURUSD", round(ask * 0.997, 5))  # 0.3 % from entry: every cycle asks for a check
+    await advance(ready, 301)
+    assert deep(ready).checks == 1
+    for _ in range(5):
+        await advance(ready, 1)
+    assert deep(ready).checks == 1 and len(await ready.engine.transitions(ticket)) <= 1
 
 
 async def test_trades_on_one_symbol_share_one_analysis_per_bar(ready: Services) -> None:

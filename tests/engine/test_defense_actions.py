@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.defense import DefenseActionKind as K, decide
-from app.engine.defense_actions import PENDING_PREFIX, hedge_comment, readd_comment
+from app.engine.defense_actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
 from app.engine.model import ActionKind, ActionOutcome, DefensiveState as S, Direction, Trade
 from app.engine.registry import Registration
 from app.runtime import Services
@@ -238,6 +238,6 @@ async def test_a_hedge_under_way_at_a_restart_is_settled_never_sent_twice(tmp_pa
         assert trade.hedge_ticket == (hedges[0].ticket if opened else None)
         (record,) = [a for a in await services.engine.journal(trade.ticket) if a.kind is ActionKind.HEDGE]
         assert record.outcome is (ActionOutcome.SUCCESS if opened else ActionOutcome.NOT_SENT)
-        assert "after a restart" in record.detail
+        assert record.detail.startswith(SETTLED)
     finally:
         await services.close()
