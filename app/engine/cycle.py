@@ -301,7 +301,9 @@ class FastCycle:
             trade.pending_action = None
         if result.ok:
             trade.partial_taken = True
-            trade.volume = rules.round_volume_down(trade.volume - intent.volume + 1e-9)
+            # what the server filled (10010 DONE_PARTIAL fills less); a verified lost answer reports no volume
+            done = result.volume if 0 < result.volume <= intent.volume else intent.volume
+            trade.volume = rules.round_volume_down(trade.volume - done + 1e-9)
         await self._finish_action(trade, ActionKind.PARTIAL_TAKE, result.outcome, result.records,
                                   f"{intent.reason}; {result.detail}")
 
