@@ -21,7 +21,7 @@ from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePart
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.reconcile import close_details, outside_changes, should_adopt
-from app.engine.registry import DTMS, TradeRegistry
+from app.engine.registry import DTMS, UNCONFIRMED, TradeRegistry
 from app.engine.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
@@ -198,11 +198,15 @@ class FastCycle:
         return adopted
 
     async def rebuild(self) -> int:
-        """After a corrupt database: every open position (but DTMS's own hedges) becomes a trade again."""
+        """After a corrupt database: every open position (but DTMS's own hedges) becomes a trade again. Who
+        registered what is lost with the file, so a position the adoption policy would not take is only
+        watched (owner "unconfirmed") until a bot registers it again; nothing changes it meanwhile."""
+        policy = self._settings().adoption
         positions = await self._call(self._gateway.positions())
         rebuilt = 0
         for position in positions:
-            if await self._registry.adopt(position, TradeSource.REBUILT) is not None:
+            owner = DTMS if should_adopt(position, policy) else UNCONFIRMED
+            if await self._registry.adopt(position, TradeSource.REBUILT, managed_by=owner) is not None:
                 rebuilt += 1
         return rebuilt
 

@@ -26,6 +26,9 @@ from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotM
 logger = logging.getLogger(__name__)
 
 DTMS = "DTMS"
+#: owner of a position rebuilt after a database loss that the adoption policy would not take: watched, never
+#: changed, until a bot registers it again
+UNCONFIRMED = "unconfirmed"
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms"}
 
@@ -163,9 +166,9 @@ class TradeRegistry:
             self._known_new.add(ticket)
         return False
 
-    async def adopt(self, position: Any, source: TradeSource) -> Trade | None:
+    async def adopt(self, position: Any, source: TradeSource, *, managed_by: str = DTMS) -> Trade | None:
         """Take over a position found open in the terminal (adoption policy or database rebuild); a ticket
-        whose management was stopped is left alone."""
+        whose management was stopped is left alone. ``managed_by`` other than DTMS only watches it."""
         ticket = int(position.ticket)
         lock = self._locks.setdefault(ticket, asyncio.Lock())
         async with lock:
@@ -174,6 +177,7 @@ class TradeRegistry:
             if source is TradeSource.ADOPTED and await self.was_released(ticket):
                 return None
             trade = await self.trade_from_position(position, source, None)
+            trade.managed_by = managed_by
             result = await self._insert(trade)
             return result.trade
 

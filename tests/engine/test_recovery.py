@@ -124,3 +124,24 @@ async def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path: Path) -> No
         assert trade is not None and trade.source is TradeSource.REBUILT
     finally:
         await again.close()
+
+
+async def test_rebuild_only_watches_positions_the_adoption_policy_would_not_take(tmp_path: Path) -> None:
+    settings = EngineSettings(adoption=AdoptionSettings(policy=AdoptionPolicy.NONE))
+    services = await open_services(tmp_path, settings)
+    assert await services.engine.start()
+    ticket = await open_position(services, "EURUSD", "BUY", 0.2)
+    await services.engine.register(Registration(ticket=ticket))
+    await services.close()
+    (tmp_path / "dtms.sqlite3").write_bytes(b"\x00garbage" * 512)
+
+    again = await open_services(tmp_path, settings)
+    try:
+        assert await again.engine.start()
+        trade = again.engine.trade(ticket)
+        assert trade is not None and trade.managed_by == "unconfirmed"
+        assert not again.engine.registry.can_modify(ticket), "watched, never changed"
+        claimed = await again.engine.register(Registration(ticket=ticket))
+        assert claimed.already_registered and claimed.trade.managed_by == "DTMS"
+    finally:
+        await again.close()
