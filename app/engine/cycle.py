@@ -20,7 +20,14 @@ from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, Tra
 from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePartial, plan_protection, update_best_price
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
-from app.engine.reconcile import close_details, outside_changes, should_adopt
+from app.engine.reconcile import (
+    HEDGE_PREFIX,
+    READD_PREFIX,
+    close_details,
+    outside_changes,
+    position_direction,
+    should_adopt,
+)
 from app.engine.registry import DTMS, UNCONFIRMED, TradeRegistry
 from app.engine.settings import EngineSettings
 
@@ -141,6 +148,7 @@ class FastCycle:
             if trade.pending_action is not None:
                 await self._settle_pending(trade, position)
             if position is None:
+                await self._close_leftovers(trade)
                 details = await self._call(close_details(
                     self._gateway, trade.ticket, closed_by_dtms=trade.pending_action == ActionKind.CLOSE.value))
                 await self._registry.archive(trade, price=details.price, profit=details.profit,
@@ -151,6 +159,25 @@ class FastCycle:
             if changes:
                 await self._record_outside_change(trade, changes)
         return closed
+
+    async def _close_leftovers(self, trade: Trade) -> None:
+        """The trade's position is gone (stop hit, closed by hand): its hedge and re-added positions, which
+        DTMS opened for it, must not stay open unmanaged. They are closed and journaled."""
+        own_comments = {f"{HEDGE_PREFIX}{trade.ticket}", f"{READD_PREFIX}{trade.ticket}"}
+        leftovers = [p for p in self.positions.values()
+                     if int(p.ticket) == trade.hedge_ticket or str(p.comment) in own_comments]
+        if not leftovers or trade.managed_by != DTMS:
+            return
+        data = await self._market.ensure(trade.symbol)
+        for leftover in leftovers:
+            result = await self._executor.close(trade, volume=float(leftover.volume), kind=ActionKind.CLOSE_HEDGE,
+                                                rules=data.rules, position=int(leftover.ticket),
+                                                direction=position_direction(leftover))
+            if result.ok and int(leftover.ticket) == trade.hedge_ticket:
+                trade.hedge_ticket = None
+            await self._finish_action(trade, ActionKind.CLOSE_HEDGE, result.outcome, result.records,
+                                      f"position {int(leftover.ticket)} ({leftover.comment}) closed with its trade; "
+                                      f"{result.detail}")
 
     async def _settle_pending(self, trade: Trade, position: Any | None) -> None:
         """An action that was under way when the program stopped, or whose answer was lost: the terminal says

@@ -145,3 +145,23 @@ async def test_rebuild_only_watches_positions_the_adoption_policy_would_not_take
         assert claimed.already_registered and claimed.trade.managed_by == "DTMS"
     finally:
         await again.close()
+
+
+async def test_a_hedge_is_closed_when_its_trade_ends_outside_dtms(ready) -> None:
+    ticket, entry = await buy_with_sl(ready, volume=0.4)
+    hedge = await open_position(ready, "EURUSD", "SELL", 0.2, comment=f"DTMS_HEDGE_{ticket}")
+    trade = ready.engine.trade(ticket)
+    trade.state = DefensiveState.HEDGED
+    trade.hedge_ticket = hedge
+    await ready.repository.save_trade(trade)
+    bid, ask = await quote(ready, "EURUSD")
+    closed = await ready.gateway.call("order_send", {"action": 1, "position": ticket, "symbol": "EURUSD",
+                                                     "volume": 0.4, "type": 1, "price": bid, "deviation": 20,
+                                                     "type_filling": 1})
+    assert closed.value.retcode == 10009  # the trader closes the trade by hand
+    await ready.engine.step()
+    assert await ready.gateway.positions(ticket=hedge) == (), "the hedge did not stay open unmanaged"
+    archived = await ready.repository.load_trade(ticket)
+    assert archived is not None and not archived.active and archived.hedge_ticket is None
+    (record,) = [a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.CLOSE_HEDGE]
+    assert record.outcome.value == "SUCCESS" and record.request["position"] == hedge
