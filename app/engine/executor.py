@@ -181,9 +181,17 @@ class ActionExecutor:
         attempts = self._settings.max_attempts
         last: _Attempt | None = None
         for attempt in range(1, attempts + 1):
-            request = build()
-            if asyncio.iscoroutine(request):
-                request = await request
+            try:
+                request = build()
+                if asyncio.iscoroutine(request):
+                    request = await request
+            except TemporaryError as error:
+                # the terminal went away while the next attempt was prepared: nothing more was sent, and the
+                # attempts already made are kept in the journal
+                last = _Attempt(ActionOutcome.NOT_SENT, None, "", f"not sent: the terminal is unavailable ({error})")
+                records.append(self._record(ticket, kind, {}, ActionOutcome.NOT_SENT, last, attempt))
+                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
+                                    detail=last.detail)
             if not self._owns(ticket):
                 last = _Attempt(ActionOutcome.NOT_SENT, None, "", "not sent: DTMS no longer manages this trade")
                 records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
