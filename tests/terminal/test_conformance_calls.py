@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import SUCCESS, open_position
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-SUCCESS = (1, "Success")
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=2.0)
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
-
-
-def _open(mt5: SimulatedTerminal, symbol: str, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1) -> int:
-    result = mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol=symbol, volume=volume, type=order_type)
-    assert result.retcode == c.TRADE_RETCODE_DONE, result
-    return result.order
+pytestmark = pytest.mark.sim(history_days=2.0)
 
 
 POSITIONAL_ONLY_CALLS = [
@@ -79,9 +63,9 @@ def test_keyword_only_getters_refuse_positional_arguments(mt5: SimulatedTerminal
 
 def test_filter_precedence_is_ticket_then_symbol_then_group(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §4: filter precedence is ticket, then symbol, then group, otherwise all."""
-    eurusd = _open(mt5, "EURUSD")
-    gbpusd = _open(mt5, "GBPUSD")
-    usdjpy = _open(mt5, "USDJPY")
+    eurusd = open_position(mt5, symbol="EURUSD")
+    gbpusd = open_position(mt5, symbol="GBPUSD")
+    usdjpy = open_position(mt5, symbol="USDJPY")
     assert {p.ticket for p in mt5.positions_get()} == {eurusd, gbpusd, usdjpy}
     assert [p.ticket for p in mt5.positions_get(ticket=gbpusd, symbol="EURUSD", group="*JPY*")] == [gbpusd]
     assert [p.ticket for p in mt5.positions_get(symbol="EURUSD", group="*JPY*")] == [eurusd]
@@ -90,7 +74,7 @@ def test_filter_precedence_is_ticket_then_symbol_then_group(mt5: SimulatedTermin
 
 def test_group_masks_use_wildcards_and_exclusions(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §4: group filters take comma-separated masks with * wildcards and ! exclusions."""
-    tickets = {symbol: _open(mt5, symbol) for symbol in ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD")}
+    tickets = {symbol: open_position(mt5, symbol=symbol) for symbol in ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD")}
     selected = {p.symbol for p in mt5.positions_get(group="*USD*,!EUR*")}
     assert selected == {"GBPUSD", "USDJPY", "XAUUSD"}
     assert {p.symbol for p in mt5.positions_get(group="*,!*USD")} == {"USDJPY"}
@@ -102,10 +86,10 @@ def test_group_masks_use_wildcards_and_exclusions(mt5: SimulatedTerminal) -> Non
 def test_history_forms_range_ticket_and_position(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §4: history_*_get take (from, to, group=) or ticket= or position=; for deals ticket= is the
     order ticket and position= matches DEAL_POSITION_ID."""
-    ticket = _open(mt5, "EURUSD")
+    ticket = open_position(mt5, symbol="EURUSD")
     close = mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol="EURUSD", volume=0.1, type=c.ORDER_TYPE_SELL,
                            position=ticket)  # fmt: skip
-    other = _open(mt5, "GBPUSD")
+    other = open_position(mt5, symbol="GBPUSD")
     far = time.time() + 10 * 365 * 86400
     by_range = mt5.history_deals_get(0, far, group="EUR*")
     assert {d.position_id for d in by_range} == {ticket}

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import open_terminal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-
-@pytest.fixture
-def mt5(tmp_path: Path) -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(data_dir=tmp_path, speed=0.0, start_time=START, history_days=1.0, balance=1_000_000.0)
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
+pytestmark = pytest.mark.sim(on_disk=True, balance=1_000_000.0)
 
 
 def _progress_during(action, seconds_hint: float) -> tuple[int, float]:  # noqa: ANN001
@@ -100,9 +91,8 @@ def test_calls_from_many_threads_never_interleave(mt5: SimulatedTerminal) -> Non
     assert mt5.positions_total() == 160
     data_dir = mt5._data_dir
     mt5.close()
-    reopened = SimulatedTerminal(data_dir=data_dir, speed=0.0, start_time=START, history_days=1.0)
+    reopened = open_terminal(data_dir)
     try:
-        reopened.initialize()
         assert {p.ticket for p in reopened.positions_get()} == {r.order for r in results}
     finally:
         reopened.close()

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import NO_IPC, SUCCESS, new_terminal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-NO_IPC = (-10004, "No IPC connection")
-SUCCESS = (1, "Success")
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, password="secret")
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
+pytestmark = pytest.mark.sim(password="secret")
 
 
 def test_failures_return_sentinels_and_set_last_error(mt5: SimulatedTerminal) -> None:
@@ -76,7 +64,7 @@ def test_algo_trading_disabled_is_minus_8_on_order_send_only(mt5: SimulatedTermi
 
 def test_no_ipc_before_initialize_and_after_shutdown() -> None:
     """MT5_API.md §2: before initialize() and after shutdown(): (-10004, "No IPC connection")."""
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
+    terminal = new_terminal()
     try:
         assert terminal.account_info() is None
         assert terminal.last_error() == NO_IPC

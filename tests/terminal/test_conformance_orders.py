@@ -3,34 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderCheckResult, OrderSendResult, TradeRequest
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, OpenSim, deal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-BID, ASK = 1.10000, 1.10010
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
-    yield terminal
-    terminal.close()
-
-
-def deal(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1, **extra) -> OrderSendResult:
-    request = {"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": volume, "type": order_type, **extra}
-    result = mt5.order_send(request)
-    assert result is not None, mt5.last_error()
-    return result
+pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
 
 # --- §6 -------------------------------------------------------------------------------------------------
@@ -210,7 +191,7 @@ def test_pending_orders_place_modify_and_remove(mt5: SimulatedTerminal) -> None:
     assert mt5.history_orders_get(ticket=placed.order)[0].state == c.ORDER_STATE_CANCELED
 
 
-def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal) -> None:
+def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal, open_sim: OpenSim) -> None:
     """MT5_API.md §7: TRADE_ACTION_CLOSE_BY takes position plus position_by (hedging only)."""
     long = deal(mt5, c.ORDER_TYPE_BUY, volume=0.3).order
     short = deal(mt5, c.ORDER_TYPE_SELL, volume=0.1).order
@@ -223,33 +204,23 @@ def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal) -> None:
     assert {d.entry for d in deals} == {c.DEAL_ENTRY_OUT_BY} and {d.position_id for d in deals} == {long, short}
     assert sum(d.profit for d in deals) == pytest.approx(-1.0)  # 0.1 lot bought at 1.10010, sold at 1.10000
     assert mt5.history_orders_get(ticket=result.order)[0].type == c.ORDER_TYPE_CLOSE_BY
-    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0,
-                                margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)  # fmt: skip
-    try:
-        netting.initialize()
-        ticket = netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0).order
-        refused = netting.order_send(action=c.TRADE_ACTION_CLOSE_BY, symbol="EURUSD", position=ticket,
-                                     position_by=ticket)  # fmt: skip
-        assert refused.retcode == c.TRADE_RETCODE_INVALID
-    finally:
-        netting.close()
+    netting = open_sim(margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    ticket = netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0).order
+    refused = netting.order_send(action=c.TRADE_ACTION_CLOSE_BY, symbol="EURUSD", position=ticket,
+                                 position_by=ticket)  # fmt: skip
+    assert refused.retcode == c.TRADE_RETCODE_INVALID
 
 
-def test_margin_mode_selects_netting_or_hedging(mt5: SimulatedTerminal) -> None:
+def test_margin_mode_selects_netting_or_hedging(mt5: SimulatedTerminal, open_sim: OpenSim) -> None:
     """MT5_API.md §7: account_info().margin_mode 2 hedging (each deal opens a new position unless position is
     set), 0 netting (one position per symbol)."""
     assert mt5.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
     deal(mt5)
     deal(mt5, c.ORDER_TYPE_SELL)
     assert mt5.positions_total() == 2
-    netting = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0,
-                                margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)  # fmt: skip
-    try:
-        netting.initialize()
-        assert netting.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
-        netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0)
-        netting.order_send(action=1, symbol="EURUSD", volume=0.3, type=1)
-        (position,) = netting.positions_get()
-        assert (position.type, position.volume) == (c.POSITION_TYPE_SELL, pytest.approx(0.2))
-    finally:
-        netting.close()
+    netting = open_sim(margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
+    assert netting.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+    netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0)
+    netting.order_send(action=1, symbol="EURUSD", volume=0.3, type=1)
+    (position,) = netting.positions_get()
+    assert (position.type, position.volume) == (c.POSITION_TYPE_SELL, pytest.approx(0.2))

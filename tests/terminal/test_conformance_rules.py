@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderSendResult
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, deal, send
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-BID, ASK = 1.10000, 1.10010
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
-    yield terminal
-    terminal.close()
-
-
-def send(mt5: SimulatedTerminal, **request) -> OrderSendResult:
-    request.setdefault("symbol", "EURUSD")
-    result = mt5.order_send(request)
-    assert isinstance(result, OrderSendResult), mt5.last_error()
-    return result
-
-
-def market(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1, **extra) -> OrderSendResult:
-    return send(mt5, action=c.TRADE_ACTION_DEAL, volume=volume, type=order_type, **extra)
+pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
 
 def sltp(mt5: SimulatedTerminal, ticket: int, sl: float, tp: float) -> int:
@@ -60,12 +37,12 @@ def test_stops_level_is_measured_from_the_closing_price(
     """MT5_API.md §8: stops level L: BUY sl <= bid - L and tp >= bid + L; SELL sl >= ask + L and
     tp <= ask - L; 0 means unset; violations give 10016."""
     mt5.control("configure_symbol", symbol="EURUSD", trade_stops_level=50)
-    assert market(mt5, order_type, sl=sl, tp=tp).retcode == retcode
+    assert deal(mt5, order_type, sl=sl, tp=tp).retcode == retcode
 
 
 def test_stops_on_the_wrong_side_are_invalid_with_zero_level(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §8: a stop on the wrong side of the price gives 10016 even with stops level 0."""
-    ticket = market(mt5).order
+    ticket = deal(mt5).order
     assert sltp(mt5, ticket, sl=1.10005, tp=0.0) == c.TRADE_RETCODE_INVALID_STOPS
     assert sltp(mt5, ticket, sl=0.0, tp=1.09990) == c.TRADE_RETCODE_INVALID_STOPS
     assert sltp(mt5, ticket, sl=1.09990, tp=1.10020) == c.TRADE_RETCODE_DONE
@@ -91,10 +68,10 @@ def test_freeze_level_blocks_modifying_and_closing_a_position(mt5: SimulatedTerm
     """MT5_API.md §8: if the closing price is within F of the current SL or TP the position cannot be
     modified or closed: 10029 FROZEN (the distance must be strictly greater)."""
     mt5.control("configure_symbol", symbol="EURUSD", trade_freeze_level=20)
-    ticket = market(mt5, sl=1.09950).order
+    ticket = deal(mt5, sl=1.09950).order
     mt5.control("set_price", symbol="EURUSD", bid=1.09970, ask=1.09980)  # 20 points from the SL: frozen
     assert sltp(mt5, ticket, sl=1.09900, tp=0.0) == c.TRADE_RETCODE_FROZEN
-    assert market(mt5, c.ORDER_TYPE_SELL, position=ticket).retcode == c.TRADE_RETCODE_FROZEN
+    assert deal(mt5, c.ORDER_TYPE_SELL, position=ticket).retcode == c.TRADE_RETCODE_FROZEN
     mt5.control("set_price", symbol="EURUSD", bid=1.09971, ask=1.09981)  # 21 points: free
     assert sltp(mt5, ticket, sl=1.09900, tp=0.0) == c.TRADE_RETCODE_DONE
 
@@ -118,14 +95,14 @@ def test_freeze_level_blocks_pending_orders_near_the_market(mt5: SimulatedTermin
 
 def test_prices_must_be_multiples_of_the_tick_size(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §8: prices must be multiples of trade_tick_size; unrounded prices give 10015 or 10016."""
-    assert market(mt5, price=1.100105, deviation=50).retcode == c.TRADE_RETCODE_INVALID_PRICE
-    assert market(mt5, sl=1.095005).retcode == c.TRADE_RETCODE_INVALID_STOPS
+    assert deal(mt5, price=1.100105, deviation=50).retcode == c.TRADE_RETCODE_INVALID_PRICE
+    assert deal(mt5, sl=1.095005).retcode == c.TRADE_RETCODE_INVALID_STOPS
     pending = send(mt5, action=c.TRADE_ACTION_PENDING, volume=0.1, type=c.ORDER_TYPE_BUY_LIMIT, price=1.095005,
                    type_filling=c.ORDER_FILLING_RETURN)  # fmt: skip
     assert pending.retcode == c.TRADE_RETCODE_INVALID_PRICE
     mt5.control("configure_symbol", symbol="EURUSD", trade_tick_size=0.00005)
-    assert market(mt5, sl=1.09503).retcode == c.TRADE_RETCODE_INVALID_STOPS
-    assert market(mt5, sl=1.09505).retcode == c.TRADE_RETCODE_DONE
+    assert deal(mt5, sl=1.09503).retcode == c.TRADE_RETCODE_INVALID_STOPS
+    assert deal(mt5, sl=1.09505).retcode == c.TRADE_RETCODE_DONE
 
 
 @pytest.mark.parametrize(
@@ -140,12 +117,12 @@ def test_prices_must_be_multiples_of_the_tick_size(mt5: SimulatedTerminal) -> No
 def test_trade_mode_limits_what_may_open(mt5: SimulatedTerminal, mode: int, buy: int, sell: int) -> None:
     """MT5_API.md §8: trade_mode 0 disabled (10017), 1 long only (10042), 2 short only (10043), 3 close only
     (10044)."""
-    ticket = market(mt5).order
+    ticket = deal(mt5).order
     mt5.control("configure_symbol", symbol="EURUSD", trade_mode=mode)
     assert mt5.symbol_info("EURUSD").trade_mode == mode
-    assert market(mt5, c.ORDER_TYPE_BUY).retcode == buy
-    assert market(mt5, c.ORDER_TYPE_SELL).retcode == sell
-    close = market(mt5, c.ORDER_TYPE_SELL, position=ticket).retcode
+    assert deal(mt5, c.ORDER_TYPE_BUY).retcode == buy
+    assert deal(mt5, c.ORDER_TYPE_SELL).retcode == sell
+    close = deal(mt5, c.ORDER_TYPE_SELL, position=ticket).retcode
     assert close == (c.TRADE_RETCODE_TRADE_DISABLED if mode == c.SYMBOL_TRADE_MODE_DISABLED else c.TRADE_RETCODE_DONE)
 
 
@@ -153,16 +130,16 @@ def test_filling_type_must_be_allowed_by_the_symbol(mt5: SimulatedTerminal) -> N
     """MT5_API.md §8: type_filling must be allowed by filling_mode (FOK=1, IOC=2, BOC=4), else 10030;
     RETURN on market orders is for exchange execution; instant execution fills FOK only."""
     assert mt5.symbol_info("EURUSD").filling_mode == c.SYMBOL_FILLING_FOK | c.SYMBOL_FILLING_IOC
-    assert market(mt5, type_filling=c.ORDER_FILLING_IOC).retcode == c.TRADE_RETCODE_DONE
-    assert market(mt5, type_filling=c.ORDER_FILLING_RETURN).retcode == c.TRADE_RETCODE_INVALID_FILL
-    assert market(mt5, type_filling=c.ORDER_FILLING_BOC).retcode == c.TRADE_RETCODE_INVALID_FILL
+    assert deal(mt5, type_filling=c.ORDER_FILLING_IOC).retcode == c.TRADE_RETCODE_DONE
+    assert deal(mt5, type_filling=c.ORDER_FILLING_RETURN).retcode == c.TRADE_RETCODE_INVALID_FILL
+    assert deal(mt5, type_filling=c.ORDER_FILLING_BOC).retcode == c.TRADE_RETCODE_INVALID_FILL
     mt5.control("configure_symbol", symbol="EURUSD", filling_mode=c.SYMBOL_FILLING_IOC)
-    assert market(mt5, type_filling=c.ORDER_FILLING_FOK).retcode == c.TRADE_RETCODE_INVALID_FILL
+    assert deal(mt5, type_filling=c.ORDER_FILLING_FOK).retcode == c.TRADE_RETCODE_INVALID_FILL
     mt5.control("configure_symbol", symbol="EURUSD", trade_exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE)
-    assert market(mt5, type_filling=c.ORDER_FILLING_RETURN).retcode == c.TRADE_RETCODE_DONE
+    assert deal(mt5, type_filling=c.ORDER_FILLING_RETURN).retcode == c.TRADE_RETCODE_DONE
     mt5.control("configure_symbol", symbol="EURUSD", trade_exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT,
                 filling_mode=c.SYMBOL_FILLING_FOK | c.SYMBOL_FILLING_IOC)  # fmt: skip
-    assert market(mt5, type_filling=c.ORDER_FILLING_IOC).retcode == c.TRADE_RETCODE_INVALID_FILL
+    assert deal(mt5, type_filling=c.ORDER_FILLING_IOC).retcode == c.TRADE_RETCODE_INVALID_FILL
     pending = send(mt5, action=c.TRADE_ACTION_PENDING, volume=0.1, type=c.ORDER_TYPE_SELL_LIMIT, price=1.10500,
                    type_filling=c.ORDER_FILLING_RETURN)  # fmt: skip
     assert pending.retcode == c.TRADE_RETCODE_PLACED
@@ -170,20 +147,20 @@ def test_filling_type_must_be_allowed_by_the_symbol(mt5: SimulatedTerminal) -> N
 
 def test_not_enough_money_is_10019(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §9: 10019 NO_MONEY when the free margin does not cover the order."""
-    assert market(mt5, volume=100.0).retcode == c.TRADE_RETCODE_NO_MONEY  # 110,010 USD margin on 10,000
+    assert deal(mt5, volume=100.0).retcode == c.TRADE_RETCODE_NO_MONEY  # 110,010 USD margin on 10,000
     assert mt5.positions_total() == 0
 
 
 def test_rejections_come_back_inside_an_order_send_result(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §11.4: SLTP, partial-close, stops-level, freeze-level, volume-step and filling checks answer
     with the right retcode inside an OrderSendResult, never None."""
-    ticket = market(mt5).order
+    ticket = deal(mt5).order
     verdicts = [
         send(mt5, action=c.TRADE_ACTION_SLTP, position=ticket, sl=0.0, tp=0.0),
-        market(mt5, c.ORDER_TYPE_SELL, volume=0.5, position=ticket),
-        market(mt5, sl=1.2),
-        market(mt5, volume=0.011),
-        market(mt5, type_filling=c.ORDER_FILLING_RETURN),
+        deal(mt5, c.ORDER_TYPE_SELL, volume=0.5, position=ticket),
+        deal(mt5, sl=1.2),
+        deal(mt5, volume=0.011),
+        deal(mt5, type_filling=c.ORDER_FILLING_RETURN),
     ]
     assert [v.retcode for v in verdicts] == [10025, 10038, 10016, 10014, 10030]
     assert all(isinstance(v, OrderSendResult) and v.comment for v in verdicts)
@@ -197,31 +174,31 @@ def test_injected_retcodes_reject_without_executing(mt5: SimulatedTerminal, retc
     """MT5_API.md §9: transient and permanent refusals arrive as retcodes with bid/ask and a comment; nothing
     executes, and the next attempt goes through."""
     mt5.control("inject_fault", kind="retcode", retcode=retcode)
-    refused = market(mt5)
+    refused = deal(mt5)
     assert refused.retcode == retcode and (refused.bid, refused.ask) == (BID, ASK) and refused.comment
     assert (refused.deal, refused.order) == (0, 0)
     assert mt5.positions_total() == 0
-    assert market(mt5).retcode == c.TRADE_RETCODE_DONE
+    assert deal(mt5).retcode == c.TRADE_RETCODE_DONE
 
 
 def test_timeout_has_an_unknown_outcome(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §9: 10012 TIMEOUT has an unknown outcome: the deal may have happened, so callers re-read
     positions and deals before resending."""
     mt5.control("inject_fault", kind="retcode", retcode=10012)
-    answer = market(mt5, comment="maybe")
+    answer = deal(mt5, comment="maybe")
     assert answer.retcode == c.TRADE_RETCODE_TIMEOUT and answer.order == 0
     (position,) = mt5.positions_get()
     assert position.comment == "maybe"
     mt5.control("inject_fault", kind="retcode", retcode=10012, executed=False)
-    assert market(mt5).retcode == c.TRADE_RETCODE_TIMEOUT
+    assert deal(mt5).retcode == c.TRADE_RETCODE_TIMEOUT
     assert mt5.positions_total() == 1
 
 
 def test_retcode_faults_may_target_one_action(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §9: a retcode fault for SLTP leaves market deals alone (action filter)."""
-    ticket = market(mt5).order
+    ticket = deal(mt5).order
     mt5.control("inject_fault", kind="retcode", retcode=10024, action=c.TRADE_ACTION_SLTP, count=2)
-    assert market(mt5).retcode == c.TRADE_RETCODE_DONE
+    assert deal(mt5).retcode == c.TRADE_RETCODE_DONE
     assert sltp(mt5, ticket, 1.09, 0.0) == 10024
     assert sltp(mt5, ticket, 1.09, 0.0) == 10024
     assert sltp(mt5, ticket, 1.09, 0.0) == c.TRADE_RETCODE_DONE

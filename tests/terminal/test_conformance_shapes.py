@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -11,18 +9,9 @@ from app.terminal import constants as c
 from app.terminal import structs
 from app.terminal.protocol import TERMINAL_FUNCTIONS
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import SUCCESS
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-SUCCESS = (1, "Success")
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=2.0)
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
+pytestmark = pytest.mark.sim(history_days=2.0)
 
 
 def test_every_module_function_is_there(mt5: SimulatedTerminal) -> None:

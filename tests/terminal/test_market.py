@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 
@@ -12,12 +10,11 @@ from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market import Market, Quote
 from app.terminal.sim.symbols import PRESET_SYMBOLS, preset_symbols
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
-
-START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()  # a Wednesday
+from tests.terminal.sim_helpers import MARKET_START
 
 
 def make_market(seed: int = 11, history_days: float = 2.0) -> tuple[SimClock, Market]:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     return clock, Market(clock=clock, seed=seed, history_days=history_days)
 
 
@@ -160,16 +157,16 @@ def test_unknown_symbol_and_bad_arguments() -> None:
     with pytest.raises(ValueError):
         market.rates_from_pos("EURUSD", 7, 0, 10)
     with pytest.raises(ValueError):
-        market.rates_range("EURUSD", 99999, START - 3600, START)
+        market.rates_range("EURUSD", 99999, MARKET_START - 3600, MARKET_START)
     with pytest.raises(ValueError):
         market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, -1, 10)
     with pytest.raises(ValueError):
-        market.ticks_from("EURUSD", START - 60, 10, 12345)
+        market.ticks_from("EURUSD", MARKET_START - 60, 10, 12345)
 
 
 def test_symbols_added_later_get_history() -> None:
     specs = preset_symbols()
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=3, symbols=specs, history_days=1.0)
     extra = PRESET_SYMBOLS["EURUSD"].__class__(**{**_fields(specs["EURUSD"]), "name": "EURUSD.x"})
     specs["EURUSD.x"] = extra

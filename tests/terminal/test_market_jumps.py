@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,12 +9,11 @@ from hypothesis import strategies as st
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market import LIVE_TICK_HOURS, Market
-
-START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
+from tests.terminal.sim_helpers import MARKET_START
 
 
 def make_market(seed: int = 17) -> tuple[SimClock, Market]:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     return clock, Market(clock=clock, seed=seed, history_days=1.0)
 
 
@@ -53,7 +50,7 @@ def test_a_three_day_jump_gives_the_same_path_as_small_steps() -> None:
 def test_ticks_inside_history_match_their_bars() -> None:
     clock, market = make_market()
     clock.advance(2 * 86400 + 17)
-    t0 = START - START % 60 + 86400 - 3600
+    t0 = MARKET_START - MARKET_START % 60 + 86400 - 3600
     ticks = market.ticks_range("XAUUSD", t0, t0 + 3600 - 0.001, c.COPY_TICKS_ALL)
     bars = market.rates_range("XAUUSD", c.TIMEFRAME_M1, t0, t0 + 3599)
     assert len(bars) == 60
@@ -67,12 +64,12 @@ def test_ticks_inside_history_match_their_bars() -> None:
 def test_ticks_from_spans_rebuilt_and_live_ticks() -> None:
     clock, market = make_market()
     clock.advance(600)
-    t0 = START - 1800  # in the generated history, before the first live tick
+    t0 = MARKET_START - 1800  # in the generated history, before the first live tick
     forward = market.ticks_from("EURUSD", t0, 2000, c.COPY_TICKS_ALL)
     assert len(forward) == 2000 and forward["time_msc"][0] >= t0 * 1000
     window = market.ticks_range("EURUSD", t0, forward["time_msc"][-1] / 1000.0, c.COPY_TICKS_ALL)
     assert np.array_equal(forward, window[:2000])
-    assert forward["time_msc"][-1] > START * 1000  # reached into the live part
+    assert forward["time_msc"][-1] > MARKET_START * 1000  # reached into the live part
     info = market.ticks_from("BTCUSD", t0, 50, c.COPY_TICKS_INFO)
     assert len(info) == 50 and np.all(info["flags"] & (c.TICK_FLAG_BID | c.TICK_FLAG_ASK))
     assert len(market.ticks_from("EURUSD", clock.now() + 60, 10, c.COPY_TICKS_ALL)) == 0
@@ -110,8 +107,8 @@ def test_a_month_long_jump_is_filled_without_gaps() -> None:
 @settings(max_examples=12, deadline=None)
 @given(steps=st.lists(st.floats(min_value=0.0, max_value=5400.0), min_size=1, max_size=12))
 def test_bars_and_ticks_do_not_depend_on_the_step_sequence(steps: list[float]) -> None:
-    clock_a = SimClock(start=START, speed=0.0)
-    clock_b = SimClock(start=START, speed=0.0)
+    clock_a = SimClock(start=MARKET_START, speed=0.0)
+    clock_b = SimClock(start=MARKET_START, speed=0.0)
     one_jump = Market(clock=clock_a, seed=5, symbols=None, history_days=0.05)
     stepped = Market(clock=clock_b, seed=5, symbols=None, history_days=0.05)
     for step in steps:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,8 +10,7 @@ import pytest
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market import Market
-
-START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
+from tests.terminal.sim_helpers import MARKET_START
 
 
 def _roundtrip(market: Market, clock: SimClock) -> tuple[Market, SimClock]:
@@ -31,7 +29,7 @@ def _same(a: Market, b: Market, symbol: str) -> None:
 
 
 def test_restored_market_has_the_same_price_bars_and_future() -> None:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=8, history_days=3.0)
     clock.advance(1000.25)
     market.advance_to_now()
@@ -51,7 +49,7 @@ def test_restored_market_has_the_same_price_bars_and_future() -> None:
 
 
 def test_scripted_state_survives_a_restore() -> None:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=8, history_days=1.0)
     market.play_path("EURUSD", [(0, 1.1), (120, 1.112)])
     market.set_price("USDJPY", 155.5)
@@ -70,7 +68,7 @@ def test_scripted_state_survives_a_restore() -> None:
 
 
 def test_bars_since_start_survive_a_restart_days_later() -> None:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=2, history_days=2.0)
     market.set_price("XAUUSD", 2500.0)
     clock.advance(600)
@@ -82,12 +80,12 @@ def test_bars_since_start_survive_a_restart_days_later() -> None:
     after = restored.rates_from_pos("XAUUSD", c.TIMEFRAME_M1, 0, 100_000)
     assert np.array_equal(after[: len(before) - 1], before[:-1])  # all but the then-forming bar
     assert len(after) == len(before) + 2 * 1440
-    held = after[(after["time"] >= START + 60) & (after["time"] < START + 540)]
+    held = after[(after["time"] >= MARKET_START + 60) & (after["time"] < MARKET_START + 540)]
     assert np.all(held["high"] == 2500.0) and np.all(held["low"] == 2500.0)
 
 
 def test_unknown_snapshot_version_is_rejected() -> None:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=2, history_days=0.5)
     data = market.snapshot()
     data["version"] = 0

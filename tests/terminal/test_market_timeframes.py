@@ -11,8 +11,7 @@ from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market import Market
 from app.terminal.structs import RATES_DTYPE
-
-START = datetime(2025, 6, 11, 10, 20, 30, tzinfo=UTC).timestamp()
+from tests.terminal.sim_helpers import MARKET_START
 
 ALL_TIMEFRAMES = [
     c.TIMEFRAME_M1, c.TIMEFRAME_M2, c.TIMEFRAME_M3, c.TIMEFRAME_M4, c.TIMEFRAME_M5, c.TIMEFRAME_M6,
@@ -30,7 +29,7 @@ MINUTES = {
 
 @pytest.fixture(scope="module")
 def market() -> Market:
-    clock = SimClock(start=START, speed=0.0)
+    clock = SimClock(start=MARKET_START, speed=0.0)
     market = Market(clock=clock, seed=21, history_days=40.0)
     clock.advance(1234.5)  # a live stretch on top of the history
     return market
@@ -123,4 +122,4 @@ def test_rates_from_and_rates_range_windows(market: Market) -> None:
     assert np.array_equal(exact, h1[10:21])
     inner = market.rates_range("GBPUSD", c.TIMEFRAME_H1, float(h1["time"][10]) + 1, float(h1["time"][20]) - 1)
     assert np.array_equal(inner, h1[11:20])
-    assert len(market.rates_from("GBPUSD", c.TIMEFRAME_H1, START - 400 * 86400, 5)) == 0
+    assert len(market.rates_from("GBPUSD", c.TIMEFRAME_H1, MARKET_START - 400 * 86400, 5)) == 0

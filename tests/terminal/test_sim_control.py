@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
+from tests.terminal.sim_helpers import START
 
 
 def test_set_price_holds_until_released(mt5: SimulatedTerminal) -> None:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import NO_IPC, open_terminal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-NO_IPC = (-10004, "No IPC connection")
 IPC_TIMEOUT = (-10005, "IPC timeout")
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    yield terminal
-    terminal.close()
 
 
 def buy(mt5: SimulatedTerminal):  # noqa: ANN201
@@ -113,9 +102,8 @@ def test_bad_fault_parameters_are_value_errors(mt5: SimulatedTerminal, params: d
 
 
 def _run_random(seed: int) -> list[tuple[int, str]]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
+    terminal = open_terminal()
     try:
-        terminal.initialize()
         terminal.control("random_faults", seed=seed, probability=0.3, kinds=["ipc_timeout", "disconnect", "retcode"])
         outcomes = []
         for _ in range(60):

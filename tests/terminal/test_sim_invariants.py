@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import FAR, open_terminal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-FAR = 2**31 - 1
 SYMBOLS = ("EURUSD", "USDJPY", "XAUUSD")
 
 steps = st.lists(
@@ -28,11 +27,9 @@ steps = st.lists(
 @pytest.fixture(scope="module")
 def mt5_pair():  # noqa: ANN201
     terminals = {
-        mode: SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=mode, balance=10_000_000.0)
+        mode: open_terminal(margin_mode=mode, balance=10_000_000.0)
         for mode in (c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
     }
-    for terminal in terminals.values():
-        terminal.initialize()
     yield terminals
     for terminal in terminals.values():
         terminal.close()

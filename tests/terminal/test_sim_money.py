@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import HELD_EURUSD, open_position
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=1.10000, ask=1.10010)
-    terminal.control("set_price", symbol="USDJPY", bid=150.000, ask=150.010)
-    terminal.control("set_price", symbol="XAUUSD", bid=2400.00, ask=2400.30)
-    yield terminal
-    terminal.close()
-
-
-def deal(mt5: SimulatedTerminal, symbol: str, order_type: int, volume: float) -> int:
-    result = mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol=symbol, volume=volume, type=order_type)
-    assert result.retcode == c.TRADE_RETCODE_DONE, result
-    return result.order
+pytestmark = pytest.mark.sim(prices={**HELD_EURUSD, "USDJPY": (150.000, 150.010), "XAUUSD": (2400.00, 2400.30)})
 
 
 def test_position_price_and_profit_follow_the_market(mt5: SimulatedTerminal) -> None:
     """price_current is the closing price (bid for BUY, ask for SELL) and profit follows it."""
-    buy, sell = deal(mt5, "EURUSD", c.ORDER_TYPE_BUY, 1.0), deal(mt5, "EURUSD", c.ORDER_TYPE_SELL, 1.0)
+    buy = open_position(mt5, c.ORDER_TYPE_BUY, 1.0, symbol="EURUSD")
+    sell = open_position(mt5, c.ORDER_TYPE_SELL, 1.0, symbol="EURUSD")
     mt5.control("set_price", symbol="EURUSD", bid=1.10200, ask=1.10210)
     positions = {p.ticket: p for p in mt5.positions_get()}
     assert (positions[buy].price_current, positions[buy].profit) == (1.10200, pytest.approx(190.0))
@@ -40,7 +23,7 @@ def test_position_price_and_profit_follow_the_market(mt5: SimulatedTerminal) -> 
 
 def test_yen_profit_is_converted_to_dollars(mt5: SimulatedTerminal) -> None:
     """USDJPY profit accrues in JPY and is converted to the USD account at the current USDJPY price."""
-    ticket = deal(mt5, "USDJPY", c.ORDER_TYPE_BUY, 1.0)
+    ticket = open_position(mt5, c.ORDER_TYPE_BUY, 1.0, symbol="USDJPY")
     mt5.control("set_price", symbol="USDJPY", bid=151.010, ask=151.020)
     (position,) = mt5.positions_get(ticket=ticket)
     assert position.profit == pytest.approx(round(1.0 * 100_000 * 1.0 / 151.010, 2))
@@ -49,8 +32,8 @@ def test_yen_profit_is_converted_to_dollars(mt5: SimulatedTerminal) -> None:
 
 def test_account_figures_follow_prices(mt5: SimulatedTerminal) -> None:
     """balance, profit, equity, margin, margin_free and margin_level follow open positions and prices."""
-    deal(mt5, "EURUSD", c.ORDER_TYPE_BUY, 1.0)
-    deal(mt5, "XAUUSD", c.ORDER_TYPE_SELL, 0.1)
+    open_position(mt5, c.ORDER_TYPE_BUY, 1.0, symbol="EURUSD")
+    open_position(mt5, c.ORDER_TYPE_SELL, 0.1, symbol="XAUUSD")
     mt5.control("set_price", symbol="EURUSD", bid=1.09900, ask=1.09910)
     mt5.control("set_price", symbol="XAUUSD", bid=2390.00, ask=2390.30)
     account = mt5.account_info()
@@ -80,7 +63,7 @@ def test_order_calc_margin_and_profit(mt5: SimulatedTerminal) -> None:
 
 def test_realised_profit_moves_the_balance(mt5: SimulatedTerminal) -> None:
     """Closing books the profit on the balance; the deal carries it."""
-    ticket = deal(mt5, "USDJPY", c.ORDER_TYPE_SELL, 0.2)
+    ticket = open_position(mt5, c.ORDER_TYPE_SELL, 0.2, symbol="USDJPY")
     mt5.control("set_price", symbol="USDJPY", bid=149.000, ask=149.010)
     close = mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol="USDJPY", volume=0.2, type=c.ORDER_TYPE_BUY,
                            position=ticket)  # fmt: skip

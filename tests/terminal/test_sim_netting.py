@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-BID, ASK = 1.10000, 1.10010
-
-
-def _terminal(margin_mode: int) -> SimulatedTerminal:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0, margin_mode=margin_mode)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
-    return terminal
+from tests.terminal.sim_helpers import BID, HELD_EURUSD, OpenSim, deal
 
 
 @pytest.fixture
-def netting() -> Iterator[SimulatedTerminal]:
-    terminal = _terminal(c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING)
-    yield terminal
-    terminal.close()
+def netting(open_sim: OpenSim) -> SimulatedTerminal:
+    return open_sim(margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING, prices=HELD_EURUSD)
 
 
 @pytest.fixture
-def hedging() -> Iterator[SimulatedTerminal]:
-    terminal = _terminal(c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING)
-    yield terminal
-    terminal.close()
-
-
-def deal(mt5: SimulatedTerminal, order_type: int, volume: float, **extra):  # noqa: ANN201
-    return mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol="EURUSD", volume=volume, type=order_type, **extra)
+def hedging(open_sim: OpenSim) -> SimulatedTerminal:
+    return open_sim(margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, prices=HELD_EURUSD)
 
 
 def test_same_direction_deals_add_up_at_the_average_price(netting: SimulatedTerminal) -> None:

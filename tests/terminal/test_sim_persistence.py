@@ -11,17 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.terminal import constants as c
-from app.terminal.sim import SimulatedTerminal
 from app.terminal.sim.store import FILE_NAME
-
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-FAR = 2**31 - 1
-
-
-def open_terminal(data_dir: Path, **options) -> SimulatedTerminal:
-    terminal = SimulatedTerminal(data_dir=data_dir, speed=0.0, start_time=START, history_days=1.0, **options)
-    assert terminal.initialize()
-    return terminal
+from tests.terminal.sim_helpers import FAR, START, open_terminal
 
 
 def test_the_broker_round_trips_through_its_database(tmp_path: Path) -> None:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import HELD_EURUSD, open_terminal
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=1.10000, ask=1.10010)
-    yield terminal
-    terminal.close()
+pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
 
 def test_symbols_get_answers_false_for_bad_arguments(mt5: SimulatedTerminal) -> None:
@@ -60,9 +51,8 @@ def test_market_book_needs_a_subscription(mt5: SimulatedTerminal) -> None:
 
 def test_terminal_info_describes_the_simulated_terminal(tmp_path: Path) -> None:
     """terminal_info has every field; connected, trade_allowed and the data path are the simulator's own."""
-    mt5 = SimulatedTerminal(data_dir=tmp_path, speed=0.0, start_time=START, history_days=1.0)
+    mt5 = open_terminal(tmp_path)
     try:
-        mt5.initialize()
         info = mt5.terminal_info()
         assert len(info) == 22
         assert (info.connected, info.trade_allowed, info.data_path) == (True, True, str(tmp_path))

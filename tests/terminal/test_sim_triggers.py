@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, open_position
 
-START = 1_750_000_000.0  # a fixed server time, so every run sees the same prices
-
-BID, ASK = 1.10000, 1.10010
-
-
-@pytest.fixture
-def mt5() -> Iterator[SimulatedTerminal]:
-    terminal = SimulatedTerminal(speed=0.0, start_time=START, history_days=1.0)
-    assert terminal.initialize()
-    terminal.control("set_price", symbol="EURUSD", bid=BID, ask=ASK)
-    yield terminal
-    terminal.close()
-
-
-def market(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1, **extra) -> int:
-    result = mt5.order_send(action=c.TRADE_ACTION_DEAL, symbol="EURUSD", volume=volume, type=order_type, **extra)
-    assert result.retcode == c.TRADE_RETCODE_DONE, result
-    return result.order
+pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
 
 def pending(mt5: SimulatedTerminal, order_type: int, price: float, **extra) -> int:
@@ -44,7 +26,7 @@ def closing_deal(mt5: SimulatedTerminal, ticket: int):  # noqa: ANN201
 def test_stop_loss_closes_at_the_first_tick_that_reaches_it(mt5: SimulatedTerminal) -> None:
     """The server closes a BUY whose SL the bid reached, at the time and bid of the first tick at or below the
     SL, with reason SL and a "[sl ...]" comment, and books the loss."""
-    ticket = market(mt5, sl=1.09950, tp=1.10500)
+    ticket = open_position(mt5, sl=1.09950, tp=1.10500)
     balance = mt5.account_info().balance
     start = mt5.control("now")
     mt5.control("play_path", symbol="EURUSD", points=[[10, 1.09900], [20, 1.10000]])
@@ -66,7 +48,7 @@ def test_stop_loss_closes_at_the_first_tick_that_reaches_it(mt5: SimulatedTermin
 
 def test_a_price_set_beyond_the_stop_fills_at_the_gap_price(mt5: SimulatedTerminal) -> None:
     """A stop jumped over (a gap, or a price set beyond it) fills at the first price on the far side."""
-    ticket = market(mt5, sl=1.09950)
+    ticket = open_position(mt5, sl=1.09950)
     mt5.control("set_price", symbol="EURUSD", bid=1.09900, ask=1.09910)
     deal = closing_deal(mt5, ticket)
     assert (deal.reason, deal.price) == (c.DEAL_REASON_SL, 1.09900)
@@ -74,7 +56,7 @@ def test_a_price_set_beyond_the_stop_fills_at_the_gap_price(mt5: SimulatedTermin
 
 def test_take_profit_of_a_sell_fires_on_the_ask(mt5: SimulatedTerminal) -> None:
     """A SELL's TP fires when the ask falls to it (the bid alone reaching it is not enough)."""
-    ticket = market(mt5, c.ORDER_TYPE_SELL, tp=1.09900)
+    ticket = open_position(mt5, c.ORDER_TYPE_SELL, tp=1.09900)
     mt5.control("set_price", symbol="EURUSD", bid=1.09895, ask=1.09905)
     assert mt5.positions_get(ticket=ticket) != ()
     mt5.control("set_price", symbol="EURUSD", bid=1.09890, ask=1.09900)
@@ -86,8 +68,8 @@ def test_take_profit_of_a_sell_fires_on_the_ask(mt5: SimulatedTerminal) -> None:
 
 def test_stops_fire_only_for_the_positions_touched(mt5: SimulatedTerminal) -> None:
     """Of many positions only those whose level the price reached are closed."""
-    near = [market(mt5, sl=1.09960) for _ in range(20)]
-    far = [market(mt5, sl=1.09800) for _ in range(20)]
+    near = [open_position(mt5, sl=1.09960) for _ in range(20)]
+    far = [open_position(mt5, sl=1.09800) for _ in range(20)]
     mt5.control("set_price", symbol="EURUSD", bid=1.09950, ask=1.09960)
     open_tickets = {p.ticket for p in mt5.positions_get()}
     assert open_tickets == set(far)
@@ -96,7 +78,7 @@ def test_stops_fire_only_for_the_positions_touched(mt5: SimulatedTerminal) -> No
 
 def test_stops_fire_while_the_terminal_is_disconnected(mt5: SimulatedTerminal) -> None:
     """The server keeps working when the terminal is gone: the close is there after reconnecting."""
-    ticket = market(mt5, tp=1.10100)
+    ticket = open_position(mt5, tp=1.10100)
     mt5.control("inject_fault", kind="disconnect")
     mt5.control("set_price", symbol="EURUSD", bid=1.10150, ask=1.10160)
     assert mt5.initialize()

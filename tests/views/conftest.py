@@ -4,30 +4,15 @@ qasync loop so Qt signals and timers behave as in the program."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from app.engine.registry import Registration
 from app.runtime import Services
 from app.views.bridge import EngineBridge
-from tests.engine.conftest import open_position, open_services, set_price
-
-
-@pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    s = await open_services(tmp_path)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-async def ready(services: Services) -> Services:
-    assert await services.engine.start()
-    return services
+# `services` and `ready` are the engine tests' fixtures, served to the view tests as they are.
+from tests.engine.conftest import open_position, ready, services, set_price  # noqa: F401
 
 
 @pytest.fixture
