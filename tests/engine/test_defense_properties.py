@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.config import AppSettings
@@ -281,7 +282,8 @@ def as_path(drawn: list[tuple[int, float]]) -> list[tuple[float, float]]:
     return path
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.timeout(300)  # about 20 s alone; a loaded machine (or shrinking a failure) takes longer
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     margin_mode=st.sampled_from([mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING]),
     drawn=legs,
