@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -106,6 +107,8 @@ def save_settings(path: Path, settings: AppSettings) -> None:
 def settings_to_dict(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return {f.name: settings_to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(settings_to_dict(k)): settings_to_dict(v) for k, v in value.items()}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
@@ -139,8 +142,16 @@ def _coerce(hint: Any, raw: Any, key: str) -> Any:
         if not isinstance(raw, list):
             raise InvalidSettings(f"{key} must be a list")
         args = get_args(hint)
-        item = args[0]
-        return tuple(_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(raw))
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(raw))
+        if len(raw) != len(args):  # a fixed pair such as (start, end)
+            raise InvalidSettings(f"{key} must be a list of {len(args)} values")
+        return tuple(_coerce(item, v, f"{key}[{i}]") for i, (item, v) in enumerate(zip(args, raw)))
+    if origin is Mapping:  # a table keyed by labels (scoring weights, multipliers); the settings parse the keys
+        if not isinstance(raw, dict):
+            raise InvalidSettings(f"{key} must be a table")
+        value_hint = get_args(hint)[1]
+        return {name: _coerce(value_hint, value, f"{key}.{name}") for name, value in raw.items()}
     if hint is bool:
         if not isinstance(raw, bool):
             raise InvalidSettings(f"{key} must be true or false")

@@ -26,11 +26,12 @@ from app.engine.market_data import MarketData, SymbolData
 from app.engine.model import Direction, Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
-from app.engine.scoring import ScoringSettings, score_trade_with
+from app.engine.scoring import score_trade_with
 from app.engine.settings import EngineSettings
 from app.terminal.structs import RATES_DTYPE
 
 NOW = 1_767_000_000 - 1_767_000_000 % 900 + 10 * 900 + 1
+SETTINGS = EngineSettings()
 
 
 def bars(rng: np.random.Generator, count: int, period: int, start: float) -> np.ndarray:
@@ -77,9 +78,9 @@ def trades(count: int, symbols: int) -> list[Trade]:
 async def bar_close(count: int, symbols: int, rng: np.random.Generator) -> tuple[float, DefenseDeepCheck]:
     data = market(symbols, rng)
     check = DefenseDeepCheck(gateway=SimpleNamespace(), market=data, actions=SimpleNamespace(),
-                             rails=SafetyRails(EngineSettings().rails),
+                             rails=SafetyRails(SETTINGS.rails),
                              recorder=Recorder(NullJournal(), EventBus(), lambda: NOW),
-                             settings=EngineSettings, scoring=ScoringSettings)
+                             settings=lambda: SETTINGS)
     batch = trades(count, symbols)
     positions = {t.ticket: None for t in batch}
     started = time.perf_counter()
@@ -90,8 +91,7 @@ async def bar_close(count: int, symbols: int, rng: np.random.Generator) -> tuple
 def decide_only(count: int, symbols: int, rng: np.random.Generator) -> float:
     data = market(symbols, rng)
     check = DefenseDeepCheck(gateway=SimpleNamespace(), market=data, actions=SimpleNamespace(), rails=SafetyRails(
-        EngineSettings().rails), recorder=Recorder(NullJournal(), EventBus(), lambda: NOW), settings=EngineSettings,
-        scoring=ScoringSettings)
+        SETTINGS.rails), recorder=Recorder(NullJournal(), EventBus(), lambda: NOW), settings=lambda: SETTINGS)
     batch = trades(count, symbols)
     scores = [score_trade_with(check.analysis(t.symbol, data.get(t.symbol), NOW), t.direction,
                                bid=data.get(t.symbol).bid, ask=data.get(t.symbol).ask) for t in batch]

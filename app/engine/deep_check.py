@@ -20,7 +20,7 @@ from app.engine.model import Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS
-from app.engine.scoring import ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
+from app.engine.scoring import SymbolAnalysis, early_check_wanted, score_trade_with
 from app.engine.settings import EngineSettings
 from app.errors import TemporaryError
 from app.terminal import constants as mt5
@@ -44,7 +44,6 @@ class DefenseDeepCheck:
         rails: SafetyRails,
         recorder: Recorder,
         settings: Callable[[], EngineSettings],
-        scoring: Callable[[], ScoringSettings],
     ) -> None:
         self._gateway = gateway
         self._market = market
@@ -52,7 +51,6 @@ class DefenseDeepCheck:
         self._rails = rails
         self._recorder = recorder
         self._settings = settings
-        self._scoring = scoring
         self._analyses: dict[str, tuple[tuple[int, int, int], SymbolAnalysis]] = {}
         self._bar_seen: dict[str, int] = {}
         self._hedging: bool | None = None
@@ -90,10 +88,11 @@ class DefenseDeepCheck:
     def analysis(self, symbol: str, data: SymbolData, now: float) -> SymbolAnalysis:
         """The symbol's analysis at its last closed bars, computed once per symbol and bar."""
         key = (data.last_m5_time, data.last_m15_time, int(now // M5_SECONDS))
+        scoring = self._settings().scoring
         cached = self._analyses.get(symbol)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == key and cached[1].settings is scoring:
             return cached[1]
-        analysis = SymbolAnalysis.compute(data.m5, data.m15, None, symbol, now, self._scoring(), False)
+        analysis = SymbolAnalysis.compute(data.m5, data.m15, None, symbol, now, scoring, False)
         self._analyses[symbol] = (key, analysis)
         self.analyses_computed += 1
         return analysis
@@ -115,7 +114,7 @@ class DefenseDeepCheck:
                 return 0
             vwap = self.analysis(trade.symbol, data, now).vwap
             forced = early_check_wanted(trade.direction, trade.entry, trade.closing_price(data.bid, data.ask), vwap,
-                                        self._scoring())
+                                        self._settings().scoring)
             if not forced:
                 return 0
         analysis = self.analysis(trade.symbol, data, now)

@@ -25,7 +25,6 @@ from app.engine.model import ActionRecord, LifecycleState, Trade, Transition
 from app.engine.rails import RailStatus, SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import Registration, RegistrationResult, TradeRegistry
-from app.engine.scoring import ScoringSettings
 from app.engine.settings import EngineSettings
 from app.errors import (
     ConfigurationError,
@@ -99,10 +98,9 @@ class Engine:
                                settings=lambda: self._settings, paused=lambda: self._paused)
         self.defense = DefenseActions(gateway=gateway, executor=lambda: self.executor, recorder=self._recorder,
                                       rails=self.rails, now=self.clock.now)
-        scoring = ScoringSettings()
         self.cycle.deep_check = DefenseDeepCheck(gateway=gateway, market=self.market, actions=self.defense,
                                                  rails=self.rails, recorder=self._recorder,
-                                                 settings=lambda: self._settings, scoring=lambda: scoring)
+                                                 settings=lambda: self._settings)
         self._tasks = TaskKeeper("engine")
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.engine.defense import DefenseSettings
+from app.engine.scoring_settings import ScoringSettings
 from app.errors import InvalidSettings
 
 
@@ -84,6 +85,7 @@ class EngineSettings:
     rails: RailSettings = field(default_factory=RailSettings)
     adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
     defense: DefenseSettings = field(default_factory=DefenseSettings)
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
 
     def validate(self) -> EngineSettings:
         """Raise InvalidSettings naming the first value out of range; return self otherwise."""

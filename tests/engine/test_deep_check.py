@@ -3,14 +3,18 @@ one analysis per symbol and bar shared by its trades, and the state machine acti
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.engine.deep_check import DefenseDeepCheck
 from app.engine.model import ActionKind, DefensiveState as S
 from app.engine.registry import Registration
+from app.engine.scoring import ScoringSettings
+from app.engine.scoring_vocab import ComponentName
 from app.runtime import Services
 
-from .conftest import open_position, quote, set_price
+from .conftest import engine_settings, open_position, open_services, quote, set_price
 
 R = 0.0020
 
@@ -135,3 +139,23 @@ async def test_a_falling_market_walks_a_buy_down_the_defensive_states(ready: Ser
     assert [a.outcome.value for a in journal if a.kind is ActionKind.PARTIAL_CLOSE] == ["SUCCESS"]
     (position,) = await ready.gateway.positions(ticket=ticket)
     assert position.volume == pytest.approx(0.5) and position.sl > round(ask - 0.03, 5)
+
+
+async def test_the_deep_check_scores_with_the_engine_scoring_settings(tmp_path) -> None:
+    """Every scoring figure is an engine setting: with every base weight at 0 each score is 0; settings
+    edited while running apply from the next check on."""
+    silent = ScoringSettings(weights={name: 0.0 for name in ComponentName})
+    services = await open_services(tmp_path, engine_settings(scoring=silent))
+    try:
+        assert await services.engine.start()
+        (ticket,) = await hold_and_buy(services)
+        trade = services.engine.trade(ticket)
+        await advance(services, 301)
+        assert deep(services).checks == 1 and trade.score == 0.0
+        data = services.engine.market.get("EURUSD")
+        assert deep(services).analysis("EURUSD", data, services.engine.clock.now()).settings is silent
+        loud = ScoringSettings()
+        services.engine.update_settings(replace(services.engine.settings, scoring=loud))
+        assert deep(services).analysis("EURUSD", data, services.engine.clock.now()).settings is loud
+    finally:
+        await services.close()
