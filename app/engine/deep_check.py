@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
+
 from app.engine.defense import decayed_warnings, decide
 from app.engine.defense_actions import PENDING_PREFIX, DefenseActions
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
@@ -20,7 +22,7 @@ from app.engine.model import Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS
-from app.engine.scoring import SymbolAnalysis, early_check_wanted, score_trade_with
+from app.engine.scoring import ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
 from app.engine.settings import EngineSettings
 from app.errors import TemporaryError
 from app.terminal import constants as mt5
@@ -28,8 +30,10 @@ from app.terminal import constants as mt5
 logger = logging.getLogger(__name__)
 
 
-class AccountGateway(Protocol):
+class DeepCheckGateway(Protocol):
     async def account_info(self) -> Any: ...
+    async def symbol_info(self, symbol: str) -> Any: ...
+    async def call(self, fn: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class DefenseDeepCheck:
@@ -38,7 +42,7 @@ class DefenseDeepCheck:
     def __init__(
         self,
         *,
-        gateway: AccountGateway,
+        gateway: DeepCheckGateway,
         market: MarketData,
         actions: DefenseActions,
         rails: SafetyRails,
@@ -54,11 +58,14 @@ class DefenseDeepCheck:
         self._analyses: dict[str, tuple[tuple[int, int, int], SymbolAnalysis]] = {}
         self._bar_seen: dict[str, int] = {}
         self._hedging: bool | None = None
+        self._trade_flags: dict[str, bool] = {}
+        self._calls = 0
         self.analyses_computed = 0  # how many symbol analyses were computed (shared between trades)
         self.checks = 0  # how many trade checks ran
+        self.tick_fetches = 0  # how many times trade ticks were fetched for the order flow
 
     async def after_fast_cycle(self, trades: list[Trade], positions: dict[int, Any], now: float) -> int:
-        calls = 0
+        calls = self._calls = 0
         by_symbol: dict[str, list[Trade]] = {}
         for trade in trades:
             if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
@@ -80,22 +87,54 @@ class DefenseDeepCheck:
                 except Exception:
                     logger.exception("deep check of ticket %s failed", trade.ticket)
         await self._recorder.save_many(unchanged)
-        return calls
+        return calls + self._calls
 
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
         return await self._actions.settle(trade, positions)
 
-    def analysis(self, symbol: str, data: SymbolData, now: float) -> SymbolAnalysis:
-        """The symbol's analysis at its last closed bars, computed once per symbol and bar."""
+    async def analysis(self, symbol: str, data: SymbolData, now: float) -> SymbolAnalysis:
+        """The symbol's analysis at its last closed bars, computed once per symbol and bar, with the trade
+        ticks of those bars where the symbol has real trade flags (order flow)."""
         key = (data.last_m5_time, data.last_m15_time, int(now // M5_SECONDS))
         scoring = self._settings().scoring
         cached = self._analyses.get(symbol)
         if cached is not None and cached[0] == key and cached[1].settings is scoring:
             return cached[1]
-        analysis = SymbolAnalysis.compute(data.m5, data.m15, None, symbol, now, scoring, False)
+        flags = await self._has_trade_flags(symbol)
+        ticks = await self._trade_ticks(symbol, now, scoring) if flags else None
+        analysis = SymbolAnalysis.compute(data.m5, data.m15, ticks, symbol, now, scoring, flags)
         self._analyses[symbol] = (key, analysis)
         self.analyses_computed += 1
         return analysis
+
+    async def _has_trade_flags(self, symbol: str) -> bool:
+        """Whether the symbol's ticks carry real buy/sell flags: it quotes a last trade price (exchange and
+        crypto symbols do; most forex feeds quote bid and ask only). Asked once per symbol."""
+        known = self._trade_flags.get(symbol)
+        if known is None:
+            info = await self._gateway.symbol_info(symbol)
+            self._calls += 1
+            known = float(info.last) > 0.0 or int(info.chart_mode) == mt5.SYMBOL_CHART_MODE_LAST
+            self._trade_flags[symbol] = known
+        return known
+
+    async def _trade_ticks(self, symbol: str, now: float, scoring: ScoringSettings) -> np.ndarray | None:
+        """The trade ticks of the closed M5 bars the order flow is read from; None when they cannot be had
+        (the delta is then marked unavailable)."""
+        bars = max(scoring.delta.lookback_bars, scoring.vwap.volume_window_bars)
+        end = int(now) - int(now) % M5_SECONDS
+        limit = self._settings().cycle.flow_ticks_max
+        reply = await self._gateway.call("copy_ticks_from", symbol, end - bars * M5_SECONDS, limit,
+                                         mt5.COPY_TICKS_TRADE)
+        self._calls += 1
+        self.tick_fetches += 1
+        if not reply.ok:
+            logger.warning("%s: no trade ticks for the order flow: %s", symbol, reply.error)
+            return None
+        if len(reply.value) >= limit:
+            logger.warning("%s: more than %d trade ticks in %d bars; order flow left out", symbol, limit, bars)
+            return None
+        return reply.value
 
     async def _check(self, trade: Trade, data: SymbolData, now: float, bar_closed: bool,
                      unchanged: list[Trade]) -> int:
@@ -112,12 +151,12 @@ class DefenseDeepCheck:
             new_bars = trade.last_deep_check_at is None or _bar_start(now) > _bar_start(trade.last_deep_check_at)
             if not (cooled and new_bars):
                 return 0
-            vwap = self.analysis(trade.symbol, data, now).vwap
+            vwap = (await self.analysis(trade.symbol, data, now)).vwap
             forced = early_check_wanted(trade.direction, trade.entry, trade.closing_price(data.bid, data.ask), vwap,
                                         self._settings().scoring)
             if not forced:
                 return 0
-        analysis = self.analysis(trade.symbol, data, now)
+        analysis = await self.analysis(trade.symbol, data, now)
         score = score_trade_with(analysis, trade.direction, bid=data.bid, ask=data.ask)
         self.checks += 1
         trade.score, trade.score_explanation = score.total, score.explanation

@@ -33,6 +33,8 @@ class CycleSettings:
     forced_cooldown_s: float = 600.0
     backfill_m5: int = 600
     backfill_m15: int = 300
+    #: most trade ticks fetched per symbol and bar close for the order flow (more: the flow is left out)
+    flow_ticks_max: int = 100_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +103,7 @@ class EngineSettings:
             (self.cycle.fast_interval_s > 0, "cycle.fast_interval_s must be positive"),
             (self.cycle.backfill_m5 >= 50, "cycle.backfill_m5 must be at least 50"),
             (self.cycle.backfill_m15 >= 50, "cycle.backfill_m15 must be at least 50"),
+            (self.cycle.flow_ticks_max >= 1000, "cycle.flow_ticks_max must be at least 1000"),
             (self.protection.breakeven_r > 0, "protection.breakeven_r must be positive"),
             (0 <= self.protection.breakeven_lock_r < self.protection.breakeven_r,
              "protection.breakeven_lock_r must be below breakeven_r"),

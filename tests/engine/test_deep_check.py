@@ -3,18 +3,24 @@ one analysis per symbol and bar shared by its trades, and the state machine acti
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import replace
 
 import pytest
 
+from app.config import AppSettings
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.model import ActionKind, DefensiveState as S
+from app.engine.model import ActionKind, DefensiveState as S, Direction
 from app.engine.registry import Registration
-from app.engine.scoring import ScoringSettings
+from app.engine.scoring import ScoringSettings, score_trade_with
 from app.engine.scoring_vocab import ComponentName
-from app.runtime import Services
+from app.runtime import RuntimeOptions, Services
+from app.terminal.spec import TerminalKind
+from app.terminal.transport import InProcessTransport
+from app.terminal.worker import RequestKind, WorkerReply, WorkerRequest
 
-from .conftest import engine_settings, open_position, open_services, quote, set_price
+from .conftest import SIM_START, engine_settings, no_sleep, open_position, open_services, quote, set_price
 
 R = 0.0020
 
@@ -153,9 +159,62 @@ async def test_the_deep_check_scores_with_the_engine_scoring_settings(tmp_path) 
         await advance(services, 301)
         assert deep(services).checks == 1 and trade.score == 0.0
         data = services.engine.market.get("EURUSD")
-        assert deep(services).analysis("EURUSD", data, services.engine.clock.now()).settings is silent
+        assert (await deep(services).analysis("EURUSD", data, services.engine.clock.now())).settings is silent
         loud = ScoringSettings()
         services.engine.update_settings(replace(services.engine.settings, scoring=loud))
-        assert deep(services).analysis("EURUSD", data, services.engine.clock.now()).settings is loud
+        assert (await deep(services).analysis("EURUSD", data, services.engine.clock.now())).settings is loud
+    finally:
+        await services.close()
+
+
+class CountingTransport(InProcessTransport):
+    """The in-process terminal, counting the calls of each terminal function."""
+
+    def __init__(self, spec: object) -> None:
+        super().__init__(spec)
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    async def request(self, request: WorkerRequest, deadline: float) -> WorkerReply:
+        if request.kind is RequestKind.CALL and request.args:
+            self.calls[(request.name, str(request.args[0]))] += 1
+        return await super().request(request, deadline)
+
+
+async def test_order_flow_delta_comes_from_trade_ticks_where_the_symbol_has_trade_flags(tmp_path) -> None:
+    """BTCUSD's ticks carry buy/sell flags: its trade ticks are fetched once per bar close and the delta
+    component is scored from them. EURUSD quotes bid and ask only: no ticks fetched, delta marked n/a."""
+    options = RuntimeOptions(data_dir=tmp_path, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0,
+                             sim_start=SIM_START, in_process=True)
+    transport = CountingTransport(options.terminal_spec())
+    services = await Services.open(options, transport=transport, sleep=no_sleep, autorun=False)
+    try:
+        assert await services.engine.start()
+        for symbol, sl_distance in (("BTCUSD", 2000.0), ("EURUSD", 0.02)):
+            _, ask = await quote(services, symbol)
+            ticket = await open_position(services, symbol, "BUY", 0.1, sl=round(ask - sl_distance, 5))
+            await services.engine.register(Registration(ticket=ticket))
+        await advance(services, 301)
+        for _ in range(3):
+            await advance(services, 30)  # more cycles within the same bar: nothing fetched again
+        assert deep(services).checks == 2
+        assert transport.calls[("copy_ticks_from", "BTCUSD")] == 1
+        assert transport.calls[("copy_ticks_from", "EURUSD")] == 0
+        now = services.engine.clock.now()
+        delta = {}
+        for symbol in ("BTCUSD", "EURUSD"):
+            data = services.engine.market.get(symbol)
+            analysis = await deep(services).analysis(symbol, data, now)  # the one computed at the bar close
+            score = score_trade_with(analysis, Direction.BUY, bid=data.bid, ask=data.ask)
+            delta[symbol] = (analysis, score.component(ComponentName.DELTA))
+        btc_analysis, btc = delta["BTCUSD"]
+        assert btc.available and btc_analysis.has_trade_flags and math.isfinite(btc_analysis.delta_z)
+        assert btc_analysis.buy_volume > 0 and btc_analysis.sell_volume > 0
+        _, eur = delta["EURUSD"]
+        assert not eur.available and eur.weighted == 0.0 and "no trade flags" in eur.reason
+        eur_trade = next(t for t in services.engine.trades() if t.symbol == "EURUSD")
+        assert "n/a: order-flow delta" in eur_trade.score_explanation
+        await advance(services, 300)  # the next bar close: the next bar's ticks, once
+        assert transport.calls[("copy_ticks_from", "BTCUSD")] == 2
+        assert transport.calls[("symbol_info", "BTCUSD")] == 2  # once for its rules, once for its trade flags
     finally:
         await services.close()

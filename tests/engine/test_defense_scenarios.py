@@ -155,7 +155,7 @@ async def _moment(services: Services, trade: Trade, transition: Transition) -> M
     data = services.engine.market.get(SYMBOL)
     check = services.engine.cycle.deep_check
     assert isinstance(check, DefenseDeepCheck) and data is not None
-    atr = check.analysis(SYMBOL, data, services.engine.clock.now()).atr
+    atr = (await check.analysis(SYMBOL, data, services.engine.clock.now())).atr
     records = tuple(a for a in reversed(await services.engine.journal(trade.ticket, limit=1000))
                     if a.at == transition.at)
     return Moment(transition=transition, trade=copy.deepcopy(trade), bid=bid, ask=ask,
