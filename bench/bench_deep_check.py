@@ -121,8 +121,9 @@ async def bar_close(count: int, symbols: int, rng: np.random.Generator,
 
 async def decide_only(count: int, symbols: int, rng: np.random.Generator) -> float:
     data = market(symbols, rng)
-    check = DefenseDeepCheck(gateway=BenchGateway(set(), rng), market=data, actions=SimpleNamespace(), rails=SafetyRails(
-        SETTINGS.rails), recorder=Recorder(NullJournal(), EventBus(), lambda: NOW), settings=lambda: SETTINGS)
+    recorder = Recorder(NullJournal(), EventBus(), lambda: NOW)
+    check = DefenseDeepCheck(gateway=BenchGateway(set(), rng), market=data, actions=SimpleNamespace(),
+                             rails=SafetyRails(SETTINGS.rails), recorder=recorder, settings=lambda: SETTINGS)
     batch = trades(count, symbols)
     scores = [score_trade_with(await check.analysis(t.symbol, data.get(t.symbol), NOW), t.direction,
                                bid=data.get(t.symbol).bid, ask=data.get(t.symbol).ask) for t in batch]
@@ -154,9 +155,9 @@ def main() -> None:
           f"from 4,000 trade ticks: {statistics.median(single_flow) * 1000:.2f} ms")
     for label, runs, used in (("", many, check), (f", {args.flow_symbols} with order flow", many_flow, flow_check)):
         median = statistics.median(runs)
-        print(f"{args.trades} trades over {args.symbols} symbols{label} at one bar close: median {median * 1000:.1f} ms "
-              f"({median / args.trades * 1e6:.0f} us per trade; {used.analyses_computed} analyses and "
-              f"{used.tick_fetches} tick fetches for {used.checks} checks)")
+        print(f"{args.trades} trades over {args.symbols} symbols{label} at one bar close: "
+              f"median {median * 1000:.1f} ms ({median / args.trades * 1e6:.0f} us per trade; "
+              f"{used.analyses_computed} analyses and {used.tick_fetches} tick fetches for {used.checks} checks)")
     print(f"decide() alone for {args.trades} trades: median {statistics.median(decisions) * 1e6 / args.trades:.2f} "
           f"us per trade")
 

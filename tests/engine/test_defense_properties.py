@@ -133,8 +133,8 @@ async def play(data_dir: Path, run: Run, path: list[tuple[float, float]], r_pips
     try:
         for symbol, direction in OWNED.items():
             bid, ask = await quote(services, symbol)
-            await services.gateway.control("play_path", symbol=symbol,
-                                           points=[(minute * 60, round(bid * (1 + pct / 100), 5)) for minute, pct in path])
+            points = [(minute * 60, round(bid * (1 + pct / 100), 5)) for minute, pct in path]
+            await services.gateway.control("play_path", symbol=symbol, points=points)
             sl = round(ask - r_pips * 1e-4, 5) if direction is Direction.BUY else round(bid + r_pips * 1e-4, 5)
             ticket = await open_position(services, symbol, direction.value, VOLUME, sl=sl)
             await services.engine.register(Registration(ticket=ticket))

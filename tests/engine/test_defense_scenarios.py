@@ -82,9 +82,9 @@ class Walk:
         return self.margin_mode == mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
 
     def at(self, from_state: S, to_state: S) -> Moment:
-        found = [m for m in self.moments if (m.transition.from_state, m.transition.to_state) == (from_state, to_state)]
-        assert found, (f"{self.path.name} on margin mode {self.margin_mode} never went {from_state} -> {to_state}; "
-                       f"it went {[(m.transition.from_state.value, m.transition.to_state.value) for m in self.moments]}")
+        went = [(m.transition.from_state, m.transition.to_state) for m in self.moments]
+        found = [m for m, step in zip(self.moments, went) if step == (from_state, to_state)]
+        assert found, f"{self.path.name} (margin mode {self.margin_mode}) never went {from_state} -> {to_state}: {went}"
         return found[0]
 
     def before(self, moment: Moment) -> Moment:

@@ -274,7 +274,8 @@ async def test_a_terminal_lost_half_way_keeps_what_was_done_and_settles_the_rest
                                                     bid=bid, ask=ask, hedging_account=True)
         stored = await services.engine.repository.load_trade(trade.ticket)
         assert stored.pending_action.startswith(PENDING_PREFIX) and stored.hedge_ticket is None
-        assert [(r.kind, r.outcome) for r in await services.engine.journal(trade.ticket)] == [(A.CLOSE_HEDGE, O.SUCCESS)]
+        journal = await services.engine.journal(trade.ticket)
+        assert [(r.kind, r.outcome) for r in journal] == [(A.CLOSE_HEDGE, O.SUCCESS)]
 
         await services.engine.step()  # settles during reconciliation; the deep check of the same cycle closes
         journal = list(reversed(await services.engine.journal(trade.ticket)))
