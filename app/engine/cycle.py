@@ -313,9 +313,13 @@ class FastCycle:
         return failed and trade.last_action_at is not None and now - trade.last_action_at < wait
 
     async def _move_stop(self, trade: Trade, intent: MoveStop, bid: float, ask: float, now: float) -> None:
+        # marked before sending: if the program dies with the request in flight, the restart reads the SL the
+        # terminal shows and books it as this move, not as a change made outside DTMS
+        trade.pending_action = intent.kind.value
+        await self._recorder.commit(trade)
         result = await self._executor.set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
-        if result.outcome is ActionOutcome.UNKNOWN:
-            trade.pending_action = intent.kind.value  # the next reconciliation reads the SL the terminal shows
+        if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's SL
+            trade.pending_action = None
         if result.ok:
             trade.sl = intent.sl
             trade.last_sl_change_at = now

@@ -114,3 +114,25 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
         assert delays[:4] == [1.0, 2.0, 4.0, 8.0], "each failed recovery waits longer before the next"
     finally:
         ready.gateway.tick = real_tick  # type: ignore[method-assign]
+
+
+async def test_an_sl_move_is_marked_in_the_database_before_it_is_sent(ready: Services) -> None:
+    """If the program dies with the SLTP request in flight, the restart finds the marker and books the SL the
+    terminal shows as DTMS's own move, not as a change made outside DTMS."""
+    ticket, entry = await buy_with_sl(ready)
+    real_send = ready.gateway.order_send
+    stored_at_send: list[str | None] = []
+
+    async def observing_send(request: dict):
+        stored = await ready.repository.load_trade(ticket)
+        stored_at_send.append(stored.pending_action if stored else None)
+        return await real_send(request)
+
+    ready.gateway.order_send = observing_send  # type: ignore[method-assign]
+    try:
+        await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
+        await ready.engine.step()
+    finally:
+        ready.gateway.order_send = real_send  # type: ignore[method-assign]
+    assert stored_at_send == ["BREAKEVEN"]
+    assert (await ready.repository.load_trade(ticket)).pending_action is None, "cleared once the answer came"
