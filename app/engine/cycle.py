@@ -79,7 +79,7 @@ class FastCycle:
         gateway: CycleGateway,
         registry: TradeRegistry,
         market: MarketData,
-        executor: ActionExecutor,
+        executor: Callable[[], ActionExecutor],  # the engine replaces its executor when settings change
         recorder: Recorder,
         rails: SafetyRails,
         clock: TerminalClock,
@@ -170,7 +170,7 @@ class FastCycle:
             return
         data = await self._market.ensure(trade.symbol)
         for leftover in leftovers:
-            result = await self._executor.close(trade, volume=float(leftover.volume), kind=ActionKind.CLOSE_HEDGE,
+            result = await self._executor().close(trade, volume=float(leftover.volume), kind=ActionKind.CLOSE_HEDGE,
                                                 rules=data.rules, position=int(leftover.ticket),
                                                 direction=position_direction(leftover))
             if result.ok and int(leftover.ticket) == trade.hedge_ticket:
@@ -317,7 +317,7 @@ class FastCycle:
         # terminal shows and books it as this move, not as a change made outside DTMS
         trade.pending_action = intent.kind.value
         await self._recorder.commit(trade)
-        result = await self._executor.set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
+        result = await self._executor().set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's SL
             trade.pending_action = None
         if result.ok:
@@ -331,7 +331,7 @@ class FastCycle:
     async def _take_partial(self, trade: Trade, intent: TakePartial, rules: Any) -> None:
         trade.pending_action = ActionKind.PARTIAL_TAKE.value
         await self._recorder.commit(trade)
-        result = await self._executor.close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
+        result = await self._executor().close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's positions
             trade.pending_action = None
         if result.ok:

@@ -93,7 +93,8 @@ class Engine:
         self.rails = SafetyRails(self._settings.rails)
         self.executor = ActionExecutor(gateway, self._settings.execution, self.clock.now, sleep=sleep,
                                        owns=self.registry.can_modify)
-        self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market, executor=self.executor,
+        self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market,
+                               executor=lambda: self.executor,
                                recorder=self._recorder, rails=self.rails, clock=self.clock,
                                settings=lambda: self._settings, paused=lambda: self._paused)
         self.defense = DefenseActions(gateway=gateway, executor=lambda: self.executor, recorder=self._recorder,
@@ -225,7 +226,6 @@ class Engine:
         self.rails.update_settings(settings.rails)
         self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
                                        owns=self.registry.can_modify)
-        self.cycle._executor = self.executor
 
     async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
         reason = ""
