@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_headless_process import LISTENING, Program
+from tests.api.test_headless_process import running
 
 from .conftest import open_services
 
@@ -43,21 +43,16 @@ async def test_acknowledged_http_registrations_survive_sigkill(tmp_path: Path) -
     acked: list[int] = []
     released: list[int] = []
     for _ in range(2):
-        program = Program(tmp_path)
-        url = program.wait_for(LISTENING).group(1)
-        with httpx.Client(base_url=url, timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while client.get("/health").status_code != 200:
-                assert time.monotonic() < deadline, "DTMS did not become ready"
-                time.sleep(0.05)
-        stop = threading.Event()
-        bot = threading.Thread(target=register_until_stopped, args=(url, stop, acked, released))
-        bot.start()
-        time.sleep(rng.uniform(0.5, 1.5))
-        program.process.kill()  # SIGKILL
-        program.process.wait(timeout=10)
-        stop.set()
-        bot.join(timeout=10)
+        with running(tmp_path) as (program, ready_client):
+            url = str(ready_client.base_url)
+            stop = threading.Event()
+            bot = threading.Thread(target=register_until_stopped, args=(url, stop, acked, released))
+            bot.start()
+            time.sleep(rng.uniform(0.5, 1.5))
+            program.process.kill()  # SIGKILL
+            program.process.wait(timeout=10)
+            stop.set()
+            bot.join(timeout=10)
     assert acked, "registrations were answered before the kill"
     services = await open_services(tmp_path)
     try:
