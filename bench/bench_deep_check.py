@@ -24,13 +24,13 @@ import numpy as np
 
 from app.engine.broker import SymbolRules
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.defense import DefenseSettings, decide
+from app.engine.defense.rules import DefenseSettings, decide
 from app.engine.events import EventBus
 from app.engine.market_data import MarketData, SymbolData
 from app.engine.model import Direction, Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
-from app.engine.scoring import score_trade_with
+from app.engine.scoring.score import score_trade_with
 from app.engine.settings import EngineSettings
 from app.terminal.constants import TICK_FLAG_BUY, TICK_FLAG_LAST, TICK_FLAG_SELL
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.terminal import constants as mt5
 from app.terminal.sim.clock import SimClock
-from app.terminal.sim.market import Market
+from app.terminal.sim.market.core import Market
 
 START = 1_750_000_000.0
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from app.engine.model import Direction
-from app.engine.scoring import ScoringSettings, SymbolAnalysis, score_trade, score_trade_with
+from app.engine.scoring.score import ScoringSettings, SymbolAnalysis, score_trade, score_trade_with
 from app.terminal.constants import TICK_FLAG_BID, TICK_FLAG_BUY, TICK_FLAG_SELL
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
 

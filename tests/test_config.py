@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.config import AppSettings, load_settings, save_settings, settings_from_dict, settings_to_dict
-from app.engine.scoring_settings import RegimeSettings, ScoringSettings, StructureRules
-from app.engine.scoring_vocab import ComponentName as C, MarketStructure, Session, Volatility
+from app.engine.scoring.settings import RegimeSettings, ScoringSettings, StructureRules
+from app.engine.scoring.vocab import ComponentName as C, MarketStructure, Session, Volatility
 from app.engine.settings import EngineSettings
 from app.errors import InvalidSettings
 

@@ -15,14 +15,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.engine.defense import decayed_warnings, decide
-from app.engine.defense_actions import PENDING_PREFIX, DefenseActions
+from app.engine.defense.rules import decayed_warnings, decide
+from app.engine.defense.actions import PENDING_PREFIX, DefenseActions
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
 from app.engine.model import Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS
-from app.engine.scoring import ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
+from app.engine.scoring.score import ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
 from app.engine.settings import EngineSettings
 from app.errors import TemporaryError
 from app.terminal import constants as mt5

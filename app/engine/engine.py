@@ -17,7 +17,7 @@ from typing import Any
 from app.engine.clock import TerminalClock
 from app.engine.cycle import CycleReport, FastCycle
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.defense_actions import DefenseActions
+from app.engine.defense.actions import DefenseActions
 from app.engine.events import EngineEvent, EventBus, EventKind
 from app.engine.executor import ActionExecutor
 from app.engine.market_data import MarketData

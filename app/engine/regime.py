@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.engine.indicators import SECONDS_PER_DAY, atr, bollinger_width
-from app.engine.scoring_settings import ScoringSettings
-from app.engine.scoring_vocab import ComponentName, MarketStructure, RegimeLabel, Session, Volatility
+from app.engine.scoring.settings import ScoringSettings
+from app.engine.scoring.vocab import ComponentName, MarketStructure, RegimeLabel, Session, Volatility
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.engine.defense import DefenseSettings
-from app.engine.scoring_settings import ScoringSettings
+from app.engine.defense.rules import DefenseSettings
+from app.engine.scoring.settings import ScoringSettings
 from app.errors import InvalidSettings
 
 

@@ -13,8 +13,8 @@ from app.config import AppSettings
 from app.engine.deep_check import DefenseDeepCheck
 from app.engine.model import ActionKind, DefensiveState as S, Direction
 from app.engine.registry import Registration
-from app.engine.scoring import ScoringSettings, score_trade_with
-from app.engine.scoring_vocab import ComponentName
+from app.engine.scoring.score import ScoringSettings, score_trade_with
+from app.engine.scoring.vocab import ComponentName
 from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
 from app.terminal.transport import InProcessTransport

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from app.engine.defense import (
+from app.engine.defense.rules import (
     Decision,
     DefenseAction,
     DefenseActionKind as K,
@@ -16,8 +16,8 @@ from app.engine.defense import (
 )
 from app.engine.model import DefensiveState as S, Direction, Trade
 from app.engine.regime import Regime
-from app.engine.scoring import Score
-from app.engine.scoring_vocab import Confluence, MarketStructure, Session, Volatility
+from app.engine.scoring.score import Score
+from app.engine.scoring.vocab import Confluence, MarketStructure, Session, Volatility
 from app.errors import InvalidSettings
 
 NOW = 1_772_618_400.0

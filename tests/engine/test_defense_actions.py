@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.defense import DefenseActionKind as K, decide
-from app.engine.defense_actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
+from app.engine.defense.rules import DefenseActionKind as K, decide
+from app.engine.defense.actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
 from app.engine.model import ActionKind, ActionOutcome, DefensiveState as S, Direction, Trade
 from app.engine.registry import Registration
 from app.runtime import Services

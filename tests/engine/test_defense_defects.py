@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.defense_actions import hedge_comment
+from app.engine.defense.actions import hedge_comment
 from app.engine.model import ActionKind as A, ActionOutcome as O, DefensiveState as S
 from app.engine.registry import Registration
 from app.terminal import constants as mt5

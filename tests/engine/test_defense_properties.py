@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.config import AppSettings
-from app.engine.defense_actions import hedge_comment, readd_comment
+from app.engine.defense.actions import hedge_comment, readd_comment
 from app.engine.model import ActionOutcome as O, ActionRecord, DefensiveState as S, Direction, Transition
 from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings

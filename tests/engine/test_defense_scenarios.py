@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.defense import DefenseSettings
-from app.engine.defense_actions import hedge_comment, readd_comment
+from app.engine.defense.rules import DefenseSettings
+from app.engine.defense.actions import hedge_comment, readd_comment
 from app.engine.model import ActionKind as A, ActionOutcome as O, ActionRecord, DefensiveState as S, Trade, Transition
 from app.engine.registry import Registration
 from app.runtime import Services

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from app.config import AppSettings
-from app.engine.defense import Decision, DefenseAction, DefenseActionKind as K, decide
-from app.engine.defense_actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
+from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K, decide
+from app.engine.defense.actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
 from app.engine.model import ActionKind as A, ActionOutcome as O, DefensiveState as S, Trade
 from app.engine.registry import Registration
 from app.errors import TemporaryError

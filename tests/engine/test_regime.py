@@ -24,8 +24,8 @@ from app.engine.regime import (
     vwap_base_threshold,
     vwap_threshold,
 )
-from app.engine.scoring_settings import RegimeSettings, ScoringSettings
-from app.engine.scoring_vocab import ComponentName as C
+from app.engine.scoring.settings import RegimeSettings, ScoringSettings
+from app.engine.scoring.vocab import ComponentName as C
 from app.errors import InvalidSettings
 from app.terminal.structs import RATES_DTYPE
 

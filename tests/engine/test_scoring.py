@@ -11,7 +11,7 @@ import talib
 
 from app.engine.model import Direction
 from app.engine.regime import MarketStructure, Volatility, regime_weights
-from app.engine.scoring import (
+from app.engine.scoring.score import (
     Confluence,
     Score,
     ScoringSettings,
@@ -22,8 +22,8 @@ from app.engine.scoring import (
     score_trade,
     score_trade_with,
 )
-from app.engine.scoring_settings import DeltaRules, RegimeSettings, StructureRules
-from app.engine.scoring_vocab import ComponentName as C
+from app.engine.scoring.settings import DeltaRules, RegimeSettings, StructureRules
+from app.engine.scoring.vocab import ComponentName as C
 from app.terminal.constants import TICK_FLAG_BID, TICK_FLAG_BUY, TICK_FLAG_LAST, TICK_FLAG_SELL
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
 

@@ -7,7 +7,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
-from app.terminal.sim.market import Market, Quote
+from app.terminal.sim.market.core import Market, Quote
 from app.terminal.sim.symbols import PRESET_SYMBOLS, preset_symbols
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
 from tests.terminal.sim_helpers import MARKET_START

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
-from app.terminal.sim.market import LIVE_TICK_HOURS, Market
+from app.terminal.sim.market.core import LIVE_TICK_HOURS, Market
 from tests.terminal.sim_helpers import MARKET_START
 
 

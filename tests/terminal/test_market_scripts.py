@@ -9,7 +9,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim.clock import SimClock
-from app.terminal.sim.market import Market
+from app.terminal.sim.market.core import Market
 
 MINUTE_START = datetime(2025, 6, 11, 10, 20, 0, tzinfo=UTC).timestamp()
 

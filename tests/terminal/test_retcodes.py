@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib import resources
 
 import pytest
 
@@ -18,9 +18,7 @@ from app.terminal.retcodes import (
     retry_hint,
 )
 
-FACTS = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "mt5_api_facts.json").read_text()
-)
+FACTS = json.loads(resources.files("tests.data").joinpath("mt5_api_facts.json").read_text(encoding="utf-8"))
 
 
 def _table(name: str) -> list[tuple[str, int]]:

@@ -15,7 +15,7 @@ from app.terminal.sim.position_table import profit as position_profit
 from app.terminal.structs import AccountInfo, SymbolInfo, TerminalInfo, Tick, TradeOrder, TradePosition
 
 if TYPE_CHECKING:
-    from app.terminal.sim.market import Market
+    from app.terminal.sim.market.core import Market
     from app.terminal.sim.symbols import SymbolSpec
 
 TERMINAL_BUILD = 4755

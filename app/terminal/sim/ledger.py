@@ -15,7 +15,7 @@ from app.terminal.structs import TradeDeal, TradeOrder
 
 if TYPE_CHECKING:
     from app.terminal.sim.clock import SimClock
-    from app.terminal.sim.market import Market
+    from app.terminal.sim.market.core import Market
 
 _VOLUME_EPS = 1e-9
 

@@ -17,7 +17,7 @@ from app.terminal import constants as c
 from app.terminal.sim.broker import Broker
 
 if TYPE_CHECKING:
-    from app.terminal.sim.market import Market
+    from app.terminal.sim.market.core import Market
     from app.terminal.sim.symbols import SymbolSpec
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from app.terminal.sim.triggers import RISING, TriggerKind
 
 if TYPE_CHECKING:
     from app.terminal.sim.clock import SimClock
-    from app.terminal.sim.market import Market
+    from app.terminal.sim.market.core import Market
 
 logger = logging.getLogger(__name__)
 

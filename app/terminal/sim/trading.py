@@ -21,7 +21,7 @@ from app.terminal.sim.verdict import PASSED, Verdict, refuse
 from app.terminal.structs import TradeRequest
 
 if TYPE_CHECKING:
-    from app.terminal.sim.market import Market
+    from app.terminal.sim.market.core import Market
     from app.terminal.sim.symbols import SymbolSpec
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from app.terminal.sim.broker import Broker
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.info import Views
 from app.terminal.sim.ledger import Ledger
-from app.terminal.sim.market import Market
+from app.terminal.sim.market.core import Market
 from app.terminal.sim.money import Money
 from app.terminal.sim.records import Account, PendingOrder, Position
 from app.terminal.sim.server import ServerLoop

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from app.terminal.sim.market_script import Script
-from app.terminal.sim.market_series import BarSeries
-from app.terminal.sim.market_state import HistoryParams, SymbolState
+from app.terminal.sim.market.script import Script
+from app.terminal.sim.market.series import BarSeries
+from app.terminal.sim.market.state import HistoryParams, SymbolState
 from app.terminal.structs import TICKS_DTYPE
 
 SNAPSHOT_VERSION = 1

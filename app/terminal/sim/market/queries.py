@@ -17,8 +17,8 @@ from app.terminal.constants import (
     TICK_FLAG_SELL,
     TICK_FLAG_VOLUME,
 )
-from app.terminal.sim.market_state import SymbolState, ticks_of_bars
-from app.terminal.sim.market_timeframes import check_timeframe
+from app.terminal.sim.market.state import SymbolState, ticks_of_bars
+from app.terminal.sim.market.timeframes import check_timeframe
 from app.terminal.structs import TICKS_DTYPE
 
 logger = logging.getLogger(__name__)

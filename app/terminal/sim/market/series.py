@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 
-from app.terminal.sim.market_timeframes import fixed_minutes, group_of, group_of_minute, group_start, group_start_minute
+from app.terminal.sim.market.timeframes import fixed_minutes, group_of, group_of_minute, group_start, group_start_minute
 from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE
 
 logger = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
-from app.terminal.sim import market_queries as queries
+from app.terminal.sim.market import queries
 from app.terminal.sim.clock import SimClock
-from app.terminal.sim.market_model import MINUTES_PER_DAY
-from app.terminal.sim.market_script import Script
-from app.terminal.sim.market_snapshot import SNAPSHOT_VERSION, dump_symbol, load_symbol, saved_history
-from app.terminal.sim.market_state import (
+from app.terminal.sim.market.model import MINUTES_PER_DAY
+from app.terminal.sim.market.script import Script
+from app.terminal.sim.market.snapshot import SNAPSHOT_VERSION, dump_symbol, load_symbol, saved_history
+from app.terminal.sim.market.state import (
     BULK_CHUNK_MINUTES,
     HistoryParams,
     SymbolState,
@@ -32,7 +32,7 @@ from app.terminal.sim.market_state import (
     scripted_ticks,
     ticks_of_bars,
 )
-from app.terminal.sim.market_synth import layout
+from app.terminal.sim.market.synth import layout
 from app.terminal.sim.symbols import SymbolSpec, preset_symbols
 from app.terminal.structs import TICKS_DTYPE
 

@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from app.engine.model import DefensiveState, Direction, Trade
-from app.engine.scoring import Score
-from app.engine.scoring_vocab import Confluence
+from app.engine.scoring.score import Score
+from app.engine.scoring.vocab import Confluence
 from app.errors import InvalidSettings
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Percentages are written as percentages (``0.03`` means 0.03 %, ``65.0`` means 65 %); raw scores are signed
 as they count for the trade. Tables keyed by a regime label or a component accept the keys in any case and
-are stored under the vocabulary's own members (see :mod:`app.engine.scoring_vocab`).
+are stored under the vocabulary's own members (see :mod:`app.engine.scoring.vocab`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
-from app.engine.scoring_vocab import (
+from app.engine.scoring.vocab import (
     ComponentName,
     MarketStructure,
     RegimeLabel,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from app.engine.model import Direction
-from app.engine.scoring_analysis import SymbolAnalysis
-from app.engine.scoring_vocab import ComponentName, Volatility
+from app.engine.scoring.analysis import SymbolAnalysis
+from app.engine.scoring.vocab import ComponentName, Volatility
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,10 +15,10 @@ import numpy as np
 
 from app.engine.model import Direction
 from app.engine.regime import Regime
-from app.engine.scoring_analysis import SymbolAnalysis, VwapState
-from app.engine.scoring_components import RULES, Part, StructureFlags
-from app.engine.scoring_settings import ScoringSettings
-from app.engine.scoring_vocab import ComponentName, Confluence
+from app.engine.scoring.analysis import SymbolAnalysis, VwapState
+from app.engine.scoring.components import RULES, Part, StructureFlags
+from app.engine.scoring.settings import ScoringSettings
+from app.engine.scoring.vocab import ComponentName, Confluence
 
 logger = logging.getLogger(__name__)
 

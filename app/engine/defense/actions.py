@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.engine.broker import SymbolRules
-from app.engine.defense import Decision, DefenseAction, DefenseActionKind as K
+from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition

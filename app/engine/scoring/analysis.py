@@ -17,9 +17,9 @@ import numpy as np
 from app.engine.indicators import atr, ema, macd, rsi, session_ids, session_vwap, vwap_slope
 from app.engine.model import Direction
 from app.engine.regime import Regime, classify_regime, regime_weights, vwap_threshold
-from app.engine.scoring_flow import TradeFlow
-from app.engine.scoring_settings import ScoringSettings
-from app.engine.scoring_vocab import ComponentName
+from app.engine.scoring.flow import TradeFlow
+from app.engine.scoring.settings import ScoringSettings
+from app.engine.scoring.vocab import ComponentName
 
 logger = logging.getLogger(__name__)
 

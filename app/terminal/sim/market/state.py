@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from app.terminal.sim.market_model import MINUTES_PER_DAY, ModelBars, PriceModel
-from app.terminal.sim.market_script import Script
-from app.terminal.sim.market_series import BAR_DTYPE, BarSeries, TickBuffer
-from app.terminal.sim.market_synth import (
+from app.terminal.sim.market.model import MINUTES_PER_DAY, ModelBars, PriceModel
+from app.terminal.sim.market.script import Script
+from app.terminal.sim.market.series import BAR_DTYPE, BarSeries, TickBuffer
+from app.terminal.sim.market.synth import (
     Layout,
     Noise,
     bar_path,
