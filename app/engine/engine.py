@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.engine.clock import TerminalClock
@@ -64,6 +64,12 @@ class EngineHealth:
     rails: tuple[RailStatus, ...]
     terminal_time: float
     gateway: dict[str, Any]
+    #: why the database cannot be trusted for new writes ("" while it is healthy)
+    database_problem: str = ""
+    #: seconds the terminal call in flight has gone unanswered, once past the stall threshold (None: answering)
+    terminal_stall_s: float | None = None
+    #: symbols whose prices or bars currently fail, with the reason (their trades wait; others go on)
+    symbol_problems: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:

@@ -29,6 +29,9 @@ class EventKind(StrEnum):
     DATABASE_RECOVERED = "database_recovered"  # {moved_to, rebuilt}
     CYCLE = "cycle"  # {duration_ms, trades, calls}  (not persisted)
     PAUSED = "paused"  # {paused}
+    DATABASE = "database"  # {degraded, reason}  (the database failed while running, or is trusted again)
+    TERMINAL_STALL = "terminal_stall"  # {stalled, seconds, call}  (a terminal call unanswered past the threshold)
+    SYMBOL_PROBLEM = "symbol_problem"  # {symbol, failing, reason}  (one symbol's prices or bars fail)
 
 
 #: Kinds that are only live updates: shown, never persisted nor streamed with an id.
