@@ -10,6 +10,7 @@ import platformdirs
 
 from app.config import AppSettings, load_settings
 from app.runtime import RuntimeOptions
+from app.terminal.rpyc_terminal import parse_address
 from app.terminal.spec import TerminalKind
 
 APP_NAME = "DTMS Desk"
@@ -25,8 +26,9 @@ class CommandLine:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description="DTMS Desk: defensive trade management for MetaTrader 5")
     p.add_argument("--headless", action="store_true", help="no window: engine and HTTP endpoint only")
-    p.add_argument("--terminal", choices=["sim", "mt5"], help="which terminal (default: mt5 where MetaTrader5 "
-                   "imports, else the simulator)")
+    p.add_argument("--terminal", type=terminal_choice, metavar="{sim,mt5,rpyc://HOST:PORT}",
+                   help="which terminal: the simulator, the local MetaTrader5 module, or the MetaTrader5 of an RPyC "
+                   "classic server (default: mt5 where MetaTrader5 imports, else the simulator)")
     p.add_argument("--host", help="HTTP endpoint address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP endpoint port (default 8001; 0 picks a free port)")
     p.add_argument("--data-dir", type=Path, help="database, logs and token (default: the user data directory)")
@@ -34,6 +36,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
     return p
+
+
+def terminal_choice(text: str) -> tuple[TerminalKind, tuple[str, int] | None]:
+    """``sim``, ``mt5`` or ``rpyc://HOST:PORT`` (``rpyc`` alone: the settings file's host and port)."""
+    if text in ("sim", "mt5", "rpyc"):
+        return TerminalKind(text), None
+    if text.startswith("rpyc://"):
+        try:
+            return TerminalKind.RPYC, parse_address(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    raise argparse.ArgumentTypeError(f"{text!r} is not sim, mt5 or rpyc://HOST:PORT")
 
 
 def parse(argv: list[str]) -> CommandLine:
@@ -52,7 +66,8 @@ def parse(argv: list[str]) -> CommandLine:
     options = RuntimeOptions(
         data_dir=data_dir.expanduser().resolve(),
         settings=settings,
-        terminal=TerminalKind(args.terminal) if args.terminal else None,
+        terminal=args.terminal[0] if args.terminal else None,
+        rpyc_address=args.terminal[1] if args.terminal else None,
         sim_speed=args.sim_speed,
         sim_seed=args.sim_seed,
     )

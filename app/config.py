@@ -37,12 +37,16 @@ class ApiSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TerminalSettings:
-    kind: str = ""  # "" = MetaTrader5 where it imports, else the simulator
+    kind: str = ""  # "" = MetaTrader5 where it imports, else the simulator; "rpyc" = an RPyC classic server
     path: str = ""
     login: int = 0
     password: str = ""
     server: str = ""
     timeout_ms: int = 60_000
+    #: kind "rpyc": the RPyC classic server that has MetaTrader5 (mt5linux); only localhost, a private network
+    #: or an SSH tunnel, since such a server runs any code sent to it
+    host: str = ""
+    port: int = 18812
     sim_seed: int = 20240601
     sim_speed: float = 1.0
     sim_margin_mode: int = 2  # 2 hedging, 0 netting
@@ -62,8 +66,12 @@ class AppSettings:
             raise InvalidSettings("api.port must be between 0 and 65535")
         if self.api.max_body_bytes < 1024:
             raise InvalidSettings("api.max_body_bytes must be at least 1024")
-        if self.terminal.kind not in ("", "sim", "mt5"):
-            raise InvalidSettings('terminal.kind must be "sim", "mt5" or empty')
+        if self.terminal.kind not in ("", "sim", "mt5", "rpyc"):
+            raise InvalidSettings('terminal.kind must be "sim", "mt5", "rpyc" or empty')
+        if not 0 < self.terminal.port < 65536:
+            raise InvalidSettings("terminal.port must be between 1 and 65535")
+        if self.terminal.kind == "rpyc" and not self.terminal.host.strip():
+            raise InvalidSettings('terminal.host must name the RPyC server when terminal.kind is "rpyc"')
         if self.terminal.sim_speed < 0:
             raise InvalidSettings("terminal.sim_speed must not be negative")
         if self.terminal.sim_margin_mode not in (0, 2):

@@ -40,6 +40,8 @@ class RuntimeOptions:
     sim_speed: float | None = None
     sim_seed: int | None = None
     sim_start: datetime | None = None
+    #: ``--terminal rpyc://HOST:PORT``: the server's address (the settings' host and port otherwise)
+    rpyc_address: tuple[str, int] | None = None
     #: run the terminal in this process (unit tests); the program always uses the worker process
     in_process: bool = False
 
@@ -56,6 +58,10 @@ class RuntimeOptions:
         if kind is TerminalKind.MT5:
             return TerminalSpec(kind=kind, path=t.path or None, login=t.login or None, password=t.password,
                                 server=t.server or None, timeout_ms=t.timeout_ms)
+        if kind is TerminalKind.RPYC:
+            host, port = self.rpyc_address or (t.host, t.port)
+            return TerminalSpec(kind=kind, host=host, port=port, path=t.path or None, login=t.login or None,
+                                password=t.password, server=t.server or None, timeout_ms=t.timeout_ms)
         return TerminalSpec(
             kind=kind,
             data_dir=self.data_dir,
@@ -83,7 +89,7 @@ class Services:
 
     @property
     def simulated(self) -> bool:
-        return self.gateway.kind is not TerminalKind.MT5
+        return self.gateway.simulated
 
     @classmethod
     async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:

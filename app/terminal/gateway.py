@@ -72,6 +72,11 @@ class Gateway:
         return self._spec.kind
 
     @property
+    def simulated(self) -> bool:
+        """True when the terminal is a simulator (it answers control calls), False for a real MetaTrader 5."""
+        return self._spec.is_simulated
+
+    @property
     def connected(self) -> bool:
         return self._connected
 

@@ -17,6 +17,8 @@ from typing import Any
 class TerminalKind(StrEnum):
     SIM = "sim"
     MT5 = "mt5"
+    #: The MetaTrader5 module of an RPyC classic server (mt5linux): a terminal under Wine, in Docker, elsewhere.
+    RPYC = "rpyc"
     #: Any importable module-like object with the terminal surface, named by ``module`` (used by tests).
     MODULE = "module"
 
@@ -39,16 +41,22 @@ class TerminalSpec:
     server: str | None = None
     timeout_ms: int = 60_000
     portable: bool = False
+    # --- RPyC classic server (kind RPYC) ---
+    host: str = ""
+    port: int = 18812
+    connect_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", TerminalKind(self.kind))
         if self.kind is TerminalKind.MODULE and not self.module:
             raise ValueError("a module terminal needs the module's import path")
+        if self.kind is TerminalKind.RPYC and (not self.host or not 0 < self.port < 65536):
+            raise ValueError("an rpyc terminal needs the server's host and a port from 1 to 65535")
 
     @property
     def is_simulated(self) -> bool:
-        """True when the terminal answers simulator control calls (everything but the real module)."""
-        return self.kind is not TerminalKind.MT5
+        """True when the terminal answers simulator control calls (everything but a real module)."""
+        return self.kind not in (TerminalKind.MT5, TerminalKind.RPYC)
 
     def create_terminal(self) -> Any:
         """Build the terminal object; runs inside the worker process."""
@@ -56,6 +64,10 @@ class TerminalSpec:
             import MetaTrader5
 
             return MetaTrader5
+        if self.kind is TerminalKind.RPYC:
+            from app.terminal.rpyc_terminal import RpycTerminal
+
+            return RpycTerminal(self.host, self.port, connect_timeout=self.connect_timeout_s)
         if self.kind is TerminalKind.MODULE:
             name, _, attribute = self.module.partition(":")
             target = importlib.import_module(name)
@@ -75,7 +87,7 @@ class TerminalSpec:
     def initialize_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``initialize()``: only what was set, so the terminal's defaults apply."""
         kwargs: dict[str, Any] = {}
-        if self.kind is TerminalKind.MT5:
+        if self.kind in (TerminalKind.MT5, TerminalKind.RPYC):  # the path is on the terminal's own machine
             if self.path:
                 kwargs["path"] = self.path
             if self.portable:

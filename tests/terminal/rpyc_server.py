@@ -1,0 +1,30 @@
+"""An RPyC classic server for the tests, as mt5linux runs one next to MetaTrader 5: ``python -m
+tests.terminal.rpyc_server PORT [--face]``. It prints ``LISTENING <port>`` once it accepts connections (port 0
+picks a free one). With ``--face`` the simulator's ``MetaTrader5`` face is importable there; without it the
+server has no MetaTrader5 at all."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+FACE_DIR = Path(__file__).resolve().parent / "rpyc_face"
+
+
+def main(argv: list[str]) -> None:
+    port = int(argv[0])
+    if "--face" in argv:
+        sys.path.insert(0, str(FACE_DIR))
+    logging.basicConfig(level=logging.WARNING)
+    from rpyc.core.service import SlaveService
+    from rpyc.utils.server import ThreadedServer
+
+    server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True,
+                            protocol_config={"allow_public_attrs": True, "sync_request_timeout": None})
+    print(f"LISTENING {server.port}", flush=True)
+    server.start()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
