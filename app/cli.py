@@ -63,6 +63,8 @@ def parse(argv: list[str]) -> CommandLine:
         settings = replace(settings, api=api).validate()
     if args.sim_speed is not None and args.sim_speed < 0:
         raise SystemExit("--sim-speed must not be negative")
+    if args.terminal and args.terminal == (TerminalKind.RPYC, None) and not settings.terminal.host:
+        raise SystemExit("--terminal rpyc needs an address (rpyc://HOST:PORT) or [terminal] host in the settings file")
     options = RuntimeOptions(
         data_dir=data_dir.expanduser().resolve(),
         settings=settings,

@@ -155,13 +155,6 @@ class RpycTerminal:
                                    f"not the configured account {login}")
         return True
 
-    def shutdown(self) -> Any:
-        """The server's ``shutdown``, then the connection is closed; ``initialize`` connects again."""
-        result = self._call("shutdown", (), {}) if self._conn is not None else None
-        self.close()
-        self._error = _NO_ERROR
-        return result
-
     def last_error(self) -> tuple[int, str]:
         """Read on the server right after the last failing call, in the same round trip."""
         return self._error

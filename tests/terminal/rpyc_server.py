@@ -22,6 +22,7 @@ def main(argv: list[str]) -> None:
 
     server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True,
                             protocol_config={"allow_public_attrs": True, "sync_request_timeout": None})
+    server._listen()  # listening before saying so; start() then only accepts
     print(f"LISTENING {server.port}", flush=True)
     server.start()
 
