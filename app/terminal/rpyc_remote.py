@@ -8,7 +8,7 @@ MetaTrader5.
 One call is one round trip: ``dtms_call(payload)`` takes ``pickle((name, args, kwargs))``, calls the module,
 reads ``last_error()`` right after a call that answered None or False (before anything else can reset it), and
 answers ``pickle((value, error, raised))`` in which the value holds only built-in types. Struct sequences
-travel as ``(STRUCT, type name, ((field, value), ...))`` and numpy arrays as ``(NDARRAY, dtype, shape, bytes)``,
+travel as ``(STRUCT, type name, field names, values)`` and numpy arrays as ``(NDARRAY, dtype, shape, bytes)``,
 so the client needs neither the module's types nor the server's numpy version to read them.
 """
 
@@ -20,6 +20,8 @@ DTMS_STRUCT = "\x00dtms-struct"
 DTMS_NDARRAY = "\x00dtms-ndarray"
 DTMS_NO_ERROR = (1, "Success")
 DTMS_SCALARS = (type(None), bool, int, float, str, bytes)
+DTMS_SCALAR_SET = frozenset(DTMS_SCALARS)
+DTMS_FIELD_NAMES = {}  # struct type -> its field names, read once
 
 
 def dtms_plain(value):
@@ -28,8 +30,14 @@ def dtms_plain(value):
         return value
     if isinstance(value, tuple):
         if hasattr(value, "_asdict"):
-            fields = tuple((name, dtms_plain(item)) for name, item in value._asdict().items())
-            return (DTMS_STRUCT, kind.__name__, fields)
+            names = DTMS_FIELD_NAMES.get(kind)
+            if names is None:
+                names = DTMS_FIELD_NAMES[kind] = tuple(value._asdict())
+            if set(map(type, value)) <= DTMS_SCALAR_SET:  # the common case, at C speed
+                return (DTMS_STRUCT, kind.__name__, names, tuple(value))
+            return (DTMS_STRUCT, kind.__name__, names, tuple(dtms_plain(item) for item in value))
+        if set(map(type, value)) <= DTMS_SCALAR_SET:
+            return tuple(value)
         return tuple(dtms_plain(item) for item in value)
     if isinstance(value, list):
         return [dtms_plain(item) for item in value]

@@ -39,6 +39,7 @@ _NO_ERROR: tuple[int, str] = (1, "Success")
 _STRUCT = "\x00dtms-struct"
 _NDARRAY = "\x00dtms-ndarray"
 _REMOTE_SOURCE = "rpyc_remote.py"
+_SCALARS: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes})
 
 
 class MetaTrader5Missing(Exception):
@@ -78,22 +79,32 @@ def _read(raw: bytes) -> Any:
 
 def decode(value: Any) -> Any:
     """A value built by the server's ``dtms_plain``, as the gateway's worker would have converted it."""
-    if isinstance(value, tuple):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is tuple:
         if value and value[0] == _STRUCT:
-            _, name, pairs = value
-            fields = {field: decode(item) for field, item in pairs}
+            _, name, names, items = value
+            if not set(map(type, items)) <= _SCALARS:
+                items = tuple(decode(item) for item in items)
             target = STRUCT_TYPES.get(name)
             if target is None:
-                return fields
-            return target(*(fields[field] for field in target._fields))  # type: ignore[attr-defined]
+                return dict(zip(names, items, strict=True))
+            fields: tuple[str, ...] = target._fields  # type: ignore[attr-defined]
+            if names == fields:
+                return target(*items)
+            by_name = dict(zip(names, items, strict=True))  # another module version: match fields by name
+            return target(*(by_name[field] for field in fields))
         if value and value[0] == _NDARRAY:
             _, described, shape, data = value
             dtype = np.dtype(described if isinstance(described, str) else [tuple(f) for f in described])
             return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        if set(map(type, value)) <= _SCALARS:
+            return value
         return tuple(decode(item) for item in value)
-    if isinstance(value, list):
+    if kind is list:
         return [decode(item) for item in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: decode(item) for key, item in value.items()}
     return value
 

@@ -32,7 +32,8 @@ class RpycServer:
         """Start the server (on the same port as before, after a restart) and wait until it listens."""
         env = dict(os.environ, PYTHONPATH=str(ROOT), DTMS_FACE_OPTIONS=json.dumps(self.options, default=str))
         args = [sys.executable, "-m", "tests.terminal.rpyc_server", str(self.port)] + (["--face"] if self.face else [])
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         word, _, port = line.strip().partition(" ")
@@ -49,8 +50,10 @@ class RpycServer:
 
     def stop(self) -> None:
         self.kill()
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
+        if self.process is not None:
+            for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
 
     # --- the simulator behind the face, through a classic connection of the test's own ---------------------
 

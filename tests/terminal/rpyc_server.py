@@ -6,7 +6,9 @@ server has no MetaTrader5 at all."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 
 FACE_DIR = Path(__file__).resolve().parent / "rpyc_face"
@@ -22,9 +24,17 @@ def main(argv: list[str]) -> None:
 
     server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True,
                             protocol_config={"allow_public_attrs": True, "sync_request_timeout": None})
+    threading.Thread(target=_exit_with_the_parent, name="parent-watch", daemon=True).start()
     server._listen()  # listening before saying so; start() then only accepts
     print(f"LISTENING {server.port}", flush=True)
     server.start()
+
+
+def _exit_with_the_parent() -> None:
+    """The test that started the server holds its stdin: once that closes (the test ended or died), so does
+    the server, so a crashed test leaves no server behind."""
+    sys.stdin.read()
+    os._exit(0)
 
 
 if __name__ == "__main__":
