@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.config import AppSettings  # noqa: E402
-from app.engine.registry import Registration  # noqa: E402
-from app.runtime import RuntimeOptions, Services  # noqa: E402
-from app.terminal.sim.symbols import preset_symbols  # noqa: E402
-from app.terminal.spec import TerminalKind  # noqa: E402
-from tests.terminal.rpyc_harness import HOST, RpycServer  # noqa: E402
+from app.config import AppSettings
+from app.engine.registry import Registration
+from app.runtime import RuntimeOptions, Services
+from app.terminal.sim.symbols import preset_symbols
+from app.terminal.spec import TerminalKind
+from tests.terminal.rpyc_harness import HOST, RpycServer
 
 START = 1_772_618_400.0  # 2026-03-04 10:00 UTC, a Wednesday in the London session
 SEED = 20240601

@@ -46,6 +46,10 @@ class MetaTrader5Missing(Exception):
     """The RPyC server answers but cannot import MetaTrader5."""
 
 
+class RpycMissing(Exception):
+    """This side has no rpyc package installed."""
+
+
 class WrongAccount(Exception):
     """The terminal behind the server is logged into another account than the configured one."""
 
@@ -184,9 +188,13 @@ class RpycTerminal:
     # --- the wire ---------------------------------------------------------------------------------------
 
     def _connect(self) -> bool:
-        from rpyc.core.service import ClassicClient  # type: ignore[import-untyped]
-        from rpyc.core.stream import SocketStream  # type: ignore[import-untyped]
-        from rpyc.utils.factory import connect_stream  # type: ignore[import-untyped]
+        try:
+            from rpyc.core.service import ClassicClient  # type: ignore[import-untyped]
+            from rpyc.core.stream import SocketStream  # type: ignore[import-untyped]
+            from rpyc.utils.factory import connect_stream  # type: ignore[import-untyped]
+        except ImportError:
+            raise RpycMissing("a terminal at rpyc:// needs the rpyc package (rpyc>=6,<7), which is missing "
+                              "from this installation") from None
 
         try:
             stream = SocketStream.connect(self._host, self._port, timeout=self._connect_timeout, nodelay=True,
