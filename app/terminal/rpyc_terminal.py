@@ -7,9 +7,10 @@ sends ``app.terminal.rpyc_remote`` to the server once per connection, and then m
 Answers come back by value: pickled built-in types only (anything else is refused while unpickling), rebuilt
 here as the NamedTuples of ``app.terminal.structs`` and as numpy arrays of the module's exact dtypes.
 
-A lost connection behaves like a terminal that went away: the call answers None and ``last_error()`` is
-``(-10004, "No IPC connection ...")``, the gateway marks itself disconnected, and the engine's reconnection
-calls ``initialize``, which connects again. A server that cannot import MetaTrader5, or whose terminal is
+A lost connection behaves like a terminal that went away: the call in flight answers None with
+``last_error()`` ``(-10002, "IPC recv failed ...")`` (it may have been carried out: its answer is what was
+lost), later calls ``(-10004, "No IPC connection ...")``; the gateway marks itself disconnected, and the
+engine's reconnection calls ``initialize``, which connects again. A server that cannot import MetaTrader5, or whose terminal is
 logged into another account than the configured one, makes ``initialize`` raise: retrying cannot fix either.
 """
 
@@ -231,8 +232,10 @@ class RpycTerminal:
             raw = self._remote_call(payload)
         except (OSError, EOFError) as exc:
             self.close()
-            self._fail(c.RES_E_INTERNAL_FAIL_CONNECT, f"No IPC connection: the RPyC server at {self.address} "
-                                                      f"was lost ({exc or type(exc).__name__})")
+            # The request may have been carried out with only its answer lost (an order!): say so, as the
+            # module's own "receive failed" does, so the caller looks before sending anything again.
+            self._fail(c.RES_E_INTERNAL_FAIL_RECEIVE, f"IPC recv failed: the RPyC server at {self.address} was lost "
+                                                      f"during the call ({exc or type(exc).__name__})")
             logger.warning("%s during %s", self._error[1], name)
             return None
         value, error, raised = _read(raw)

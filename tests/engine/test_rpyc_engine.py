@@ -42,7 +42,7 @@ def server(tmp_path: Path) -> Iterator[RpycServer]:
 async def services(tmp_path: Path, server: RpycServer) -> AsyncIterator[Services]:
     options = RuntimeOptions(data_dir=tmp_path / "desk", settings=AppSettings(), terminal=TerminalKind.RPYC,
                              rpyc_address=(HOST, server.port))
-    opened = await Services.open(options, sleep=short_sleep)
+    opened = await Services.open(options, sleep=short_sleep, autorun=False)
     try:
         yield opened
     finally:
@@ -101,3 +101,50 @@ async def test_registration_breakeven_partial_close_and_a_killed_server(services
     assert [d.entry for d in deals] == [c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT], "one opening deal, one partial close"
     trade = engine.trade(ticket)
     assert trade is not None and trade.breakeven_triggered and trade.partial_taken
+
+
+async def test_a_server_killed_with_the_partial_close_answer_in_flight(services: Services,
+                                                                        server: RpycServer) -> None:
+    """The partial close is carried out on the server, which dies before its answer leaves: after the
+    reconnection the engine settles the lost answer from the terminal and never closes a second half."""
+    engine, gateway = services.engine, services.gateway
+    assert await engine.start()
+    tick = await gateway.tick("EURUSD")
+    entry = float(tick.ask)
+    server.control("set_price", symbol="EURUSD", bid=float(tick.bid), ask=entry)
+    opened = server.control("open_position", symbol="EURUSD", type="BUY", volume=0.4, sl=round(entry - R, 5))
+    ticket = int(opened["order"])
+    await engine.register(Registration(ticket=ticket))
+    server.control("set_price", symbol="EURUSD", bid=round(entry + 1.0 * R, 5))
+    await engine.step()
+    server.control("set_price", symbol="EURUSD", bid=round(entry + 1.6 * R, 5))
+    server.face_module.hold_after("order_send", 30.0)
+
+    stepping = asyncio.create_task(engine.step())
+    for _ in range(500):
+        if server.face_module.held():
+            break
+        await asyncio.sleep(0.01)
+    assert server.face_module.held() == 1, "the partial close reached the server"
+    server.kill()  # the deal is on the broker's disk; its answer is not on its way
+    for _ in range(200):
+        if engine.state is LifecycleState.DISCONNECTED:
+            break
+        await asyncio.sleep(0.02)
+    server.start()
+    await asyncio.wait_for(stepping, 30)
+    for _ in range(3):
+        await engine.step()
+    assert engine.state is LifecycleState.READY and engine.lifecycle.epoch == 2
+
+    (position,) = await gateway.positions(ticket=ticket)
+    assert position.volume == pytest.approx(0.2), "exactly one half was closed"
+    deals = await gateway.history_deals(position=ticket)
+    assert [d.entry for d in deals] == [c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT]
+    partials = sorted((a for a in await engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE),
+                      key=lambda a: a.id)
+    # the send, journaled as of unknown outcome when its answer was lost; then the settlement from the terminal
+    assert [a.outcome for a in partials] == [ActionOutcome.UNKNOWN, ActionOutcome.SUCCESS], partials
+    assert "IPC recv failed" in partials[0].detail
+    trade = engine.trade(ticket)
+    assert trade is not None and trade.partial_taken and trade.volume == pytest.approx(0.2)

@@ -85,8 +85,11 @@ async def test_a_lost_connection_is_a_lost_terminal_and_comes_back_with_a_new_ep
     opened = server.control("open_position", symbol="EURUSD", type="BUY", volume=0.2)
     server.kill()
     lost = await gateway.call("positions_get")
-    assert lost.value is None and lost.error[0] == c.RES_E_INTERNAL_FAIL_CONNECT and "was lost" in lost.error[1]
+    assert lost.value is None and lost.error[0] == c.RES_E_INTERNAL_FAIL_RECEIVE, "the answer was lost"
+    assert "was lost during the call" in lost.error[1]
     assert not gateway.connected and changes == [True, False]
+    after = await gateway.call("positions_get")
+    assert after.value is None and after.error[0] == c.RES_E_INTERNAL_FAIL_CONNECT, "nothing is sent any more"
     with pytest.raises(TerminalUnavailable):
         await gateway.positions()
     assert not await gateway.connect(attempts=2, sleep=no_sleep), "nothing listens while the server is down"

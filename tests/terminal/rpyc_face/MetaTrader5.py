@@ -18,7 +18,7 @@ from app.terminal.sim import SimulatedTerminal
 
 __version__ = "5.0.6231"
 
-_state: dict[str, Any] = {"terminal": None, "delay": 0.0, "ignore_login": False}
+_state: dict[str, Any] = {"terminal": None, "delay": 0.0, "ignore_login": False, "hold": None, "held": 0}
 
 
 def reset(options_json: str = "{}") -> None:
@@ -44,6 +44,16 @@ def set_delay(seconds: float) -> None:
     _state["delay"] = float(seconds)
 
 
+def hold_after(function: str | None, seconds: float = 0.0) -> None:
+    """``function`` is carried out, then its answer waits ``seconds`` before leaving (an answer in flight)."""
+    _state["hold"] = (function, float(seconds)) if function else None
+
+
+def held() -> int:
+    """How many answers have started waiting so far."""
+    return int(_state["held"])
+
+
 def control(command: str, **kwargs: Any) -> Any:
     return _terminal().control(command, **kwargs)
 
@@ -56,7 +66,12 @@ def _face(name: str) -> Any:
         if name == "initialize" and _state["ignore_login"]:
             for key in ("login", "password", "server"):
                 kwargs.pop(key, None)
-        return getattr(terminal, name)(*args, **kwargs)
+        answer = getattr(terminal, name)(*args, **kwargs)
+        hold = _state["hold"]
+        if hold is not None and hold[0] == name:
+            _state["held"] += 1
+            time.sleep(hold[1])
+        return answer
 
     call.__name__ = name
     return call
