@@ -17,8 +17,9 @@ HOST = "127.0.0.1"
 
 
 class RpycServer:
-    def __init__(self, *, face: bool = True, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, *, face: bool = True, fake: bool = False, options: dict[str, Any] | None = None) -> None:
         self.face = face
+        self.fake = fake
         self.options = dict(options or {})
         self.port = 0
         self.process: subprocess.Popen[str] | None = None
@@ -31,7 +32,8 @@ class RpycServer:
     def start(self) -> RpycServer:
         """Start the server (on the same port as before, after a restart) and wait until it listens."""
         env = dict(os.environ, PYTHONPATH=str(ROOT), DTMS_FACE_OPTIONS=json.dumps(self.options, default=str))
-        args = [sys.executable, "-m", "tests.terminal.rpyc_server", str(self.port)] + (["--face"] if self.face else [])
+        args = [sys.executable, "-m", "tests.terminal.rpyc_server", str(self.port)]
+        args += ["--fake"] if self.fake else ["--face"] if self.face else []
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None

@@ -1,7 +1,8 @@
 """An RPyC classic server for the tests, as mt5linux runs one next to MetaTrader 5: ``python -m
-tests.terminal.rpyc_server PORT [--face]``. It prints ``LISTENING <port>`` once it accepts connections (port 0
-picks a free one). With ``--face`` the simulator's ``MetaTrader5`` face is importable there; without it the
-server has no MetaTrader5 at all."""
+tests.terminal.rpyc_server PORT [--face | --fake]``. It prints ``LISTENING <port>`` once it accepts connections
+(port 0 picks a free one). With ``--face`` the simulator's ``MetaTrader5`` face is importable there, with
+``--fake`` the stand-in shaped like the real module (``fake_module``); without either the server has no
+MetaTrader5 at all."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import threading
 from pathlib import Path
 
 FACE_DIR = Path(__file__).resolve().parent / "rpyc_face"
+FAKE_DIR = Path(__file__).resolve().parent / "rpyc_fake"
 
 
 def main(argv: list[str]) -> None:
     port = int(argv[0])
     if "--face" in argv:
         sys.path.insert(0, str(FACE_DIR))
+    elif "--fake" in argv:
+        sys.path.insert(0, str(FAKE_DIR))
     logging.basicConfig(level=logging.WARNING)
     from rpyc.core.service import SlaveService
     from rpyc.utils.server import ThreadedServer

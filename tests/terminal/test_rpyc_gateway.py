@@ -23,7 +23,14 @@ from app.terminal import constants as c
 from app.terminal.gateway import Gateway
 from app.terminal.retcodes import RetcodeClass
 from app.terminal.spec import TerminalKind, TerminalSpec
-from app.terminal.structs import RATES_DTYPE, TICKS_DTYPE, AccountInfo, TradePosition
+from app.terminal.structs import (
+    RATES_DTYPE,
+    TICKS_DTYPE,
+    AccountInfo,
+    OrderSendResult,
+    TradePosition,
+    TradeRequest,
+)
 from tests.terminal.rpyc_harness import HOST, RpycServer
 from tests.terminal.sim_helpers import START
 
@@ -161,3 +168,26 @@ async def open_rpyc_services(data_dir: Path, port: int) -> Services:
     options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.RPYC,
                              rpyc_address=(HOST, port))
     return await Services.open(options, sleep=no_sleep)
+
+
+async def test_struct_sequences_that_do_not_pickle_come_over_as_our_named_tuples() -> None:
+    """A server whose MetaTrader5 answers with struct sequences shaped like the real module's (they refuse to
+    pickle, so bringing them over as objects would fail): they arrive as plain NamedTuples, nested ones too."""
+    shaped = RpycServer(fake=True).start()
+    gateway = Gateway(TerminalSpec(kind=TerminalKind.RPYC, host=HOST, port=shaped.port))
+    try:
+        await gateway.start()
+        assert await gateway.initialize()
+        (position,) = await gateway.positions()
+        assert type(position) is TradePosition and position.ticket == 7 and position.symbol == "EURUSD"
+        outcome = await gateway.order_send({"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.3})
+        assert type(outcome.result) is OrderSendResult and type(outcome.result.request) is TradeRequest
+        assert outcome.result.request.volume == 0.3 and outcome.klass is RetcodeClass.SUCCESS
+        rates = await gateway.rates("EURUSD", c.TIMEFRAME_M1, 0, 3)
+        assert rates.dtype == RATES_DTYPE and list(rates["time"]) == [1_700_000_000, 1_700_000_060, 1_700_000_120]
+        odd = await gateway.call("version")
+        assert odd.value is None and odd.raised == "TypeError: cannot bring a lock value over RPyC"
+        assert (await gateway.positions())[0] == position, "a refused answer leaves the connection in step"
+    finally:
+        await gateway.close()
+        shaped.stop()
