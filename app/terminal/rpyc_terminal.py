@@ -78,7 +78,7 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"the RPyC server sent a {module}.{name} object; only plain values are read")
 
 
-def _read(raw: bytes) -> Any:
+def read_plain(raw: bytes) -> Any:
     return _PlainUnpickler(io.BytesIO(bytes(raw))).load()
 
 
@@ -238,7 +238,7 @@ class RpycTerminal:
                                                       f"during the call ({exc or type(exc).__name__})")
             logger.warning("%s during %s", self._error[1], name)
             return None
-        value, error, raised = _read(raw)
+        value, error, raised = read_plain(raw)
         self._error = (int(error[0]), str(error[1]))
         if raised is not None:
             raise _rebuild_exception(*raised)
