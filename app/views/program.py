@@ -19,6 +19,7 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from app.adoption import describe_policy
 from app.errors import ConfigurationError
 from app.runtime import Services
 from app.tasks import TaskKeeper
@@ -74,6 +75,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     services = await Services.open(command.options)
+    logger.info("adoption policy in force: %s", describe_policy(services.settings.engine.adoption))
     server = _api_server(services)
     if server is not None:
         try:
