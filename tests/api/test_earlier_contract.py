@@ -193,3 +193,23 @@ async def test_the_docs_load_from_this_machine(app_for_docs: FastAPI) -> None:
 @pytest.fixture
 async def app_for_docs(idle: Services, make_app: Any) -> FastAPI:
     return make_app(idle)  # the docs answer whatever the engine's state
+
+
+async def test_our_client_library_reads_the_same_answers(ready: Services, make_app: Any) -> None:
+    from app.client import DtmsClient
+
+    async with DtmsClient("http://127.0.0.1:8001", transport=httpx.ASGITransport(app=make_app(ready))) as dtms:
+        answer = await dtms.enable_trade(await open_position(ready, "EURUSD", "BUY", sl=1.0),
+                                         symbol="EURUSD", direction="BUY")
+        assert answer.trade_info.managed_by == "dtms_manager" and answer.trade_info.stop_loss == 1.0
+        assert (await dtms.registry(answer.ticket)).managed_by == "dtms_manager"
+        assert (await dtms.registry(31337)).managed_by == ""
+        status = await dtms.status()
+        assert status.success and status.dtms_status is not None and status.dtms_status.active_trades == 1
+        actions = await dtms.actions(limit=5)
+        assert actions.success and actions.total_actions == 0 and actions.action_history == []
+        engine = await dtms.engine()
+        assert engine.success and engine.engine_info.active_trades_count == 1
+        detail = await dtms.trade(answer.ticket)
+        assert detail.trade_info is not None and detail.trade_info.type == "BUY"
+        assert (await dtms.health()).dtms_initialized
