@@ -88,16 +88,17 @@ class SimFacade:
         a value the simulator refuses, is a 422 naming that parameter."""
         params = body.params()
         takes = FAULT_PARAMETERS.get(body.kind)
-        if takes is not None:
-            for name in sorted(params):
-                if name not in takes:
-                    listed = ", ".join(takes) or "no parameter"
-                    raise _bad_parameter(name, f"fault kind {body.kind} does not take {name} (it takes {listed})")
+        if takes is None:
+            raise _bad_parameter("kind", f"unknown fault kind {body.kind!r}; known: {', '.join(FAULT_PARAMETERS)}")
+        for name in sorted(params):
+            if name not in takes:
+                listed = ", ".join(takes) or "no parameter"
+                raise _bad_parameter(name, f"fault kind {body.kind} does not take {name} (it takes {listed})")
         command = _FAULT_COMMANDS.get(body.kind, "inject_fault")
         if command == "random_faults":
             for required in ("probability", "kinds"):
                 if required not in params:
-                    raise _bad_parameter(required, f"random faults need {required}: {takes and takes[required]}")
+                    raise _bad_parameter(required, f"random faults need {required}: {takes[required]}")
             params.setdefault("seed", 0)
         elif command == "inject_fault":
             params["kind"] = body.kind

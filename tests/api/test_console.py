@@ -85,3 +85,24 @@ def test_the_command_line_flags(tmp_path: Path) -> None:
     (tmp_path / "off.toml").write_text("[terminal]\nsim_demo = false\n", encoding="utf-8")
     forced = parse(["--demo", "--config", str(tmp_path / "off.toml"), "--data-dir", str(tmp_path)])
     assert forced.run_demo is True
+
+
+def test_quiet_keeps_the_console_to_warnings_and_the_file_to_everything(tmp_path: Path) -> None:
+    from app.logs import configure_logging
+
+    root = logging.getLogger()
+    kept = list(root.handlers)
+    try:
+        configure_logging(tmp_path, console_level=logging.WARNING)
+        console = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
+                   and not isinstance(h, logging.FileHandler)]
+        files = [h for h in root.handlers if isinstance(h, logging.FileHandler)]
+        assert [h.level for h in console] == [logging.WARNING] and [h.level for h in files] == [logging.NOTSET]
+        assert any(isinstance(f, RepeatFilter) for f in console[0].filters)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            if handler not in kept:
+                handler.close()
+        for handler in kept:
+            root.addHandler(handler)

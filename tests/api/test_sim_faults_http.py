@@ -27,7 +27,8 @@ async def test_the_schema_documents_each_kinds_parameters(api: httpx.AsyncClient
     ({"kind": "retcode", "retcode": 10004, "executed": True}, "executed", "only meaningful for retcode 10012"),
     ({"kind": "retcode", "retcode": 1}, "retcode", "retcode must be one of"),
     ({"kind": "ipc_timeout", "function": "nope"}, "function", "unknown terminal function 'nope'"),
-    ({"kind": "bogus"}, "kind", "unknown fault kind 'bogus'"),
+    ({"kind": "bogus"}, "kind", "unknown fault kind 'bogus'; known: disconnect, ipc_timeout"),
+    ({"kind": "bogus", "command": "x"}, "kind", "unknown fault kind 'bogus'"),
     ({"kind": "random", "kinds": ["block"]}, "probability", "random faults need probability"),
     ({"kind": "random", "probability": 0.1, "kinds": ["nope"]}, "kinds", "unknown fault kind in"),
 ])
