@@ -67,9 +67,10 @@ async def run_demo(services: Any, scenario: list[DemoPosition] | None = None) ->
     return tickets
 
 
-def demo_allowed(services: Any) -> bool:
-    """The demo opens positions, so only ever on the simulator (a warning says so on a real terminal)."""
-    if not services.simulated:
+def demo_allowed(services: Any, *, asked: bool = False) -> bool:
+    """The demo opens positions, so only ever on the simulator; ``asked`` (``--demo`` given) on a real terminal
+    gets a warning saying why nothing happens."""
+    if not services.simulated and asked:
         logger.warning("the demo runs only on the simulated terminal; nothing is opened on %s",
                        services.gateway.kind.value)
     return bool(services.simulated)

@@ -41,7 +41,7 @@ async def headless(command: CommandLine) -> int:
     logger.info("adoption policy in force: %s (settings file %s)",
                 describe_policy(services.settings.engine.adoption), command.config_path)
     tasks = TaskKeeper("headless")
-    if command.run_demo and demo_allowed(services):
+    if command.run_demo and demo_allowed(services, asked=command.demo is True):
         tasks.spawn(run_demo_when_ready(services), "demo")
 
     def listening(server: ApiServer) -> None:

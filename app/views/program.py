@@ -98,7 +98,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
             on_window(window)
         tasks.spawn(_start(services), "engine-start")
         tasks.spawn(ask_adoption_once(services, command.config_path, window), "adoption-question")
-        if command.run_demo and demo_allowed(services):
+        if command.run_demo and demo_allowed(services, asked=command.demo is True):
             tasks.spawn(run_demo_when_ready(services), "demo")
         await stop.wait()
         logger.info("stop requested")
