@@ -1,6 +1,6 @@
 """Set up a virtual environment and run DTMS Desk or its tests, with nothing but Python installed.
 
-    python3 dev.py run [main.py arguments...]    # install into .venv, then start the program
+    python3 dev.py run [dtms-desk arguments...]  # install into .venv, then start the program
     python3 dev.py test [pytest arguments...]    # install with test extras into .venv, then run every test
 
 Uses only the standard library, so it works before anything is installed (Linux, macOS and Windows).
@@ -24,20 +24,35 @@ def venv_python() -> Path:
 
 
 def ensure_environment(extras: str) -> Path:
-    """Create .venv once and (re)install the project whenever pyproject.toml or the extras change."""
+    """Create .venv once and (re)install the project when pyproject.toml changes or the extras are missing.
+
+    An environment installed with the test extras also serves ``run``, so switching between run and test
+    installs nothing. pip's own output is shown only when an install fails."""
     python = venv_python()
     if not python.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / ".dtms-installed"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != wanted:
+    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    recorded = stamp.read_text().split() if stamp.exists() else []
+    if recorded[:1] != [project] or (extras and extras not in recorded[1:]):
         target = f".[{extras}]" if extras else "."
-        print(f"installing dtms-desk{f'[{extras}]' if extras else ''} into {VENV}", flush=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", target], check=True, cwd=ROOT)
-        stamp.write_text(wanted)
+        print(f"installing dtms-desk{f'[{extras}]' if extras else ''} into {VENV} (a minute or two the first time)",
+              flush=True)
+        pip(python, "install", "--upgrade", "pip")
+        pip(python, "install", "-e", target)
+        stamp.write_text(" ".join([project, *([extras] if extras else [])]))
     return python
+
+
+def pip(python: Path, *args: str) -> None:
+    """Run pip quietly; on failure print everything it said and stop."""
+    done = subprocess.run([str(python), "-m", "pip", *args, "--disable-pip-version-check"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        print(done.stdout, file=sys.stderr)
+        print(f"pip {' '.join(args)} failed (exit code {done.returncode})", file=sys.stderr)
+        sys.exit(done.returncode)
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""The command line of ``python main.py`` (DESIGN.md), parsed into ``RuntimeOptions``."""
+"""The command line of ``dtms-desk`` / ``python main.py`` (DESIGN.md), parsed into ``RuntimeOptions``."""
 
 from __future__ import annotations
 
@@ -21,11 +21,25 @@ class CommandLine:
     headless: bool
     config_path: Path
     options: RuntimeOptions
+    #: run the scripted demo bot on the simulator (None: the settings' ``terminal.sim_demo``)
+    demo: bool | None = None
+    #: no status lines on the console and only warnings and errors there (the log file keeps everything)
+    quiet: bool = False
+
+    @property
+    def run_demo(self) -> bool:
+        return self.options.settings.terminal.sim_demo if self.demo is None else self.demo
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="main.py", description="DTMS Desk: defensive trade management for MetaTrader 5")
+    p = argparse.ArgumentParser(prog="dtms-desk",
+                                description="DTMS Desk: defensive trade management for MetaTrader 5")
     p.add_argument("--headless", action="store_true", help="no window: engine and HTTP endpoint only")
+    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                   help="on the simulator's first start, a scripted bot opens three trades and hands them to DTMS "
+                        "(default: the settings' terminal.sim_demo, on)")
+    p.add_argument("--quiet", action="store_true", help="headless: no status lines, only warnings and errors on "
+                   "the console (the log file keeps everything)")
     p.add_argument("--terminal", type=terminal_choice, metavar="{sim,mt5,rpyc://HOST:PORT}",
                    help="which terminal: the simulator, the local MetaTrader5 module, or the MetaTrader5 of an RPyC "
                    "classic server (default: mt5 where MetaTrader5 imports, else the simulator)")
@@ -73,7 +87,8 @@ def parse(argv: list[str]) -> CommandLine:
         sim_speed=args.sim_speed,
         sim_seed=args.sim_seed,
     )
-    return CommandLine(headless=args.headless, config_path=config_path, options=options)
+    return CommandLine(headless=args.headless, config_path=config_path, options=options, demo=args.demo,
+                       quiet=args.quiet)
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from app.api.app import create_app
 from app.api.server import ApiServer
 from app.errors import ConfigurationError
+from app.tasks import TaskKeeper
 
 if TYPE_CHECKING:
     from app.config import AppSettings
@@ -62,18 +63,29 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Ev
     return remove
 
 
-async def run_headless(services: Services, settings: AppSettings, stop_event: asyncio.Event) -> int:
-    """Serve until ``stop_event`` is set; always closes ``services``. Returns the process exit code."""
+async def run_headless(services: Services, settings: AppSettings, stop_event: asyncio.Event, *,
+                       tasks: TaskKeeper | None = None,
+                       on_listening: Callable[[ApiServer], None] | None = None) -> int:
+    """Serve until ``stop_event`` is set; always closes ``services``. Returns the process exit code.
+
+    ``on_listening`` is called once the endpoint listens; ``tasks`` (the console status, the demo bot) are
+    cancelled before anything is closed."""
     try:
         server = ApiServer(create_app(services, settings.api), settings.api)
         await server.start()
     except ConfigurationError as error:
         logger.error("cannot start the HTTP endpoint: %s", error)
+        if tasks is not None:
+            await tasks.cancel_all()
         await services.close()
         return EXIT_CONFIGURATION
     try:
+        if on_listening is not None:
+            on_listening(server)
         return await _run_engine(services, stop_event)
     finally:
+        if tasks is not None:
+            await tasks.cancel_all()
         await server.stop()
         await services.close()
         logger.info("stopped")

@@ -142,7 +142,7 @@ def prepare_broker(data_dir: Path, balance: float) -> None:
 def start_program(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "--headless", "--port", "0", "--data-dir", str(data_dir),
-         "--terminal", "sim", "--config", str(data_dir / "absent.toml")],
+         "--terminal", "sim", "--no-demo", "--config", str(data_dir / "absent.toml")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     assert process.stdout is not None

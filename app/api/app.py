@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from app.api import routes_events, routes_health, routes_sim, routes_trades
+from app.api import routes_docs, routes_events, routes_health, routes_sim, routes_trades
 from app.api.errors import install_error_handlers
 from app.api.facade import ApiFacade
 from app.api.gate import BodyGate
@@ -45,7 +45,8 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
     """The application for ``services``; ``settings`` default to the services' own ``api`` settings."""
     settings = settings or services.settings.api
     # no slash redirects: a bot gets a JSON 404 for a path that does not exist, never an empty 307
-    app = FastAPI(title="DTMS Desk", version=_version(), description=_DESCRIPTION, redoc_url=None,
+    # the documentation pages come from routes_docs, with their files served from this machine (no CDN)
+    app = FastAPI(title="DTMS Desk", version=_version(), description=_DESCRIPTION, docs_url=None, redoc_url=None,
                   redirect_slashes=False)
     app.state.facade = ApiFacade(services)
     app.state.counters = RequestCounters()
@@ -55,6 +56,7 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
     app.state.token_required = policy.token is not None
 
     install_error_handlers(app)
+    app.include_router(routes_docs.router)
     app.include_router(routes_health.router)
     app.include_router(routes_trades.router)
     app.include_router(routes_events.router)

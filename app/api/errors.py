@@ -87,8 +87,23 @@ async def _dtms_error(_: Request, error: Exception) -> JSONResponse:
     return error_json(status, ErrorResponse(error=code, detail=str(error), field=_field_of(error)), headers)
 
 
-async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _methods_of_fixed_path(request: Request) -> set[str]:
+    """The methods of a route whose path is exactly this one, without parameters (``/dtms/trade/enable``), when
+    the request went to another route only because a parameter (``/dtms/trade/{ticket}``) caught the path."""
+    operations = request.app.openapi().get("paths", {}).get(request.url.path, {})  # built once, then cached
+    return {method.upper() for method in operations if method in _HTTP_METHODS}
+
+
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    allowed = _methods_of_fixed_path(request)
+    if allowed and request.method not in allowed:
+        detail = f"{request.url.path} takes {', '.join(sorted(allowed))}, not {request.method}"
+        return error_json(405, ErrorResponse(error=ErrorCode.METHOD_NOT_ALLOWED, detail=detail),
+                          {"Allow": ", ".join(sorted(allowed))})
     errors: Sequence[Mapping[str, Any]] = error.errors()
     invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid_json is not None:

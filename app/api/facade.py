@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from app.api import schemas, views
+from app.api import earlier, schemas, views
+from app.api.schemas_earlier import EngineInfo, EngineResponse, iso, now_iso
 from app.engine.events import EngineEvent, EventKind
 from app.engine.model import Direction, LifecycleState, Trade
 from app.engine.registry import Registration
@@ -34,6 +35,7 @@ class ApiFacade:
         self._tasks = TaskKeeper("api")
         self._initializing: asyncio.Task[Any] | None = None
         self._loaded = self._engine.ready
+        self._started = time.monotonic()
         self._unsubscribe = self._engine.subscribe(self._on_event)
 
     @property
@@ -68,8 +70,16 @@ class ApiFacade:
             engine = self._engine
             lifecycle = engine.lifecycle
             ready = engine.ready
+            health = engine.health()
+            problem = health.database_problem or (
+                f"a terminal call has not answered for {health.terminal_stall_s:.0f} s"
+                if health.terminal_stall_s is not None else "")
+            status = ("degraded" if problem else "healthy") if ready else "unhealthy"
+            error = (problem or None) if ready else (lifecycle.reason or f"engine is {lifecycle.state.value}")
             body = schemas.HealthResponse(
-                status="healthy" if ready else "not_ready",
+                status=status,
+                readiness="healthy" if ready else "not_ready",
+                error=error,
                 dtms_initialized=ready,
                 state=lifecycle.state.value,
                 reason=lifecycle.reason or None,
@@ -77,12 +87,15 @@ class ApiFacade:
                 active_trades=len(engine.trades()),
                 epoch=lifecycle.epoch,
                 terminal=self.terminal,
-                timestamp=time.time(),
+                timestamp=now_iso(),
+                wall_time=time.time(),
             )
         except Exception as error:
             logger.exception("health check failed")
-            body = schemas.HealthResponse(status="error", dtms_initialized=False, reason=str(error) or type(error).__name__,
-                                          timestamp=time.time())
+            reason = str(error) or type(error).__name__
+            body = schemas.HealthResponse(status="unhealthy", readiness="error", dtms_initialized=False,
+                                          dtms_available=False, reason=reason, error=reason, timestamp=now_iso(),
+                                          wall_time=time.time())
             return 500, body
         return (200 if ready else 503), body
 
@@ -96,7 +109,9 @@ class ApiFacade:
             ready=ready,
             state=engine.state.value,
             reason=None if ready else (engine.lifecycle.reason or f"engine is {engine.state.value}"),
+            timestamp=now_iso(),
         )
+        body.error = body.reason
         return (200 if ready else 503), body
 
     def status(self) -> schemas.StatusResponse:
@@ -104,7 +119,19 @@ class ApiFacade:
         health = engine.health()
         trades = engine.trades()
         deep = [t.last_deep_check_at for t in trades if t.last_deep_check_at is not None]
+        by_state = dict(Counter(t.state.value for t in trades))
+        last_fast = health.last_cycle.at if health.last_cycle is not None else None
+        dtms_status = schemas.DtmsStatusInfo(
+            system_active=health.monitoring, uptime=earlier.uptime_text(time.monotonic() - self._started),
+            active_trades=health.active_trades, trades_by_state=by_state,
+            performance={"fast_cycles": health.cycles, "cycle_errors": health.cycle_errors,
+                         "last_cycle_ms": round(health.last_cycle.duration_s * 1000, 2) if health.last_cycle else None,
+                         "paused": health.paused},
+            last_check=iso(last_fast) or "never",
+        )
         return schemas.StatusResponse(
+            summary=earlier.status_summary(health.monitoring, health.lifecycle.state.value, by_state),
+            dtms_status=dtms_status,
             state=health.lifecycle.state.value,
             reason=health.lifecycle.reason or None,
             epoch=health.lifecycle.epoch,
@@ -112,11 +139,19 @@ class ApiFacade:
             connected=bool(getattr(self._services.gateway, "connected", False)),
             monitoring_active=health.monitoring,
             active_trades=health.active_trades,
-            trades_by_state=dict(Counter(t.state.value for t in trades)),
+            trades_by_state=by_state,
             rails_tripped=sorted({str(r.rail) for r in health.rails if r.tripped}),
-            last_fast_cycle_at=health.last_cycle.at if health.last_cycle is not None else None,
+            last_fast_cycle_at=last_fast,
             last_deep_check_at=max(deep) if deep else None,
         )
+
+    def engine_info(self) -> EngineResponse:
+        """``GET /dtms/engine``: monitoring, trades and the last checks, in the earlier server's words."""
+        status = self.status()
+        info = EngineInfo(monitoring_active=status.monitoring_active, active_trades_count=status.active_trades,
+                          last_fast_check=iso(status.last_fast_cycle_at),
+                          last_deep_check=iso(status.last_deep_check_at))
+        return EngineResponse(summary=status.summary, engine_info=info, state=status.state)
 
     def initialize(self) -> tuple[int, schemas.InitializeResponse]:
         """After FAILED, start a new initialisation (202); otherwise say what the engine is doing (200)."""
@@ -127,8 +162,16 @@ class ApiFacade:
             logger.info("initialisation retried over HTTP")
             self._initializing = self._tasks.spawn(engine.retry_initialize(), "initialize")
         lifecycle = engine.lifecycle
+        failed = lifecycle.state is LifecycleState.FAILED and not accepted and not running
+        if accepted:
+            summary = "initialisation restarted"
+        elif engine.ready:
+            summary = "DTMS is initialized and monitoring"
+        else:
+            summary = f"DTMS is {lifecycle.state.value}" + (f": {lifecycle.reason}" if lifecycle.reason else "")
         body = schemas.InitializeResponse(accepted=accepted, state=lifecycle.state.value,
-                                          reason=lifecycle.reason or None)
+                                          reason=lifecycle.reason or None, success=not failed, summary=summary,
+                                          error=(lifecycle.reason or "initialisation failed") if failed else None)
         return (202 if accepted else 200), body
 
     # --- trades -----------------------------------------------------------------------------------------
@@ -154,9 +197,12 @@ class ApiFacade:
         if not result.already_registered:
             logger.info("ticket %d registered over HTTP (%s %s)", body.ticket, result.trade.symbol,
                         result.trade.direction.value)
+        trade = result.trade
+        summary = (f"ticket {body.ticket} {'was already' if result.already_registered else 'is now'} managed "
+                   f"({trade.symbol} {trade.direction.value}, state {trade.state.value})")
         return schemas.EnableTradeResponse(success=True, ticket=body.ticket,
-                                           already_registered=result.already_registered,
-                                           trade_info=views.trade_info(result.trade, self._quote(result.trade)))
+                                           already_registered=result.already_registered, summary=summary,
+                                           trade_info=views.enabled_trade_info(trade, self._quote(trade)))
 
     async def disable(self, body: schemas.DisableTradeRequest) -> schemas.DisableTradeResponse:
         await self._engine.unregister(body.ticket)
@@ -177,11 +223,20 @@ class ApiFacade:
             raise TradeNotManaged(ticket)
         transitions = await self._engine.transitions(ticket)
         journal = await self._engine.journal(ticket)
-        return views.trade_detail(trade, self._quote(trade), transitions, journal)
+        quote = self._quote(trade)
+        position = self._engine.position(ticket) if trade.active else None
+        info = earlier.trade_info(trade, quote, position, journal, protecting=self._engine.monitoring)
+        return views.trade_detail(trade, quote, transitions, journal, info, earlier.trade_summary(trade))
 
     async def registry_entry(self, ticket: int) -> schemas.TradeRegistryEntry:
         return views.registry_entry(ticket, await self._engine.find_trade(ticket))
 
     async def actions(self, limit: int) -> schemas.ActionsResponse:
         records = await self._engine.recent_actions(limit)
-        return schemas.ActionsResponse(actions=[views.action_info(r) for r in records], count=len(records))
+        total = await self._engine.repository.count_actions()
+        symbols = {t.ticket: t.symbol for t in self._engine.trades()}
+        return schemas.ActionsResponse(
+            actions=[views.action_info(r) for r in records], count=len(records), total_actions=total,
+            summary=earlier.actions_summary(len(records), total),
+            action_history=[earlier.action_item(r, symbols) for r in records],
+        )

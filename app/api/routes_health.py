@@ -6,14 +6,17 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.api import schemas
+from app.api import schemas, schemas_earlier
 from app.api.deps import Facade, errors
 
 router = APIRouter(tags=["health"])
 
 
 def _answer(status: int, body: BaseModel) -> JSONResponse:
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+    data = body.model_dump(mode="json")
+    if data.get("error", "") is None:
+        del data["error"]  # the earlier contract: ``error`` only when something is wrong
+    return JSONResponse(data, status_code=status)
 
 
 @router.get("/ping", response_model=schemas.PingResponse)
@@ -40,6 +43,12 @@ async def dtms_health(facade: Facade) -> JSONResponse:
 async def status(facade: Facade) -> schemas.StatusResponse:
     """The engine in one glance: lifecycle, connection, trades by state, tripped rails."""
     return facade.status()
+
+
+@router.get("/dtms/engine", response_model=schemas_earlier.EngineResponse)
+async def engine(facade: Facade) -> schemas_earlier.EngineResponse:
+    """The engine's monitoring, trade count and last fast and deep checks (the earlier server's summary)."""
+    return facade.engine_info()
 
 
 @router.post("/dtms/initialize", response_model=schemas.InitializeResponse,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body
 from app.api import schemas
 from app.api.deps import Facade, errors
 from app.api.sim import SimFacade
+from app.terminal.sim.faults import FAULT_PARAMETERS
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 
@@ -51,8 +52,19 @@ async def set_tick(body: schemas.SimTickPost, facade: Facade) -> schemas.SimQuot
     return await _sim(facade).set_tick(body)
 
 
-@router.post("/faults", responses=errors(413, 415, 422, 503))
-async def faults(body: schemas.SimFaultPost, facade: Facade) -> dict[str, Any]:
-    """Inject a terminal fault (``kind``: disconnect, ipc_timeout, block, restart, algo_disabled, retcode), or
-    ``kind: "clear"`` to remove them all. Answers the faults now armed."""
+def _faults_description() -> str:
+    """Each kind with its parameters, from the simulator's own table (so a new kind is documented with it)."""
+    lines = ["Arm a simulated terminal fault, start random faults (`kind: \"random\"`) or remove them all "
+             "(`kind: \"clear\"`). Answers the faults now armed. A parameter the kind does not take, or a value "
+             "the simulator refuses, is a 422 naming that parameter.", "", "| kind | parameters |", "| --- | --- |"]
+    for kind, params in FAULT_PARAMETERS.items():
+        described = "<br>".join(f"`{name}`: {meaning}" for name, meaning in params.items()) or "none"
+        lines.append(f"| `{kind}` | {described} |")
+    return "\n".join(lines)
+
+
+@router.post("/faults", responses=errors(413, 415, 422, 503), description=_faults_description())
+async def faults(body: Annotated[schemas.SimFaultPost, Body(examples=[
+    {"kind": "block", "seconds": 2.0}, {"kind": "retcode", "retcode": 10004, "count": 2}, {"kind": "clear"},
+])], facade: Facade) -> dict[str, Any]:
     return await _sim(facade).fault(body)

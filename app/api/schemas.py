@@ -28,13 +28,21 @@ from pydantic import (
     model_validator,
 )
 
+from app.api.schemas_earlier import (
+    DTMS_OWNER,
+    ActionHistoryItem,
+    DtmsStatusInfo,
+    EarlierTradeInfo,
+)
+
 MAX_INT64 = 2**63 - 1
 MT5_STRING_MAX = 29  # MT5 rejects longer symbol and comment strings
 
 DirectionName = Literal["BUY", "SELL"]
 DefensiveStateName = Literal["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"]
 LifecycleStateName = Literal["STARTING", "CONNECTING", "RECOVERING", "READY", "DISCONNECTED", "FAILED", "STOPPED"]
-HealthStatus = Literal["healthy", "not_ready", "error"]
+HealthStatus = Literal["healthy", "unhealthy", "degraded"]  # the earlier server's words
+Readiness = Literal["healthy", "not_ready", "error"]
 
 
 class ErrorCode(StrEnum):
@@ -182,11 +190,13 @@ class SimFaultPost(BaseModel):
     """``POST /sim/faults``: arm a simulated terminal fault, start random faults, or clear them all.
 
     ``kind`` is a fault kind of the simulator (``disconnect``, ``ipc_timeout``, ``block``, ``restart``,
-    ``algo_disabled``, ``retcode``), or ``random`` (``seed``, ``probability``, ``kinds``, ``block_seconds``),
-    or ``clear``. The simulator checks which parameters a kind takes; ``params()`` gives those that were sent.
+    ``algo_disabled``, ``retcode``, ...), or ``random`` (``seed``, ``probability``, ``kinds``, ``block_seconds``),
+    or ``clear``. The simulator checks which parameters a kind takes; ``params()`` gives those that were sent,
+    other keys included (a kind added to the simulator needs no change here; a key no kind takes is named in
+    the 422).
     """
 
-    model_config = _REQUEST_CONFIG
+    model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True)
 
     kind: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)]
     function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
@@ -225,7 +235,8 @@ class TradeInfo(BaseModel):
     profit_r: float | None = None  # None until a price is known
     r: float = 0.0
     synthetic_r: bool = False
-    managed_by: str = "DTMS"
+    managed_by: str = Field(default=DTMS_OWNER, description=f'"{DTMS_OWNER}" for DTMS\'s own trades, else the '
+                            "registering bot's strategy_type")
     strategy_type: str | None = None
     source: str = "REGISTERED"
     magic: int = 0
@@ -262,7 +273,8 @@ class ActionInfo(BaseModel):
 
 
 class TradeDetail(TradeInfo):
-    """``GET /dtms/trade/{ticket}``: a trade with its timers, score explanation, transitions and journal."""
+    """``GET /dtms/trade/{ticket}``: a trade with its timers, score explanation, transitions and journal;
+    ``success``, ``summary`` and ``trade_info`` are the earlier server's shape of the same trade."""
 
     initial_sl: float = 0.0
     initial_volume: float = 0.0
@@ -279,13 +291,31 @@ class TradeDetail(TradeInfo):
     sent: dict[str, Any] = Field(default_factory=dict)
     transitions: list[TransitionInfo] = Field(default_factory=list)
     journal: list[ActionInfo] = Field(default_factory=list)
+    success: bool = True
+    summary: str = ""
+    trade_info: EarlierTradeInfo | None = None
+
+
+class EnabledTradeInfo(TradeInfo):
+    """The registered trade, with the earlier server's names for entry and levels beside ours."""
+
+    entry_price: float = 0.0
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
 
 
 class EnableTradeResponse(BaseModel):
     success: bool
     ticket: int
     already_registered: bool
-    trade_info: TradeInfo
+    trade_info: EnabledTradeInfo
+    summary: str = ""
+
+    @field_validator("trade_info", mode="before")
+    @classmethod
+    def _any_trade_info(cls, value: Any) -> Any:
+        # a TradeInfo (or TradeDetail) built by a caller is taken as its fields
+        return value.model_dump() if isinstance(value, TradeInfo) else value
 
 
 class DisableTradeResponse(BaseModel):
@@ -301,10 +331,11 @@ class TradesResponse(BaseModel):
 
 
 class TradeRegistryEntry(BaseModel):
-    """``GET /trade-registry/{ticket}``; an unknown ticket answers 200 with ``managed_by`` null."""
+    """``GET /trade-registry/{ticket}``: ``managed_by`` is ``"dtms_manager"`` for DTMS's own trades, the
+    registering bot's ``strategy_type`` for others, ``""`` for a ticket no one manages (still a 200)."""
 
     ticket: int
-    managed_by: str | None = None
+    managed_by: str = ""
     breakeven_triggered: bool = False
     symbol: str | None = None
     direction: DirectionName | None = None
@@ -312,17 +343,22 @@ class TradeRegistryEntry(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    """``GET /health``: 200 when healthy, 503 (status ``not_ready``) while not READY, 500 on error."""
+    """``GET /health``: 200 when ready (``status`` ``healthy``, or ``degraded`` when the database or the terminal
+    has a problem), 503 (``unhealthy``, ``readiness`` ``not_ready``) while not READY, 500 on error."""
 
     status: HealthStatus
     dtms_initialized: bool
+    dtms_available: bool = True
+    readiness: Readiness = "healthy"
+    error: str | None = Field(default=None, description="why it is not healthy (absent when healthy)")
     state: LifecycleStateName | None = None
     reason: str | None = None
     monitoring_active: bool = False
     active_trades: int = 0
     epoch: int = 0
     terminal: str | None = None  # "sim" or "mt5"
-    timestamp: float | None = None  # wall clock, epoch seconds
+    timestamp: str | None = None  # ISO, wall clock
+    wall_time: float | None = None  # the same instant in epoch seconds
 
 
 class DtmsHealthResponse(BaseModel):
@@ -334,6 +370,8 @@ class DtmsHealthResponse(BaseModel):
     ready: bool
     state: LifecycleStateName | None = None
     reason: str | None = None  # why it is not ready
+    timestamp: str | None = None  # ISO, wall clock
+    error: str | None = Field(default=None, description="why it is not ready (absent when ready)")
 
 
 class StatusResponse(BaseModel):
@@ -350,13 +388,20 @@ class StatusResponse(BaseModel):
     rails_tripped: list[str] = Field(default_factory=list)
     last_fast_cycle_at: float | None = None
     last_deep_check_at: float | None = None
+    success: bool = True
+    summary: str = ""
+    dtms_status: DtmsStatusInfo | None = None
 
 
 class ActionsResponse(BaseModel):
     """``GET /dtms/actions``: recent actions, newest first."""
 
     actions: list[ActionInfo]
-    count: int
+    count: int = Field(description="how many actions this answer holds")
+    success: bool = True
+    summary: str = ""
+    action_history: list[ActionHistoryItem] = Field(default_factory=list)
+    total_actions: int = Field(default=0, description="every action recorded, not only those returned")
 
 
 class PingResponse(BaseModel):
@@ -371,6 +416,9 @@ class InitializeResponse(BaseModel):
     accepted: bool
     state: LifecycleStateName
     reason: str | None = None
+    success: bool = True
+    summary: str = ""
+    error: str | None = Field(default=None, description="why initialisation failed (absent otherwise)")
 
 
 class EngineEvent(BaseModel):
@@ -421,3 +469,4 @@ def validation_error(errors: Iterable[Mapping[str, Any]]) -> ErrorResponse:
             first_field = name
         parts.append(f"{name}: {message}" if name else message)
     return ErrorResponse(error=ErrorCode.VALIDATION, detail="; ".join(parts) or "invalid request", field=first_field)
+

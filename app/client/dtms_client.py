@@ -11,15 +11,18 @@ from typing import Any
 import httpx
 
 from app.api.schemas import (
+    ActionsResponse,
     DisableTradeRequest,
     DisableTradeResponse,
     EnableTradeResponse,
     HealthResponse,
+    StatusResponse,
     TradeDetail,
     TradeInfo,
     TradeRegistryEntry,
     TradesResponse,
 )
+from app.api.schemas_earlier import EngineResponse
 from app.client.errors import DtmsApiError
 from app.client.pool import DEFAULT_API_URL, POOL_LIMITS, auth_headers
 from app.client.registration import registration_body
@@ -78,11 +81,25 @@ class DtmsClient:
         return TradesResponse.model_validate(await self._json("GET", "/dtms/trades")).trades
 
     async def registry(self, ticket: int) -> TradeRegistryEntry:
-        """Who owns ``ticket`` (``managed_by`` None when DTMS does not know it)."""
+        """Who owns ``ticket``: ``managed_by`` is ``"dtms_manager"`` for DTMS's own trades, the bot's
+        ``strategy_type`` for others, ``""`` when no one manages it."""
         return TradeRegistryEntry.model_validate(await self._json("GET", f"/trade-registry/{ticket}"))
 
+    async def status(self) -> StatusResponse:
+        """``GET /dtms/status``: lifecycle, trades by state, rails; ``dtms_status`` in the earlier server's words."""
+        return StatusResponse.model_validate(await self._json("GET", "/dtms/status"))
+
+    async def actions(self, limit: int = 100) -> ActionsResponse:
+        """The ``limit`` most recent actions, newest first; ``total_actions`` counts every one recorded."""
+        return ActionsResponse.model_validate(await self._json("GET", f"/dtms/actions?limit={int(limit)}"))
+
+    async def engine(self) -> EngineResponse:
+        """``GET /dtms/engine``: monitoring, trade count, last fast and deep checks."""
+        return EngineResponse.model_validate(await self._json("GET", "/dtms/engine"))
+
     async def health(self) -> HealthResponse:
-        """``GET /health``, read on 503 too: ``status`` and ``reason`` say why DTMS is not ready."""
+        """``GET /health``, read on 503 too: ``readiness`` and ``reason`` say why DTMS is not ready; ``status`` is
+        ``healthy``, ``degraded`` (ready, but the database or the terminal has a problem) or ``unhealthy``."""
         response = await self._http.get("/health")
         if response.status_code in (200, 503):
             try:
@@ -101,7 +118,7 @@ class DtmsClient:
             except (httpx.TransportError, DtmsApiError) as exc:
                 last = str(exc) or type(exc).__name__
             else:
-                if health.status == "healthy":
+                if health.dtms_initialized:
                     return True
                 last = f"{health.state}: {health.reason or 'no reason given'}"
             remaining = deadline - loop.time()

@@ -26,11 +26,14 @@ from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotM
 logger = logging.getLogger(__name__)
 
 DTMS = "DTMS"
+#: DTMS's name as bots and the window see it (the earlier server's, which bots compare ``managed_by`` with);
+#: the database keeps ``DTMS``, so existing files need no migration
+DTMS_OWNER_NAME = "dtms_manager"
 #: owner of a position rebuilt after a database loss that the adoption policy would not take: watched, never
 #: changed, until a bot registers it again
 UNCONFIRMED = "unconfirmed"
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
-_DTMS_NAMES = {"", "dtms", "default", "default_dtms"}
+_DTMS_NAMES = {"", "dtms", "default", "default_dtms", DTMS_OWNER_NAME}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +80,11 @@ def owner_for(strategy_type: str | None) -> str:
     if strategy_type is None or strategy_type.strip().lower() in _DTMS_NAMES:
         return DTMS
     return strategy_type.strip()
+
+
+def owner_name(managed_by: str) -> str:
+    """The owner as bots and the trader read it: ``dtms_manager`` for DTMS's own trades, else as stored."""
+    return DTMS_OWNER_NAME if managed_by == DTMS else managed_by
 
 
 class TradeRegistry:

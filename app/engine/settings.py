@@ -14,7 +14,7 @@ class AdoptionPolicy(StrEnum):
     """What to do with an open position the database does not know."""
 
     ALL = "all"  # adopt every position, as the earlier DTMS did
-    NONE = "none"
+    NONE = "none"  # only the positions bots register (the default: taking over every position is the trader's call)
     MAGIC = "magic"  # adopt positions whose magic number is listed
     COMMENT_PREFIX = "comment_prefix"  # adopt positions whose comment starts with the prefix
 
@@ -73,7 +73,7 @@ class RailSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdoptionSettings:
-    policy: AdoptionPolicy = AdoptionPolicy.ALL
+    policy: AdoptionPolicy = AdoptionPolicy.NONE
     magics: tuple[int, ...] = ()
     comment_prefix: str = ""
 

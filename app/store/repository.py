@@ -173,6 +173,10 @@ class Repository:
             query = query.where(ActionRow.ticket == ticket)
         return [mapping.action_from_row(row) for row in query.dicts()]
 
+    async def count_actions(self) -> int:
+        """How many actions are recorded in all (of every trade, managed now or before)."""
+        return await self._run(lambda: ActionRow.select().count())
+
     async def append_transition(self, transition: Transition) -> Transition:
         """Store the transition; returns it with its ``id``."""
         return await self._run(self._append_transition, transition, mapping.transition_values(transition))

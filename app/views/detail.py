@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QT
 from PySide6.QtCore import Qt
 
 from app.engine.model import ActionRecord, Direction, Trade, Transition
+from app.engine.registry import owner_name
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.palette import STATE_COLOURS
@@ -144,7 +145,7 @@ class DetailPane(QWidget):
         r_note = " (synthetic R)" if trade.synthetic_r else ""
         self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g}</b> "
                            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> "
-                           f"&nbsp; score {trade.score:+.2f} &nbsp; R {trade.r:.5g}{r_note} &nbsp; owner {trade.managed_by}")
+                           f"&nbsp; score {trade.score:+.2f} &nbsp; R {trade.r:.5g}{r_note} &nbsp; owner {owner_name(trade.managed_by)}")
         self.stop_button.setEnabled(trade.active and self._engine.ready)
         self.explanation.setText(trade.score_explanation or "No score yet: it is computed at the next deep check.")
         _fill(self.transitions, [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason)

@@ -9,35 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.resources
 import logging
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from app.adoption import describe_policy
 from app.errors import ConfigurationError
 from app.runtime import Services
 from app.tasks import TaskKeeper
+from app.views.adoption_dialog import ask_adoption_once
 from app.views.bridge import EngineBridge
-from app.views.demo import run_demo
+from app.demo import demo_allowed, run_demo_when_ready
 from app.views.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
-STYLE_SHEET = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
+STYLE_SHEET = importlib.resources.files("app.resources").joinpath("style.qss")
 EXIT_OK, EXIT_INIT_FAILED, EXIT_CONFIGURATION = 0, 1, 2
 
 
 def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    try:
-        from app.headless import install_stop_signals
-    except ImportError:
-        from main import install_stop_signals  # type: ignore[no-redef]
+    from app.headless import install_stop_signals
+
     install_stop_signals(loop, stop)
 
 
@@ -57,7 +57,7 @@ def run_window(command: Any) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DTMS Desk")
     app.setQuitOnLastWindowClosed(False)
-    if STYLE_SHEET.exists():
+    if STYLE_SHEET.is_file():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -75,6 +75,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     services = await Services.open(command.options)
+    logger.info("adoption policy in force: %s", describe_policy(services.settings.engine.adoption))
     server = _api_server(services)
     if server is not None:
         try:
@@ -96,8 +97,9 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         if on_window is not None:
             on_window(window)
         tasks.spawn(_start(services), "engine-start")
-        if services.simulated and services.settings.terminal.sim_demo:
-            tasks.spawn(_demo_when_ready(services, bridge), "demo")
+        tasks.spawn(ask_adoption_once(services, command.config_path, window), "adoption-question")
+        if command.run_demo and demo_allowed(services, asked=command.demo is True):
+            tasks.spawn(run_demo_when_ready(services), "demo")
         await stop.wait()
         logger.info("stop requested")
         return EXIT_OK
@@ -123,15 +125,6 @@ async def _start(services: Services) -> None:
     # about 5 ms after (bench/bench_views.py). Garbage is collected first, so none is kept for good.
     gc.collect()
     gc.freeze()
-
-
-async def _demo_when_ready(services: Services, bridge: EngineBridge) -> None:
-    ready = asyncio.Event()
-    if services.engine.ready:
-        ready.set()
-    bridge.lifecycle.connect(lambda p: ready.set() if p.get("state") == "READY" else None)
-    await ready.wait()
-    await run_demo(services)
 
 
 async def _shut_down(services: Services, server: Any | None, window: MainWindow, tasks: TaskKeeper) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState, Trade
+from app.engine.registry import owner_name
 from app.views.bridge import EngineBridge
 from app.views.palette import state_colour
 from app.views.table_order import SEARCH_ROLE, reorder, value_key
@@ -71,7 +72,7 @@ def row_values(trade: Trade, live: dict[str, float] | None) -> tuple[Any, ...]:
         live.get("price") if live else None,
         live.get("profit") if live else None,
         live.get("profit_r") if live else None,
-        trade.state.value, trade.score, trade.managed_by, trade.breakeven_triggered, trade.partial_taken,
+        trade.state.value, trade.score, owner_name(trade.managed_by), trade.breakeven_triggered, trade.partial_taken,
         trade.last_action or "", trade.last_action_at,
     )
 

@@ -30,7 +30,10 @@ async def capture(data_dir: Path) -> None:
     settings = replace(settings, api=replace(settings.api, port=0))
     options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=30.0,
                              in_process=True)
-    command = CommandLine(headless=False, config_path=data_dir / "dtms.toml", options=options)
+    config = data_dir / "dtms.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[engine.adoption]\npolicy = "none"\n', encoding="utf-8")  # the first-run question answered
+    command = CommandLine(headless=False, config_path=config, options=options)
     windows: list[MainWindow] = []
     stop = asyncio.Event()
     program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append))

@@ -35,10 +35,11 @@ async def test_not_ready_is_a_503_with_the_reason(idle: Services, make_app: Call
         disable = await api.post("/dtms/trade/disable", json={"ticket": 5})
         ping = await api.get("/ping")
     assert health.status_code == 503
-    assert health.json()["status"] == "not_ready" and health.json()["state"] == "STARTING"
+    assert (health.json()["status"], health.json()["readiness"], health.json()["state"]) == ("unhealthy", "not_ready", "STARTING")
     assert dtms.status_code == 503
-    assert dtms.json() == {"dtms_initialized": False, "monitoring_active": False, "active_trades": 0, "ready": False,
-                           "state": "STARTING", "reason": "engine is STARTING"}
+    assert {k: v for k, v in dtms.json().items() if k != "timestamp"} == {
+        "dtms_initialized": False, "monitoring_active": False, "active_trades": 0, "ready": False,
+        "state": "STARTING", "reason": "engine is STARTING", "error": "engine is STARTING"}
     for refused in (enable, disable):
         assert refused.status_code == 503
         assert refused.json() == {"error": "not_ready", "detail": "engine is STARTING", "field": None}
@@ -76,7 +77,9 @@ async def test_initialize_retries_only_after_failure(idle: Services, make_app: C
             await asyncio.sleep(0.01)
         assert (await api.get("/health")).status_code == 200
         done = await api.post("/dtms/initialize")
-        assert done.status_code == 200 and done.json() == {"accepted": False, "state": "READY", "reason": None}
+        assert done.status_code == 200 and done.json() == {
+            "accepted": False, "state": "READY", "reason": None, "success": True,
+            "summary": "DTMS is initialized and monitoring"}
 
 
 async def test_the_openapi_document_names_every_route(ready: Services, api: httpx.AsyncClient) -> None:

@@ -238,13 +238,13 @@ def test_an_enable_answer_parses_and_ignores_newer_server_fields() -> None:
     }
     answer = EnableTradeResponse.model_validate(body)
     assert answer.already_registered and answer.trade_info.synthetic_r
-    assert answer.trade_info.managed_by == "DTMS"
+    assert answer.trade_info.managed_by == "dtms_manager"
 
 
 def test_an_unknown_ticket_in_the_registry_has_no_owner() -> None:
     entry = TradeRegistryEntry(ticket=77)
     assert entry.model_dump() == {
-        "ticket": 77, "managed_by": None, "breakeven_triggered": False, "symbol": None, "direction": None,
+        "ticket": 77, "managed_by": "", "breakeven_triggered": False, "symbol": None, "direction": None,
         "strategy_type": None,
     }
 

@@ -22,7 +22,7 @@ async def test_a_trade_is_registered_once_with_mt5_as_the_truth(ready: Services,
     assert (first.json()["success"], first.json()["already_registered"]) == (True, False)
     assert (second.json()["success"], second.json()["already_registered"]) == (True, True)
     info = first.json()["trade_info"]
-    assert info["ticket"] == ticket and info["state"] == "HEALTHY" and info["managed_by"] == "DTMS"
+    assert info["ticket"] == ticket and info["state"] == "HEALTHY" and info["managed_by"] == "dtms_manager"
     assert info["entry"] == position.price_open and info["volume"] == 0.2  # MT5's values, not the bot's
     assert info["r"] == pytest.approx(position.price_open - 1.0)
     assert info["profit_r"] == pytest.approx((position.price_current - position.price_open) / info["r"])
@@ -70,7 +70,7 @@ async def test_a_ticket_that_is_not_an_open_position_is_a_404(ready: Services, a
     assert response.json() == {"error": "not_found", "detail": "no open position with ticket 987654", "field": "ticket"}
     assert (await api.get("/dtms/trade/987654")).status_code == 404
     assert (await api.get("/trade-registry/987654")).json() == {
-        "ticket": 987654, "managed_by": None, "breakeven_triggered": False, "symbol": None, "direction": None,
+        "ticket": 987654, "managed_by": "", "breakeven_triggered": False, "symbol": None, "direction": None,
         "strategy_type": None}
 
 
@@ -83,7 +83,7 @@ async def test_disable_stops_management_and_keeps_the_history(ready: Services, a
     assert again.status_code == 404 and again.json()["error"] == "not_managed"
     detail = (await api.get(f"/dtms/trade/{ticket}")).json()
     assert detail["active"] is False and detail["close_reason"] == "management stopped"
-    assert (await api.get(f"/trade-registry/{ticket}")).json()["managed_by"] is None
+    assert (await api.get(f"/trade-registry/{ticket}")).json()["managed_by"] == ""
     assert (await api.get("/dtms/trades")).json() == {"trades": [], "count": 0}
     assert (await ready.gateway.positions(ticket=ticket))  # the position itself is untouched
 

@@ -54,7 +54,7 @@ class FakeDtms:
             if self.ready:
                 body = HealthResponse(status="healthy", dtms_initialized=True, state="READY")
                 return JSONResponse(body.model_dump(), 200)
-            body = HealthResponse(status="not_ready", dtms_initialized=False, state="CONNECTING", reason="attempt 1 of 3")
+            body = HealthResponse(status="unhealthy", readiness="not_ready", dtms_initialized=False, state="CONNECTING", reason="attempt 1 of 3")
             return JSONResponse(body.model_dump(), 503)
 
         @app.post("/dtms/trade/enable")
@@ -120,10 +120,11 @@ class FakeDtms:
                 ticket=body.ticket, symbol=body.symbol, direction=body.direction, entry=body.entry or 1.0,
                 volume=body.volume or 0.01, sl=body.stop_loss or 0.0, tp=body.take_profit or 0.0, state="HEALTHY",
                 synthetic_r=body.stop_loss is None, r=0.0015, strategy_type=body.strategy_type,
-                managed_by=body.strategy_type or "DTMS",
+                managed_by=body.strategy_type or "dtms_manager",
             )
         answer = EnableTradeResponse(
-            success=True, ticket=body.ticket, already_registered=known, trade_info=self.trades[body.ticket]
+            success=True, ticket=body.ticket, already_registered=known,
+            trade_info=self.trades[body.ticket],
         )
         return JSONResponse(answer.model_dump())
 

@@ -56,7 +56,7 @@ async def test_a_refusal_raises_with_the_servers_reason(dtms: DtmsClient, fake: 
 
 async def test_an_unknown_ticket(dtms: DtmsClient) -> None:
     entry = await dtms.registry(404)
-    assert (entry.ticket, entry.managed_by, entry.breakeven_triggered) == (404, None, False)
+    assert (entry.ticket, entry.managed_by, entry.breakeven_triggered) == (404, "", False)
     with pytest.raises(DtmsApiError) as caught:
         await dtms.trade(404)
     assert (caught.value.status_code, caught.value.error) == (404, "not_found")
@@ -74,7 +74,8 @@ async def test_disable_stops_listing_the_trade(dtms: DtmsClient) -> None:
 async def test_health_is_read_while_not_ready(dtms: DtmsClient, fake: Any) -> None:
     fake.ready = False
     health = await dtms.health()
-    assert (health.status, health.state, health.reason) == ("not_ready", "CONNECTING", "attempt 1 of 3")
+    assert (health.status, health.readiness, health.state, health.reason) == (
+        "unhealthy", "not_ready", "CONNECTING", "attempt 1 of 3")
     fake.ready = True
     assert (await dtms.health()).status == "healthy"
 

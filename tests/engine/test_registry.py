@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from app.engine.model import Direction, TradeSource
 from app.engine.registry import Registration
+from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.errors import NoOpenPosition, RegistrationConflict, TradeNotManaged
 from app.runtime import Services
 
@@ -76,7 +78,13 @@ async def test_strategy_owned_trade_is_watched_not_changed(ready: Services) -> N
     assert ready.engine.registry.can_modify(ticket, "range_scalp")
 
 
+def adopt_all(services: Services) -> None:
+    settings = services.engine.settings
+    services.engine.update_settings(replace(settings, adoption=AdoptionSettings(policy=AdoptionPolicy.ALL)))
+
+
 async def test_unregister_stops_management_and_keeps_history(ready: Services) -> None:
+    adopt_all(ready)  # even a policy that takes every position leaves a released one alone
     ticket = await open_position(ready, "EURUSD", "BUY", 0.3)
     await ready.engine.register(Registration(ticket=ticket))
     await ready.engine.unregister(ticket)
@@ -90,6 +98,7 @@ async def test_unregister_stops_management_and_keeps_history(ready: Services) ->
 
 
 async def test_registration_claims_a_trade_adopted_on_its_own(ready: Services) -> None:
+    adopt_all(ready)
     ticket = await open_position(ready, "EURUSD", "BUY", 0.3)
     await ready.engine.step()  # adoption policy "all" takes it over
     assert ready.engine.trade(ticket).source is TradeSource.ADOPTED

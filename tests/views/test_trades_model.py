@@ -49,6 +49,7 @@ async def test_rows_appear_change_and_leave(ready: Services, bridge: EngineBridg
     assert inserted == [0] and model.rowCount() == 1 and model.ticket_at(0) == ticket
     assert model.data(model.index(0, Column.STATE)) == "HEALTHY"
     assert model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name() == "#2e9e4f"
+    assert model.data(model.index(0, Column.OWNER)) == "dtms_manager", "the owner as bots read it over HTTP"
 
     cells = ChangedCells(model)
     await ready.engine.step()

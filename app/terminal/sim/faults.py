@@ -29,6 +29,29 @@ class FaultKind(StrEnum):
     RETCODE = "retcode"  # the next order_sends are answered with a given retcode
 
 
+#: The parameters each fault kind takes, in plain words (every one optional unless it says "required"). The HTTP
+#: endpoint documents ``POST /sim/faults`` and names a parameter a kind does not take from this table: a new
+#: kind adds its line here. ``random`` and ``clear`` are not fault kinds but commands of the same route.
+FAULT_PARAMETERS: dict[str, dict[str, str]] = {
+    "disconnect": {"failing_initializes": "how many reconnection attempts fail first (integer >= 0, default 0)"},
+    "ipc_timeout": {"count": "how many calls fail (integer >= 1, default 1)",
+                    "function": "only calls of this terminal function (e.g. order_send; default any)"},
+    "block": {"seconds": "how long the call blocks, holding the GIL (number in (0, 600], default 1)",
+              "function": "only a call of this terminal function (default the next call)"},
+    "restart": {"failing_initializes": "how many reconnection attempts fail first (integer >= 0, default 0)"},
+    "algo_disabled": {},
+    "retcode": {"retcode": "required: the retcode order_send answers (10004, 10012, 10016, 10020, 10021, 10024, "
+                           "10029, 10030 or 10031)",
+                "count": "how many order_sends get it (integer >= 1, default 1)",
+                "action": "only order_sends of this TRADE_ACTION_* (integer; default any)",
+                "executed": "10012 only: the deal is done although the answer says timeout (true/false)"},
+    "random": {"seed": "random generator seed (integer, default 0)",
+               "probability": "chance of a fault per call (0 to 1)",
+               "kinds": "fault kinds to draw from (list of names)",
+               "block_seconds": "how long a drawn block lasts (seconds, default 0.05)"},
+    "clear": {},
+}
+
 #: Retcodes a scripted fault may answer with.
 RETCODE_FAULTS = frozenset({10004, 10012, 10016, 10020, 10021, 10024, 10029, 10030, 10031})
 #: Retcodes random faults draw from (the transient ones a live server gives now and then).
@@ -124,7 +147,9 @@ class FaultPlan:
         elif fault is FaultKind.RETCODE:
             scripted = self._retcode_fault(params)
         if params:
-            raise ValueError(f"unexpected parameters for {fault}: {sorted(params)}")
+            takes = ", ".join(FAULT_PARAMETERS.get(fault.value, {})) or "no parameter"
+            raise ValueError(f"{', '.join(sorted(params))}: not a parameter of fault kind {fault.value} "
+                             f"(it takes {takes})")
         if fault in (FaultKind.DISCONNECT, FaultKind.RESTART):
             self.failing_initializes = failing_initializes
         elif fault is FaultKind.ALGO_DISABLED:

@@ -1,20 +1,23 @@
-"""The simulator's demo: on a first start (no trade in the database) open the scenario's positions in the
-simulated terminal and hand them to DTMS, so a new user sees the engine at work."""
+"""The simulator's demo bot: on a first start (no trade in the database) it opens the scenario's positions in
+the simulated terminal and hands them to DTMS, so a new user sees the engine at work, with a window or without.
+No Qt here."""
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
+from app.adoption import wait_until_ready
 from app.engine.model import Direction
 from app.engine.registry import Registration
 
 logger = logging.getLogger(__name__)
 
-SCENARIO = Path(__file__).resolve().parents[2] / "resources" / "demo_scenario.toml"
+SCENARIO = importlib.resources.files("app.resources").joinpath("demo_scenario.toml")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,7 +29,7 @@ class DemoPosition:
     tp_distance: float = 0.0
 
 
-def load_scenario(path: Path = SCENARIO) -> list[DemoPosition]:
+def load_scenario(path: Traversable = SCENARIO) -> list[DemoPosition]:
     with path.open("rb") as file:
         data = tomllib.load(file)
     return [DemoPosition(symbol=p["symbol"], direction=Direction.parse(p["type"]), volume=float(p["volume"]),
@@ -62,3 +65,18 @@ async def run_demo(services: Any, scenario: list[DemoPosition] | None = None) ->
         tickets.append(ticket)
     logger.info("demo: opened and registered %d positions", len(tickets))
     return tickets
+
+
+def demo_allowed(services: Any, *, asked: bool = False) -> bool:
+    """The demo opens positions, so only ever on the simulator; ``asked`` (``--demo`` given) on a real terminal
+    gets a warning saying why nothing happens."""
+    if not services.simulated and asked:
+        logger.warning("the demo runs only on the simulated terminal; nothing is opened on %s",
+                       services.gateway.kind.value)
+    return bool(services.simulated)
+
+
+async def run_demo_when_ready(services: Any) -> list[int]:
+    """Wait until the engine is READY (however long it takes), then run the demo."""
+    await wait_until_ready(services.engine)
+    return await run_demo(services)

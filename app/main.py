@@ -1,0 +1,88 @@
+"""DTMS Desk: ``dtms-desk`` (window) or ``dtms-desk --headless`` / ``dtms-desk-cli`` (engine and HTTP endpoint
+only); ``python -m app`` and ``python main.py`` in a source checkout are the same program.
+
+Wiring only: command line, logging, services, then the window on a qasync loop or the headless loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from app.cli import CommandLine, parse
+from app.errors import ConfigurationError
+from app.logs import configure_logging
+from app.runtime import Services
+
+logger = logging.getLogger("dtms")
+
+
+def display_available() -> bool:
+    """On Linux a window needs an X11 or Wayland display (or an explicit Qt platform such as offscreen)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+async def headless(command: CommandLine) -> int:
+    """Engine and endpoint until SIGINT/SIGTERM, with a status line on the console on change or every 30 s."""
+    from app.adoption import describe_policy
+    from app.api.server import ApiServer
+    from app.console import print_status_until
+    from app.demo import demo_allowed, run_demo_when_ready
+    from app.headless import install_stop_signals, run_headless
+    from app.tasks import TaskKeeper
+
+    stop = asyncio.Event()
+    install_stop_signals(asyncio.get_running_loop(), stop)
+    services = await Services.open(command.options)
+    logger.info("adoption policy in force: %s (settings file %s)",
+                describe_policy(services.settings.engine.adoption), command.config_path)
+    tasks = TaskKeeper("headless")
+    if command.run_demo and demo_allowed(services, asked=command.demo is True):
+        tasks.spawn(run_demo_when_ready(services), "demo")
+
+    def listening(server: ApiServer) -> None:
+        url = server.url or "?"
+        if not command.quiet:
+            tasks.spawn(print_status_until(services, stop, lambda: url), "console-status")
+
+    return await run_headless(services, command.options.settings, stop, tasks=tasks, on_listening=listening)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        command = parse(sys.argv[1:] if argv is None else argv)
+    except ConfigurationError as error:
+        print(f"settings: {error}", file=sys.stderr)
+        return 2
+    log_path = configure_logging(command.options.data_dir,
+                                 console_level=logging.WARNING if command.quiet else logging.INFO)
+    logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)
+    if not command.headless and not display_available():
+        logger.warning("no display found: running headless (for a window on a server, use xvfb-run)")
+    elif not command.headless:
+        from app.views.program import run_window
+
+        return run_window(command)
+    try:
+        return asyncio.run(headless(command))
+    except ConfigurationError as error:
+        logger.error("cannot start: %s", error)
+        return 2
+
+
+def main_cli(argv: list[str] | None = None) -> int:
+    """``dtms-desk-cli``: the same program in a console, headless unless ``--window`` is given."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--window" in args:
+        args.remove("--window")
+    elif "--headless" not in args:
+        args.insert(0, "--headless")
+    return main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

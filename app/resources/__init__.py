@@ -1,0 +1,1 @@
+"""Files the program ships: the style sheet and the simulator's demo scenario (read with importlib.resources)."""
