@@ -20,23 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.engine.broker import SymbolRules
-from app.engine.defense.rules import Decision, DefenseAction
-from app.engine.defense.rules import DefenseActionKind as K
+from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.facts import closing_facts
-from app.engine.model import (
-    ActionKind,
-    ActionOutcome,
-    ActionRecord,
-    DefensiveState,
-    Direction,
-    Trade,
-    Transition,
-)
+from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
-from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.recorder import Recorder
+from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.registry import DTMS
 from app.errors import TemporaryError
 
