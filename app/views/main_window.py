@@ -13,6 +13,7 @@ from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from app.alerts.outputs import AlertOutputs
 from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
 from app.views.banner import LifecycleBanner
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
                  database: Path, settings: AppSettings, config_path: Path,
                  account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
                  tray_available: bool | None = None, confirm: Confirm = ask,
-                 notify_interval_s: float = 5.0) -> None:
+                 notify_interval_s: float = 5.0, alerts: AlertOutputs | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._config_path = config_path
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menu()
 
-        self.notifier = Notifier(bridge, interval_s=notify_interval_s, parent=self)
+        self.alerts = alerts or AlertOutputs(settings.alerts)
+        self.notifier = Notifier(bridge, interval_s=notify_interval_s, outputs=self.alerts, parent=self)
         self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=quit_program,
                                    strip=self.strip, tray_available=tray_available, parent=self)
         self.setWindowIcon(self.tray.icon)
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, settings: AppSettings, endpoint_changed: bool) -> None:
         self._settings = settings
+        self.alerts.update(settings.alerts)
         message = "Settings saved and applied." + (f" {RESTART_NOTE}" if endpoint_changed else "")
         self.statusBar().showMessage(message, STATUS_SECONDS * 1000)
 
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
 
     async def close_tasks(self) -> None:
         self.tray.hide()
+        self.alerts.close()
         for part in (self.banner, self.detail, self.health, self.closed):
             await part.close_tasks()
 
