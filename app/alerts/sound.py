@@ -80,7 +80,8 @@ class SoundPlayer:
             if self._platform == "win32":
                 import winsound  # the standard library, Windows only
 
-                winsound.PlaySound(str(path), winsound.SND_FILENAME | winsound.SND_ASYNC | winsound.SND_NODEFAULT)
+                flags = winsound.SND_FILENAME | winsound.SND_ASYNC | winsound.SND_NODEFAULT  # type: ignore[attr-defined]
+                winsound.PlaySound(str(path), flags)  # type: ignore[attr-defined]
                 return True
             if self.command is None:
                 return False
