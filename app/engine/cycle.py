@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from app.engine.clock import TerminalClock
@@ -358,6 +358,9 @@ class FastCycle:
         last = records[-1] if records else None
         payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": kind.value, "outcome": outcome.value,
                    "retcode": last.retcode if last else None, "detail": detail}
+        reason = (extra or {}).get("reason")
+        if reason:  # the journal says why, beside MT5's answer
+            records = tuple(replace(r, detail=f"{reason}; {r.detail}") for r in records)
         # what a trader reads in a notification: the side, the state, and what DTMS does after a failure
         payload |= {"direction": trade.direction.value, "state": trade.state.value} | (extra or {})
         if outcome in (ActionOutcome.FAILED, ActionOutcome.NOT_SENT):

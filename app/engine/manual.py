@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.engine.broker import SymbolRules
@@ -163,7 +163,8 @@ class ManualActions:
         if not result.ok:
             payload["next"] = ("DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
                                if result.outcome is ActionOutcome.UNKNOWN else "nothing more is sent; try again")
-        await self._recorder.commit(trade, actions=result.records, events=[(EventKind.ACTION, payload)])
+        records = tuple(replace(r, detail=f"{BY_TRADER}; {r.detail}") for r in result.records)
+        await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)])
         verb = "done" if result.ok else result.outcome.value.lower().replace("_", " ")
         logger.info("ticket %s: %s by the trader %s: %s", trade.ticket, kind.value, verb, result.detail)
         return ManualResult(ok=result.ok, outcome=result.outcome, retcode=result.retcode,

@@ -52,6 +52,7 @@ TIMEFRAMES = {"M5": M5_SECONDS, "M15": M15_SECONDS}
 
 
 def _time(at: float | None) -> str:
+    """Terminal (broker server) time, as the journal keeps it."""
     return datetime.fromtimestamp(at, tz=UTC).strftime("%m-%d %H:%M:%S") if at else ""
 
 
@@ -74,7 +75,7 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
             table.setItem(r, c, item)
     table.resizeColumnsToContents()
     for c in range(table.columnCount() - 1):  # no column pushes the last (the longest text) out of sight
-        table.setColumnWidth(c, min(table.columnWidth(c), 260))
+        table.setColumnWidth(c, min(table.columnWidth(c), 200))
 
 
 class DetailPane(QWidget):
@@ -95,6 +96,7 @@ class DetailPane(QWidget):
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(200)
         self.figures = QLabel()
+        self.figures.setTextFormat(Qt.TextFormat.RichText)
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.closed_note = QLabel()
@@ -118,7 +120,7 @@ class DetailPane(QWidget):
         bar.addWidget(QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time"), 1)
         chart_layout.addLayout(bar)
         chart_layout.addWidget(self.chart, 1)
-        self.journal = _table(("At", "Action", "Outcome", "Reason", "Change", "Order", "MT5 answer"))
+        self.journal = _table(("At", "Action", "Outcome", "What", "Reason", "MT5 answer"))
         self.transitions = _table(("At", "From", "To", "Score", "Reason"))
         self.score = ScoreView()
         self.tabs = QTabWidget()
@@ -182,8 +184,8 @@ class DetailPane(QWidget):
         self.closed_note.setVisible(bool(self.closed_text))
         self.trade_actions.show_trade(trade)
         rows = journal_rows(trade, journal, transitions)
-        _fill(self.journal, [(_time(r.at), r.kind, r.outcome, r.reason, r.change, r.order, r.mt5)
-                             for r in reversed(rows)])
+        _fill(self.journal, [(_time(r.at), r.kind, r.outcome, "; ".join(x for x in (r.change, r.order) if x),
+                              r.reason, r.mt5) for r in reversed(rows)])
         _fill(self.transitions, [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason)
                                  for t in transitions])
         self.score.show_score(trade, self._engine.last_score(trade.ticket) if trade.active else None,

@@ -19,6 +19,9 @@ from app.views.journal_rows import JournalRow
 logger = logging.getLogger(__name__)
 
 CHART_BARS = 120
+#: bars shown before the trade opened (its context), and at least this many bars in view
+CONTEXT_BARS = 24
+MIN_BARS = 48
 
 
 class Candles(pg.GraphicsObject):
@@ -78,18 +81,23 @@ class TradeChart(pg.PlotWidget):
         self.levels, self.markers, self.candles = {}, [], None
         prices: list[float] = []
         times: list[float] = []
+        opened = trade.opened_at or trade.registered_at
         if bars is not None and len(bars):
             recent = bars[-CHART_BARS:]
+            # from a little before the trade opened (at least MIN_BARS), so its own bars are not squeezed
+            first = len(recent) - MIN_BARS
+            if opened:
+                first = min(first, int(np.searchsorted(recent["time"], opened)) - CONTEXT_BARS)
+            recent = recent[max(0, first):]
             self.candles = Candles(recent, seconds, colours)
             self.addItem(self.candles)
             prices += [float(recent["low"].min()), float(recent["high"].max())]
             times += [float(recent["time"][0]), float(recent["time"][-1]) + seconds]
         self._steps(sl_steps, colours.sl, "SL")
         self._steps(tp_steps, colours.tp, "TP")
-        opened = trade.opened_at or trade.registered_at
         if opened:
             self.addItem(pg.InfiniteLine(pos=opened, angle=90, pen=pg.mkPen(colours.entry, style=Qt.PenStyle.DotLine),
-                                         label="entry", labelOpts={"position": 0.95, "color": colours.entry}))
+                                         label="opened", labelOpts={"position": 0.95, "color": colours.entry}))
             self.addItem(pg.ScatterPlotItem([opened], [trade.entry], symbol="t1" if trade.direction is Direction.BUY
                                             else "t", size=14, brush=pg.mkBrush(colours.entry), pen=None))
         sign = 1 if trade.direction is Direction.BUY else -1
@@ -111,6 +119,7 @@ class TradeChart(pg.PlotWidget):
             self._ask = self._live(ask, colours.ask, "ask")
             prices += [bid, ask]
         prices += [p for p in self.levels.values() if p]
+        prices += [p for _t, p in sl_steps + tp_steps if p]  # the whole history of the SL and TP is in view
         times += [t for t, _p, _tip in self.markers] + ([opened] if opened else [])
         if prices:
             low, high = min(prices), max(prices)

@@ -137,15 +137,16 @@ async def test_one_click_actions_reach_the_terminal_and_the_journal(ready: Servi
     (p,) = await ready.gateway.positions(ticket=ticket)
     assert p.sl == pytest.approx(entry)
     actions.pause_button.click()
-    await until(lambda: ready.engine.trade(ticket).dtms_paused)
-    assert actions.pause_button.text() == "Resume DTMS here"
+    await until(lambda: actions.pause_button.text() == "Resume DTMS here")
+    assert ready.engine.trade(ticket).dtms_paused
     journal = await ready.engine.journal(ticket)
     assert [(a.kind, a.outcome) for a in journal if a.kind is not ActionKind.EXTERNAL_CHANGE][:3] == [
         (ActionKind.BREAKEVEN, ActionOutcome.SUCCESS), (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS),
         (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS)]
     await until(lambda: w.detail.journal.rowCount() >= 3)
-    assert w.detail.journal.item(0, 4).text() == f"SL {round(entry - R, 5):g} -> {round(entry, 5):g}"
-    assert w.detail.journal.item(0, 6).text().startswith("10009 request completed")
+    assert w.detail.journal.item(0, 3).text() == f"SL {round(entry - R, 5):g} -> {round(entry, 5):g}"
+    assert w.detail.journal.item(0, 5).text().startswith("10009 request completed")
+    assert w.detail.journal.item(0, 4).text() == "asked by the trader in the window"
     actions.breakeven_button.click()  # already there: refused before anything is asked or sent
     assert "Not possible now" in answers.told[-1]
     actions.close_button.click()
