@@ -42,6 +42,8 @@ _DONE = {"BREAKEVEN": "SL moved to breakeven", "TRAIL": "SL trailed", "TIGHTEN":
 _NAMES = {"BREAKEVEN": "breakeven", "TRAIL": "trailing stop", "TIGHTEN": "SL tighten",
           "PARTIAL_TAKE": "partial take", "PARTIAL_CLOSE": "partial close", "HEDGE": "hedge",
           "CLOSE_HEDGE": "hedge close", "CLOSE": "close", "READD": "re-add"}
+_SOURCES = {"REGISTERED": "handed over by a bot or the trader", "ADOPTED": "found open in the terminal and adopted",
+            "REBUILT": "taken over again from the terminal"}
 _STATE_SEVERITY = {"WARNING_L1": Severity.WARNING, "WARNING_L2": Severity.WARNING, "HEDGED": Severity.WARNING}
 _STATE_WORDS = {"HEALTHY": "healthy again", "WARNING_L1": "warning level 1", "WARNING_L2": "warning level 2",
                 "HEDGED": "hedged", "RECOVERING": "recovering", "CLOSED": "closed by DTMS"}
@@ -107,10 +109,12 @@ class NoticePolicy:
         ticket = p.get("ticket")
         match event.kind:
             case EventKind.TRADE_REGISTERED:
-                return Notice(title=f"{trade_label(p)}: now protected", ticket=ticket,
-                              message=f"{_num(p.get('volume', ''))} lots at {_num(p.get('entry', ''))}, "
-                                      f"registered by {p.get('source', '').lower() or 'a bot'}; "
-                                      f"managed by {p.get('managed_by', 'DTMS')}")
+                how = _SOURCES.get(str(p.get("source")), "registered")
+                owner = p.get("managed_by") or "DTMS"
+                whose = "protected by DTMS" if owner == "DTMS" else f"watched for {owner} (DTMS does not act on it)"
+                return Notice(title=f"{trade_label(p)}: now {'protected' if owner == 'DTMS' else 'watched'}",
+                              ticket=ticket, message=f"{_num(p.get('volume', ''))} lots at "
+                                                     f"{_num(p.get('entry', ''))}, {how}; {whose}")
             case EventKind.ACTION:
                 return self._action(p)
             case EventKind.STATE_CHANGED:
@@ -125,7 +129,8 @@ class NoticePolicy:
             case EventKind.RAIL if p.get("tripped"):
                 where = f" ({p['symbol']})" if p.get("symbol") else ""
                 return Notice(title=f"Safety rail: {p.get('rail')}{where}", severity=Severity.WARNING,
-                              message=f"{p.get('detail') or ''}; hedges and re-adds are blocked until it clears")
+                              message=f"{p.get('detail') or ''}; hedges and re-adds are blocked until it clears "
+                                      "(SL moves and closes go on)")
             case EventKind.DATABASE_RECOVERED:
                 return Notice(title="Database recovered", severity=Severity.WARNING, message=str(p.get("detail", "")))
         return None

@@ -113,7 +113,7 @@ class Engine:
         self._action_lock = asyncio.Lock()
         self.manual = ManualActions(registry=self.registry, market=self.market, executor=lambda: self.executor,
                                     recorder=self._recorder, lock=self._action_lock, now=self.clock.now,
-                                    magic=lambda: self._settings.execution.magic)
+                                    execution=lambda: self._settings.execution)
         self._tasks = TaskKeeper("engine")
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None

@@ -24,9 +24,12 @@ from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
 from app.engine.protection import is_better_sl
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS, TradeRegistry
+from app.engine.settings import ExecutionSettings
 from app.errors import NotOwner, RejectedError, TradeNotManaged
 
 logger = logging.getLogger(__name__)
+
+_FILLING = {0: "ORDER_FILLING_FOK", 1: "ORDER_FILLING_IOC", 2: "ORDER_FILLING_RETURN", 3: "ORDER_FILLING_BOC"}
 
 #: How the journal and the notifications name who asked for the action.
 BY_TRADER = "asked by the trader in the window"
@@ -55,7 +58,8 @@ class ManualResult:
 
 class ManualActions:
     def __init__(self, *, registry: TradeRegistry, market: MarketData, executor: Callable[[], ActionExecutor],
-                 recorder: Recorder, lock: asyncio.Lock, now: Callable[[], float], magic: Callable[[], int]) -> None:
+                 recorder: Recorder, lock: asyncio.Lock, now: Callable[[], float],
+                 execution: Callable[[], ExecutionSettings]) -> None:
         """``lock`` is the one the fast cycle runs under: a trader's action never interleaves with a cycle that
         would take its half-done change for a change made outside DTMS."""
         self._registry = registry
@@ -64,7 +68,7 @@ class ManualActions:
         self._recorder = recorder
         self._lock = lock
         self._now = now
-        self._magic = magic
+        self._execution = execution
 
     # --- planning ------------------------------------------------------------------------------------
 
@@ -77,8 +81,10 @@ class ManualActions:
         kind = ActionKind.CLOSE if whole or lots >= trade.volume - 1e-9 else ActionKind.PARTIAL_CLOSE
         side = "SELL" if trade.direction is Direction.BUY else "BUY"
         price = bid if trade.direction is Direction.BUY else ask
+        execution = self._execution()
         request = {"action": "TRADE_ACTION_DEAL", "position": trade.ticket, "symbol": trade.symbol, "type": side,
-                   "volume": lots, "price": price, "magic": self._magic()}
+                   "volume": lots, "price": price, "deviation": execution.deviation_points,
+                   "type_filling": _FILLING.get(rules.type_filling(), rules.type_filling()), "magic": execution.magic}
         what = "Close all" if kind is ActionKind.CLOSE else "Close part:"
         summary = (f"{what} {lots:g} of {trade.volume:g} lots of #{trade.ticket} {trade.symbol} "
                    f"{trade.direction.value}: a {side} deal at market (now {price:g})")
@@ -96,7 +102,7 @@ class ManualActions:
         trade, rules, bid, ask = self._context(ticket)
         sl = rules.round_price(trade.entry)
         request = {"action": "TRADE_ACTION_SLTP", "position": trade.ticket, "symbol": trade.symbol, "sl": sl,
-                   "tp": trade.tp, "magic": self._magic()}
+                   "tp": trade.tp, "magic": self._execution().magic}
         summary = (f"Move the SL of #{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} from "
                    f"{trade.sl:g} to {sl:g} (breakeven); TP stays {trade.tp:g}")
         refused = ""

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import qasync  # noqa: E402
+from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.config import AppSettings  # noqa: E402
@@ -119,7 +120,12 @@ async def capture(data_dir: Path) -> None:
         await asyncio.sleep(0.3)
         box.move(window.geometry().center() - box.rect().center())
         await asyncio.sleep(0.2)
-        window.grab().save(str(OUT / "one_click_confirmation.png"))
+        shot = window.grab()  # the window with the dialog over its middle, as the trader sees it
+        dialog = box.grab()
+        painter = QPainter(shot)
+        painter.drawPixmap((shot.width() - dialog.width()) // 2, (shot.height() - dialog.height()) // 2, dialog)
+        painter.end()
+        shot.save(str(OUT / "one_click_confirmation.png"))
         box.grab().save(str(OUT / "one_click_confirmation_dialog.png"))
         box.close()
     for notice in window.notifier.history:
