@@ -5,8 +5,8 @@ through the engine (its executor: broker rules, retcode handling, journal) and t
 from __future__ import annotations
 
 import logging
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtWidgets import (

@@ -13,27 +13,27 @@ import asyncio
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import qasync  # noqa: E402
-from PySide6.QtGui import QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QApplication
 
-from app.config import AppSettings  # noqa: E402
-from app.engine.model import DefensiveState  # noqa: E402
-from app.engine.registry import Registration  # noqa: E402
-from app.runtime import RuntimeOptions, Services  # noqa: E402
-from app.terminal.spec import TerminalKind  # noqa: E402
-from app.views.bridge import EngineBridge  # noqa: E402
-from app.views.main_window import MainWindow  # noqa: E402
-from app.views.program import STYLE_SHEET  # noqa: E402
-from app.views.trade_actions import confirm_box, confirmation_text  # noqa: E402
+from app.config import AppSettings
+from app.engine.model import DefensiveState
+from app.engine.registry import Registration
+from app.runtime import RuntimeOptions, Services
+from app.terminal.spec import TerminalKind
+from app.views.bridge import EngineBridge
+from app.views.main_window import MainWindow
+from app.views.program import STYLE_SHEET
+from app.views.trade_actions import confirm_box, confirmation_text
 
 OUT = Path(__file__).resolve().parent
-START = datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 
 
 async def no_sleep(_: float) -> None:
@@ -109,8 +109,9 @@ async def capture(data_dir: Path) -> None:
     await asyncio.sleep(0.2)
     window.grab().save(str(OUT / "detail_score.png"))
     window.detail.tabs.setCurrentIndex(0)
-    if window.notifier.history:
-        window.strip.show_notice(window.notifier.history[-1])
+    transition = [n for n in window.notifier.history if n.ticket == ticket and "warning level" in n.title]
+    if transition:  # the defensive transition's notice: the state, its reason and the SL it tightened
+        window.strip.show_notice(transition[-1])
     await asyncio.sleep(0.2)
     window.grab().save(str(OUT / "notification.png"))
     if engine.trade(ticket) is not None:

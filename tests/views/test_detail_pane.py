@@ -152,3 +152,60 @@ async def test_one_click_actions_reach_the_terminal_and_the_journal(ready: Servi
     actions.close_button.click()
     await until(lambda: not ready.engine.trade(ticket) or actions.result.text().startswith("Close done"))
     assert not await ready.gateway.positions(ticket=ticket)
+
+
+@pytest.mark.qasync
+async def test_chart_marks_each_action_and_score_tab_shows_components(ready: Services, bridge: EngineBridge) -> None:
+    w = window(ready, bridge, Answers())
+    await w.load()
+    ticket = await register_buy(ready)
+    await ready.engine.step()
+    entry = ready.engine.trade(ticket).entry
+    await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
+    await ready.engine.step()  # breakeven
+    w.select_ticket(ticket)
+    await until(lambda: w.detail.trade is not None and bool(w.detail.chart.markers))
+    ((_at, price, tip),) = w.detail.chart.markers
+    assert "BREAKEVEN SUCCESS" in tip and "profit 1.00 R >= 1 R" in tip and f"SL {round(entry - R, 5):g} ->" in tip
+    assert price == pytest.approx(ready.engine.trade(ticket).sl)
+    assert w.detail.chart.candles is not None and w.detail.chart.candles.count >= 24
+    score = w.detail.score
+    assert score.table.rowCount() == 6, "every component with its raw score, weight and contribution"
+    assert [m[0] for m in score.scale.marks] == [-6.0, -4.0, -2.0, 0.0]
+    assert "regime" in score.summary.text()
+
+
+def test_score_tab_says_why_not_the_next_state(qtbot) -> None:
+    from app.engine.defense.rules import DefenseSettings
+    from app.engine.model import DefensiveState, Direction, Trade
+    from app.views.score_view import ScoreView
+
+    view = ScoreView()
+    qtbot.addWidget(view)
+    trade = Trade(ticket=5, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=1.0, sl=1.098, tp=0.0,
+                  state=DefensiveState.WARNING_L1, score=-6.35)
+    view.show_score(trade, None, DefenseSettings(), paused=False)
+    assert view.why_not.isVisibleTo(view) and "WARNING_L2 first" in view.why_not.text()
+    assert view.scale.total == pytest.approx(-6.35)
+    trade.score = -3.0
+    view.show_score(trade, None, DefenseSettings(), paused=False)
+    assert not view.why_not.isVisibleTo(view)
+
+
+def test_chart_colours_follow_the_palette(qapp) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.views.chart_palette import DARK, LIGHT, chart_colours
+
+    saved = qapp.palette()
+    try:
+        dark = QPalette(saved)
+        dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+        qapp.setPalette(dark)
+        assert chart_colours() is DARK
+        light = QPalette(saved)
+        light.setColor(QPalette.ColorRole.Window, QColor("#f0f0f0"))
+        qapp.setPalette(light)
+        assert chart_colours() is LIGHT
+    finally:
+        qapp.setPalette(saved)
