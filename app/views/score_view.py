@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.defense.rules import DefenseSettings, why_not_next
+from app.engine.defense.rules import DefenseSettings, way_back, why_not_next
 from app.engine.model import DefensiveState, Trade
 from app.views.palette import STATE_COLOURS
 
@@ -105,8 +105,9 @@ class ScoreView(QWidget):
         total = score.total if score is not None else trade.score
         held = why_not_next(trade, total, settings, paused=paused,
                             choch_against=bool(score is not None and score.choch_against))
-        self.why_not.setText(f"<b>Why not the next state:</b> {held}" if held else "")
-        self.why_not.setVisible(bool(held))
+        back = way_back(trade, total, settings) if not held else ""
+        self.why_not.setText(f"<b>Why not the next state:</b> {held}" if held else back)
+        self.why_not.setVisible(bool(held or back))
         self.scale.set_scale(total, settings)
         if score is None:
             self.summary.setText(f"Score {trade.score:+.2f} in state {trade.state.value}. "

@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 
 CHART_BARS = 120
 #: bars shown before the trade opened (its context), and at least this many bars in view
-CONTEXT_BARS = 24
-MIN_BARS = 48
+CONTEXT_BARS = 12
+MIN_BARS = 30
 
 
 class Candles(pg.GraphicsObject):

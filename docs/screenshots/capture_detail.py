@@ -1,9 +1,8 @@
 """Screenshots of the trade detail on the simulator, driven step by step on a frozen simulated clock:
 ``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_detail.py``.
 
-A EURUSD trade is taken to breakeven and its partial take by scripted prices; a GBPUSD trade in the live
-simulated market is taken to WARNING_L1 by the deep check and then reaches breakeven, and the trader closes half
-of it with one click. The window (1280x800) is captured with the detail pane on
+Six trades run in the live simulated market (seed 1) until one has had its breakeven, its partial take and a
+defensive transition decided by the deep check. The window (1280x800) is captured with the detail pane on
 the chart, on the score tab, with a notification, and with the one-click confirmation open.
 """
 
@@ -50,19 +49,11 @@ async def open_trade(services: Services, symbol: str, side: str, volume: float, 
     return ticket
 
 
-async def walk(services: Services, symbol: str, prices: list[float], seconds: float = 60.0) -> None:
-    """Hold each price for ``seconds`` of simulated time, with a fast cycle at each."""
-    for bid in prices:
-        await services.gateway.control("set_price", symbol=symbol, bid=round(bid, 5), ask=round(bid + 0.0001, 5))
-        await services.gateway.control("advance", seconds=seconds)
-        await services.engine.step()
-
-
 async def capture(data_dir: Path) -> None:
     base = AppSettings()
     settings = replace(base, terminal=replace(base.terminal, sim_demo=False))
     options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=START, in_process=True)
+                             sim_start=START, in_process=True, sim_seed=1)
     services = await Services.open(options, sleep=no_sleep, autorun=False)
     engine = services.engine
     assert await engine.start()
@@ -73,27 +64,20 @@ async def capture(data_dir: Path) -> None:
     window.resize(1280, 800)
     await window.load()
     window.show()
-    # a tight R (10 pips) against the market's ATR: the trail stays behind breakeven while price turns
-    euro = await open_trade(services, "EURUSD", "BUY", 1.0, 0.0020)
-    ticket = await open_trade(services, "GBPUSD", "SELL", 1.0, 0.0025)
-    await open_trade(services, "USDJPY", "BUY", 0.3, 0.25)
-    for _ in range(5):  # a few live minutes
+    tickets = [await open_trade(services, symbol, side, 1.0, r)
+               for symbol, r in (("EURUSD", 0.0012), ("GBPUSD", 0.0015), ("USDJPY", 0.15))
+               for side in ("BUY", "SELL")]
+    # the live simulated market (seed 1) until a trade has had its breakeven, its partial take and a defensive
+    # transition, every minute a fast cycle and at each bar close a deep check, as in the program
+    ticket = tickets[0]
+    for _ in range(900):
         await services.gateway.control("advance", seconds=60)
         await engine.step()
-    # EURUSD: up to breakeven (1 R) and the partial take (1.5 R), then back to the live market
-    trade = engine.trade(euro)
-    await walk(services, "EURUSD", [trade.entry + f * trade.r for f in (0.3, 0.6, 0.9, 1.05, 1.2, 1.4, 1.55)])
-    await services.gateway.control("release_price", symbol="EURUSD")
-    # GBPUSD in the live market: the deep check takes it to WARNING_L1 (SL tightened), then it reaches 1 R
-    for _ in range(600):
-        trade = engine.trade(ticket)
-        if trade is None or (trade.state is not DefensiveState.HEALTHY and trade.breakeven_triggered):
+        done = [t for t in tickets if (trade := engine.trade(t)) is not None and trade.breakeven_triggered
+                and trade.partial_taken and trade.state is not DefensiveState.HEALTHY]
+        if done:
+            ticket = done[0]
             break
-        await services.gateway.control("advance", seconds=60)
-        await engine.step()
-    if engine.trade(ticket) is not None:  # and the trader takes half off with one click
-        print(await engine.close_part(ticket, fraction=0.5))
-        await engine.step()
     trade = engine.trade(ticket)
     print("state", trade.state if trade else "closed", "score", trade.score if trade else None)
     await asyncio.sleep(0.5)

@@ -168,7 +168,7 @@ async def test_chart_marks_each_action_and_score_tab_shows_components(ready: Ser
     ((_at, price, tip),) = w.detail.chart.markers
     assert "BREAKEVEN SUCCESS" in tip and "profit 1.00 R >= 1 R" in tip and f"SL {round(entry - R, 5):g} ->" in tip
     assert price == pytest.approx(ready.engine.trade(ticket).sl)
-    assert w.detail.chart.candles is not None and w.detail.chart.candles.count >= 24
+    assert w.detail.chart.candles is not None and w.detail.chart.candles.count >= 12
     score = w.detail.score
     assert score.table.rowCount() == 6, "every component with its raw score, weight and contribution"
     assert [m[0] for m in score.scale.marks] == [-6.0, -4.0, -2.0, 0.0]
@@ -188,6 +188,9 @@ def test_score_tab_says_why_not_the_next_state(qtbot) -> None:
     assert view.why_not.isVisibleTo(view) and "WARNING_L2 first" in view.why_not.text()
     assert view.scale.total == pytest.approx(-6.35)
     trade.score = -3.0
+    view.show_score(trade, None, DefenseSettings(), paused=False)
+    assert "holds until the score is back at or above +0 (now -3.00)" in view.why_not.text()
+    trade.score = 0.5
     view.show_score(trade, None, DefenseSettings(), paused=False)
     assert not view.why_not.isVisibleTo(view)
 

@@ -288,6 +288,16 @@ def why_not_next(trade: Trade, score: float, settings: DefenseSettings, *, pause
             "(at an M5 bar close, at most every 15 minutes unless price forces an earlier one)")
 
 
+def way_back(trade: Trade, score: float, settings: DefenseSettings) -> str:
+    """What a trade in a warning state needs to go back (the way back asks a better score than the way in)."""
+    if trade.state is S.WARNING_L1 and score < settings.healthy_again_score:
+        return (f"WARNING_L1 holds until the score is back at or above {settings.healthy_again_score:+g} "
+                f"(now {score:+.2f})")
+    if trade.state is S.WARNING_L2 and score < settings.l1_again_score:
+        return f"WARNING_L2 holds until the score is back at or above {settings.l1_again_score:+g} (now {score:+.2f})"
+    return ""
+
+
 _NEXT = {S.HEALTHY: S.WARNING_L1, S.WARNING_L1: S.WARNING_L2, S.WARNING_L2: S.HEDGED}
 
 
