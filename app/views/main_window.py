@@ -218,10 +218,6 @@ class MainWindow(QMainWindow):
                 ticket = self.closed.tickets()[self.closed_proxy.mapToSource(rows[0]).row()]
             self.detail.select(ticket)
             return
-        current = self.detail.ticket
         if self._keep_detail:
-            return  # the selected row is leaving the table (its trade closed): the pane stays on it
-        listed = self.trades.row_of(current) is not None if managed else current in self.closed.tickets()
-        if current is not None and managed and not listed:
-            return  # its trade left the table: the pane says it closed
+            return  # the selected row is leaving the table (its trade closed): the pane stays on it and says so
         self.detail.select(None)

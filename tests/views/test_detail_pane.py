@@ -85,6 +85,12 @@ async def test_pane_stays_on_a_closing_trade_and_follows_closed_today(ready: Ser
     w.table_tabs.setCurrentIndex(0)
     await until(lambda: w.detail.ticket == second)
     assert selected_tickets(w) == [second]
+    w.trades_view.clearSelection()
+    w.table_tabs.setCurrentIndex(1)
+    w.closed_view.selectRow(w.closed.tickets().index(first))
+    await until(lambda: w.detail.ticket == first)
+    w.table_tabs.setCurrentIndex(0)  # nothing highlighted here: the pane does not keep the closed trade
+    assert w.detail.showing_placeholder and w.detail.ticket is None
 
 
 @pytest.mark.qasync
