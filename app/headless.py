@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.alerts.relay import attach_push
 from app.api.app import create_app
 from app.api.server import ApiServer
 from app.errors import ConfigurationError
@@ -71,9 +72,12 @@ async def run_headless(services: Services, settings: AppSettings, stop_event: as
         logger.error("cannot start the HTTP endpoint: %s", error)
         await services.close()
         return EXIT_CONFIGURATION
+    relay = attach_push(services.engine, settings.alerts)  # notices to a phone, when push URLs are set
     try:
         return await _run_engine(services, stop_event)
     finally:
+        if relay is not None:
+            relay.close()
         await server.stop()
         await services.close()
         logger.info("stopped")

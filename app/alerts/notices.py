@@ -172,8 +172,10 @@ class NoticePolicy:
                 why = mt5_words(action) if action.get("outcome") == "FAILED" else action.get("detail", "")
                 done.append(f"{_NAMES.get(str(action.get('kind')), name)} {str(action.get('outcome')).lower()}"
                             f" ({why})")
-        score = f" (score {p['score']:+.2f})" if isinstance(p.get("score"), (int, float)) else ""
-        message = f"{p.get('from')} -> {to}{score}: {p.get('reason') or ''}."
+        reason = str(p.get("reason") or "")
+        told = "score" in reason  # the reason names the score already ("score -2.5 <= -2")
+        score = f" (score {p['score']:+.2f})" if isinstance(p.get("score"), (int, float)) and not told else ""
+        message = f"{p.get('from')} -> {to}{score}: {reason}."
         if done:
             message += " " + "; ".join(done) + "."
         severity = Severity.ACTION_FAILED if failed else _STATE_SEVERITY.get(to, Severity.INFO)

@@ -24,14 +24,14 @@ def in_quiet_hours(minute_of_day: int, settings: AlertSettings) -> bool:
     return minute_of_day >= start or minute_of_day < end  # across midnight, e.g. 22:00 to 07:00
 
 
-def _local_minute() -> int:
+def local_minute() -> int:
     now = datetime.now()
     return now.hour * 60 + now.minute
 
 
 class AlertOutputs:
     def __init__(self, settings: AlertSettings, *, player: SoundPlayer | None = None,
-                 push: PushSender | None = None, minute: Callable[[], int] = _local_minute) -> None:
+                 push: PushSender | None = None, minute: Callable[[], int] = local_minute) -> None:
         self.player = player or SoundPlayer()
         self._minute = minute
         self.settings = settings

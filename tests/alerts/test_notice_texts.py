@@ -78,7 +78,7 @@ def test_warning_l1_and_its_tighten_are_one_notice() -> None:
                reason="score -2.5 <= -2", sl_old=1.085, sl_new=1.0866,
                actions=[{"kind": "TIGHTEN", "outcome": "SUCCESS", "sl_old": 1.085, "sl_new": 1.0866}])
     assert n is not None and n.title == "#4711 EURUSD BUY: warning level 1" and n.severity is Severity.WARNING
-    assert "HEALTHY -> WARNING_L1 (score -2.50): score -2.5 <= -2" in n.message
+    assert "HEALTHY -> WARNING_L1: score -2.5 <= -2." in n.message
     assert "SL tightened: SL 1.085 -> 1.0866" in n.message
 
 
