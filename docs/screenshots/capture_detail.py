@@ -1,5 +1,6 @@
 """Screenshots of the trade detail on the simulator, driven step by step on a frozen simulated clock:
-``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_detail.py``.
+``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_detail.py [--dark]``
+(``--dark``: a dark Fusion palette, written to ``dark/``).
 
 Six trades run in the live simulated market (seed 1) until one has had its breakeven, its partial take and a
 defensive transition decided by the deep check. The window (1280x800) is captured with the detail pane on
@@ -18,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import qasync
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.config import AppSettings
@@ -120,9 +121,28 @@ async def capture(data_dir: Path) -> None:
     await services.close()
 
 
+def dark_palette(app: QApplication) -> None:
+    """A dark Fusion palette, to show that the chart follows the window's colours."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+                         (QPalette.ColorRole.Base, "#1e1f22"), (QPalette.ColorRole.AlternateBase, "#26282c"),
+                         (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#34363b"),
+                         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d6fb4"),
+                         (QPalette.ColorRole.HighlightedText, "#ffffff")):
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
+
+
 def main() -> None:
+    global OUT
     app = QApplication(sys.argv[:1])
-    app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    if "--dark" in sys.argv:
+        dark_palette(app)
+        OUT = OUT / "dark"
+        OUT.mkdir(exist_ok=True)
+    else:
+        app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as data_dir, loop:
