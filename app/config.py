@@ -54,10 +54,52 @@ class TerminalSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AlertSettings:
+    """Sounds per severity, quiet hours, and the push of notices to a phone through apprise URLs."""
+
+    #: play a short sound for a notice of this severity
+    sound_info: bool = False
+    sound_warning: bool = True
+    sound_action_failed: bool = True
+    #: no sound and no push between these local times ("HH:MM"; equal times: no quiet hours)
+    quiet_from: str = "22:00"
+    quiet_to: str = "22:00"
+    #: apprise URLs (tgram://..., discord://..., ntfy://..., mailto://...); empty: no push
+    push_urls: tuple[str, ...] = ()
+    #: the least serious notice pushed: "info", "warning" or "action failed"
+    push_min_severity: str = "warning"
+    #: at most one push per this many seconds; what arrives meanwhile goes out as one message
+    push_interval_s: float = 30.0
+
+    def validate(self) -> AlertSettings:
+        for name in ("quiet_from", "quiet_to"):
+            if parse_hhmm(getattr(self, name)) is None:
+                raise InvalidSettings(f"alerts.{name} must be a time of day as HH:MM (e.g. 22:30)")
+        if self.push_min_severity not in ("info", "warning", "action failed"):
+            raise InvalidSettings('alerts.push_min_severity must be "info", "warning" or "action failed"')
+        if self.push_interval_s < 0:
+            raise InvalidSettings("alerts.push_interval_s must not be negative")
+        for url in self.push_urls:
+            if "://" not in url:
+                raise InvalidSettings(f"alerts.push_urls: {url!r} is not a URL (scheme://...)")
+        return self
+
+
+def parse_hhmm(text: str) -> int | None:
+    """Minutes after midnight of ``HH:MM``, or None if it is not such a time."""
+    hours, _, minutes = text.strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    h, m = int(hours), int(minutes)
+    return h * 60 + m if 0 <= h < 24 and 0 <= m < 60 else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AppSettings:
     api: ApiSettings = field(default_factory=ApiSettings)
     terminal: TerminalSettings = field(default_factory=TerminalSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def validate(self) -> AppSettings:
         if not self.api.host.strip():
@@ -77,6 +119,7 @@ class AppSettings:
         if self.terminal.sim_margin_mode not in (0, 2):
             raise InvalidSettings("terminal.sim_margin_mode must be 0 (netting) or 2 (hedging)")
         self.engine.validate()
+        self.alerts.validate()
         return self
 
 

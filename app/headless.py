@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.alerts.relay import attach_push
 from app.api.app import create_app
 from app.api.server import ApiServer
 from app.errors import ConfigurationError
@@ -79,6 +80,7 @@ async def run_headless(services: Services, settings: AppSettings, stop_event: as
             await tasks.cancel_all()
         await services.close()
         return EXIT_CONFIGURATION
+    relay = attach_push(services.engine, settings.alerts)  # notices to a phone, when push URLs are set
     try:
         if on_listening is not None:
             on_listening(server)
@@ -86,6 +88,8 @@ async def run_headless(services: Services, settings: AppSettings, stop_event: as
     finally:
         if tasks is not None:
             await tasks.cancel_all()
+        if relay is not None:
+            relay.close()
         await server.stop()
         await services.close()
         logger.info("stopped")

@@ -25,6 +25,7 @@ class SymbolRules:
     volume_max: float
     volume_step: float
     filling_mode: int  # SYMBOL_FILLING_* bitmask
+    tick_value: float = 0.0  # account money per tick_size move of one lot (0: unknown)
 
     @classmethod
     def from_symbol_info(cls, info: Any) -> SymbolRules:
@@ -40,7 +41,19 @@ class SymbolRules:
             volume_max=float(info.volume_max),
             volume_step=float(info.volume_step),
             filling_mode=int(info.filling_mode),
+            tick_value=float(getattr(info, "trade_tick_value", 0.0) or 0.0),
         )
+
+    @property
+    def pip(self) -> float:
+        """A pip as traders count it: ten points on 3- and 5-digit quotes, one point otherwise."""
+        return self.point * 10 if self.digits in (3, 5) else self.point
+
+    def money(self, distance: float, volume: float) -> float | None:
+        """Account money of a price ``distance`` on ``volume`` lots (None when the tick value is unknown)."""
+        if self.tick_value <= 0 or self.tick_size <= 0:
+            return None
+        return distance / self.tick_size * self.tick_value * volume
 
     @property
     def stops_distance(self) -> float:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from app.engine.clock import TerminalClock
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor
+from app.engine.facts import closing_facts
 from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, TradeSource
 from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePartial, plan_protection, update_best_price
@@ -115,7 +116,7 @@ class FastCycle:
             await self._refresh_bars_and_rails(now)
         if protect and not self._paused():
             for trade in self._registry.active():
-                if trade.managed_by == DTMS:
+                if trade.managed_by == DTMS and not trade.dtms_paused:
                     actions += await self._protect(trade, now)
             if self.deep_check is not None:
                 self._calls += await self.deep_check.after_fast_cycle(self._registry.active(), self.positions, now)
@@ -317,6 +318,7 @@ class FastCycle:
         # terminal shows and books it as this move, not as a change made outside DTMS
         trade.pending_action = intent.kind.value
         await self._recorder.commit(trade)
+        sl_old = trade.sl
         result = await self._executor().set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's SL
             trade.pending_action = None
@@ -326,7 +328,9 @@ class FastCycle:
             if intent.kind is ActionKind.BREAKEVEN:
                 trade.breakeven_triggered = True
                 trade.best_price = trade.closing_price(bid, ask)
-        await self._finish_action(trade, intent.kind, result.outcome, result.records, f"{intent.reason}; {result.detail}")
+        await self._finish_action(trade, intent.kind, result.outcome, result.records, f"{intent.reason}; {result.detail}",
+                                  extra={"reason": intent.reason, "sl_old": sl_old, "sl_new": intent.sl,
+                                         "r": trade.profit_in_r(bid, ask), "mt5": result.detail})
 
     async def _take_partial(self, trade: Trade, intent: TakePartial, rules: Any) -> None:
         trade.pending_action = ActionKind.PARTIAL_TAKE.value
@@ -334,21 +338,36 @@ class FastCycle:
         result = await self._executor().close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's positions
             trade.pending_action = None
+        extra = closing_facts(trade, rules, result.volume if result.ok else intent.volume, result.price)
         if result.ok:
             trade.partial_taken = True
             # what the server filled (10010 DONE_PARTIAL fills less); a verified lost answer reports no volume
             done = result.volume if 0 < result.volume <= intent.volume else intent.volume
             trade.volume = rules.round_volume_down(trade.volume - done + 1e-9)
+            extra = closing_facts(trade, rules, done, result.price)
         await self._finish_action(trade, ActionKind.PARTIAL_TAKE, result.outcome, result.records,
-                                  f"{intent.reason}; {result.detail}")
+                                  f"{intent.reason}; {result.detail}",
+                                  extra=extra | {"reason": intent.reason, "volume_left": trade.volume,
+                                                 "mt5": result.detail})
 
     async def _finish_action(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome,
-                             records: tuple[ActionRecord, ...], detail: str) -> None:
+                             records: tuple[ActionRecord, ...], detail: str,
+                             extra: dict[str, Any] | None = None) -> None:
         trade.last_action = f"{kind.value} {outcome.value}"
         trade.last_action_at = self._clock.now()
         last = records[-1] if records else None
         payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": kind.value, "outcome": outcome.value,
                    "retcode": last.retcode if last else None, "detail": detail}
+        reason = (extra or {}).get("reason")
+        if reason:  # the journal says why, beside MT5's answer
+            records = tuple(replace(r, detail=f"{reason}; {r.detail}") for r in records)
+        # what a trader reads in a notification: the side, the state, and what DTMS does after a failure
+        payload |= {"direction": trade.direction.value, "state": trade.state.value} | (extra or {})
+        if outcome in (ActionOutcome.FAILED, ActionOutcome.NOT_SENT):
+            wait = self._settings().execution.failed_retry_after_s
+            payload["next"] = f"DTMS tries again in {wait:.0f} s if it is still due"
+        elif outcome is ActionOutcome.UNKNOWN:
+            payload["next"] = "DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
         await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)])
 
     def _note(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome, detail: str) -> ActionRecord:

@@ -22,7 +22,7 @@ from app.engine.model import Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS
-from app.engine.scoring.score import ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
+from app.engine.scoring.score import Score, ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
 from app.engine.settings import EngineSettings
 from app.errors import TemporaryError
 from app.terminal import constants as mt5
@@ -107,6 +107,15 @@ class DefenseDeepCheck:
         self.analyses_computed += 1
         return analysis
 
+    def last_score(self, trade: Trade) -> Score | None:
+        """The trade scored on its symbol's last analysis (the one its last deep check used, or a newer one),
+        with every component; None before the symbol was first analysed."""
+        cached = self._analyses.get(trade.symbol)
+        data = self._market.get(trade.symbol)
+        if cached is None or data is None or not data.bid:
+            return None
+        return score_trade_with(cached[1], trade.direction, bid=data.bid, ask=data.ask)
+
     async def _has_trade_flags(self, symbol: str) -> bool:
         """Whether the symbol's ticks carry real buy/sell flags: it quotes a last trade price (exchange and
         crypto symbols do; most forex feeds quote bid and ask only). Asked once per symbol."""
@@ -164,7 +173,7 @@ class DefenseDeepCheck:
         if forced:
             trade.last_forced_check_at = now
         trade.warnings, trade.last_warning_at = decayed_warnings(trade, now, self._settings().defense)
-        if trade.managed_by != DTMS:
+        if trade.managed_by != DTMS or trade.dtms_paused:
             unchanged.append(trade)  # watched and scored, never acted on
             return 0
         calls = 0

@@ -20,6 +20,7 @@ from app.engine.deep_check import DefenseDeepCheck
 from app.engine.defense.actions import DefenseActions
 from app.engine.events import EngineEvent, EventBus, EventKind
 from app.engine.executor import ActionExecutor
+from app.engine.manual import ManualActions, ManualPlan, ManualResult
 from app.engine.market_data import MarketData
 from app.engine.model import ActionRecord, LifecycleState, Trade, Transition
 from app.engine.rails import RailStatus, SafetyRails
@@ -108,6 +109,11 @@ class Engine:
         self.cycle.deep_check = DefenseDeepCheck(gateway=gateway, market=self.market, actions=self.defense,
                                                  rails=self.rails, recorder=self._recorder,
                                                  settings=lambda: self._settings)
+        #: held by each fast cycle and by each of the trader's own actions, so the two never interleave
+        self._action_lock = asyncio.Lock()
+        self.manual = ManualActions(registry=self.registry, market=self.market, executor=lambda: self.executor,
+                                    recorder=self._recorder, lock=self._action_lock, now=self.clock.now,
+                                    execution=lambda: self._settings.execution)
         self._tasks = TaskKeeper("engine")
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None
@@ -331,7 +337,8 @@ class Engine:
         return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(self._gateway, "connected", True)
 
     async def run_fast_cycle(self) -> CycleReport:
-        report = await self.cycle.run()
+        async with self._action_lock:
+            report = await self.cycle.run()
         self._cycles += 1
         self._last_cycle = report
         self._recorder.live(EventKind.CYCLE, {"duration_ms": report.duration_s * 1000, "calls": report.calls,
@@ -375,6 +382,44 @@ class Engine:
     async def unregister(self, ticket: int) -> Trade:
         self._require_ready()
         return await self.registry.unregister(ticket)
+
+    # --- the trader's own actions on one trade (DTMS's trades only; through the executor and the journal) --
+
+    def plan_close(self, ticket: int, *, volume: float | None = None, fraction: float | None = None) -> ManualPlan:
+        """What closing the trade (or ``volume`` lots, or ``fraction`` of it) would send now."""
+        return self.manual.plan_close(ticket, volume=volume, fraction=fraction)
+
+    def plan_breakeven(self, ticket: int) -> ManualPlan:
+        return self.manual.plan_breakeven(ticket)
+
+    async def run_manual(self, plan: ManualPlan) -> ManualResult:
+        """Send a planned action (checked again first); the result is journaled with its real outcome."""
+        self._require_ready()
+        return await self.manual.carry_out(plan)
+
+    async def close_trade(self, ticket: int) -> ManualResult:
+        return await self.run_manual(self.plan_close(ticket))
+
+    async def close_part(self, ticket: int, *, volume: float | None = None,
+                         fraction: float | None = None) -> ManualResult:
+        if volume is None and fraction is None:
+            raise RejectedError("close_part needs a volume or a fraction")
+        return await self.run_manual(self.plan_close(ticket, volume=volume, fraction=fraction))
+
+    async def breakeven_now(self, ticket: int) -> ManualResult:
+        return await self.run_manual(self.plan_breakeven(ticket))
+
+    async def set_trade_paused(self, ticket: int, paused: bool) -> Trade:
+        """Pause DTMS for this trade only (persisted): scored and watched, nothing sent until resumed."""
+        return await self.manual.set_paused(ticket, paused)
+
+    def last_score(self, ticket: int) -> Any | None:
+        """The trade's score with every component, from its symbol's last analysis (None before one)."""
+        trade = self.registry.get(ticket)
+        deep = self.cycle.deep_check
+        if trade is None or deep is None or not hasattr(deep, "last_score"):
+            return None
+        return deep.last_score(trade)
 
     def _require_ready(self) -> None:
         if not self.ready:

@@ -117,6 +117,8 @@ class Trade:
     # last action, for the table
     last_action: str | None = None
     last_action_at: float | None = None
+    # the trader paused DTMS for this trade only: watched and scored, nothing sent until resumed
+    dtms_paused: bool = False
     # end of management
     active: bool = True
     closed_at: float | None = None

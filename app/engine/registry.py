@@ -211,7 +211,7 @@ class TradeRegistry:
         trade.close_profit = profit
         trade.close_reason = reason
         payload = {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
-                   "profit": profit, "previous_state": previous.value}
+                   "profit": profit, "previous_state": previous.value, "direction": trade.direction.value}
         await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)])
         self.forget(trade.ticket)
 

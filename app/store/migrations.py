@@ -116,8 +116,13 @@ def _v1_initial(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _v2_trade_pause(db: SqliteDatabase) -> None:
+    db.execute_sql("ALTER TABLE trades ADD COLUMN dtms_paused INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="trades, action journal, transitions, events", apply=_v1_initial),
+    Migration(version=2, description="DTMS paused for one trade", apply=_v2_trade_pause),
 )
 
 

@@ -76,6 +76,7 @@ class TradeRow(_Row):
     last_forced_check_at = FloatField(null=True)
     last_action = TextField(null=True)
     last_action_at = FloatField(null=True)
+    dtms_paused = BooleanField(default=False)
     active = BooleanField()
     closed_at = FloatField(null=True)
     close_price = FloatField(null=True)

@@ -1,37 +1,60 @@
-"""The selected trade in detail: state history, action journal with MT5 outcomes, score explanation, and a
-chart of recent M5 bars with entry, SL, TP and the breakeven trigger drawn."""
+"""The selected trade in detail: a header refreshed at every cycle (state, score, profit, R in pips and
+money), the one-click actions, and tabs for the chart, the action journal, the state history and the score.
+
+The pane shows the trade it was given until it is given another (or none): when that trade closes it says
+so and stays on it, it never moves to another trade by itself. Nothing selected: a placeholder text.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.engine.model import ActionRecord, Direction, Trade, Transition
+from app.engine.market_data import M5_SECONDS, M15_SECONDS
+from app.engine.model import ActionRecord, Trade, Transition
 from app.engine.registry import owner_name
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
+from app.views.journal_rows import journal_rows, sl_tp_steps
 from app.views.palette import STATE_COLOURS
+from app.views.score_view import ScoreView
+from app.views.trade_actions import (
+    AskVolume,
+    Confirm,
+    Inform,
+    TradeActions,
+    ask,
+    ask_volume,
+    inform,
+)
+from app.views.trade_chart import TradeChart
 
 logger = logging.getLogger(__name__)
 
-CHART_BARS = 120
-Confirm = Callable[[QWidget, str], bool]
+__all__ = ["Confirm", "DetailPane", "ask"]
 
-
-def ask(parent: QWidget, question: str) -> bool:
-    answer = QMessageBox.question(parent, "DTMS Desk", question)
-    return answer == QMessageBox.StandardButton.Yes
+PLACEHOLDER = ("Select a trade in the table to see what DTMS did and why: its chart, the journal of every "
+               "action with MT5's answer, its state history and its score.")
+TIMEFRAMES = {"M5": M5_SECONDS, "M15": M15_SECONDS}
 
 
 def _time(at: float | None) -> str:
-    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%m-%d %H:%M:%S") if at else ""
+    """Terminal (broker server) time, as the journal keeps it."""
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%m-%d %H:%M:%S") if at else ""
 
 
 def _table(headers: tuple[str, ...]) -> QTableWidget:
@@ -40,6 +63,7 @@ def _table(headers: tuple[str, ...]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)
     return table
 
 
@@ -51,86 +75,95 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
             item.setToolTip(text)  # long details are cut in the cell
             table.setItem(r, c, item)
     table.resizeColumnsToContents()
-
-
-class TradeChart(pg.PlotWidget):
-    """Close prices of recent M5 bars and the trade's levels as labelled horizontal lines."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
-        self.setBackground("w")
-        self.showGrid(x=True, y=True, alpha=0.2)
-        self.levels: dict[str, float] = {}
-
-    def show_trade(self, trade: Trade, bars: np.ndarray | None, breakeven_r: float) -> None:
-        """Draw the bars and levels; the price range holds every level with room above the highest for its label."""
-        self.clear()
-        self.levels = {}
-        prices: list[float] = []
-        if bars is not None and len(bars):
-            recent = bars[-CHART_BARS:]
-            closes = recent["close"].astype(float)
-            self.plot(recent["time"].astype(float), closes, pen=pg.mkPen("#34495e", width=1.5))
-            prices += [float(closes.min()), float(closes.max())]
-        sign = 1 if trade.direction is Direction.BUY else -1
-        levels = {"entry": (trade.entry, "#2c7fb8"), "SL": (trade.sl, "#c0392b"), "TP": (trade.tp, "#2e9e4f")}
-        if trade.r > 0 and not trade.breakeven_triggered:
-            levels["BE trigger"] = (trade.entry + sign * breakeven_r * trade.r, "#d9a400")
-        for name, (price, colour) in levels.items():
-            if price:
-                self.levels[name] = price
-                # labels start at the left edge, just above their line, so none runs under the price axis
-                self.addItem(pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
-                                             label=name, labelOpts={"position": 0.01, "color": colour,
-                                                                    "anchors": [(0, 1), (0, 1)]}))
-        prices += self.levels.values()
-        if prices:
-            low, high = min(prices), max(prices)
-            room = (high - low) * 0.08 or abs(high) * 1e-4
-            self.setYRange(low - room, high + 1.5 * room, padding=0)
+    for c in range(table.columnCount() - 1):  # no column pushes the last (the longest text) out of sight
+        table.setColumnWidth(c, min(table.columnWidth(c), 200))
 
 
 class DetailPane(QWidget):
-    def __init__(self, bridge: EngineBridge, *, confirm: Confirm = ask, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: EngineBridge, *, confirm: Confirm = ask, notify: Inform = inform,
+                 volume: AskVolume = ask_volume, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
-        self._confirm = confirm
         self._tasks = TaskKeeper("detail")
         self.ticket: int | None = None
-        self.title = QLabel("Select a trade to see its history")
+        self.trade: Trade | None = None
+        self.closed_text = ""
+        self.placeholder = QLabel(PLACEHOLDER)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setObjectName("detailPlaceholder")
+        self.title = QLabel()
         self.title.setObjectName("detailTitle")
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(200)
-        self.stop_button = QPushButton("Stop managing")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self._on_stop)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.transitions = _table(("At", "From", "To", "Score", "Reason"))
-        self.journal = _table(("At", "Action", "Outcome", "Retcode", "Attempt", "Detail"))
+        self.figures = QLabel()
+        self.figures.setTextFormat(Qt.TextFormat.RichText)
+        self.figures.setWordWrap(True)
+        self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.closed_note = QLabel()
+        self.closed_note.setObjectName("detailClosed")
+        self.closed_note.setWordWrap(True)
+        self.closed_note.setStyleSheet("background: #f6e3b4; color: #5a4400; padding: 4px; border-radius: 3px;")
+        self.closed_note.hide()
+        self.trade_actions = TradeActions(self._engine, confirm=confirm, notify=notify, volume=volume)
+        self.stop_button = self.trade_actions.stop_button
+        self.timeframe = QComboBox()
+        self.timeframe.addItems(list(TIMEFRAMES))
+        self.timeframe.setToolTip("candle timeframe")
+        self.timeframe.currentTextChanged.connect(lambda _t: self._redraw_chart())
         self.chart = TradeChart()
-        tabs = QTabWidget()
-        tabs.addTab(self.chart, "Chart")
-        tabs.addTab(self.journal, "Actions")
-        tabs.addTab(self.transitions, "States")
-        tabs.addTab(self.explanation, "Score")
-        self.tabs = tabs
-        head = QHBoxLayout()
-        head.addWidget(self.title, 1)
-        head.addWidget(self.stop_button)
-        layout = QVBoxLayout(self)
+        chart_page = QWidget()
+        chart_layout = QVBoxLayout(chart_page)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Candles"))
+        bar.addWidget(self.timeframe)
+        bar.addWidget(QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time"), 1)
+        chart_layout.addLayout(bar)
+        chart_layout.addWidget(self.chart, 1)
+        self.journal = _table(("At", "Action", "Outcome", "What", "Reason", "MT5 answer"))
+        self.transitions = _table(("At", "From", "To", "Score", "Reason"))
+        self.score = ScoreView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(chart_page, "Chart")
+        self.tabs.addTab(self.journal, "Actions")
+        self.tabs.addTab(self.transitions, "States")
+        self.tabs.addTab(self.score, "Score")
+        self.content = content = QWidget()
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(head)
-        layout.addWidget(tabs, 1)
-        for signal in (bridge.action, bridge.state_changed, bridge.trade_changed):
+        layout.addWidget(self.title)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.closed_note)
+        layout.addWidget(self.trade_actions)
+        layout.addWidget(self.tabs, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+        self._records: list[ActionRecord] = []
+        self._transitions: list[Transition] = []
+        for signal in (bridge.action, bridge.state_changed, bridge.trade_changed, bridge.trade_closed,
+                       bridge.trade_unregistered):
             signal.connect(lambda p: self.select(self.ticket) if p.get("ticket") == self.ticket else None)
+        bridge.trade_updated.connect(self._on_prices)
+
+    @property
+    def showing_placeholder(self) -> bool:
+        return self.stack.currentWidget() is self.placeholder
 
     def select(self, ticket: int | None) -> None:
-        """Show a trade (loaded in a kept task: journal and history come from the database)."""
+        """Show a trade (loaded in a kept task: journal and history come from the database), or nothing."""
+        if ticket != self.ticket:
+            self.trade = None
         self.ticket = ticket
-        if ticket is not None:
-            self._tasks.spawn(self.load(ticket), f"load-{ticket}")
+        if ticket is None:
+            self.stack.setCurrentWidget(self.placeholder)
+            self.trade_actions.show_trade(None)
+            return
+        self._tasks.spawn(self.load(ticket), f"load-{ticket}")
 
     async def load(self, ticket: int) -> None:
         trade = await self._engine.find_trade(ticket)
@@ -140,30 +173,96 @@ class DetailPane(QWidget):
             return
         self._show(trade, transitions, journal)
 
+    # --- drawing ------------------------------------------------------------------------------------
+
     def _show(self, trade: Trade, transitions: list[Transition], journal: list[ActionRecord]) -> None:
-        colour = STATE_COLOURS.get(trade.state, "#7f8c8d")
-        r_note = " (synthetic R)" if trade.synthetic_r else ""
-        self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g}</b> "
-                           f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> "
-                           f"&nbsp; score {trade.score:+.2f} &nbsp; R {trade.r:.5g}{r_note} &nbsp; owner {owner_name(trade.managed_by)}")
-        self.stop_button.setEnabled(trade.active and self._engine.ready)
-        self.explanation.setText(trade.score_explanation or "No score yet: it is computed at the next deep check.")
+        self.trade = trade
+        self._records, self._transitions = journal, transitions
+        self.stack.setCurrentWidget(self.content)
+        self._header(trade, None)
+        self.closed_text = self._closed_text(trade)
+        self.closed_note.setText(self.closed_text)
+        self.closed_note.setVisible(bool(self.closed_text))
+        self.trade_actions.show_trade(trade)
+        rows = journal_rows(trade, journal, transitions)
+        _fill(self.journal, [(_time(r.at), r.kind, r.outcome, "; ".join(x for x in (r.change, r.order) if x),
+                              r.reason, r.mt5) for r in reversed(rows)])
         _fill(self.transitions, [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason)
                                  for t in transitions])
-        _fill(self.journal, [(_time(a.at), a.kind.value, a.outcome.value, "" if a.retcode is None else str(a.retcode),
-                              str(a.attempt), a.detail or a.comment) for a in journal])
-        data = self._engine.market.get(trade.symbol)
-        self.chart.show_trade(trade, data.m5 if data is not None else None, self._engine.settings.protection.breakeven_r)
+        self.score.show_score(trade, self._engine.last_score(trade.ticket) if trade.active else None,
+                              self._engine.settings.defense, paused=self._engine.paused)
+        self._redraw_chart()
 
-    def _on_stop(self) -> None:
-        ticket = self.ticket
-        if ticket is None:
+    def _redraw_chart(self) -> None:
+        trade = self.trade
+        if trade is None:
             return
-        if not self._confirm(self, f"Stop managing trade #{ticket}? DTMS will no longer protect it "
-                                   "(the position stays open in MetaTrader 5)."):
+        data = self._engine.market.get(trade.symbol)
+        seconds = TIMEFRAMES[self.timeframe.currentText()]
+        bars = None if data is None else (data.m5 if seconds == M5_SECONDS else data.m15)
+        end = trade.closed_at or self._engine.clock.now() or (float(bars["time"][-1]) if bars is not None
+                                                              and len(bars) else 0.0)
+        start = trade.opened_at or trade.registered_at or end
+        rows = journal_rows(trade, self._records, self._transitions)
+        sl_steps, tp_steps = sl_tp_steps(trade, self._records, start, max(start, end))
+        self.chart.show_trade(trade, bars, seconds=seconds, breakeven_r=self._engine.settings.protection.breakeven_r,
+                              rows=rows, sl_steps=sl_steps, tp_steps=tp_steps,
+                              bid=data.bid if data is not None else 0.0, ask=data.ask if data is not None else 0.0)
+
+    def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:
+        colour = STATE_COLOURS.get(trade.state, "#7f8c8d")
+        paused = " &nbsp; <span style='color:#e06c00'><b>DTMS PAUSED HERE</b></span>" if trade.dtms_paused else ""
+        self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
+                           f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "
+                           f"<b>{trade.score:+.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}")
+        self.figures.setText(self._figures(trade, live))
+
+    def _figures(self, trade: Trade, live: dict[str, Any] | None) -> str:
+        data = self._engine.market.get(trade.symbol)
+        parts = [f"entry {trade.entry:g}", f"SL {trade.sl:g}" if trade.sl else "no SL",
+                 f"TP {trade.tp:g}" if trade.tp else "no TP"]
+        if not trade.active:
+            if trade.close_profit is not None:
+                parts.append(f"result <b>{trade.close_profit:+,.2f}</b>")
+        elif live is not None:
+            parts.append(f"profit <b>{live.get('profit', 0.0):+,.2f}</b> ({live.get('profit_r', 0.0):+.2f} R)")
+        elif data is not None and data.bid:
+            parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f} R")
+        if trade.r > 0 and data is not None:
+            pips = trade.r / data.rules.pip
+            money = data.rules.money(trade.r, trade.volume)
+            r_text = f"1 R = {pips:.1f} pips" + (f" = {money:,.2f} at {trade.volume:g} lots" if money is not None
+                                                  else "")
+            parts.append(r_text + (" (synthetic R)" if trade.synthetic_r else ""))
+        return " &nbsp;|&nbsp; ".join(parts)
+
+    def _closed_text(self, trade: Trade) -> str:
+        if trade.active:
+            return ""
+        when = _time(trade.closed_at)
+        reason = trade.close_reason or "no longer managed"
+        if reason.startswith("management stopped"):
+            return f"DTMS stopped managing this trade at {when}: the position may still be open in MetaTrader 5."
+        price = f" at {trade.close_price:g}" if trade.close_price else ""
+        result = f", result {trade.close_profit:+,.2f}" if trade.close_profit is not None else ""
+        return f"This trade closed at {when}: {reason}{price}{result}. The pane stays on it until you select another."
+
+    def _on_prices(self, rows: list[dict[str, Any]]) -> None:
+        """At every cycle: the header's score, profit and R, and the chart's bid and ask (nothing redrawn)."""
+        trade = self.trade
+        if trade is None or not trade.active:
             return
-        self.stop_button.setEnabled(False)
-        self._tasks.spawn(self._engine.unregister(ticket), f"unregister-{ticket}")
+        live = next((row for row in rows if row.get("ticket") == trade.ticket), None)
+        current = self._engine.trade(trade.ticket)
+        if current is not None:
+            self.trade = trade = current
+        self._header(trade, live)
+        data = self._engine.market.get(trade.symbol)
+        if data is not None:
+            self.chart.update_price(data.bid, data.ask)
 
     async def close_tasks(self) -> None:
+        await self.trade_actions.close_tasks()
         await self._tasks.cancel_all(timeout=1.0)
+
+

@@ -13,6 +13,7 @@ from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from app.alerts.outputs import AlertOutputs
 from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
 from app.views.banner import LifecycleBanner
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
                  database: Path, settings: AppSettings, config_path: Path,
                  account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
                  tray_available: bool | None = None, confirm: Confirm = ask,
-                 notify_interval_s: float = 5.0) -> None:
+                 notify_interval_s: float = 5.0, alerts: AlertOutputs | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._config_path = config_path
@@ -52,6 +53,9 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.banner = LifecycleBanner(bridge, simulated=simulated)
         self.strip = NotificationStrip()
+        # connected before the table's model, so the selected row is let go before the model removes it
+        bridge.trade_closed.connect(self._on_trade_leaving)
+        bridge.trade_unregistered.connect(self._on_trade_leaving)
         self.trades = TradesModel(bridge, self)
         self.proxy = TradesFilter(self.trades, self)
         self.closed = ClosedTradesModel(bridge, self)
@@ -98,13 +102,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menu()
 
-        self.notifier = Notifier(bridge, interval_s=notify_interval_s, parent=self)
+        self.alerts = alerts or AlertOutputs(settings.alerts)
+        self.notifier = Notifier(bridge, interval_s=notify_interval_s, outputs=self.alerts, parent=self)
         self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=quit_program,
                                    strip=self.strip, tray_available=tray_available, parent=self)
         self.setWindowIcon(self.tray.icon)
         bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
         self.trades_view.selectionModel().selectionChanged.connect(self._on_selected)
         self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
+        self.table_tabs.currentChanged.connect(lambda _i: self._sync_detail())
+        self._keep_detail = False
+
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -144,6 +152,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, settings: AppSettings, endpoint_changed: bool) -> None:
         self._settings = settings
+        self.alerts.update(settings.alerts)
         message = "Settings saved and applied." + (f" {RESTART_NOTE}" if endpoint_changed else "")
         self.statusBar().showMessage(message, STATUS_SECONDS * 1000)
 
@@ -171,15 +180,44 @@ class MainWindow(QMainWindow):
 
     async def close_tasks(self) -> None:
         self.tray.hide()
+        self.alerts.close()
         for part in (self.banner, self.detail, self.health, self.closed):
             await part.close_tasks()
 
-    def _on_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
-        rows = selected.indexes()
-        if rows:
-            self.detail.select(self.trades.ticket_at(self.proxy.mapToSource(rows[0]).row()))
+    def _on_selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if self.table_tabs.currentWidget() is self.trades_view:
+            self._sync_detail()
 
-    def _on_closed_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
-        rows = selected.indexes()
+    def _on_closed_selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if self.table_tabs.currentWidget() is self.closed_view:
+            self._sync_detail()
+
+    def _on_trade_leaving(self, payload: dict[str, Any]) -> None:
+        """A selected trade about to leave the table is deselected first, or Qt would select its neighbour and
+        the pane would silently switch to another trade."""
+        selection = self.trades_view.selectionModel()
+        ticket = payload.get("ticket")
+        if any(self.trades.ticket_at(self.proxy.mapToSource(index).row()) == ticket
+               for index in selection.selectedIndexes()):
+            self._keep_detail = True
+            try:
+                selection.clear()
+            finally:
+                self._keep_detail = False
+
+    def _sync_detail(self) -> None:
+        """The pane shows the row highlighted in the table on view. When its own trade leaves the table (it
+        closed) it stays on it and says so; it never moves to another trade by itself."""
+        managed = self.table_tabs.currentWidget() is not self.closed_view
+        view = self.trades_view if managed else self.closed_view
+        rows = view.selectionModel().selectedIndexes()
         if rows:
-            self.detail.select(self.closed.tickets()[self.closed_proxy.mapToSource(rows[0]).row()])
+            if managed:
+                ticket = self.trades.ticket_at(self.proxy.mapToSource(rows[0]).row())
+            else:
+                ticket = self.closed.tickets()[self.closed_proxy.mapToSource(rows[0]).row()]
+            self.detail.select(ticket)
+            return
+        if self._keep_detail:
+            return  # the selected row is leaving the table (its trade closed): the pane stays on it and says so
+        self.detail.select(None)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox
 from app.config import AppSettings, save_settings, settings_from_dict, settings_to_dict
 from app.engine.settings import AdoptionPolicy, EngineSettings
 from app.errors import InvalidSettings
+from app.views.alerts_page import AlertsPage
 from app.views.settings_fields import Field, editor, get_path, set_path
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,10 @@ class SettingsDialog(QDialog):
             page = self._page(note, groups, path)
             self._pages.update({key: page for _group, rows in groups for key, _label, _unit in rows})
             self.tabs.addTab(page, title)
+        self.alerts_page = AlertsPage()
+        self.fields.update(self.alerts_page.fields)
+        self._pages.update({key: self.alerts_page for key in self.alerts_page.fields})
+        self.tabs.addTab(self.alerts_page, "Alerts")
         self.error = QLabel(notice)
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)

@@ -6,6 +6,7 @@ counts the trades; its menu offers Show, Pause management and Quit. Icons are dr
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -87,7 +88,8 @@ class NotificationStrip(QFrame):
         self.hide()
 
     def show_notice(self, notice: Notice) -> None:
-        self.label.setText(f"<b>{notice.title}</b> &nbsp; {notice.message}")
+        message = html.escape(notice.message).replace("\n", "<br>")  # a grouped notice: one line per trade
+        self.label.setText(f"<b>{html.escape(notice.title)}</b> &nbsp; {message}")
         self.setStyleSheet(f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"
                            " #notificationStrip QLabel { color: white; }")
         self.show()

@@ -25,14 +25,15 @@ def event(event_kind: EventKind, **payload) -> EngineEvent:
 def test_policy_picks_the_events_worth_a_notice() -> None:
     policy = NoticePolicy()
     assert policy.notice_for(event(EventKind.TRADE_UPDATED, rows=[])) is None
-    assert policy.notice_for(event(EventKind.ACTION, ticket=7, kind="TRAIL", outcome="SUCCESS")) is None
     be = policy.notice_for(event(EventKind.ACTION, ticket=7, symbol="EURUSD", kind="BREAKEVEN", outcome="SUCCESS"))
-    assert be.title == "Stop moved to breakeven" and be.ticket == 7 and be.severity is Severity.INFO
+    assert be.title == "#7 EURUSD: SL moved to breakeven" and be.ticket == 7 and be.severity is Severity.INFO
     failed = policy.notice_for(event(EventKind.ACTION, ticket=7, kind="PARTIAL_TAKE", outcome="FAILED", retcode=10019))
-    assert failed.severity is Severity.CRITICAL and "10019" in failed.message
-    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L1")) is None
+    assert failed.severity is Severity.ACTION_FAILED and "10019: not enough money" in failed.message
+    assert policy.notice_for(event(EventKind.ACTION, ticket=7, kind="TIGHTEN", outcome="SUCCESS",
+                                   transition=True)) is None, "told with its transition"
+    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L1")).severity is Severity.WARNING
     assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L2")).severity is Severity.WARNING
-    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="HEDGED")).severity is Severity.CRITICAL
+    assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="HEDGED")).severity is Severity.WARNING
     assert policy.notice_for(event(EventKind.LIFECYCLE, state="READY")) is None
     lost = policy.notice_for(event(EventKind.LIFECYCLE, state="DISCONNECTED", reason="IPC timeout"))
     assert lost.title == "Terminal lost"
@@ -50,6 +51,7 @@ def test_throttle_shows_one_then_groups_the_burst() -> None:
     assert throttle.flush(now=104.9) is None
     grouped = throttle.flush(now=105.0)
     assert grouped.title == "n3 and 4 more events" and grouped.grouped == 5 and grouped.severity is Severity.CRITICAL
+    assert [line.split(":")[0] for line in grouped.message.splitlines()] == ["n3", "n1", "n2", "n4", "n5"]
     assert throttle.flush(now=200.0) is None
     assert throttle.offer(notices[1], now=200.0) is notices[1]
     assert throttle.offer(notices[2], now=201.0) is None and throttle.offer(notices[4], now=202.0) is None
@@ -63,12 +65,15 @@ async def test_a_burst_of_registrations_gives_two_notices(ready: Services, bridg
     notifier.shown.connect(shown.append)
     for _ in range(6):
         await register_buy(ready)
-    assert [n.title for n in shown] == ["Trade registered"]
+    assert len(shown) == 1 and shown[0].title.endswith("now protected")
     for _ in range(100):
         if len(shown) == 2:
             break
         await asyncio.sleep(0.02)
-    assert shown[1].title == "Trade registered and 4 more events" and shown[1].grouped == 5
+    assert shown[1].title.endswith("now protected and 4 more events") and shown[1].grouped == 5
+    registered = [t.ticket for t in ready.engine.trades()][1:]
+    assert list(shown[1].tickets) == registered, "a grouped notice names every trade"
+    assert all(f"#{ticket} EURUSD BUY" in shown[1].message for ticket in registered)
 
 
 @pytest.mark.qasync
@@ -80,7 +85,7 @@ async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: E
                           quit_program=lambda: calls.append("quit"), strip=strip)
     assert not tray.has_tray, "offscreen has no system tray"
     await register_buy(ready)
-    assert strip.isVisibleTo(None) and "Trade registered" in strip.label.text()
+    assert strip.isVisibleTo(None) and "now protected" in strip.label.text()
     assert tray.colour() == STATE_COLOURS["HEALTHY"]  # type: ignore[index]
     assert "1 managed trades" in tray.tooltip() and "HEALTHY: 1" in tray.tooltip()
     tray.pause_action.trigger()

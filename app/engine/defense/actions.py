@@ -23,6 +23,7 @@ from app.engine.broker import SymbolRules
 from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor, ActionResult
+from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
@@ -85,7 +86,10 @@ class _Run:
 
     records: list[ActionRecord] = field(default_factory=list)
     outcomes: list[tuple[K, ActionOutcome, str]] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)  # per outcome: volume, price, money, SL old/new
     calls: int = 0
+    sl_start: float | None = None
+    volume_start: float | None = None
 
 
 class DefenseActions:
@@ -115,7 +119,7 @@ class DefenseActions:
         pending = decision.as_dict() | {"unknown": []}
         _mark(trade, pending, done=0)
         await self._recorder.commit(trade)
-        run = _Run()
+        run = _Run(sl_start=trade.sl, volume_start=trade.volume)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
@@ -190,11 +194,12 @@ class DefenseActions:
                               f"stops level)")
         if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "inside the freeze level")
+        sl_old = trade.sl
         result = await self._executor().set_stops(trade, sl=sl, tp=trade.tp, kind=_JOURNAL_KIND[action.kind])
         if result.ok:
             trade.sl = sl
             trade.last_sl_change_at = self._now()
-        self._add(run, action.kind, result)
+        self._add(run, action.kind, result, {"sl_old": sl_old, "sl_new": sl})
 
     async def _partial(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules) -> None:
         volume = rules.round_volume_down(action.volume)
@@ -208,7 +213,7 @@ class DefenseActions:
         if result.ok:
             trade.volume = rest
             trade.closed_volume = round(trade.closed_volume + volume, 8)
-        self._add(run, action.kind, result)
+        self._add(run, action.kind, result, closing_facts(trade, rules, volume, result.price) | {"volume_left": trade.volume})
 
     async def _open(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
                     ask: float, hedging_account: bool) -> None:
@@ -230,13 +235,15 @@ class DefenseActions:
         comment = hedge_comment(trade.ticket) if hedge else readd_comment(trade.ticket)
         result = await self._executor().open(trade, direction=direction, volume=volume, sl=sl, comment=comment,
                                              kind=_JOURNAL_KIND[action.kind], rules=rules)
+        facts = {"volume": volume, "price": result.price, "sl_new": sl, "position": result.position,
+                 "side": direction.value}
         if result.ok and hedge:
             trade.hedge_ticket = result.position
         elif result.ok:
             trade.closed_volume = 0.0  # what was closed has been put back (as far as the setting says)
             if not hedging_account:
                 trade.volume = round(trade.volume + volume, 8)  # netting: the deal adds to the same position
-        self._add(run, action.kind, result)
+        self._add(run, action.kind, result, facts)
 
     async def _close_hedge(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
         if trade.hedge_ticket is None:
@@ -252,7 +259,8 @@ class DefenseActions:
                                               direction=opposite(trade.direction))
         if result.ok:
             trade.hedge_ticket = None
-        self._add(run, K.CLOSE_HEDGE, result)
+        self._add(run, K.CLOSE_HEDGE, result, {"volume": float(found[0].volume), "price": result.price,
+                                               "position": int(found[0].ticket)})
 
     async def _close_all(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
         await self._close_hedge(trade, run, rules)
@@ -264,7 +272,7 @@ class DefenseActions:
                                                   rules=rules, position=int(position.ticket))
             self._add(run, K.CLOSE_ALL, result)
         result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
-        self._add(run, K.CLOSE_ALL, result)
+        self._add(run, K.CLOSE_ALL, result, closing_facts(trade, rules, trade.volume, result.price))
 
     # --- settling from the terminal ----------------------------------------------------------------------
 
@@ -326,14 +334,26 @@ class DefenseActions:
             transitions.append(Transition(ticket=trade.ticket, from_state=decision.from_state,
                                           to_state=decision.to_state, reason=decision.reason,
                                           score=decision.score, at=at))
+        done = [{"kind": _JOURNAL_KIND[kind].value, "outcome": outcome.value, "detail": detail} | extra
+                for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True)]
+        if decision.to_state is not decision.from_state:
             events.append((EventKind.STATE_CHANGED, {
                 "ticket": trade.ticket, "symbol": trade.symbol, "from": decision.from_state.value,
-                "to": decision.to_state.value, "reason": decision.reason, "score": decision.score}))
-        for kind, outcome, detail in run.outcomes:
+                "to": decision.to_state.value, "reason": decision.reason, "score": decision.score,
+                # what the transition did, for a notification that tells it in one go
+                "direction": trade.direction.value, "sl_old": run.sl_start, "sl_new": trade.sl,
+                "volume_old": run.volume_start, "volume_new": trade.volume, "actions": done}))
+        for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True):
             last = next((r for r in reversed(run.records) if r.kind is _JOURNAL_KIND[kind]), None)
-            events.append((EventKind.ACTION, {
-                "ticket": trade.ticket, "symbol": trade.symbol, "kind": _JOURNAL_KIND[kind].value,
-                "outcome": outcome.value, "retcode": last.retcode if last else None, "detail": detail}))
+            payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": _JOURNAL_KIND[kind].value,
+                       "outcome": outcome.value, "retcode": last.retcode if last else None, "detail": detail}
+            payload |= extra | {"reason": decision.reason, "state": decision.to_state.value,
+                                "direction": trade.direction.value, "mt5": detail,
+                                "transition": decision.to_state is not decision.from_state}
+            if outcome in (ActionOutcome.FAILED, ActionOutcome.NOT_SENT):
+                payload["next"] = ("DTMS closes again at the next deep check" if kind is K.CLOSE_ALL
+                                   else "not sent again; the next deep check decides anew")
+            events.append((EventKind.ACTION, payload))
         if run.outcomes:
             kind, outcome, _ = run.outcomes[-1]
             trade.last_action = f"{_JOURNAL_KIND[kind].value} {outcome.value}"
@@ -342,13 +362,15 @@ class DefenseActions:
             logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
         await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events)
 
-    def _add(self, run: _Run, kind: K, result: ActionResult) -> None:
+    def _add(self, run: _Run, kind: K, result: ActionResult, extra: dict[str, Any] | None = None) -> None:
         run.records.extend(result.records)
         run.calls += 2 * len(result.records)  # a tick and an order_send per attempt
         run.outcomes.append((kind, result.outcome, result.detail))
+        run.extras.append(extra or {})
 
     def _note(self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str,
               at: float | None = None) -> None:
         run.records.append(ActionRecord(ticket=trade.ticket, kind=_JOURNAL_KIND[kind], request={}, outcome=outcome,
                                         detail=detail, at=self._now() if at is None else at, wall_at=time.time()))
         run.outcomes.append((kind, outcome, detail))
+        run.extras.append({})

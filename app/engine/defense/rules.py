@@ -262,3 +262,53 @@ def _some(action: DefenseAction | None) -> tuple[DefenseAction, ...]:
 
 def _skipped(tighten: DefenseAction | None) -> str:
     return "" if tighten is not None else "; the SL is already tighter, left where it is"
+
+
+def why_not_next(trade: Trade, score: float, settings: DefenseSettings, *, paused: bool = False,
+                 owner: str = "DTMS", choch_against: bool = False) -> str:
+    """Why a trade whose score has crossed a threshold is not (yet) in the state that threshold leads to;
+    "" when its state matches its score. Read by the window's score explanation."""
+    crossed = _crossed(trade.state, score, settings)
+    if not crossed:
+        return ""
+    target, line = crossed
+    if trade.managed_by != owner:
+        return f"past {line:+g} but managed by {trade.managed_by}: DTMS watches and scores it, never acts on it"
+    if trade.dtms_paused:
+        return f"past {line:+g} but DTMS is paused for this trade: nothing is sent until it is resumed"
+    if paused:
+        return f"past {line:+g} but DTMS is paused: no transition until it is resumed"
+    if (trade.pending_action or "").startswith("DEFENSE "):
+        return f"past {line:+g}: a transition is under way and is settled from the terminal first"
+    nxt = _NEXT.get(trade.state)
+    if nxt is not None and nxt is not target:
+        return (f"past {line:+g} ({target.value}), but the state machine moves one step per deep check: "
+                f"{nxt.value} first, {target.value} at a later check if the score stays there")
+    return (f"past {line:+g}: the move to {target.value} is decided at the next deep check "
+            "(at an M5 bar close, at most every 15 minutes unless price forces an earlier one)")
+
+
+def way_back(trade: Trade, score: float, settings: DefenseSettings) -> str:
+    """What a trade in a warning state needs to go back (the way back asks a better score than the way in)."""
+    if trade.state is S.WARNING_L1 and score < settings.healthy_again_score:
+        return (f"WARNING_L1 holds until the score is back at or above {settings.healthy_again_score:+g} "
+                f"(now {score:+.2f})")
+    if trade.state is S.WARNING_L2 and score < settings.l1_again_score:
+        return f"WARNING_L2 holds until the score is back at or above {settings.l1_again_score:+g} (now {score:+.2f})"
+    return ""
+
+
+_NEXT = {S.HEALTHY: S.WARNING_L1, S.WARNING_L1: S.WARNING_L2, S.WARNING_L2: S.HEDGED}
+
+
+def _crossed(state: DefensiveState, score: float, settings: DefenseSettings) -> tuple[DefensiveState, float] | None:
+    """The deepest state the score points to beyond the trade's own, with its threshold."""
+    order = [(S.HEDGED, settings.hedge_score), (S.WARNING_L2, settings.warning_l2_score),
+             (S.WARNING_L1, settings.warning_l1_score)]
+    rank = {S.HEALTHY: 0, S.WARNING_L1: 1, S.WARNING_L2: 2, S.HEDGED: 3}
+    if state not in rank:
+        return None
+    for target, line in order:
+        if score <= line and rank[target] > rank[state]:
+            return target, line
+    return None

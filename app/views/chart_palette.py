@@ -1,0 +1,46 @@
+"""The trade chart's colours, light and dark, in one place: the chart asks ``chart_colours()`` each time it
+draws, so it follows the application's palette (and the theme module, once the window has one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartColours:
+    background: str
+    foreground: str
+    grid_alpha: float
+    up: str
+    down: str
+    bid: str
+    ask: str
+    entry: str
+    sl: str
+    tp: str
+    trigger: str
+    action_ok: str
+    action_failed: str
+    action_other: str
+
+
+LIGHT = ChartColours(background="#ffffff", foreground="#2d3436", grid_alpha=0.15, up="#2e9e4f", down="#c0392b",
+                     bid="#1f6fb2", ask="#8e44ad", entry="#2c7fb8", sl="#c0392b", tp="#2e9e4f", trigger="#b8860b",
+                     action_ok="#1e8449", action_failed="#c0392b", action_other="#7f8c8d")
+DARK = ChartColours(background="#1e2126", foreground="#dfe6e9", grid_alpha=0.2, up="#4cd17a", down="#ff6b5b",
+                    bid="#5dade2", ask="#c39bd3", entry="#5dade2", sl="#ff6b5b", tp="#4cd17a", trigger="#f1c40f",
+                    action_ok="#58d68d", action_failed="#ff6b5b", action_other="#aab7b8")
+
+
+def is_dark() -> bool:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return False
+    return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def chart_colours() -> ChartColours:
+    return DARK if is_dark() else LIGHT
