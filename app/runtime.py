@@ -63,6 +63,7 @@ class RuntimeOptions:
             speed=self.sim_speed if self.sim_speed is not None else t.sim_speed,
             start_time=self.sim_start,
             margin_mode=t.sim_margin_mode,
+            utc_offset_s=t.sim_utc_offset_min * 60,
         )
 
 
