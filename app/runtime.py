@@ -15,6 +15,7 @@ from typing import Any
 
 from app.config import AppSettings
 from app.engine.engine import Engine
+from app.store.location import check_data_location
 from app.store.repository import Repository
 from app.terminal.gateway import Gateway
 from app.terminal.spec import TerminalKind, TerminalSpec
@@ -88,7 +89,9 @@ class Services:
 
     @classmethod
     async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:
-        """Open the database and build gateway and engine (nothing is started yet)."""
+        """Open the database and build gateway and engine (nothing is started yet). A data folder on a network
+        share is refused (ConfigurationError, saying why and what to do)."""
+        check_data_location(options.data_dir)
         options.data_dir.mkdir(parents=True, exist_ok=True)
         repository = await Repository.open(options.data_dir / "dtms.sqlite3")
         spec = options.terminal_spec()

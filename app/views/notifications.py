@@ -73,7 +73,9 @@ class NoticePolicy:
             case EventKind.LIFECYCLE:
                 return self._lifecycle(p)
             case EventKind.RAIL if p.get("tripped"):
-                return Notice(title=f"Safety rail: {p.get('rail')}", severity=Severity.WARNING,
+                # a rail that blocks sending (trading refused, broker link lost) is critical: nothing is protected
+                severity = Severity.CRITICAL if p.get("critical") else Severity.WARNING
+                return Notice(title=f"Safety rail: {p.get('rail')}", severity=severity,
                               message=str(p.get("detail") or ""))
             case EventKind.DATABASE_RECOVERED:
                 return Notice(title="Database recovered", severity=Severity.WARNING, message=str(p.get("detail", "")))
