@@ -53,6 +53,7 @@ async def set_tick(body: schemas.SimTickPost, facade: Facade) -> schemas.SimQuot
 
 @router.post("/faults", responses=errors(413, 415, 422, 503))
 async def faults(body: schemas.SimFaultPost, facade: Facade) -> dict[str, Any]:
-    """Inject a terminal fault (``kind``: disconnect, ipc_timeout, block, restart, algo_disabled, retcode), or
-    ``kind: "clear"`` to remove them all. Answers the faults now armed."""
+    """Inject a terminal fault (``kind``: disconnect, ipc_timeout, block, restart, algo_disabled, retcode; or a
+    real terminal's state: algo_trading_off, account_trading_off, broker_link_lost, outside_market_watch,
+    history_loading, partial_fill), or ``kind: "clear"`` to remove them all. Answers the faults now armed."""
     return await _sim(facade).fault(body)

@@ -76,6 +76,9 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
                       on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
+    app = QApplication.instance()
+    if app is not None:  # logoff or shutdown reach a window through the session manager, not the console
+        app.commitDataRequest.connect(lambda *_: stop.set())
     try:
         services = await Services.open(command.options)
     except ConfigurationError as error:  # e.g. a data folder on a network share
