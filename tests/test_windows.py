@@ -19,7 +19,7 @@ class FakeKernel32:
         self.routines: list[Any] = []
         self.removed: list[Any] = []
 
-    def SetConsoleCtrlHandler(self, routine: Any, add: bool) -> int:  # noqa: N802 - Windows' name
+    def SetConsoleCtrlHandler(self, routine: Any, add: bool) -> int:
         (self.routines if add else self.removed).append(routine)
         return 1
 
@@ -85,7 +85,7 @@ class FakeShell32:
         self.ids: list[str] = []
         self.result = result
 
-    def SetCurrentProcessExplicitAppUserModelID(self, app_id: Any) -> int:  # noqa: N802 - Windows' name
+    def SetCurrentProcessExplicitAppUserModelID(self, app_id: Any) -> int:
         self.ids.append(app_id.value)
         return self.result
 
@@ -104,13 +104,13 @@ class FakeRegistry:
         def __enter__(self) -> Any:
             return self
 
-        def __exit__(self, *_: Any) -> None:
+        def __exit__(self, *_: object) -> None:
             return None
 
-    def CreateKey(self, root: str, path: str) -> Any:  # noqa: N802 - winreg's name
+    def CreateKey(self, root: str, path: str) -> Any:
         return self._Key(f"{root}\\{path}")
 
-    def SetValueEx(self, key: Any, name: str, _reserved: int, _kind: int, value: str) -> None:  # noqa: N802
+    def SetValueEx(self, key: Any, name: str, _reserved: int, _kind: int, value: str) -> None:
         self.values[(key.path, name)] = value
 
 

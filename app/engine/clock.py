@@ -20,7 +20,7 @@ QUIET_AFTER_S = 60.0
 
 def server_offset(server_time: float, wall: float) -> int:
     """The server's offset from UTC in seconds, rounded to whole quarter hours (a tick is never exactly now)."""
-    return int(round((server_time - wall) / ZONE_STEP_S)) * ZONE_STEP_S
+    return round((server_time - wall) / ZONE_STEP_S) * ZONE_STEP_S
 
 
 class TerminalClock:

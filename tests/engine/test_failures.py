@@ -91,7 +91,6 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
 
     gbp = await open_position(ready, "GBPUSD", "BUY", 0.1)
     await ready.engine.register(Registration(ticket=gbp))
-    real_tick = ready.gateway.tick
     delays: list[float] = []
 
     async def failing_positions(**filters: object):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.config import AppSettings
-from app.engine.model import ActionKind, ActionOutcome, LifecycleState
 from app.engine.defense.actions import hedge_comment
+from app.engine.model import ActionKind, ActionOutcome, LifecycleState
 from app.engine.registry import Registration
 from app.runtime import RuntimeOptions, Services
 from app.terminal import constants as mt5
@@ -187,7 +187,7 @@ async def test_a_symbol_outside_market_watch_with_history_loading_holds_back_onl
 
 
 async def test_broker_link_lost_trips_a_rail_and_the_clock_runs_on(live: Services, wall: Wall) -> None:
-    ticket, entry = await buy(live)
+    ticket, _ = await buy(live)
     await live.engine.step()
     assert live.engine.clock.offset == ZONE, "UTC+2 measured at connect, in whole quarter hours"
     before = live.engine.clock.now()
@@ -249,7 +249,7 @@ async def _hedged_trade_whose_position_is_gone(services: Services) -> tuple[int,
 
 
 async def test_a_partly_filled_hedge_close_is_completed_with_fok_preferred(live: Services) -> None:
-    ticket, hedge = await _hedged_trade_whose_position_is_gone(live)
+    ticket, _ = await _hedged_trade_whose_position_is_gone(live)
     await live.gateway.control("configure_symbol", symbol="EURUSD", filling_mode=mt5.SYMBOL_FILLING_IOC)
     await live.engine.market.refresh_rules("EURUSD")
     await live.gateway.control("inject_fault", kind="partial_fill", fraction=0.4)

@@ -95,13 +95,15 @@ class SymbolCalls(TerminalCore):
             if not isinstance(enable, bool | int):
                 raise a.parser_type_error("symbol_select", "argument 2 must be bool")
             world = self._world
+            was_hidden = name in world.hidden
             if enable:
                 world.hidden.discard(name)
             elif world.broker.by_symbol.get(name) or any(o.symbol == name for o in world.broker.orders.values()):
                 raise CallError(codes.CALL_FAILED)  # a symbol with open positions or orders stays visible
             else:
                 world.hidden.add(name)
-            self._persist(settings=True)
+            if was_hidden != (name in world.hidden):
+                self._persist(settings=True)
             return True
 
         return self._call("symbol_select", False, body)

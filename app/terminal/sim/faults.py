@@ -171,7 +171,8 @@ class FaultPlan:
         elif fault is FaultKind.HISTORY_LOADING:
             symbols = _symbols_param(params, required=False)
             count = _int_param(params, "count", 3, minimum=1)
-            for symbol in symbols or [None]:
+            targets: list[str | None] = list(symbols) if symbols else [None]
+            for symbol in targets:
                 self.history_loading[symbol] = count
             self._history_seen.clear()
         elif fault is FaultKind.PARTIAL_FILL:
