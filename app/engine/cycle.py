@@ -303,7 +303,11 @@ class FastCycle:
         """One tick per symbol, each symbol on its own: a failing one is noted and retried with back-off.
         Returns True if any tick time moved."""
         moved = False
-        for symbol in sorted(self._registry.symbols()):
+        managed = self._registry.symbols()
+        for symbol in set(self.symbols.problems()) - set(managed):  # no trade left on it: no longer a problem
+            self.symbols.forget(symbol)
+            await self._recorder.event(EventKind.SYMBOL_PROBLEM, {"symbol": symbol, "failing": False, "reason": ""})
+        for symbol in sorted(managed):
             if not self.symbols.due(symbol):
                 continue
             try:
