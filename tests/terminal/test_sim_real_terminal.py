@@ -4,7 +4,9 @@ mode, and a server time zone."""
 
 from __future__ import annotations
 
+import json
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,21 @@ def test_the_server_runs_in_its_own_time_zone(tmp_path: Path) -> None:
     again = SimulatedTerminal(data_dir=tmp_path)  # the saved broker keeps its zone
     assert again.control("now") == pytest.approx(time.time() + 7200, abs=5)
     again.close()
+
+
+FACTS = json.loads(resources.files("tests.data").joinpath("mt5_api_facts.json").read_text(encoding="utf-8"))
+
+
+def test_the_new_answers_are_the_real_modules(mt5: SimulatedTerminal) -> None:
+    """Retcodes, their meanings and the -1 message as MetaQuotes documents them (tests/data/mt5_api_facts.json)."""
+    meanings = FACTS["retcode_meanings"]
+    assert "client terminal" in meanings[str(c.TRADE_RETCODE_CLIENT_DISABLES_AT)]
+    assert "server" in meanings[str(c.TRADE_RETCODE_SERVER_DISABLES_AT)]
+    assert "trade server" in meanings[str(c.TRADE_RETCODE_CONNECTION)]
+    assert "part" in meanings[str(c.TRADE_RETCODE_DONE_PARTIAL)]
+    assert c.TRADE_RETCODE_DONE_PARTIAL in FACTS["retcodes_success"].values()
+    mt5.control("inject_fault", kind="outside_market_watch", symbols=["GBPUSD"])
+    mt5.symbol_info_tick("GBPUSD")
+    failed = FACTS["last_error_codes"]["RES_E_FAIL"]
+    assert mt5.last_error() == (failed["code"], failed["module_messages"][0])
+    assert "instant/request execution (trade_exemode 1/0) -> FOK only" in FACTS["broker_rules"]["filling"]
