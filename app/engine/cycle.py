@@ -114,7 +114,7 @@ class FastCycle:
         self.positions = {int(p.ticket): p for p in positions}
         closed = await self._reconcile()
         adopted = await self._adopt(positions)
-        ticks_moved = await self._read_prices()
+        ticks_moved = await self._read_prices(settle_symbols=not protect)
         if self.watch is not None and await self.watch.check_link_if_quiet(ticks_moved):
             self._calls += 1
         now = self._clock.now()
@@ -299,9 +299,10 @@ class FastCycle:
 
     # --- prices, bars, rails ---------------------------------------------------------------------------
 
-    async def _read_prices(self) -> bool:
+    async def _read_prices(self, *, settle_symbols: bool) -> bool:
         """One tick per symbol, each symbol on its own: a failing one is noted and retried with back-off.
-        Returns True if any tick time moved."""
+        With ``settle_symbols`` a symbol whose tick came is counted as answering again (otherwise the bars step
+        after this decides). Returns True if any tick time moved."""
         moved = False
         managed = self._registry.symbols()
         for symbol in set(self.symbols.problems()) - set(managed):  # no trade left on it: no longer a problem
@@ -327,7 +328,7 @@ class FastCycle:
             if data is not None:
                 moved = moved or data.tick_time > before
                 self._clock.observe(data.tick_time)
-                if data.m5 is not None:
+                if settle_symbols and data.m5 is not None:
                     await self._symbol_ok(symbol)
         return moved
 

@@ -85,8 +85,9 @@ class TerminalWatch:
             if getattr(reply, "ok", False):
                 latest = max((float(info.time) for info in reply.value), default=0.0)
         if latest:
-            offset = self._clock.measure_offset(latest)
-            logger.info("the broker's server runs at UTC%+.2g h", offset / 3600)
+            offset = self._clock.measure_offset(latest, provisional=True)
+            if offset is not None:
+                logger.info("the broker's server runs at UTC%+.4g h", offset / 3600)
 
     async def check(self) -> Any:
         """Read permissions and the link; returns the account info read (the account check reuses it)."""

@@ -62,3 +62,24 @@ def test_without_a_measured_zone_the_clock_runs_on_from_the_last_tick() -> None:
     clock.set_link(False)
     wall.t += 120
     assert clock.now() == wall.t - 120 + 10_000 + 120
+
+
+def test_a_stale_quote_at_connect_is_corrected_by_the_first_moving_tick() -> None:
+    wall = Wall()
+    clock = TerminalClock(wall=wall)
+    friday_close = wall.t + 7200 - 9 * 3600  # a closed market's last quote, nine hours old
+    clock.measure_offset(friday_close, provisional=True)
+    assert clock.offset == -7 * 3600
+    clock.observe(friday_close)
+    assert clock.offset == -7 * 3600, "the same old quote again: nothing learnt"
+    clock.observe(wall.t + 7200 - 1)  # the market opens: a tick that just arrived
+    assert clock.offset == 7200
+    clock.observe(wall.t + 7200 + 3 * 3600)
+    assert clock.offset == 7200, "measured once per connection"
+
+
+def test_a_gap_no_time_zone_has_is_not_taken_for_one() -> None:
+    wall = Wall()
+    clock = TerminalClock(wall=wall)
+    assert clock.measure_offset(wall.t - 3 * 86400, provisional=True) is None
+    assert clock.now() == wall.t

@@ -291,3 +291,25 @@ async def test_instant_execution_closes_with_fok_even_when_ioc_is_listed(live: S
     takes = [a for a in await live.engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE and a.request]
     assert takes and takes[0].request["type_filling"] == mt5.ORDER_FILLING_FOK
     assert takes[-1].outcome is ActionOutcome.SUCCESS
+
+
+async def test_bars_that_keep_failing_are_one_problem_until_they_load(live: Services, wall: Wall) -> None:
+    recorded = Recorded()
+    live.engine.subscribe(recorded)
+    ticket, entry = await buy(live, "GBPUSD")
+    await live.engine.step()
+    await live.gateway.control("inject_fault", kind="history_loading", symbols=["GBPUSD"], count=2)
+    await advance(live, 300, "GBPUSD")  # a bar closes: the bars are fetched again, and fail twice
+    await live.engine.step()
+    await live.engine.step()
+    assert "no bars" in live.engine.health().symbol_problems["GBPUSD"]
+    wall.t += 3
+    await live.engine.step()  # the tick comes, the bars fail again: still the same problem
+    assert "GBPUSD" in live.engine.health().symbol_problems
+    wall.t += 6
+    await live.engine.step()
+    assert live.engine.health().symbol_problems == {}
+    assert [e.payload["failing"] for e in recorded.of("symbol_problem")] == [True, False], "no flapping"
+    await set_price(live, "GBPUSD", round(entry + 1.0 * R, 5))
+    await live.engine.step()
+    assert await sl_of(live, ticket) == pytest.approx(entry + 0.1 * R, abs=1e-9)
