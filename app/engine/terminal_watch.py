@@ -73,10 +73,15 @@ class TerminalWatch:
         await self.check()
 
     async def measure_offset(self, symbols: Iterable[str]) -> None:
-        """The zone from the freshest quote time the terminal shows (the managed symbols' ticks, else every
-        symbol's last quote time)."""
+        """The zone from the freshest quote time the terminal shows: the ticks of a few managed symbols (or of
+        the open positions' symbols), else every symbol's last quote time (one larger call, once)."""
         latest = 0.0
-        for symbol in list(symbols)[:3]:  # a few quotes are enough: the zone is rounded to 15 minutes
+        chosen = list(symbols)[:3]  # a few quotes are enough: the zone is rounded to 15 minutes
+        if not chosen:
+            reply = await self._gateway.call("positions_get")
+            if getattr(reply, "ok", False):
+                chosen = sorted({str(p.symbol) for p in reply.value})[:3]
+        for symbol in chosen:
             reply = await self._gateway.call("symbol_info_tick", symbol)
             if getattr(reply, "ok", False):
                 latest = max(latest, float(reply.value.time))

@@ -73,9 +73,9 @@ def _posix_network_mount(path: PurePosixPath, mounts: str | None) -> str:
         if len(fields) < 3:
             continue
         point = fields[1].replace("\\040", " ")
-        if path == PurePosixPath(point) or PurePosixPath(point) in path.parents:
-            if best is None or len(point) > best[0]:
-                best = (len(point), point, fields[2])
+        inside = path == PurePosixPath(point) or PurePosixPath(point) in path.parents
+        if inside and (best is None or len(point) > best[0]):  # the deepest mount holding the folder
+            best = (len(point), point, fields[2])
     if best is not None and best[2] in NETWORK_FILE_SYSTEMS:
         return f"{path} is on a network file system ({best[2]} at {best[1]})"
     return ""
