@@ -51,6 +51,7 @@ class TerminalSettings:
     sim_speed: float = 1.0
     sim_margin_mode: int = 2  # 2 hedging, 0 netting
     sim_demo: bool = True  # on the simulator, open a few demo positions on first start
+    sim_utc_offset_min: int = 0  # the simulated server's time zone, minutes ahead of UTC (brokers: often 120/180)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +119,9 @@ class AppSettings:
             raise InvalidSettings("terminal.sim_speed must not be negative")
         if self.terminal.sim_margin_mode not in (0, 2):
             raise InvalidSettings("terminal.sim_margin_mode must be 0 (netting) or 2 (hedging)")
+        offset = self.terminal.sim_utc_offset_min
+        if offset % 15 or not -720 <= offset <= 840:
+            raise InvalidSettings("terminal.sim_utc_offset_min must be whole quarter hours between -720 and 840")
         self.engine.validate()
         self.alerts.validate()
         return self

@@ -1,4 +1,4 @@
-"""``python main.py --headless``: the engine and the HTTP endpoint without a window, until SIGINT or SIGTERM.
+"""``python main.py --headless``: the engine and the HTTP endpoint without a window, until a stop signal.
 
 The endpoint starts first, so bots get a 503 with the reason while the engine connects. On the stop
 event everything ends in order: endpoint (open event streams first), engine, terminal worker, database.
@@ -19,6 +19,7 @@ from app.api.app import create_app
 from app.api.server import ApiServer
 from app.errors import ConfigurationError
 from app.tasks import TaskKeeper
+from app.windows import install_console_stop
 
 if TYPE_CHECKING:
     from app.config import AppSettings
@@ -30,11 +31,14 @@ EXIT_OK = 0
 EXIT_INIT_FAILED = 1
 EXIT_CONFIGURATION = 2
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: SIGBREAK is Ctrl+Break on Windows (which never sends SIGTERM); closing the console, logoff and shutdown come
+#: through the console control handler of ``app.windows``.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ())
 
 
 def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event) -> Callable[[], None]:
-    """SIGINT and SIGTERM set ``stop_event``. Returns a function that puts the previous handling back.
+    """SIGINT, SIGTERM (and on Windows SIGBREAK and the console's close, logoff and shutdown events) set
+    ``stop_event``. Returns a function that puts the previous handling back.
 
     Uses ``loop.add_signal_handler`` where the loop supports it, else (Windows) ``signal.signal`` with a
     thread-safe hand-over to the loop.
@@ -54,7 +58,10 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Ev
         else:
             installed.append((sig, previous, True))
 
+    remove_console = install_console_stop(loop, stop_event)
+
     def remove() -> None:
+        remove_console()
         for sig, previous, through_loop in installed:
             with contextlib.suppress(Exception):
                 if through_loop:

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.config import AppSettings
 from app.engine.engine import Engine
+from app.store.location import check_data_location
 from app.store.repository import Repository
 from app.terminal.gateway import Gateway
 from app.terminal.spec import TerminalKind, TerminalSpec
@@ -69,6 +70,7 @@ class RuntimeOptions:
             speed=self.sim_speed if self.sim_speed is not None else t.sim_speed,
             start_time=self.sim_start,
             margin_mode=t.sim_margin_mode,
+            utc_offset_s=t.sim_utc_offset_min * 60,
         )
 
 
@@ -93,7 +95,9 @@ class Services:
 
     @classmethod
     async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:
-        """Open the database and build gateway and engine (nothing is started yet)."""
+        """Open the database and build gateway and engine (nothing is started yet). A data folder on a network
+        share is refused (ConfigurationError, saying why and what to do)."""
+        check_data_location(options.data_dir)
         options.data_dir.mkdir(parents=True, exist_ok=True)
         repository = await Repository.open(options.data_dir / "dtms.sqlite3")
         spec = options.terminal_spec()

@@ -78,3 +78,13 @@ def test_labels_are_read_in_any_case(tmp_path: Path) -> None:
 def test_a_scoring_value_that_does_not_fit_names_its_key(data: dict, message: str) -> None:
     with pytest.raises(InvalidSettings, match=re.escape(message)):
         settings_from_dict({"engine": {"scoring": data}})
+
+
+def test_the_simulated_servers_time_zone_round_trips_and_is_checked(tmp_path: Path) -> None:
+    settings = replace(AppSettings(), terminal=replace(AppSettings().terminal, sim_utc_offset_min=180))
+    path = tmp_path / "dtms.toml"
+    save_settings(path, settings)
+    assert load_settings(path).terminal.sim_utc_offset_min == 180
+    for bad in (7, 900):
+        with pytest.raises(InvalidSettings, match="sim_utc_offset_min"):
+            replace(AppSettings(), terminal=replace(AppSettings().terminal, sim_utc_offset_min=bad)).validate()

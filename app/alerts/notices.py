@@ -42,6 +42,9 @@ _DONE = {"BREAKEVEN": "SL moved to breakeven", "TRAIL": "SL trailed", "TIGHTEN":
 _NAMES = {"BREAKEVEN": "breakeven", "TRAIL": "trailing stop", "TIGHTEN": "SL tighten",
           "PARTIAL_TAKE": "partial take", "PARTIAL_CLOSE": "partial close", "HEDGE": "hedge",
           "CLOSE_HEDGE": "hedge close", "CLOSE": "close", "READD": "re-add"}
+_RAIL_NAMES = {"daily_loss": "daily loss", "hourly_loss": "hourly loss", "consecutive_stop_outs": "stop-outs in a row",
+               "spread": "spread", "stale_bars": "stale bars", "blackout": "blackout window",
+               "trading_permission": "trading not allowed", "broker_link": "broker link lost"}
 _SOURCES = {"REGISTERED": "handed over by a bot or the trader", "ADOPTED": "found open in the terminal and adopted",
             "REBUILT": "taken over again from the terminal"}
 _STATE_SEVERITY = {"WARNING_L1": Severity.WARNING, "WARNING_L2": Severity.WARNING, "HEDGED": Severity.WARNING}
@@ -128,7 +131,12 @@ class NoticePolicy:
                 return self._lifecycle(p)
             case EventKind.RAIL if p.get("tripped"):
                 where = f" ({p['symbol']})" if p.get("symbol") else ""
-                return Notice(title=f"Safety rail: {p.get('rail')}{where}", severity=Severity.WARNING,
+                title = f"Safety rail: {_RAIL_NAMES.get(str(p.get('rail')), p.get('rail'))}{where}"
+                if p.get("blocks_sending") or p.get("critical"):
+                    # trading refused by the terminal or no link to the server: nothing at all is protected
+                    return Notice(title=title, severity=Severity.CRITICAL,
+                                  message=f"{p.get('detail') or ''}; DTMS sends nothing until it clears")
+                return Notice(title=title, severity=Severity.WARNING,
                               message=f"{p.get('detail') or ''}; hedges and re-adds are blocked until it clears "
                                       "(SL moves and closes go on)")
             case EventKind.DATABASE_RECOVERED:

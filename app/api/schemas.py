@@ -190,8 +190,12 @@ class SimFaultPost(BaseModel):
     """``POST /sim/faults``: arm a simulated terminal fault, start random faults, or clear them all.
 
     ``kind`` is a fault kind of the simulator (``disconnect``, ``ipc_timeout``, ``block``, ``restart``,
-    ``algo_disabled``, ``retcode``, ...), or ``random`` (``seed``, ``probability``, ``kinds``, ``block_seconds``),
-    or ``clear``. The simulator checks which parameters a kind takes; ``params()`` gives those that were sent,
+    ``algo_disabled``, ``retcode``; and the real terminal's states, lasting until ``clear``:
+    ``algo_trading_off``, ``account_trading_off``, ``broker_link_lost``, ``outside_market_watch`` with
+    ``symbols``, ``history_loading`` with ``symbols`` and ``count``, ``partial_fill`` with ``fraction`` and
+    ``count``), or ``random`` (``seed``, ``probability``, ``kinds``, ``block_seconds``), or ``clear``. The
+    simulator checks which parameters a kind takes (``FAULT_PARAMETERS`` in ``app/terminal/sim/faults.py``);
+    ``params()`` gives those that were sent,
     other keys included (a kind added to the simulator needs no change here; a key no kind takes is named in
     the 422).
     """
@@ -210,6 +214,8 @@ class SimFaultPost(BaseModel):
     probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     kinds: list[str] | None = None
     block_seconds: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] | None = None
+    symbols: list[Annotated[str, StringConstraints(min_length=1, max_length=29)]] | None = None
+    fraction: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
 
     def params(self) -> dict[str, Any]:
         """The parameters that were sent, without ``kind``."""

@@ -26,6 +26,7 @@ class SymbolRules:
     volume_step: float
     filling_mode: int  # SYMBOL_FILLING_* bitmask
     tick_value: float = 0.0  # account money per tick_size move of one lot (0: unknown)
+    exemode: int = mt5.SYMBOL_TRADE_EXECUTION_MARKET  # SYMBOL_TRADE_EXECUTION_*
 
     @classmethod
     def from_symbol_info(cls, info: Any) -> SymbolRules:
@@ -42,6 +43,7 @@ class SymbolRules:
             volume_step=float(info.volume_step),
             filling_mode=int(info.filling_mode),
             tick_value=float(getattr(info, "trade_tick_value", 0.0) or 0.0),
+            exemode=int(info.trade_exemode),
         )
 
     @property
@@ -75,12 +77,18 @@ class SymbolRules:
         return round(steps * self.volume_step, decimals + 2)
 
     def type_filling(self) -> int:
-        """A filling mode the symbol allows: IOC, else FOK, else RETURN (exchange execution)."""
-        if self.filling_mode & _FILLING_IOC_FLAG:
-            return mt5.ORDER_FILLING_IOC
+        """The filling policy for a market deal, as MetaQuotes' CTrade chooses it: instant and request execution
+        take only FOK; otherwise FOK where the symbol allows it (all or nothing: a close or a hedge is never
+        left half done by the policy itself), else IOC, and RETURN only under exchange execution."""
+        if self.exemode in (mt5.SYMBOL_TRADE_EXECUTION_REQUEST, mt5.SYMBOL_TRADE_EXECUTION_INSTANT):
+            return mt5.ORDER_FILLING_FOK
         if self.filling_mode & _FILLING_FOK_FLAG:
             return mt5.ORDER_FILLING_FOK
-        return mt5.ORDER_FILLING_RETURN
+        if self.filling_mode & _FILLING_IOC_FLAG:
+            return mt5.ORDER_FILLING_IOC
+        if self.exemode == mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE:
+            return mt5.ORDER_FILLING_RETURN
+        return mt5.ORDER_FILLING_FOK  # the symbol names no policy: FOK is what the server assumes by default
 
     def sl_allowed(self, direction: Direction, sl: float, bid: float, ask: float) -> bool:
         """An SL the server accepts now: on the right side of the closing price and outside the stops level."""

@@ -31,6 +31,9 @@ from app.engine.reconcile import (
 )
 from app.engine.registry import DTMS, UNCONFIRMED, TradeRegistry
 from app.engine.settings import EngineSettings
+from app.engine.symbol_health import SymbolHealth
+from app.engine.terminal_watch import TerminalWatch
+from app.errors import RejectedError, TemporaryError, TerminalTimeout, TerminalUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +100,9 @@ class FastCycle:
         self._settings = settings
         self._paused = paused
         self.deep_check: DeepCheck | None = None
+        #: per-symbol failures and their back-off; permissions and broker link (both set by the engine)
+        self.symbols = SymbolHealth()
+        self.watch: TerminalWatch | None = None
         self.positions: dict[int, Any] = {}
         self._next_account_check = 0.0
         self._calls = 0
@@ -109,17 +115,22 @@ class FastCycle:
         self.positions = {int(p.ticket): p for p in positions}
         closed = await self._reconcile()
         adopted = await self._adopt(positions)
-        await self._read_prices()
+        ticks_moved = await self._read_prices(settle_symbols=not protect)
+        if self.watch is not None and await self.watch.check_link_if_quiet(ticks_moved):
+            self._calls += 1
         now = self._clock.now()
         actions = 0
         if protect:
             await self._refresh_bars_and_rails(now)
-        if protect and not self._paused():
-            for trade in self._registry.active():
+        # with trading refused by the terminal or no link to the server nothing is sent (the rail explains);
+        # a symbol whose prices or bars fail holds only its own trades back
+        if protect and not self._paused() and not self._rails.sending_blocked():
+            healthy = [t for t in self._registry.active() if not self.symbols.failing(t.symbol)]
+            for trade in healthy:
                 if trade.managed_by == DTMS and not trade.dtms_paused:
                     actions += await self._protect(trade, now)
             if self.deep_check is not None:
-                self._calls += await self.deep_check.after_fast_cycle(self._registry.active(), self.positions, now)
+                self._calls += await self.deep_check.after_fast_cycle(healthy, self.positions, now)
         self._publish_prices()
         return CycleReport(
             at=now,
@@ -137,6 +148,34 @@ class FastCycle:
         self._calls += 1
         return await awaitable
 
+    def request_terminal_check(self) -> None:
+        """Read permissions and the broker link at the next cycle (an order was refused by the terminal)."""
+        self._next_account_check = float("-inf")
+
+    def _connection_lost(self, error: Exception) -> bool:
+        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(self._gateway, "connected", True)
+
+    async def ensure_symbol(self, symbol: str) -> bool:
+        """Rules and bars of a symbol; False (and the symbol noted as failing) if the terminal cannot give them."""
+        try:
+            data = await self._market.ensure(symbol)
+            if data.m5 is None:
+                await self._market.refresh_bars(symbol, force=True)
+        except (TemporaryError, RejectedError) as error:
+            if self._connection_lost(error):
+                raise
+            await self._symbol_failed(symbol, f"no rules or bars yet: {error}")
+            return False
+        return True
+
+    async def _symbol_failed(self, symbol: str, reason: str) -> None:
+        if self.symbols.failed(symbol, reason):
+            await self._recorder.event(EventKind.SYMBOL_PROBLEM, {"symbol": symbol, "failing": True, "reason": reason})
+
+    async def _symbol_ok(self, symbol: str) -> None:
+        if self.symbols.recovered(symbol):
+            await self._recorder.event(EventKind.SYMBOL_PROBLEM, {"symbol": symbol, "failing": False, "reason": ""})
+
     # --- reconciliation -------------------------------------------------------------------------------
 
     async def _reconcile(self) -> int:
@@ -149,7 +188,8 @@ class FastCycle:
             if trade.pending_action is not None:
                 await self._settle_pending(trade, position)
             if position is None:
-                await self._close_leftovers(trade)
+                if not await self._close_leftovers(trade):
+                    continue  # a hedge or re-add of it is still open: the trade stays managed until it is closed
                 details = await self._call(close_details(
                     self._gateway, trade.ticket, closed_by_dtms=trade.pending_action == ActionKind.CLOSE.value))
                 await self._registry.archive(trade, price=details.price, profit=details.profit,
@@ -161,24 +201,44 @@ class FastCycle:
                 await self._record_outside_change(trade, changes)
         return closed
 
-    async def _close_leftovers(self, trade: Trade) -> None:
+    async def _close_leftovers(self, trade: Trade) -> bool:
         """The trade's position is gone (stop hit, closed by hand): its hedge and re-added positions, which
-        DTMS opened for it, must not stay open unmanaged. They are closed and journaled."""
+        DTMS opened for it, must not stay open unmanaged. They are closed and journaled; False while any of
+        them is still open (the trade stays managed and the next cycle tries again)."""
         own_comments = {f"{HEDGE_PREFIX}{trade.ticket}", f"{READD_PREFIX}{trade.ticket}"}
         leftovers = [p for p in self.positions.values()
                      if int(p.ticket) == trade.hedge_ticket or str(p.comment) in own_comments]
         if not leftovers or trade.managed_by != DTMS:
-            return
-        data = await self._market.ensure(trade.symbol)
+            return True
+        if self._rails.sending_blocked() or self.symbols.failing(trade.symbol) and not self.symbols.due(trade.symbol):
+            return False
+        if self._cooling_down_after(trade, ActionKind.CLOSE_HEDGE):
+            return False
+        if not await self.ensure_symbol(trade.symbol):
+            return False
+        data = self._market.get(trade.symbol)
+        assert data is not None
+        all_closed = True
         for leftover in leftovers:
             result = await self._executor().close(trade, volume=float(leftover.volume), kind=ActionKind.CLOSE_HEDGE,
                                                 rules=data.rules, position=int(leftover.ticket),
                                                 direction=position_direction(leftover))
-            if result.ok and int(leftover.ticket) == trade.hedge_ticket:
+            whole = result.ok and not 0 < result.volume < float(leftover.volume) - 1e-9
+            still_open = not whole and bool(await self._call(self._gateway.positions(ticket=int(leftover.ticket))))
+            if not still_open and int(leftover.ticket) == trade.hedge_ticket:
                 trade.hedge_ticket = None
+            all_closed = all_closed and not still_open
+            what = "closed with its trade" if not still_open else "still open (kept under management)"
             await self._finish_action(trade, ActionKind.CLOSE_HEDGE, result.outcome, result.records,
-                                      f"position {int(leftover.ticket)} ({leftover.comment}) closed with its trade; "
+                                      f"position {int(leftover.ticket)} ({leftover.comment}) {what}; "
                                       f"{result.detail}")
+        return all_closed
+
+    def _cooling_down_after(self, trade: Trade, kind: ActionKind) -> bool:
+        failed = trade.last_action in (f"{kind.value} {ActionOutcome.FAILED.value}",
+                                       f"{kind.value} {ActionOutcome.NOT_SENT.value}")
+        wait = self._settings().execution.failed_retry_after_s
+        return failed and trade.last_action_at is not None and self._clock.now() - trade.last_action_at < wait
 
     async def _settle_pending(self, trade: Trade, position: Any | None) -> None:
         """An action that was under way when the program stopped, or whose answer was lost: the terminal says
@@ -240,19 +300,52 @@ class FastCycle:
 
     # --- prices, bars, rails ---------------------------------------------------------------------------
 
-    async def _read_prices(self) -> None:
-        for symbol in sorted(self._registry.symbols()):
-            await self._market.ensure(symbol)
-            tick = await self._call(self._gateway.tick(symbol))
-            self._market.note_tick(symbol, tick)
+    async def _read_prices(self, *, settle_symbols: bool) -> bool:
+        """One tick per symbol, each symbol on its own: a failing one is noted and retried with back-off.
+        With ``settle_symbols`` a symbol whose tick came is counted as answering again (otherwise the bars step
+        after this decides). Returns True if any tick time moved."""
+        moved = False
+        managed = self._registry.symbols()
+        for symbol in set(self.symbols.problems()) - set(managed):  # no trade left on it: no longer a problem
+            self.symbols.forget(symbol)
+            await self._recorder.event(EventKind.SYMBOL_PROBLEM, {"symbol": symbol, "failing": False, "reason": ""})
+        for symbol in sorted(managed):
+            if not self.symbols.due(symbol):
+                continue
+            try:
+                if self.symbols.failing(symbol):
+                    await self._call(self._market.reselect(symbol))
+                if not await self.ensure_symbol(symbol):
+                    continue
+                tick = await self._call(self._gateway.tick(symbol))
+            except (TemporaryError, RejectedError) as error:
+                if self._connection_lost(error):
+                    raise
+                await self._symbol_failed(symbol, f"no price: {error}")
+                continue
             data = self._market.get(symbol)
+            before = data.tick_time if data is not None else 0.0
+            self._market.note_tick(symbol, tick)
             if data is not None:
+                moved = moved or data.tick_time > before
                 self._clock.observe(data.tick_time)
+                if settle_symbols and data.m5 is not None:
+                    await self._symbol_ok(symbol)
+        return moved
 
     async def _refresh_bars_and_rails(self, now: float) -> None:
         for symbol in sorted(self._registry.symbols()):
-            if await self._market.refresh_bars(symbol):
-                self._calls += 2
+            if not self.symbols.due(symbol) or self._market.get(symbol) is None:
+                continue
+            try:
+                if await self._market.refresh_bars(symbol):
+                    self._calls += 2
+            except (TemporaryError, RejectedError) as error:
+                if self._connection_lost(error):
+                    raise
+                await self._symbol_failed(symbol, f"no bars: {error}")
+                continue
+            await self._symbol_ok(symbol)
             data = self._market.get(symbol)
             if data is None:
                 continue
@@ -264,7 +357,11 @@ class FastCycle:
                                                             "tripped": status.tripped, "detail": status.detail})
         if now >= self._next_account_check:
             self._next_account_check = now + ACCOUNT_RAIL_INTERVAL_S
-            account = await self._call(self._gateway.account_info())
+            if self.watch is not None:  # permissions and the link are read with every account check
+                self._calls += 2
+                account = await self.watch.check()
+            else:
+                account = await self._call(self._gateway.account_info())
             deals = await self._call(self._gateway.history_deals(int(now - now % 86400), int(now) + 60))
             floating = sum(float(p.profit) + float(p.swap) for p in self.positions.values())
             for status in self._rails.evaluate_account(balance=float(account.balance), floating=floating,
@@ -338,8 +435,8 @@ class FastCycle:
         result = await self._executor().close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's positions
             trade.pending_action = None
-        extra = closing_facts(trade, rules, result.volume if result.ok else intent.volume, result.price)
-        if result.ok:
+        extra = closing_facts(trade, rules, result.volume if result.volume > 0 else intent.volume, result.price)
+        if result.ok or result.volume > 0:  # a partial fill whose rest could not be closed still closed some
             trade.partial_taken = True
             # what the server filled (10010 DONE_PARTIAL fills less); a verified lost answer reports no volume
             done = result.volume if 0 < result.volume <= intent.volume else intent.volume

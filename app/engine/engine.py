@@ -27,6 +27,8 @@ from app.engine.rails import RailStatus, SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import Registration, RegistrationResult, TradeRegistry
 from app.engine.settings import EngineSettings
+from app.engine.symbol_health import SymbolHealth
+from app.engine.terminal_watch import TerminalWatch
 from app.errors import (
     ConfigurationError,
     EngineNotReady,
@@ -82,28 +84,33 @@ class Engine:
         settings: EngineSettings | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         autorun: bool = True,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         """``autorun=False`` leaves the monitoring loop off: cycles run only through ``run_fast_cycle``
-        (tests and benchmarks step the engine themselves)."""
+        (tests and benchmarks step the engine themselves). ``wall`` is the wall clock (UTC epoch seconds) the
+        engine's clock falls back on when ticks stop, and the symbols' retry back-off runs on."""
         self._gateway = gateway
         self._autorun = autorun
         self._repository = repository
         self._settings = (settings or EngineSettings()).validate()
         self._sleep = sleep
         self.bus = EventBus()
-        self.clock = TerminalClock()
+        self.clock = TerminalClock(wall=wall)
         self._recorder = Recorder(repository, self.bus, self.clock.now)
         self.market = MarketData(gateway, atr_period=self._settings.protection.atr_period,
                                  m5_count=self._settings.cycle.backfill_m5, m15_count=self._settings.cycle.backfill_m15)
         self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
                                       self.clock.now, self.clock.observe)
         self.rails = SafetyRails(self._settings.rails)
-        self.executor = ActionExecutor(gateway, self._settings.execution, self.clock.now, sleep=sleep,
-                                       owns=self.registry.can_modify)
+        self.executor = self._new_executor(self._settings)
         self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market,
                                executor=lambda: self.executor,
                                recorder=self._recorder, rails=self.rails, clock=self.clock,
                                settings=lambda: self._settings, paused=lambda: self._paused)
+        self.cycle.symbols = SymbolHealth(wall=wall)
+        self.watch = TerminalWatch(gateway=gateway, rails=self.rails, clock=self.clock, recorder=self._recorder,
+                                   wall=wall)
+        self.cycle.watch = self.watch
         self.defense = DefenseActions(gateway=gateway, executor=lambda: self.executor, recorder=self._recorder,
                                       rails=self.rails, now=self.clock.now)
         self.cycle.deep_check = DefenseDeepCheck(gateway=gateway, market=self.market, actions=self.defense,
@@ -194,6 +201,7 @@ class Engine:
             rails=tuple(self.rails.snapshot()),
             terminal_time=self.clock.now(),
             gateway=stats if isinstance(stats, dict) else asdict(stats),
+            symbol_problems=self.cycle.symbols.problems(),
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -236,8 +244,12 @@ class Engine:
     def update_settings(self, settings: EngineSettings) -> None:
         self._settings = settings.validate()
         self.rails.update_settings(settings.rails)
-        self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
-                                       owns=self.registry.can_modify)
+        self.executor = self._new_executor(self._settings)
+
+    def _new_executor(self, settings: EngineSettings) -> ActionExecutor:
+        return ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
+                              owns=self.registry.can_modify, blocked=self.rails.sending_blocked,
+                              refused=lambda _code: self.cycle.request_terminal_check())
 
     async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
         reason = ""
@@ -272,6 +284,8 @@ class Engine:
         try:
             if not self._loaded:
                 await self._load()
+            # permissions, broker link and the server's zone, read on every connection
+            await self.watch.on_connect(sorted(self.registry.symbols()))
             await self.cycle.run(protect=False)
         except TemporaryError as error:
             logger.warning("terminal lost while recovering: %s", error)
@@ -287,7 +301,7 @@ class Engine:
     async def _load(self) -> None:
         self.registry.load(await self._repository.load_active_trades())
         for symbol in sorted(self.registry.symbols()):
-            await self.market.ensure(symbol)
+            await self.cycle.ensure_symbol(symbol)  # a failing symbol waits; the others are taken over
         moved = getattr(self._repository, "recovered_from", None)
         if moved is not None:
             rebuilt = await self.cycle.rebuild()

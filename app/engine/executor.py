@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 _ANSWER_MAY_BE_LOST = frozenset(
     {mt5.RES_E_INTERNAL_FAIL, mt5.RES_E_INTERNAL_FAIL_RECEIVE, mt5.RES_E_INTERNAL_FAIL_TIMEOUT}
 )
+#: Answers that say the terminal itself (not this request) stands in the way: Algo Trading off (10027, or -8
+#: before the request leaves), automated trading disabled by the broker (10026), no link to the server (10031).
+TERMINAL_REFUSALS = frozenset({mt5.TRADE_RETCODE_CLIENT_DISABLES_AT, mt5.TRADE_RETCODE_SERVER_DISABLES_AT,
+                               mt5.TRADE_RETCODE_CONNECTION, mt5.RES_E_AUTO_TRADING_DISABLED})
 
 
 class OrderGateway(Protocol):
@@ -73,11 +77,17 @@ class ActionExecutor:
         now: Callable[[], float],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         owns: Callable[[int], bool] = lambda _ticket: True,
+        blocked: Callable[[], str] = lambda: "",
+        refused: Callable[[int], None] = lambda _code: None,
     ) -> None:
         """``owns(ticket)`` is asked right before every send: a trade whose management stopped (or passed to
-        another manager) while an action was being prepared gets nothing more."""
+        another manager) while an action was being prepared gets nothing more. ``blocked()`` names why nothing
+        may be sent now (a permission or broker-link rail); ``refused(code)`` hears answers that mean the
+        terminal itself refuses (see TERMINAL_REFUSALS), so permissions are read again at once."""
         self._gateway = gateway
         self._owns = owns
+        self._blocked = blocked
+        self._refused = refused
         self._settings = settings
         self._now = now
         self._sleep = sleep
@@ -132,7 +142,38 @@ class ActionExecutor:
             remaining = float(now_positions[0].volume) if now_positions else 0.0
             return remaining <= volume_before - volume + 1e-9
 
-        return await self._run(trade.ticket, kind, build, verify)
+        result = await self._run(trade.ticket, kind, build, verify)
+        if result.ok and result.retcode == mt5.TRADE_RETCODE_DONE_PARTIAL and 0 < result.volume < volume - 1e-9:
+            return await self._complete_close(trade, volume, kind, rules, ticket, side, result)
+        return result
+
+    async def _complete_close(self, trade: Trade, volume: float, kind: ActionKind, rules: SymbolRules,
+                              ticket: int, side: Direction, first: ActionResult) -> ActionResult:
+        """10010: only part was closed. The position is read again and the rest is sent (a few rounds at
+        most); what stays open is reported with the volume that was closed, never as done."""
+        records = list(first.records)
+        filled = first.volume
+        last = first
+        for _ in range(self._settings.max_attempts):
+            left = await self._gateway.positions(ticket=ticket)
+            if not left:
+                filled = volume  # the position is gone: nothing of it remains open
+                break
+            rest = min(rules.round_volume_down(volume - filled + 1e-9), float(left[0].volume))
+            if rest < rules.volume_min:
+                break
+            last = await self.close(trade, volume=rest, kind=kind, rules=rules, position=ticket, direction=side)
+            records.extend(last.records)
+            filled = round(filled + last.volume, 8) if last.volume else filled
+            if not last.ok or filled >= volume - 1e-9:
+                break
+        done = filled >= volume - 1e-9
+        detail = (f"filled in parts: {filled:g} of {volume:g} closed" if done else
+                  f"only {filled:g} of {volume:g} closed; {volume - filled:g} is still open ({last.detail})")
+        outcome = ActionOutcome.SUCCESS if done else (
+            last.outcome if last.outcome is not ActionOutcome.SUCCESS else ActionOutcome.FAILED)
+        return ActionResult(ok=done, outcome=outcome, records=tuple(records), retcode=last.retcode,
+                            volume=filled, price=first.price, detail=detail)
 
     async def open(
         self, trade: Trade, *, direction: Direction, volume: float, sl: float, comment: str, kind: ActionKind,
@@ -197,6 +238,11 @@ class ActionExecutor:
                 records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
                 return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
                                     detail=last.detail)
+            if reason := self._blocked():
+                last = _Attempt(ActionOutcome.NOT_SENT, None, "", f"not sent: {reason}")
+                records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
+                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
+                                    detail=last.detail)
             try:
                 last = await self._send_once(request, verify)
             except TemporaryError as error:
@@ -230,6 +276,9 @@ class ActionExecutor:
 
     async def _send_once(self, request: dict[str, Any], verify: Callable[[], Awaitable[bool]]) -> _Attempt:
         answer = await self._gateway.order_send(request)
+        code = answer.retcode if answer.result is not None else answer.error[0]
+        if code in TERMINAL_REFUSALS:
+            self._refused(int(code))
         if answer.result is None:
             code, message = answer.error
             if code in _ANSWER_MAY_BE_LOST:

@@ -26,6 +26,7 @@ M15_SECONDS = 900
 
 
 class BarsGateway(Protocol):
+    async def symbol_select(self, symbol: str) -> bool: ...
     async def symbol_info(self, symbol: str) -> Any: ...
     async def rates(self, symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray: ...
 
@@ -68,14 +69,20 @@ class MarketData:
         return list(self._symbols)
 
     async def ensure(self, symbol: str) -> SymbolData:
-        """Rules and a bar backfill for a symbol, fetched the first time it is needed."""
+        """Rules and a bar backfill for a symbol, fetched the first time it is needed. The symbol is put in
+        Market Watch first: outside it the terminal has no tick for it."""
         data = self._symbols.get(symbol)
         if data is None:
+            await self._gateway.symbol_select(symbol)
             info = await self._gateway.symbol_info(symbol)
             data = SymbolData(rules=SymbolRules.from_symbol_info(info))
             self._symbols[symbol] = data
             await self.refresh_bars(symbol, force=True)
         return data
+
+    async def reselect(self, symbol: str) -> None:
+        """Put the symbol back in Market Watch (the trader may have removed it, or the terminal restarted)."""
+        await self._gateway.symbol_select(symbol)
 
     async def refresh_rules(self, symbol: str) -> None:
         data = self._symbols.get(symbol)

@@ -22,6 +22,14 @@ class Rail(StrEnum):
     SPREAD = "spread"
     STALE_BARS = "stale_bars"
     BLACKOUT = "blackout"
+    #: the terminal or the broker does not let DTMS trade (Algo Trading off, expert trading disabled)
+    TRADING_PERMISSION = "trading_permission"
+    #: the terminal is up but has lost its broker's server: no prices, every order would answer 10031
+    BROKER_LINK = "broker_link"
+
+
+#: Rails under which nothing at all is sent: the terminal would refuse every request.
+SENDING_RAILS = frozenset({Rail.TRADING_PERMISSION, Rail.BROKER_LINK})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +110,18 @@ class SafetyRails:
         changes += self._set(Rail.STALE_BARS, symbol, stale,
                              f"last bar {bar_age_s:.0f} s old" if bar_age_s is not None else "no bars")
         return changes
+
+    def evaluate_terminal(self, rail: Rail, problem: str) -> list[RailStatus]:
+        """A terminal rail (permission, broker link) from what the terminal shows: tripped while ``problem``."""
+        return self._set(rail, None, bool(problem), problem or "fine")
+
+    def sending_blocked(self) -> str:
+        """Why nothing can be sent now ("" when orders can go out)."""
+        for rail in SENDING_RAILS:
+            status = self._status.get((rail, None))
+            if status is not None and status.tripped:
+                return status.detail
+        return ""
 
     def risk_allowed(self, symbol: str) -> tuple[bool, str]:
         """May DTMS add risk on ``symbol`` now? If not, which rail says no."""

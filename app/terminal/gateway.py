@@ -245,6 +245,10 @@ class Gateway:
     async def symbol_info(self, symbol: str) -> SymbolInfo:
         return require("symbol_info", await self.call("symbol_info", symbol))
 
+    async def symbol_select(self, symbol: str, enable: bool = True) -> bool:
+        """Show (or hide) a symbol in Market Watch; a symbol outside it has no tick."""
+        return bool(require("symbol_select", await self.call("symbol_select", symbol, enable)))
+
     async def tick(self, symbol: str) -> Tick:
         return require("symbol_info_tick", await self.call("symbol_info_tick", symbol))
 

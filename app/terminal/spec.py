@@ -34,6 +34,8 @@ class TerminalSpec:
     speed: float = 1.0
     start_time: datetime | None = None
     margin_mode: int = 2
+    #: the simulated server's time zone, seconds ahead of UTC (a multiple of 900)
+    utc_offset_s: int = 0
     # --- real terminal (login/password/server also name the simulator's account when set) ---
     path: str | None = None
     login: int | None = None
@@ -81,6 +83,8 @@ class TerminalSpec:
             "start_time": self.start_time,
             "margin_mode": self.margin_mode,
         }
+        if self.utc_offset_s:
+            options["utc_offset_s"] = self.utc_offset_s
         options.update(self._account())
         return SimulatedTerminal(**options)
 

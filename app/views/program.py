@@ -27,6 +27,7 @@ from app.views.adoption_dialog import ask_adoption_once
 from app.views.bridge import EngineBridge
 from app.demo import demo_allowed, run_demo_when_ready
 from app.views.main_window import MainWindow
+from app.windows import set_app_user_model_id
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def _api_server(services: Services) -> Any | None:
 
 def run_window(command: Any) -> int:
     """Run the window until the stop event; returns the process exit code."""
+    set_app_user_model_id()  # Windows only: notifications come from "DTMS Desk", not "Python"
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DTMS Desk")
     app.setQuitOnLastWindowClosed(False)
@@ -74,7 +76,14 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
                       on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
-    services = await Services.open(command.options)
+    app = QApplication.instance()
+    if app is not None:  # logoff or shutdown reach a window through the session manager, not the console
+        app.commitDataRequest.connect(lambda *_: stop.set())
+    try:
+        services = await Services.open(command.options)
+    except ConfigurationError as error:  # e.g. a data folder on a network share
+        logger.error("cannot start: %s", error)
+        return EXIT_CONFIGURATION
     logger.info("adoption policy in force: %s", describe_policy(services.settings.engine.adoption))
     server = _api_server(services)
     if server is not None:

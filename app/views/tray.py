@@ -26,8 +26,21 @@ STRIP_SECONDS = 10
 _SEVERITY_COLOURS = {Severity.INFO: "#2c7fb8", Severity.WARNING: "#e06c00", Severity.CRITICAL: "#c0392b"}
 
 
-def draw_icon(colour: QColor | str, size: int = 64) -> QIcon:
-    """A filled disc with a white shield mark, in ``colour``."""
+#: Tray icon sizes: Windows picks 16 px at 100 %, 20 at 125 %, 24 at 150 %, 32 at 200 % display scaling; 64 for
+#: the rest (menus, task switcher, notifications).
+ICON_SIZES = (16, 20, 24, 32, 64)
+
+
+def draw_icon(colour: QColor | str, size: int | None = None) -> QIcon:
+    """A filled disc with a white shield mark, in ``colour``: drawn at each of ICON_SIZES (or at ``size``), so
+    the tray never shows a 64 px drawing scaled down to a blur."""
+    icon = QIcon()
+    for each in (size,) if size else ICON_SIZES:
+        icon.addPixmap(_draw_pixmap(colour, each))
+    return icon
+
+
+def _draw_pixmap(colour: QColor | str, size: int) -> QPixmap:
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -41,7 +54,7 @@ def draw_icon(colour: QColor | str, size: int = 64) -> QIcon:
                         QPointF(32 * s, 50 * s), QPointF(19 * s, 36 * s), QPointF(17 * s, 20 * s)])
     painter.drawPolygon(shield)
     painter.end()
-    return QIcon(pixmap)
+    return pixmap
 
 
 class StatusSummary:
@@ -68,7 +81,8 @@ class StatusSummary:
 
 
 class NotificationStrip(QFrame):
-    """In-window notices for systems without a tray; each notice stays ``STRIP_SECONDS``."""
+    """In-window notices (all of them without a tray, critical ones always): each stays ``STRIP_SECONDS``, a
+    critical one until closed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,7 +107,10 @@ class NotificationStrip(QFrame):
         self.setStyleSheet(f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"
                            " #notificationStrip QLabel { color: white; }")
         self.show()
-        self._timer.start(STRIP_SECONDS * 1000)
+        if notice.severity is Severity.CRITICAL:
+            self._timer.stop()  # stays until the trader closes it
+        else:
+            self._timer.start(STRIP_SECONDS * 1000)
 
 
 class TrayController(QObject):
@@ -157,7 +174,9 @@ class TrayController(QObject):
                     Severity.WARNING: QSystemTrayIcon.MessageIcon.Warning,
                     Severity.CRITICAL: QSystemTrayIcon.MessageIcon.Critical}[notice.severity]
             self.tray.showMessage(notice.title, notice.message, icon, 8000)
-        else:
+        # Windows drops tray messages under Focus Assist or when the sender's notifications are off, and Qt's
+        # documentation says they must not be the only channel for critical information: those go to the strip too
+        if self.tray is None or notice.severity is Severity.CRITICAL:
             self.strip.show_notice(notice)
 
     def hide(self) -> None:

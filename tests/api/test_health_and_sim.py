@@ -163,3 +163,21 @@ async def test_a_lost_terminal_is_a_503_not_an_error_inside_a_200(ready: Service
     assert lost.status_code == 503
     assert lost.json()["error"] == "terminal_unavailable" and "-10004" in lost.json()["detail"]
     assert (await api.get("/sim/positions")).status_code == 503
+
+
+async def test_the_real_terminals_states_are_reachable_from_sim_faults(ready: Services,
+                                                                      api: httpx.AsyncClient) -> None:
+    armed = await api.post("/sim/faults", json={"kind": "broker_link_lost"})
+    assert armed.status_code == 200 and armed.json()["states"] == ["broker_link_lost"]
+    order = await api.post("/sim/order_send", json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0})
+    assert order.json()["retcode"] == 10031
+    hidden = await api.post("/sim/faults", json={"kind": "outside_market_watch", "symbols": ["GBPUSD"]})
+    assert hidden.status_code == 200
+    loading = await api.post("/sim/faults", json={"kind": "history_loading", "symbols": ["GBPUSD"], "count": 2})
+    assert loading.json()["history_loading"] == {"GBPUSD": 2}
+    partial = await api.post("/sim/faults", json={"kind": "partial_fill", "fraction": 0.5, "count": 1})
+    assert partial.json()["partial_fills"] == [{"fraction": 0.5, "count": 1}]
+    assert (await api.post("/sim/faults", json={"kind": "partial_fill", "fraction": 2})).status_code == 422
+    assert (await api.post("/sim/faults", json={"kind": "outside_market_watch"})).status_code == 422
+    cleared = await api.post("/sim/faults", json={"kind": "clear"})
+    assert cleared.json()["states"] == [] and cleared.json()["partial_fills"] == []

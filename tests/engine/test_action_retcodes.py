@@ -95,7 +95,9 @@ async def test_algo_trading_disabled_is_not_sent_and_not_a_success(ready: Servic
     await ready.gateway.control("inject_fault", kind="algo_disabled")
     await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
     await ready.engine.step()
+    # the terminal shows Algo Trading off: the permission rail blocks sending and says why; nothing is sent
     journal = [a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN]
-    assert journal and all(a.outcome is ActionOutcome.NOT_SENT for a in journal)
-    assert "-8" in journal[0].detail
+    assert all(a.outcome is ActionOutcome.NOT_SENT for a in journal)
+    rails = {r.rail.value: r for r in ready.engine.health().rails}
+    assert rails["trading_permission"].tripped and "Algo Trading" in rails["trading_permission"].detail
     assert not ready.engine.trade(ticket).breakeven_triggered

@@ -56,10 +56,10 @@ async def test_one_symbols_failing_call_does_not_disconnect_the_engine(ready: Se
 
     ready.gateway.tick = failing_tick  # type: ignore[method-assign]
     try:
-        assert await ready.engine.step() is None, "the cycle is incomplete"
+        assert await ready.engine.step() is not None, "the cycle goes on for the other symbols"
         assert ready.engine.state is LifecycleState.READY
         assert ready.engine.lifecycle.epoch == epoch, "no reconnection for one call's failure"
-        assert ready.engine.health().cycle_errors == 1
+        assert "GBPUSD" in ready.engine.health().symbol_problems
     finally:
         ready.gateway.tick = real_tick  # type: ignore[method-assign]
     assert await ready.engine.step() is not None
@@ -91,18 +91,20 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
 
     gbp = await open_position(ready, "GBPUSD", "BUY", 0.1)
     await ready.engine.register(Registration(ticket=gbp))
-    real_tick = ready.gateway.tick
     delays: list[float] = []
 
-    async def failing_tick(symbol: str):
-        raise TerminalCallFailed("symbol_info_tick", -1, "Terminal: Call failed")
+    async def failing_positions(**filters: object):
+        if not ready.gateway.connected or ready.engine.state is LifecycleState.READY:
+            return await real_positions(**filters)  # the cycle finds the terminal lost
+        raise TerminalCallFailed("positions_get", -1, "Terminal: Call failed")  # and every recovery fails
 
     async def recording_sleep(delay: float) -> None:
         delays.append(delay)
 
     ready.engine._sleep = recording_sleep
+    real_positions = ready.gateway.positions
     await ready.gateway.control("inject_fault", kind="disconnect")
-    ready.gateway.tick = failing_tick  # type: ignore[method-assign]
+    ready.gateway.positions = failing_positions  # type: ignore[method-assign]
     try:
         await ready.engine.step()
         for _ in range(200):
@@ -113,7 +115,7 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
         assert "recovery failed 5 times" in ready.engine.lifecycle.reason
         assert delays[:4] == [1.0, 2.0, 4.0, 8.0], "each failed recovery waits longer before the next"
     finally:
-        ready.gateway.tick = real_tick  # type: ignore[method-assign]
+        ready.gateway.positions = real_positions  # type: ignore[method-assign]
 
 
 async def test_an_sl_move_is_marked_in_the_database_before_it_is_sent(ready: Services) -> None:

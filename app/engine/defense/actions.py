@@ -210,10 +210,13 @@ class DefenseActions:
                               f"{rules.volume_min:g}")
         result = await self._executor().close(trade, volume=volume, kind=ActionKind.PARTIAL_CLOSE, rules=rules)
         run.calls += 1
-        if result.ok:
-            trade.volume = rest
-            trade.closed_volume = round(trade.closed_volume + volume, 8)
-        self._add(run, action.kind, result, closing_facts(trade, rules, volume, result.price) | {"volume_left": trade.volume})
+        # what was filled (a 10010 whose rest could not be closed still closed part of it)
+        filled = result.volume if 0 < result.volume <= volume + 1e-9 else (volume if result.ok else 0.0)
+        if filled:
+            trade.volume = rest if result.ok else rules.round_volume_down(trade.volume - filled + 1e-9)
+            trade.closed_volume = round(trade.closed_volume + filled, 8)
+        self._add(run, action.kind, result,
+                  closing_facts(trade, rules, filled or volume, result.price) | {"volume_left": trade.volume})
 
     async def _open(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
                     ask: float, hedging_account: bool) -> None:
@@ -257,8 +260,16 @@ class DefenseActions:
         result = await self._executor().close(trade, volume=float(found[0].volume), kind=ActionKind.CLOSE_HEDGE,
                                               rules=rules, position=trade.hedge_ticket,
                                               direction=opposite(trade.direction))
-        if result.ok:
+        if result.ok and not 0 < result.volume < float(found[0].volume) - 1e-9:
             trade.hedge_ticket = None
+        elif result.ok or result.volume:
+            # partly filled: the hedge is let go only once the terminal shows it gone; the rest stays managed
+            left = await self._gateway.positions(ticket=trade.hedge_ticket)
+            run.calls += 1
+            if not left:
+                trade.hedge_ticket = None
+            else:
+                result = _still_open(result, float(left[0].volume))
         self._add(run, K.CLOSE_HEDGE, result, {"volume": float(found[0].volume), "price": result.price,
                                                "position": int(found[0].ticket)})
 
@@ -272,7 +283,11 @@ class DefenseActions:
                                                   rules=rules, position=int(position.ticket))
             self._add(run, K.CLOSE_ALL, result)
         result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
-        self._add(run, K.CLOSE_ALL, result, closing_facts(trade, rules, trade.volume, result.price))
+        closed = trade.volume
+        if not result.ok and 0 < result.volume < trade.volume:  # part closed: the trade keeps the rest
+            closed = result.volume
+            trade.volume = rules.round_volume_down(trade.volume - result.volume + 1e-9)
+        self._add(run, K.CLOSE_ALL, result, closing_facts(trade, rules, closed, result.price))
 
     # --- settling from the terminal ----------------------------------------------------------------------
 
@@ -374,3 +389,10 @@ class DefenseActions:
                                         detail=detail, at=self._now() if at is None else at, wall_at=time.time()))
         run.outcomes.append((kind, outcome, detail))
         run.extras.append({})
+
+
+def _still_open(result: ActionResult, volume: float) -> ActionResult:
+    """A close that left part of the position open is not a success, whatever the last answer said."""
+    return ActionResult(ok=False, outcome=ActionOutcome.FAILED, records=result.records, retcode=result.retcode,
+                        volume=result.volume, price=result.price, position=result.position,
+                        detail=f"{result.detail}; {volume:g} lots of it are still open and stay managed")

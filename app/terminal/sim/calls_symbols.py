@@ -14,6 +14,7 @@ from app.terminal.sim import args as a
 from app.terminal.sim import codes
 from app.terminal.sim.codes import CallError
 from app.terminal.sim.core import TerminalCore
+from app.terminal.sim.faults import FaultKind
 from app.terminal.structs import BookInfo, SymbolInfo, Tick
 
 _BOOK_DEPTH = 5
@@ -23,6 +24,13 @@ class SymbolCalls(TerminalCore):
     def _known(self, symbol: str) -> str:
         if symbol not in self._world.market.symbols:
             raise CallError(codes.NOT_FOUND)
+        return symbol
+
+    def _loaded(self, symbol: str) -> str:
+        """A known symbol whose history the terminal has (a first request may find it still downloading)."""
+        self._known(symbol)
+        if self._faults.take_history_miss(symbol):
+            raise CallError(codes.CALL_FAILED)
         return symbol
 
     def _market_call(self, compute: Any) -> np.ndarray | None:
@@ -68,7 +76,12 @@ class SymbolCalls(TerminalCore):
 
         def body() -> Tick:
             a.count(args, 1)
-            return self._world.views.tick(self._known(a.symbol(args[0], 0)))
+            name = self._known(a.symbol(args[0], 0))
+            if name in self._world.hidden:  # outside Market Watch the terminal has no tick for it
+                raise CallError(codes.CALL_FAILED)
+            if self._faults.active(FaultKind.BROKER_LINK_LOST):
+                return self._frozen_tick(name)
+            return self._world.views.tick(name)
 
         return self._call("symbol_info_tick", None, body)
 
@@ -82,13 +95,15 @@ class SymbolCalls(TerminalCore):
             if not isinstance(enable, bool | int):
                 raise a.parser_type_error("symbol_select", "argument 2 must be bool")
             world = self._world
+            was_hidden = name in world.hidden
             if enable:
                 world.hidden.discard(name)
             elif world.broker.by_symbol.get(name) or any(o.symbol == name for o in world.broker.orders.values()):
                 raise CallError(codes.CALL_FAILED)  # a symbol with open positions or orders stays visible
             else:
                 world.hidden.add(name)
-            self._persist(settings=True)
+            if was_hidden != (name in world.hidden):
+                self._persist(settings=True)
             return True
 
         return self._call("symbol_select", False, body)
@@ -154,7 +169,7 @@ class SymbolCalls(TerminalCore):
         def body() -> np.ndarray | None:
             a.count(args, 4)
             name = "copy_rates_from"
-            symbol = self._known(a.parsed_symbol(name, args[0]))
+            symbol = self._loaded(a.parsed_symbol(name, args[0]))
             timeframe, date_from = a.parsed_int(name, args[1], 1), a.date(args[2], 2)
             count = a.parsed_int(name, args[3], 3)
             market = self._world.market
@@ -168,7 +183,7 @@ class SymbolCalls(TerminalCore):
         def body() -> np.ndarray | None:
             a.count(args, 4)
             name = "copy_rates_from_pos"
-            symbol = self._known(a.parsed_symbol(name, args[0]))
+            symbol = self._loaded(a.parsed_symbol(name, args[0]))
             timeframe, start = a.parsed_int(name, args[1], 1), a.parsed_int(name, args[2], 2)
             count = a.parsed_int(name, args[3], 3)
             market = self._world.market
@@ -182,7 +197,7 @@ class SymbolCalls(TerminalCore):
         def body() -> np.ndarray | None:
             a.count(args, 4)
             name = "copy_rates_range"
-            symbol = self._known(a.parsed_symbol(name, args[0]))
+            symbol = self._loaded(a.parsed_symbol(name, args[0]))
             timeframe = a.parsed_int(name, args[1], 1)
             date_from, date_to = a.date(args[2], 2), a.date(args[3], 3)
             market = self._world.market

@@ -4,6 +4,7 @@ and trade history.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from app.terminal import constants as c
@@ -12,6 +13,7 @@ from app.terminal.sim import codes
 from app.terminal.sim import history as h
 from app.terminal.sim.codes import CallError
 from app.terminal.sim.core import TerminalCore
+from app.terminal.sim.faults import FaultKind
 from app.terminal.sim.requests import parse_request
 from app.terminal.sim.verdict import refuse
 from app.terminal.structs import (
@@ -24,6 +26,12 @@ from app.terminal.structs import (
 )
 
 _FILTERS = ("symbol", "group", "ticket")
+#: Terminal states in which the request reaches no trade server, with the retcode the terminal answers.
+_REFUSING_STATES = (
+    (FaultKind.ALGO_TRADING_OFF, c.TRADE_RETCODE_CLIENT_DISABLES_AT),
+    (FaultKind.ACCOUNT_TRADING_OFF, c.TRADE_RETCODE_SERVER_DISABLES_AT),
+    (FaultKind.BROKER_LINK_LOST, c.TRADE_RETCODE_CONNECTION),
+)
 
 
 class TradeCalls(TerminalCore):
@@ -114,8 +122,11 @@ class TradeCalls(TerminalCore):
     def order_send(self, *args: Any, **kwargs: Any) -> OrderSendResult | None:
         def body() -> OrderSendResult:
             request = parse_request(args, kwargs)
-            if not self._trade_allowed:
+            if not self._world.algo_trading or self._faults.algo_disabled:
                 raise CallError(codes.ALGO_DISABLED)
+            for state, retcode in _REFUSING_STATES:
+                if self._faults.active(state):
+                    return self._refused(request, retcode)
             return self._send(request, with_faults=True)
 
         return self._call("order_send", None, body)
@@ -127,6 +138,8 @@ class TradeCalls(TerminalCore):
         fault = self._faults.take_retcode(request.action) if with_faults else None
         if fault is not None and not fault.executed:
             verdict = refuse(fault.retcode)
+        elif with_faults and request.action == c.TRADE_ACTION_DEAL and self._faults.partial_fills:
+            verdict = self._partial_fill(request)
         else:
             verdict = world.trades.process(request, check=False)
             if fault is not None:
@@ -139,6 +152,34 @@ class TradeCalls(TerminalCore):
             verdict.retcode, verdict.deal, verdict.order, verdict.volume, verdict.price, bid, ask,
             verdict.comment, world.broker.new_request_id(), 0, request,
         )  # fmt: skip
+
+    def _refused(self, request: TradeRequest, retcode: int) -> OrderSendResult:
+        verdict = refuse(retcode)
+        return OrderSendResult(verdict.retcode, 0, 0, 0.0, 0.0, 0.0, 0.0, verdict.comment,
+                               self._world.broker.new_request_id(), 0, request)
+
+    def _partial_fill(self, request: TradeRequest) -> Any:
+        """Not enough volume at the price: IOC fills what there is and cancels the rest; RETURN (exchange
+        execution) fills what there is too (a real exchange would leave the rest as an order; the simulator
+        cancels it); FOK, the only policy under instant and request execution, fills nothing."""
+        world = self._world
+        spec = world.market.symbols.get(request.symbol)
+        if spec is None:
+            return world.trades.process(request, check=False)
+        check = world.trades.process(request, check=True)
+        if check.retcode != 0:  # refused anyway: the liquidity shortage does not matter
+            return world.trades.process(request, check=False)
+        fraction = self._faults.take_partial_fill() or 1.0
+        fok = request.type_filling == c.ORDER_FILLING_FOK or spec.trade_exemode in (
+            c.SYMBOL_TRADE_EXECUTION_REQUEST, c.SYMBOL_TRADE_EXECUTION_INSTANT)
+        steps = int(request.volume * fraction / spec.volume_step + 1e-9)
+        filled = round(steps * spec.volume_step, 8)
+        if fok or filled < spec.volume_min:
+            return refuse(c.TRADE_RETCODE_REJECT)
+        verdict = world.trades.process(request._replace(volume=filled), check=False)
+        if verdict.retcode != c.TRADE_RETCODE_DONE:
+            return verdict
+        return dataclasses.replace(verdict, retcode=c.TRADE_RETCODE_DONE_PARTIAL)
 
     # --- history ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
+#: Time zones are whole quarter hours away from UTC.
+ZONE_STEP_S = 900
 #: A clock whose offset from wall time is below this (seconds) at speed 1.0 counts as running on wall time.
 _WALL_TOLERANCE = 1e-3
 
@@ -76,14 +78,17 @@ class SimClock:
     def restore(cls, state: dict[str, float], *, wall: Callable[[], float] = time.time) -> SimClock:
         """Resume a saved clock.
 
-        A clock that ran on wall time (speed 1.0, no offset) resumes at wall time, like a real server that
+        A clock that ran on wall time in the broker's zone (speed 1.0, UTC plus whole quarter hours) resumes
+        at wall time in that zone, like a real server that
         kept running while the program was closed; any other clock resumes at its saved time and speed.
         """
         saved = float(state["time"])
         speed = float(state["speed"])
-        on_wall = speed == 1.0 and abs(float(state.get("offset", 0.0))) < _WALL_TOLERANCE
-        if on_wall and float(wall()) >= saved:
-            return cls(start=None, speed=speed, wall=wall)
+        offset = float(state.get("offset", 0.0))
+        zone = round(offset / ZONE_STEP_S) * ZONE_STEP_S  # a broker's time zone: whole quarter hours from UTC
+        on_wall = speed == 1.0 and abs(offset - zone) < _WALL_TOLERANCE
+        if on_wall and float(wall()) + zone >= saved:
+            return cls(start=float(wall()) + zone, speed=speed, wall=wall)
         return cls(start=saved, speed=speed, wall=wall)
 
     def _reanchor(self) -> None:

@@ -117,13 +117,24 @@ class Controller:
     # --- faults ----------------------------------------------------------------------------------------
 
     def cmd_inject_fault(self, kind: str, **params: Any) -> dict[str, Any]:
-        fault = self._t._faults.inject(kind, **params)
+        faults = self._t._faults
+        fault = faults.inject(kind, **params)
         if fault in (FaultKind.DISCONNECT, FaultKind.RESTART):
             self._t._lose_connection(str(fault))
+        elif fault is FaultKind.OUTSIDE_MARKET_WATCH:
+            for symbol in faults.hide:
+                self._symbol(symbol)
+            self._t._world.hidden.update(faults.hide)
+            faults.hide = []
+            self._t._persist(settings=True)
+        elif fault is FaultKind.BROKER_LINK_LOST:
+            views = self._t._world.views
+            self._t._frozen_ticks = {name: views.tick(name) for name in self._t._world.market.symbols}
         return self._t._faults.describe()
 
     def cmd_clear_faults(self) -> dict[str, Any]:
         self._t._faults.clear()
+        self._t._frozen_ticks = {}
         return self._t._faults.describe()
 
     def cmd_random_faults(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from app.terminal.sim import codes
 from app.terminal.sim.codes import CallError
-from app.terminal.sim.faults import FaultPlan
+from app.terminal.sim.faults import FaultKind, FaultPlan
 from app.terminal.sim.gil import block_holding_gil
 from app.terminal.sim.store import BrokerStore
 from app.terminal.sim.symbols import SymbolSpec
@@ -45,18 +45,20 @@ class TerminalCore:
         server: str = "DTMS-Sim",
         symbols: dict[str, SymbolSpec] | None = None,
         history_days: float = 21.0,
+        utc_offset_s: int = 0,
     ) -> None:
         self._lock = threading.RLock()
         self._last_error: codes.Error = codes.SUCCESS
         self._connected = False
         self._books: set[str] = set()  # market_book_add subscriptions
         self._faults = FaultPlan()
+        self._frozen_ticks: dict[str, Any] = {}  # the last ticks shown while the broker link is lost
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._store = BrokerStore(self._data_dir) if self._data_dir is not None else None
         settings = WorldSettings(
             seed=seed, speed=speed, start_time=start_seconds(start_time), margin_mode=margin_mode,
             balance=balance, login=login, password=password, server=server, symbols=symbols,
-            history_days=history_days,
+            history_days=history_days, utc_offset_s=utc_offset_s,
         )  # fmt: skip
         self._world: World = build_world(settings, self._store.load() if self._store else None)
         self._clock_saved_at = self._market_saved_at = float("-inf")
@@ -104,7 +106,15 @@ class TerminalCore:
     @property
     def _trade_allowed(self) -> bool:
         """Algo trading as the terminal's toolbar shows it."""
-        return self._world.algo_trading and not self._faults.algo_disabled
+        return (self._world.algo_trading and not self._faults.algo_disabled
+                and not self._faults.active(FaultKind.ALGO_TRADING_OFF))
+
+    def _frozen_tick(self, symbol: str) -> Any:
+        """While the broker link is down the terminal keeps showing the last tick it had."""
+        tick = self._frozen_ticks.get(symbol)
+        if tick is None:
+            tick = self._frozen_ticks[symbol] = self._world.views.tick(symbol)
+        return tick
 
     # --- persistence -----------------------------------------------------------------------------------
 

@@ -27,6 +27,13 @@ class FaultKind(StrEnum):
     RESTART = "restart"  # terminal restarts: connection dropped until initialize, broker state kept
     ALGO_DISABLED = "algo_disabled"  # algo trading switched off in the terminal until cleared
     RETCODE = "retcode"  # the next order_sends are answered with a given retcode
+    # states of the real terminal the engine must notice (each lasts until clear_faults):
+    ALGO_TRADING_OFF = "algo_trading_off"  # the Algo Trading button is off: trade_allowed false, order_send 10027
+    ACCOUNT_TRADING_OFF = "account_trading_off"  # the broker disabled expert trading: trade_expert false, 10026
+    BROKER_LINK_LOST = "broker_link_lost"  # terminal up, server link down: connected false, ticks stop, 10031
+    OUTSIDE_MARKET_WATCH = "outside_market_watch"  # {symbols}: tick None (-1) until symbol_select(symbol)
+    HISTORY_LOADING = "history_loading"  # {symbols?, count}: copy_rates_* None (-1) for a symbol's first requests
+    PARTIAL_FILL = "partial_fill"  # {fraction, count}: the next market deals fill only part (see below)
 
 
 #: The parameters each fault kind takes, in plain words (every one optional unless it says "required"). The HTTP
@@ -45,6 +52,16 @@ FAULT_PARAMETERS: dict[str, dict[str, str]] = {
                 "count": "how many order_sends get it (integer >= 1, default 1)",
                 "action": "only order_sends of this TRADE_ACTION_* (integer; default any)",
                 "executed": "10012 only: the deal is done although the answer says timeout (true/false)"},
+    "algo_trading_off": {},
+    "account_trading_off": {},
+    "broker_link_lost": {},
+    "outside_market_watch": {"symbols": "required: the symbols taken out of Market Watch (list of names)"},
+    "history_loading": {"symbols": "the symbols whose history is still loading (list of names; default every symbol)",
+                        "count": "how many copy_rates_* requests per symbol answer None first (integer >= 1, "
+                                 "default 3)"},
+    "partial_fill": {"fraction": "the share of the volume filled (a number between 0 and 1, default 0.5, rounded down "
+                                 "to the volume step)",
+                     "count": "how many market deals fill only part (integer >= 1, default 1)"},
     "random": {"seed": "random generator seed (integer, default 0)",
                "probability": "chance of a fault per call (0 to 1)",
                "kinds": "fault kinds to draw from (list of names)",
@@ -52,8 +69,12 @@ FAULT_PARAMETERS: dict[str, dict[str, str]] = {
     "clear": {},
 }
 
+#: Kinds that put the terminal in a state lasting until ``clear``.
+_LASTING = frozenset({FaultKind.ALGO_TRADING_OFF, FaultKind.ACCOUNT_TRADING_OFF, FaultKind.BROKER_LINK_LOST})
+
 #: Retcodes a scripted fault may answer with.
 RETCODE_FAULTS = frozenset({10004, 10012, 10016, 10020, 10021, 10024, 10029, 10030, 10031})
+
 #: Retcodes random faults draw from (the transient ones a live server gives now and then).
 _RANDOM_RETCODES = (10004, 10012, 10020, 10021, 10024, 10031)
 #: Calls random faults leave alone: connecting, disconnecting and reading the error.
@@ -104,6 +125,15 @@ def _int_param(params: dict[str, Any], name: str, default: int, *, minimum: int 
     return value
 
 
+def _symbols_param(params: dict[str, Any], *, required: bool) -> list[str]:
+    symbols = params.pop("symbols", None)
+    if symbols is None and not required:
+        return []
+    if not isinstance(symbols, list | tuple) or not symbols or not all(isinstance(x, str) for x in symbols):
+        raise ValueError(f"symbols must be a non-empty list of symbol names, got {symbols!r}")
+    return list(symbols)
+
+
 def _function_param(params: dict[str, Any]) -> str | None:
     function = params.pop("function", None)
     if function is not None and function not in TERMINAL_FUNCTIONS:
@@ -118,6 +148,11 @@ class FaultPlan:
         self._scripted: list[_Scripted] = []
         self.failing_initializes = 0
         self.algo_disabled = False
+        self.states: set[FaultKind] = set()  # the lasting terminal states above
+        self.history_loading: dict[str | None, int] = {}  # symbol (None: any) -> requests still answered None
+        self._history_seen: dict[str, int] = {}
+        self.partial_fills: list[tuple[float, int]] = []  # (fraction, deals left)
+        self.hide: list[str] = []  # symbols the terminal takes out of Market Watch (consumed by the terminal)
         self._rng: random.Random | None = None
         self._probability = 0.0
         self._kinds: tuple[FaultKind, ...] = ()
@@ -146,6 +181,20 @@ class FaultPlan:
             scripted = _Scripted(kind=fault, count=1, function=_function_param(params), seconds=float(seconds))
         elif fault is FaultKind.RETCODE:
             scripted = self._retcode_fault(params)
+        elif fault is FaultKind.OUTSIDE_MARKET_WATCH:
+            self.hide = _symbols_param(params, required=True)
+        elif fault is FaultKind.HISTORY_LOADING:
+            symbols = _symbols_param(params, required=False)
+            count = _int_param(params, "count", 3, minimum=1)
+            targets: list[str | None] = list(symbols) if symbols else [None]
+            for symbol in targets:
+                self.history_loading[symbol] = count
+            self._history_seen.clear()
+        elif fault is FaultKind.PARTIAL_FILL:
+            fraction = params.pop("fraction", 0.5)
+            if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
+                raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+            self.partial_fills.append((float(fraction), _int_param(params, "count", 1, minimum=1)))
         if params:
             takes = ", ".join(FAULT_PARAMETERS.get(fault.value, {})) or "no parameter"
             raise ValueError(f"{', '.join(sorted(params))}: not a parameter of fault kind {fault.value} "
@@ -154,6 +203,8 @@ class FaultPlan:
             self.failing_initializes = failing_initializes
         elif fault is FaultKind.ALGO_DISABLED:
             self.algo_disabled = True
+        elif fault in _LASTING:
+            self.states.add(fault)
         elif scripted is not None:
             self._scripted.append(scripted)
         logger.info("fault armed: %s", fault)
@@ -194,6 +245,10 @@ class FaultPlan:
         self._scripted.clear()
         self.failing_initializes = 0
         self.algo_disabled = False
+        self.states.clear()
+        self.history_loading.clear()
+        self._history_seen.clear()
+        self.partial_fills.clear()
         self._rng = None
         self._probability = 0.0
         self._kinds = ()
@@ -205,6 +260,9 @@ class FaultPlan:
             "scripted": [fault.describe() for fault in self._scripted],
             "failing_initializes": self.failing_initializes,
             "algo_disabled": self.algo_disabled,
+            "states": sorted(str(kind) for kind in self.states),
+            "history_loading": {symbol or "*": count for symbol, count in self.history_loading.items()},
+            "partial_fills": [{"fraction": f, "count": n} for f, n in self.partial_fills],
             "random": (
                 {"probability": self._probability, "kinds": [str(kind) for kind in self._kinds]}
                 if self._rng is not None
@@ -265,6 +323,29 @@ class FaultPlan:
                 self._consume(scripted)
                 return RetcodeFault(retcode=scripted.retcode, executed=scripted.executed)
         return None
+
+    def active(self, kind: FaultKind) -> bool:
+        return kind in self.states
+
+    def take_history_miss(self, symbol: str) -> bool:
+        """True when this copy_rates_* request for ``symbol`` finds its history still downloading."""
+        left = self.history_loading.get(symbol, self.history_loading.get(None, 0))
+        seen = self._history_seen.get(symbol, 0)
+        if seen >= left:
+            return False
+        self._history_seen[symbol] = seen + 1
+        return True
+
+    def take_partial_fill(self) -> float | None:
+        """The share of the next market deal that fills, if a partial fill is armed."""
+        if not self.partial_fills:
+            return None
+        fraction, left = self.partial_fills[0]
+        if left <= 1:
+            self.partial_fills.pop(0)
+        else:
+            self.partial_fills[0] = (fraction, left - 1)
+        return fraction
 
     def take_failing_initialize(self) -> bool:
         """True when this initialize attempt must fail (the terminal does not come back yet)."""

@@ -80,22 +80,22 @@ class Views:
             spec.name, "", spec.path,
         )  # fmt: skip
 
-    def account_info(self) -> AccountInfo:
+    def account_info(self, *, trade_expert: bool = True) -> AccountInfo:
         account = self._broker.account
         figures = self._money.figures()
         return AccountInfo(
             account.login, c.ACCOUNT_TRADE_MODE_DEMO, account.leverage, account.limit_orders,
-            c.ACCOUNT_STOPOUT_MODE_PERCENT, account.trade_allowed, True, account.margin_mode, 2, False,
+            c.ACCOUNT_STOPOUT_MODE_PERCENT, account.trade_allowed, trade_expert, account.margin_mode, 2, False,
             figures.balance, figures.credit, figures.profit, figures.equity, figures.margin, figures.margin_free,
             figures.margin_level, 50.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0,
             account.name, account.server, account.currency, account.company,
         )  # fmt: skip
 
-    def terminal_info(self, *, algo_trading: bool, data_dir: Path | None) -> TerminalInfo:
+    def terminal_info(self, *, algo_trading: bool, data_dir: Path | None, connected: bool = True) -> TerminalInfo:
         company = self._broker.account.company
         path = str(data_dir) if data_dir is not None else "simulated"
         return TerminalInfo(
-            False, False, True, False, algo_trading, False, False, False, False, False,
+            False, False, connected, False, algo_trading, False, False, False, False, False,
             TERMINAL_BUILD, 100_000, 0, 12_000, 0.0, 0.0, company, f"{company} MetaTrader 5", "English",
             path, path, path,
         )  # fmt: skip

@@ -25,6 +25,7 @@ from app.terminal.sim.calls_symbols import SymbolCalls
 from app.terminal.sim.calls_trading import TradeCalls
 from app.terminal.sim.codes import CallError
 from app.terminal.sim.control import Controller
+from app.terminal.sim.faults import FaultKind
 from app.terminal.structs import AccountInfo, TerminalInfo
 
 logger = logging.getLogger(__name__)
@@ -125,12 +126,15 @@ class SimulatedTerminal(SymbolCalls, TradeCalls):
         return self._last_error
 
     def account_info(self) -> AccountInfo | None:
-        return self._call("account_info", None, self._world.views.account_info)
+        trade_expert = not self._faults.active(FaultKind.ACCOUNT_TRADING_OFF)
+        return self._call("account_info", None, lambda: self._world.views.account_info(trade_expert=trade_expert))
 
     def terminal_info(self) -> TerminalInfo | None:
         return self._call(
             "terminal_info", None,
-            lambda: self._world.views.terminal_info(algo_trading=self._trade_allowed, data_dir=self._data_dir),
+            lambda: self._world.views.terminal_info(
+                algo_trading=self._trade_allowed, data_dir=self._data_dir,
+                connected=not self._faults.active(FaultKind.BROKER_LINK_LOST)),
         )  # fmt: skip
 
     # --- the module's undocumented helpers -------------------------------------------------------------

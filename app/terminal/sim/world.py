@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,8 @@ class WorldSettings:
     server: str = "DTMS-Sim"
     symbols: dict[str, SymbolSpec] | None = None
     history_days: float = 21.0
+    #: the server's time zone: seconds ahead of UTC (brokers often run UTC+2/+3), whole quarter hours
+    utc_offset_s: int = 0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,7 +89,10 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
             clock.advance(latest - clock.now())
         clock.set_speed(settings.speed)
     else:
-        clock = SimClock(start=settings.start_time, speed=settings.speed)
+        start = settings.start_time
+        if start is None and settings.utc_offset_s:
+            start = time.time() + settings.utc_offset_s  # the broker's clock on wall time, in its own zone
+        clock = SimClock(start=start, speed=settings.speed)
     specs = settings.symbols if settings.symbols is not None else preset_symbols()
     known = {f.name for f in dataclasses.fields(SymbolSpec)}
     for name, fields in meta.get("symbol_overrides", {}).items():
