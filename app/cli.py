@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -20,6 +21,8 @@ class CommandLine:
     headless: bool
     config_path: Path
     options: RuntimeOptions
+    #: ``main.py replay ...``: a ``ReplayCommand`` (app/replay/command.py), None for the program itself
+    replay: Any = None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (default: <config dir>/dtms.toml)")
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
+    from app.replay.command import add_replay_parser
+
+    add_replay_parser(p.add_subparsers(dest="command", metavar="{replay}"))
     return p
 
 
@@ -56,7 +62,12 @@ def parse(argv: list[str]) -> CommandLine:
         sim_speed=args.sim_speed,
         sim_seed=args.sim_seed,
     )
-    return CommandLine(headless=args.headless, config_path=config_path, options=options)
+    replay = None
+    if getattr(args, "command", None) == "replay":
+        from app.replay.command import build_command
+
+        replay = build_command(args, settings.engine)
+    return CommandLine(headless=args.headless, config_path=config_path, options=options, replay=replay)
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]
