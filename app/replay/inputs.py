@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -61,14 +61,14 @@ def parse_time(text: str) -> datetime | None:
     text = text.strip()
     for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def read_bars(symbol: str, path: Path, *, max_gap_hours: float = DEFAULT_MAX_GAP_HOURS) -> SourceBars:
@@ -139,7 +139,7 @@ def _checked(symbol: str, path: Path, rows: list[tuple[int, datetime, list[str],
         except ValueError:
             raise ReplayInputError(path, number, f"a price is not a number: {cells}",
                                    "remove or correct the row") from None
-        o, h, l, c = prices[i]  # noqa: E741
+        o, h, l, c = prices[i]
         if not (min(o, h, l, c) > 0 and h >= max(o, c, l) and l <= min(o, c)):
             raise ReplayInputError(path, number, f"open {o}, high {h}, low {l}, close {c} are not a bar "
                                    "(high must be the highest, low the lowest, all positive)", "correct the row")

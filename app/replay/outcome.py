@@ -99,7 +99,8 @@ def journal_lines(records: list[ActionRecord], moves: list[Transition], timeline
 
 
 async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: list[_Open],
-                  specs: dict[str, SymbolSpec]) -> tuple[list[TradeResult], dict[int, list[JournalLine]]]:
+                  specs: dict[str, SymbolSpec]) -> tuple[list[TradeResult], dict[int, list[JournalLine]],
+                                                         dict[int, list[ActionRecord]]]:
     deals = terminal.history_deals_get(0, 2**31 - 1) or ()
     by_position: dict[int, list[Any]] = defaultdict(list)
     for deal in deals:
@@ -111,6 +112,7 @@ async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: lis
                 extra[int(deal.comment.rsplit("_", 1)[1])].append(position)
     results: list[TradeResult] = []
     journals: dict[int, list[JournalLine]] = {}
+    actions: dict[int, list[ActionRecord]] = {}
     for item in opened:
         t = item.trade
         spec = specs[t.symbol]
@@ -126,7 +128,8 @@ async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: lis
         twin_end = last_twin.time_msc / 1000.0
         opened_at = main[0].time_msc / 1000.0
         unmanaged, managed = _money(twin), _money(group)
-        records = await engine.journal(item.ticket, limit=10_000)
+        records = sorted(await engine.journal(item.ticket, limit=10_000), key=lambda r: (r.at, r.id or 0))
+        actions[t.trade_id] = records
         journals[t.trade_id] = journal_lines(records, await engine.transitions(item.ticket), timeline)
         stored = await engine.find_trade(item.ticket)
 
@@ -148,4 +151,4 @@ async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: lis
             actions=action_summary(records), final_state=stored.state.value if stored is not None else "",
             ticket=item.ticket,
         ))  # fmt: skip
-    return results, journals
+    return results, journals, actions

@@ -16,7 +16,7 @@ import shutil
 import statistics
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.replay.outcome import TradeResult
@@ -31,7 +31,7 @@ COLUMNS = (
 
 
 def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(float(seconds), tz=UTC).isoformat(timespec="seconds")
 
 
 def trades_csv(trades: list[TradeResult]) -> str:

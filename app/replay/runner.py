@@ -19,10 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.engine import Engine
-from app.engine.model import Direction
+from app.engine.model import ActionRecord, Direction
 from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
-from app.replay.inputs import DEFAULT_MAX_GAP_HOURS, ReplayInputError, SourceBars, read_bars
+from app.replay.inputs import (
+    DEFAULT_MAX_GAP_HOURS,
+    ReplayInputError,
+    SourceBars,
+    read_bars,
+)
 from app.replay.outcome import JournalLine, TradeResult, collect
 from app.replay.specs import replay_specs
 from app.replay.timeline import Timeline, build_timeline, build_track
@@ -73,6 +78,7 @@ class ReplayResult:
     request: ReplayRequest
     trades: list[TradeResult]
     journals: dict[int, list[JournalLine]]
+    actions: dict[int, list[ActionRecord]]  # each trade's journal as the engine keeps it
     sim_hours: float
     wall_seconds: float
     sources: dict[str, str]
@@ -138,13 +144,13 @@ async def run_replay(request: ReplayRequest, *, progress: Callable[[ReplayProgre
             if not await engine.start():
                 raise RuntimeError(f"the replay engine did not start: {engine.lifecycle.reason}")
             opened = await _drive(terminal, engine, timeline, trades, request, progress, cancelled)
-            results, journals = await collect(terminal, engine, timeline, opened, specs)
+            results, journals, actions = await collect(terminal, engine, timeline, opened, specs)
         finally:
             await engine.stop()
             await gateway.close()
             await repository.close()
     sim_hours = (timeline.sim_end - timeline.sim_first) / 60.0
-    return ReplayResult(request=request, trades=results, journals=journals,
+    return ReplayResult(request=request, trades=results, journals=journals, actions=actions,
                         sim_hours=sim_hours, wall_seconds=time.perf_counter() - started,
                         sources={n: s.path for n, s in sources.items()})
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.replay.inputs import SourceBars
-from app.terminal.sim.market.replay import DEFAULT_TICKS_PER_MINUTE, ReplayTrack, split_to_minutes
+from app.terminal.sim.market.replay import (
+    DEFAULT_TICKS_PER_MINUTE,
+    ReplayTrack,
+    split_to_minutes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +96,14 @@ def build_track(source: SourceBars, timeline: Timeline, *, seed: int, digits: in
     bar_minutes = np.array([timeline.to_sim_minute(int(t) // 60) for t in source.time], dtype=np.int64)
     at = (bar_minutes[:, None] + np.arange(k)[None, :]).ravel() - sim_first
     close = np.full(size, np.nan)
-    o, h, l = close.copy(), close.copy(), close.copy()  # noqa: E741
+    o, h, l = close.copy(), close.copy(), close.copy()
     o[at], h[at], l[at], close[at] = mo, mh, ml, mc
     have = ~np.isnan(close)
     # carry the last close through minutes without data (before the first bar: the first open)
     idx = np.where(have, np.arange(size), -1)
     np.maximum.accumulate(idx, out=idx)
     hold = np.where(idx >= 0, close[np.maximum(idx, 0)], source.open[0])
-    o, h, l, close = (np.where(have, a, hold) for a in (o, h, l, close))  # noqa: E741
+    o, h, l, close = (np.where(have, a, hold) for a in (o, h, l, close))
     spread = np.full(size, float(spread_points))
     if source.spread is not None:
         per_minute = np.repeat(np.where(source.spread > 0, source.spread, spread_points), k)

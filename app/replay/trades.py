@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import logging
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,6 @@ def _trade(path: Path, number: int, cells: list[str], col: dict[str, int], sourc
 
 
 def _iso(seconds: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat(timespec="minutes")
+    return datetime.fromtimestamp(float(seconds), tz=UTC).isoformat(timespec="minutes")

@@ -80,7 +80,7 @@ def attach(state: object, track: ReplayTrack) -> None:
     st.anchor_x = float(np.log(st.anchor_price))  # type: ignore[attr-defined]
 
 
-def split_to_minutes(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, *, minutes: int,  # noqa: E741
+def split_to_minutes(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, *, minutes: int,
                      seed: int, name: str, digits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """M1 bars (open, high, low, close) for source bars of ``minutes`` minutes each, seeded by (seed, name).
 
