@@ -133,12 +133,11 @@ async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: lis
         journals[t.trade_id] = journal_lines(records, await engine.transitions(item.ticket), timeline)
         stored = await engine.find_trade(item.ticket)
 
-        def in_r(value: float) -> float:
-            return round(value / risk_money, 4) if risk_money > 0 else 0.0
+        def in_r(value: float, risk: float = risk_money) -> float:
+            return round(value / risk, 4) if risk > 0 else 0.0
 
-        def mae_r(until: float) -> float:
-            adverse = _mae(terminal, t.symbol, t.direction, entry, opened_at, until, spec.point)
-            return round(adverse / risk_price, 4) if risk_price > 0 else 0.0
+        def mae_r(until: float, risk: float = risk_price) -> float:
+            return in_r(_mae(terminal, t.symbol, t.direction, entry, opened_at, until, spec.point), risk)  # noqa: B023
 
         results.append(TradeResult(
             trade_id=t.trade_id, symbol=t.symbol, direction=t.direction.value,

@@ -35,6 +35,10 @@ def _axis_label(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
+def _svg_open(label: str) -> str:
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" aria-label="{label}">'
+
+
 def equity_svg(trades: list[TradeResult]) -> str:
     curves = {
         "unmanaged": (UNMANAGED_COLOUR, equity_curve([(t.unmanaged_exit_time, t.unmanaged_profit) for t in trades])),
@@ -53,8 +57,7 @@ def equity_svg(trades: list[TradeResult]) -> str:
         y = _H - _PAD / 2 - (value - lo) / span_v * (_H - _PAD)
         return f"{x:.1f},{y:.1f}"
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" '
-             f'aria-label="equity curves">']
+    parts = [_svg_open("equity curves")]
     zero = xy(t0, 0.0).split(",")[1]
     parts.append(f'<line x1="{_PAD}" x2="{_W - _PAD}" y1="{zero}" y2="{zero}" stroke="#d0d7de"/>')
     for value in (lo, hi):
@@ -81,8 +84,7 @@ def r_histogram_svg(trades: list[TradeResult], *, step: float = 0.5) -> str:
     counts = {name: [sum(1 for v in vs if int(v // step) == b) for b in bins] for name, vs in values.items()}
     top = max(max(c) for c in counts.values()) or 1
     width = (_W - 2 * _PAD) / len(bins)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" '
-             f'aria-label="distribution of R">']
+    parts = [_svg_open("distribution of R")]
     for i, b in enumerate(bins):
         for j, (name, colour) in enumerate((("unmanaged", UNMANAGED_COLOUR), ("managed", MANAGED_COLOUR))):
             n = counts[name][i]

@@ -14,7 +14,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class ReplayRequest:
     entries: int = 0
     seed: int = 1
     spec_file: Path | None = None
-    settings: EngineSettings = field(default_factory=EngineSettings)
+    settings: EngineSettings | None = None  # None: the defaults
     cycle_seconds: float = 60.0
     ticks_per_minute: int = DEFAULT_TICKS_PER_MINUTE
     max_gap_hours: float = DEFAULT_MAX_GAP_HOURS
@@ -135,7 +135,7 @@ async def run_replay(request: ReplayRequest, *, progress: Callable[[ReplayProgre
               for name, src in sources.items()}
     terminal = SimulatedTerminal(data_dir=None, seed=request.seed, speed=0.0, start_time=(timeline.sim_first + 1) * 60,
                                  balance=_BALANCE, symbols=specs, history_days=1 / 1440, replay=tracks)
-    settings = replace(request.settings, adoption=AdoptionSettings(policy=AdoptionPolicy.NONE))
+    settings = replace(request.settings or EngineSettings(), adoption=AdoptionSettings(policy=AdoptionPolicy.NONE))
     with tempfile.TemporaryDirectory(prefix="dtms-replay-") as tmp:
         repository = await Repository.open(Path(tmp) / "replay.sqlite3")
         gateway = Gateway(TerminalSpec(kind=TerminalKind.SIM), transport=InProcessTransport(terminal=terminal))
@@ -166,36 +166,40 @@ async def _drive(terminal: Any, engine: Engine, timeline: Timeline, trades: list
     step = float(request.cycle_seconds)
     next_report = 0.0
     nxt = 0
+    now = float(terminal.control("now"))
     while True:
         if cancelled():
             raise ReplayCancelled()
-        now = terminal.control("now")
+        opening = nxt < len(pending) and pending[nxt].sim_time <= now
         while nxt < len(pending) and pending[nxt].sim_time <= now:
             _first_tick_at(terminal, pending[nxt])
             await _open(terminal, engine, pending[nxt])
             opened.append(pending[nxt])
             nxt += 1
-        live = terminal.positions_get() or ()
+        if opening:
+            now = float(terminal.control("now"))
+        # what the engine's last fast cycle saw (it reads every position, twins included)
+        live = opening or bool(engine.cycle.positions)
         if progress is not None and time.perf_counter() >= next_report:
             next_report = time.perf_counter() + 0.2
-            done = len(opened) - len({int(p.magic == TWIN_MAGIC and p.ticket) for p in live} - {0})
-            progress(ReplayProgress(fraction=min(1.0, (now - first) / max(end - first, 1.0)), trades_done=max(done, 0),
-                                    trades=len(pending), sim_hours=(now - first) / 3600))
+            twins = sum(1 for p in engine.cycle.positions.values() if int(p.magic) == TWIN_MAGIC)
+            progress(ReplayProgress(fraction=min(1.0, (now - first) / max(end - first, 1.0)),
+                                    trades_done=max(len(opened) - twins, 0), trades=len(pending),
+                                    sim_hours=(now - first) / 3600))
         if now >= end - 1:
-            for position in live:
+            for position in terminal.positions_get() or ():
                 terminal.control("close_position", ticket=int(position.ticket))
             await engine.run_fast_cycle()
             break
         if not live:
             if nxt >= len(pending):
                 break
-            terminal.control("advance", seconds=max(0.0, pending[nxt].sim_time - now))
-            await engine.run_fast_cycle()
-            continue
-        target = now + step
-        if nxt < len(pending):
-            target = min(target, max(pending[nxt].sim_time, now + 1.0))
-        terminal.control("advance", seconds=min(target, end) - now)
+            target = max(pending[nxt].sim_time, now)
+        else:
+            target = min(now + step, end)
+            if nxt < len(pending):
+                target = min(target, max(pending[nxt].sim_time, now + 1.0))
+        now = float(terminal.control("advance", seconds=target - now))
         await engine.run_fast_cycle()
     if progress is not None:
         progress(ReplayProgress(fraction=1.0, trades_done=len(pending), trades=len(pending),

@@ -70,7 +70,7 @@ def test_m5_and_m15_bars_are_built_from_the_replayed_prices(tmp_path: Path) -> N
 
 
 def test_the_minute_split_is_seeded_and_keeps_each_bar_whole() -> None:
-    times, o, h, l, cl = bars_from_closes(calm(50, step=0.0005), minutes=60, wick=0.001)
+    _, o, h, l, cl = bars_from_closes(calm(50, step=0.0005), minutes=60, wick=0.001)
     one = split_to_minutes(o, h, l, cl, minutes=60, seed=3, name="EURUSD", digits=5)
     again = split_to_minutes(o, h, l, cl, minutes=60, seed=3, name="EURUSD", digits=5)
     other = split_to_minutes(o, h, l, cl, minutes=60, seed=4, name="EURUSD", digits=5)

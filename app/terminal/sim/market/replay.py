@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
 from app.terminal.sim.market.model import ModelBars
 from app.terminal.sim.market.synth import Noise, Stream, bar_path, layout
 
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Ticks made for each replayed minute (open, high, low, close, as the tester's "1 minute OHLC" mode).
 DEFAULT_TICKS_PER_MINUTE = 4
+#: Replayed ticks are made this many minutes at a time (one call per minute would cost more than the engine).
+TICK_CHUNK_MINUTES = 1440
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +58,35 @@ class ReplayModel:
         self._x = {name: np.log(getattr(track, name)) for name in ("open", "high", "low", "close")}
         self.annual_volatility = 0.0
         self.first_day = track.first_minute // 1440
+        self._chunk: tuple[int, np.ndarray, np.ndarray] | None = None  # first minute, ticks, start of each minute
+
+    def cached_ticks(self, st: object, a: int, b: int, *, prev_bid: float, prev_ask: float) -> np.ndarray:
+        """The ticks of minutes ``[a, b)``: the same the market makes from these bars, made a day at a time."""
+        from app.terminal.sim.market.state import realise, ticks_of_bars
+
+        parts = []
+        m = a
+        while m < b:
+            chunk = self._chunk
+            if chunk is None or not chunk[0] <= m < chunk[0] + len(chunk[2]) - 1:
+                c0 = m - (m - self._t.first_minute) % TICK_CHUNK_MINUTES
+                spec = st.spec  # type: ignore[attr-defined]
+                rows = realise(st, self.bars(c0, c0 + TICK_CHUNK_MINUTES),  # type: ignore[arg-type]
+                               spread_points=spec.spread_points, digits=spec.digits)
+                ticks = ticks_of_bars(st, c0, rows, prev_bid=0.0, prev_ask=0.0,  # type: ignore[arg-type]
+                                      digits=spec.digits, point=spec.point)
+                starts = np.searchsorted(ticks["time_msc"], (c0 + np.arange(TICK_CHUNK_MINUTES + 1)) * 60000)
+                chunk = self._chunk = (c0, ticks, starts)
+            c0, ticks, starts = chunk
+            upto = min(b, c0 + TICK_CHUNK_MINUTES)
+            parts.append(ticks[starts[m - c0] : starts[upto - c0]])
+            m = upto
+        out = np.concatenate(parts) if len(parts) != 1 else parts[0].copy()
+        if len(out):
+            changed = (TICK_FLAG_BID if out["bid"][0] != prev_bid else 0) | (
+                TICK_FLAG_ASK if out["ask"][0] != prev_ask else 0)
+            out["flags"][0] = changed or (TICK_FLAG_BID | TICK_FLAG_ASK)
+        return out
 
     def bars(self, m0: int, m1: int) -> ModelBars:
         t = self._t
