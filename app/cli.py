@@ -66,7 +66,7 @@ def parse(argv: list[str]) -> CommandLine:
     if getattr(args, "command", None) == "replay":
         from app.replay.command import build_command
 
-        replay = build_command(args, settings.engine)
+        replay = build_command(args, settings.engine, options.terminal_spec())
     return CommandLine(headless=args.headless, config_path=config_path, options=options, replay=replay)
 
 

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.engine.settings import EngineSettings
@@ -29,8 +30,10 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Replay bars through the simulated terminal with the real engine managing each trade, next "
                     "to the same trade left to its SL and TP. Writes DIR/trades.csv, DIR/summary.json and "
                     "DIR/report.html.")  # fmt: skip
-    p.add_argument("--bars", action="append", default=[], metavar="SYMBOL=PATH", required=True,
+    p.add_argument("--bars", action="append", default=[], metavar="SYMBOL=PATH",
                    help="bars of one symbol: MT5's CSV export or Date,Open,High,Low,Close,Volume (repeatable)")
+    p.add_argument("--history", type=float, metavar="DAYS",
+                   help="on a real terminal: replay the account's closed trades of the last DAYS on its M1 bars")
     p.add_argument("--trades", type=Path, help="CSV of open_time,symbol,direction,volume,sl,tp[,entry]")
     p.add_argument("--entries", type=int, default=0, help="generate N entries (SL 1.5 x ATR, TP 3 x ATR)")
     p.add_argument("--seed", type=int, default=1, help="seed of the generated entries and the tick paths")
@@ -53,9 +56,17 @@ class ReplayCommand:
     request: ReplayRequest
     out: Path
     quiet: bool = False
+    #: ``--history DAYS``: inputs come from the terminal (``terminal`` is the program's TerminalSpec)
+    history_days: float | None = None
+    terminal: object = None
 
 
-def build_command(args: argparse.Namespace, settings: EngineSettings) -> ReplayCommand:
+def build_command(args: argparse.Namespace, settings: EngineSettings, terminal: object = None) -> ReplayCommand:
+    if not args.bars and args.history is None:
+        raise ReplayInputError("--bars", None, "no bars given", "add --bars SYMBOL=PATH (repeatable), or --history DAYS "
+                               "on a real terminal")
+    if args.history is not None and args.history <= 0:
+        raise ReplayInputError("--history", None, f"{args.history:g} days", "give a positive number of days")
     bars: dict[str, Path] = {}
     for item in args.bars:
         symbol, sep, path = item.partition("=")
@@ -74,7 +85,8 @@ def build_command(args: argparse.Namespace, settings: EngineSettings) -> ReplayC
     request = ReplayRequest(bars=bars, trades_csv=args.trades, entries=args.entries, seed=args.seed,
                             spec_file=args.spec, settings=settings, cycle_seconds=args.cycle_seconds,
                             ticks_per_minute=args.ticks_per_minute, max_gap_hours=args.max_gap_hours, part=(lo, hi))
-    return ReplayCommand(request=request, out=args.out, quiet=args.quiet)
+    return ReplayCommand(request=request, out=args.out, quiet=args.quiet, history_days=args.history,
+                         terminal=terminal)
 
 
 def inputs_meta(request: ReplayRequest) -> dict:
@@ -99,10 +111,31 @@ def _print_progress(p: ReplayProgress) -> None:
           end="", flush=True)
 
 
+async def _from_history(command: ReplayCommand, folder: Path) -> ReplayRequest:
+    """Fetch the account's trades and bars through a gateway on the program's terminal."""
+    from app.replay.history import fetch_history
+    from app.terminal.gateway import Gateway
+
+    gateway = Gateway(command.terminal)  # type: ignore[arg-type]
+    try:
+        await gateway.start()
+        if not await gateway.initialize():
+            raise ReplayInputError("--history", None, f"the terminal did not connect ({gateway.last_connect_error})",
+                                   "start MetaTrader 5 and log in, or pass --terminal")
+        bars, trades = await fetch_history(gateway, float(command.history_days or 0), folder, now=time.time())
+    finally:
+        await gateway.close()
+    return replace(command.request, bars=bars, trades_csv=trades, entries=0)
+
+
 def run_command(command: ReplayCommand) -> int:
     started = time.perf_counter()
     try:
-        result = asyncio.run(run_replay(command.request, progress=None if command.quiet else _print_progress))
+        with tempfile.TemporaryDirectory(prefix="dtms-history-") as folder:
+            request = command.request
+            if command.history_days is not None:
+                request = asyncio.run(_from_history(command, Path(folder)))
+            result = asyncio.run(run_replay(request, progress=None if command.quiet else _print_progress))
         out, data = save(result, command.out)
     except RejectedError as error:
         print(f"\nreplay: {error}", file=sys.stderr)
