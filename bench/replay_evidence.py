@@ -21,18 +21,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine.model import ActionOutcome  # noqa: E402
-from app.engine.settings import EngineSettings  # noqa: E402
-from app.replay.command import inputs_meta  # noqa: E402
-from app.replay.results import summary  # noqa: E402
-from app.replay.runner import ReplayRequest, run_replay  # noqa: E402
-from app.terminal import constants as c  # noqa: E402
-from app.terminal.sim.terminal import SimulatedTerminal  # noqa: E402
+from app.engine.model import ActionOutcome
+from app.engine.settings import EngineSettings
+from app.replay.command import inputs_meta
+from app.replay.results import summary
+from app.replay.runner import ReplayRequest, run_replay
+from app.terminal import constants as c
+from app.terminal.sim.terminal import SimulatedTerminal
 
 ENTRIES = 300
 SEED = 1
@@ -57,6 +57,7 @@ VARIANTS: dict[str, Callable[[EngineSettings], EngineSettings]] = {
     "trail_atr_multiple=3": _with("protection", trail_atr_multiple=3.0),
     "partial_r=2.0": _with("protection", partial_r=2.0),
     "close_fraction=1.0": _with("defense", close_fraction=1.0),
+    "l2_in_loss=tighten": _with("defense", l2_in_loss="tighten"),
 }
 
 
@@ -67,14 +68,14 @@ def sample() -> Path:
 def simulator_bars(folder: Path, days: int = 200) -> Path:
     """H1 bars of the simulator's own seeded EURUSD over ``days``, as MT5 exports them (weekends included:
     the simulated market never closes)."""
-    start = datetime(2025, 1, 6, tzinfo=timezone.utc).timestamp()
+    start = datetime(2025, 1, 6, tzinfo=UTC).timestamp()
     terminal = SimulatedTerminal(data_dir=None, seed=SEED, speed=0.0, start_time=start + days * 86400,
                                  history_days=days)
     terminal.initialize()
     rates = terminal.copy_rates_range("EURUSD", c.TIMEFRAME_H1, int(start), int(start + days * 86400 - 3600))
     rows = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"]
     for r in rates:
-        when = datetime.fromtimestamp(int(r["time"]), tz=timezone.utc)
+        when = datetime.fromtimestamp(int(r["time"]), tz=UTC)
         rows.append(f"{when:%Y.%m.%d}\t{when:%H:%M:%S}\t{r['open']:.5f}\t{r['high']:.5f}\t{r['low']:.5f}\t"
                     f"{r['close']:.5f}\t{int(r['tick_volume'])}\t0\t{int(r['spread'])}")
     path = folder / "sim_eurusd_h1.csv"
