@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.engine.model import ActionOutcome, ActionRecord, Direction, Transition
+from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Direction, Transition
 from app.terminal import constants as c
 
 if TYPE_CHECKING:
@@ -88,11 +88,22 @@ class JournalLine:
     text: str
 
 
+def _action_text(record: ActionRecord) -> str:
+    """``TRAIL SUCCESS sl 1.10234``; what was refused or failed keeps its reason."""
+    request = record.request or {}
+    text = f"{record.kind.value} {record.outcome.value}"
+    if request.get("sl") and record.kind in (ActionKind.BREAKEVEN, ActionKind.TRAIL, ActionKind.TIGHTEN):
+        text += f" sl {request['sl']}"
+    elif request.get("volume"):
+        text += f" volume {request['volume']}"
+    if record.outcome is not ActionOutcome.SUCCESS:
+        text += (f" {record.retcode}" if record.retcode else "") + (f": {record.detail}" if record.detail else "")
+    return text
+
+
 def journal_lines(records: list[ActionRecord], moves: list[Transition], timeline: Timeline) -> list[JournalLine]:
     """A trade's journal (actions with their real outcome, and state transitions) on the data's clock."""
-    lines = [JournalLine(timeline.to_data(r.at), "ACTION", f"{r.kind.value} {r.outcome.value}"
-                         + (f" {r.retcode}" if r.retcode else "") + (f": {r.detail}" if r.detail else ""))
-             for r in records]
+    lines = [JournalLine(timeline.to_data(r.at), "ACTION", _action_text(r)) for r in records]
     lines += [JournalLine(timeline.to_data(m.at), "STATE", f"{m.from_state.value} -> {m.to_state.value} "
                           f"(score {m.score:+.1f}): {m.reason}") for m in moves]
     return sorted(lines, key=lambda line: (line.at, line.what))
