@@ -96,3 +96,18 @@ def test_a_failed_write_leaves_no_folder(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         write_outputs(tmp_path / "out", [], {"inputs": {}}, report_html=np.zeros(1))  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_is_a_subcommand_of_the_programs_parser(tmp_path: Path) -> None:
+    from app.cli import parse, parser
+
+    assert "replay" in parser().format_help()
+    plain = parse(["--headless", "--config", str(tmp_path / "none.toml")])
+    assert plain.headless and plain.replay is None
+    command = parse(["--config", str(tmp_path / "none.toml"), "replay", "--bars", "EURUSD=a.csv", "--bars",
+                     "XAUUSD=b.csv", "--entries", "5", "--seed", "9", "--part", "0.6:1", "--out", str(tmp_path / "o")])
+    request = command.replay.request
+    assert request.bars == {"EURUSD": Path("a.csv"), "XAUUSD": Path("b.csv")}
+    assert (request.entries, request.seed, request.part) == (5, 9, (0.6, 1.0))
+    with pytest.raises(ReplayInputError, match="SYMBOL=PATH"):
+        parse(["--config", str(tmp_path / "none.toml"), "replay", "--bars", "EURUSD", "--out", "o"])
