@@ -111,21 +111,23 @@ def _print_progress(p: ReplayProgress) -> None:
           end="", flush=True)
 
 
-async def _from_history(command: ReplayCommand, folder: Path) -> ReplayRequest:
-    """Fetch the account's trades and bars through a gateway on the program's terminal."""
+async def history_request(request: ReplayRequest, terminal: object, days: float, folder: Path) -> ReplayRequest:
+    """``request`` with the account's closed trades of the last ``days`` and their bars, fetched through a
+    gateway on ``terminal`` (a TerminalSpec) into ``folder``."""
     from app.replay.history import fetch_history
     from app.terminal.gateway import Gateway
 
-    gateway = Gateway(command.terminal)  # type: ignore[arg-type]
+    gateway = Gateway(terminal)  # type: ignore[arg-type]
     try:
         await gateway.start()
         if not await gateway.initialize():
             raise ReplayInputError("--history", None, f"the terminal did not connect ({gateway.last_connect_error})",
                                    "start MetaTrader 5 and log in, or pass --terminal")
-        bars, trades = await fetch_history(gateway, float(command.history_days or 0), folder, now=time.time())
+        # a day of margin: the broker's server time runs ahead of UTC on most servers
+        bars, trades = await fetch_history(gateway, days + 1, folder, now=time.time() + 86400)
     finally:
         await gateway.close()
-    return replace(command.request, bars=bars, trades_csv=trades, entries=0)
+    return replace(request, bars=bars, trades_csv=trades, entries=0)
 
 
 def run_command(command: ReplayCommand) -> int:
@@ -134,7 +136,7 @@ def run_command(command: ReplayCommand) -> int:
         with tempfile.TemporaryDirectory(prefix="dtms-history-") as folder:
             request = command.request
             if command.history_days is not None:
-                request = asyncio.run(_from_history(command, Path(folder)))
+                request = asyncio.run(history_request(request, command.terminal, command.history_days, Path(folder)))
             result = asyncio.run(run_replay(request, progress=None if command.quiet else _print_progress))
         out, data = save(result, command.out)
     except RejectedError as error:

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Direction, Transition
+from app.engine.model import (
+    ActionKind,
+    ActionOutcome,
+    ActionRecord,
+    Direction,
+    Transition,
+)
 from app.terminal import constants as c
 
 if TYPE_CHECKING:

@@ -149,8 +149,9 @@ def _trade(path: Path, number: int, cells: list[str], col: dict[str, int], sourc
         raise ReplayInputError(path, number, f"open_time {when.isoformat()} is outside the bars of {symbol} ({span})",
                                "move the trade inside the data, or give bars that cover it")
     if entry is not None:
-        cost = float(src.spread[i]) if src.spread is not None else 0.0
-        if not src.low[i] - 1e-9 <= entry <= src.high[i] + cost * 10.0 ** -6 + 1e-9 + (src.high[i] - src.low[i]):
+        # a gross mistake (another symbol, another day), not the spread: a BUY's entry is the ask, above the bars
+        slack = max(float(src.high[i] - src.low[i]), 0.001 * float(src.open[i]))
+        if not src.low[i] - slack <= entry <= src.high[i] + slack:
             raise ReplayInputError(path, number, f"entry {entry} is far from the prices of that bar "
                                    f"({src.low[i]} to {src.high[i]})", "correct the entry or the open_time")
         ref = entry

@@ -31,17 +31,23 @@ class JobUpdate:
     message: str = ""
 
 
-def _work(request: ReplayRequest, engine_settings: dict, out: str, updates: Any, cancel: Any) -> None:
+def _work(request: ReplayRequest, engine_settings: dict, out: str, updates: Any, cancel: Any,
+          history: tuple[Any, float] | None) -> None:
+    import tempfile
+
     from app.config import settings_from_dict
-    from app.replay.command import save
+    from app.replay.command import history_request, save
     from app.replay.runner import run_replay
 
     request = replace(request, settings=settings_from_dict({"engine": engine_settings}).engine)
+    folder = tempfile.TemporaryDirectory(prefix="dtms-history-")
 
     def progress(p: ReplayProgress) -> None:
         updates.put(JobUpdate(kind="progress", fraction=p.fraction, trades_done=p.trades_done, trades=p.trades))
 
     try:
+        if history is not None:
+            request = asyncio.run(history_request(request, history[0], history[1], Path(folder.name)))
         result = asyncio.run(run_replay(request, progress=progress, cancelled=cancel.is_set))
         written, _ = save(result, Path(out))
         updates.put(JobUpdate(kind="done", fraction=1.0, trades_done=len(result.trades), trades=len(result.trades),
@@ -53,18 +59,24 @@ def _work(request: ReplayRequest, engine_settings: dict, out: str, updates: Any,
     except Exception as error:  # the window shows it; the process ends either way
         logger.exception("replay failed")
         updates.put(JobUpdate(kind="failed", message=f"{type(error).__name__}: {error}"))
+    finally:
+        folder.cleanup()
 
 
 class ReplayJob:
-    def __init__(self, request: ReplayRequest, out: Path) -> None:
+    """``history``: (TerminalSpec, days) to replay the account's own closed trades of those days instead."""
+
+    def __init__(self, request: ReplayRequest, out: Path, *, history: tuple[Any, float] | None = None) -> None:
         context = multiprocessing.get_context("spawn")
         self._updates = context.Queue()
         self._cancel = context.Event()
         # settings travel as their TOML-ready dict (some of their tables are read-only mappings pickle refuses)
         engine_settings = settings_to_dict(request.settings)
         plain = replace(request, settings=None)
-        self._process = context.Process(target=_work, args=(plain, engine_settings, str(out), self._updates, self._cancel),
-                                        name="dtms-replay", daemon=True)
+        # a history replay starts its own terminal worker, which a daemonic process may not do
+        self._process = context.Process(
+            target=_work, args=(plain, engine_settings, str(out), self._updates, self._cancel, history),
+            name="dtms-replay", daemon=history is None)
         self.finished: JobUpdate | None = None
 
     def start(self) -> None:

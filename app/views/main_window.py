@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self._config_path = config_path
         self._database = database
+        self._simulated = simulated
         self.settings_dialog: SettingsDialog | None = None
         self.replay_dialog: Any = None
         self.setWindowTitle("DTMS Desk" + (" - SIMULATOR" if simulated else ""))
@@ -128,8 +129,15 @@ class MainWindow(QMainWindow):
         from app.views.replay.dialog import ReplayDialog
 
         if self.replay_dialog is None:
+            history = None
+            if not self._simulated:  # "my last N days" reads the real terminal's own history
+                from app.runtime import RuntimeOptions
+                from app.terminal.spec import TerminalKind
+
+                history = RuntimeOptions(data_dir=self._database.parent, settings=self._settings,
+                                         terminal=TerminalKind.MT5).terminal_spec()
             self.replay_dialog = ReplayDialog(settings=self._settings.engine, out_dir=self._database.parent / "replay",
-                                              parent=self)
+                                              history_terminal=history, parent=self)
         self.replay_dialog.show()
         self.replay_dialog.raise_()
         return self.replay_dialog

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from app.terminal.spec import TerminalKind, TerminalSpec
 from app.terminal.transport import InProcessTransport
 
 pytestmark = pytest.mark.slow
-START = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc).timestamp()
+START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC).timestamp()
 
 
 async def _history(folder: Path) -> tuple[dict[str, Path], Path, list[dict]]:

@@ -87,6 +87,9 @@ def test_bad_rows_and_trades(tmp_path: Path) -> None:
     trades.write_text("open_time,symbol,direction,volume,sl,tp\n2024-03-05 10:00,EURUSD,BUY,0.1,1.2,1.3\n")
     with pytest.raises(ReplayInputError, match=r"t.csv:2: the SL 1.2 is on the wrong side"):
         read_trades(trades, {"EURUSD": bars})
+    trades.write_text("open_time,symbol,direction,volume,sl,tp,entry\n2024-03-05 10:00,EURUSD,BUY,0.1,1.0,1.6,1.5\n")
+    with pytest.raises(ReplayInputError, match=r"t.csv:2: entry 1.5 is far from the prices of that bar"):
+        read_trades(trades, {"EURUSD": bars})
     trades.write_text("open_time,symbol,direction,volume,sl,tp\n2024-03-05 10:00,USDJPY,BUY,0.1,1.0,1.3\n")
     with pytest.raises(ReplayInputError, match=r"t.csv:2: no bars for symbol 'USDJPY'.*--bars USDJPY=PATH"):
         read_trades(trades, {"EURUSD": bars})

@@ -61,3 +61,32 @@ def test_a_cancelled_replay_writes_nothing(qtbot, tmp_path: Path) -> None:
 def test_the_replay_never_imports_qt() -> None:
     modules = imported_after("import app.replay.command, app.replay.worker, app.replay.runner")
     assert sorted(m for m in modules if m.startswith(("PySide6", "qasync", "shiboken6", "app.views"))) == []
+
+
+def test_my_last_days_replays_the_terminals_own_closed_trades(qtbot, tmp_path: Path) -> None:
+    from app.terminal.sim.terminal import SimulatedTerminal
+    from app.terminal.spec import TerminalKind, TerminalSpec
+
+    sim = SimulatedTerminal(data_dir=tmp_path / "broker", speed=0.0)
+    assert sim.initialize()
+    tick = sim.symbol_info_tick("EURUSD")
+    ticket = sim.control("open_position", symbol="EURUSD", type="BUY", volume=0.2, sl=round(tick.ask - 0.0030, 5),
+                         tp=round(tick.ask + 0.0060, 5))["order"]
+    sim.control("advance", seconds=1800)
+    if sim.positions_get(ticket=ticket):
+        sim.control("close_position", ticket=ticket)
+    sim.shutdown()
+    sim.close()
+    terminal = TerminalSpec(kind=TerminalKind.SIM, data_dir=tmp_path / "broker", speed=0.0)
+    without = ReplayDialog(settings=EngineSettings(), out_dir=tmp_path / "none", open_url=lambda _p: None)
+    qtbot.addWidget(without)
+    assert not without.history.isEnabled()
+    dialog = ReplayDialog(settings=EngineSettings(), out_dir=tmp_path / "out", open_url=lambda _p: None,
+                          history_terminal=terminal)
+    qtbot.addWidget(dialog)
+    dialog.history.setChecked(True)
+    dialog.history_days.setValue(2)
+    dialog.start()
+    _wait(qtbot, dialog, 180)
+    assert dialog.table.rowCount() == 1, dialog.status.text()
+    assert dialog.table.item(0, 2).text() == "BUY"

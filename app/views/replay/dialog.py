@@ -52,12 +52,14 @@ def guess_symbol(path: Path) -> str:
 
 class ReplayDialog(QDialog):
     def __init__(self, *, settings: EngineSettings, out_dir: Path, open_url: Callable[[Path], None] = _open_url,
-                 parent: QWidget | None = None) -> None:
+                 history_terminal: object = None, parent: QWidget | None = None) -> None:
+        """``history_terminal``: the real terminal's TerminalSpec, which offers "my last N days"."""
         super().__init__(parent)
         self.setWindowTitle("Replay: what DTMS would have done")
         self.resize(980, 720)
         self._settings = settings
         self._open_url = open_url
+        self._history_terminal = history_terminal
         self.job: ReplayJob | None = None
         self.report: Path | None = None
         self.bars = QTableWidget(0, 2)
@@ -79,6 +81,14 @@ class ReplayDialog(QDialog):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(1)
+        self.history = QRadioButton("My closed trades of the last")
+        self.history_days = QSpinBox()
+        self.history_days.setRange(1, 3650)
+        self.history_days.setValue(30)
+        self.history.setEnabled(history_terminal is not None)
+        self.history_days.setEnabled(history_terminal is not None)
+        if history_terminal is None:
+            self.history.setToolTip("Needs a real MetaTrader 5 terminal")
         self.out = QLineEdit(str(out_dir))
         self.run_button = QPushButton("Run replay")
         self.run_button.clicked.connect(self.start)
@@ -115,8 +125,14 @@ class ReplayDialog(QDialog):
         generated_row.addWidget(QLabel("seed"))
         generated_row.addWidget(self.seed)
         generated_row.addStretch(1)
+        history_row = QHBoxLayout()
+        history_row.addWidget(self.history)
+        history_row.addWidget(self.history_days)
+        history_row.addWidget(QLabel("days (the terminal's own trades and bars)"))
+        history_row.addStretch(1)
         form.addRow("Trades", trades_row)
         form.addRow("", generated_row)
+        form.addRow("", history_row)
         form.addRow("Output folder", self.out)
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.cancel_button, self.report_button):
@@ -165,14 +181,16 @@ class ReplayDialog(QDialog):
 
     def start(self) -> None:
         request = self.request()
-        if not request.bars:
+        from_history = self.history.isChecked() and self._history_terminal is not None
+        if not request.bars and not from_history:
             self.status.setText("Add the bars of at least one symbol first.")
             return
         self.report = None
         self.report_button.setEnabled(False)
         self.table.setRowCount(0)
         self.chart.clear()
-        self.job = ReplayJob(request, Path(self.out.text()))
+        history = (self._history_terminal, float(self.history_days.value())) if from_history else None
+        self.job = ReplayJob(request, Path(self.out.text()), history=history)
         self.job.start()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
