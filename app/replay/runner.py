@@ -97,7 +97,7 @@ def load_inputs(request: ReplayRequest) -> tuple[dict[str, SourceBars], list[Tra
     if not request.bars:
         raise ReplayInputError("--bars", None, "no bars given", "add --bars SYMBOL=PATH (repeatable)")
     sources = {name: read_bars(name, path, max_gap_hours=request.max_gap_hours) for name, path in request.bars.items()}
-    specs = replay_specs(list(sources), request.spec_file)
+    specs = replay_specs(list(sources), request.spec_file, bars=request.bars)
     if request.trades_csv is not None:
         trades = read_trades(request.trades_csv, sources)
     elif request.entries > 0:

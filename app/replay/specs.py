@@ -39,7 +39,9 @@ _KEYS = {
 }
 
 
-def replay_specs(symbols: list[str], spec_file: Path | None) -> dict[str, SymbolSpec]:
+def replay_specs(symbols: list[str], spec_file: Path | None, *,
+                 bars: dict[str, Path] | None = None) -> dict[str, SymbolSpec]:
+    """Each symbol's specification; an unknown one is an error naming its bars file (``bars``)."""
     tables: dict[str, dict] = {}
     if spec_file is not None:
         try:
@@ -55,7 +57,7 @@ def replay_specs(symbols: list[str], spec_file: Path | None) -> dict[str, Symbol
         elif name in PRESET_SYMBOLS:
             specs[name] = dataclasses.replace(PRESET_SYMBOLS[name])
         else:
-            raise ReplayInputError(spec_file or f"--bars {name}=...", None,
+            raise ReplayInputError((bars or {}).get(name) or spec_file or f"--bars {name}=...", None,
                                    f"no specification for symbol {name!r} (presets: {', '.join(PRESET_SYMBOLS)})",
                                    f"add a [{name}] table with digits, contract_size, tick_value and volume rules "
                                    "to a file given with --spec")

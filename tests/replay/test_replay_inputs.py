@@ -33,8 +33,9 @@ def test_an_unreadable_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_an_unknown_symbol_without_a_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _replay(tmp_path, capsys, "--bars", f"GER40={_bars(tmp_path)}", "--entries", "3")
-    assert "GER40" in err and "--spec" in err and "[GER40]" in err
+    bars = _bars(tmp_path)
+    err = _replay(tmp_path, capsys, "--bars", f"GER40={bars}", "--entries", "3")
+    assert f"{bars}: no specification for symbol 'GER40'" in err and "--spec" in err and "[GER40]" in err
 
 
 def test_a_spec_file_makes_an_unknown_symbol_known(tmp_path: Path) -> None:
