@@ -5,8 +5,10 @@ backtesting.py ships, read from the installed package, and of the simulator's ow
     .venv/bin/python bench/replay_evidence.py heldout VARIANT ...    # held-out part (last 40 %)
     .venv/bin/python bench/replay_evidence.py sim VARIANT ...        # the simulator's own market
 
-Each run prints one JSON line per variant (its summary and the count of actions that could not act).
-Variants are fitted on the fit part only; the held-out part is replayed once per chosen variant.
+Each run prints one JSON line per variant (its summary and the count of actions that could not act). Every
+variant changes one figure of the defaults as they were before this evidence ("defaults": breakeven at 1 R);
+"breakeven_r=1.5" is today's default. Variants are compared on the fit part only; the held-out part is
+replayed once for the defaults before and once for the chosen variant.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ def _with(section: str, **values: float) -> Callable[[EngineSettings], EngineSet
     return apply
 
 
+#: The defaults before the evidence (breakeven at 1 R); every variant changes one thing from them.
+_BEFORE = _with("protection", breakeven_r=1.0)
+
 VARIANTS: dict[str, Callable[[EngineSettings], EngineSettings]] = {
     "defaults": lambda s: s,
     "tighten_r=0.6": _with("defense", tighten_r=0.6),
     "tighten_r=1.0": _with("defense", tighten_r=1.0),
     "warning_l1_score=-3": _with("defense", warning_l1_score=-3.0, l1_again_score=-3.0),
     "breakeven_r=1.5": _with("protection", breakeven_r=1.5),
+    "breakeven_r=2.0": _with("protection", breakeven_r=2.0),
     "trail_atr_multiple=3": _with("protection", trail_atr_multiple=3.0),
     "partial_r=2.0": _with("protection", partial_r=2.0),
     "close_fraction=1.0": _with("defense", close_fraction=1.0),
@@ -84,7 +90,7 @@ def simulator_bars(folder: Path, days: int = 200) -> Path:
 
 
 async def one(name: str, bars: Path, part: tuple[float, float]) -> dict:
-    settings = VARIANTS[name](EngineSettings())
+    settings = VARIANTS[name](_BEFORE(EngineSettings()))
     request = ReplayRequest(bars={"EURUSD": bars}, entries=ENTRIES, seed=SEED, settings=settings,
                             cycle_seconds=CYCLE_SECONDS, part=part)
     started = time.perf_counter()
