@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -29,6 +30,8 @@ class CommandLine:
     @property
     def run_demo(self) -> bool:
         return self.options.settings.terminal.sim_demo if self.demo is None else self.demo
+    #: ``main.py replay ...``: a ``ReplayCommand`` (app/replay/command.py), None for the program itself
+    replay: Any = None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (default: <config dir>/dtms.toml)")
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
+    from app.replay.command import add_replay_parser
+
+    add_replay_parser(p.add_subparsers(dest="command", metavar="{replay}"))
     return p
 
 
@@ -87,8 +93,13 @@ def parse(argv: list[str]) -> CommandLine:
         sim_speed=args.sim_speed,
         sim_seed=args.sim_seed,
     )
+    replay = None
+    if getattr(args, "command", None) == "replay":
+        from app.replay.command import build_command
+
+        replay = build_command(args, settings.engine, options.terminal_spec())
     return CommandLine(headless=args.headless, config_path=config_path, options=options, demo=args.demo,
-                       quiet=args.quiet)
+                       quiet=args.quiet, replay=replay)
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]

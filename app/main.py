@@ -12,7 +12,7 @@ import os
 import sys
 
 from app.cli import CommandLine, parse
-from app.errors import ConfigurationError
+from app.errors import ConfigurationError, RejectedError
 from app.logs import configure_logging
 from app.runtime import Services
 
@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"settings: {error}", file=sys.stderr)
         return 2
+    except RejectedError as error:  # a replay's bad input
+        print(f"replay: {error}", file=sys.stderr)
+        return 2
+    if command.replay is not None:
+        from app.replay.command import run_command
+
+        return run_command(command.replay)
     log_path = configure_logging(command.options.data_dir,
                                  console_level=logging.WARNING if command.quiet else logging.INFO)
     logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)

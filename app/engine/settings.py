@@ -39,7 +39,7 @@ class CycleSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProtectionSettings:
-    breakeven_r: float = 1.0
+    breakeven_r: float = 1.5  # 1.0 before the replay evidence (docs/replay.md)
     breakeven_lock_r: float = 0.1
     partial_r: float = 1.5
     partial_fraction: float = 0.5

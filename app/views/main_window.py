@@ -46,7 +46,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self._settings = settings
         self._config_path = config_path
+        self._database = database
+        self._simulated = simulated
         self.settings_dialog: SettingsDialog | None = None
+        self.replay_dialog: Any = None
         self.setWindowTitle("DTMS Desk" + (" - SIMULATOR" if simulated else ""))
         self.resize(1240, 760)
         self._quit_program = quit_program
@@ -116,6 +119,9 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
+        self.replay_action = QAction("&Replay...", self)
+        self.replay_action.triggered.connect(self.open_replay)
+        menu.addAction(self.replay_action)
         self.settings_action = QAction("&Settings...", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.triggered.connect(self.open_settings)
@@ -125,6 +131,24 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self._quit_program)
         menu.addAction(quit_action)
+
+    def open_replay(self) -> Any:
+        """File > Replay...: the replay dialog (non-modal; the replay runs in its own process)."""
+        from app.views.replay.dialog import ReplayDialog
+
+        if self.replay_dialog is None:
+            history = None
+            if not self._simulated:  # "my last N days" reads the real terminal's own history
+                from app.runtime import RuntimeOptions
+                from app.terminal.spec import TerminalKind
+
+                history = RuntimeOptions(data_dir=self._database.parent, settings=self._settings,
+                                         terminal=TerminalKind.MT5).terminal_spec()
+            self.replay_dialog = ReplayDialog(settings=self._settings.engine, out_dir=self._database.parent / "replay",
+                                              history_terminal=history, parent=self)
+        self.replay_dialog.show()
+        self.replay_dialog.raise_()
+        return self.replay_dialog
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog on the file's current content (window-modal, without a nested loop)."""

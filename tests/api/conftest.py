@@ -20,6 +20,7 @@ from app.api.app import close_app, create_app
 from app.config import ApiSettings, AppSettings
 from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
+from tests.engine.conftest import engine_settings
 
 #: A Wednesday in the London session.
 SIM_START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
@@ -31,7 +32,9 @@ async def _no_sleep(_: float) -> None:
 
 
 async def open_services(data_dir: Path, *, terminal: TerminalKind = TerminalKind.SIM) -> Services:
-    options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=terminal, sim_speed=0.0,
+    # the endpoint tests script prices around one R for breakeven, as the engine tests do
+    settings = AppSettings(engine=engine_settings())
+    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=terminal, sim_speed=0.0,
                              sim_start=SIM_START, in_process=True)
     return await Services.open(options, sleep=_no_sleep, autorun=False)
 

@@ -93,25 +93,43 @@ def test_l1_back_to_healthy_at_zero_stops_the_flat_timer() -> None:
 # --- WARNING_L1 <-> WARNING_L2 -----------------------------------------------------------------------
 
 
-def test_l1_to_l2_closes_half_and_moves_sl_to_breakeven() -> None:
+def test_l1_to_l2_in_profit_closes_half_and_moves_sl_to_breakeven() -> None:
     trade = make_trade(state=S.WARNING_L1, volume=0.8, flat_timer_until=NOW + 10)
-    assert run(trade, make_score(-3.9)) is None
-    d = run(trade, make_score(-4.0))
+    assert run(trade, make_score(-3.9, price=1.1005)) is None
+    d = run(trade, make_score(-4.0, price=1.1005))
     assert d.to_state is S.WARNING_L2
     assert d.actions == (DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.4),
                          DefenseAction(kind=K.MOVE_SL_BREAKEVEN, sl=trade.entry))
     assert d.flat_timer_until == NOW + 10  # the timer started at WARNING_L1 keeps running
 
 
+def test_l1_to_l2_in_loss_closes_half_and_leaves_the_sl_saying_why() -> None:
+    trade = make_trade(state=S.WARNING_L1, volume=0.8)
+    d = run(trade, make_score(-4.0, price=1.0995))  # under water: an SL at entry would be above the bid
+    assert d.to_state is S.WARNING_L2 and d.actions == (DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.4),)
+    assert "in loss" in d.reason and "cannot go to breakeven" in d.reason
+
+
+def test_l1_to_l2_in_loss_can_tighten_instead() -> None:
+    settings = DefenseSettings(l2_in_loss="tighten")
+    trade = make_trade(state=S.WARNING_L1, volume=0.8)
+    d = decide(trade, make_score(-4.0, price=1.0995), NOW, settings, hedging_account=True)
+    assert kinds(d) == [K.PARTIAL_CLOSE, K.TIGHTEN]
+    assert d.actions[1].sl == pytest.approx(1.0995 - 0.3 * R) and "instead of to breakeven" in d.reason
+    with pytest.raises(InvalidSettings):
+        DefenseSettings(l2_in_loss="later")
+
+
 def test_l1_to_l2_for_a_sell() -> None:
     trade = make_trade(Direction.SELL, state=S.WARNING_L1)
-    d = run(trade, make_score(-5, Direction.SELL, price=1.1010))
+    d = run(trade, make_score(-5, Direction.SELL, price=1.0990))
     assert kinds(d) == [K.PARTIAL_CLOSE, K.MOVE_SL_BREAKEVEN] and d.actions[1].sl == trade.entry
+    assert kinds(run(trade, make_score(-5, Direction.SELL, price=1.1010))) == [K.PARTIAL_CLOSE]
 
 
 def test_breakeven_left_out_when_the_sl_is_already_past_entry() -> None:
     trade = make_trade(state=S.WARNING_L1, sl=1.1005)
-    assert kinds(run(trade, make_score(-4.5))) == [K.PARTIAL_CLOSE]
+    assert kinds(run(trade, make_score(-4.5, price=1.1010))) == [K.PARTIAL_CLOSE]
 
 
 def test_l2_back_to_l1_at_minus_two_without_actions() -> None:

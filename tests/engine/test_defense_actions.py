@@ -91,14 +91,18 @@ async def test_warning_l2_closes_half_and_moves_the_sl_to_entry(ready: Services)
     assert (ActionKind.BREAKEVEN, ActionOutcome.SUCCESS) in await kinds_in_journal(ready, trade.ticket)
 
 
-async def test_breakeven_below_price_is_journaled_as_not_sent_never_as_success(ready: Services) -> None:
+async def test_l2_under_water_never_sends_a_breakeven_the_broker_would_refuse(ready: Services) -> None:
     trade, entry = await buy(ready, volume=0.8)
     trade.state = S.WARNING_L1
     await set_price(ready, "EURUSD", round(entry - 0.0010, 5))  # a BUY under water: SL at entry is impossible
     await act(ready, trade, -4.5)
     assert (await positions(ready))[trade.ticket].sl == pytest.approx(entry - R)
-    assert (ActionKind.BREAKEVEN, ActionOutcome.NOT_SENT) in await kinds_in_journal(ready, trade.ticket)
+    journal = await kinds_in_journal(ready, trade.ticket)
+    assert (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS) in journal
+    assert not [k for k, _ in journal if k is ActionKind.BREAKEVEN]
     assert trade.state is S.WARNING_L2
+    transitions = await ready.engine.transitions(trade.ticket)
+    assert "cannot go to breakeven" in transitions[-1].reason
 
 
 async def test_hedge_is_opened_stored_and_the_flat_timer_closes_both(ready: Services) -> None:

@@ -23,7 +23,7 @@ from app.runtime import RuntimeOptions, Services
 from app.terminal import constants as mt5
 from app.terminal.spec import TerminalKind
 
-from .conftest import SIM_START, Recorded, no_sleep, open_position, quote, set_price
+from .conftest import SIM_START, Recorded, engine_settings, no_sleep, open_position, quote, set_price
 
 R = 0.0020
 ZONE = 7200  # the simulated broker's server runs at UTC+2
@@ -41,7 +41,8 @@ class Wall:
 
 async def open_live(data_dir: Path, wall: Wall | None = None, settings: AppSettings | None = None,
                     speed: float = 0.0, start: bool = True) -> Services:
-    options = RuntimeOptions(data_dir=data_dir, settings=settings or AppSettings(), terminal=TerminalKind.SIM,
+    options = RuntimeOptions(data_dir=data_dir, settings=settings or AppSettings(engine=engine_settings()),
+                             terminal=TerminalKind.SIM,
                              sim_speed=speed, sim_start=SIM_START if speed == 0.0 else None, in_process=False)
     kwargs = {"wall": wall} if wall is not None else {}
     services = await Services.open(options, sleep=no_sleep, autorun=False, **kwargs)

@@ -50,7 +50,7 @@ async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, brid
     save_settings(config, on_disk)
     w = window(services, bridge, config)
     dialog = open_dialog(w)
-    assert dialog.fields["engine.protection.breakeven_r"].read() == 1.0
+    assert dialog.fields["engine.protection.breakeven_r"].read() == 1.5
     assert not dialog.fields["engine.adoption.magics"].widget.isEnabled(), "policy 'all' needs no magic numbers"
     edits = {
         "api.port": 8123, "api.require_token": True,
@@ -104,7 +104,7 @@ async def test_an_invalid_value_shows_the_message_and_saves_nothing(services: Se
 
     cases = [
         ("engine.protection.partial_fraction", 1.5, "protection.partial_fraction must be between 0 and 1"),
-        ("engine.protection.breakeven_lock_r", 1.0, "protection.breakeven_lock_r must be below breakeven_r"),
+        ("engine.protection.breakeven_lock_r", 1.5, "protection.breakeven_lock_r must be below breakeven_r"),
         ("engine.defense.close_fraction", 0.0, "defense.close_fraction must be in (0, 1]"),
         ("api.port", 70000, "api.port must be between 0 and 65535"),
         ("api.host", "  ", "api.host must not be empty"),

@@ -65,6 +65,9 @@ class DefenseSettings:
     recovery_timer_s: float = 30 * 60.0
     readd_fraction: float = 0.5  # share of the volume closed earlier that is re-added
     warning_decay_s: float = 30 * 60.0
+    #: WARNING_L2 reached in loss, where an SL at entry is on the wrong side of price: "tighten" tightens the SL
+    #: to ``tighten_r`` behind price instead (when that is tighter), "skip" leaves the SL (docs/replay.md)
+    l2_in_loss: str = "skip"
 
     def __post_init__(self) -> None:
         if not self.hedge_score <= self.warning_l2_score <= self.warning_l1_score:
@@ -74,6 +77,8 @@ class DefenseSettings:
         for name in ("close_fraction", "hedge_fraction", "readd_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise InvalidSettings(f"defense.{name} must be in (0, 1]")
+        if self.l2_in_loss not in ("skip", "tighten"):
+            raise InvalidSettings('defense.l2_in_loss must be "skip" or "tighten"')
         for name in ("tighten_r", "hedge_sl_atr", "flat_timer_s", "recovery_timer_s", "warning_decay_s"):
             if getattr(self, name) <= 0.0:
                 raise InvalidSettings(f"defense.{name} must be positive")
@@ -179,9 +184,16 @@ def decide(
             return go(S.HEALTHY, f"score {total:+.1f} >= {settings.healthy_again_score:+g}", flat=None)
         case S.WARNING_L1 if total <= settings.warning_l2_score:
             close = DefenseAction(kind=DefenseActionKind.PARTIAL_CLOSE, volume=trade.volume * settings.close_fraction)
-            breakeven = _breakeven(trade)
-            return go(S.WARNING_L2, f"score {total:+.1f} <= {settings.warning_l2_score:+g}", close,
-                      *_some(breakeven), warn=True)
+            reason = f"score {total:+.1f} <= {settings.warning_l2_score:+g}"
+            if not _in_loss(trade, score.price):
+                return go(S.WARNING_L2, reason, close, *_some(_breakeven(trade)), warn=True)
+            # an SL at entry would be on the wrong side of price: the broker would refuse it
+            if settings.l2_in_loss == "tighten":
+                tighten = _tighten(trade, score.price, settings)
+                return go(S.WARNING_L2, f"{reason}; in loss, so the SL goes {settings.tighten_r:g} R behind price "
+                          "instead of to breakeven" + _skipped(tighten), close, *_some(tighten), warn=True)
+            return go(S.WARNING_L2, f"{reason}; in loss, so the SL cannot go to breakeven (entry is on the wrong "
+                      "side of price) and stays where it is", close, warn=True)
         case S.WARNING_L2 if total >= settings.l1_again_score:
             return go(S.WARNING_L1, f"score {total:+.1f} >= {settings.l1_again_score:+g}")
         case S.WARNING_L2 if total <= settings.hedge_score or (
@@ -246,6 +258,13 @@ def _tighten(trade: Trade, price: float, settings: DefenseSettings) -> DefenseAc
         sl = price + settings.tighten_r * trade.r
         tighter = trade.sl == 0.0 or sl < trade.sl
     return DefenseAction(kind=DefenseActionKind.TIGHTEN, sl=sl) if tighter else None
+
+
+def _in_loss(trade: Trade, price: float) -> bool:
+    """Price at or past the entry against the trade (an SL at entry could not be placed)."""
+    if price <= 0:
+        return False
+    return price <= trade.entry if trade.direction is Direction.BUY else price >= trade.entry
 
 
 def _breakeven(trade: Trade) -> DefenseAction | None:

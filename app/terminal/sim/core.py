@@ -46,6 +46,7 @@ class TerminalCore:
         symbols: dict[str, SymbolSpec] | None = None,
         history_days: float = 21.0,
         utc_offset_s: int = 0,
+        replay: dict[str, Any] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._last_error: codes.Error = codes.SUCCESS
@@ -58,7 +59,7 @@ class TerminalCore:
         settings = WorldSettings(
             seed=seed, speed=speed, start_time=start_seconds(start_time), margin_mode=margin_mode,
             balance=balance, login=login, password=password, server=server, symbols=symbols,
-            history_days=history_days, utc_offset_s=utc_offset_s,
+            history_days=history_days, utc_offset_s=utc_offset_s, replay=replay,
         )  # fmt: skip
         self._world: World = build_world(settings, self._store.load() if self._store else None)
         self._clock_saved_at = self._market_saved_at = float("-inf")

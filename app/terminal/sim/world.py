@@ -49,6 +49,8 @@ class WorldSettings:
     history_days: float = 21.0
     #: the server's time zone: seconds ahead of UTC (brokers often run UTC+2/+3), whole quarter hours
     utc_offset_s: int = 0
+    #: symbols whose prices replay given bars (``market/replay.py``)
+    replay: dict[str, Any] | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -100,7 +102,8 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
             for key, value in fields.items():
                 if key in known:
                     setattr(specs[name], key, value)
-    market = Market(clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days)
+    market = Market(clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days,
+                    replay=settings.replay)
     if "market" in meta:
         try:
             market.restore(meta["market"])

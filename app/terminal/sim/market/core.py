@@ -19,6 +19,7 @@ from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
 from app.terminal.sim.market import queries
 from app.terminal.sim.clock import SimClock
 from app.terminal.sim.market.model import MINUTES_PER_DAY
+from app.terminal.sim.market.replay import ReplayTrack, attach
 from app.terminal.sim.market.script import Script
 from app.terminal.sim.market.snapshot import SNAPSHOT_VERSION, dump_symbol, load_symbol, saved_history
 from app.terminal.sim.market.state import (
@@ -65,13 +66,15 @@ class Market:
     ``symbols`` are the live specs shared with the terminal: a new ``spread_points`` is priced from the next
     tick, a symbol added to the dict gets its history on first use. ``start_price`` and
     ``annual_volatility`` shape the generated path and are read once, when the symbol's history is made.
-    Any seed is accepted; it is reduced to 64 bits.
+    Any seed is accepted; it is reduced to 64 bits. A symbol named in ``replay`` plays those bars instead of
+    the seeded model (``market/replay.py``).
     """
 
     def __init__(self, *, clock: SimClock, seed: int, symbols: dict[str, SymbolSpec] | None = None,
-                 history_days: float = 21.0) -> None:
+                 history_days: float = 21.0, replay: dict[str, ReplayTrack] | None = None) -> None:
         self._clock = clock
         self._seed = int(seed) % 2**64
+        self._replay = dict(replay or {})
         self.symbols: dict[str, SymbolSpec] = preset_symbols() if symbols is None else symbols
         origin = clock.now_msc() // 60000
         self._first_minute = origin - int(round(history_days * MINUTES_PER_DAY))
@@ -220,6 +223,9 @@ class Market:
         """A symbol with its generated history up to ``origin_minute``, ready to go live from there."""
         st = new_state(spec, seed=self._seed if seed is None else seed, first_minute=first_minute, origin_minute=origin_minute,
                        history=history)
+        track = self._replay.get(spec.name)
+        if track is not None:
+            attach(st, track)
         h = st.history
         if h.origin_minute > h.first_minute:
             rows = bulk_bars(st, h.first_minute, h.origin_minute, spread_points=h.spread_points, digits=h.digits)

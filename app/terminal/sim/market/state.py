@@ -145,6 +145,9 @@ def scripted_ticks(st: SymbolState, script: Script, lay: Layout, *, prev_bid: fl
 
 def live_ticks(st: SymbolState, a: int, b: int, *, prev_bid: float, prev_ask: float) -> np.ndarray:
     """Every tick of minutes ``[a, b)`` in the current mode (seeded process or script)."""
+    cached = getattr(st.model, "cached_ticks", None)  # a replayed symbol makes its ticks a day at a time
+    if st.script is None and cached is not None:
+        return cached(st, a, b, prev_bid=prev_bid, prev_ask=prev_ask)
     mb = st.model.bars(a, b)
     if st.script is not None:
         lay = layout(st.noise, np.arange(a, b, dtype=np.int64), mb.n)

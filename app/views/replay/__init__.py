@@ -1,0 +1,1 @@
+"""File > Replay...: replaying historical bars through the engine from the window."""
