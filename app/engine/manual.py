@@ -185,10 +185,11 @@ class ManualActions:
         """Pause or resume DTMS for one trade (persisted): while paused nothing is sent for it."""
         trade = self._owned(ticket)
         if trade.dtms_paused != paused:
-            trade.dtms_paused = paused
+            stage = staged(trade)  # shown paused once that is committed
+            stage.work.dtms_paused = paused
             detail = ("DTMS paused for this trade by the trader: watched, nothing sent" if paused
                       else "DTMS resumed for this trade")
-            await self._recorder.commit(trade, events=[(EventKind.TRADE_CHANGED, {
+            await self._recorder.commit(stage.work, into=stage, events=[(EventKind.TRADE_CHANGED, {
                 "ticket": ticket, "what": "paused", "paused": paused, "detail": detail})])
         return trade
 

@@ -274,11 +274,14 @@ class TradeRegistry:
 
     async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:
         """A bot registers a trade DTMS had adopted on its own: the bot's ownership and values apply."""
+        stage = staged(trade)
+        trade = stage.work
         trade.source = TradeSource.REGISTERED
         trade.sent = registration.sent()
         trade.strategy_type = registration.strategy_type
         trade.managed_by = owner_for(registration.strategy_type)
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))],
+                                    into=stage)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:
