@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from app.api import earlier, schemas, views
@@ -222,6 +223,9 @@ class ApiFacade:
         if trade is None:
             raise TradeNotManaged(ticket)
         transitions = await self._engine.transitions(ticket)
+        # the trade as it was when those transitions were read: a decision committed meanwhile must not show
+        # its new state beside a history without it (the live trade changes only after each commit)
+        trade = replace(trade)
         journal = await self._engine.journal(ticket)
         quote = self._quote(trade)
         position = self._engine.position(ticket) if trade.active else None

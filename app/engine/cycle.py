@@ -20,7 +20,7 @@ from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, TradeSource
 from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePartial, plan_protection, update_best_price
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder
+from app.engine.recorder import Recorder, Staged, staged
 from app.engine.reconcile import (
     HEDGE_PREFIX,
     READD_PREFIX,
@@ -225,13 +225,14 @@ class FastCycle:
                                                 direction=position_direction(leftover))
             whole = result.ok and not 0 < result.volume < float(leftover.volume) - 1e-9
             still_open = not whole and bool(await self._call(self._gateway.positions(ticket=int(leftover.ticket))))
+            stage = staged(trade)  # the trade lets the hedge go once that is committed with the journal
             if not still_open and int(leftover.ticket) == trade.hedge_ticket:
-                trade.hedge_ticket = None
+                stage.work.hedge_ticket = None
             all_closed = all_closed and not still_open
             what = "closed with its trade" if not still_open else "still open (kept under management)"
-            await self._finish_action(trade, ActionKind.CLOSE_HEDGE, result.outcome, result.records,
+            await self._finish_action(stage.work, ActionKind.CLOSE_HEDGE, result.outcome, result.records,
                                       f"position {int(leftover.ticket)} ({leftover.comment}) {what}; "
-                                      f"{result.detail}")
+                                      f"{result.detail}", into=stage)
         return all_closed
 
     def _cooling_down_after(self, trade: Trade, kind: ActionKind) -> bool:
@@ -245,6 +246,8 @@ class FastCycle:
         whether it happened."""
         if self.deep_check is not None and await self.deep_check.settle(trade, self.positions):
             return
+        stage = staged(trade)
+        trade = stage.work
         if trade.pending_action in _SL_MOVES and position is not None:
             kind = ActionKind(trade.pending_action)
             done = abs(float(position.sl) - trade.sl) > 1e-12
@@ -255,7 +258,7 @@ class FastCycle:
             trade.pending_action = None
             detail = f"the SL move whose answer was lost {'was' if done else 'had not been'} done"
             record = self._note(trade, kind, ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT, detail)
-            await self._recorder.commit(trade, actions=[record])
+            await self._recorder.commit(trade, actions=[record], into=stage)
         if trade.pending_action == ActionKind.PARTIAL_TAKE.value and position is not None:
             done = float(position.volume) < trade.volume - 1e-9
             if done:
@@ -265,15 +268,18 @@ class FastCycle:
             trade.pending_action = None
             record = self._note(trade, ActionKind.PARTIAL_TAKE,
                                 ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT, detail)
-            await self._recorder.commit(trade, actions=[record])
+            await self._recorder.commit(trade, actions=[record], into=stage)
 
     async def _record_outside_change(self, trade: Trade, changes: dict[str, tuple[float, float]]) -> None:
+        stage = staged(trade)
+        trade = stage.work
         for name, (_, actual) in changes.items():
             setattr(trade, name, actual)
         detail = ", ".join(f"{name} {old:g} -> {new:g}" for name, (old, new) in changes.items())
         record = self._note(trade, ActionKind.EXTERNAL_CHANGE, ActionOutcome.SUCCESS, f"changed outside DTMS: {detail}")
         payload = {"ticket": trade.ticket, "changes": {k: list(v) for k, v in changes.items()}, "detail": detail}
-        await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)])
+        await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)],
+                                    into=stage)
 
     async def _adopt(self, positions: tuple[Any, ...]) -> int:
         policy = self._settings().adoption
@@ -386,10 +392,11 @@ class FastCycle:
                 continue
             match intent:
                 case MarkBreakeven():
-                    trade.breakeven_triggered = True
-                    trade.best_price = trade.closing_price(data.bid, data.ask)
-                    record = self._note(trade, ActionKind.BREAKEVEN, ActionOutcome.NOT_SENT, intent.reason)
-                    await self._recorder.commit(trade, actions=[record])
+                    work = (stage := staged(trade)).work  # the flag shows once committed with its record
+                    work.breakeven_triggered = True
+                    work.best_price = trade.closing_price(data.bid, data.ask)
+                    record = self._note(work, ActionKind.BREAKEVEN, ActionOutcome.NOT_SENT, intent.reason)
+                    await self._recorder.commit(work, actions=[record], into=stage)
                 case MoveStop():
                     sent += 1
                     await self._move_stop(trade, intent, data.bid, data.ask, now)
@@ -397,9 +404,10 @@ class FastCycle:
                     sent += 1
                     await self._take_partial(trade, intent, data.rules)
                 case SkipPartial():
-                    trade.partial_taken = True
-                    record = self._note(trade, ActionKind.PARTIAL_TAKE, ActionOutcome.NOT_SENT, intent.reason)
-                    await self._recorder.commit(trade, actions=[record])
+                    work = (stage := staged(trade)).work
+                    work.partial_taken = True
+                    record = self._note(work, ActionKind.PARTIAL_TAKE, ActionOutcome.NOT_SENT, intent.reason)
+                    await self._recorder.commit(work, actions=[record], into=stage)
         return sent
 
     def _cooling_down(self, trade: Trade, intent: MoveStop | TakePartial, now: float) -> bool:
@@ -413,8 +421,10 @@ class FastCycle:
     async def _move_stop(self, trade: Trade, intent: MoveStop, bid: float, ask: float, now: float) -> None:
         # marked before sending: if the program dies with the request in flight, the restart reads the SL the
         # terminal shows and books it as this move, not as a change made outside DTMS
+        stage = staged(trade)
+        trade = stage.work  # the live trade changes only with each commit
         trade.pending_action = intent.kind.value
-        await self._recorder.commit(trade)
+        await self._recorder.commit(trade, into=stage)
         sl_old = trade.sl
         result = await self._executor().set_stops(trade, sl=intent.sl, tp=trade.tp, kind=intent.kind)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's SL
@@ -427,11 +437,13 @@ class FastCycle:
                 trade.best_price = trade.closing_price(bid, ask)
         await self._finish_action(trade, intent.kind, result.outcome, result.records, f"{intent.reason}; {result.detail}",
                                   extra={"reason": intent.reason, "sl_old": sl_old, "sl_new": intent.sl,
-                                         "r": trade.profit_in_r(bid, ask), "mt5": result.detail})
+                                         "r": trade.profit_in_r(bid, ask), "mt5": result.detail}, into=stage)
 
     async def _take_partial(self, trade: Trade, intent: TakePartial, rules: Any) -> None:
+        stage = staged(trade)
+        trade = stage.work
         trade.pending_action = ActionKind.PARTIAL_TAKE.value
-        await self._recorder.commit(trade)
+        await self._recorder.commit(trade, into=stage)
         result = await self._executor().close(trade, volume=intent.volume, kind=ActionKind.PARTIAL_TAKE, rules=rules)
         if result.outcome is not ActionOutcome.UNKNOWN:  # a lost answer is settled from the terminal's positions
             trade.pending_action = None
@@ -445,11 +457,11 @@ class FastCycle:
         await self._finish_action(trade, ActionKind.PARTIAL_TAKE, result.outcome, result.records,
                                   f"{intent.reason}; {result.detail}",
                                   extra=extra | {"reason": intent.reason, "volume_left": trade.volume,
-                                                 "mt5": result.detail})
+                                                 "mt5": result.detail}, into=stage)
 
     async def _finish_action(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome,
                              records: tuple[ActionRecord, ...], detail: str,
-                             extra: dict[str, Any] | None = None) -> None:
+                             extra: dict[str, Any] | None = None, into: Staged | None = None) -> None:
         trade.last_action = f"{kind.value} {outcome.value}"
         trade.last_action_at = self._clock.now()
         last = records[-1] if records else None
@@ -465,7 +477,7 @@ class FastCycle:
             payload["next"] = f"DTMS tries again in {wait:.0f} s if it is still due"
         elif outcome is ActionOutcome.UNKNOWN:
             payload["next"] = "DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
-        await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)])
+        await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)], into=into)
 
     def _note(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome, detail: str) -> ActionRecord:
         return ActionRecord(ticket=trade.ticket, kind=kind, request={}, outcome=outcome, detail=detail,

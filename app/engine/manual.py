@@ -22,7 +22,7 @@ from app.engine.facts import closing_facts
 from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
 from app.engine.protection import is_better_sl
-from app.engine.recorder import Recorder
+from app.engine.recorder import Recorder, Staged, staged
 from app.engine.registry import DTMS, TradeRegistry
 from app.engine.settings import ExecutionSettings
 from app.errors import NotOwner, RejectedError, TradeNotManaged
@@ -132,8 +132,10 @@ class ManualActions:
 
     async def _breakeven(self, trade: Trade, plan: ManualPlan, bid: float, ask: float) -> ManualResult:
         sl_old = trade.sl
+        stage = staged(trade)
+        trade = stage.work  # the live trade changes only with each commit
         trade.pending_action = ActionKind.BREAKEVEN.value  # a lost answer is settled from the terminal's SL
-        await self._recorder.commit(trade)
+        await self._recorder.commit(trade, into=stage)
         result = await self._executor().set_stops(trade, sl=plan.sl, tp=trade.tp, kind=ActionKind.BREAKEVEN)
         if result.outcome is not ActionOutcome.UNKNOWN:
             trade.pending_action = None
@@ -143,11 +145,13 @@ class ManualActions:
             trade.breakeven_triggered = True
             trade.best_price = trade.closing_price(bid, ask)
         extra = {"sl_old": sl_old, "sl_new": plan.sl, "r": trade.profit_in_r(bid, ask)}
-        return await self._finish(trade, ActionKind.BREAKEVEN, result, extra)
+        return await self._finish(trade, ActionKind.BREAKEVEN, result, extra, into=stage)
 
     async def _close(self, trade: Trade, plan: ManualPlan, rules: SymbolRules, bid: float,
                      ask: float) -> ManualResult:
         whole = plan.kind is ActionKind.CLOSE
+        stage = staged(trade)
+        trade = stage.work
         result = await self._executor().close(trade, volume=plan.volume, kind=plan.kind, rules=rules)
         filled = result.volume if 0 < result.volume <= plan.volume else plan.volume
         extra = closing_facts(trade, rules, filled, result.price or trade.closing_price(bid, ask))
@@ -156,9 +160,10 @@ class ManualActions:
                 trade.pending_action = ActionKind.CLOSE.value  # reconciliation books the close as DTMS's own
             trade.volume = rules.round_volume_down(trade.volume - filled + 1e-9)
         extra["volume_left"] = trade.volume
-        return await self._finish(trade, plan.kind, result, extra)
+        return await self._finish(trade, plan.kind, result, extra, into=stage)
 
-    async def _finish(self, trade: Trade, kind: ActionKind, result: Any, extra: dict[str, Any]) -> ManualResult:
+    async def _finish(self, trade: Trade, kind: ActionKind, result: Any, extra: dict[str, Any], *,
+                      into: Staged) -> ManualResult:
         trade.last_action = f"{kind.value} {result.outcome.value}"
         trade.last_action_at = self._now()
         last = result.records[-1] if result.records else None
@@ -170,7 +175,7 @@ class ManualActions:
             payload["next"] = ("DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
                                if result.outcome is ActionOutcome.UNKNOWN else "nothing more is sent; try again")
         records = tuple(replace(r, detail=f"{BY_TRADER}; {r.detail}") for r in result.records)
-        await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)])
+        await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)], into=into)
         verb = "done" if result.ok else result.outcome.value.lower().replace("_", " ")
         logger.info("ticket %s: %s by the trader %s: %s", trade.ticket, kind.value, verb, result.detail)
         return ManualResult(ok=result.ok, outcome=result.outcome, retcode=result.retcode,
@@ -180,10 +185,11 @@ class ManualActions:
         """Pause or resume DTMS for one trade (persisted): while paused nothing is sent for it."""
         trade = self._owned(ticket)
         if trade.dtms_paused != paused:
-            trade.dtms_paused = paused
+            stage = staged(trade)  # shown paused once that is committed
+            stage.work.dtms_paused = paused
             detail = ("DTMS paused for this trade by the trader: watched, nothing sent" if paused
                       else "DTMS resumed for this trade")
-            await self._recorder.commit(trade, events=[(EventKind.TRADE_CHANGED, {
+            await self._recorder.commit(stage.work, into=stage, events=[(EventKind.TRADE_CHANGED, {
                 "ticket": ticket, "what": "paused", "paused": paused, "detail": detail})])
         return trade
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
-from app.engine.recorder import Recorder
+from app.engine.recorder import Recorder, staged
 from app.engine.reconcile import is_dtms_own, position_direction
 from app.engine.settings import ProtectionSettings
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
@@ -190,20 +190,25 @@ class TradeRegistry:
             return result.trade
 
     async def unregister(self, ticket: int, reason: str = "management stopped") -> Trade:
-        trade = self._trades.get(ticket)
-        if trade is None:
+        live = self._trades.get(ticket)
+        if live is None:
             raise TradeNotManaged(ticket)
+        stage = staged(live)  # the managed trade ends once that is committed
+        trade = stage.work
         trade.active = False
         trade.closed_at = self._now()
         trade.close_reason = reason
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason})])
+        await self._recorder.commit(trade, into=stage,
+                                    events=[(EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason})])
         self.forget(ticket)
         self._released.add(ticket)
-        return trade
+        return live
 
     async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
                       at: float | None) -> None:
         previous = trade.state
+        stage = staged(trade)
+        trade = stage.work
         trade.active = False
         trade.state = DefensiveState.CLOSED
         trade.closed_at = at if at is not None else self._now()
@@ -212,7 +217,7 @@ class TradeRegistry:
         trade.close_reason = reason
         payload = {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
                    "profit": profit, "previous_state": previous.value, "direction": trade.direction.value}
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)])
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)], into=stage)
         self.forget(trade.ticket)
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
@@ -269,11 +274,14 @@ class TradeRegistry:
 
     async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:
         """A bot registers a trade DTMS had adopted on its own: the bot's ownership and values apply."""
+        stage = staged(trade)
+        trade = stage.work
         trade.source = TradeSource.REGISTERED
         trade.sent = registration.sent()
         trade.strategy_type = registration.strategy_type
         trade.managed_by = owner_for(registration.strategy_type)
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))],
+                                    into=stage)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:

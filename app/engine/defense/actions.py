@@ -26,7 +26,7 @@ from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder
+from app.engine.recorder import Recorder, Staged, staged
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.registry import DTMS
 from app.errors import TemporaryError
@@ -116,9 +116,11 @@ class DefenseActions:
         reconciliation sees in the terminal whether it happened and completes the transition then."""
         if trade.managed_by != DTMS:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
+        stage = staged(trade)
+        trade = stage.work  # the live trade changes only with each commit
         pending = decision.as_dict() | {"unknown": []}
         _mark(trade, pending, done=0)
-        await self._recorder.commit(trade)
+        await self._recorder.commit(trade, into=stage)
         run = _Run(sl_start=trade.sl, volume_start=trade.volume)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
@@ -129,16 +131,16 @@ class DefenseActions:
                 # the terminal is gone half-way: keep what was done; the reconnection settles the rest
                 logger.warning("ticket %s: terminal lost during %s; %d of %d actions finished", trade.ticket,
                                action.kind, index, len(decision.actions))
-                await self._recorder.commit(trade, actions=run.records)
+                await self._recorder.commit(trade, actions=run.records, into=stage)
                 raise
             if any(outcome is ActionOutcome.UNKNOWN for _, outcome, _ in run.outcomes[seen:]):
                 pending["unknown"].append([index, pending["volume_before"], pending["sl_before"]])
         _mark(trade, pending, done=len(decision.actions))
         if pending["unknown"]:
             logger.warning("ticket %s: an answer was lost; the transition is settled from the terminal", trade.ticket)
-            await self._recorder.commit(trade, actions=run.records)
+            await self._recorder.commit(trade, actions=run.records, into=stage)
             return run.calls
-        await self._finish(trade, decision, run)
+        await self._finish(trade, decision, run, into=stage)
         return run.calls
 
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
@@ -147,6 +149,8 @@ class DefenseActions:
         if not (trade.pending_action or "").startswith(PENDING_PREFIX):
             return False
         data = json.loads(trade.pending_action[len(PENDING_PREFIX):])
+        stage = staged(trade)  # the live trade changes only with the commit
+        trade = stage.work
         decision = Decision.from_dict(data)
         own = positions.get(trade.ticket)
         open_actions = [(int(i), float(volume), float(sl)) for i, volume, sl in data.get("unknown", [])]
@@ -160,7 +164,7 @@ class DefenseActions:
             self._note(run, trade, action.kind, outcome, f"{SETTLED}: {detail}", decision.at)
         if own is not None:
             trade.volume, trade.sl = float(own.volume), float(own.sl)
-        await self._finish(trade, decision, run, closed=own is None)
+        await self._finish(trade, decision, run, closed=own is None, into=stage)
         return True
 
     # --- one action ---------------------------------------------------------------------------------------
@@ -329,7 +333,10 @@ class DefenseActions:
 
     # --- journal ----------------------------------------------------------------------------------------------
 
-    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False) -> None:
+    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False,
+                      into: Staged) -> None:
+        """Write the outcome into the staged ``trade`` and commit it with its transition and journal in one
+        transaction; the live trade takes it only then."""
         at = decision.at
         trade.pending_action = None
         closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
@@ -375,7 +382,7 @@ class DefenseActions:
             trade.last_action_at = self._now()
         if decision.to_state is DefensiveState.CLOSED and not closed_all:
             logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
-        await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events)
+        await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events, into=into)
 
     def _add(self, run: _Run, kind: K, result: ActionResult, extra: dict[str, Any] | None = None) -> None:
         run.records.extend(result.records)
