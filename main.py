@@ -11,7 +11,9 @@ import os
 import sys
 
 from app.cli import CommandLine, parse
+from app.desk_lock import DeskAlreadyRunning, data_dir_lock
 from app.errors import ConfigurationError
+from app.files import private_umask
 from app.logs import configure_logging
 from app.runtime import Services
 
@@ -41,12 +43,28 @@ async def headless(command: CommandLine) -> int:
         await status
 
 
+def refuse(command: CommandLine, refusal: DeskAlreadyRunning) -> int:
+    """A second desk says which desk runs and exits with code 2, having changed nothing."""
+    print(f"DTMS Desk: {refusal}", file=sys.stderr)
+    if not command.headless and display_available():
+        from app.views.program import show_refusal
+
+        show_refusal(str(refusal))
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         command = parse(sys.argv[1:] if argv is None else argv)
     except ConfigurationError as error:
         print(f"settings: {error}", file=sys.stderr)
         return 2
+    try:
+        # held for the life of the process; nothing in the data dir (not even the log) is touched without it
+        data_dir_lock(command.options.data_dir)
+    except DeskAlreadyRunning as refusal:
+        return refuse(command, refusal)
+    private_umask()
     log_path = configure_logging(command.options.data_dir)
     logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)
     if not command.headless and not display_available():

@@ -81,6 +81,7 @@ class Engine:
         settings: EngineSettings | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         autorun: bool = True,
+        account_guard: Callable[[int, str], Callable[[], None]] | None = None,
     ) -> None:
         """``autorun=False`` leaves the monitoring loop off: cycles run only through ``run_fast_cycle``
         (tests and benchmarks step the engine themselves)."""
@@ -119,6 +120,11 @@ class Engine:
         self._cycle_errors = 0
         self._last_cycle: CycleReport | None = None
         self._run_lock = asyncio.Lock()
+        #: takes the machine-wide lock of the connected account (login, server); returns its release
+        self._account_guard = account_guard
+        self._account_release: Callable[[], None] | None = None
+        #: why this desk refused to run (another desk manages the account), or None
+        self.refusal: ConfigurationError | None = None
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -205,6 +211,8 @@ class Engine:
             connection = self._settings.connection
             if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
                 return False
+            if not await self._claim_account():
+                return False
             return await self._recover_and_run()
 
     async def retry_initialize(self) -> bool:
@@ -219,6 +227,9 @@ class Engine:
             await asyncio.gather(self._monitor, return_exceptions=True)
             self._monitor = None
         await self._tasks.cancel_all()
+        if self._account_release is not None:
+            self._account_release()
+            self._account_release = None
         await self._set_state(LifecycleState.STOPPED, reason="stopped")
 
     def pause(self, paused: bool) -> None:
@@ -260,6 +271,22 @@ class Engine:
             await self._sleep(delay)
         await self._set_state(LifecycleState.FAILED, reason=f"could not connect after {attempts} attempts: {reason}")
         return False
+
+    async def _claim_account(self) -> bool:
+        """One desk per account: before anything is read or changed, this desk takes the account's lock."""
+        if self._account_guard is None or self._account_release is not None:
+            return True
+        from app.desk_lock import DeskAlreadyRunning
+
+        account = await self._gateway.account_info()
+        try:
+            self._account_release = self._account_guard(int(account.login), str(account.server))
+        except DeskAlreadyRunning as refusal:
+            self.refusal = refusal
+            logger.error("%s", refusal)
+            await self._set_state(LifecycleState.FAILED, reason=str(refusal))
+            return False
+        return True
 
     async def _recover_and_run(self) -> bool:
         await self._set_state(LifecycleState.RECOVERING)

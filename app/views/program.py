@@ -19,6 +19,7 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from app.desk_lock import DeskAlreadyRunning
 from app.errors import ConfigurationError
 from app.runtime import Services
 from app.tasks import TaskKeeper
@@ -74,7 +75,12 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
                       on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
-    services = await Services.open(command.options)
+    try:
+        services = await Services.open(command.options)
+    except DeskAlreadyRunning as refusal:
+        logger.error("%s", refusal)
+        show_refusal(str(refusal))
+        return EXIT_CONFIGURATION
     server = _api_server(services)
     if server is not None:
         try:
@@ -95,7 +101,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         window.show()
         if on_window is not None:
             on_window(window)
-        tasks.spawn(_start(services), "engine-start")
+        tasks.spawn(_start(services, stop), "engine-start")
         if services.simulated and services.settings.terminal.sim_demo:
             tasks.spawn(_demo_when_ready(services, bridge), "demo")
         await stop.wait()
@@ -114,8 +120,21 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         logger.info("stopped")
 
 
-async def _start(services: Services) -> None:
+def show_refusal(message: str) -> None:
+    """A second desk on the same data dir or account: say which one runs, then the caller exits."""
+    from PySide6.QtWidgets import QMessageBox
+
+    if QApplication.instance() is None:
+        QApplication(sys.argv[:1])
+    QMessageBox(QMessageBox.Icon.Warning, "DTMS Desk is already running", message).exec()
+
+
+async def _start(services: Services, stop: asyncio.Event | None = None) -> None:
     if not await services.engine.start():
+        if services.engine.refusal is not None and stop is not None:
+            show_refusal(str(services.engine.refusal))
+            stop.set()
+            return
         logger.error("initialisation failed: %s (retry from the window)", services.engine.lifecycle.reason)
         return
     # What start-up built (market history, recovered trades, the window) lives as long as the program; frozen,
