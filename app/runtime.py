@@ -95,7 +95,8 @@ class Services:
         options.data_dir.mkdir(parents=True, exist_ok=True)
         lock = data_dir_lock(options.data_dir)
         try:
-            repository = await Repository.open(options.data_dir / "dtms.sqlite3")
+            repository = await Repository.open(options.data_dir / "dtms.sqlite3",
+                                           backups_kept=options.settings.engine.database.backups_kept)
         except BaseException:
             release(lock)
             raise
@@ -115,6 +116,7 @@ class Services:
         """Stop the engine, the terminal worker (never waiting on a stuck call) and the database."""
         try:
             await self.engine.stop()
+            await self.engine.backup_database()  # a clean stop leaves a fresh backup (unless degraded)
         finally:
             try:
                 await self.gateway.close()

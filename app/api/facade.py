@@ -62,17 +62,30 @@ class ApiFacade:
 
     # --- health -----------------------------------------------------------------------------------------
 
+    def trouble(self) -> str:
+        """Why a READY engine is not healthy: a degraded database or a terminal not answering ("" if none)."""
+        health = self._engine.health()
+        if health.database_problem:
+            return f"database degraded: {health.database_problem}"
+        if health.terminal_stall_s is not None:
+            return (f"terminal not answering: {self._engine.stall.call or 'a call'} waiting "
+                    f"{health.terminal_stall_s:.1f} s")
+        return ""
+
     def health(self) -> tuple[int, schemas.HealthResponse]:
-        """200 healthy, 503 not ready (with the reason), 500 if the engine cannot even say."""
+        """200 healthy, 503 not ready or degraded (with the reason), 500 if the engine cannot even say."""
         try:
             engine = self._engine
             lifecycle = engine.lifecycle
-            ready = engine.ready
+            trouble = self.trouble() if engine.ready else ""
+            ready = engine.ready and not trouble
             body = schemas.HealthResponse(
-                status="healthy" if ready else "not_ready",
-                dtms_initialized=ready,
+                status="healthy" if ready else ("degraded" if trouble else "not_ready"),
+                dtms_initialized=engine.ready,
                 state=lifecycle.state.value,
-                reason=lifecycle.reason or None,
+                reason=trouble or lifecycle.reason or None,
+                database_problem=engine.database_problem or None,
+                terminal_stall_s=engine.stall.stalled_s,
                 monitoring_active=engine.monitoring,
                 active_trades=len(engine.trades()),
                 epoch=lifecycle.epoch,
@@ -88,14 +101,15 @@ class ApiFacade:
 
     def dtms_health(self) -> tuple[int, schemas.DtmsHealthResponse]:
         engine = self._engine
-        ready = engine.ready
+        trouble = self.trouble() if engine.ready else ""
+        ready = engine.ready and not trouble
         body = schemas.DtmsHealthResponse(
-            dtms_initialized=ready,
+            dtms_initialized=engine.ready,
             monitoring_active=engine.monitoring,
             active_trades=len(engine.trades()),
             ready=ready,
             state=engine.state.value,
-            reason=None if ready else (engine.lifecycle.reason or f"engine is {engine.state.value}"),
+            reason=None if ready else (trouble or engine.lifecycle.reason or f"engine is {engine.state.value}"),
         )
         return (200 if ready else 503), body
 

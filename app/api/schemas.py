@@ -34,7 +34,7 @@ MT5_STRING_MAX = 29  # MT5 rejects longer symbol and comment strings
 DirectionName = Literal["BUY", "SELL"]
 DefensiveStateName = Literal["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"]
 LifecycleStateName = Literal["STARTING", "CONNECTING", "RECOVERING", "READY", "DISCONNECTED", "FAILED", "STOPPED"]
-HealthStatus = Literal["healthy", "not_ready", "error"]
+HealthStatus = Literal["healthy", "not_ready", "degraded", "error"]
 
 
 class ErrorCode(StrEnum):
@@ -323,6 +323,8 @@ class HealthResponse(BaseModel):
     epoch: int = 0
     terminal: str | None = None  # "sim" or "mt5"
     timestamp: float | None = None  # wall clock, epoch seconds
+    database_problem: str | None = None  # why the database is degraded (503 while it is)
+    terminal_stall_s: float | None = None  # seconds the terminal has not answered (503 while it does not)
 
 
 class DtmsHealthResponse(BaseModel):
