@@ -109,7 +109,8 @@ class EnableTradeRequest(BaseModel):
     @field_validator("direction", mode="before")
     @classmethod
     def _direction_any_case(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
+        # ASCII only: Unicode case mapping turns "ſell" (long s) into "SELL"
+        return value.strip().upper() if isinstance(value, str) and value.isascii() else value
 
     @field_validator("entry", "volume", "stop_loss", "take_profit")
     @classmethod
