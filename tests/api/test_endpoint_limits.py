@@ -94,3 +94,36 @@ def test_the_new_endpoint_settings_round_trip_and_are_checked() -> None:
         with pytest.raises(InvalidSettings):
             settings_from_dict({"api": bad})
     assert AppSettings().api.read_timeout_s == 10.0
+
+
+def _keys(node: object) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for value in node.values() for k in _keys(value)}
+    if isinstance(node, list):
+        return {k for value in node for k in _keys(value)}
+    return set()
+
+
+async def test_the_openapi_document_is_valid_and_names_the_bearer_token(
+        ready: Services, make_app: Callable[..., FastAPI]) -> None:
+    async with client_for(make_app(ready)) as client:
+        document = (await client.get("/openapi.json")).json()
+    assert not _keys(document) & {"gt", "ge", "lt", "le"}, "pydantic keywords that are not OpenAPI"
+    assert {"minimum", "maximum", "exclusiveMinimum"} <= _keys(document), "the bounds themselves are kept"
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": "the token in the data dir's api_token file"}
+    assert "security" not in document  # loopback without a token
+    async with client_for(make_app(ready, require_token=True)) as client:
+        token = (ready.data_dir / "api_token").read_text().strip()
+        guarded = (await client.get("/openapi.json", headers={"Authorization": f"Bearer {token}"})).json()
+    assert guarded["security"] == [{"bearer": []}]
+    async with client_for(make_app(ready)) as client:  # the bounds still hold after the reordering
+        for bad in ({"kind": "block", "count": 0}, {"kind": "block", "count": True}, {"kind": "block", "seconds": 0}):
+            assert (await client.post("/sim/faults", json=bad)).status_code == 422, bad
+
+
+async def test_direction_words_are_ascii_only(ready: Services, make_app: Callable[..., FastAPI]) -> None:
+    async with client_for(make_app(ready)) as client:
+        for word in ("\u017fell", "BUY\u0307", "ｂｕｙ"):  # long s ("ſell".upper() == "SELL"), dotted, full width
+            answer = await client.post("/dtms/trade/enable", json={"ticket": 1, "symbol": "EURUSD", "direction": word})
+            assert answer.status_code == 422 and answer.json()["field"] == "direction", word
