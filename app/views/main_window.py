@@ -17,6 +17,7 @@ from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
+from app.views.confirm_owner import OwnerConfirmation
 from app.views.closed_model import ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
         self.trades_view.selectionModel().selectionChanged.connect(self._on_selected)
         self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
+        self.owner_confirmation = OwnerConfirmation(self.trades_view, self.trades, self.proxy, bridge)
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -171,7 +173,7 @@ class MainWindow(QMainWindow):
 
     async def close_tasks(self) -> None:
         self.tray.hide()
-        for part in (self.banner, self.detail, self.health, self.closed):
+        for part in (self.banner, self.detail, self.health, self.closed, self.owner_confirmation):
             await part.close_tasks()
 
     def _on_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
