@@ -43,8 +43,11 @@ def backups(database: Path) -> list[Path]:
 
 def quick_check(connection: sqlite3.Connection) -> str:
     """What ``PRAGMA quick_check`` finds wrong ("" when sound)."""
-    problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
-    return "" if problems == ["ok"] else "; ".join(str(p) for p in problems[:5])
+    problems = [row[0] for row in connection.execute("PRAGMA quick_check(5)")]
+    if problems == ["ok"]:
+        return ""
+    text = "; ".join(" ".join(str(p).split()) for p in problems)
+    return text if len(text) <= 240 else text[:237] + "..."
 
 
 def take_backup(source: sqlite3.Connection, database: Path, *, keep: int, now: datetime | None = None) -> Path:
