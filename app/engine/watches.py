@@ -78,7 +78,7 @@ class DatabaseWatch:
             return ""
         try:
             problem = await check()
-        except Exception as error:  # the check itself failing (I/O error, malformed file) is the answer
+        except Exception as error:  # noqa: BLE001 (the check itself failing is the answer)
             problem = getattr(error, "degrading", None) or str(error)
         self.last_check_at = time.time()
         if problem:
@@ -92,7 +92,7 @@ class DatabaseWatch:
             return False
         try:
             self.last_backup = await backup(self._settings().database.backups_kept)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (any failure of the backup is reported as degraded)
             reason = getattr(error, "degrading", None) or f"damaged: the backup failed its check: {error}"
             logger.error("backup failed: %s", error)
             self._recorder.degrade(reason)

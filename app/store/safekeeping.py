@@ -8,10 +8,10 @@ commit: after a good backup, the side journal holds exactly what came after it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import SqliteDatabase
 
@@ -21,8 +21,7 @@ from app.store.backup import quick_check, take_backup
 from app.store.models import ActionRow, EventRow, TransitionRow
 from app.store.side_journal import SideJournal, SideKind
 
-if TYPE_CHECKING:
-    from app.store.repository import Repository
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +33,15 @@ class Safekeeping:
     _path: Path
     side: SideJournal
 
+    if TYPE_CHECKING:  # provided by Repository
+
+        async def _run(self, work: Callable[..., T], *args: Any) -> T: ...
+        def _upsert(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+        def _insert_if_absent(self, values: tuple[Any, ...]) -> bool: ...
+
     # --- ownership: committed with its event, then copied aside -----------------------------------------
 
-    async def register_trade(self: Repository, trade: Trade, kind: str, payload: dict[str, Any],
+    async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
                              at: float) -> tuple[bool, StoredEvent]:
         """Insert the trade (or take an archived row of the ticket over again) and its event in one
         transaction. Returns whether the row is new, and the stored event."""
@@ -44,7 +49,7 @@ class Safekeeping:
         event = _event_values(kind, payload, at)
         return await self._run(self._register_on_thread, values, event)
 
-    def _register_on_thread(self: Repository, values: tuple[Any, ...],
+    def _register_on_thread(self, values: tuple[Any, ...],
                             event: dict[str, Any]) -> tuple[bool, StoredEvent]:
         with self._db.atomic():
             inserted = self._insert_if_absent(values)
@@ -54,14 +59,14 @@ class Safekeeping:
         self.side.append(SideKind.TRADE, {"values": list(values)})
         return inserted, _stored(seq, event)
 
-    async def save_trade_with_event(self: Repository, trade: Trade, kind: str, payload: dict[str, Any],
+    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
                                     at: float) -> StoredEvent:
         """A change of ownership (claim, release): the row and its event in one transaction, then aside."""
         values = mapping.trade_values(trade)
         event = _event_values(kind, payload, at)
         return await self._run(self._save_with_event_on_thread, values, event)
 
-    def _save_with_event_on_thread(self: Repository, values: tuple[Any, ...], event: dict[str, Any]) -> StoredEvent:
+    def _save_with_event_on_thread(self, values: tuple[Any, ...], event: dict[str, Any]) -> StoredEvent:
         with self._db.atomic():
             self._upsert([values])
             seq = EventRow.insert(**event).execute()
@@ -70,23 +75,23 @@ class Safekeeping:
 
     # --- checks and backups -------------------------------------------------------------------------------
 
-    async def check(self: Repository) -> str:
+    async def check(self) -> str:
         """``PRAGMA quick_check`` on the open connection (it reads the WAL too): "" when sound."""
         return await self._run(lambda: quick_check(self._db.connection()))
 
-    async def backup(self: Repository, keep: int = 3) -> Path:
+    async def backup(self, keep: int = 3) -> Path:
         """A consistent, checked copy in ``backups/``; the side journal is emptied once it is kept.
         Raises ``StoreError`` (wrapping ``BackupRefused``) when the copy fails its check."""
         return await self._run(self._backup_on_thread, keep)
 
-    def _backup_on_thread(self: Repository, keep: int) -> Path:
+    def _backup_on_thread(self, keep: int) -> Path:
         target = take_backup(self._db.connection(), self._path, keep=keep)
         self.side.clear()
         return target
 
     # --- replay at start ------------------------------------------------------------------------------------
 
-    def _replay_on_thread(self: Repository) -> int:
+    def _replay_on_thread(self) -> int:
         """Write the side journal's records into the database, oldest first (later rows win)."""
         count = 0
         with self._db.atomic():
@@ -106,17 +111,17 @@ class Safekeeping:
                 count += 1
         return count
 
-    def needs_replay(self: Repository, damaged_at_start: bool) -> bool:
+    def needs_replay(self, damaged_at_start: bool) -> bool:
         """Replay after damage at start, or when the journal holds what a degraded run could not store;
         otherwise its ownership rows are already in the sound database."""
         if not self.side:
             return False
         return damaged_at_start or any(kind is SideKind.DEGRADED for kind, _ in self.side.records())
 
-    def _start_backup_on_thread(self: Repository, keep: int) -> Path | None:
+    def _start_backup_on_thread(self, keep: int) -> Path | None:
         try:
             return self._backup_on_thread(keep)
-        except (sqlite3.Error, OSError, Exception) as error:  # the program still starts; the check reports
+        except Exception as error:  # noqa: BLE001 (the program still starts; the integrity check reports)
             logger.error("no backup at start: %s", error)
             return None
 

@@ -106,7 +106,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
             tasks.spawn(_demo_when_ready(services, bridge), "demo")
         await stop.wait()
         logger.info("stop requested")
-        return EXIT_OK
+        return EXIT_CONFIGURATION if services.engine.refusal is not None else EXIT_OK
     finally:
         window.log.detach()
         try:

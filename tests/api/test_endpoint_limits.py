@@ -34,8 +34,8 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
 
 @pytest.mark.parametrize("partial", [
     b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n",  # headers never finished
-    b"POST /dtms/trade/enable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    b"Content-Length: 200\r\n\r\n{\"ticket\": 1",  # a body that stops
+    (b"POST /dtms/trade/enable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Content-Length: 200\r\n\r\n{\"ticket\": 1"),  # a body that stops
     b"",  # a connection that sends nothing
 ])
 async def test_a_partial_request_is_closed_within_the_read_timeout(

@@ -11,7 +11,6 @@ from app.engine.model import TradeSource
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.main_window import MainWindow
-
 from tests.engine.conftest import open_position
 
 from .conftest import until
