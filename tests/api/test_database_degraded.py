@@ -125,3 +125,27 @@ async def test_damage_while_running_acknowledges_nothing_that_is_not_stored(tmp_
         assert any(a.kind is ActionKind.PARTIAL_TAKE for a in journal), "the partial taken while degraded is lost"
     finally:
         await again.close()
+
+
+async def test_a_read_only_database_refuses_the_commit_and_nothing_enters_memory(tmp_path: Path) -> None:
+    services = await open_services(tmp_path)
+    assert await services.engine.start()
+    app = create_app(services, ApiSettings())
+    try:
+        async with client_for(app) as api:
+            stored = await buy(api)
+            assert (await enable(api, stored)).status_code == 200
+            repository = services.repository
+            await repository._run(lambda: repository._db.execute_sql("PRAGMA query_only = ON"))  # a read-only file
+            ticket = await buy(api)
+            answer = await enable(api, ticket)
+            assert answer.status_code == 503 and "read-only" in answer.json()["detail"], answer.text
+            assert services.engine.trade(ticket) is None
+            assert "read-only" in services.engine.health().database_problem
+            health = await api.get("/health")
+            assert health.status_code == 503 and "read-only" in health.json()["reason"]
+            release = await api.post("/dtms/trade/disable", json={"ticket": stored})
+            assert release.status_code == 503 and services.engine.trade(stored) is not None
+    finally:
+        await close_app(app)
+        await services.close()

@@ -127,3 +127,18 @@ async def test_direction_words_are_ascii_only(ready: Services, make_app: Callabl
         for word in ("\u017fell", "BUY\u0307", "ｂｕｙ"):  # long s ("ſell".upper() == "SELL"), dotted, full width
             answer = await client.post("/dtms/trade/enable", json={"ticket": 1, "symbol": "EURUSD", "direction": word})
             assert answer.status_code == 422 and answer.json()["field"] == "direction", word
+
+
+def test_the_safety_settings_round_trip_and_are_checked() -> None:
+    settings = settings_from_dict({"engine": {"connection": {"stall_threshold_s": 1.5},
+                                              "database": {"check_interval_s": 60.0, "backup_interval_s": 120.0,
+                                                           "backups_kept": 5}}})
+    assert settings_from_dict(settings_to_dict(settings)) == settings
+    assert settings.engine.database.backups_kept == 5 and settings.engine.connection.stall_threshold_s == 1.5
+    defaults = AppSettings().engine
+    assert (defaults.connection.stall_threshold_s, defaults.database.check_interval_s,
+            defaults.database.backup_interval_s) == (2.0, 300.0, 600.0)
+    for bad in ({"connection": {"stall_threshold_s": 10.0}}, {"database": {"check_interval_s": 1.0}},
+                {"database": {"backups_kept": 0}}):
+        with pytest.raises(InvalidSettings):
+            settings_from_dict({"engine": bad})
