@@ -3,6 +3,8 @@
 - the online backup (SQLite's backup API on the database thread) and the integrity check (``PRAGMA
   quick_check``) at 1,000 and 10,000 stored trades: milliseconds, and the event loop's worst lag meanwhile
   (a 1 ms ticker on the loop), against the same ticker's lag with the database idle;
+- a registration's commit (row and event in one transaction plus the side-journal line) against the bare
+  insert, in the same run;
 - time from damage to degraded: the file damaged (WAL checkpointed, middle third overwritten), then the
   next integrity check; plus the bound that follows from ``database.check_interval_s``;
 - time to detect a hang: a worker-process terminal blocked 5 s holding its GIL; seconds from the call's
@@ -75,6 +77,26 @@ async def database_costs(trades: int, rounds: int) -> None:
             await repo.close()
 
 
+async def registration_cost(count: int) -> None:
+    """A registration's commit (row and event in one transaction, then the side journal line) against the plain
+    insert it replaced, in the same run."""
+    with tempfile.TemporaryDirectory() as folder:
+        repo = await Repository.open(Path(folder) / "dtms.sqlite3")
+        try:
+            started = time.perf_counter()
+            for n in range(1, count + 1):
+                await repo.insert_trade_if_absent(replace(trade(1), ticket=n))
+            plain = (time.perf_counter() - started) / count
+            started = time.perf_counter()
+            for n in range(count + 1, 2 * count + 1):
+                await repo.register_trade(replace(trade(1), ticket=n), "trade_registered", {"ticket": n}, 1.0)
+            safe = (time.perf_counter() - started) / count
+            print(f"registration commit: {safe * 1e6:.0f} us (row + event + side journal) against {plain * 1e6:.0f} us "
+                  f"(row alone): x{safe / plain:.2f}, over {count} registrations")
+        finally:
+            await repo.close()
+
+
 async def damage_to_degraded(trades: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
@@ -132,6 +154,7 @@ async def main() -> None:
     args = parser.parse_args()
     for trades in (1_000, 10_000):
         await database_costs(trades, args.rounds)
+    await registration_cost(1_000)
     for trades in (1_000, 10_000):
         await damage_to_degraded(trades)
     await hang_detection(args.rounds)

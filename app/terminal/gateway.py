@@ -163,7 +163,8 @@ class Gateway:
                 self._worker_lost("the terminal worker is not running")
                 raise TerminalUnavailable("the terminal worker is not running")
             started = time.perf_counter()
-            self._in_flight = (request.name or str(request.kind), time.monotonic())
+            if request.kind is RequestKind.CALL:  # a terminal call (simulator controls are the tests' own)
+                self._in_flight = (request.name, time.monotonic())
             try:
                 raw = await self._transport.request(request, deadline)
             except TerminalTimeout:
