@@ -8,6 +8,7 @@ commit: after a good backup, the side journal holds exactly what came after it.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,8 +77,18 @@ class Safekeeping:
     # --- checks and backups -------------------------------------------------------------------------------
 
     async def check(self) -> str:
-        """``PRAGMA quick_check`` on the open connection (it reads the WAL too): "" when sound."""
-        return await self._run(lambda: quick_check(self._db.connection()))
+        """``PRAGMA quick_check`` of the file and its WAL as they are on disk: "" when sound.
+
+        It runs on a fresh read-only connection: the program's own connection answers from its page cache,
+        so damage to the WAL or to cached pages would go unseen until a restart."""
+        return await self._run(self._check_on_thread)
+
+    def _check_on_thread(self) -> str:
+        connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            return quick_check(connection)
+        finally:
+            connection.close()
 
     async def backup(self, keep: int = 3) -> Path:
         """A consistent, checked copy in ``backups/``; the side journal is emptied once it is kept.

@@ -13,7 +13,7 @@ import httpx
 
 from app.api.app import close_app, create_app
 from app.config import ApiSettings, AppSettings
-from app.engine.model import ActionKind
+from app.engine.model import ActionKind, Direction, Trade, TradeSource
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
 from app.runtime import RuntimeOptions, Services
 from app.store.side_journal import SideKind
@@ -149,3 +149,28 @@ async def test_a_read_only_database_refuses_the_commit_and_nothing_enters_memory
     finally:
         await close_app(app)
         await services.close()
+
+
+async def test_damage_to_the_wal_alone_is_found_while_running(tmp_path: Path) -> None:
+    services = await open_services(tmp_path)
+    assert await services.engine.start()
+    try:
+        template = archived_trade()
+        await services.repository.save_trades([replace(template, ticket=20_000 + n) for n in range(2_000)])
+        wal = tmp_path / "dtms.sqlite3-wal"
+        size = wal.stat().st_size
+        with open(wal, "r+b") as file:  # noqa: ASYNC230 (only the WAL is damaged, the file is untouched)
+            file.seek(size // 3)
+            file.write(os.urandom(size // 3))
+        assert services.engine.health().database_problem == ""
+        assert await services.engine.check_database()
+        assert "damaged" in services.engine.health().database_problem
+    finally:
+        await services.close()
+
+
+def archived_trade() -> Trade:
+    return Trade(ticket=1, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=0.1, sl=1.09, tp=1.12,
+                 magic=0, comment="", opened_at=1.0, sent={}, managed_by="DTMS", strategy_type=None,
+                 source=TradeSource.REGISTERED, registered_at=1.0, initial_sl=1.09, initial_volume=0.1, r=0.01,
+                 synthetic_r=False, breakeven_triggered=False, state_since=1.0, active=False)
