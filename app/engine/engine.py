@@ -370,8 +370,9 @@ class Engine:
                       "positions it never saw follow the adoption policy")
         else:
             rebuilt = await self.cycle.rebuild()
-            detail = (f"the database was unreadable and was moved aside to {moved}; no good backup: {rebuilt} "
-                      "open positions are watched as unconfirmed until a bot registers them or you confirm them")
+            detail = (f"the database was unreadable and was moved aside to {moved}; no good backup ({replayed} "
+                      f"records of the side journal replayed): {rebuilt} other open positions are watched as "
+                      "unconfirmed until a bot registers them or you confirm them")
         await self._recorder.event(EventKind.DATABASE_RECOVERED, {
             "moved_to": str(moved), "restored_from": str(restored) if restored else None, "replayed": replayed,
             "rebuilt": rebuilt, "unconfirmed": self.registry.unconfirmed(), "detail": detail})

@@ -72,8 +72,8 @@ class Repository(Safekeeping):
 
     @classmethod
     async def open(cls, path: Path, *, backups_kept: int = 3) -> Repository:
-        """Open (restoring the newest good backup over a damaged file), replay the side journal where it holds
-        what the file lacks, then take a backup, which empties the side journal."""
+        """Open (restoring the newest good backup over a damaged file) and replay the side journal where it holds
+        what the file lacks; when the side journal is not empty, take a backup, which empties it."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtms-db")
@@ -94,7 +94,8 @@ class Repository(Safekeeping):
                 repository.replayed = await repository._run(repository._replay_on_thread)
                 logger.warning("%d records of the side journal %s written into the database", repository.replayed,
                                repository.side.path)
-            repository.started_backup = await repository._run(repository._start_backup_on_thread, backups_kept)
+            if repository.side:  # a crash (or a replay) left ownership records since the newest backup
+                repository.started_backup = await repository._run(repository._start_backup_on_thread, backups_kept)
         except BaseException:
             await repository.close()
             raise
