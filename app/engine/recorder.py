@@ -22,14 +22,10 @@ from app.errors import DatabaseDegraded, DtmsError
 logger = logging.getLogger(__name__)
 
 
-class Aside(Protocol):
-    def append(self, kind: Any, body: dict[str, Any]) -> None: ...
-
-
 class Journal(Protocol):
     """The part of the repository the recorder writes to."""
 
-    side: Any
+    side: Any  # where the aside records go (for the log)
 
     async def save_trade_with_records(
         self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
@@ -41,6 +37,11 @@ class Journal(Protocol):
                              at: float) -> tuple[bool, StoredEvent]: ...
     async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
                                     at: float) -> StoredEvent: ...
+    def aside_trade(self, trade: Trade) -> None: ...
+    def aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
+                      transitions: tuple[Transition, ...]) -> None: ...
+    def aside_event(self, kind: str, payload: dict[str, Any], at: float, wall_at: float) -> None: ...
+    def aside_degraded(self, reason: str) -> None: ...
 
 
 def _degrading(error: BaseException) -> str | None:
@@ -66,23 +67,19 @@ class Recorder:
         self.problem = reason
         logger.error("database degraded: %s; protection goes on, journaled to %s", reason,
                      getattr(self._journal.side, "path", "the side journal"))
-        self._aside("degraded", {"reason": reason})
+        self._aside(lambda: self._journal.aside_degraded(reason))
         if self.on_degraded is not None:
             self.on_degraded(reason)
         return True
 
-    def _aside(self, kind: str, body: dict[str, Any]) -> None:
-        from app.store.side_journal import SideKind
-
+    def _aside(self, write: Callable[[], None]) -> None:
         try:
-            self._journal.side.append(SideKind(kind), body)
+            write()
         except OSError:
             logger.exception("the side journal could not be written either")
 
     def aside_trade(self, trade: Trade) -> None:
-        from app.store import mapping
-
-        self._aside("trade", {"values": list(mapping.trade_values(trade))})
+        self._aside(lambda: self._journal.aside_trade(trade))
 
     def _lenient(self, error: BaseException) -> None:
         """A failed write of protection's records: raise unless it means the database is gone."""
@@ -121,13 +118,7 @@ class Recorder:
 
     def _aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
                        transitions: tuple[Transition, ...]) -> None:
-        from app.store import mapping
-
-        self.aside_trade(trade)
-        for record in actions:
-            self._aside("action", {"values": mapping.action_values(record)})
-        for item in transitions:
-            self._aside("transition", {"values": mapping.transition_values(item)})
+        self._aside(lambda: self._journal.aside_records(trade, actions, transitions))
 
     async def save_many(self, trades: Iterable[Trade]) -> None:
         trades = list(trades)
@@ -154,7 +145,7 @@ class Recorder:
                 self._bus.publish(event)
                 return event
         wall_at = time.time()
-        self._aside("event", {"kind": kind.value, "payload": payload, "at": at, "wall_at": wall_at})
+        self._aside(lambda: self._journal.aside_event(kind.value, payload, at, wall_at))
         event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=wall_at)
         self._bus.publish(event)
         return event

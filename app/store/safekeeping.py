@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import SqliteDatabase
 
-from app.engine.model import StoredEvent, Trade
+from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 from app.store import mapping
 from app.store.backup import quick_check, take_backup
 from app.store.models import ActionRow, EventRow, TransitionRow
@@ -73,6 +73,24 @@ class Safekeeping:
             seq = EventRow.insert(**event).execute()
         self.side.append(SideKind.TRADE, {"values": list(values)})
         return _stored(seq, event)
+
+    # --- aside: what a degraded database cannot take ------------------------------------------------------
+
+    def aside_trade(self, trade: Trade) -> None:
+        self.side.append(SideKind.TRADE, {"values": list(mapping.trade_values(trade))})
+
+    def aside_records(self, trade: Trade, actions: Sequence[ActionRecord], transitions: Sequence[Transition]) -> None:
+        self.aside_trade(trade)
+        for record in actions:
+            self.side.append(SideKind.ACTION, {"values": mapping.action_values(record)})
+        for item in transitions:
+            self.side.append(SideKind.TRANSITION, {"values": mapping.transition_values(item)})
+
+    def aside_event(self, kind: str, payload: dict[str, Any], at: float, wall_at: float) -> None:
+        self.side.append(SideKind.EVENT, {"kind": kind, "payload": payload, "at": at, "wall_at": wall_at})
+
+    def aside_degraded(self, reason: str) -> None:
+        self.side.append(SideKind.DEGRADED, {"reason": reason})
 
     # --- checks and backups -------------------------------------------------------------------------------
 
