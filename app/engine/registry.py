@@ -208,6 +208,7 @@ class TradeRegistry:
                    "detail": "confirmed by the trader: DTMS manages it"}
         event = await self._recorder.change_owner(confirmed, EventKind.TRADE_CHANGED, payload)
         trade.managed_by = DTMS
+        await self._supersede(trade)
         self._recorder.publish(event)
         return trade
 
@@ -228,6 +229,7 @@ class TradeRegistry:
         trade.close_reason = reason
         self.forget(ticket)
         self._released.add(ticket)
+        await self._supersede(trade)
         self._recorder.publish(event)
         return trade
 
@@ -310,8 +312,14 @@ class TradeRegistry:
         trade.sent = claimed.sent
         trade.strategy_type = claimed.strategy_type
         trade.managed_by = claimed.managed_by
+        await self._supersede(trade)
         self._recorder.publish(event)
         return trade
+
+    async def _supersede(self, trade: Trade) -> None:
+        """The live trade once more, after an ownership change was stored from a copy: a cycle that saved the
+        trade while that commit was on its way wrote the old owner, and this later write replaces it."""
+        await self._recorder.commit(trade)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:

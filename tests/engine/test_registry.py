@@ -103,3 +103,18 @@ async def test_registration_claims_a_trade_adopted_on_its_own(ready: Services) -
     again = await ready.engine.register(Registration(ticket=ticket, strategy_type="grid"))
     assert again.already_registered
     assert result.trade.source is TradeSource.REGISTERED and result.trade.managed_by == "grid"
+
+
+async def test_a_save_racing_a_release_never_brings_the_trade_back(ready: Services) -> None:
+    """A cycle that saves the trade while the release is being committed wrote it as still managed; the
+    release's last write wins, so the stored row says released (a kill then cannot revive it)."""
+    ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
+    await ready.engine.register(Registration(ticket=ticket))
+    trade = ready.engine.trade(ticket)
+    releasing = asyncio.ensure_future(ready.engine.unregister(ticket))
+    await asyncio.sleep(0)  # the release's commit is on its way to the database thread
+    assert trade.active
+    await ready.repository.save_trades([trade])  # what a fast cycle saves meanwhile: still active
+    await releasing
+    stored = await ready.repository.load_trade(ticket)
+    assert stored is not None and not stored.active
