@@ -29,6 +29,12 @@ class ApiSettings:
     #: require a bearer token even on loopback (always required on any other address)
     require_token: bool = False
     max_body_bytes: int = 65_536
+    #: a request's line, headers and body must arrive within this many seconds (else the connection closes)
+    read_timeout_s: float = 10.0
+    #: open connections (and requests in progress) served at once; beyond it the endpoint answers 503
+    max_connections: int = 64
+    #: more Host names (or addresses) accepted besides loopback, e.g. the machine's LAN name behind a proxy
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def loopback(self) -> bool:
@@ -109,6 +115,12 @@ class AppSettings:
             raise InvalidSettings("api.port must be between 0 and 65535")
         if self.api.max_body_bytes < 1024:
             raise InvalidSettings("api.max_body_bytes must be at least 1024")
+        if not 0.5 <= self.api.read_timeout_s <= 300:
+            raise InvalidSettings("api.read_timeout_s must be between 0.5 and 300")
+        if not 4 <= self.api.max_connections <= 10_000:
+            raise InvalidSettings("api.max_connections must be between 4 and 10000")
+        if any(not h.strip() or any(c.isspace() or c in "/@" for c in h) for h in self.api.allowed_hosts):
+            raise InvalidSettings("api.allowed_hosts: each entry must be a bare host name or address")
         if self.terminal.kind not in ("", "sim", "mt5", "rpyc"):
             raise InvalidSettings('terminal.kind must be "sim", "mt5", "rpyc" or empty')
         if not 0 < self.terminal.port < 65536:

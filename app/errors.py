@@ -74,6 +74,11 @@ class EngineNotReady(TemporaryError):
         self.reason = reason
 
 
+class DatabaseDegraded(TemporaryError):
+    """The database could not store a change (damaged, disk full, read-only): nothing was changed; after a
+    restart (which restores the newest backup) the same request can be made again."""
+
+
 class NoOpenPosition(RejectedError):
     """The ticket is not an open position in the terminal."""
 

@@ -116,6 +116,8 @@ async def _run_engine(services: Services, stop_event: asyncio.Event) -> int:
         except Exception:
             logger.exception("the engine could not start")
             return EXIT_INIT_FAILED
+        if not started and engine.refusal is not None:
+            return EXIT_CONFIGURATION
         if not started:
             logger.error("initialisation failed: %s", engine.lifecycle.reason or engine.state.value)
             return EXIT_INIT_FAILED

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.files import private_file
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -54,7 +56,7 @@ def configure_logging(data_dir: Path, *, level: int = logging.INFO, console: boo
                       console_level: int = logging.INFO) -> Path:
     """Returns the log file's path."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "dtms-desk.log"
+    path = private_file(data_dir / "dtms-desk.log")
     root = logging.getLogger()
     root.setLevel(level)
     for handler in list(root.handlers):

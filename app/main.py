@@ -12,7 +12,9 @@ import os
 import sys
 
 from app.cli import CommandLine, parse
+from app.desk_lock import DeskAlreadyRunning, data_dir_lock
 from app.errors import ConfigurationError, RejectedError
+from app.files import private_umask
 from app.logs import configure_logging
 from app.runtime import Services
 
@@ -52,6 +54,16 @@ async def headless(command: CommandLine) -> int:
     return await run_headless(services, command.options.settings, stop, tasks=tasks, on_listening=listening)
 
 
+def refuse(command: CommandLine, refusal: DeskAlreadyRunning) -> int:
+    """A second desk says which desk runs and exits with code 2, having changed nothing."""
+    print(f"DTMS Desk: {refusal}", file=sys.stderr)
+    if not command.headless and display_available():
+        from app.views.program import show_refusal
+
+        show_refusal(str(refusal))
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         command = parse(sys.argv[1:] if argv is None else argv)
@@ -65,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         from app.replay.command import run_command
 
         return run_command(command.replay)
+    try:
+        # held for the life of the process; nothing in the data dir (not even the log) is touched without it
+        data_dir_lock(command.options.data_dir)
+    except DeskAlreadyRunning as refusal:
+        return refuse(command, refusal)
+    private_umask()
     log_path = configure_logging(command.options.data_dir,
                                  console_level=logging.WARNING if command.quiet else logging.INFO)
     logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import AppSettings
+from app.desk_lock import HeldLock, account_lock, data_dir_lock, release
 from app.engine.engine import Engine
 from app.store.location import check_data_location
 from app.store.repository import Repository
@@ -80,6 +81,8 @@ class Services:
     gateway: Gateway
     repository: Repository
     engine: Engine
+    #: this desk's hold on the data directory (None: opened without one, by a test that builds its own)
+    lock: HeldLock | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -95,25 +98,43 @@ class Services:
 
     @classmethod
     async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:
-        """Open the database and build gateway and engine (nothing is started yet). A data folder on a network
-        share is refused (ConfigurationError, saying why and what to do)."""
+        """Take the data directory's lock, open the database and build gateway and engine (nothing is started
+        yet). Raises ``DeskAlreadyRunning`` when another desk holds the data directory, and refuses a data folder
+        on a network share (ConfigurationError, saying why and what to do)."""
         check_data_location(options.data_dir)
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        repository = await Repository.open(options.data_dir / "dtms.sqlite3")
+        lock = data_dir_lock(options.data_dir)
+        try:
+            repository = await Repository.open(options.data_dir / "dtms.sqlite3",
+                                           backups_kept=options.settings.engine.database.backups_kept)
+        except BaseException:
+            release(lock)
+            raise
         spec = options.terminal_spec()
         if transport is None and options.in_process:
             transport = InProcessTransport(spec)
         gateway = Gateway(spec, transport=transport)
+        def guard(login: int, server: str) -> Any:
+            held = account_lock(login, server, options.data_dir)
+            return lambda: release(held)
+
+        engine_kwargs.setdefault("account_guard", guard)
         engine = Engine(gateway=gateway, repository=repository, settings=options.settings.engine, **engine_kwargs)
-        return cls(options=options, gateway=gateway, repository=repository, engine=engine)
+        return cls(options=options, gateway=gateway, repository=repository, engine=engine, lock=lock)
 
     async def close(self) -> None:
         """Stop the engine, the terminal worker (never waiting on a stuck call) and the database."""
         try:
             await self.engine.stop()
+            await self.engine.backup_database()  # a clean stop leaves a fresh backup (unless degraded)
         finally:
             try:
                 await self.gateway.close()
             finally:
-                await self.repository.close()
+                try:
+                    await self.repository.close()
+                finally:
+                    if self.lock is not None:
+                        release(self.lock)
+                        self.lock = None
         logger.info("services closed at %s", datetime.now(timezone.utc).isoformat(timespec="seconds"))

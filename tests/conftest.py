@@ -47,6 +47,13 @@ def pytest_asyncio_loop_factories(
 
 
 @pytest.fixture(autouse=True)
+def _own_account_locks(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Account locks are machine-wide: each test (and the programs it starts) gets its own place for them,
+    so tests running on the same machine never refuse each other."""
+    monkeypatch.setenv("DTMS_LOCK_DIR", str(tmp_path_factory.mktemp("account-locks")))
+
+
+@pytest.fixture(autouse=True)
 def _collect_qt_garbage_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """Qt objects must die on the thread that owns them. Python's collector runs on whichever thread happens
     to trigger it (the database thread, an executor thread), so after every test that touched Qt the garbage

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -63,11 +63,31 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
     if services.simulated:
         app.include_router(routes_sim.router)
 
+    _describe_security(app, token_required=policy.token is not None)
+
     # add_middleware wraps: the last one added is the outermost
     app.add_middleware(BodyGate, max_bytes=settings.max_body_bytes)
     app.add_middleware(LocalAccessMiddleware, policy=policy)
     app.add_middleware(CountingMiddleware, counters=app.state.counters)
     return app
+
+
+def _describe_security(app: FastAPI, *, token_required: bool) -> None:
+    """The OpenAPI document names the bearer token (required on every route when the endpoint demands it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["bearer"] = {"type": "http", "scheme": "bearer",
+                                 "description": "the token in the data dir's api_token file"}
+            if token_required:
+                document["security"] = [{"bearer": []}]
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def close_app(app: FastAPI) -> None:

@@ -65,25 +65,33 @@ class ApiFacade:
 
     # --- health -----------------------------------------------------------------------------------------
 
+    def trouble(self) -> str:
+        """Why a READY engine is not healthy: a degraded database or a terminal not answering ("" if none)."""
+        health = self._engine.health()
+        if health.database_problem:
+            return f"database degraded: {health.database_problem}"
+        if health.terminal_stall_s is not None:
+            return (f"terminal not answering: {self._engine.stall.call or 'a call'} waiting "
+                    f"{health.terminal_stall_s:.1f} s")
+        return ""
+
     def health(self) -> tuple[int, schemas.HealthResponse]:
-        """200 healthy, 503 not ready (with the reason), 500 if the engine cannot even say."""
+        """200 healthy; 503 not ready or degraded (with the reason); 500 if the engine cannot even say."""
         try:
             engine = self._engine
             lifecycle = engine.lifecycle
-            ready = engine.ready
-            health = engine.health()
-            problem = health.database_problem or (
-                f"a terminal call has not answered for {health.terminal_stall_s:.0f} s"
-                if health.terminal_stall_s is not None else "")
-            status = ("degraded" if problem else "healthy") if ready else "unhealthy"
-            error = (problem or None) if ready else (lifecycle.reason or f"engine is {lifecycle.state.value}")
+            trouble = self.trouble() if engine.ready else ""
+            ready = engine.ready and not trouble
+            reason = trouble or lifecycle.reason or None
             body = schemas.HealthResponse(
-                status=status,
+                status="healthy" if ready else ("degraded" if trouble else "unhealthy"),
                 readiness="healthy" if ready else "not_ready",
-                error=error,
-                dtms_initialized=ready,
+                error=None if ready else (reason or f"engine is {lifecycle.state.value}"),
+                dtms_initialized=engine.ready,
                 state=lifecycle.state.value,
-                reason=lifecycle.reason or None,
+                reason=reason,
+                database_problem=engine.database_problem or None,
+                terminal_stall_s=engine.stall.stalled_s,
                 monitoring_active=engine.monitoring,
                 active_trades=len(engine.trades()),
                 epoch=lifecycle.epoch,
@@ -102,14 +110,15 @@ class ApiFacade:
 
     def dtms_health(self) -> tuple[int, schemas.DtmsHealthResponse]:
         engine = self._engine
-        ready = engine.ready
+        trouble = self.trouble() if engine.ready else ""
+        ready = engine.ready and not trouble
         body = schemas.DtmsHealthResponse(
-            dtms_initialized=ready,
+            dtms_initialized=engine.ready,
             monitoring_active=engine.monitoring,
             active_trades=len(engine.trades()),
             ready=ready,
             state=engine.state.value,
-            reason=None if ready else (engine.lifecycle.reason or f"engine is {engine.state.value}"),
+            reason=None if ready else (trouble or engine.lifecycle.reason or f"engine is {engine.state.value}"),
             timestamp=now_iso(),
         )
         body.error = body.reason

@@ -72,7 +72,7 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Ticket = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=MAX_INT64)]
+Ticket = Annotated[int, Field(gt=0, le=MAX_INT64), BeforeValidator(_not_bool)]
 Symbol = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MT5_STRING_MAX)]
 Price = Annotated[float | None, BeforeValidator(_not_bool)]
 
@@ -101,7 +101,7 @@ class EnableTradeRequest(BaseModel):
     stop_loss: Price = Field(default=None, validation_alias=AliasChoices("stop_loss", "sl"))
     take_profit: Price = Field(default=None, validation_alias=AliasChoices("take_profit", "tp"))
     strategy_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
-    magic: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_INT64)] | None = None
+    magic: Annotated[int, Field(ge=0, le=MAX_INT64), BeforeValidator(_not_bool)] | None = None
     comment: Annotated[str, StringConstraints(max_length=MT5_STRING_MAX)] | None = None
 
     @model_validator(mode="before")
@@ -117,7 +117,8 @@ class EnableTradeRequest(BaseModel):
     @field_validator("direction", mode="before")
     @classmethod
     def _direction_any_case(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
+        # ASCII only: Unicode case mapping turns "ſell" (long s) into "SELL"
+        return value.strip().upper() if isinstance(value, str) and value.isascii() else value
 
     @field_validator("entry", "volume", "stop_loss", "take_profit")
     @classmethod
@@ -153,8 +154,8 @@ class SimTickPost(BaseModel):
     model_config = _REQUEST_CONFIG
 
     symbol: Symbol
-    bid: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] | None = None
-    ask: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] | None = None
+    bid: Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)] | None = None
+    ask: Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)] | None = None
     mode: Literal["live"] | None = None
 
     @model_validator(mode="after")
@@ -204,12 +205,12 @@ class SimFaultPost(BaseModel):
 
     kind: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)]
     function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    action: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] | None = None
+    action: Annotated[int, Field(ge=0), BeforeValidator(_not_bool)] | None = None
     retcode: Annotated[int, BeforeValidator(_not_bool)] | None = None
     executed: bool | None = None
-    count: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = None
-    seconds: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, le=600, allow_inf_nan=False)] | None = None
-    failing_initializes: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] | None = None
+    count: Annotated[int, Field(ge=1), BeforeValidator(_not_bool)] | None = None
+    seconds: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False), BeforeValidator(_not_bool)] | None = None
+    failing_initializes: Annotated[int, Field(ge=0), BeforeValidator(_not_bool)] | None = None
     seed: int | None = None
     probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     kinds: list[str] | None = None
@@ -365,6 +366,8 @@ class HealthResponse(BaseModel):
     terminal: str | None = None  # "sim" or "mt5"
     timestamp: str | None = None  # ISO, wall clock
     wall_time: float | None = None  # the same instant in epoch seconds
+    database_problem: str | None = None  # why the database is degraded (503 while it is)
+    terminal_stall_s: float | None = None  # seconds the terminal has not answered (503 while it does not)
 
 
 class DtmsHealthResponse(BaseModel):

@@ -75,12 +75,13 @@ def host_of(value: str) -> str | None:
 
 def _machine_addresses() -> set[str]:
     """This machine's own names and addresses (for an endpoint bound to every interface)."""
-    names = {socket.gethostname().lower()}
-    try:
-        for *_, address in socket.getaddrinfo(socket.gethostname(), None):
-            names.add(str(address[0]).lower())
-    except OSError:
-        pass
+    names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    for name in list(names):
+        try:
+            for *_, address in socket.getaddrinfo(name, None):
+                names.add(str(address[0]).lower().partition("%")[0])
+        except OSError:
+            pass
     return names
 
 
@@ -93,7 +94,7 @@ class AccessPolicy:
 
     @classmethod
     def for_settings(cls, settings: ApiSettings, data_dir: Path, extra_hosts: Iterable[str] = ()) -> AccessPolicy:
-        hosts = set(_LOCAL_NAMES) | {h.lower() for h in extra_hosts}
+        hosts = set(_LOCAL_NAMES) | {h.strip("[]").lower() for h in (*settings.allowed_hosts, *extra_hosts)}
         bound = settings.host.strip("[]").lower()
         if bound in _WILDCARDS:
             hosts |= _machine_addresses()

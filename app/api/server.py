@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from app.api.app import close_app
 from app.api.metrics import RequestStats
+from app.api.protocol import protocol_class
 from app.config import ApiSettings
 from app.errors import ConfigurationError
 
@@ -114,6 +115,8 @@ class ApiServer:
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            http=protocol_class(self._settings.read_timeout_s),  # a request must arrive whole in time
+            limit_concurrency=self._settings.max_connections,  # beyond it: 503 at once, not a queue
         )
         server = _EmbeddedServer(config)
         self._server = server

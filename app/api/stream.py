@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -17,6 +18,9 @@ from app.api import views
 from app.api.schemas import EngineEvent as EventData
 from app.engine.events import EngineEvent
 from app.engine.model import StoredEvent
+from app.errors import DtmsError
+
+logger = logging.getLogger(__name__)
 
 
 class EventJournal(Protocol):
@@ -51,6 +55,14 @@ class _Feed:
         self.overflowed = False
 
 
+async def _last_seq(journal: EventJournal) -> int:
+    try:
+        return await journal.last_event_seq()
+    except DtmsError as error:
+        logger.warning("the newest event cannot be read from the database: %s", error)
+        return 0
+
+
 async def event_stream(source: EventSource, after: int | None, closing: asyncio.Event, *,
                        buffer: int = 1000, page: int = 500) -> AsyncIterator[EventData]:
     """Events with ``seq > after`` (``after`` None: from now on) until ``closing`` is set or the client leaves."""
@@ -60,12 +72,16 @@ async def event_stream(source: EventSource, after: int | None, closing: asyncio.
     closed = asyncio.ensure_future(closing.wait())
     getter: asyncio.Future[EngineEvent] | None = None
     try:
-        last = after if after is not None else await journal.last_event_seq()
+        last = after if after is not None else await _last_seq(journal)
 
         async def catch_up() -> AsyncIterator[EventData]:
             nonlocal last
             while True:
-                batch = await journal.events_since(last, limit=page)
+                try:
+                    batch = await journal.events_since(last, limit=page)
+                except DtmsError as error:  # a degraded database: the stream goes on with live events
+                    logger.warning("events cannot be replayed from the database: %s", error)
+                    return
                 for stored in batch:
                     last = stored.seq
                     yield views.event_data(stored)
@@ -92,7 +108,8 @@ async def event_stream(source: EventSource, after: int | None, closing: asyncio.
             if event.seq != last + 1:
                 async for item in catch_up():  # something between is in the database
                     yield item
-                continue
+                if event.seq <= last:
+                    continue  # the catch-up gave it; else the database could not, and the live one is sent
             last = event.seq
             yield views.event_data(event)
     finally:

@@ -282,6 +282,8 @@ class FastCycle:
                                     into=stage)
 
     async def _adopt(self, positions: tuple[Any, ...]) -> int:
+        if self._recorder.problem:
+            return 0  # nothing new is taken over while the database cannot store who owns it
         policy = self._settings().adoption
         known = {t.ticket for t in self._registry.active()} | self._registry.hedge_tickets()
         adopted = 0
@@ -292,15 +294,13 @@ class FastCycle:
         return adopted
 
     async def rebuild(self) -> int:
-        """After a corrupt database: every open position (but DTMS's own hedges) becomes a trade again. Who
-        registered what is lost with the file, so a position the adoption policy would not take is only
-        watched (owner "unconfirmed") until a bot registers it again; nothing changes it meanwhile."""
-        policy = self._settings().adoption
+        """After a damaged database with no good backup: every open position (but DTMS's own hedges and the
+        tickets released before) is watched again. Who registered what is lost with the file, so none is
+        DTMS's: each stays "unconfirmed" (never changed) until a bot registers it or the trader confirms it."""
         positions = await self._call(self._gateway.positions())
         rebuilt = 0
         for position in positions:
-            owner = DTMS if should_adopt(position, policy) else UNCONFIRMED
-            if await self._registry.adopt(position, TradeSource.REBUILT, managed_by=owner) is not None:
+            if await self._registry.adopt(position, TradeSource.REBUILT, managed_by=UNCONFIRMED) is not None:
                 rebuilt += 1
         return rebuilt
 

@@ -29,8 +29,11 @@ from app.engine.registry import Registration, RegistrationResult, TradeRegistry
 from app.engine.settings import EngineSettings
 from app.engine.symbol_health import SymbolHealth
 from app.engine.terminal_watch import TerminalWatch
+from app.engine.watches import DatabaseWatch, StallWatch
 from app.errors import (
     ConfigurationError,
+    DatabaseDegraded,
+    DtmsError,
     EngineNotReady,
     RejectedError,
     TemporaryError,
@@ -85,6 +88,7 @@ class Engine:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         autorun: bool = True,
         wall: Callable[[], float] = time.time,
+        account_guard: Callable[[int, str], Callable[[], None]] | None = None,
     ) -> None:
         """``autorun=False`` leaves the monitoring loop off: cycles run only through ``run_fast_cycle``
         (tests and benchmarks step the engine themselves). ``wall`` is the wall clock (UTC epoch seconds) the
@@ -97,6 +101,10 @@ class Engine:
         self.bus = EventBus()
         self.clock = TerminalClock(wall=wall)
         self._recorder = Recorder(repository, self.bus, self.clock.now)
+        self._recorder.on_degraded = self._on_database_degraded
+        self.stall = StallWatch(gateway, self._recorder, lambda: self._settings)
+        self.database = DatabaseWatch(repository, self._recorder, lambda: self._settings)
+        self._watches: dict[str, asyncio.Task[Any]] = {}
         self.market = MarketData(gateway, atr_period=self._settings.protection.atr_period,
                                  m5_count=self._settings.cycle.backfill_m5, m15_count=self._settings.cycle.backfill_m15)
         self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
@@ -132,6 +140,11 @@ class Engine:
         self._cycle_errors = 0
         self._last_cycle: CycleReport | None = None
         self._run_lock = asyncio.Lock()
+        #: takes the machine-wide lock of the connected account (login, server); returns its release
+        self._account_guard = account_guard
+        self._account_release: Callable[[], None] | None = None
+        #: why this desk refused to run (another desk manages the account), or None
+        self.refusal: ConfigurationError | None = None
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -174,16 +187,31 @@ class Engine:
 
     async def find_trade(self, ticket: int) -> Trade | None:
         """An active trade, or the persisted record of one no longer managed."""
-        return self.registry.get(ticket) or await self._repository.load_trade(ticket)
+        return self.registry.get(ticket) or await self._read(self._repository.load_trade(ticket))
 
     async def journal(self, ticket: int, limit: int = 200) -> list[ActionRecord]:
-        return await self._repository.actions(ticket=ticket, limit=limit)
+        return await self._read(self._repository.actions(ticket=ticket, limit=limit))
 
     async def transitions(self, ticket: int) -> list[Transition]:
-        return await self._repository.transitions(ticket)
+        return await self._read(self._repository.transitions(ticket))
 
     async def recent_actions(self, limit: int = 100) -> list[ActionRecord]:
-        return await self._repository.actions(limit=limit)
+        return await self._read(self._repository.actions(limit=limit))
+
+    async def _read(self, reading: Awaitable[Any]) -> Any:
+        """A read of the database; one that fails because the file is gone bad degrades it (503, not 500)."""
+        try:
+            return await reading
+        except DtmsError as error:
+            reason = getattr(error, "degrading", None)
+            if reason is None:
+                raise
+            self._recorder.degrade(reason)
+            raise DatabaseDegraded(f"the database cannot be read: {reason}") from error
+
+    @property
+    def database_problem(self) -> str:
+        return self._recorder.problem
 
     def position(self, ticket: int) -> Any | None:
         return self.cycle.positions.get(ticket)
@@ -202,6 +230,8 @@ class Engine:
             terminal_time=self.clock.now(),
             gateway=stats if isinstance(stats, dict) else asdict(stats),
             symbol_problems=self.cycle.symbols.problems(),
+            database_problem=self._recorder.problem,
+            terminal_stall_s=self.stall.stalled_s,
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -210,6 +240,7 @@ class Engine:
         """Initialise: connect, recover, and start monitoring. Returns False if it ended FAILED."""
         async with self._run_lock:
             self._stopping = False
+            self._watch("stall", self.stall.run)
             await self._set_state(LifecycleState.STARTING)
             try:
                 await self._gateway.start()
@@ -218,6 +249,8 @@ class Engine:
                 return False
             connection = self._settings.connection
             if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
+                return False
+            if not await self._claim_account():
                 return False
             return await self._recover_and_run()
 
@@ -233,6 +266,10 @@ class Engine:
             await asyncio.gather(self._monitor, return_exceptions=True)
             self._monitor = None
         await self._tasks.cancel_all()
+        self._watches.clear()
+        if self._account_release is not None:
+            self._account_release()
+            self._account_release = None
         await self._set_state(LifecycleState.STOPPED, reason="stopped")
 
     def pause(self, paused: bool) -> None:
@@ -279,6 +316,35 @@ class Engine:
         await self._set_state(LifecycleState.FAILED, reason=f"could not connect after {attempts} attempts: {reason}")
         return False
 
+    def _watch(self, name: str, run: Callable[[], Awaitable[Any]]) -> None:
+        task = self._watches.get(name)
+        if task is None or task.done():
+            self._watches[name] = self._tasks.spawn(run(), f"watch-{name}")  # type: ignore[arg-type]
+
+    def _on_database_degraded(self, reason: str) -> None:
+        """The database failed while running: every managed trade as it is now goes to the side journal (a
+        restore from an older backup then still knows them), and the window and the endpoint are told."""
+        for trade in self.registry.active():
+            self._recorder.aside_trade(trade)
+        self._tasks.spawn(self._recorder.event(EventKind.DATABASE, {"degraded": True, "reason": reason}),
+                          "database-degraded")
+
+    async def _claim_account(self) -> bool:
+        """One desk per account: before anything is read or changed, this desk takes the account's lock."""
+        if self._account_guard is None or self._account_release is not None:
+            return True
+        from app.desk_lock import DeskAlreadyRunning
+
+        account = await self._gateway.account_info()
+        try:
+            self._account_release = self._account_guard(int(account.login), str(account.server))
+        except DeskAlreadyRunning as refusal:
+            self.refusal = refusal
+            logger.error("%s", refusal)
+            await self._set_state(LifecycleState.FAILED, reason=str(refusal))
+            return False
+        return True
+
     async def _recover_and_run(self) -> bool:
         await self._set_state(LifecycleState.RECOVERING)
         try:
@@ -293,6 +359,7 @@ class Engine:
             self._tasks.spawn(self._reconnect(str(error)), "reconnect")
             return True
         self._recover_failures = 0
+        self._watch("database", self.database.run)
         await self._set_state(LifecycleState.READY)
         if self._autorun:
             self._monitor = asyncio.get_running_loop().create_task(self._monitor_loop(), name="engine:monitor")
@@ -303,13 +370,32 @@ class Engine:
         for symbol in sorted(self.registry.symbols()):
             await self.cycle.ensure_symbol(symbol)  # a failing symbol waits; the others are taken over
         moved = getattr(self._repository, "recovered_from", None)
+        replayed = int(getattr(self._repository, "replayed", 0) or 0)
         if moved is not None:
-            rebuilt = await self.cycle.rebuild()
-            await self._recorder.event(EventKind.DATABASE_RECOVERED, {
-                "moved_to": str(moved), "rebuilt": rebuilt,
-                "detail": f"the database was unreadable and was moved aside to {moved}; "
-                          f"{rebuilt} open positions were taken over again from the terminal"})
+            await self._recover_owners(moved, getattr(self._repository, "restored_from", None), replayed)
+        elif replayed:
+            await self._recorder.event(EventKind.DATABASE, {
+                "degraded": False, "reason": "", "replayed": replayed,
+                "detail": f"{replayed} records journaled aside while the database was degraded were written in"})
         self._loaded = True
+
+    async def _recover_owners(self, moved: Any, restored: Any, replayed: int) -> None:
+        """After damage found at start: with a backup, owners, strategies and releases are as it (and the side
+        journal) knew them, and only positions never seen follow the adoption policy; without one, every
+        open position is watched, "unconfirmed", until a bot registers it or the trader confirms it."""
+        if restored is not None:
+            rebuilt = 0
+            detail = (f"the database was unreadable and was moved aside to {moved}; the backup {restored} was "
+                      f"restored and {replayed} later records replayed: owners and released trades are kept, "
+                      "positions it never saw follow the adoption policy")
+        else:
+            rebuilt = await self.cycle.rebuild()
+            detail = (f"the database was unreadable and was moved aside to {moved}; no good backup ({replayed} "
+                      f"records of the side journal replayed): {rebuilt} other open positions are watched as "
+                      "unconfirmed until a bot registers them or you confirm them")
+        await self._recorder.event(EventKind.DATABASE_RECOVERED, {
+            "moved_to": str(moved), "restored_from": str(restored) if restored else None, "replayed": replayed,
+            "rebuilt": rebuilt, "unconfirmed": self.registry.unconfirmed(), "detail": detail})
 
     async def _monitor_loop(self) -> None:
         interval = self._settings.cycle.fast_interval_s
@@ -391,10 +477,12 @@ class Engine:
 
     async def register(self, registration: Registration) -> RegistrationResult:
         self._require_ready()
+        self._recorder.require_sound()
         return await self.registry.register(registration)
 
     async def unregister(self, ticket: int) -> Trade:
         self._require_ready()
+        self._recorder.require_sound()
         return await self.registry.unregister(ticket)
 
     # --- the trader's own actions on one trade (DTMS's trades only; through the executor and the journal) --
@@ -434,6 +522,27 @@ class Engine:
         if trade is None or deep is None or not hasattr(deep, "last_score"):
             return None
         return deep.last_score(trade)
+
+    async def confirm(self, ticket: int) -> Trade:
+        """The trader confirms an "unconfirmed" trade (watched after a database loss): DTMS manages it."""
+        self._recorder.require_sound()
+        return await self.registry.confirm(ticket)
+
+    async def confirm_all(self) -> list[int]:
+        """Confirm every unconfirmed trade; returns their tickets."""
+        self._recorder.require_sound()
+        tickets = self.registry.unconfirmed()
+        for ticket in tickets:
+            await self.registry.confirm(ticket)
+        return tickets
+
+    async def check_database(self) -> str:
+        """Run the integrity check now (it also runs every ``database.check_interval_s``)."""
+        return await self.database.check()
+
+    async def backup_database(self) -> bool:
+        """A backup now (it also runs every ``database.backup_interval_s`` and at a clean stop)."""
+        return await self.database.backup()
 
     def _require_ready(self) -> None:
         if not self.ready:

@@ -1,7 +1,16 @@
-"""Commit first, then tell: every state change and event is in the database before anyone hears of it."""
+"""Commit first, then tell: every state change and event is in the database before anyone hears of it.
+
+Two kinds of writes:
+- ownership (a registration, a claim, a release) is strict: stored with its event in one transaction, or
+  refused with ``DatabaseDegraded`` and nothing changed in memory;
+- what protection records (SL moves, closes, state changes, events) is never lost for want of a database:
+  once the database has failed (damaged, disk full, read-only) it goes to the side journal beside the file,
+  replayed into the database at the next start, and the engine shows the database as degraded.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
@@ -9,18 +18,35 @@ from typing import Any, Protocol
 
 from app.engine.events import EngineEvent, EventBus, EventKind
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
+from app.errors import DatabaseDegraded, DtmsError
+
+logger = logging.getLogger(__name__)
 
 
 class Journal(Protocol):
     """The part of the repository the recorder writes to."""
 
+    side: Any  # where the aside records go (for the log)
+
     async def save_trade_with_records(
         self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
-    ) -> None: ...
+    ) -> Any: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
-    async def insert_trade_if_absent(self, trade: Trade) -> bool: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
+    async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
+                             at: float) -> tuple[bool, StoredEvent]: ...
+    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
+                                    at: float) -> StoredEvent: ...
+    def aside_trade(self, trade: Trade) -> None: ...
+    def aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
+                      transitions: tuple[Transition, ...]) -> None: ...
+    def aside_event(self, kind: str, payload: dict[str, Any], at: float, wall_at: float) -> None: ...
+    def aside_degraded(self, reason: str) -> None: ...
+
+
+def _degrading(error: BaseException) -> str | None:
+    return getattr(error, "degrading", None) if isinstance(error, DtmsError) else None
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trade))
@@ -58,6 +84,48 @@ class Recorder:
         self._journal = journal
         self._bus = bus
         self._now = now
+        #: why the database is not written any more ("" while it is sound)
+        self.problem = ""
+        #: called once when the database fails (the engine shows it and snapshots its trades aside)
+        self.on_degraded: Callable[[str], None] | None = None
+
+    # --- degraded mode ------------------------------------------------------------------------------------
+
+    def degrade(self, reason: str) -> bool:
+        """From now on nothing is written to the database; False if it already was degraded."""
+        if self.problem:
+            return False
+        self.problem = reason
+        logger.error("database degraded: %s; protection goes on, journaled to %s", reason,
+                     getattr(self._journal.side, "path", "the side journal"))
+        self._aside(lambda: self._journal.aside_degraded(reason))
+        if self.on_degraded is not None:
+            self.on_degraded(reason)
+        return True
+
+    def _aside(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except OSError:
+            logger.exception("the side journal could not be written either")
+
+    def aside_trade(self, trade: Trade) -> None:
+        self._aside(lambda: self._journal.aside_trade(trade))
+
+    def _lenient(self, error: BaseException) -> None:
+        """A failed write of protection's records: raise unless it means the database is gone."""
+        reason = _degrading(error)
+        if reason is None:
+            raise error
+        self.degrade(reason)
+
+    def _strict(self, error: BaseException) -> DatabaseDegraded:
+        reason = _degrading(error)
+        if reason is not None:
+            self.degrade(reason)
+        return DatabaseDegraded(f"the database could not store it: {reason or error}")
+
+    # --- protection's records (never lost) --------------------------------------------------------------
 
     async def commit(
         self,
@@ -73,30 +141,87 @@ class Recorder:
         ``into``: the staging ``trade`` is the work of; what the live trade shows changes right after the
         transaction committed (before the events), and stays as it was when the commit fails."""
         if trade is not None:
+            actions, transitions = tuple(actions), tuple(transitions)
             row = into.merged() if into is not None else trade
-            await self._journal.save_trade_with_records(row, tuple(actions), tuple(transitions))
+            if not self.problem:
+                try:
+                    await self._journal.save_trade_with_records(row, actions, transitions)
+                except DtmsError as error:
+                    self._lenient(error)  # raises unless the database is gone (then the records go aside)
+            if self.problem:
+                self._aside_records(row, actions, transitions)
             if into is not None:
                 into.committed(row)
         return [await self.event(kind, payload) for kind, payload in events]
 
-    async def load(self, ticket: int) -> Trade | None:
-        return await self._journal.load_trade(ticket)
-
-    async def insert(self, trade: Trade) -> bool:
-        """Insert a new trade row; False if the ticket already has one."""
-        return await self._journal.insert_trade_if_absent(trade)
+    def _aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
+                       transitions: tuple[Transition, ...]) -> None:
+        self._aside(lambda: self._journal.aside_records(trade, actions, transitions))
 
     async def save_many(self, trades: Iterable[Trade]) -> None:
         trades = list(trades)
-        if trades:
-            await self._journal.save_trades(trades)
+        if not trades:
+            return
+        if not self.problem:
+            try:
+                await self._journal.save_trades(trades)
+                return
+            except DtmsError as error:
+                self._lenient(error)
+        for trade in trades:
+            self.aside_trade(trade)
 
     async def event(self, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
         at = self._now()
-        stored = await self._journal.append_event(kind.value, payload, at)
-        event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
+        if not self.problem:
+            try:
+                stored = await self._journal.append_event(kind.value, payload, at)
+            except DtmsError as error:
+                self._lenient(error)
+            else:
+                event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
+                self._bus.publish(event)
+                return event
+        wall_at = time.time()
+        self._aside(lambda: self._journal.aside_event(kind.value, payload, at, wall_at))
+        event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=wall_at)
         self._bus.publish(event)
         return event
+
+    # --- ownership (stored, or refused) -------------------------------------------------------------------
+
+    def require_sound(self) -> None:
+        if self.problem:
+            raise DatabaseDegraded(f"the database is degraded ({self.problem}); nothing new is accepted until "
+                                   "DTMS Desk is restarted")
+
+    async def register(self, trade: Trade, payload: dict[str, Any]) -> tuple[bool, EngineEvent]:
+        """Store a new trade with its trade_registered event; the event is returned unpublished, to be
+        published once the trade is in memory."""
+        self.require_sound()
+        at = self._now()
+        try:
+            inserted, stored = await self._journal.register_trade(trade, EventKind.TRADE_REGISTERED.value, payload, at)
+        except DtmsError as error:
+            raise self._strict(error) from error
+        return inserted, EngineEvent(kind=EventKind.TRADE_REGISTERED, payload=payload, at=at,
+                                     wall_at=stored.wall_at, seq=stored.seq)
+
+    async def change_owner(self, trade: Trade, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
+        """Store a claim or release with its event (unpublished), or raise ``DatabaseDegraded``."""
+        self.require_sound()
+        at = self._now()
+        try:
+            stored = await self._journal.save_trade_with_event(trade, kind.value, payload, at)
+        except DtmsError as error:
+            raise self._strict(error) from error
+        return EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
+
+    def publish(self, event: EngineEvent) -> None:
+        self._bus.publish(event)
+
+    async def load(self, ticket: int) -> Trade | None:
+        return await self._journal.load_trade(ticket)
 
     def live(self, kind: EventKind, payload: dict[str, Any]) -> None:
         """A live update that is shown but not persisted (prices, cycle timings)."""

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from app.engine.events import EventKind
@@ -146,21 +146,33 @@ class TradeRegistry:
         self._locks.pop(ticket, None)
 
     async def register(self, registration: Registration) -> RegistrationResult:
-        lock = self._locks.setdefault(registration.ticket, asyncio.Lock())
-        async with lock:
-            existing = self._trades.get(registration.ticket)
-            if existing is not None:
-                _check_consistent(registration, existing.symbol, existing.direction)
-                if existing.source is not TradeSource.REGISTERED:
-                    await self._claim_adopted(existing, registration)
-                return RegistrationResult(trade=existing, already_registered=True)
-            positions = await self._gateway.positions(ticket=registration.ticket)
-            if not positions:
-                raise NoOpenPosition(registration.ticket)
-            position = positions[0]
-            _check_consistent(registration, str(position.symbol), position_direction(position))
-            trade = await self.trade_from_position(position, TradeSource.REGISTERED, registration)
-            return await self._insert(trade)
+        ticket = registration.ticket
+        lock = self._locks.setdefault(ticket, asyncio.Lock())
+        try:
+            async with lock:
+                existing = self._trades.get(ticket)
+                if existing is not None:
+                    _check_consistent(registration, existing.symbol, existing.direction)
+                    if existing.source is not TradeSource.REGISTERED:
+                        # DTMS watched or adopted it on its own: this is the bot's first registration of it
+                        return RegistrationResult(trade=await self._claim(existing, registration),
+                                                  already_registered=False)
+                    return RegistrationResult(trade=existing, already_registered=True)
+                positions = await self._gateway.positions(ticket=ticket)
+                if not positions:
+                    raise NoOpenPosition(ticket)
+                position = positions[0]
+                _check_consistent(registration, str(position.symbol), position_direction(position))
+                trade = await self.trade_from_position(position, TradeSource.REGISTERED, registration)
+                return await self._insert(trade)
+        finally:
+            self._drop_idle_lock(ticket, lock)
+
+    def _drop_idle_lock(self, ticket: int, lock: asyncio.Lock) -> None:
+        """A ticket that did not become a trade (404, 409, a refused commit) keeps no lock behind."""
+        waiting = getattr(lock, "_waiters", None)
+        if ticket not in self._trades and not lock.locked() and not waiting and self._locks.get(ticket) is lock:
+            del self._locks[ticket]
 
     async def was_released(self, ticket: int) -> bool:
         """True if DTMS managed this ticket before and stopped (looked up once per ticket)."""
@@ -179,30 +191,55 @@ class TradeRegistry:
         whose management was stopped is left alone. ``managed_by`` other than DTMS only watches it."""
         ticket = int(position.ticket)
         lock = self._locks.setdefault(ticket, asyncio.Lock())
-        async with lock:
-            if ticket in self._trades or is_dtms_own(position):
-                return None
-            if source is TradeSource.ADOPTED and await self.was_released(ticket):
-                return None
-            trade = await self.trade_from_position(position, source, None)
-            trade.managed_by = managed_by
-            result = await self._insert(trade)
-            return result.trade
+        try:
+            async with lock:
+                if ticket in self._trades or is_dtms_own(position):
+                    return None
+                if await self.was_released(ticket):
+                    return None
+                trade = await self.trade_from_position(position, source, None)
+                trade.managed_by = managed_by
+                result = await self._insert(trade)
+                return result.trade
+        finally:
+            self._drop_idle_lock(ticket, lock)
+
+    async def confirm(self, ticket: int) -> Trade:
+        """The trader confirms a trade watched as "unconfirmed" after a database loss: DTMS manages it."""
+        trade = self._trades.get(ticket)
+        if trade is None:
+            raise TradeNotManaged(ticket)
+        if trade.managed_by != UNCONFIRMED:
+            return trade
+        confirmed = replace(trade, managed_by=DTMS)
+        payload = {"ticket": ticket, "changes": {}, "managed_by": DTMS,
+                   "detail": "confirmed by the trader: DTMS manages it"}
+        event = await self._recorder.change_owner(confirmed, EventKind.TRADE_CHANGED, payload)
+        trade.managed_by = DTMS
+        await self._supersede(trade)
+        self._recorder.publish(event)
+        return trade
+
+    def unconfirmed(self) -> list[int]:
+        return sorted(t.ticket for t in self._trades.values() if t.managed_by == UNCONFIRMED)
 
     async def unregister(self, ticket: int, reason: str = "management stopped") -> Trade:
-        live = self._trades.get(ticket)
-        if live is None:
+        """Stop managing: stored first (row and event in one transaction); memory follows the commit."""
+        trade = self._trades.get(ticket)
+        if trade is None:
             raise TradeNotManaged(ticket)
-        stage = staged(live)  # the managed trade ends once that is committed
-        trade = stage.work
+        closed_at = self._now()
+        released = replace(trade, active=False, closed_at=closed_at, close_reason=reason)
+        event = await self._recorder.change_owner(released, EventKind.TRADE_UNREGISTERED,
+                                                  {"ticket": ticket, "reason": reason})
         trade.active = False
-        trade.closed_at = self._now()
+        trade.closed_at = closed_at
         trade.close_reason = reason
-        await self._recorder.commit(trade, into=stage,
-                                    events=[(EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason})])
         self.forget(ticket)
         self._released.add(ticket)
-        return live
+        await self._supersede(trade)
+        self._recorder.publish(event)
+        return trade
 
     async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
                       at: float | None) -> None:
@@ -263,25 +300,36 @@ class TradeRegistry:
         )
 
     async def _insert(self, trade: Trade) -> RegistrationResult:
-        inserted = await self._recorder.insert(trade)
-        if not inserted:
-            # the row exists from before (an earlier, archived management of this ticket): take it over again
-            await self._recorder.commit(trade)
+        """Stored (row and event in one transaction, an archived row of the ticket taken over again) before
+        the trade enters memory; a refused commit leaves nothing behind."""
+        _, event = await self._recorder.register(trade, _registered_payload(trade))
         self._trades[trade.ticket] = trade
         self._released.discard(trade.ticket)
-        await self._recorder.event(EventKind.TRADE_REGISTERED, _registered_payload(trade))
+        self._known_new.discard(trade.ticket)
+        self._recorder.publish(event)
         return RegistrationResult(trade=trade, already_registered=False)
 
-    async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:
-        """A bot registers a trade DTMS had adopted on its own: the bot's ownership and values apply."""
-        stage = staged(trade)
-        trade = stage.work
-        trade.source = TradeSource.REGISTERED
-        trade.sent = registration.sent()
-        trade.strategy_type = registration.strategy_type
-        trade.managed_by = owner_for(registration.strategy_type)
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))],
-                                    into=stage)
+    async def _claim(self, trade: Trade, registration: Registration) -> Trade:
+        """A bot registers a trade DTMS had adopted or watched on its own: the bot's ownership and values
+        apply (one event, trade_changed: the trade was registered once already, by DTMS)."""
+        claimed = replace(trade, source=TradeSource.REGISTERED, sent=registration.sent(),
+                          strategy_type=registration.strategy_type, managed_by=owner_for(registration.strategy_type))
+        payload = {"ticket": trade.ticket, "changes": {}, "managed_by": claimed.managed_by,
+                   "strategy_type": claimed.strategy_type,
+                   "detail": f"registered by a bot; managed by {claimed.managed_by}"}
+        event = await self._recorder.change_owner(claimed, EventKind.TRADE_CHANGED, payload)
+        trade.source = claimed.source
+        trade.sent = claimed.sent
+        trade.strategy_type = claimed.strategy_type
+        trade.managed_by = claimed.managed_by
+        await self._supersede(trade)
+        self._recorder.publish(event)
+        return trade
+
+    async def _supersede(self, trade: Trade) -> None:
+        """The live trade once more, after an ownership change was stored from a copy: a cycle that saved the
+        trade while that commit was on its way wrote the old owner, and this later write replaces it."""
+        await self._recorder.commit(trade)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:

@@ -24,6 +24,9 @@ class ConnectionSettings:
     attempts: int = 3
     backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)
     reconnect_backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+    #: a terminal call unanswered this long shows the terminal as "not answering" (well before the watchdog's
+    #: 10 s deadline replaces the worker)
+    stall_threshold_s: float = 2.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +82,15 @@ class AdoptionSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSettings:
+    #: PRAGMA quick_check while running (damage in the WAL is found before a restart)
+    check_interval_s: float = 300.0
+    #: a consistent online backup this often (and at every clean stop)
+    backup_interval_s: float = 600.0
+    backups_kept: int = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EngineSettings:
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
     cycle: CycleSettings = field(default_factory=CycleSettings)
@@ -88,6 +100,7 @@ class EngineSettings:
     adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
     defense: DefenseSettings = field(default_factory=DefenseSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     def validate(self) -> EngineSettings:
         """Raise InvalidSettings naming the first value out of range; return self otherwise."""
@@ -101,6 +114,11 @@ class EngineSettings:
              "execution.retry_backoff_s needs at least one delay, none negative"),
             (self.execution.failed_retry_after_s >= 0, "execution.failed_retry_after_s must not be negative"),
             (self.cycle.fast_interval_s > 0, "cycle.fast_interval_s must be positive"),
+            (0 < self.connection.stall_threshold_s < 10.0,
+             "connection.stall_threshold_s must be positive and below the 10 s call deadline"),
+            (self.database.check_interval_s >= 10, "database.check_interval_s must be at least 10"),
+            (self.database.backup_interval_s >= 10, "database.backup_interval_s must be at least 10"),
+            (self.database.backups_kept >= 1, "database.backups_kept must be at least 1"),
             (self.cycle.backfill_m5 >= 50, "cycle.backfill_m5 must be at least 50"),
             (self.cycle.backfill_m15 >= 50, "cycle.backfill_m15 must be at least 50"),
             (self.cycle.flow_ticks_max >= 1000, "cycle.flow_ticks_max must be at least 1000"),

@@ -8,8 +8,13 @@ from app.errors import ConfigurationError, DtmsError
 class StoreError(DtmsError):
     """A database operation failed (disk full, I/O error, a value the schema refuses, file locked).
 
-    The underlying sqlite3/peewee exception is the ``__cause__``.
+    The underlying sqlite3/peewee exception is the ``__cause__``. ``degrading`` names a failure that means
+    the file cannot be trusted for writes (damaged, disk full, read-only, I/O error); None otherwise.
     """
+
+    def __init__(self, message: str, *, degrading: str | None = None) -> None:
+        super().__init__(message)
+        self.degrading = degrading
 
 
 class StoreClosed(StoreError):

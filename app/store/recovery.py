@@ -17,6 +17,8 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
+from app.files import private_file
+from app.store.backup import newest_good_backup, restore
 from app.store.migrations import MIGRATIONS, Migration, migrate
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,13 @@ logger = logging.getLogger(__name__)
 PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000, "foreign_keys": 1}
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+#: primary result codes that mean the file cannot be trusted for writes until the program restarts
+_DEGRADING = {_SQLITE_CORRUPT: "damaged", _SQLITE_NOTADB: "damaged", _SQLITE_READONLY: "read-only",
+              _SQLITE_IOERR: "disk I/O error", _SQLITE_FULL: "disk full", _SQLITE_CANTOPEN: "cannot open"}
 _SIDE_FILES = ("-wal", "-shm")
 
 
@@ -45,6 +54,29 @@ def is_corruption(error: BaseException) -> bool:
                 return True
         pending.extend((current.__cause__, current.__context__, *current.args))
     return False
+
+
+def degrading_problem(error: BaseException) -> str | None:
+    """A short name for a failure that means the database cannot be trusted for writes (damage, disk full,
+    read-only file, I/O error); None for anything else (a busy file, a refused value)."""
+    pending: list[object] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sqlite3.DatabaseError):
+            code = getattr(current, "sqlite_errorcode", 0) & 0xFF
+            if code in _DEGRADING:
+                return f"{_DEGRADING[code]}: {current}"
+            text = str(current).lower()
+            for needle, name in (("malformed", "damaged"), ("not a database", "damaged"), ("readonly", "read-only"),
+                                 ("disk is full", "disk full"), ("disk i/o", "disk I/O error")):
+                if needle in text:
+                    return f"{name}: {current}"
+        pending.extend((current.__cause__, current.__context__, *current.args))
+    return None
 
 
 def move_aside(path: Path, now: datetime | None = None) -> Path:
@@ -89,6 +121,7 @@ def find_damage(path: Path) -> str | None:
 def _connect(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
     # autoconnect=False: a query from any thread but the one that opened it fails instead of quietly
     # opening a second connection there (peewee connections are per thread)
+    private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
     db = SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE", autoconnect=False)
     try:
         db.connect()
@@ -99,24 +132,35 @@ def _connect(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
     return db
 
 
-def _set_aside(path: Path, problem: object) -> Path:
+def _set_aside(path: Path, problem: object) -> tuple[Path, Path | None]:
+    """Move the damaged file aside and put the newest good backup in its place (if there is one)."""
     moved = move_aside(path)
-    logger.error("database %s is damaged (%s); moved aside as %s, starting a new one", path, problem, moved)
-    return moved
+    restored = newest_good_backup(path)
+    if restored is not None:
+        restore(restored, path)
+        logger.error("database %s is damaged (%s); moved aside as %s, restored the backup %s", path, problem,
+                     moved, restored)
+    else:
+        logger.error("database %s is damaged (%s); moved aside as %s; no good backup: starting a new one", path,
+                     problem, moved)
+    return moved, restored
 
 
-def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[SqliteDatabase, Path | None]:
+def open_database(
+    path: Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> tuple[SqliteDatabase, Path | None, Path | None]:
     """Connect to ``path`` on the calling thread, checked and migrated.
 
-    Returns the connected database and, when the file was damaged, where it was moved (else None).
+    Returns the connected database, where a damaged file was moved (else None) and the backup restored in
+    its place (None: none was good, or there was no damage).
     """
     problem = find_damage(path)
-    moved = _set_aside(path, problem) if problem is not None else None
+    moved, restored = _set_aside(path, problem) if problem is not None else (None, None)
     try:
-        return _connect(path, migrations), moved
+        return _connect(path, migrations), moved, restored
     except Exception as error:
         # damage the check could not see, met while migrating
         if moved is not None or not is_corruption(error):
             raise
-        moved = _set_aside(path, error)
-    return _connect(path, migrations), moved
+        moved, restored = _set_aside(path, error)
+    return _connect(path, migrations), moved, restored

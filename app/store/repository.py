@@ -26,7 +26,9 @@ from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 from app.store import mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
-from app.store.recovery import open_database
+from app.store.recovery import degrading_problem, open_database
+from app.store.safekeeping import Safekeeping
+from app.store.side_journal import SideJournal
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +39,13 @@ _TRADE_CONVERTERS = tuple(column.db_value for column in mapping.TRADE_COLUMNS)
 _ROWS_PER_GIL_TURN = 200
 
 
-class Repository:
+class Repository(Safekeeping):
     """Persistence of trades, the action journal, state transitions and engine events.
 
     Create with ``await Repository.open(path)``; finish with ``await close()``.
-    ``recovered_from`` is the damaged file moved aside at open (None when the file was sound).
+    ``recovered_from`` is the damaged file moved aside at open (None when the file was sound),
+    ``restored_from`` the backup put in its place (None: none was good), ``replayed`` how many side-journal
+    records were written into it, ``started_backup`` the backup taken at open.
     """
 
     def __init__(
@@ -52,6 +56,8 @@ class Repository:
         executor: ThreadPoolExecutor,
         recovered_from: Path | None,
         upsert_sql: str,
+        restored_from: Path | None = None,
+        side: SideJournal | None = None,
     ) -> None:
         self._path = path
         self._db = db
@@ -59,15 +65,21 @@ class Repository:
         self._executor = executor
         self._closed = False
         self.recovered_from = recovered_from
+        self.restored_from = restored_from
+        self.side = side or SideJournal.beside(path)
+        self.replayed = 0
+        self.started_backup: Path | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Repository:
+    async def open(cls, path: Path, *, backups_kept: int = 3) -> Repository:
+        """Open (restoring the newest good backup over a damaged file) and replay the side journal where it holds
+        what the file lacks; when the side journal is not empty, take a backup, which empties it."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtms-db")
         opening = executor.submit(_open_on_db_thread, path)
         try:
-            db, recovered_from, upsert_sql = await asyncio.wrap_future(opening)
+            db, recovered_from, restored_from, upsert_sql = await asyncio.wrap_future(opening)
         except BaseException as error:
             executor.submit(_close_if_opened, opening)  # cancelled while opening: close what the thread opens
             executor.shutdown(wait=False)
@@ -75,7 +87,19 @@ class Repository:
                 raise StoreError(f"cannot open database {path}: {error}") from error
             raise
         logger.info("database %s open%s", path, f" (damaged file moved to {recovered_from})" if recovered_from else "")
-        return cls(path=path, db=db, executor=executor, recovered_from=recovered_from, upsert_sql=upsert_sql)
+        repository = cls(path=path, db=db, executor=executor, recovered_from=recovered_from, upsert_sql=upsert_sql,
+                         restored_from=restored_from)
+        try:
+            if repository.needs_replay(recovered_from is not None):
+                repository.replayed = await repository._run(repository._replay_on_thread)
+                logger.warning("%d records of the side journal %s written into the database", repository.replayed,
+                               repository.side.path)
+            if repository.side:  # a crash (or a replay) left ownership records since the newest backup
+                repository.started_backup = await repository._run(repository._start_backup_on_thread, backups_kept)
+        except BaseException:
+            await repository.close()
+            raise
+        return repository
 
     @property
     def path(self) -> Path:
@@ -96,7 +120,7 @@ class Repository:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
         except (PeeweeException, sqlite3.Error) as error:
-            raise StoreError(f"database {self._path}: {error}") from error
+            raise StoreError(f"database {self._path}: {error}", degrading=degrading_problem(error)) from error
 
     # --- trades ---------------------------------------------------------------------------------------
 
@@ -247,9 +271,9 @@ class Repository:
         return sum(file.stat().st_size for file in files if file.exists())
 
 
-def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, str]:
+def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, Path | None, str]:
     """Open, check and migrate the file, bind the models to it on this thread, build the trade upsert."""
-    db, recovered_from = open_database(path)
+    db, recovered_from, restored_from = open_database(path)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)  # per thread (ThreadSafeDatabaseMetadata)
     placeholder = tuple(column.default for column in mapping.TRADE_COLUMNS)
     updates = [column for column in mapping.TRADE_COLUMNS if column is not TradeRow.ticket]
@@ -258,9 +282,9 @@ def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, str]:
         .on_conflict(conflict_target=[TradeRow.ticket], preserve=updates)
         .sql()
     )
-    return db, recovered_from, upsert_sql
+    return db, recovered_from, restored_from, upsert_sql
 
 
-def _close_if_opened(opening: Future[tuple[SqliteDatabase, Path | None, str]]) -> None:
+def _close_if_opened(opening: Future[tuple[SqliteDatabase, Path | None, Path | None, str]]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result()[0].close()

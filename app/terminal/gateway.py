@@ -64,6 +64,8 @@ class Gateway:
         self._listeners: list[ConnectionListener] = []
         self._stats = CallStats()
         self._connect_error = ""
+        #: the request in flight: (name, time.monotonic() when it was sent), None between calls
+        self._in_flight: tuple[str, float] | None = None
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -89,6 +91,13 @@ class Gateway:
     def last_connect_error(self) -> str:
         """Why the latest failed connection attempt failed ("" after a success)."""
         return self._connect_error
+
+    def in_flight(self) -> tuple[str, float] | None:
+        """The call waiting for the terminal now and the seconds it has waited; None between calls."""
+        current = self._in_flight
+        if current is None:
+            return None
+        return current[0], time.monotonic() - current[1]
 
     def stats(self) -> GatewayStats:
         return self._stats.snapshot()
@@ -159,6 +168,8 @@ class Gateway:
                 self._worker_lost("the terminal worker is not running")
                 raise TerminalUnavailable("the terminal worker is not running")
             started = time.perf_counter()
+            if request.kind is RequestKind.CALL:  # a terminal call (simulator controls are the tests' own)
+                self._in_flight = (request.name, time.monotonic())
             try:
                 raw = await self._transport.request(request, deadline)
             except TerminalTimeout:
@@ -171,6 +182,8 @@ class Gateway:
             except TerminalUnavailable as exc:
                 self._worker_lost(str(exc))
                 raise
+            finally:
+                self._in_flight = None
         return Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=time.perf_counter() - started)
 
     def _deadline_for(self, fn: str) -> float:

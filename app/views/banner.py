@@ -70,6 +70,9 @@ class LifecycleBanner(QFrame):
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._render)
         bridge.lifecycle.connect(self.show_lifecycle)
+        # the terminal not answering and a degraded database show beside the lifecycle until they pass
+        bridge.terminal_stall.connect(lambda _payload: self._render())
+        bridge.database.connect(lambda _payload: self._render())
         snapshot = self._engine.lifecycle
         self.show_lifecycle({"state": snapshot.state.value, "reason": snapshot.reason, "attempt": snapshot.attempt,
                              "attempts": snapshot.attempts, "retry_in": snapshot.retry_in, "epoch": snapshot.epoch})
@@ -103,7 +106,11 @@ class LifecycleBanner(QFrame):
             left = max(0.0, self._deadline - time.monotonic())
             if left <= 0:
                 self._countdown.stop()
-        self.label.setText(describe(self._payload, left))
+        from app.views.tray import trouble_lines
+
+        health = getattr(self._engine, "health", None)
+        trouble = trouble_lines(health()) if callable(health) else []
+        self.label.setText(" - ".join([describe(self._payload, left), *(line.upper() for line in trouble)]))
 
     def _on_retry(self) -> None:
         self.retry.setEnabled(False)

@@ -34,6 +34,8 @@ class EngineBridge(QObject):
     database_recovered = Signal(object)
     cycle = Signal(object)
     paused = Signal(bool)
+    database = Signal(object)  # {degraded, reason}
+    terminal_stall = Signal(object)  # {stalled, seconds, call}
 
     def __init__(self, engine: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,8 @@ class EngineBridge(QObject):
             EventKind.DATABASE_RECOVERED: lambda e: self.database_recovered.emit(e.payload),
             EventKind.CYCLE: lambda e: self.cycle.emit(e.payload),
             EventKind.PAUSED: lambda e: self.paused.emit(bool(e.payload.get("paused"))),
+            EventKind.DATABASE: lambda e: self.database.emit(e.payload),
+            EventKind.TERMINAL_STALL: lambda e: self.terminal_stall.emit(e.payload),
         }
         self._unsubscribe: Callable[[], None] | None = engine.subscribe(self._deliver)
 

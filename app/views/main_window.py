@@ -18,6 +18,7 @@ from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
+from app.views.confirm_owner import OwnerConfirmation
 from app.views.closed_model import ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
         self.table_tabs.currentChanged.connect(lambda _i: self._sync_detail())
         self._keep_detail = False
-
+        self.owner_confirmation = OwnerConfirmation(self.trades_view, self.trades, self.proxy, bridge)
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
     async def close_tasks(self) -> None:
         self.tray.hide()
         self.alerts.close()
-        for part in (self.banner, self.detail, self.health, self.closed):
+        for part in (self.banner, self.detail, self.health, self.closed, self.owner_confirmation):
             await part.close_tasks()
 
     def _on_selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:

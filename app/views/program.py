@@ -20,6 +20,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from app.adoption import describe_policy
+from app.desk_lock import DeskAlreadyRunning
 from app.errors import ConfigurationError
 from app.runtime import Services
 from app.tasks import TaskKeeper
@@ -81,6 +82,10 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         app.commitDataRequest.connect(lambda *_: stop.set())
     try:
         services = await Services.open(command.options)
+    except DeskAlreadyRunning as refusal:
+        logger.error("%s", refusal)
+        show_refusal(str(refusal))
+        return EXIT_CONFIGURATION
     except ConfigurationError as error:  # e.g. a data folder on a network share
         logger.error("cannot start: %s", error)
         return EXIT_CONFIGURATION
@@ -105,13 +110,13 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         window.show()
         if on_window is not None:
             on_window(window)
-        tasks.spawn(_start(services), "engine-start")
+        tasks.spawn(_start(services, stop), "engine-start")
         tasks.spawn(ask_adoption_once(services, command.config_path, window), "adoption-question")
         if command.run_demo and demo_allowed(services, asked=command.demo is True):
             tasks.spawn(run_demo_when_ready(services), "demo")
         await stop.wait()
         logger.info("stop requested")
-        return EXIT_OK
+        return EXIT_CONFIGURATION if services.engine.refusal is not None else EXIT_OK
     finally:
         window.log.detach()
         try:
@@ -125,8 +130,21 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
         logger.info("stopped")
 
 
-async def _start(services: Services) -> None:
+def show_refusal(message: str) -> None:
+    """A second desk on the same data dir or account: say which one runs, then the caller exits."""
+    from PySide6.QtWidgets import QMessageBox
+
+    if QApplication.instance() is None:
+        QApplication(sys.argv[:1])
+    QMessageBox(QMessageBox.Icon.Warning, "DTMS Desk is already running", message).exec()
+
+
+async def _start(services: Services, stop: asyncio.Event | None = None) -> None:
     if not await services.engine.start():
+        if services.engine.refusal is not None and stop is not None:
+            show_refusal(str(services.engine.refusal))
+            stop.set()
+            return
         logger.error("initialisation failed: %s (retry from the window)", services.engine.lifecycle.reason)
         return
     # What start-up built (market history, recovered trades, the window) lives as long as the program; frozen,

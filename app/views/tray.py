@@ -57,6 +57,18 @@ def _draw_pixmap(colour: QColor | str, size: int) -> QPixmap:
     return pixmap
 
 
+def trouble_lines(health: object) -> list[str]:
+    """A terminal that does not answer and a degraded database, in the trader's words."""
+    lines = []
+    stall = getattr(health, "terminal_stall_s", None)
+    if stall is not None:
+        lines.append(f"terminal not answering ({stall:.0f} s)")
+    problem = getattr(health, "database_problem", "")
+    if problem:
+        lines.append(f"database degraded: {problem}")
+    return lines
+
+
 class StatusSummary:
     """The colour and tooltip of the program's status, from the engine's lifecycle and trades."""
 
@@ -77,6 +89,8 @@ class StatusSummary:
         lines += [f"  {state}: {n}" for state, n in sorted(counts.items())]
         if engine.paused:  # type: ignore[attr-defined]
             lines.append("management paused")
+        health = getattr(engine, "health", None)
+        lines += trouble_lines(health()) if callable(health) else []
         return "\n".join(lines)
 
 
@@ -147,7 +161,7 @@ class TrayController(QObject):
             self.tray.show()
         notifier.shown.connect(self.show_notice)
         for signal in (bridge.lifecycle, bridge.state_changed, bridge.trade_registered, bridge.trade_closed,
-                       bridge.trade_unregistered, bridge.paused):
+                       bridge.trade_unregistered, bridge.paused, bridge.terminal_stall, bridge.database):
             signal.connect(lambda *_: self.refresh())
         bridge.paused.connect(self._sync_pause)
         self.refresh()

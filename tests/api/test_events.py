@@ -166,3 +166,18 @@ async def test_a_bad_last_event_id_is_a_422(server: ApiServer, headers: dict[str
         response = await client.get("/events", headers=headers)
     assert response.status_code == 422
     assert response.json()["field"] == "Last-Event-ID"
+
+
+async def test_an_unreadable_database_leaves_the_stream_open_with_live_events(idle: Services, server: ApiServer) -> None:
+    producer = Producer(idle)
+    old = await producer.emit(3)
+    live = EngineEvent(kind=EventKind.ACTION, payload={"ticket": 7}, at=9.0, wall_at=9.0, seq=old[-1].seq + 5)
+    idle.engine._recorder.degrade("damaged: unreadable in this test")  # the engine writes aside from now on
+    await idle.repository.close()  # and every read of the journal fails
+
+    async def publish() -> None:
+        await asyncio.sleep(0.05)
+        producer.publish([live])
+
+    events = await read_events(server, 1, path="/events?since=0", on_open=publish)
+    assert [int(e["id"]) for e in events] == [live.seq], "the stream ended instead of going on live"

@@ -5,6 +5,7 @@ corrupt database is moved aside and rebuilt from the terminal."""
 from __future__ import annotations
 
 from dataclasses import replace
+import shutil
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,7 @@ async def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path: Path) -> No
     ticket = await open_position(services, "EURUSD", "BUY", 0.2)
     await services.engine.register(Registration(ticket=ticket))
     await services.close()
+    shutil.rmtree(tmp_path / "backups")  # no backup to restore: the positions are rebuilt from the terminal
     database = tmp_path / "dtms.sqlite3"
     database.write_bytes(b"this is not a database" * 100)
 
@@ -121,18 +123,19 @@ async def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path: Path) -> No
         (event,) = recorded.of("database_recovered")
         assert event.payload["rebuilt"] == 1
         trade = again.engine.trade(ticket)
-        assert trade is not None and trade.source is TradeSource.REBUILT
+        assert trade is not None and trade.source is TradeSource.REBUILT and trade.managed_by == "unconfirmed"
     finally:
         await again.close()
 
 
-async def test_rebuild_only_watches_positions_the_adoption_policy_would_not_take(tmp_path: Path) -> None:
-    settings = EngineSettings(adoption=AdoptionSettings(policy=AdoptionPolicy.NONE))
+async def test_without_a_backup_a_rebuild_only_watches_even_under_adoption_all(tmp_path: Path) -> None:
+    settings = EngineSettings(adoption=AdoptionSettings(policy=AdoptionPolicy.ALL))
     services = await open_services(tmp_path, settings)
     assert await services.engine.start()
     ticket = await open_position(services, "EURUSD", "BUY", 0.2)
-    await services.engine.register(Registration(ticket=ticket))
+    await services.engine.register(Registration(ticket=ticket, strategy_type="grid"))
     await services.close()
+    shutil.rmtree(tmp_path / "backups")
     (tmp_path / "dtms.sqlite3").write_bytes(b"\x00garbage" * 512)
 
     again = await open_services(tmp_path, settings)
@@ -142,7 +145,8 @@ async def test_rebuild_only_watches_positions_the_adoption_policy_would_not_take
         assert trade is not None and trade.managed_by == "unconfirmed"
         assert not again.engine.registry.can_modify(ticket), "watched, never changed"
         claimed = await again.engine.register(Registration(ticket=ticket))
-        assert claimed.already_registered and claimed.trade.managed_by == "DTMS"
+        # the bot's first registration since the loss: not "already registered", and DTMS's from now on
+        assert not claimed.already_registered and claimed.trade.managed_by == "DTMS"
     finally:
         await again.close()
 

@@ -102,6 +102,28 @@ async def test_registration_claims_a_trade_adopted_on_its_own(ready: Services) -
     ticket = await open_position(ready, "EURUSD", "BUY", 0.3)
     await ready.engine.step()  # adoption policy "all" takes it over
     assert ready.engine.trade(ticket).source is TradeSource.ADOPTED
+    recorded = Recorded()
+    ready.engine.subscribe(recorded)
     result = await ready.engine.register(Registration(ticket=ticket, strategy_type="grid"))
-    assert result.already_registered
+    # pinned: a bot's first registration of a trade DTMS adopted on its own is not "already registered" (the
+    # bot never registered it), and it is one event, trade_changed (DTMS's adoption was the trade_registered)
+    assert not result.already_registered
+    assert recorded.kinds().count("trade_registered") == 0 and recorded.kinds().count("trade_changed") == 1
+    again = await ready.engine.register(Registration(ticket=ticket, strategy_type="grid"))
+    assert again.already_registered
     assert result.trade.source is TradeSource.REGISTERED and result.trade.managed_by == "grid"
+
+
+async def test_a_save_racing_a_release_never_brings_the_trade_back(ready: Services) -> None:
+    """A cycle that saves the trade while the release is being committed wrote it as still managed; the
+    release's last write wins, so the stored row says released (a kill then cannot revive it)."""
+    ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
+    await ready.engine.register(Registration(ticket=ticket))
+    trade = ready.engine.trade(ticket)
+    releasing = asyncio.ensure_future(ready.engine.unregister(ticket))
+    await asyncio.sleep(0)  # the release's commit is on its way to the database thread
+    assert trade.active
+    await ready.repository.save_trades([trade])  # what a fast cycle saves meanwhile: still active
+    await releasing
+    stored = await ready.repository.load_trade(ticket)
+    assert stored is not None and not stored.active

@@ -65,3 +65,14 @@ def test_descriptions_name_attempts_countdown_and_reason() -> None:
 
 def test_simulator_tag_hidden_on_a_real_terminal(qapp, bridge: EngineBridge) -> None:
     assert not LifecycleBanner(bridge, simulated=False).simulator.isVisibleTo(None)
+
+
+def test_the_banner_and_tray_say_not_answering_and_degraded() -> None:
+    from types import SimpleNamespace
+
+    from app.views.tray import trouble_lines
+
+    health = SimpleNamespace(terminal_stall_s=2.4, database_problem="disk full: database or disk is full")
+    assert trouble_lines(health) == ["terminal not answering (2 s)",
+                                     "database degraded: disk full: database or disk is full"]
+    assert trouble_lines(SimpleNamespace(terminal_stall_s=None, database_problem="")) == []

@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.desk_lock import acquire, release
+from app.files import private_file
 from app.terminal.sim.broker import Changes
 
 logger = logging.getLogger(__name__)
 
 FILE_NAME = "sim_broker.sqlite3"
+LOCK_NAME = "sim_broker.lock"
+#: a worker replacing one that is still being killed waits this long for the broker's lock
+LOCK_WAIT_S = 5.0
 _TABLES = ("positions", "orders", "history_orders", "deals")
 #: Positions and history orders come back in the order they were added (``seq``, which the upsert keeps), as the
 #: terminal lists them: a filled pending order opens a position after younger ones. Orders and deals go by ticket.
@@ -53,6 +58,10 @@ class BrokerStore:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / FILE_NAME
+        # one simulator per broker state: two of them handed one ticket number to two different orders
+        self._lock = acquire(data_dir / LOCK_NAME, f"the simulated broker in {data_dir}",
+                             {"data_dir": str(data_dir)}, wait_s=LOCK_WAIT_S)
+        private_file(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -104,4 +113,7 @@ class BrokerStore:
             raise
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        finally:
+            release(self._lock)

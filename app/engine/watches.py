@@ -1,0 +1,116 @@
+"""Two watches that make trouble visible while it lasts: a terminal call unanswered past a short threshold, and
+a database that fails its integrity check or its backup.
+
+- ``StallWatch`` looks at the gateway's call in flight a few times a second (on the event loop, which a
+  hung terminal in its worker process does not block) and reports "not answering" after
+  ``stall_threshold_s``, until the call returns or the watchdog replaces the worker.
+- ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` and a backup every
+  ``backup_interval_s`` on the database thread; a failed check or a refused backup degrades the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.engine.events import EventKind
+from app.engine.recorder import Recorder
+from app.engine.settings import EngineSettings
+
+logger = logging.getLogger(__name__)
+
+STALL_POLL_S = 0.25
+#: calls that are expected to take long (connecting shows as CONNECTING instead)
+_EXEMPT = frozenset({"initialize", "login", "shutdown"})
+
+
+class StallWatch:
+    def __init__(self, gateway: Any, recorder: Recorder, settings: Callable[[], EngineSettings]) -> None:
+        self._gateway = gateway
+        self._recorder = recorder
+        self._settings = settings
+        #: seconds the call in flight has waited, once past the threshold; None while the terminal answers
+        self.stalled_s: float | None = None
+        self.call = ""
+
+    def poll(self) -> None:
+        """One look at the call in flight; publishes TERMINAL_STALL when "not answering" starts and ends."""
+        in_flight = getattr(self._gateway, "in_flight", None)
+        current = in_flight() if callable(in_flight) else None
+        threshold = self._settings().connection.stall_threshold_s
+        if current is not None and current[0] not in _EXEMPT and current[1] >= threshold:
+            started = self.stalled_s is None
+            self.stalled_s, self.call = current[1], current[0]
+            if started:
+                logger.warning("the terminal is not answering: %s waiting %.1f s", self.call, self.stalled_s)
+                self._recorder.live(EventKind.TERMINAL_STALL,
+                                    {"stalled": True, "seconds": round(self.stalled_s, 1), "call": self.call})
+        elif self.stalled_s is not None:
+            seconds, call = self.stalled_s, self.call
+            self.stalled_s, self.call = None, ""
+            logger.info("the terminal answers again (%s waited at least %.1f s)", call, seconds)
+            self._recorder.live(EventKind.TERMINAL_STALL, {"stalled": False, "seconds": round(seconds, 1),
+                                                           "call": call})
+
+    async def run(self) -> None:
+        while True:
+            self.poll()
+            await asyncio.sleep(STALL_POLL_S)
+
+
+class DatabaseWatch:
+    def __init__(self, repository: Any, recorder: Recorder, settings: Callable[[], EngineSettings]) -> None:
+        self._repository = repository
+        self._recorder = recorder
+        self._settings = settings
+        self.last_check_at: float | None = None
+        self.last_backup: Any = None
+
+    async def check(self) -> str:
+        """Run the integrity check now; a problem degrades the database. Returns the problem ("" if sound)."""
+        if self._recorder.problem:
+            return self._recorder.problem
+        check = getattr(self._repository, "check", None)
+        if check is None:
+            return ""
+        try:
+            problem = await check()
+        except Exception as error:  # noqa: BLE001 (the check itself failing is the answer)
+            problem = getattr(error, "degrading", None) or str(error)
+        self.last_check_at = time.time()
+        if problem:
+            self._recorder.degrade(f"damaged: integrity check failed: {problem}")
+        return problem
+
+    async def backup(self) -> bool:
+        """A backup now, unless the database is degraded; a refused copy degrades it."""
+        backup = getattr(self._repository, "backup", None)
+        if self._recorder.problem or backup is None:
+            return False
+        try:
+            self.last_backup = await backup(self._settings().database.backups_kept)
+        except Exception as error:  # noqa: BLE001 (any failure of the backup is reported as degraded)
+            reason = getattr(error, "degrading", None) or f"damaged: the backup failed its check: {error}"
+            logger.error("backup failed: %s", error)
+            self._recorder.degrade(reason)
+            return False
+        logger.info("database backed up to %s", self.last_backup)
+        return True
+
+    async def run(self) -> None:
+        database = self._settings().database
+        next_check = time.monotonic() + database.check_interval_s
+        next_backup = time.monotonic() + database.backup_interval_s
+        while not self._recorder.problem:
+            await asyncio.sleep(max(0.05, min(next_check, next_backup) - time.monotonic()))
+            database = self._settings().database
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + database.check_interval_s
+                await self.check()
+            if now >= next_backup and not self._recorder.problem:
+                next_backup = now + database.backup_interval_s
+                await self.backup()

@@ -1,0 +1,164 @@
+"""The repository's part in trade safety: ownership written with its event in one transaction and copied to
+the side journal, integrity checks while running, backups, and the side journal's replay at start.
+
+Everything here runs on the database thread (``Repository._run``), so a backup never interleaves with a
+commit: after a good backup, the side journal holds exactly what came after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from peewee import SqliteDatabase
+
+from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
+from app.store import mapping
+from app.store.backup import quick_check, take_backup
+from app.store.models import ActionRow, EventRow, TransitionRow
+from app.store.side_journal import SideJournal, SideKind
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+
+class Safekeeping:
+    """Mixed into ``Repository``."""
+
+    _db: SqliteDatabase
+    _path: Path
+    side: SideJournal
+
+    if TYPE_CHECKING:  # provided by Repository
+
+        async def _run(self, work: Callable[..., T], *args: Any) -> T: ...
+        def _upsert(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+        def _insert_if_absent(self, values: tuple[Any, ...]) -> bool: ...
+
+    # --- ownership: committed with its event, then copied aside -----------------------------------------
+
+    async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
+                             at: float) -> tuple[bool, StoredEvent]:
+        """Insert the trade (or take an archived row of the ticket over again) and its event in one
+        transaction. Returns whether the row is new, and the stored event."""
+        values = mapping.trade_values(trade)
+        event = _event_values(kind, payload, at)
+        return await self._run(self._register_on_thread, values, event)
+
+    def _register_on_thread(self, values: tuple[Any, ...],
+                            event: dict[str, Any]) -> tuple[bool, StoredEvent]:
+        with self._db.atomic():
+            inserted = self._insert_if_absent(values)
+            if not inserted:
+                self._upsert([values])
+            seq = EventRow.insert(**event).execute()
+        self.side.append(SideKind.TRADE, {"values": list(values)})
+        return inserted, _stored(seq, event)
+
+    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
+                                    at: float) -> StoredEvent:
+        """A change of ownership (claim, release): the row and its event in one transaction, then aside."""
+        values = mapping.trade_values(trade)
+        event = _event_values(kind, payload, at)
+        return await self._run(self._save_with_event_on_thread, values, event)
+
+    def _save_with_event_on_thread(self, values: tuple[Any, ...], event: dict[str, Any]) -> StoredEvent:
+        with self._db.atomic():
+            self._upsert([values])
+            seq = EventRow.insert(**event).execute()
+        self.side.append(SideKind.TRADE, {"values": list(values)})
+        return _stored(seq, event)
+
+    # --- aside: what a degraded database cannot take ------------------------------------------------------
+
+    def aside_trade(self, trade: Trade) -> None:
+        self.side.append(SideKind.TRADE, {"values": list(mapping.trade_values(trade))})
+
+    def aside_records(self, trade: Trade, actions: Sequence[ActionRecord], transitions: Sequence[Transition]) -> None:
+        self.aside_trade(trade)
+        for record in actions:
+            self.side.append(SideKind.ACTION, {"values": mapping.action_values(record)})
+        for item in transitions:
+            self.side.append(SideKind.TRANSITION, {"values": mapping.transition_values(item)})
+
+    def aside_event(self, kind: str, payload: dict[str, Any], at: float, wall_at: float) -> None:
+        self.side.append(SideKind.EVENT, {"kind": kind, "payload": payload, "at": at, "wall_at": wall_at})
+
+    def aside_degraded(self, reason: str) -> None:
+        self.side.append(SideKind.DEGRADED, {"reason": reason})
+
+    # --- checks and backups -------------------------------------------------------------------------------
+
+    async def check(self) -> str:
+        """``PRAGMA quick_check`` of the file and its WAL as they are on disk: "" when sound.
+
+        It runs on a fresh read-only connection: the program's own connection answers from its page cache,
+        so damage to the WAL or to cached pages would go unseen until a restart."""
+        return await self._run(self._check_on_thread)
+
+    def _check_on_thread(self) -> str:
+        connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            return quick_check(connection)
+        finally:
+            connection.close()
+
+    async def backup(self, keep: int = 3) -> Path:
+        """A consistent, checked copy in ``backups/``; the side journal is emptied once it is kept.
+        Raises ``StoreError`` (wrapping ``BackupRefused``) when the copy fails its check."""
+        return await self._run(self._backup_on_thread, keep)
+
+    def _backup_on_thread(self, keep: int) -> Path:
+        target = take_backup(self._db.connection(), self._path, keep=keep)
+        self.side.clear()
+        return target
+
+    # --- replay at start ------------------------------------------------------------------------------------
+
+    def _replay_on_thread(self) -> int:
+        """Write the side journal's records into the database, oldest first (later rows win)."""
+        count = 0
+        with self._db.atomic():
+            for kind, body in self.side.records():
+                match kind:
+                    case SideKind.TRADE:
+                        self._upsert([tuple(body["values"])])
+                    case SideKind.ACTION:
+                        ActionRow.insert(**body["values"]).execute()
+                    case SideKind.TRANSITION:
+                        TransitionRow.insert(**body["values"]).execute()
+                    case SideKind.EVENT:
+                        EventRow.insert(kind=body["kind"], payload=mapping.encode_json(body["payload"]),
+                                        at=body["at"], wall_at=body["wall_at"]).execute()
+                    case SideKind.DEGRADED:
+                        continue
+                count += 1
+        return count
+
+    def needs_replay(self, damaged_at_start: bool) -> bool:
+        """Replay after damage at start, or when the journal holds what a degraded run could not store;
+        otherwise its ownership rows are already in the sound database."""
+        if not self.side:
+            return False
+        return damaged_at_start or any(kind is SideKind.DEGRADED for kind, _ in self.side.records())
+
+    def _start_backup_on_thread(self, keep: int) -> Path | None:
+        try:
+            return self._backup_on_thread(keep)
+        except Exception as error:  # noqa: BLE001 (the program still starts; the integrity check reports)
+            logger.error("no backup at start: %s", error)
+            return None
+
+
+def _event_values(kind: str, payload: dict[str, Any], at: float) -> dict[str, Any]:
+    return {"kind": str(kind), "payload": mapping.encode_json(payload), "at": at, "wall_at": time.time()}
+
+
+def _stored(seq: int, values: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(seq=seq, kind=values["kind"], payload=mapping.decode_json(values["payload"]),
+                       at=values["at"], wall_at=values["wall_at"])

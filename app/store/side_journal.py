@@ -1,0 +1,78 @@
+"""The side journal: a small JSON-lines file beside the database, ``dtms.sqlite3.journal``.
+
+It keeps what must survive the database file being damaged:
+- while the database is sound, every change of ownership (registration, adoption, claim, release, close) as
+  the trade's full row, written right after its commit, so a restore from the newest backup loses none of
+  them; the file is emptied after each good backup, which holds all of it;
+- while the database is degraded (damaged, full, read-only), everything the engine records instead: trade
+  rows, the action journal, transitions and events, so protection that goes on is journaled.
+At the next start it is replayed, in order, into the restored or new database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from app.files import private_file
+from app.store import mapping
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".journal"
+
+
+class SideKind(StrEnum):
+    TRADE = "trade"  # {"values": trade column values}
+    ACTION = "action"  # {"values": action row values}
+    TRANSITION = "transition"  # {"values": transition row values}
+    EVENT = "event"  # {"kind", "payload", "at", "wall_at"}
+    DEGRADED = "degraded"  # {"reason"}: from here on the database was not written
+
+
+class SideJournal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def beside(cls, database: Path) -> SideJournal:
+        return cls(database.with_name(database.name + SUFFIX))
+
+    def append(self, kind: SideKind, body: dict[str, Any]) -> None:
+        """One line, written through to the operating system (it survives the process being killed)."""
+        line = mapping.encode_json({"k": kind.value, **body}) + "\n"
+        with self._lock:
+            if not self.path.exists():
+                private_file(self.path)
+            with open(self.path, "a", encoding="utf-8") as file:
+                file.write(line)
+                file.flush()
+
+    def records(self) -> Iterator[tuple[SideKind, dict[str, Any]]]:
+        """Every whole line, oldest first (a line cut short by a kill is skipped)."""
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as file:
+            for number, line in enumerate(file, start=1):
+                try:
+                    body = json.loads(line)
+                    kind = SideKind(body.pop("k"))
+                except (ValueError, KeyError):
+                    logger.warning("side journal %s: line %d unreadable, skipped", self.path, number)
+                    continue
+                yield kind, body
+
+    def clear(self) -> None:
+        with self._lock:
+            if self.path.exists():
+                os.truncate(self.path, 0)
+
+    def __bool__(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
