@@ -91,7 +91,8 @@ class Engine:
         self._sleep = sleep
         self.bus = EventBus()
         self.clock = TerminalClock()
-        self._recorder = Recorder(repository, self.bus, self.clock.now)
+        self._recorder = Recorder(repository, self.bus, self.clock.now,
+                                  interval=lambda: self._settings.storage.persist_interval_s)
         self.market = MarketData(gateway, atr_period=self._settings.protection.atr_period,
                                  m5_count=self._settings.cycle.backfill_m5, m15_count=self._settings.cycle.backfill_m15)
         self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
@@ -219,6 +220,10 @@ class Engine:
             await asyncio.gather(self._monitor, return_exceptions=True)
             self._monitor = None
         await self._tasks.cancel_all()
+        try:
+            await self._recorder.flush(force=True)
+        except Exception:
+            logger.exception("the last figures of the trades could not be written")
         await self._set_state(LifecycleState.STOPPED, reason="stopped")
 
     def pause(self, paused: bool) -> None:
@@ -232,6 +237,10 @@ class Engine:
         self.rails.update_settings(settings.rails)
         self.executor = ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
                                        owns=self.registry.can_modify)
+
+    async def persist(self) -> int:
+        """Write now the trades' changes that wait for the next flush (figures, not decisions)."""
+        return await self._recorder.flush(force=True)
 
     async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
         reason = ""

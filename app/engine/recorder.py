@@ -1,4 +1,10 @@
-"""Commit first, then tell: every state change and event is in the database before anyone hears of it."""
+"""Commit first, then tell: every state change and event is in the database before anyone hears of it.
+
+Changes that are not decisions (the best price for trailing, a deep check's score and times) are only
+marked with ``touch``; ``flush`` writes every marked trade in one transaction, at most once per
+``interval`` wall seconds, so a hundred trades cost one small transaction every few seconds instead of one
+per trade and price. A commit writes the whole trade, so it also settles the trade's marked changes.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +29,16 @@ class Journal(Protocol):
 
 
 class Recorder:
-    def __init__(self, journal: Journal, bus: EventBus, now: Callable[[], float]) -> None:
+    def __init__(self, journal: Journal, bus: EventBus, now: Callable[[], float],
+                 interval: Callable[[], float] = lambda: 0.0, wall: Callable[[], float] = time.monotonic) -> None:
         self._journal = journal
         self._bus = bus
         self._now = now
+        self._interval = interval
+        self._wall = wall
+        self._dirty: dict[int, Trade] = {}
+        self._flushed_at: float | None = None
+        self.flushes = 0  # transactions written by ``flush``
 
     async def commit(
         self,
@@ -39,6 +51,7 @@ class Recorder:
         """Save the trade with its journal in one transaction, then persist and publish each event."""
         if trade is not None:
             await self._journal.save_trade_with_records(trade, tuple(actions), tuple(transitions))
+            self._dirty.pop(trade.ticket, None)
         return [await self.event(kind, payload) for kind, payload in events]
 
     async def load(self, ticket: int) -> Trade | None:
@@ -52,6 +65,32 @@ class Recorder:
         trades = list(trades)
         if trades:
             await self._journal.save_trades(trades)
+
+    def touch(self, trade: Trade) -> None:
+        """The trade changed in a way that is no decision: written by the next due ``flush``."""
+        self._dirty[trade.ticket] = trade
+
+    @property
+    def pending(self) -> int:
+        """Trades with changes not yet written."""
+        return len(self._dirty)
+
+    async def flush(self, *, force: bool = False) -> int:
+        """Write the marked trades in one transaction if ``interval`` has passed since the last write (or
+        ``force``); returns how many were written."""
+        if not self._dirty:
+            return 0
+        now = self._wall()
+        if not force and self._flushed_at is not None and now - self._flushed_at < self._interval():
+            return 0
+        trades = list(self._dirty.values())
+        await self._journal.save_trades(trades)
+        for trade in trades:
+            if self._dirty.get(trade.ticket) is trade:
+                del self._dirty[trade.ticket]
+        self._flushed_at = now
+        self.flushes += 1
+        return len(trades)
 
     async def event(self, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
         at = self._now()

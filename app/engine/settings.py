@@ -38,6 +38,19 @@ class CycleSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    """How much the database keeps and how often it is written between decisions."""
+
+    #: figures that are not decisions (best price, score, check times) are written at most this often (wall
+    #: seconds), all changed trades in one transaction; decisions are always committed before they are told
+    persist_interval_s: float = 10.0
+    #: closed trades (with their journal) older than this move to the yearly archive file
+    retention_days: float = 90.0
+    #: wall seconds between two retention passes (the first runs once the engine is READY)
+    retention_check_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProtectionSettings:
     breakeven_r: float = 1.0
     breakeven_lock_r: float = 0.1
@@ -88,6 +101,7 @@ class EngineSettings:
     adoption: AdoptionSettings = field(default_factory=AdoptionSettings)
     defense: DefenseSettings = field(default_factory=DefenseSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def validate(self) -> EngineSettings:
         """Raise InvalidSettings naming the first value out of range; return self otherwise."""
@@ -103,6 +117,9 @@ class EngineSettings:
             (self.cycle.fast_interval_s > 0, "cycle.fast_interval_s must be positive"),
             (self.cycle.backfill_m5 >= 50, "cycle.backfill_m5 must be at least 50"),
             (self.cycle.backfill_m15 >= 50, "cycle.backfill_m15 must be at least 50"),
+            (self.storage.persist_interval_s >= 0, "storage.persist_interval_s must not be negative"),
+            (self.storage.retention_days > 0, "storage.retention_days must be positive"),
+            (self.storage.retention_check_s > 0, "storage.retention_check_s must be positive"),
             (self.cycle.flow_ticks_max >= 1000, "cycle.flow_ticks_max must be at least 1000"),
             (self.protection.breakeven_r > 0, "protection.breakeven_r must be positive"),
             (0 <= self.protection.breakeven_lock_r < self.protection.breakeven_r,
