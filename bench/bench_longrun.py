@@ -20,7 +20,7 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -95,12 +95,17 @@ async def _sample(services: Services, data_dir: Path, wall0: float, sim0: float)
                   written=_proc_value("/proc/self/io", "write_bytes"), trades=len(services.engine.trades()))
 
 
-async def run(seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float) -> None:
+async def run(seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float,
+              persist: float | None) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         logging.basicConfig(filename=data_dir / "dtms-desk.log", level=logging.INFO)
-        options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.SIM,
+        settings = AppSettings()
+        if persist is not None:
+            storage = replace(settings.engine.storage, persist_interval_s=persist)
+            settings = replace(settings, engine=replace(settings.engine, storage=storage))
+        options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM,
                                  sim_speed=speed, sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
         services = await Services.open(options)
         try:
@@ -132,6 +137,9 @@ async def run(seconds: float, speed: float, trades: int, warmup: float, every: f
                 opened += await _keep_trades(services, trades, rng)
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
+            log = data_dir / "dtms-desk.log"
+            print(f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {services.engine._recorder.flushes}; "
+                  f"persist interval {services.engine.settings.storage.persist_interval_s:g} s")
         finally:
             await services.close()
 
@@ -176,5 +184,7 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--fault-every", type=float, default=20.0, help="wall seconds between injected faults")
+    parser.add_argument("--persist-interval", type=float, default=None, help="storage.persist_interval_s")
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every))
+    asyncio.run(run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every,
+                    args.persist_interval))

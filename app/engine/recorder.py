@@ -19,9 +19,10 @@ from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 class Journal(Protocol):
     """The part of the repository the recorder writes to."""
 
-    async def save_trade_with_records(
-        self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
-    ) -> None: ...
+    async def commit_records(
+        self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[str, dict[str, Any], float]] = (),
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
     async def insert_trade_if_absent(self, trade: Trade) -> bool: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
@@ -48,11 +49,20 @@ class Recorder:
         transitions: Iterable[Transition] = (),
         events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
     ) -> list[EngineEvent]:
-        """Save the trade with its journal in one transaction, then persist and publish each event."""
-        if trade is not None:
-            await self._journal.save_trade_with_records(trade, tuple(actions), tuple(transitions))
-            self._dirty.pop(trade.ticket, None)
-        return [await self.event(kind, payload) for kind, payload in events]
+        """Save the trade with its journal and its events in one transaction, then publish the events."""
+        if trade is None:
+            return [await self.event(kind, payload) for kind, payload in events]
+        at = self._now()
+        events = list(events)
+        _, _, stored = await self._journal.commit_records(trade, tuple(actions), tuple(transitions),
+                                                          [(kind.value, payload, at) for kind, payload in events])
+        self._dirty.pop(trade.ticket, None)
+        published = []
+        for (kind, payload), saved in zip(events, stored, strict=True):
+            event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=saved.wall_at, seq=saved.seq)
+            self._bus.publish(event)
+            published.append(event)
+        return published
 
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)

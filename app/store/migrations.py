@@ -116,8 +116,24 @@ def _v1_initial(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+_V2_STATEMENTS = (
+    # an action or a state change is stored once, in its own table; its event names the row
+    "ALTER TABLE events ADD COLUMN ref_table TEXT",
+    "ALTER TABLE events ADD COLUMN ref_id INTEGER",
+    # what a trade could not do in a state (an action below the minimum volume): journaled once per state
+    "ALTER TABLE trades ADD COLUMN cannot TEXT NOT NULL DEFAULT '{}'",
+)
+
+
+def _v2_months(db: SqliteDatabase) -> None:
+    for statement in _V2_STATEMENTS:
+        db.execute_sql(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="trades, action journal, transitions, events", apply=_v1_initial),
+    Migration(version=2, description="events refer to their action or transition; what a trade could not do",
+              apply=_v2_months),
 )
 
 

@@ -81,6 +81,7 @@ class TradeRow(_Row):
     close_price = FloatField(null=True)
     close_profit = FloatField(null=True)
     close_reason = TextField(null=True)
+    cannot = TextField(default="{}")  # JSON: "STATE:ACTION" -> why it could not be done
 
     class Meta:
         table_name = "trades"
@@ -123,9 +124,11 @@ class EventRow(_Row):
 
     seq = AutoIncrementField()
     kind = TextField()
-    payload = TextField()  # JSON
+    payload = TextField()  # JSON; for a referring event only what its row does not hold
     at = FloatField()
     wall_at = FloatField()
+    ref_table = TextField(null=True)  # "actions" or "transitions": the row this event tells of
+    ref_id = IntegerField(null=True)
 
     class Meta:
         table_name = "events"

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from peewee import PeeweeException, SqliteDatabase
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
-from app.store import mapping
+from app.store import event_refs, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.recovery import open_database
@@ -211,6 +211,44 @@ class Repository:
             stored_transitions = [self._append_transition(item, values) for item, values in transitions]
         return stored_actions, stored_transitions
 
+    async def commit_records(
+        self,
+        trade: Trade,
+        actions: Iterable[ActionRecord] = (),
+        transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[str, dict[str, Any], float]] = (),
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        """Commit the trade, its journal entries and its events (kind, payload, terminal time) in one
+        transaction. An event telling of an action or transition of this commit refers to its row instead of
+        storing a copy. Returns the stored records and events (with their ids and ``seq``)."""
+        action_rows = [(record, mapping.action_values(record)) for record in actions]
+        transition_rows = [(item, mapping.transition_values(item)) for item in transitions]
+        event_rows = [(str(kind), payload, mapping.encode_json(payload), at) for kind, payload, at in events]
+        return await self._run(self._commit_records, mapping.trade_values(trade), action_rows, transition_rows,
+                               event_rows)
+
+    def _commit_records(
+        self,
+        trade_values: tuple[Any, ...],
+        actions: list[tuple[ActionRecord, dict[str, Any]]],
+        transitions: list[tuple[Transition, dict[str, Any]]],
+        events: list[tuple[str, dict[str, Any], str, float]],
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        wall_at = time.time()
+        with self._db.atomic():
+            stored_actions, stored_transitions = self._save_with_records(trade_values, actions, transitions)
+            stored_events = []
+            for kind, payload, encoded, at in events:
+                found = event_refs.find_ref(kind, payload, stored_actions, stored_transitions)
+                values: dict[str, Any] = {"kind": kind, "payload": encoded, "at": at, "wall_at": wall_at}
+                if found is not None:
+                    (table, ref_id), derived = found
+                    values |= {"payload": mapping.encode_json(event_refs.slim(payload, derived)),
+                               "ref_table": table, "ref_id": ref_id}
+                seq = EventRow.insert(**values).execute()
+                stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+        return stored_actions, stored_transitions, stored_events
+
     # --- events ---------------------------------------------------------------------------------------
 
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
@@ -226,7 +264,17 @@ class Repository:
 
     def _events_since(self, seq: int, limit: int) -> list[StoredEvent]:
         query = EventRow.select().where(EventRow.seq > seq).order_by(EventRow.seq).limit(limit)
-        return [mapping.event_from_row(row) for row in query.dicts()]
+        rows = list(query.dicts())
+        refs = [(row["ref_table"], row["ref_id"]) for row in rows if row["ref_table"]]
+        derived = event_refs.referenced_payloads(refs) if refs else {}
+        events = []
+        for row in rows:
+            ref = (row.pop("ref_table"), row.pop("ref_id"))
+            event = mapping.event_from_row(row)
+            if ref[0]:
+                event = replace(event, payload=event_refs.expand(event.payload, derived.get(ref)))
+            events.append(event)
+        return events
 
     async def last_event_seq(self) -> int:
         """The newest event's ``seq`` (0 when there is none)."""

@@ -16,9 +16,14 @@ class RecordingJournal:
         self.committed: list[int] = []
         self.events = 0
 
-    async def save_trade_with_records(self, trade: Trade, actions: Iterable[ActionRecord] = (),
-                                      transitions: Iterable[Transition] = ()) -> None:
+    async def commit_records(self, trade: Trade, actions: Iterable[ActionRecord] = (),
+                             transitions: Iterable[Transition] = (),
+                             events: Iterable[tuple[str, dict[str, Any], float]] = ()) -> tuple[list, list, list]:
         self.committed.append(trade.ticket)
+        stored = []
+        for kind, payload, at in events:
+            stored.append(await self.append_event(kind, payload, at))
+        return list(actions), list(transitions), stored
 
     async def save_trades(self, trades: Iterable[Trade]) -> None:
         self.batches.append([t.ticket for t in trades])
