@@ -86,6 +86,7 @@ class _Run:
     records: list[ActionRecord] = field(default_factory=list)
     outcomes: list[tuple[K, ActionOutcome, str]] = field(default_factory=list)
     calls: int = 0
+    state: DefensiveState | None = None  # the state the decision takes the trade to
 
 
 class DefenseActions:
@@ -115,7 +116,7 @@ class DefenseActions:
         pending = decision.as_dict() | {"unknown": []}
         _mark(trade, pending, done=0)
         await self._recorder.commit(trade)
-        run = _Run()
+        run = _Run(state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
@@ -200,9 +201,8 @@ class DefenseActions:
         volume = rules.round_volume_down(action.volume)
         rest = rules.round_volume_down(trade.volume - volume + 1e-9)
         if volume < rules.volume_min or rest < rules.volume_min:
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"closing {volume:g} of {trade.volume:g} would go below the minimum volume "
-                              f"{rules.volume_min:g}")
+            return self._cannot(run, trade, action.kind, f"closing {volume:g} of {trade.volume:g} would go below "
+                                f"the minimum volume {rules.volume_min:g}")
         result = await self._executor().close(trade, volume=volume, kind=ActionKind.PARTIAL_CLOSE, rules=rules)
         run.calls += 1
         if result.ok:
@@ -220,8 +220,8 @@ class DefenseActions:
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, f"adds risk; safety rail: {rail}")
         volume = min(rules.round_volume_down(action.volume), rules.volume_max)
         if volume < rules.volume_min:
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
+            return self._cannot(run, trade, action.kind,
+                                f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
         hedge = action.kind is K.HEDGE
         direction = opposite(trade.direction) if hedge else trade.direction
         sl = rules.round_price(action.sl) if action.sl else 0.0
@@ -346,6 +346,16 @@ class DefenseActions:
         run.records.extend(result.records)
         run.calls += 2 * len(result.records)  # a tick and an order_send per attempt
         run.outcomes.append((kind, result.outcome, result.detail))
+
+    def _cannot(self, run: _Run, trade: Trade, kind: K, detail: str) -> None:
+        """An action that cannot be sent for a reason that does not change by itself (the volume): journaled the
+        first time in this state at this volume, then only kept in ``Trade.cannot``, which the trade shows."""
+        state = run.state.value if run.state is not None else trade.state.value
+        key = f"{state}:{_JOURNAL_KIND[kind].value}@{trade.volume:g}"
+        if key in trade.cannot:
+            return
+        trade.cannot[key] = detail
+        self._note(run, trade, kind, ActionOutcome.NOT_SENT, detail)
 
     def _note(self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str,
               at: float | None = None) -> None:
