@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import AppSettings
+from app import memory
 from app.engine.engine import Engine
 from app.store.repository import Repository
 from app.terminal.gateway import Gateway
@@ -89,6 +90,7 @@ class Services:
     async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:
         """Open the database and build gateway and engine (nothing is started yet)."""
         options.data_dir.mkdir(parents=True, exist_ok=True)
+        memory.limit_arenas()  # before the database thread starts: threads share two malloc arenas
         repository = await Repository.open(options.data_dir / "dtms.sqlite3")
         spec = options.terminal_spec()
         if transport is None and options.in_process:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app import memory
 from app.engine.clock import TerminalClock
 from app.engine.cycle import CycleReport, FastCycle
 from app.engine.deep_check import DefenseDeepCheck
@@ -120,6 +121,7 @@ class Engine:
         self._cycle_errors = 0
         self._last_cycle: CycleReport | None = None
         self._run_lock = asyncio.Lock()
+        self._housekeeping_started = False
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -285,7 +287,30 @@ class Engine:
         await self._set_state(LifecycleState.READY)
         if self._autorun:
             self._monitor = asyncio.get_running_loop().create_task(self._monitor_loop(), name="engine:monitor")
+            if not self._housekeeping_started:
+                self._housekeeping_started = True
+                self._tasks.spawn(self._housekeeping_loop(), "housekeeping")
         return True
+
+    async def housekeeping(self) -> Any:
+        """One retention pass (closed trades older than ``storage.retention_days`` move to the yearly archive,
+        the main file is compacted), then free memory handed back; returns the retention report."""
+        retain = getattr(self._repository, "retain", None)
+        report = None
+        if retain is not None and self.clock.now() > 0:
+            report = await retain(self.clock.now() - self._settings.storage.retention_days * 86400.0)
+        memory.trim()
+        return report
+
+    async def _housekeeping_loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.housekeeping()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("housekeeping failed; tried again at the next pass")
+            await asyncio.sleep(self._settings.storage.retention_check_s)
 
     async def _load(self) -> None:
         self.registry.load(await self._repository.load_active_trades())

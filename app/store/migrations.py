@@ -117,6 +117,37 @@ def _v1_initial(db: SqliteDatabase) -> None:
 
 
 _V2_STATEMENTS = (
+    # ids are never reused once rows move to the archive (AUTOINCREMENT), so an archived id names one row
+    "ALTER TABLE actions RENAME TO actions_v1",
+    """CREATE TABLE actions (
+        id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        ticket INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        request TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        retcode INTEGER,
+        comment TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        at REAL NOT NULL,
+        wall_at REAL NOT NULL
+    )""",
+    "INSERT INTO actions SELECT * FROM actions_v1",
+    "DROP TABLE actions_v1",
+    "CREATE INDEX actions_ticket ON actions (ticket, id)",
+    "ALTER TABLE transitions RENAME TO transitions_v1",
+    """CREATE TABLE transitions (
+        id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        ticket INTEGER NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        score REAL NOT NULL,
+        at REAL NOT NULL
+    )""",
+    "INSERT INTO transitions SELECT * FROM transitions_v1",
+    "DROP TABLE transitions_v1",
+    "CREATE INDEX transitions_ticket ON transitions (ticket, id)",
     # an action or a state change is stored once, in its own table; its event names the row
     "ALTER TABLE events ADD COLUMN ref_table TEXT",
     "ALTER TABLE events ADD COLUMN ref_id INTEGER",

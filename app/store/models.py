@@ -13,7 +13,6 @@ for ever and must never be refused because of the state of the trades table.
 from __future__ import annotations
 
 from peewee import (
-    AutoField,
     BigIntegerField,
     BooleanField,
     FloatField,
@@ -90,7 +89,7 @@ class TradeRow(_Row):
 class ActionRow(_Row):
     """The action journal: every order DTMS sent (or decided not to send) and its outcome."""
 
-    id = AutoField()
+    id = AutoIncrementField()
     ticket = BigIntegerField()
     kind = EnumField(ActionKind)
     request = TextField()  # JSON
@@ -107,7 +106,7 @@ class ActionRow(_Row):
 
 
 class TransitionRow(_Row):
-    id = AutoField()
+    id = AutoIncrementField()
     ticket = BigIntegerField()
     from_state = EnumField(DefensiveState)
     to_state = EnumField(DefensiveState)

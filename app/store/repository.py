@@ -11,6 +11,7 @@ If an awaiting coroutine is cancelled, a job already handed to the database thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 from peewee import PeeweeException, SqliteDatabase
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
-from app.store import event_refs, mapping
+from app.store import archive, event_refs, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.recovery import open_database
@@ -59,6 +60,7 @@ class Repository:
         self._executor = executor
         self._closed = False
         self.recovered_from = recovered_from
+        self._archives: dict[Path, SqliteDatabase] = {}  # open on the database thread, one per year
 
     @classmethod
     async def open(cls, path: Path) -> Repository:
@@ -86,9 +88,15 @@ class Repository:
             return
         self._closed = True
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._db.close)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_all)
         finally:
             self._executor.shutdown(wait=False)
+
+    def _close_all(self) -> None:
+        for db in self._archives.values():
+            db.close()
+        self._archives.clear()
+        self._db.close()
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         if self._closed:
@@ -137,7 +145,18 @@ class Repository:
                 )
 
     async def load_trade(self, ticket: int) -> Trade | None:
-        trades = await self._run(self._load_trades, TradeRow.ticket == ticket)
+        """The trade from the main file, or from its archive once it was moved there."""
+        return await self._run(self._load_trade, ticket)
+
+    def _load_trade(self, ticket: int) -> Trade | None:
+        trades = self._load_trades(TradeRow.ticket == ticket)
+        if trades:
+            return trades[0]
+        holder = self._archive_of(ticket)
+        if holder is None:
+            return None
+        with holder.bind_ctx(MODELS):
+            trades = self._load_trades(TradeRow.ticket == ticket)
         return trades[0] if trades else None
 
     async def load_active_trades(self) -> list[Trade]:
@@ -146,9 +165,20 @@ class Repository:
 
     async def load_closed_since(self, t: float) -> list[Trade]:
         """Trades whose management ended at or after ``t`` (terminal time), oldest end first."""
-        return await self._run(
-            self._load_trades, (TradeRow.active == False) & (TradeRow.closed_at >= t), TradeRow.closed_at  # noqa: E712
-        )
+        return await self._run(self._load_closed_since, t)
+
+    def _load_closed_since(self, t: float) -> list[Trade]:
+        where = (TradeRow.active == False) & (TradeRow.closed_at >= t)  # noqa: E712
+        trades = self._load_trades(where, TradeRow.closed_at)
+        oldest = trades[0].closed_at if trades else None
+        if oldest is not None and oldest <= t:
+            return trades
+        for path in archive.archive_files(self._path):  # closed before the retention cutoff: in the archives
+            if int(path.stem.rsplit("-", 1)[-1]) < archive.year_of(t):
+                break
+            with self._archive(path).bind_ctx(MODELS):
+                trades += self._load_trades(where, TradeRow.closed_at)
+        return sorted(trades, key=lambda trade: (trade.closed_at or 0.0, trade.ticket))
 
     def _load_trades(self, where: Any, order: Any = TradeRow.ticket) -> list[Trade]:
         query = TradeRow.select(*mapping.TRADE_COLUMNS).where(where).order_by(order, TradeRow.ticket)
@@ -168,10 +198,12 @@ class Repository:
         return await self._run(self._actions, ticket, limit)
 
     def _actions(self, ticket: int | None, limit: int) -> list[ActionRecord]:
-        query = ActionRow.select().order_by(ActionRow.id.desc()).limit(limit)
-        if ticket is not None:
-            query = query.where(ActionRow.ticket == ticket)
-        return [mapping.action_from_row(row) for row in query.dicts()]
+        holder = self._archive_holding(ticket) if ticket is not None else None
+        with holder.bind_ctx(MODELS) if holder is not None else contextlib.nullcontext():
+            query = ActionRow.select().order_by(ActionRow.id.desc()).limit(limit)
+            if ticket is not None:
+                query = query.where(ActionRow.ticket == ticket)
+            return [mapping.action_from_row(row) for row in query.dicts()]
 
     async def append_transition(self, transition: Transition) -> Transition:
         """Store the transition; returns it with its ``id``."""
@@ -185,8 +217,10 @@ class Repository:
         return await self._run(self._transitions, ticket)
 
     def _transitions(self, ticket: int) -> list[Transition]:
-        query = TransitionRow.select().where(TransitionRow.ticket == ticket).order_by(TransitionRow.id)
-        return [mapping.transition_from_row(row) for row in query.dicts()]
+        holder = self._archive_holding(ticket)
+        with holder.bind_ctx(MODELS) if holder is not None else contextlib.nullcontext():
+            query = TransitionRow.select().where(TransitionRow.ticket == ticket).order_by(TransitionRow.id)
+            return [mapping.transition_from_row(row) for row in query.dicts()]
 
     async def save_trade_with_records(
         self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
@@ -280,6 +314,37 @@ class Repository:
         """The newest event's ``seq`` (0 when there is none)."""
         return await self._run(lambda: EventRow.select(EventRow.seq).order_by(EventRow.seq.desc()).scalar() or 0)
 
+    # --- retention and the archives --------------------------------------------------------------------
+
+    async def retain(self, cutoff: float) -> archive.RetentionReport:
+        """Move the trades closed before ``cutoff`` (terminal time), with their journal and events, and the
+        events of no trade before it, to the yearly archives; then compact the main file."""
+        return await self._run(archive.move_closed, self._db, self._path, cutoff)
+
+    def archive_paths(self) -> list[Path]:
+        return archive.archive_files(self._path)
+
+    def _archive(self, path: Path) -> SqliteDatabase:
+        db = self._archives.get(path)
+        if db is None:
+            db = self._archives[path] = archive.open_archive(path)
+        return db
+
+    def _archive_of(self, ticket: int) -> SqliteDatabase | None:
+        """The archive holding the trade, newest year first (None if no archive has it)."""
+        for path in archive.archive_files(self._path):
+            db = self._archive(path)
+            with db.bind_ctx(MODELS):
+                if TradeRow.select(TradeRow.ticket).where(TradeRow.ticket == ticket).exists():
+                    return db
+        return None
+
+    def _archive_holding(self, ticket: int) -> SqliteDatabase | None:
+        """The archive to read a trade's journal from: only when the main file no longer has the trade."""
+        if TradeRow.select(TradeRow.ticket).where(TradeRow.ticket == ticket).exists():
+            return None
+        return self._archive_of(ticket)
+
     # --- the file -------------------------------------------------------------------------------------
 
     async def size_bytes(self) -> int:
@@ -289,6 +354,10 @@ class Repository:
     def _size_bytes(self) -> int:
         files = (self._path, Path(f"{self._path}-wal"))
         return sum(file.stat().st_size for file in files if file.exists())
+
+    async def archive_size_bytes(self) -> int:
+        """Bytes on disk of the yearly archives."""
+        return await self._run(lambda: sum(p.stat().st_size for p in archive.archive_files(self._path)))
 
 
 def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, str]:
