@@ -9,9 +9,10 @@ is kept beside it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +30,8 @@ DTMS = "DTMS"
 #: owner of a position rebuilt after a database loss that the adoption policy would not take: watched, never
 #: changed, until a bot registers it again
 UNCONFIRMED = "unconfirmed"
+#: tickets remembered as released or as new before the memory is cleared (the database answers again then)
+_REMEMBERED = 10_000
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms"}
 
@@ -97,6 +100,7 @@ class TradeRegistry:
         self._observe = observe
         self._trades: dict[int, Trade] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._lock_users: dict[int, int] = {}
         #: tickets whose management was stopped (or that ended): never adopted again on their own
         self._released: set[int] = set()
         self._known_new: set[int] = set()
@@ -138,8 +142,7 @@ class TradeRegistry:
         self._locks.pop(ticket, None)
 
     async def register(self, registration: Registration) -> RegistrationResult:
-        lock = self._locks.setdefault(registration.ticket, asyncio.Lock())
-        async with lock:
+        async with self._lock(registration.ticket):
             existing = self._trades.get(registration.ticket)
             if existing is not None:
                 _check_consistent(registration, existing.symbol, existing.direction)
@@ -161,17 +164,16 @@ class TradeRegistry:
         if ticket not in self._known_new:
             stored = await self._recorder.load(ticket)
             if stored is not None and not stored.active:
-                self._released.add(ticket)
+                _remember(self._released, ticket)
                 return True
-            self._known_new.add(ticket)
+            _remember(self._known_new, ticket)
         return False
 
     async def adopt(self, position: Any, source: TradeSource, *, managed_by: str = DTMS) -> Trade | None:
         """Take over a position found open in the terminal (adoption policy or database rebuild); a ticket
         whose management was stopped is left alone. ``managed_by`` other than DTMS only watches it."""
         ticket = int(position.ticket)
-        lock = self._locks.setdefault(ticket, asyncio.Lock())
-        async with lock:
+        async with self._lock(ticket):
             if ticket in self._trades or is_dtms_own(position):
                 return None
             if source is TradeSource.ADOPTED and await self.was_released(ticket):
@@ -180,6 +182,22 @@ class TradeRegistry:
             trade.managed_by = managed_by
             result = await self._insert(trade)
             return result.trade
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, ticket: int) -> AsyncIterator[None]:
+        """The ticket's lock; dropped when its last user is done, so tickets looked at once (hedges, positions
+        refused for adoption) do not keep one for ever."""
+        lock = self._locks.setdefault(ticket, asyncio.Lock())
+        self._lock_users[ticket] = self._lock_users.get(ticket, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            left = self._lock_users.pop(ticket) - 1
+            if left:
+                self._lock_users[ticket] = left
+            elif self._locks.get(ticket) is lock:
+                del self._locks[ticket]
 
     async def unregister(self, ticket: int, reason: str = "management stopped") -> Trade:
         trade = self._trades.get(ticket)
@@ -190,7 +208,7 @@ class TradeRegistry:
         trade.close_reason = reason
         await self._recorder.commit(trade, events=[(EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason})])
         self.forget(ticket)
-        self._released.add(ticket)
+        _remember(self._released, ticket)
         return trade
 
     async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
@@ -266,6 +284,12 @@ class TradeRegistry:
         trade.strategy_type = registration.strategy_type
         trade.managed_by = owner_for(registration.strategy_type)
         await self._recorder.commit(trade, events=[(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
+
+
+def _remember(tickets: set[int], ticket: int) -> None:
+    if len(tickets) >= _REMEMBERED:
+        tickets.clear()  # only a memory of what the database says: it is asked again
+    tickets.add(ticket)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:
