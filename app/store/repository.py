@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from peewee import PeeweeException, SqliteDatabase
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
-from app.store import archive, event_refs, mapping
+from app.store import archive, event_refs, export, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.recovery import open_database
@@ -320,6 +320,17 @@ class Repository:
         """Move the trades closed before ``cutoff`` (terminal time), with their journal and events, and the
         events of no trade before it, to the yearly archives; then compact the main file."""
         return await self._run(archive.move_closed, self._db, self._path, cutoff)
+
+    async def export(self, out: Path) -> int:
+        """Write every trade of the archives (oldest first) and of the main file, with its transitions and
+        actions, to ``out`` as JSON Lines; returns how many trades were written."""
+        return await self._run(self._export, Path(out))
+
+    def _export(self, out: Path) -> int:
+        databases = [(path.name, self._archive(path)) for path in reversed(archive.archive_files(self._path))]
+        databases.append((self._path.name, self._db))
+        with out.open("w", encoding="utf-8") as stream:
+            return export.write_trades(databases, stream)
 
     def archive_paths(self) -> list[Path]:
         return archive.archive_files(self._path)

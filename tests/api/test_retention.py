@@ -4,6 +4,7 @@ an open trade is never touched; the event stream replays from an old Last-Event-
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -110,6 +111,15 @@ async def test_retention_moves_exactly_the_old_closed_trades_and_they_are_still_
     assert len(await ready.engine.transitions(old)) == before[old]["transitions"]
     closed = await ready.repository.load_closed_since(0.0)
     assert [t.ticket for t in closed] == [old, recent]
+
+    # the export has every trade, the archived one from its archive, each with its journal
+    exported = ready.data_dir / "export.jsonl"
+    assert await ready.repository.export(exported) == 3
+    lines = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
+    by_ticket = {line["trade"]["ticket"]: line for line in lines}
+    assert by_ticket[old]["source"] == archive.name and by_ticket[recent]["source"] == main.name
+    assert len(by_ticket[old]["actions"]) == before[old]["actions"]
+    assert len(by_ticket[old]["transitions"]) == before[old]["transitions"]
 
     # a second pass moves nothing; new events keep increasing ids
     assert (await ready.engine.housekeeping()).moved == 0
