@@ -297,10 +297,25 @@ class Engine:
         the main file is compacted), then free memory handed back; returns the retention report."""
         retain = getattr(self._repository, "retain", None)
         report = None
-        if retain is not None and self.clock.now() > 0:
+        if not self.registry.symbols():
+            await self._observe_terminal_time()  # no trade open: the clock has seen no tick for a while
+        if retain is not None and self.clock.observed:
             report = await retain(self.clock.now() - self._settings.storage.retention_days * 86400.0)
         memory.trim()
         return report
+
+    async def _observe_terminal_time(self) -> None:
+        for symbol in self.market.symbols()[:1]:
+            try:
+                tick = await self._gateway.tick(symbol)
+            except (TemporaryError, RejectedError) as error:
+                logger.info("housekeeping: no tick of %s for the terminal's time: %s", symbol, error)
+                return
+            if tick is not None:
+                self.market.note_tick(symbol, tick)
+                data = self.market.get(symbol)
+                if data is not None and data.tick_time > 0:
+                    self.clock.observe(data.tick_time)
 
     async def _housekeeping_loop(self) -> None:
         while not self._stopping:
