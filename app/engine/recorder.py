@@ -24,7 +24,9 @@ class Journal(Protocol):
         events: Iterable[tuple[str, dict[str, Any], float]] = (),
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
-    async def insert_trade_if_absent(self, trade: Trade) -> bool: ...
+    async def insert_trade_with_events(
+        self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+    ) -> tuple[bool, list[StoredEvent]]: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
 
@@ -67,9 +69,21 @@ class Recorder:
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)
 
-    async def insert(self, trade: Trade) -> bool:
-        """Insert a new trade row; False if the ticket already has one."""
-        return await self._journal.insert_trade_if_absent(trade)
+    async def insert(self, trade: Trade, events: Iterable[tuple[EventKind, dict[str, Any]]] = ()
+                     ) -> tuple[bool, list[EngineEvent]]:
+        """Insert a new trade row with its events in one transaction; False (and nothing stored) if the ticket
+        already has one. The events are returned to be published once the caller has taken the trade in."""
+        at = self._now()
+        events = list(events)
+        inserted, stored = await self._journal.insert_trade_with_events(
+            trade, [(kind.value, payload, at) for kind, payload in events])
+        return inserted, [EngineEvent(kind=kind, payload=payload, at=at, wall_at=saved.wall_at, seq=saved.seq)
+                          for (kind, payload), saved in zip(events, stored)]
+
+    def publish(self, events: Iterable[EngineEvent]) -> None:
+        """Tell events already committed (see ``insert``)."""
+        for event in events:
+            self._bus.publish(event)
 
     async def save_many(self, trades: Iterable[Trade]) -> None:
         trades = list(trades)
@@ -103,11 +117,15 @@ class Recorder:
         return len(trades)
 
     async def event(self, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
-        at = self._now()
-        stored = await self._journal.append_event(kind.value, payload, at)
-        event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
+        event = await self.stored_event(kind, payload)
         self._bus.publish(event)
         return event
+
+    async def stored_event(self, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
+        """Store an event without telling it yet (``publish`` does, once the caller is ready)."""
+        at = self._now()
+        stored = await self._journal.append_event(kind.value, payload, at)
+        return EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
 
     def live(self, kind: EventKind, payload: dict[str, Any]) -> None:
         """A live update that is shown but not persisted (prices, cycle timings)."""

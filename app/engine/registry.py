@@ -268,13 +268,15 @@ class TradeRegistry:
         )
 
     async def _insert(self, trade: Trade) -> RegistrationResult:
-        inserted = await self._recorder.insert(trade)
+        registered = [(EventKind.TRADE_REGISTERED, _registered_payload(trade))]
+        inserted, events = await self._recorder.insert(trade, registered)  # the row and its event: one commit
         if not inserted:
-            # the row exists from before (an earlier, archived management of this ticket): take it over again
+            # the row exists from before (an earlier management of this ticket, since closed): take it over again
             await self._recorder.commit(trade)
+            events = [await self._recorder.stored_event(kind, payload) for kind, payload in registered]
         self._trades[trade.ticket] = trade
         self._released.discard(trade.ticket)
-        await self._recorder.event(EventKind.TRADE_REGISTERED, _registered_payload(trade))
+        self._recorder.publish(events)
         return RegistrationResult(trade=trade, already_registered=False)
 
     async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:

@@ -43,7 +43,7 @@ class StorageSettings:
 
     #: figures that are not decisions (best price, score, check times) are written at most this often (wall
     #: seconds), all changed trades in one transaction; decisions are always committed before they are told
-    persist_interval_s: float = 10.0
+    persist_interval_s: float = 30.0
     #: closed trades (with their journal) older than this move to the yearly archive file
     retention_days: float = 90.0
     #: wall seconds between two retention passes (the first runs once the engine is READY)

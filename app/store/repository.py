@@ -116,6 +116,26 @@ class Repository:
         query = TradeRow.insert_many([values], fields=mapping.TRADE_COLUMNS).on_conflict_ignore()
         return query.as_rowcount().execute() == 1
 
+    async def insert_trade_with_events(
+        self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+    ) -> tuple[bool, list[StoredEvent]]:
+        """Insert unless the ticket is already stored, with its events in the same transaction (none are stored
+        when the ticket was there); True and the stored events if this call inserted it."""
+        rows = [(str(kind), mapping.encode_json(payload), payload, at) for kind, payload, at in events]
+        return await self._run(self._insert_with_events, mapping.trade_values(trade), rows)
+
+    def _insert_with_events(self, values: tuple[Any, ...],
+                            events: list[tuple[str, str, dict[str, Any], float]]) -> tuple[bool, list[StoredEvent]]:
+        wall_at = time.time()
+        with self._db.atomic():
+            if not self._insert_if_absent(values):
+                return False, []
+            stored = []
+            for kind, encoded, payload, at in events:
+                seq = EventRow.insert(kind=kind, payload=encoded, at=at, wall_at=wall_at).execute()
+                stored.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+        return True, stored
+
     async def save_trade(self, trade: Trade) -> None:
         """Insert or replace every field of the trade."""
         await self._run(self._upsert, [mapping.trade_values(trade)])

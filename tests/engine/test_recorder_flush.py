@@ -28,8 +28,9 @@ class RecordingJournal:
     async def save_trades(self, trades: Iterable[Trade]) -> None:
         self.batches.append([t.ticket for t in trades])
 
-    async def insert_trade_if_absent(self, trade: Trade) -> bool:
-        return True
+    async def insert_trade_with_events(self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+                                       ) -> tuple[bool, list[StoredEvent]]:
+        return True, [await self.append_event(kind, payload, at) for kind, payload, at in events]
 
     async def load_trade(self, ticket: int) -> Trade | None:
         return None
