@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 #: connected-but-recovery-failed rounds before the engine gives up and shows FAILED
 RECOVERY_ATTEMPTS = 5
+#: wall seconds between two hand-backs of free memory to the system (malloc_trim)
+TRIM_EVERY_S = 120.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -318,14 +320,20 @@ class Engine:
                     self.clock.observe(data.tick_time)
 
     async def _housekeeping_loop(self) -> None:
+        """Retention every ``storage.retention_check_s``; free memory handed back every few minutes between."""
+        due = 0.0
         while not self._stopping:
-            try:
-                await self.housekeeping()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("housekeeping failed; tried again at the next pass")
-            await asyncio.sleep(self._settings.storage.retention_check_s)
+            if time.monotonic() >= due:
+                due = time.monotonic() + self._settings.storage.retention_check_s
+                try:
+                    await self.housekeeping()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("housekeeping failed; tried again at the next pass")
+            else:
+                memory.trim()
+            await asyncio.sleep(min(TRIM_EVERY_S, self._settings.storage.retention_check_s))
 
     async def _load(self) -> None:
         self.registry.load(await self._repository.load_active_trades())
