@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from app.config import AppSettings
 from app import memory
+from app.config import AppSettings
 from app.engine.engine import Engine
 from app.store.repository import Repository
 from app.terminal.gateway import Gateway

@@ -21,15 +21,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.config import AppSettings  # noqa: E402
-from app.engine.registry import Registration  # noqa: E402
-from app.runtime import RuntimeOptions, Services  # noqa: E402
-from app.terminal.spec import TerminalKind  # noqa: E402
+from app.config import AppSettings
+from app.engine.registry import Registration
+from app.runtime import RuntimeOptions, Services
+from app.terminal.spec import TerminalKind
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "BTCUSD")
 FAULTS = ("ipc_timeout", "retcode", "disconnect", "restart", "block")
@@ -106,7 +106,7 @@ async def run(seconds: float, speed: float, trades: int, warmup: float, every: f
             storage = replace(settings.engine.storage, persist_interval_s=persist)
             settings = replace(settings, engine=replace(settings.engine, storage=storage))
         options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM,
-                                 sim_speed=speed, sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
+                                 sim_speed=speed, sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
         services = await Services.open(options)
         try:
             if not await services.engine.start():
