@@ -90,7 +90,7 @@ def referenced_payloads(refs: Sequence[Ref]) -> dict[Ref, dict[str, Any]]:
         for row in query.dicts():
             found[(ACTIONS, row["id"])] = action_payload(row)
     for start in range(0, len(transition_ids), 500):
-        query = TransitionRow.select().where(TransitionRow.id.in_(transition_ids[start:start + 500]))
-        for row in query.dicts():
-            found[(TRANSITIONS, row["id"])] = transition_payload(row)
+        changes = TransitionRow.select().where(TransitionRow.id.in_(transition_ids[start:start + 500]))
+        for change in changes.dicts():
+            found[(TRANSITIONS, change["id"])] = transition_payload(change)
     return found
