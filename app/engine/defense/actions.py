@@ -115,7 +115,8 @@ class DefenseActions:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
         pending = decision.as_dict() | {"unknown": []}
         _mark(trade, pending, done=0)
-        await self._recorder.commit(trade)
+        if decision.actions:  # marked before anything is sent; a change of state alone is committed once, below
+            await self._recorder.commit(trade)
         run = _Run(state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
