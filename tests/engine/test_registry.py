@@ -96,3 +96,14 @@ async def test_registration_claims_a_trade_adopted_on_its_own(ready: Services) -
     result = await ready.engine.register(Registration(ticket=ticket, strategy_type="grid"))
     assert result.already_registered
     assert result.trade.source is TradeSource.REGISTERED and result.trade.managed_by == "grid"
+
+
+async def test_registrations_that_fail_leave_no_lock_behind(ready: Services) -> None:
+    """A desk running for months sees many tickets once (bots retrying unknown tickets): nothing per ticket stays."""
+    for ticket in range(900_000, 900_200):
+        with pytest.raises(NoOpenPosition):
+            await ready.engine.register(Registration(ticket=ticket))
+    ticket = await open_position(ready, "EURUSD", "BUY", 1.0)
+    results = await asyncio.gather(*(ready.engine.register(Registration(ticket=ticket)) for _ in range(20)))
+    assert sum(not r.already_registered for r in results) == 1  # still one registration under concurrency
+    assert ready.engine.registry._locks == {}  # noqa: SLF001 (what is kept per ticket is the point here)
