@@ -190,9 +190,6 @@ class Repository:
     def _load_closed_since(self, t: float) -> list[Trade]:
         where = (TradeRow.active == False) & (TradeRow.closed_at >= t)  # noqa: E712
         trades = self._load_trades(where, TradeRow.closed_at)
-        oldest = trades[0].closed_at if trades else None
-        if oldest is not None and oldest <= t:
-            return trades
         for path in archive.archive_files(self._path):  # closed before the retention cutoff: in the archives
             if int(path.stem.rsplit("-", 1)[-1]) < archive.year_of(t):
                 break
