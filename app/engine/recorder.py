@@ -85,11 +85,6 @@ class Recorder:
         for event in events:
             self._bus.publish(event)
 
-    async def save_many(self, trades: Iterable[Trade]) -> None:
-        trades = list(trades)
-        if trades:
-            await self._journal.save_trades(trades)
-
     def touch(self, trade: Trade) -> None:
         """The trade changed in a way that is no decision: written by the next due ``flush``."""
         self._dirty[trade.ticket] = trade
