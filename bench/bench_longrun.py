@@ -138,7 +138,8 @@ async def run(seconds: float, speed: float, trades: int, warmup: float, every: f
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
             log = data_dir / "dtms-desk.log"
-            print(f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {getattr(services.engine._recorder, 'flushes', 'n/a')}; "
+            flushes = getattr(services.engine._recorder, "flushes", "n/a")
+            print(f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
                   f"persist interval {services.engine.settings.storage.persist_interval_s:g} s")
         finally:
             await services.close()
