@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from app import memory
 from app.config import AppSettings
 from app.desk_lock import HeldLock, account_lock, data_dir_lock, release
 from app.engine.engine import Engine
@@ -103,6 +104,7 @@ class Services:
         on a network share (ConfigurationError, saying why and what to do)."""
         check_data_location(options.data_dir)
         options.data_dir.mkdir(parents=True, exist_ok=True)
+        memory.limit_arenas()  # before the database thread starts: threads share two malloc arenas
         lock = data_dir_lock(options.data_dir)
         try:
             repository = await Repository.open(options.data_dir / "dtms.sqlite3",

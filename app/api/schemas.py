@@ -295,6 +295,8 @@ class TradeDetail(TradeInfo):
     closed_volume: float = 0.0
     closed_at: float | None = None
     close_reason: str | None = None
+    #: what DTMS could not do in a state, for a reason that does not change by itself ("WARNING_L2:PARTIAL_CLOSE@0.01")
+    cannot: dict[str, str] = Field(default_factory=dict)
     sent: dict[str, Any] = Field(default_factory=dict)
     transitions: list[TransitionInfo] = Field(default_factory=list)
     journal: list[ActionInfo] = Field(default_factory=list)

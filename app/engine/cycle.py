@@ -131,6 +131,7 @@ class FastCycle:
                     actions += await self._protect(trade, now)
             if self.deep_check is not None:
                 self._calls += await self.deep_check.after_fast_cycle(healthy, self.positions, now)
+        await self._recorder.flush()
         self._publish_prices()
         return CycleReport(
             at=now,
@@ -383,7 +384,7 @@ class FastCycle:
             return 0
         settings = self._settings().protection
         if update_best_price(trade, data.bid, data.ask):
-            await self._recorder.save_many([trade])
+            self._recorder.touch(trade)  # no decision: written with the next flush
         intents = plan_protection(trade, bid=data.bid, ask=data.ask, rules=data.rules, atr=data.atr_m15,
                                   now=now, settings=settings)
         sent = 0

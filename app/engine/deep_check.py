@@ -86,7 +86,8 @@ class DefenseDeepCheck:
                     raise
                 except Exception:
                     logger.exception("deep check of ticket %s failed", trade.ticket)
-        await self._recorder.save_many(unchanged)
+        for trade in unchanged:
+            self._recorder.touch(trade)  # a score and check times, no decision: written with the next flush
         return calls + self._calls
 
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:

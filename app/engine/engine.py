@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app import memory
 from app.engine.clock import TerminalClock
 from app.engine.cycle import CycleReport, FastCycle
 from app.engine.deep_check import DefenseDeepCheck
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 #: connected-but-recovery-failed rounds before the engine gives up and shows FAILED
 RECOVERY_ATTEMPTS = 5
+#: wall seconds between two hand-backs of free memory to the system (malloc_trim)
+TRIM_EVERY_S = 120.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +103,8 @@ class Engine:
         self._sleep = sleep
         self.bus = EventBus()
         self.clock = TerminalClock(wall=wall)
-        self._recorder = Recorder(repository, self.bus, self.clock.now)
+        self._recorder = Recorder(repository, self.bus, self.clock.now,
+                                  interval=lambda: self._settings.storage.persist_interval_s)
         self._recorder.on_degraded = self._on_database_degraded
         self.stall = StallWatch(gateway, self._recorder, lambda: self._settings)
         self.database = DatabaseWatch(repository, self._recorder, lambda: self._settings)
@@ -145,6 +149,7 @@ class Engine:
         self._account_release: Callable[[], None] | None = None
         #: why this desk refused to run (another desk manages the account), or None
         self.refusal: ConfigurationError | None = None
+        self._housekeeping_started = False
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -266,6 +271,10 @@ class Engine:
             await asyncio.gather(self._monitor, return_exceptions=True)
             self._monitor = None
         await self._tasks.cancel_all()
+        try:
+            await self._recorder.flush(force=True)
+        except Exception:
+            logger.exception("the last figures of the trades could not be written")
         self._watches.clear()
         if self._account_release is not None:
             self._account_release()
@@ -287,6 +296,10 @@ class Engine:
         return ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
                               owns=self.registry.can_modify, blocked=self.rails.sending_blocked,
                               refused=lambda _code: self.cycle.request_terminal_check())
+
+    async def persist(self) -> int:
+        """Write now the trades' changes that wait for the next flush (figures, not decisions)."""
+        return await self._recorder.flush(force=True)
 
     async def _connect(self, attempts: int, backoff: tuple[float, ...], *, repeat_last: bool) -> bool:
         reason = ""
@@ -363,7 +376,51 @@ class Engine:
         await self._set_state(LifecycleState.READY)
         if self._autorun:
             self._monitor = asyncio.get_running_loop().create_task(self._monitor_loop(), name="engine:monitor")
+            if not self._housekeeping_started:
+                self._housekeeping_started = True
+                self._tasks.spawn(self._housekeeping_loop(), "housekeeping")
         return True
+
+    async def housekeeping(self) -> Any:
+        """One retention pass (closed trades older than ``storage.retention_days`` move to the yearly archive,
+        the main file is compacted), then free memory handed back; returns the retention report."""
+        retain = getattr(self._repository, "retain", None)
+        report = None
+        if not self.registry.symbols():
+            await self._observe_terminal_time()  # no trade open: the clock has seen no tick for a while
+        if retain is not None and self.clock.observed:
+            report = await retain(self.clock.now() - self._settings.storage.retention_days * 86400.0)
+        memory.trim()
+        return report
+
+    async def _observe_terminal_time(self) -> None:
+        for symbol in self.market.symbols()[:1]:
+            try:
+                tick = await self._gateway.tick(symbol)
+            except (TemporaryError, RejectedError) as error:
+                logger.info("housekeeping: no tick of %s for the terminal's time: %s", symbol, error)
+                return
+            if tick is not None:
+                self.market.note_tick(symbol, tick)
+                data = self.market.get(symbol)
+                if data is not None and data.tick_time > 0:
+                    self.clock.observe(data.tick_time)
+
+    async def _housekeeping_loop(self) -> None:
+        """Retention every ``storage.retention_check_s``; free memory handed back every few minutes between."""
+        due = 0.0
+        while not self._stopping:
+            if time.monotonic() >= due:
+                due = time.monotonic() + self._settings.storage.retention_check_s
+                try:
+                    await self.housekeeping()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("housekeeping failed; tried again at the next pass")
+            else:
+                memory.trim()
+            await asyncio.sleep(min(TRIM_EVERY_S, self._settings.storage.retention_check_s))
 
     async def _load(self) -> None:
         self.registry.load(await self._repository.load_active_trades())

@@ -125,6 +125,9 @@ class Trade:
     close_price: float | None = None
     close_profit: float | None = None
     close_reason: str | None = None
+    #: what DTMS could not do for a reason that does not change by itself, by "STATE:ACTION" (a partial close
+    #: or a hedge below the minimum volume); journaled once per state, shown with the trade
+    cannot: dict[str, str] = field(default_factory=dict)
 
     def profit_in_r(self, bid: float, ask: float) -> float:
         if self.r <= 0:

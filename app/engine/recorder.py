@@ -6,6 +6,11 @@ Two kinds of writes:
 - what protection records (SL moves, closes, state changes, events) is never lost for want of a database:
   once the database has failed (damaged, disk full, read-only) it goes to the side journal beside the file,
   replayed into the database at the next start, and the engine shows the database as degraded.
+
+Changes that are not decisions (the best price for trailing, a deep check's score and times) are only
+marked with ``touch``; ``flush`` writes every marked trade in one transaction, at most once per
+``interval`` wall seconds, so a hundred trades cost one small transaction every few seconds instead of one
+per trade and price. A commit writes the whole trade, so it also settles the trade's marked changes.
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ class Journal(Protocol):
 
     side: Any  # where the aside records go (for the log)
 
-    async def save_trade_with_records(
-        self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
-    ) -> Any: ...
+    async def commit_records(
+        self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[str, dict[str, Any], float]] = (),
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
@@ -80,10 +86,16 @@ def staged(trade: Trade) -> Staged:
 
 
 class Recorder:
-    def __init__(self, journal: Journal, bus: EventBus, now: Callable[[], float]) -> None:
+    def __init__(self, journal: Journal, bus: EventBus, now: Callable[[], float],
+                 interval: Callable[[], float] = lambda: 0.0, wall: Callable[[], float] = time.monotonic) -> None:
         self._journal = journal
         self._bus = bus
         self._now = now
+        self._interval = interval
+        self._wall = wall
+        self._dirty: dict[int, Trade] = {}
+        self._flushed_at: float | None = None
+        self.flushes = 0  # transactions written by ``flush``
         #: why the database is not written any more ("" while it is sound)
         self.problem = ""
         #: called once when the database fails (the engine shows it and snapshots its trades aside)
@@ -136,23 +148,37 @@ class Recorder:
         events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
         into: Staged | None = None,
     ) -> list[EngineEvent]:
-        """Save the trade with its journal in one transaction, then persist and publish each event.
+        """Save the trade with its journal and its events in one transaction, then publish the events.
 
         ``into``: the staging ``trade`` is the work of; what the live trade shows changes right after the
-        transaction committed (before the events), and stays as it was when the commit fails."""
-        if trade is not None:
-            actions, transitions = tuple(actions), tuple(transitions)
-            row = into.merged() if into is not None else trade
-            if not self.problem:
-                try:
-                    await self._journal.save_trade_with_records(row, actions, transitions)
-                except DtmsError as error:
-                    self._lenient(error)  # raises unless the database is gone (then the records go aside)
-            if self.problem:
-                self._aside_records(row, actions, transitions)
-            if into is not None:
-                into.committed(row)
-        return [await self.event(kind, payload) for kind, payload in events]
+        transaction committed (before the events), and stays as it was when the commit fails. Once the database
+        has failed, the records and events go to the side journal instead (protection is never held back)."""
+        events = list(events)
+        if trade is None:
+            return [await self.event(kind, payload) for kind, payload in events]
+        at = self._now()
+        actions, transitions = tuple(actions), tuple(transitions)
+        row = into.merged() if into is not None else trade
+        stored: list[StoredEvent] | None = None
+        if not self.problem:
+            try:
+                _, _, stored = await self._journal.commit_records(
+                    row, actions, transitions, [(kind.value, payload, at) for kind, payload in events])
+            except DtmsError as error:
+                self._lenient(error)  # raises unless the database is gone (then the records go aside)
+        if stored is None:
+            self._aside_records(row, actions, transitions)
+        self._dirty.pop(trade.ticket, None)
+        if into is not None:
+            into.committed(row)
+        if stored is None:
+            return [self._aside_event(kind, payload, at) for kind, payload in events]
+        published = []
+        for (kind, payload), saved in zip(events, stored, strict=True):
+            event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=saved.wall_at, seq=saved.seq)
+            self._bus.publish(event)
+            published.append(event)
+        return published
 
     def _aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
                        transitions: tuple[Transition, ...]) -> None:
@@ -182,6 +208,10 @@ class Recorder:
                 event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq)
                 self._bus.publish(event)
                 return event
+        return self._aside_event(kind, payload, at)
+
+    def _aside_event(self, kind: EventKind, payload: dict[str, Any], at: float) -> EngineEvent:
+        """With the database gone: the event goes to the side journal, then is told (without a sequence id)."""
         wall_at = time.time()
         self._aside(lambda: self._journal.aside_event(kind.value, payload, at, wall_at))
         event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=wall_at)
@@ -222,6 +252,32 @@ class Recorder:
 
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)
+
+    def touch(self, trade: Trade) -> None:
+        """The trade changed in a way that is no decision: written by the next due ``flush``."""
+        self._dirty[trade.ticket] = trade
+
+    @property
+    def pending(self) -> int:
+        """Trades with changes not yet written."""
+        return len(self._dirty)
+
+    async def flush(self, *, force: bool = False) -> int:
+        """Write the marked trades in one transaction if ``interval`` has passed since the last write (or
+        ``force``); returns how many were written."""
+        if not self._dirty:
+            return 0
+        now = self._wall()
+        if not force and self._flushed_at is not None and now - self._flushed_at < self._interval():
+            return 0
+        trades = list(self._dirty.values())
+        await self.save_many(trades)
+        for trade in trades:
+            if self._dirty.get(trade.ticket) is trade:
+                del self._dirty[trade.ticket]
+        self._flushed_at = now
+        self.flushes += 1
+        return len(trades)
 
     def live(self, kind: EventKind, payload: dict[str, Any]) -> None:
         """A live update that is shown but not persisted (prices, cycle timings)."""

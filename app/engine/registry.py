@@ -32,6 +32,8 @@ DTMS_OWNER_NAME = "dtms_manager"
 #: owner of a position rebuilt after a database loss that the adoption policy would not take: watched, never
 #: changed, until a bot registers it again
 UNCONFIRMED = "unconfirmed"
+#: tickets remembered as released or as new before the memory is cleared (the database answers again then)
+_REMEMBERED = 10_000
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms", DTMS_OWNER_NAME}
 
@@ -181,9 +183,9 @@ class TradeRegistry:
         if ticket not in self._known_new:
             stored = await self._recorder.load(ticket)
             if stored is not None and not stored.active:
-                self._released.add(ticket)
+                _remember(self._released, ticket)
                 return True
-            self._known_new.add(ticket)
+            _remember(self._known_new, ticket)
         return False
 
     async def adopt(self, position: Any, source: TradeSource, *, managed_by: str = DTMS) -> Trade | None:
@@ -236,7 +238,7 @@ class TradeRegistry:
         trade.closed_at = closed_at
         trade.close_reason = reason
         self.forget(ticket)
-        self._released.add(ticket)
+        _remember(self._released, ticket)
         await self._supersede(trade)
         self._recorder.publish(event)
         return trade
@@ -330,6 +332,12 @@ class TradeRegistry:
         """The live trade once more, after an ownership change was stored from a copy: a cycle that saved the
         trade while that commit was on its way wrote the old owner, and this later write replaces it."""
         await self._recorder.commit(trade)
+
+
+def _remember(tickets: set[int], ticket: int) -> None:
+    if len(tickets) >= _REMEMBERED:
+        tickets.clear()  # only a memory of what the database says: it is asked again
+    tickets.add(ticket)
 
 
 def _check_consistent(registration: Registration, symbol: str, direction: Direction) -> None:

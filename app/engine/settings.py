@@ -41,6 +41,19 @@ class CycleSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    """How much the database keeps and how often it is written between decisions."""
+
+    #: figures that are not decisions (best price, score, check times) are written at most this often (wall
+    #: seconds), all changed trades in one transaction; decisions are always committed before they are told
+    persist_interval_s: float = 30.0
+    #: closed trades (with their journal) older than this move to the yearly archive file
+    retention_days: float = 90.0
+    #: wall seconds between two retention passes (the first runs once the engine is READY)
+    retention_check_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProtectionSettings:
     breakeven_r: float = 1.5  # 1.0 before the replay evidence (docs/replay.md)
     breakeven_lock_r: float = 0.1
@@ -101,6 +114,7 @@ class EngineSettings:
     defense: DefenseSettings = field(default_factory=DefenseSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def validate(self) -> EngineSettings:
         """Raise InvalidSettings naming the first value out of range; return self otherwise."""
@@ -121,6 +135,9 @@ class EngineSettings:
             (self.database.backups_kept >= 1, "database.backups_kept must be at least 1"),
             (self.cycle.backfill_m5 >= 50, "cycle.backfill_m5 must be at least 50"),
             (self.cycle.backfill_m15 >= 50, "cycle.backfill_m15 must be at least 50"),
+            (self.storage.persist_interval_s >= 0, "storage.persist_interval_s must not be negative"),
+            (self.storage.retention_days > 0, "storage.retention_days must be positive"),
+            (self.storage.retention_check_s > 0, "storage.retention_check_s must be positive"),
             (self.cycle.flow_ticks_max >= 1000, "cycle.flow_ticks_max must be at least 1000"),
             (self.protection.breakeven_r > 0, "protection.breakeven_r must be positive"),
             (0 <= self.protection.breakeven_lock_r < self.protection.breakeven_r,

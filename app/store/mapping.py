@@ -22,7 +22,7 @@ TRADE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Trade))
 # Fails at import if the model lacks a field of Trade: nothing is ever silently not persisted.
 TRADE_COLUMNS: tuple[Field, ...] = tuple(TradeRow._meta.fields[name] for name in TRADE_FIELDS)
 _trade_getter = attrgetter(*TRADE_FIELDS)
-_SENT = TRADE_FIELDS.index("sent")
+_JSON_FIELDS = tuple(TRADE_FIELDS.index(name) for name in ("sent", "cannot"))
 
 
 def _plain(value: Any) -> Any:
@@ -48,13 +48,15 @@ def decode_json(text: str) -> Any:
 def trade_values(trade: Trade) -> tuple[Any, ...]:
     """The trade's column values in ``TRADE_COLUMNS`` order."""
     values = list(_trade_getter(trade))
-    values[_SENT] = encode_json(values[_SENT])
+    for index in _JSON_FIELDS:
+        values[index] = encode_json(values[index])
     return tuple(values)
 
 
 def trade_from_values(values: Sequence[Any]) -> Trade:
     fields = dict(zip(TRADE_FIELDS, values, strict=True))
     fields["sent"] = decode_json(fields["sent"])
+    fields["cannot"] = decode_json(fields["cannot"])
     return Trade(**fields)
 
 

@@ -120,9 +120,56 @@ def _v2_trade_pause(db: SqliteDatabase) -> None:
     db.execute_sql("ALTER TABLE trades ADD COLUMN dtms_paused INTEGER NOT NULL DEFAULT 0")
 
 
+_V2_STATEMENTS = (
+    # ids are never reused once rows move to the archive (AUTOINCREMENT), so an archived id names one row
+    "ALTER TABLE actions RENAME TO actions_v1",
+    """CREATE TABLE actions (
+        id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        ticket INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        request TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        retcode INTEGER,
+        comment TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        at REAL NOT NULL,
+        wall_at REAL NOT NULL
+    )""",
+    "INSERT INTO actions SELECT * FROM actions_v1",
+    "DROP TABLE actions_v1",
+    "CREATE INDEX actions_ticket ON actions (ticket, id)",
+    "ALTER TABLE transitions RENAME TO transitions_v1",
+    """CREATE TABLE transitions (
+        id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        ticket INTEGER NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        score REAL NOT NULL,
+        at REAL NOT NULL
+    )""",
+    "INSERT INTO transitions SELECT * FROM transitions_v1",
+    "DROP TABLE transitions_v1",
+    "CREATE INDEX transitions_ticket ON transitions (ticket, id)",
+    # an action or a state change is stored once, in its own table; its event names the row
+    "ALTER TABLE events ADD COLUMN ref_table TEXT",
+    "ALTER TABLE events ADD COLUMN ref_id INTEGER",
+    # what a trade could not do in a state (an action below the minimum volume): journaled once per state
+    "ALTER TABLE trades ADD COLUMN cannot TEXT NOT NULL DEFAULT '{}'",
+)
+
+
+def _v3_event_refs(db: SqliteDatabase) -> None:
+    for statement in _V2_STATEMENTS:
+        db.execute_sql(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="trades, action journal, transitions, events", apply=_v1_initial),
     Migration(version=2, description="DTMS paused for one trade", apply=_v2_trade_pause),
+    Migration(version=3, description="events refer to their action or transition; what a trade could not do",
+              apply=_v3_event_refs),
 )
 
 

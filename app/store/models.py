@@ -13,7 +13,6 @@ for ever and must never be refused because of the state of the trades table.
 from __future__ import annotations
 
 from peewee import (
-    AutoField,
     BigIntegerField,
     BooleanField,
     FloatField,
@@ -82,6 +81,7 @@ class TradeRow(_Row):
     close_price = FloatField(null=True)
     close_profit = FloatField(null=True)
     close_reason = TextField(null=True)
+    cannot = TextField(default="{}")  # JSON: "STATE:ACTION" -> why it could not be done
 
     class Meta:
         table_name = "trades"
@@ -90,7 +90,7 @@ class TradeRow(_Row):
 class ActionRow(_Row):
     """The action journal: every order DTMS sent (or decided not to send) and its outcome."""
 
-    id = AutoField()
+    id = AutoIncrementField()
     ticket = BigIntegerField()
     kind = EnumField(ActionKind)
     request = TextField()  # JSON
@@ -107,7 +107,7 @@ class ActionRow(_Row):
 
 
 class TransitionRow(_Row):
-    id = AutoField()
+    id = AutoIncrementField()
     ticket = BigIntegerField()
     from_state = EnumField(DefensiveState)
     to_state = EnumField(DefensiveState)
@@ -124,9 +124,11 @@ class EventRow(_Row):
 
     seq = AutoIncrementField()
     kind = TextField()
-    payload = TextField()  # JSON
+    payload = TextField()  # JSON; for a referring event only what its row does not hold
     at = FloatField()
     wall_at = FloatField()
+    ref_table = TextField(null=True)  # "actions" or "transitions": the row this event tells of
+    ref_id = IntegerField(null=True)
 
     class Meta:
         table_name = "events"

@@ -11,6 +11,7 @@ If an awaiting coroutine is cancelled, a job already handed to the database thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 from peewee import PeeweeException, SqliteDatabase
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
-from app.store import mapping
+from app.store import archive, event_refs, export, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.recovery import degrading_problem, open_database
@@ -69,6 +70,7 @@ class Repository(Safekeeping):
         self.side = side or SideJournal.beside(path)
         self.replayed = 0
         self.started_backup: Path | None = None
+        self._archives: dict[Path, SqliteDatabase] = {}  # open on the database thread, one per year
 
     @classmethod
     async def open(cls, path: Path, *, backups_kept: int = 3) -> Repository:
@@ -110,9 +112,15 @@ class Repository(Safekeeping):
             return
         self._closed = True
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._db.close)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_all)
         finally:
             self._executor.shutdown(wait=False)
+
+    def _close_all(self) -> None:
+        for db in self._archives.values():
+            db.close()
+        self._archives.clear()
+        self._db.close()
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         if self._closed:
@@ -131,6 +139,26 @@ class Repository(Safekeeping):
     def _insert_if_absent(self, values: tuple[Any, ...]) -> bool:
         query = TradeRow.insert_many([values], fields=mapping.TRADE_COLUMNS).on_conflict_ignore()
         return query.as_rowcount().execute() == 1
+
+    async def insert_trade_with_events(
+        self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+    ) -> tuple[bool, list[StoredEvent]]:
+        """Insert unless the ticket is already stored, with its events in the same transaction (none are stored
+        when the ticket was there); True and the stored events if this call inserted it."""
+        rows = [(str(kind), mapping.encode_json(payload), payload, at) for kind, payload, at in events]
+        return await self._run(self._insert_with_events, mapping.trade_values(trade), rows)
+
+    def _insert_with_events(self, values: tuple[Any, ...],
+                            events: list[tuple[str, str, dict[str, Any], float]]) -> tuple[bool, list[StoredEvent]]:
+        wall_at = time.time()
+        with self._db.atomic():
+            if not self._insert_if_absent(values):
+                return False, []
+            stored = []
+            for kind, encoded, payload, at in events:
+                seq = EventRow.insert(kind=kind, payload=encoded, at=at, wall_at=wall_at).execute()
+                stored.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+        return True, stored
 
     async def save_trade(self, trade: Trade) -> None:
         """Insert or replace every field of the trade."""
@@ -161,7 +189,18 @@ class Repository(Safekeeping):
                 )
 
     async def load_trade(self, ticket: int) -> Trade | None:
-        trades = await self._run(self._load_trades, TradeRow.ticket == ticket)
+        """The trade from the main file, or from its archive once it was moved there."""
+        return await self._run(self._load_trade, ticket)
+
+    def _load_trade(self, ticket: int) -> Trade | None:
+        trades = self._load_trades(TradeRow.ticket == ticket)
+        if trades:
+            return trades[0]
+        holder = self._archive_of(ticket)
+        if holder is None:
+            return None
+        with holder.bind_ctx(MODELS):
+            trades = self._load_trades(TradeRow.ticket == ticket)
         return trades[0] if trades else None
 
     async def load_active_trades(self) -> list[Trade]:
@@ -170,9 +209,17 @@ class Repository(Safekeeping):
 
     async def load_closed_since(self, t: float) -> list[Trade]:
         """Trades whose management ended at or after ``t`` (terminal time), oldest end first."""
-        return await self._run(
-            self._load_trades, (TradeRow.active == False) & (TradeRow.closed_at >= t), TradeRow.closed_at  # noqa: E712
-        )
+        return await self._run(self._load_closed_since, t)
+
+    def _load_closed_since(self, t: float) -> list[Trade]:
+        where = (TradeRow.active == False) & (TradeRow.closed_at >= t)  # noqa: E712
+        trades = self._load_trades(where, TradeRow.closed_at)
+        for path in archive.archive_files(self._path):  # closed before the retention cutoff: in the archives
+            if int(path.stem.rsplit("-", 1)[-1]) < archive.year_of(t):
+                break
+            with self._archive(path).bind_ctx(MODELS):
+                trades += self._load_trades(where, TradeRow.closed_at)
+        return sorted(trades, key=lambda trade: (trade.closed_at or 0.0, trade.ticket))
 
     def _load_trades(self, where: Any, order: Any = TradeRow.ticket) -> list[Trade]:
         query = TradeRow.select(*mapping.TRADE_COLUMNS).where(where).order_by(order, TradeRow.ticket)
@@ -192,10 +239,12 @@ class Repository(Safekeeping):
         return await self._run(self._actions, ticket, limit)
 
     def _actions(self, ticket: int | None, limit: int) -> list[ActionRecord]:
-        query = ActionRow.select().order_by(ActionRow.id.desc()).limit(limit)
-        if ticket is not None:
-            query = query.where(ActionRow.ticket == ticket)
-        return [mapping.action_from_row(row) for row in query.dicts()]
+        holder = self._archive_holding(ticket) if ticket is not None else None
+        with holder.bind_ctx(MODELS) if holder is not None else contextlib.nullcontext():
+            query = ActionRow.select().order_by(ActionRow.id.desc()).limit(limit)
+            if ticket is not None:
+                query = query.where(ActionRow.ticket == ticket)
+            return [mapping.action_from_row(row) for row in query.dicts()]
 
     async def count_actions(self) -> int:
         """How many actions are recorded in all (of every trade, managed now or before)."""
@@ -213,8 +262,10 @@ class Repository(Safekeeping):
         return await self._run(self._transitions, ticket)
 
     def _transitions(self, ticket: int) -> list[Transition]:
-        query = TransitionRow.select().where(TransitionRow.ticket == ticket).order_by(TransitionRow.id)
-        return [mapping.transition_from_row(row) for row in query.dicts()]
+        holder = self._archive_holding(ticket)
+        with holder.bind_ctx(MODELS) if holder is not None else contextlib.nullcontext():
+            query = TransitionRow.select().where(TransitionRow.ticket == ticket).order_by(TransitionRow.id)
+            return [mapping.transition_from_row(row) for row in query.dicts()]
 
     async def save_trade_with_records(
         self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
@@ -239,6 +290,44 @@ class Repository(Safekeeping):
             stored_transitions = [self._append_transition(item, values) for item, values in transitions]
         return stored_actions, stored_transitions
 
+    async def commit_records(
+        self,
+        trade: Trade,
+        actions: Iterable[ActionRecord] = (),
+        transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[str, dict[str, Any], float]] = (),
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        """Commit the trade, its journal entries and its events (kind, payload, terminal time) in one
+        transaction. An event telling of an action or transition of this commit refers to its row instead of
+        storing a copy. Returns the stored records and events (with their ids and ``seq``)."""
+        action_rows = [(record, mapping.action_values(record)) for record in actions]
+        transition_rows = [(item, mapping.transition_values(item)) for item in transitions]
+        event_rows = [(str(kind), payload, mapping.encode_json(payload), at) for kind, payload, at in events]
+        return await self._run(self._commit_records, mapping.trade_values(trade), action_rows, transition_rows,
+                               event_rows)
+
+    def _commit_records(
+        self,
+        trade_values: tuple[Any, ...],
+        actions: list[tuple[ActionRecord, dict[str, Any]]],
+        transitions: list[tuple[Transition, dict[str, Any]]],
+        events: list[tuple[str, dict[str, Any], str, float]],
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        wall_at = time.time()
+        with self._db.atomic():
+            stored_actions, stored_transitions = self._save_with_records(trade_values, actions, transitions)
+            stored_events = []
+            for kind, payload, encoded, at in events:
+                found = event_refs.find_ref(kind, payload, stored_actions, stored_transitions)
+                values: dict[str, Any] = {"kind": kind, "payload": encoded, "at": at, "wall_at": wall_at}
+                if found is not None:
+                    (table, ref_id), derived = found
+                    values |= {"payload": mapping.encode_json(event_refs.slim(payload, derived)),
+                               "ref_table": table, "ref_id": ref_id}
+                seq = EventRow.insert(**values).execute()
+                stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+        return stored_actions, stored_transitions, stored_events
+
     # --- events ---------------------------------------------------------------------------------------
 
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
@@ -254,11 +343,63 @@ class Repository(Safekeeping):
 
     def _events_since(self, seq: int, limit: int) -> list[StoredEvent]:
         query = EventRow.select().where(EventRow.seq > seq).order_by(EventRow.seq).limit(limit)
-        return [mapping.event_from_row(row) for row in query.dicts()]
+        rows = list(query.dicts())
+        refs = [(row["ref_table"], row["ref_id"]) for row in rows if row["ref_table"]]
+        derived = event_refs.referenced_payloads(refs) if refs else {}
+        events = []
+        for row in rows:
+            ref = (row.pop("ref_table"), row.pop("ref_id"))
+            event = mapping.event_from_row(row)
+            if ref[0]:
+                event = replace(event, payload=event_refs.expand(event.payload, derived.get(ref)))
+            events.append(event)
+        return events
 
     async def last_event_seq(self) -> int:
         """The newest event's ``seq`` (0 when there is none)."""
         return await self._run(lambda: EventRow.select(EventRow.seq).order_by(EventRow.seq.desc()).scalar() or 0)
+
+    # --- retention and the archives --------------------------------------------------------------------
+
+    async def retain(self, cutoff: float) -> archive.RetentionReport:
+        """Move the trades closed before ``cutoff`` (terminal time), with their journal and events, and the
+        events of no trade before it, to the yearly archives; then compact the main file."""
+        return await self._run(archive.move_closed, self._db, self._path, cutoff)
+
+    async def export(self, out: Path) -> int:
+        """Write every trade of the archives (oldest first) and of the main file, with its transitions and
+        actions, to ``out`` as JSON Lines; returns how many trades were written."""
+        return await self._run(self._export, Path(out))
+
+    def _export(self, out: Path) -> int:
+        databases = [(path.name, self._archive(path)) for path in reversed(archive.archive_files(self._path))]
+        databases.append((self._path.name, self._db))
+        with out.open("w", encoding="utf-8") as stream:
+            return export.write_trades(databases, stream)
+
+    def archive_paths(self) -> list[Path]:
+        return archive.archive_files(self._path)
+
+    def _archive(self, path: Path) -> SqliteDatabase:
+        db = self._archives.get(path)
+        if db is None:
+            db = self._archives[path] = archive.open_archive(path)
+        return db
+
+    def _archive_of(self, ticket: int) -> SqliteDatabase | None:
+        """The archive holding the trade, newest year first (None if no archive has it)."""
+        for path in archive.archive_files(self._path):
+            db = self._archive(path)
+            with db.bind_ctx(MODELS):
+                if TradeRow.select(TradeRow.ticket).where(TradeRow.ticket == ticket).exists():
+                    return db
+        return None
+
+    def _archive_holding(self, ticket: int) -> SqliteDatabase | None:
+        """The archive to read a trade's journal from: only when the main file no longer has the trade."""
+        if TradeRow.select(TradeRow.ticket).where(TradeRow.ticket == ticket).exists():
+            return None
+        return self._archive_of(ticket)
 
     # --- the file -------------------------------------------------------------------------------------
 
@@ -269,6 +410,10 @@ class Repository(Safekeeping):
     def _size_bytes(self) -> int:
         files = (self._path, Path(f"{self._path}-wal"))
         return sum(file.stat().st_size for file in files if file.exists())
+
+    async def archive_size_bytes(self) -> int:
+        """Bytes on disk of the yearly archives."""
+        return await self._run(lambda: sum(p.stat().st_size for p in archive.archive_files(self._path)))
 
 
 def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, Path | None, str]:

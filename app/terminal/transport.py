@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from app.errors import ConfigurationError, TerminalTimeout, TerminalUnavailable
 from app.terminal.spec import TerminalSpec
 from app.terminal.worker import (
+    LOG_SEQ,
     NO_ERROR,
     STARTUP_SEQ,
     UNREADABLE_SEQ,
@@ -29,6 +30,7 @@ from app.terminal.worker import (
     WorkerReply,
     WorkerRequest,
     describe_exception,
+    forward_log,
     handle,
     serve,
     shut_down,
@@ -97,6 +99,9 @@ class _Worker:
                 except Exception as exc:  # a reply the parent cannot unpickle still ends the call
                     unreadable = WorkerReply(None, NO_ERROR, f"unreadable reply: {describe_exception(exc)}")
                     self._post(self.fail_pending, unreadable)
+                    continue
+                if seq == LOG_SEQ:
+                    forward_log(reply.value, self.process.name)  # logging is thread-safe: no loop needed
                     continue
                 if not self._post(self.deliver, seq, reply):
                     return

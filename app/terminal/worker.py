@@ -8,7 +8,9 @@ is read immediately after it, before anything else can reset it.
 Wire format: the parent sends ``(seq, WorkerRequest)``; the worker answers ``(seq, WorkerReply)``.
 Sequence number 0 is the worker's first message: the terminal is built (value = worker pid) or could
 not be built (``raised`` says why, then the worker exits). A request that cannot be unpickled is answered
-under sequence number -1 (calls are serialised, so it belongs to the one in flight).
+under sequence number -1 (calls are serialised, so it belongs to the one in flight). The worker's log records
+(INFO and above) travel on the same channel under sequence number -2, as plain dicts, and the parent hands them
+to its own logging under the worker's name (``forward_log``): one log file for the whole program.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
+import traceback
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
@@ -33,6 +37,14 @@ NO_ERROR: tuple[int, str] = (1, "Success")
 STARTUP_SEQ = 0
 #: Sequence number of the answer to a request the worker could not unpickle (it answers the call in flight).
 UNREADABLE_SEQ = -1
+#: Sequence number of a log record sent by the worker (the value is the record as a dict).
+LOG_SEQ = -2
+#: Lowest level of the worker's records sent to the parent.
+WORKER_LOG_LEVEL = logging.INFO
+
+_send_lock = threading.Lock()  # replies and log records share the pipe: one message at a time
+_RECORD_FIELDS = ("name", "levelno", "levelname", "pathname", "filename", "module", "lineno", "funcName", "created",
+                  "msecs", "relativeCreated", "thread", "threadName", "process")
 
 
 class RequestKind(StrEnum):
@@ -86,6 +98,7 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
     """Worker process main loop: build the terminal, then answer until told to stop or the parent goes."""
     # Ctrl+C reaches the whole process group; stopping the worker is the parent's decision.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_log_channel(replies)
     try:
         terminal = spec.create_terminal()
     except Exception as exc:
@@ -114,12 +127,55 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
 def _send(replies: Connection, seq: int, reply: WorkerReply) -> bool:
     """Send a reply; a result that cannot be pickled is answered as an error. False once the parent is gone."""
     try:
-        replies.send((seq, reply))
+        with _send_lock:
+            replies.send((seq, reply))
     except (EOFError, OSError):
         return False
     except Exception as exc:  # pickling happens before anything is written, so the stream stays intact
-        replies.send((seq, WorkerReply(None, NO_ERROR, f"unpicklable result: {describe_exception(exc)}")))
+        with _send_lock:
+            replies.send((seq, WorkerReply(None, NO_ERROR, f"unpicklable result: {describe_exception(exc)}")))
     return True
+
+
+class _ChannelHandler(logging.Handler):
+    """Sends each record to the parent as a plain dict (message formatted here, traceback as text)."""
+
+    def __init__(self, replies: Connection) -> None:
+        super().__init__(WORKER_LOG_LEVEL)
+        self._replies = replies
+
+    def emit(self, record: logging.LogRecord) -> None:
+        data = {name: getattr(record, name, None) for name in _RECORD_FIELDS}
+        try:
+            data["msg"] = record.getMessage()
+            if record.exc_info:
+                data["exc_text"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            elif record.exc_text:
+                data["exc_text"] = record.exc_text
+            with _send_lock:
+                self._replies.send((LOG_SEQ, WorkerReply(data, NO_ERROR, None)))
+        except Exception:  # the parent is gone or the record is odd: a log line is never worth the worker
+            pass
+
+
+def install_log_channel(replies: Connection) -> None:
+    """Route the worker's logging to the parent (replacing whatever the spawned interpreter had)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_ChannelHandler(replies))
+    root.setLevel(WORKER_LOG_LEVEL)
+
+
+def forward_log(data: dict[str, Any], worker: str) -> None:
+    """In the parent: hand a record the worker sent to this process's logging, named ``<worker>.<logger>``."""
+    name = f"{worker}.{data.get('name') or 'root'}"
+    target = logging.getLogger(name)
+    level = int(data.get("levelno") or logging.INFO)
+    if not target.isEnabledFor(level):
+        return
+    record = logging.makeLogRecord({**data, "name": name, "args": None, "exc_info": None, "processName": worker})
+    target.handle(record)
 
 
 def shut_down(terminal: Any) -> None:

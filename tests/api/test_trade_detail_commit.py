@@ -19,17 +19,17 @@ async def test_a_state_change_shows_only_once_committed_with_its_transition(
     before = (await api.get(f"/dtms/trade/{trade.ticket}")).json()
     assert (before["state"], before["transitions"]) == ("HEALTHY", [])
     repository = ready.engine.repository
-    save = repository.save_trade_with_records
+    save = repository.commit_records
     entered, release = asyncio.Event(), asyncio.Event()
 
-    async def held(row: Any, actions: Any = (), transitions: Any = ()) -> Any:
+    async def held(row: Any, actions: Any = (), transitions: Any = (), events: Any = ()) -> Any:
         transitions = tuple(transitions)
         if transitions:  # the transaction with the transition waits until the test has looked
             entered.set()
             await release.wait()
-        return await save(row, actions, transitions)
+        return await save(row, actions, transitions, events)
 
-    monkeypatch.setattr(repository, "save_trade_with_records", held)
+    monkeypatch.setattr(repository, "commit_records", held)
     await set_price(ready, "EURUSD", round(entry - 0.0008, 5))
     deciding = asyncio.create_task(act(ready, trade, -2.5))
     await asyncio.wait_for(entered.wait(), 10)

@@ -59,6 +59,7 @@ async def test_checks_run_at_bar_closes_at_most_every_fifteen_minutes(ready: Ser
     assert deep(ready).checks == 1 and trade.last_deep_check_at == first
     await advance(ready, 300)  # 15 min
     assert deep(ready).checks == 2 and trade.last_deep_check_at > first
+    await ready.engine.persist()  # figures, not decisions: written with the next flush
     stored = await ready.engine.repository.load_trade(ticket)
     assert stored.last_deep_check_at == trade.last_deep_check_at and stored.score == trade.score
 

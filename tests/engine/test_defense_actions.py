@@ -245,3 +245,28 @@ async def test_a_hedge_under_way_at_a_restart_is_settled_never_sent_twice(tmp_pa
         assert record.detail.startswith(SETTLED)
     finally:
         await services.close()
+
+
+async def test_an_action_below_the_minimum_volume_is_journaled_once_per_state(ready: Services) -> None:
+    trade, entry = await buy(ready, volume=0.01)
+    await set_price(ready, "EURUSD", round(entry - 0.0008, 5))
+    partial = (ActionKind.PARTIAL_CLOSE, ActionOutcome.NOT_SENT)
+    await act(ready, trade, -2.5)  # HEALTHY -> WARNING_L1
+    await act(ready, trade, -4.5)  # -> WARNING_L2: half of 0.01 cannot be closed
+    assert trade.state is S.WARNING_L2
+    assert (await kinds_in_journal(ready, trade.ticket)).count(partial) == 1
+    assert list(trade.cannot) == ["WARNING_L2:PARTIAL_CLOSE@0.01"] and "minimum" in trade.cannot[
+        "WARNING_L2:PARTIAL_CLOSE@0.01"]
+    for _ in range(3):  # the score swings back and forth: L2 again and again, the same skip
+        await act(ready, trade, -1.0)  # -> WARNING_L1
+        await act(ready, trade, -4.5)  # -> WARNING_L2
+    assert trade.state is S.WARNING_L2
+    assert (await kinds_in_journal(ready, trade.ticket)).count(partial) == 1  # not at every check
+    assert len(await ready.engine.transitions(trade.ticket)) == 8  # the state changes are all journaled
+    await act(ready, trade, -6.5)  # -> HEDGED: a hedge of 0.005 cannot be opened either
+    assert trade.state is S.HEDGED and trade.hedge_ticket is None
+    journal = await kinds_in_journal(ready, trade.ticket)
+    assert journal.count((ActionKind.HEDGE, ActionOutcome.NOT_SENT)) == 1
+    assert set(trade.cannot) == {"WARNING_L2:PARTIAL_CLOSE@0.01", "HEDGED:HEDGE@0.01"}  # the state says so
+    stored = await ready.engine.repository.load_trade(trade.ticket)
+    assert stored.cannot == trade.cannot

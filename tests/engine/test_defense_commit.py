@@ -30,7 +30,7 @@ def shown(trade: Trade) -> dict[str, Any]:
 
 
 class WatchedCommits:
-    """Wraps the repository's one-transaction save: notes what the live trade showed while each commit was under
+    """Wraps the repository's one-transaction commit (trade, journal and events): notes what the live trade showed while each commit was under
     way, what was committed, and can make the commit carrying a transition fail."""
 
     def __init__(self, services: Services, live: Trade, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,15 +39,15 @@ class WatchedCommits:
         self.committed: list[tuple[dict[str, Any], tuple[Transition, ...]]] = []
         self.fail_transitions = False
         repository = services.engine.repository
-        self._save = repository.save_trade_with_records
-        monkeypatch.setattr(repository, "save_trade_with_records", self.save)
+        self._save = repository.commit_records
+        monkeypatch.setattr(repository, "commit_records", self.save)
 
-    async def save(self, trade: Trade, actions: Any = (), transitions: Any = ()) -> Any:
+    async def save(self, trade: Trade, actions: Any = (), transitions: Any = (), events: Any = ()) -> Any:
         transitions = tuple(transitions)
         self.during.append(shown(self.live))
         if self.fail_transitions and transitions:
             raise StoreError("database is full")
-        result = await self._save(trade, actions, transitions)
+        result = await self._save(trade, actions, transitions, events)
         self.committed.append((shown(trade), transitions))
         return result
 

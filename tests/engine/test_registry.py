@@ -127,3 +127,15 @@ async def test_a_save_racing_a_release_never_brings_the_trade_back(ready: Servic
     await releasing
     stored = await ready.repository.load_trade(ticket)
     assert stored is not None and not stored.active
+
+
+async def test_registrations_that_fail_leave_no_lock_behind(ready: Services) -> None:
+    """A desk running for months sees many tickets once (bots retrying unknown tickets): nothing per ticket stays."""
+    for ticket in range(900_000, 900_200):
+        with pytest.raises(NoOpenPosition):
+            await ready.engine.register(Registration(ticket=ticket))
+    ticket = await open_position(ready, "EURUSD", "BUY", 1.0)
+    results = await asyncio.gather(*(ready.engine.register(Registration(ticket=ticket)) for _ in range(20)))
+    assert sum(not r.already_registered for r in results) == 1  # still one registration under concurrency
+    # what is kept per ticket is the point here: only the managed trade's own lock
+    assert set(ready.engine.registry._locks) <= {ticket}  # noqa: SLF001

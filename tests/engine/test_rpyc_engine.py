@@ -19,7 +19,7 @@ from app.terminal import constants as c
 from app.terminal.spec import TerminalKind
 from tests.terminal.rpyc_harness import HOST, RpycServer
 
-from .conftest import SIM_START, Recorded
+from .conftest import SIM_START, Recorded, engine_settings
 
 R = 0.0020
 FAR = 2**31 - 1
@@ -40,7 +40,7 @@ def server(tmp_path: Path) -> Iterator[RpycServer]:
 
 @pytest.fixture
 async def services(tmp_path: Path, server: RpycServer) -> AsyncIterator[Services]:
-    options = RuntimeOptions(data_dir=tmp_path / "desk", settings=AppSettings(), terminal=TerminalKind.RPYC,
+    options = RuntimeOptions(data_dir=tmp_path / "desk", settings=AppSettings(engine=engine_settings()), terminal=TerminalKind.RPYC,
                              rpyc_address=(HOST, server.port))
     opened = await Services.open(options, sleep=short_sleep, autorun=False)
     try:

@@ -68,6 +68,7 @@ def every_field_set(ticket: int) -> Trade:
         close_price=2331.0,
         close_profit=712.5,
         close_reason="stop loss",
+        cannot={"WARNING_L2:PARTIAL_CLOSE": "0.005 is below the minimum 0.01"},
     )
 
 
@@ -176,6 +177,7 @@ _trades = st.builds(
     close_price=_times,
     close_profit=_times,
     close_reason=st.none() | _text,
+    cannot=st.dictionaries(_text, _text, max_size=3),
 )
 
 

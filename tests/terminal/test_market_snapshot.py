@@ -91,3 +91,28 @@ def test_unknown_snapshot_version_is_rejected() -> None:
     data["version"] = 0
     with pytest.raises(ValueError):
         market.restore(data)
+
+
+def test_the_snapshot_keeps_a_bounded_tail_of_live_bars_and_the_prices_go_on_alike() -> None:
+    from app.terminal.sim.market.snapshot import KEPT_DAYS
+
+    clock = SimClock(start=MARKET_START, speed=0.0)
+    market = Market(clock=clock, seed=4, history_days=1.0)
+    sizes = []
+    for _ in range(4):  # 4 x 10 days live
+        clock.advance(10 * 86400.0)
+        market.advance_to_now()
+        sizes.append(len(json.dumps(market.snapshot())))
+    assert sizes[3] < sizes[1] * 1.1  # stops growing once the kept span is full
+    restored, clock2 = _roundtrip(market, clock)
+    kept = restored.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 10**6)
+    full = market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 10**6)
+    assert len(kept) == KEPT_DAYS * 1440  # the kept days, the forming bar the last of them
+    assert np.array_equal(kept[:-1], full[-len(kept):-1])
+    assert restored.quote("EURUSD") == market.quote("EURUSD")
+    for step in (61.0, 3600.0, 86400.0):  # the path goes on exactly as the unrestored market's
+        clock.advance(step)
+        clock2.advance(step)
+        assert restored.quote("EURUSD") == market.quote("EURUSD")
+        m5 = market.rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 600)
+        assert np.array_equal(restored.rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 600), m5)

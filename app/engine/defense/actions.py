@@ -90,6 +90,7 @@ class _Run:
     calls: int = 0
     sl_start: float | None = None
     volume_start: float | None = None
+    state: DefensiveState | None = None  # the state the decision takes the trade to
 
 
 class DefenseActions:
@@ -120,8 +121,9 @@ class DefenseActions:
         trade = stage.work  # the live trade changes only with each commit
         pending = decision.as_dict() | {"unknown": []}
         _mark(trade, pending, done=0)
-        await self._recorder.commit(trade, into=stage)
-        run = _Run(sl_start=trade.sl, volume_start=trade.volume)
+        if decision.actions:  # marked before anything is sent; a change of state alone is committed once, below
+            await self._recorder.commit(trade, into=stage)
+        run = _Run(sl_start=trade.sl, volume_start=trade.volume, state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
@@ -209,9 +211,8 @@ class DefenseActions:
         volume = rules.round_volume_down(action.volume)
         rest = rules.round_volume_down(trade.volume - volume + 1e-9)
         if volume < rules.volume_min or rest < rules.volume_min:
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"closing {volume:g} of {trade.volume:g} would go below the minimum volume "
-                              f"{rules.volume_min:g}")
+            return self._cannot(run, trade, action.kind, f"closing {volume:g} of {trade.volume:g} would go below "
+                                f"the minimum volume {rules.volume_min:g}")
         result = await self._executor().close(trade, volume=volume, kind=ActionKind.PARTIAL_CLOSE, rules=rules)
         run.calls += 1
         # what was filled (a 10010 whose rest could not be closed still closed part of it)
@@ -232,8 +233,8 @@ class DefenseActions:
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, f"adds risk; safety rail: {rail}")
         volume = min(rules.round_volume_down(action.volume), rules.volume_max)
         if volume < rules.volume_min:
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
+            return self._cannot(run, trade, action.kind,
+                                f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
         hedge = action.kind is K.HEDGE
         direction = opposite(trade.direction) if hedge else trade.direction
         sl = rules.round_price(action.sl) if action.sl else 0.0
@@ -389,6 +390,16 @@ class DefenseActions:
         run.calls += 2 * len(result.records)  # a tick and an order_send per attempt
         run.outcomes.append((kind, result.outcome, result.detail))
         run.extras.append(extra or {})
+
+    def _cannot(self, run: _Run, trade: Trade, kind: K, detail: str) -> None:
+        """An action that cannot be sent for a reason that does not change by itself (the volume): journaled the
+        first time in this state at this volume, then only kept in ``Trade.cannot``, which the trade shows."""
+        state = run.state.value if run.state is not None else trade.state.value
+        key = f"{state}:{_JOURNAL_KIND[kind].value}@{trade.volume:g}"
+        if key in trade.cannot:
+            return
+        trade.cannot = {**trade.cannot, key: detail}  # a new dict: the staged change is seen and committed
+        self._note(run, trade, kind, ActionOutcome.NOT_SENT, detail)
 
     def _note(self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str,
               at: float | None = None) -> None:

@@ -1,0 +1,191 @@
+"""A long run in a few minutes: the real program's services (terminal in its worker process, engine on its
+own monitoring loop) at a high simulated speed with 100 trades kept open and faults injected, sampling this
+(the main) process every few seconds.
+
+Prints RSS, open descriptors, database size (main file, its WAL and the archives) and bytes written
+(``/proc/self/io`` write_bytes) at the start and the end, their slopes per wall hour and per simulated hour
+(least squares over the samples after the warm-up), and the end-to-start ratios of the same run.
+
+    .venv/bin/python bench/bench_longrun.py [--seconds 180] [--sim-speed 60] [--trades 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.config import AppSettings
+from app.engine.registry import Registration
+from app.runtime import RuntimeOptions, Services
+from app.terminal.spec import TerminalKind
+
+SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "BTCUSD")
+FAULTS = ("ipc_timeout", "retcode", "disconnect", "restart", "block")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    wall: float  # seconds since the start of the measured part
+    sim: float  # simulated seconds since then
+    rss_kb: int
+    fds: int
+    db_bytes: int
+    written: int
+    trades: int
+
+
+def _proc_value(path: str, key: str) -> int:
+    for line in Path(path).read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            return int(value.split()[0])
+    return 0
+
+
+def _db_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in data_dir.glob("dtms*.sqlite3*") if p.is_file())
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
+
+
+async def _keep_trades(services: Services, count: int, rng: random.Random) -> int:
+    """Open and register positions until ``count`` trades are managed; returns how many were opened."""
+    opened = 0
+    engine = services.engine
+    if not engine.ready:
+        return 0
+    while len(engine.trades()) < count:
+        symbol = rng.choice(SYMBOLS)
+        result = await services.gateway.control("open_position", symbol=symbol, type=rng.choice(("BUY", "SELL")),
+                                                volume=0.01 if rng.random() < 0.5 else 0.1)
+        if result.get("retcode") != 10009:
+            return opened
+        try:
+            await engine.register(Registration(ticket=int(result["order"])))
+        except Exception as error:  # the engine may be reconnecting after a fault: try again later
+            logging.getLogger("bench").info("register deferred: %s", error)
+            return opened
+        opened += 1
+    return opened
+
+
+async def _sample(services: Services, data_dir: Path, wall0: float, sim0: float) -> Sample:
+    sim_now = float(await services.gateway.control("now"))
+    return Sample(wall=time.monotonic() - wall0, sim=sim_now - sim0, rss_kb=_proc_value("/proc/self/status", "VmRSS"),
+                  fds=len(os.listdir("/proc/self/fd")), db_bytes=_db_bytes(data_dir),
+                  written=_proc_value("/proc/self/io", "write_bytes"), trades=len(services.engine.trades()))
+
+
+async def run(seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float,
+              persist: float | None) -> None:
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        logging.basicConfig(filename=data_dir / "dtms-desk.log", level=logging.INFO)
+        settings = AppSettings()
+        if persist is not None:
+            storage = replace(settings.engine.storage, persist_interval_s=persist)
+            settings = replace(settings, engine=replace(settings.engine, storage=storage))
+        options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM,
+                                 sim_speed=speed, sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+        services = await Services.open(options)
+        try:
+            if not await services.engine.start():
+                raise SystemExit(f"engine did not start: {services.engine.lifecycle.reason}")
+            await services.gateway.control("configure_account", balance=1e7, leverage=500)
+            await _keep_trades(services, trades, rng)
+            started = time.monotonic()
+            while time.monotonic() - started < warmup:
+                await asyncio.sleep(1.0)
+                await _keep_trades(services, trades, rng)
+            gc.collect()
+            wall0, sim0 = time.monotonic(), float(await services.gateway.control("now"))
+            samples = [await _sample(services, data_dir, wall0, sim0)]
+            faults, opened, next_fault = 0, 0, fault_every
+            while samples[-1].wall < seconds:
+                await asyncio.sleep(every)
+                if samples[-1].wall >= next_fault and services.engine.ready:
+                    next_fault += fault_every
+                    kind = FAULTS[faults % len(FAULTS)]
+                    params = {"retcode": 10004, "count": 2} if kind == "retcode" else {}
+                    params |= {"count": 3} if kind == "ipc_timeout" else {}
+                    params |= {"seconds": 0.5} if kind == "block" else {}
+                    try:
+                        await services.gateway.control("inject_fault", kind=kind, **params)
+                        faults += 1
+                    except Exception as error:
+                        print(f"fault {kind} not injected: {error}")
+                opened += await _keep_trades(services, trades, rng)
+                samples.append(await _sample(services, data_dir, wall0, sim0))
+            _report(samples, speed, faults, opened, services)
+            log = data_dir / "dtms-desk.log"
+            flushes = getattr(services.engine._recorder, "flushes", "n/a")
+            print(f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
+                  f"persist interval {services.engine.settings.storage.persist_interval_s:g} s")
+        finally:
+            await services.close()
+
+
+def _report(samples: list[Sample], speed: float, faults: int, opened: int, services: Services) -> None:
+    first, last = samples[0], samples[-1]
+    walls = [s.wall for s in samples]
+    sims = [s.sim for s in samples]
+    hours = last.wall / 3600.0
+    sim_hours = last.sim / 3600.0
+    print(f"long run: {last.wall:.0f} s wall, {sim_hours:.1f} simulated hours at {speed:g}x, {faults} faults, "
+          f"{opened} trades opened after the start, {last.trades} managed at the end, "
+          f"{services.engine.health().cycles} fast cycles")
+    print(f"{'figure':<22}{'start':>14}{'end':>14}{'end/start':>11}{'slope /wall h':>16}{'slope /sim h':>15}")
+    rows = (
+        ("RSS MB", [s.rss_kb / 1024 for s in samples]),
+        ("descriptors", [float(s.fds) for s in samples]),
+        ("database MB", [s.db_bytes / 1e6 for s in samples]),
+        ("written MB", [(s.written - first.written) / 1e6 for s in samples]),
+    )
+    for name, values in rows:
+        ratio = values[-1] / values[0] if values[0] else float("nan")
+        per_wall = _slope(walls, values) * 3600
+        per_sim = _slope(sims, values) * 3600
+        print(f"{name:<22}{values[0]:>14.2f}{values[-1]:>14.2f}{ratio:>11.3f}{per_wall:>16.3f}{per_sim:>15.4f}")
+    written = (last.written - first.written) / 1e6
+    print(f"bytes written: {written:.2f} MB in {hours * 60:.1f} wall minutes = {written / hours:.2f} MB per wall hour "
+          f"at {speed:g}x; {written / sim_hours if sim_hours else 0:.3f} MB per simulated hour "
+          f"(the rate at 1x, where one wall hour is one simulated hour)")
+    half = len(samples) // 2
+    first_half = _slope(walls[: half + 1], [s.rss_kb / 1024 for s in samples[: half + 1]]) * 3600
+    second_half = _slope(walls[half:], [s.rss_kb / 1024 for s in samples[half:]]) * 3600
+    print(f"RSS slope first half {first_half:.2f} MB/wall h, second half {second_half:.2f} MB/wall h "
+          f"(ratio {second_half / first_half if first_half else float('nan'):.2f})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=180.0, help="measured wall seconds (after the warm-up)")
+    parser.add_argument("--sim-speed", type=float, default=60.0)
+    parser.add_argument("--trades", type=int, default=100)
+    parser.add_argument("--warmup", type=float, default=20.0)
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--fault-every", type=float, default=20.0, help="wall seconds between injected faults")
+    parser.add_argument("--persist-interval", type=float, default=None, help="storage.persist_interval_s")
+    args = parser.parse_args()
+    asyncio.run(run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every,
+                    args.persist_interval))

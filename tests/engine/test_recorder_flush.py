@@ -1,0 +1,82 @@
+"""Figures that are not decisions are written in batches; decisions are committed before they are told."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from app.engine.events import EventBus, EventKind
+from app.engine.model import ActionRecord, Direction, StoredEvent, Trade, Transition
+from app.engine.recorder import Recorder
+
+
+class RecordingJournal:
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.committed: list[int] = []
+        self.events = 0
+
+    async def commit_records(self, trade: Trade, actions: Iterable[ActionRecord] = (),
+                             transitions: Iterable[Transition] = (),
+                             events: Iterable[tuple[str, dict[str, Any], float]] = ()) -> tuple[list, list, list]:
+        self.committed.append(trade.ticket)
+        stored = []
+        for kind, payload, at in events:
+            stored.append(await self.append_event(kind, payload, at))
+        return list(actions), list(transitions), stored
+
+    async def save_trades(self, trades: Iterable[Trade]) -> None:
+        self.batches.append([t.ticket for t in trades])
+
+    async def insert_trade_with_events(self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+                                       ) -> tuple[bool, list[StoredEvent]]:
+        return True, [await self.append_event(kind, payload, at) for kind, payload, at in events]
+
+    async def load_trade(self, ticket: int) -> Trade | None:
+        return None
+
+    async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
+        self.events += 1
+        return StoredEvent(seq=self.events, kind=kind, payload=payload, at=at, wall_at=0.0)
+
+
+def _trade(ticket: int) -> Trade:
+    return Trade(ticket=ticket, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=0.1, sl=1.09, tp=0.0)
+
+
+async def test_touched_trades_are_written_together_at_most_once_per_interval() -> None:
+    journal, wall = RecordingJournal(), [100.0]
+    recorder = Recorder(journal, EventBus(), lambda: 0.0, interval=lambda: 5.0, wall=lambda: wall[0])
+    trades = [_trade(t) for t in range(1, 101)]
+    for trade in trades:
+        recorder.touch(trade)
+    assert await recorder.flush() == 100  # the first flush writes at once
+    assert journal.batches == [list(range(1, 101))]  # one transaction for the hundred trades
+    for second in range(1, 5):
+        wall[0] = 100.0 + second
+        for trade in trades:
+            trade.best_price = 1.1 + second / 1000
+            recorder.touch(trade)
+        assert await recorder.flush() == 0  # within the interval: nothing written
+    assert len(journal.batches) == 1 and recorder.pending == 100
+    wall[0] = 105.0
+    assert await recorder.flush() == 100
+    assert len(journal.batches) == 2 and recorder.pending == 0
+    assert await recorder.flush(force=True) == 0  # nothing marked: no empty transaction
+
+
+async def test_a_commit_writes_the_trade_at_once_and_settles_its_marked_figures() -> None:
+    journal, told = RecordingJournal(), []
+    bus = EventBus()
+    recorder = Recorder(journal, bus, lambda: 0.0, interval=lambda: 3600.0, wall=lambda: 0.0)
+    bus.subscribe(lambda event: told.append((event.kind, list(journal.committed))))
+    await recorder.flush(force=True)
+    first, second = _trade(1), _trade(2)
+    recorder.touch(first)
+    recorder.touch(second)
+    await recorder.commit(first, events=[(EventKind.ACTION, {"ticket": 1})])
+    assert journal.committed == [1] and told == [(EventKind.ACTION, [1])]  # committed before it was told
+    assert recorder.pending == 1  # only the other trade still waits
+    assert await recorder.flush(force=True) == 1 and journal.batches[-1] == [2]
+
+
