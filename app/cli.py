@@ -20,6 +20,8 @@ class CommandLine:
     headless: bool
     config_path: Path
     options: RuntimeOptions
+    #: ``--theme``: light, dark or system ("" = the settings file's choice)
+    theme: str = ""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (default: <config dir>/dtms.toml)")
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
+    p.add_argument("--theme", choices=["light", "dark", "system"],
+                   help="window colours (default: the settings file's choice, else the system's)")
     return p
 
 
@@ -56,7 +60,7 @@ def parse(argv: list[str]) -> CommandLine:
         sim_speed=args.sim_speed,
         sim_seed=args.sim_seed,
     )
-    return CommandLine(headless=args.headless, config_path=config_path, options=options)
+    return CommandLine(headless=args.headless, config_path=config_path, options=options, theme=args.theme or "")
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]

@@ -17,6 +17,7 @@ from app.engine.model import ActionRecord, Direction, Trade, Transition
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.palette import STATE_COLOURS
+from app.views.theme import follow_theme
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class TradeChart(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
-        self.setBackground("w")
+        follow_theme(self)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.levels: dict[str, float] = {}
 

@@ -25,6 +25,7 @@ from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.demo import run_demo
 from app.views.main_window import MainWindow
+from app.views.theme import themes
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def run_window(command: Any) -> int:
     app.setQuitOnLastWindowClosed(False)
     if STYLE_SHEET.exists():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    themes().apply(getattr(command, "theme", "") or command.options.settings.window.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dtms")

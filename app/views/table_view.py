@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QAbstractItemModel, QTimer
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QPalette, QShowEvent
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
+                               QTableView, QWidget)
 
 logger = logging.getLogger(__name__)
 
 FIT_DELAY_MS = 250
+
+
+class KeepColoursDelegate(QStyledItemDelegate):
+    """A selected cell keeps its own text colour (a state, a loss) instead of the palette's highlighted text;
+    the themes' selection colours are pale (light) or deep (dark) enough for those colours to stay readable."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if option.state & QStyle.StateFlag.State_Selected:
+            foreground = index.data(Qt.ItemDataRole.ForegroundRole)
+            if foreground is not None:
+                option.palette.setColor(QPalette.ColorRole.HighlightedText, foreground)
 
 
 class TradeTable(QTableView):
@@ -30,6 +43,7 @@ class TradeTable(QTableView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
+        self.setItemDelegate(KeepColoursDelegate(self))
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(0)  # measure the rows in view (in a hidden table Qt would take all)
