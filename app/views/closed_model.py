@@ -34,6 +34,8 @@ class ClosedColumn(IntEnum):
 
 
 _SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.REASON)
+#: the widest text each column must show uncut
+CLOSED_WIDEST = {0: "9999999999", 1: "EURUSD.m", 2: "SELL", 3: "99.99", 6: "-99,999.99", 8: "00:00:00"}
 CLOSED_HEADERS = ("Ticket", "Symbol", "Side", "Volume", "Entry", "Close", "Profit", "Reason", "Closed at")
 
 

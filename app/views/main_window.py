@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -23,14 +23,17 @@ from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPanel
 from app.views.notifications import Notifier
 from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
-from app.views.table_view import TradeTable
+from app.views.closed_model import CLOSED_WIDEST
+from app.views.table_view import ColumnSpec, TradeTable
 from app.views.table_order import TradesFilter
-from app.views.trades_model import TradesModel
+from app.views.trades_model import DEFAULT_HIDDEN, WIDEST, TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
 logger = logging.getLogger(__name__)
 
 STATUS_SECONDS = 10
+#: the window's layout (columns, widths, sort), beside the database
+LAYOUT_FILE = "window.ini"
 
 
 class MainWindow(QMainWindow):
@@ -48,6 +51,7 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.setWindowTitle("DTMS Desk" + (" - SIMULATOR" if simulated else ""))
         self.resize(1240, 760)
+        self.layout_settings = QSettings(str(database.parent / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._quit_program = quit_program
         self.bridge = bridge
         self.banner = LifecycleBanner(bridge, simulated=simulated)
@@ -61,8 +65,10 @@ class MainWindow(QMainWindow):
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
-        self.trades_view = TradeTable(self.proxy)
-        self.closed_view = TradeTable(self.closed_proxy)
+        self.trades_view = TradeTable(self.proxy, columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST),
+                                      settings=self.layout_settings, key="managed")
+        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST),
+                                      settings=self.layout_settings, key="closed")
         self.table_tabs = QTabWidget()
         self.table_tabs.addTab(self.trades_view, "Managed trades")
         self.table_tabs.addTab(self.closed_view, "Closed today")
@@ -84,7 +90,8 @@ class MainWindow(QMainWindow):
         upper.addWidget(self.detail)
         upper.setStretchFactor(0, 3)
         upper.setStretchFactor(1, 2)
-        upper.setSizes([740, 500])
+        upper.setSizes([800, 440])
+        self.upper_splitter = upper
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(upper)
         outer.addWidget(bottom)
@@ -169,7 +176,13 @@ class MainWindow(QMainWindow):
         event.accept()
         self._quit_program()
 
+    def save_layout(self) -> None:
+        """Columns shown, widths and sort of both tables, for the next start."""
+        for view in (self.trades_view, self.closed_view):
+            view.save_layout()
+
     async def close_tasks(self) -> None:
+        self.save_layout()
         self.tray.hide()
         for part in (self.banner, self.detail, self.health, self.closed):
             await part.close_tasks()

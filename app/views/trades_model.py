@@ -53,6 +53,40 @@ _LEFT_COLUMNS = {Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Co
 #: what the filter finds a trade by
 _SEARCHED = (Column.TICKET, Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION)
 COLUMN_COUNT = len(Column)
+_HEADER_TIPS = {
+    Column.VOLUME: "Lots open now",
+    Column.PROFIT: "Floating profit in account money (swap and commission included as MT5 reports them)",
+    Column.PROFIT_R: "Profit in R: multiples of the trade's initial risk (entry to first SL)",
+    Column.STATE: "DTMS's defensive state of the trade",
+    Column.SCORE: "The deep check's weighted score (WARNING_L1 at -2, WARNING_L2 at -4, HEDGED at -6 by default)",
+    Column.OWNER: "Who registered the trade (a bot's strategy, or adopted)",
+    Column.BREAKEVEN: "Breakeven taken",
+    Column.PARTIAL: "Partial profit taken",
+    Column.LAST_ACTION: "What DTMS last did to the trade and how MT5 answered",
+    Column.LAST_ACTION_AT: "When, in terminal (server) time",
+}
+#: hidden until the trader shows them from the header's menu
+DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN, Column.PARTIAL,
+                            Column.LAST_ACTION_AT})
+#: the widest text each column must show uncut
+WIDEST = {Column.TICKET: "999999999", Column.SYMBOL: "EURUSD.m", Column.DIRECTION: "SELL",
+          Column.VOLUME: "99.99", Column.PRICE: "99999.999", Column.PROFIT: "-99,999.99", Column.PROFIT_R: "-99.99",
+          Column.STATE: "WARNING_L2", Column.SCORE: "-99.99", Column.LAST_ACTION: "Partial close failed",
+          Column.LAST_ACTION_AT: "00:00:00"}
+_KIND_WORDS = {"BREAKEVEN": "Breakeven", "PARTIAL_TAKE": "Partial take", "TRAIL": "Trail", "TIGHTEN": "Tighten SL",
+               "PARTIAL_CLOSE": "Partial close", "HEDGE": "Hedge", "CLOSE_HEDGE": "Close hedge", "CLOSE": "Close",
+               "READD": "Re-add", "EXTERNAL_CHANGE": "Changed in MT5"}
+_OUTCOME_WORDS = {"SUCCESS": "done", "RETRYING": "retry", "FAILED": "failed", "UNKNOWN": "unsure",
+                  "NOT_SENT": "not sent"}
+
+
+def action_words(last_action: str) -> str:
+    """``"PARTIAL_CLOSE SUCCESS"`` as a trader reads it: ``"Partial close done"``."""
+    kind, _, outcome = last_action.partition(" ")
+    if kind == "EXTERNAL_CHANGE":
+        return _KIND_WORDS[kind]
+    words = _KIND_WORDS.get(kind, kind)
+    return f"{words} {_OUTCOME_WORDS.get(outcome, outcome.lower())}".strip()
 _ALIGNMENT = tuple(int((Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)
                        | Qt.AlignmentFlag.AlignVCenter) for c in Column)
 
@@ -131,6 +165,8 @@ class TradesModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(section)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -262,6 +298,8 @@ class TradesModel(QAbstractTableModel):
             return "yes" if value else ""
         if column is Column.LAST_ACTION_AT:
             return terminal_time_text(value)
+        if column is Column.LAST_ACTION:
+            return action_words(value)
         return str(value)
 
     def _digits(self, ticket: int) -> int:
