@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.layout_settings = QSettings(str(database.parent / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._quit_program = quit_program
         self.bridge = bridge
-        self.banner = LifecycleBanner(bridge, simulated=simulated)
+        self.banner = LifecycleBanner(bridge, simulated=simulated, open_rails=lambda: self.open_settings("Safety rails"))
         self.strip = NotificationStrip()
         self.trades = TradesModel(bridge, self)
         self.proxy = TradesFilter(self.trades, self)
@@ -125,10 +125,12 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self._quit_program)
         menu.addAction(quit_action)
 
-    def open_settings(self) -> SettingsDialog:
-        """Show the settings dialog on the file's current content (window-modal, without a nested loop)."""
+    def open_settings(self, page: str = "") -> SettingsDialog:
+        """Show the settings dialog on the file's current content (window-modal, without a nested loop), at
+        ``page`` (a tab's title) when given."""
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
+            self.settings_dialog.show_page(page)
             return self.settings_dialog
         notice = ""
         try:
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         dialog.saved.connect(self._on_settings_saved)
         dialog.finished.connect(self._on_settings_closed)
         self.settings_dialog = dialog
+        dialog.show_page(page)
         dialog.open()
         return dialog
 

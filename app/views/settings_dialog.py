@@ -128,6 +128,12 @@ class SettingsDialog(QDialog):
         policy.currentIndexChanged.connect(self._sync_adoption)  # type: ignore[attr-defined]
         self._sync_adoption()
 
+    def show_page(self, title: str) -> None:
+        """Bring the page titled ``title`` to the front (no page of that title: nothing changes)."""
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) == title:
+                self.tabs.setCurrentIndex(index)
+
     def load(self, settings: AppSettings) -> None:
         """Show ``settings`` in the form."""
         data = settings_to_dict(settings)
