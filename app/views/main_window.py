@@ -53,6 +53,9 @@ class MainWindow(QMainWindow):
         self.resize(1240, 760)
         self.layout_settings = QSettings(str(database.parent / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._quit_program = quit_program
+        self._confirm = confirm
+        self._hinted_tray = False
+        self._state_when_hidden = Qt.WindowState.WindowNoState
         self.bridge = bridge
         self.banner = LifecycleBanner(bridge, simulated=simulated, open_rails=lambda: self.open_settings("Safety rails"))
         self.strip = NotificationStrip()
@@ -106,7 +109,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
 
         self.notifier = Notifier(bridge, interval_s=notify_interval_s, parent=self)
-        self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=quit_program,
+        self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=self.request_quit,
                                    strip=self.strip, tray_available=tray_available, parent=self)
         self.setWindowIcon(self.tray.icon)
         bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
@@ -122,7 +125,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self._quit_program)
+        quit_action.triggered.connect(self.request_quit)
         menu.addAction(quit_action)
 
     def open_settings(self, page: str = "") -> SettingsDialog:
@@ -162,9 +165,39 @@ class MainWindow(QMainWindow):
         await self.closed.load()
 
     def show_normal(self) -> None:
-        self.showNormal()
+        """Bring the window back as it was hidden (maximised stays maximised), never minimised."""
+        state = (self.windowState() if self.isVisible() else self._state_when_hidden) & ~Qt.WindowState.WindowMinimized
+        self.setWindowState(state)
+        self.show()
         self.raise_()
         self.activateWindow()
+
+    def protected_count(self) -> int:
+        """Trades DTMS protects now (none while paused or not running)."""
+        engine = self.bridge.engine
+        return 0 if engine.paused or not engine.ready else len(engine.trades())
+
+    def request_quit(self) -> bool:
+        """Quit, after asking when trades would lose their protection; True if the program is stopping."""
+        count = self.protected_count()
+        if count:
+            noun = "trade" if count == 1 else "trades"
+            question = (f"{count} {noun} will no longer be protected: DTMS stops moving SLs, taking profits and "
+                        "defending until it runs again. Quit DTMS Desk?")
+            if not self._confirm(self, question):
+                return False
+        self._quit_program()
+        return True
+
+    def hide_to_tray(self) -> None:
+        self._state_when_hidden = self.windowState()
+        self.hide()
+        if not self._hinted_tray:
+            self._hinted_tray = True
+            count = len(self.bridge.engine.trades())
+            self.tray.hint("DTMS Desk keeps running",
+                           f"DTMS still protects {count} trade{'' if count == 1 else 's'} from the tray. "
+                           "Use Quit in the tray menu to stop it.")
 
     def select_ticket(self, ticket: int) -> None:
         row = self.trades.row_of(ticket)
@@ -172,12 +205,11 @@ class MainWindow(QMainWindow):
             self.trades_view.selectRow(self.proxy.mapFromSource(self.trades.index(row, 0)).row())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
         if self.tray.has_tray:
-            event.ignore()
-            self.hide()
+            self.hide_to_tray()
             return
-        event.accept()
-        self._quit_program()
+        self.request_quit()
 
     def save_layout(self) -> None:
         """Columns shown, widths and sort of both tables, for the next start."""

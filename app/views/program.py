@@ -73,7 +73,8 @@ def run_window(command: Any) -> int:
 
 
 async def run_program(command: Any, stop: asyncio.Event | None = None, *,
-                      on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None) -> int:
+                      on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None,
+                      confirm: Callable[[Any, str], bool] | None = None) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     services = await Services.open(command.options)
@@ -89,7 +90,8 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
     window = MainWindow(bridge, quit_program=stop.set, simulated=services.simulated,
                         terminal=services.gateway.kind.value, database=services.data_dir / "dtms.sqlite3",
                         settings=services.settings, config_path=command.config_path,
-                        account=services.gateway.account_info, api=server, tray_available=tray_available)
+                        account=services.gateway.account_info, api=server, tray_available=tray_available,
+                        **({"confirm": confirm} if confirm is not None else {}))
     window.log.attach()
     tasks = TaskKeeper("program")
     try:

@@ -104,6 +104,7 @@ class TrayController(QObject):
         self._engine = bridge.engine
         self._summary = StatusSummary(self._engine)
         self.strip = strip
+        self.last_hint: tuple[str, str] | None = None
         available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
         self.tray: QSystemTrayIcon | None = None
         self.menu = QMenu()
@@ -157,6 +158,12 @@ class TrayController(QObject):
             self.tray.showMessage(notice.title, notice.message, icon, 8000)
         else:
             self.strip.show_notice(notice)
+
+    def hint(self, title: str, message: str) -> None:
+        """A one-off information balloon from the tray (kept in ``last_hint``)."""
+        self.last_hint = (title, message)
+        if self.tray is not None:
+            self.tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def hide(self) -> None:
         if self.tray is not None:
