@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVB
 
 from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
+from app.views.account_strip import AccountStrip
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
 from app.views.closed_model import ClosedTradesModel
@@ -44,7 +45,7 @@ class MainWindow(QMainWindow):
                  database: Path, settings: AppSettings, config_path: Path,
                  account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
                  tray_available: bool | None = None, confirm: Confirm = ask,
-                 notify_interval_s: float = 5.0) -> None:
+                 notify_interval_s: float = 5.0, gateway: Any | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._config_path = config_path
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.banner = LifecycleBanner(bridge, simulated=simulated, open_rails=lambda: self.open_settings("Safety rails"))
         self.strip = NotificationStrip()
+        self.account_strip = AccountStrip(bridge, gateway)
         self.trades = TradesModel(bridge, self)
         self.proxy = TradesFilter(self.trades, self)
         self.closed = ClosedTradesModel(bridge, self)
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner)
+        layout.addWidget(self.account_strip)
         layout.addWidget(self.strip)
         layout.addWidget(outer, 1)
         self.setCentralWidget(central)
@@ -219,7 +222,7 @@ class MainWindow(QMainWindow):
     async def close_tasks(self) -> None:
         self.save_layout()
         self.tray.hide()
-        for part in (self.banner, self.detail, self.health, self.closed):
+        for part in (self.banner, self.account_strip, self.detail, self.health, self.closed):
             await part.close_tasks()
 
     def _on_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:

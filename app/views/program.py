@@ -91,6 +91,7 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
                         terminal=services.gateway.kind.value, database=services.data_dir / "dtms.sqlite3",
                         settings=services.settings, config_path=command.config_path,
                         account=services.gateway.account_info, api=server, tray_available=tray_available,
+                        gateway=services.gateway,
                         **({"confirm": confirm} if confirm is not None else {}))
     window.log.attach()
     tasks = TaskKeeper("program")
