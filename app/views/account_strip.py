@@ -60,6 +60,14 @@ def open_risk(trades: Iterable[Trade], prices: dict[str, tuple[float, float]],
                     without_sl=without_sl)
 
 
+async def money_per_price(gateway: Any, symbol: str) -> float | None:
+    """Account money per 1.0 price move of one lot of ``symbol`` (tick value / tick size)."""
+    info = await gateway.symbol_info(symbol)
+    if info is None or float(info.trade_tick_size) <= 0:
+        return None
+    return float(info.trade_tick_value) / float(info.trade_tick_size)
+
+
 def money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
@@ -143,9 +151,9 @@ class AccountStrip(QFrame):
         deals = await self._gateway.history_deals(int(day_start), int(now) + 60)
         self._closed_today = realized_profit(deals or (), day_start)
         for symbol in sorted({t.symbol for t in self._engine.trades()}):
-            info = await self._gateway.symbol_info(symbol)
-            if info is not None and float(info.trade_tick_size) > 0:
-                self._money_per_price[symbol] = float(info.trade_tick_value) / float(info.trade_tick_size)
+            value = await money_per_price(self._gateway, symbol)
+            if value is not None:
+                self._money_per_price[symbol] = value
 
     def show_account(self, account: Any) -> None:
         self.currency = str(getattr(account, "currency", ""))

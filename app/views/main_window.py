@@ -11,22 +11,21 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelection, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import AppSettings, load_settings
 from app.errors import InvalidSettings
-from app.views.account_strip import AccountStrip
+from app.views.account_strip import AccountStrip, money_per_price
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
-from app.views.closed_model import ClosedTradesModel
+from app.views.closed_model import CLOSED_WIDEST, ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPanel
 from app.views.notifications import Notifier
 from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
-from app.views.closed_model import CLOSED_WIDEST
-from app.views.table_view import ColumnSpec, TradeTable
 from app.views.table_order import TradesFilter
+from app.views.table_view import ColumnSpec, TradeTable
 from app.views.trades_model import DEFAULT_HIDDEN, WIDEST, TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
@@ -58,12 +57,14 @@ class MainWindow(QMainWindow):
         self._hinted_tray = False
         self._state_when_hidden = Qt.WindowState.WindowNoState
         self.bridge = bridge
-        self.banner = LifecycleBanner(bridge, simulated=simulated, open_rails=lambda: self.open_settings("Safety rails"))
+        self.banner = LifecycleBanner(bridge, simulated=simulated,
+                                      open_rails=lambda: self.open_settings("Safety rails"))
         self.strip = NotificationStrip()
         self.account_strip = AccountStrip(bridge, gateway)
         self.trades = TradesModel(bridge, self)
         self.proxy = TradesFilter(self.trades, self)
-        self.closed = ClosedTradesModel(bridge, self)
+        self.closed = ClosedTradesModel(bridge, self, symbol_value=(lambda symbol: money_per_price(gateway, symbol))
+                                        if gateway is not None else None)
         self.closed_proxy = TradesFilter(self.closed, self)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter trades (ticket, symbol, state, owner...)")
@@ -76,7 +77,18 @@ class MainWindow(QMainWindow):
                                       settings=self.layout_settings, key="closed")
         self.table_tabs = QTabWidget()
         self.table_tabs.addTab(self.trades_view, "Managed trades")
-        self.table_tabs.addTab(self.closed_view, "Closed today")
+        self.closed_total = QLabel()
+        self.closed_total.setObjectName("closedTotal")
+        self.closed_total.setWordWrap(True)
+        closed_page = QWidget()
+        closed_layout = QVBoxLayout(closed_page)
+        closed_layout.setContentsMargins(0, 0, 0, 0)
+        closed_layout.addWidget(self.closed_view, 1)
+        closed_layout.addWidget(self.closed_total)
+        self.table_tabs.addTab(closed_page, "Closed today")
+        for signal in (self.closed.modelReset, self.closed.rowsInserted):
+            signal.connect(self._show_closed_total)
+        self._show_closed_total()
         self.detail = DetailPane(bridge, confirm=confirm)
         self.health = HealthPanel(bridge, terminal=terminal, database=database, account=account, api=api)
         self.log = EventLogPanel(bridge)
@@ -229,6 +241,9 @@ class MainWindow(QMainWindow):
         rows = selected.indexes()
         if rows:
             self.detail.select(self.trades.ticket_at(self.proxy.mapToSource(rows[0]).row()))
+
+    def _show_closed_total(self, *_args: object) -> None:
+        self.closed_total.setText(self.closed.total().text())
 
     def _on_closed_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = selected.indexes()

@@ -58,7 +58,7 @@ _HEADER_TIPS = {
     Column.PROFIT: "Floating profit in account money (swap and commission included as MT5 reports them)",
     Column.PROFIT_R: "Profit in R: multiples of the trade's initial risk (entry to first SL)",
     Column.STATE: "DTMS's defensive state of the trade",
-    Column.SCORE: "The deep check's weighted score (WARNING_L1 at -2, WARNING_L2 at -4, HEDGED at -6 by default)",
+    Column.SCORE: "The deep check's weighted score (by default WARNING_L1 at -2, WARNING_L2 at -4, HEDGED at -6)",
     Column.OWNER: "Who registered the trade (a bot's strategy, or adopted)",
     Column.BREAKEVEN: "Breakeven taken",
     Column.PARTIAL: "Partial profit taken",
@@ -66,8 +66,8 @@ _HEADER_TIPS = {
     Column.LAST_ACTION_AT: "When, in terminal (server) time",
 }
 #: hidden until the trader shows them from the header's menu
-DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN, Column.PARTIAL,
-                            Column.LAST_ACTION_AT})
+DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN,
+                            Column.PARTIAL, Column.LAST_ACTION_AT})
 #: the widest text each column must show uncut
 WIDEST = {Column.TICKET: "999999999", Column.SYMBOL: "EURUSD.m", Column.DIRECTION: "SELL",
           Column.VOLUME: "99.99", Column.PRICE: "99999.999", Column.PROFIT: "-99,999.99", Column.PROFIT_R: "-99.99",

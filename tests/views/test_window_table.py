@@ -85,7 +85,7 @@ async def test_columns_widths_and_sort_persist(ready: Services, bridge: EngineBr
     view.setColumnWidth(Column.SYMBOL, 151)
     view.sortByColumn(Column.SYMBOL, Qt.SortOrder.DescendingOrder)
     await w.close_tasks()  # saves the layout
-    w.close()
+    w.hide()
 
     again = window(ready, bridge, [], [])
     await again.load()
