@@ -26,6 +26,7 @@ from app.views.notifications import Notifier
 from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
 from app.views.table_order import TradesFilter
 from app.views.table_view import ColumnSpec, TradeTable
+from app.views.theme import themes
 from app.views.trades_model import DEFAULT_HIDDEN, WIDEST, TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.layout_settings = QSettings(str(database.parent / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._quit_program = quit_program
         self._confirm = confirm
+        self._api = api
         self._hinted_tray = False
         self._state_when_hidden = Qt.WindowState.WindowNoState
         self.bridge = bridge
@@ -156,8 +158,9 @@ class MainWindow(QMainWindow):
         except InvalidSettings as error:
             settings = self._settings
             notice = f"{error}. The form shows the settings in use; saving replaces the file."
+        listening = (self._api.url or "") if self._api is not None else ""
         dialog = SettingsDialog(settings, path=self._config_path, apply=self.bridge.engine.update_settings,
-                                notice=notice, parent=self)
+                                notice=notice, listening=listening, parent=self)
         dialog.saved.connect(self._on_settings_saved)
         dialog.finished.connect(self._on_settings_closed)
         self.settings_dialog = dialog
@@ -172,6 +175,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, settings: AppSettings, endpoint_changed: bool) -> None:
         self._settings = settings
+        themes().apply(settings.window.theme)
         message = "Settings saved and applied." + (f" {RESTART_NOTE}" if endpoint_changed else "")
         self.statusBar().showMessage(message, STATUS_SECONDS * 1000)
 
