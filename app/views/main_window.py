@@ -21,7 +21,7 @@ from app.views.bridge import EngineBridge
 from app.views.closed_model import CLOSED_WIDEST, ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
-from app.views.log_panel import EventLogPanel
+from app.views.log_panel import EventLogPage, EventLogPanel
 from app.views.notifications import Notifier
 from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
 from app.views.table_order import TradesFilter
@@ -96,7 +96,8 @@ class MainWindow(QMainWindow):
         self.log = EventLogPanel(bridge)
         bottom = QTabWidget()
         bottom.addTab(self.health, "Health")
-        bottom.addTab(self.log, "Event log")
+        self.log_page = EventLogPage(self.log)
+        bottom.addTab(self.log_page, "Event log")
         self.bottom_tabs = bottom
 
         upper = QSplitter(Qt.Orientation.Horizontal)
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(upper)
         outer.addWidget(bottom)
-        outer.setSizes([480, 240])
+        outer.setSizes([560, 160])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
