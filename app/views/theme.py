@@ -112,13 +112,19 @@ class ThemeManager(QObject):
         self.current: Theme = LIGHT
         self._system: tuple[str, QPalette] | None = None  # the platform's style and palette, kept at first apply
         self._hinted = False
+        self._applied: QApplication | None = None
 
     def apply(self, choice: ThemeChoice | str) -> Theme:
         """Switch the application (if there is one) to ``choice``; returns the effective theme."""
-        self.choice = ThemeChoice(choice)
+        choice = ThemeChoice(choice)
         app = QApplication.instance()
         if not isinstance(app, QApplication):
-            return self._set(DARK if self.choice is ThemeChoice.DARK else LIGHT)
+            self.choice = choice
+            return self._set(DARK if choice is ThemeChoice.DARK else LIGHT)
+        if choice is self.choice and self._applied is app:
+            return self.current  # nothing to change (restyling every widget is not free)
+        self.choice = choice
+        self._applied = app
         if self._system is None:
             self._system = (app.style().name(), QPalette(app.palette()))
         if not self._hinted:
@@ -128,19 +134,22 @@ class ThemeManager(QObject):
                 hints.colorSchemeChanged.connect(self._on_system_scheme)
         if self.choice is ThemeChoice.SYSTEM:
             style, palette = self._system
-            app.setStyle(QStyleFactory.create(style) or style)
+            if app.style().name() != style:
+                app.setStyle(QStyleFactory.create(style) or style)
             app.setPalette(palette)
             theme = DARK if self._system_is_dark(palette) else LIGHT
         else:
-            fusion = QStyleFactory.create("Fusion")
-            app.setStyle(fusion)
+            if app.style().name().lower() != "fusion":
+                app.setStyle(QStyleFactory.create("Fusion"))
+            fusion = app.style()
             if self.choice is ThemeChoice.DARK:
                 app.setPalette(dark_palette())
                 theme = DARK
             else:
                 app.setPalette(light_palette(fusion.standardPalette()))
                 theme = LIGHT
-        app.setStyleSheet(app.styleSheet())  # the sheet's palette() references are resolved again
+        if app.styleSheet():
+            app.setStyleSheet(app.styleSheet())  # the sheet's palette() references are resolved again
         return self._set(theme)
 
     def _set(self, theme: Theme) -> Theme:
@@ -163,6 +172,7 @@ class ThemeManager(QObject):
             app = QApplication.instance()
             if isinstance(app, QApplication):
                 self._system = (self._system or (app.style().name(), app.palette()))[0], QPalette(app.palette())
+            self._applied = None
             self.apply(ThemeChoice.SYSTEM)
 
 
