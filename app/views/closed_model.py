@@ -53,6 +53,8 @@ _TIPS = {
     ClosedColumn.PROFIT_R: "The result in R: money divided by the money at risk at the start (entry to first SL)",
     ClosedColumn.CLOSED_AT: "When management ended, in terminal (server) time",
 }
+#: columns drawn in a result's colour
+CLOSED_COLOURED = frozenset({ClosedColumn.PROFIT, ClosedColumn.PROFIT_R})
 #: the widest text each column must show uncut
 CLOSED_WIDEST = {ClosedColumn.TICKET: "999999999", ClosedColumn.SYMBOL: "EURUSD.m", ClosedColumn.DIRECTION: "SELL",
                  ClosedColumn.ENDED: "Released", ClosedColumn.VOLUME: "99.99 (9.99 partial)",

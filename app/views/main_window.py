@@ -18,7 +18,7 @@ from app.errors import InvalidSettings
 from app.views.account_strip import AccountStrip, money_per_price
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
-from app.views.closed_model import CLOSED_WIDEST, ClosedTradesModel
+from app.views.closed_model import CLOSED_COLOURED, CLOSED_WIDEST, ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPage, EventLogPanel
@@ -27,7 +27,7 @@ from app.views.settings_dialog import RESTART_NOTE, SettingsDialog
 from app.views.table_order import TradesFilter
 from app.views.table_view import ColumnSpec, TradeTable
 from app.views.theme import themes
-from app.views.trades_model import DEFAULT_HIDDEN, WIDEST, TradesModel
+from app.views.trades_model import COLOURED, DEFAULT_HIDDEN, WIDEST, TradesModel
 from app.views.tray import NotificationStrip, TrayController
 
 logger = logging.getLogger(__name__)
@@ -73,9 +73,11 @@ class MainWindow(QMainWindow):
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
-        self.trades_view = TradeTable(self.proxy, columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST),
+        self.trades_view = TradeTable(self.proxy, columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST,
+                                                                     coloured=COLOURED),
                                       settings=self.layout_settings, key="managed")
-        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST),
+        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST,
+                                                                            coloured=CLOSED_COLOURED),
                                       settings=self.layout_settings, key="closed")
         self.table_tabs = QTabWidget()
         self.table_tabs.addTab(self.trades_view, "Managed trades")

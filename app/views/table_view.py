@@ -36,10 +36,12 @@ HEADER_PADDING = 22
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnSpec:
     """``hidden``: columns hidden until the trader shows them; ``widest``: per column, the widest text it must
-    hold without cutting."""
+    hold without cutting; ``coloured``: columns whose text colour (a state, a loss) stays on a selected row
+    (a delegate written in Python costs a call per painted cell, so only where it matters)."""
 
     hidden: frozenset[int] = frozenset()
     widest: Mapping[int, str] = field(default_factory=dict)
+    coloured: frozenset[int] = frozenset()
 
 
 class KeepColoursDelegate(QStyledItemDelegate):
@@ -71,7 +73,9 @@ class TradeTable(QTableView):
         self.setAlternatingRowColors(True)
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.verticalHeader().setVisible(False)
-        self.setItemDelegate(KeepColoursDelegate(self))
+        self._keep_colours = KeepColoursDelegate(self)
+        for column in self._spec.coloured:
+            self.setItemDelegateForColumn(column, self._keep_colours)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(0)  # measure the rows in view (in a hidden table Qt would take all)

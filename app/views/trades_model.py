@@ -68,6 +68,8 @@ _HEADER_TIPS = {
 #: hidden until the trader shows them from the header's menu
 DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN,
                             Column.PARTIAL, Column.LAST_ACTION_AT})
+#: columns drawn in a state's or a result's colour
+COLOURED = frozenset({Column.STATE, Column.PROFIT, Column.PROFIT_R})
 #: the widest text each column must show uncut
 WIDEST = {Column.TICKET: "999999999", Column.SYMBOL: "EURUSD.m", Column.DIRECTION: "SELL",
           Column.VOLUME: "99.99", Column.PRICE: "99999.999", Column.PROFIT: "-99,999.99", Column.PROFIT_R: "-99.99",

@@ -99,3 +99,25 @@ async def test_columns_widths_and_sort_persist(ready: Services, bridge: EngineBr
     symbols = [again.proxy.index(r, Column.SYMBOL).data() for r in range(again.proxy.rowCount())]
     assert symbols == ["GBPUSD", "EURUSD"], "restored sort applied to the rows"
     await again.close_tasks()
+
+
+@pytest.mark.qasync
+async def test_a_selected_row_keeps_its_state_and_profit_colours(ready: Services, bridge: EngineBridge) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from app.engine.model import DefensiveState
+    from app.views.palette import state_colour
+
+    w = window(ready, bridge, [], [])
+    await register_buy(ready, "EURUSD")
+    await shown(w, (1280, 800))
+    w.trades_view.selectRow(0)
+    index = w.proxy.index(0, Column.STATE)
+    option = QStyleOptionViewItem()
+    option.initFrom(w.trades_view)
+    option.state |= QStyle.StateFlag.State_Selected
+    w.trades_view.itemDelegateForColumn(Column.STATE).initStyleOption(option, index)
+    assert option.palette.color(QPalette.ColorRole.HighlightedText) == state_colour(DefensiveState.HEALTHY)
+    assert w.trades_view.itemDelegateForColumn(Column.SYMBOL) is None, "plain columns keep Qt's own delegate"
+    await w.close_tasks()
