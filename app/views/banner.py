@@ -168,8 +168,10 @@ class LifecycleBanner(QFrame):
             if left <= 0:
                 self._countdown.stop()
         text = describe(self._payload, left)
-        if self.lines and self.state is LifecycleState.READY:
+        if self.lines and self.state is LifecycleState.READY:  # what needs the trader first, then the state
             text = text.replace("READY - monitoring", "READY", 1)
+            self.label.setText("\n".join([*(line.text for line in self.lines), text]))
+            return
         self.label.setText("\n".join([text, *(line.text for line in self.lines)]))
 
     def _on_retry(self) -> None:

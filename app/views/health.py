@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.tasks import TaskKeeper
@@ -70,6 +70,8 @@ class HealthPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.addLayout(top)
         outer.addWidget(self.details, 1)
+        outer.addStretch(0)
+        outer.setAlignment(top, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)

@@ -87,6 +87,8 @@ def action_words(last_action: str) -> str:
     kind, _, outcome = last_action.partition(" ")
     if kind == "EXTERNAL_CHANGE":
         return _KIND_WORDS[kind]
+    if kind == "BREAKEVEN" and outcome == "NOT_SENT":  # reached, the SL already past it: nothing to send
+        return "Breakeven reached"
     words = _KIND_WORDS.get(kind, kind)
     return f"{words} {_OUTCOME_WORDS.get(outcome, outcome.lower())}".strip()
 _ALIGNMENT = tuple(int((Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)

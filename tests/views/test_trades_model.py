@@ -166,3 +166,13 @@ def test_table_columns_fit_when_shown_and_when_rows_arrive(qtbot) -> None:
     assert narrow < table.horizontalHeader().defaultSectionSize(), "fitted to its contents when shown"
     model.appendRow([QStandardItem("a much longer ticket text than before"), QStandardItem("y")])
     qtbot.waitUntil(lambda: table.columnWidth(0) > narrow, timeout=2000)
+
+
+def test_last_action_in_a_traders_words() -> None:
+    from app.views.trades_model import action_words
+
+    assert action_words("PARTIAL_CLOSE SUCCESS") == "Partial close done"
+    assert action_words("TIGHTEN FAILED") == "Tighten SL failed"
+    assert action_words("BREAKEVEN NOT_SENT") == "Breakeven reached"
+    assert action_words("EXTERNAL_CHANGE NOT_SENT") == "Changed in MT5"
+    assert action_words("HEDGE UNKNOWN") == "Hedge unsure"
