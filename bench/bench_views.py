@@ -211,19 +211,23 @@ async def main(count: int, cycles: int, samples_out: Path | None, skip_start_up:
             await start_up(app, Path(tmp))
 
 
-def compare(baseline: Path, count: int, cycles: int) -> None:
-    """Run the per-cycle measurement on ``baseline`` and on this checkout, one after the other, and print the
-    medians and p99s side by side with their ratios."""
-    results: dict[str, dict[str, list[float]]] = {}
+def compare(baseline: Path, count: int, cycles: int, rounds: int) -> None:
+    """Run the per-cycle measurement on ``baseline`` and on this checkout in alternating rounds (so a change of
+    the machine's load weighs on both), ``cycles`` split over the rounds, and print the medians and p99s of
+    all samples side by side with their ratios."""
+    results: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
+    per_round = math.ceil(cycles / rounds)
     with tempfile.TemporaryDirectory() as tmp:
-        for label, tree in (("baseline", baseline), ("this", HERE.parents[1])):
-            out = Path(tmp) / f"{label}.json"
-            env = {**os.environ, "PYTHONPATH": str(tree)}
-            subprocess.run([sys.executable, str(HERE), "--tree", str(tree), "--trades", str(count), "--cycles",
-                            str(cycles), "--samples", str(out), "--no-start-up"], check=True, env=env)
-            results[label] = json.loads(out.read_text(encoding="utf-8"))
-    print(f"\nGUI thread per fast cycle (live events + posted paint), {count} trades, {cycles} cycles each, "
-          "same run:")
+        for index in range(rounds):
+            for label, tree in (("baseline", baseline), ("this", HERE.parents[1])):
+                out = Path(tmp) / f"{label}-{index}.json"
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                subprocess.run([sys.executable, str(HERE), "--tree", str(tree), "--trades", str(count), "--cycles",
+                                str(per_round), "--samples", str(out), "--no-start-up"], check=True, env=env)
+                for name, values in json.loads(out.read_text(encoding="utf-8")).items():
+                    results[label].setdefault(name, []).extend(values)
+    print(f"\nGUI thread per fast cycle (live events + posted paint), {count} trades, "
+          f"{per_round * rounds} cycles each over {rounds} alternating rounds, same run:")
     print(f"    {'table order':<22} {'baseline median/p99':>22} {'this median/p99':>22} {'ratio median/p99':>20}")
     for name, base in results["baseline"].items():
         mine = results["this"][name]
@@ -237,12 +241,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--trades", type=int, default=1_000)
     parser.add_argument("--cycles", type=int, default=200, help="fast cycles per table order (p99 needs >= 200)")
-    parser.add_argument("--baseline", type=Path, help="another checkout to measure first, in the same run")
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure in the same run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds with --baseline")
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--samples", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-start-up", action="store_true", help="skip (b)")
     arguments = parser.parse_args()
     if arguments.baseline is not None:
-        compare(arguments.baseline.resolve(), arguments.trades, arguments.cycles)
+        compare(arguments.baseline.resolve(), arguments.trades, arguments.cycles, arguments.rounds)
     else:
         asyncio.run(main(arguments.trades, arguments.cycles, arguments.samples, arguments.no_start_up))

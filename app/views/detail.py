@@ -16,7 +16,8 @@ from PySide6.QtCore import Qt
 from app.engine.model import ActionRecord, Direction, Trade, Transition
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
-from app.views.palette import STATE_COLOURS
+from app.views.palette import state_colour
+from app.views.theme import current as current_theme
 from app.views.theme import follow_theme
 
 logger = logging.getLogger(__name__)
@@ -66,16 +67,17 @@ class TradeChart(pg.PlotWidget):
         """Draw the bars and levels; the price range holds every level with room above the highest for its label."""
         self.clear()
         self.levels = {}
+        colours = current_theme().chart
         prices: list[float] = []
         if bars is not None and len(bars):
             recent = bars[-CHART_BARS:]
             closes = recent["close"].astype(float)
-            self.plot(recent["time"].astype(float), closes, pen=pg.mkPen("#34495e", width=1.5))
+            self.plot(recent["time"].astype(float), closes, pen=pg.mkPen(colours.price, width=1.5))
             prices += [float(closes.min()), float(closes.max())]
         sign = 1 if trade.direction is Direction.BUY else -1
-        levels = {"entry": (trade.entry, "#2c7fb8"), "SL": (trade.sl, "#c0392b"), "TP": (trade.tp, "#2e9e4f")}
+        levels = {"entry": (trade.entry, colours.entry), "SL": (trade.sl, colours.sl), "TP": (trade.tp, colours.tp)}
         if trade.r > 0 and not trade.breakeven_triggered:
-            levels["BE trigger"] = (trade.entry + sign * breakeven_r * trade.r, "#d9a400")
+            levels["BE trigger"] = (trade.entry + sign * breakeven_r * trade.r, colours.trigger)
         for name, (price, colour) in levels.items():
             if price:
                 self.levels[name] = price
@@ -141,7 +143,7 @@ class DetailPane(QWidget):
         self._show(trade, transitions, journal)
 
     def _show(self, trade: Trade, transitions: list[Transition], journal: list[ActionRecord]) -> None:
-        colour = STATE_COLOURS.get(trade.state, "#7f8c8d")
+        colour = state_colour(trade.state).name()
         r_note = " (synthetic R)" if trade.synthetic_r else ""
         self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g}</b> "
                            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> "

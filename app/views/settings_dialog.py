@@ -73,8 +73,8 @@ PAGES: tuple[tuple[str, str, tuple[Group, ...]], ...] = (
             ("engine.defense.warning_decay_s", "Warnings forgotten after", " s"),
         )),
     )),
-    ("Safety rails", "While a rail is tripped DTMS adds no risk (no hedge, no re-add); SL moves and closes go on. "
-                     "Applied to the running engine when saved.", (
+    ("Safety rails", ("While a rail is tripped DTMS adds no risk (no hedge, no re-add); SL moves and closes go on. "
+                      "Applied to the running engine when saved."), (
         ("Loss limits", (
             ("engine.rails.daily_loss_pct", "Daily loss limit", " % of balance"),
             ("engine.rails.hourly_loss_pct", "Hourly loss limit", " % of balance"),

@@ -115,9 +115,8 @@ class TradeTable(QTableView):
             if header.isSectionHidden(column):
                 continue
             needed = max(self.sizeHintForColumn(column), self.least_width(column))
-            if not self._fitted and not self._restored:
-                self.setColumnWidth(column, needed)
-            elif needed > self.columnWidth(column):
+            first_fit = not self._fitted and not self._restored
+            if first_fit or needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
         self._fitted = True
 
