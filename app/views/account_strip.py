@@ -1,6 +1,6 @@
-"""The account strip, always in view under the banner: balance, equity, floating P/L, margin level, today's
-closed result, and what the protected trades can still lose: the distance from the price to each trade's SL
-times its money value, in total and per symbol.
+"""The account strip, always in view under the banner: balance, equity, floating P/L, margin level, the profit
+realised today (every closing deal of the terminal's day), and what the protected trades can still lose: the
+distance from the price to each trade's SL times its money value, in total and per symbol.
 
 The account is read from the terminal every ``ACCOUNT_REFRESH_S`` and the day's deals and the symbols' money
 values every ``SLOW_REFRESH_S``, on tasks of their own (never inside the engine's cycle); the open risk is
@@ -75,7 +75,7 @@ def money(value: float | None) -> str:
 class AccountStrip(QFrame):
     """``gateway`` answers ``account_info()``, ``symbol_info(symbol)`` and ``history_deals(from, to)``."""
 
-    NAMES = ("Balance", "Equity", "Floating", "Margin level", "Closed today", "Open risk")
+    NAMES = ("Balance", "Equity", "Floating", "Margin level", "Realised today", "Open risk")
 
     def __init__(self, bridge: EngineBridge, gateway: Any | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,7 +96,8 @@ class AccountStrip(QFrame):
         tips = {
             "Floating": "Profit or loss of the open positions (equity - balance)",
             "Margin level": "Equity / used margin; the broker stops out below its limit",
-            "Closed today": "Result of the trades closed since the start of the terminal's day",
+            "Realised today": "Profit realised since the start of the terminal's day: every closing deal, partial "
+                              "closes of trades still open included (deposits and withdrawals left out)",
             "Open risk": "What the protected trades lose if every SL is hit from the current price "
                          "(distance to SL x value per point x volume)",
         }
@@ -164,7 +165,7 @@ class AccountStrip(QFrame):
         self._set("Equity", money(equity))
         self._set("Floating", f"{floating:+,.2f}", floating)
         self._set("Margin level", f"{level:,.0f} %" if float(account.margin) > 0 else "no margin used")
-        self._set("Closed today", "-" if self._closed_today is None else f"{self._closed_today:+,.2f}",
+        self._set("Realised today", "-" if self._closed_today is None else f"{self._closed_today:+,.2f}",
                   self._closed_today)
         prices = {}
         for trade in self._engine.trades():

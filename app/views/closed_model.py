@@ -53,6 +53,8 @@ _TIPS = {
     ClosedColumn.PROFIT_R: "The result in R: money divided by the money at risk at the start (entry to first SL)",
     ClosedColumn.CLOSED_AT: "When management ended, in terminal (server) time",
 }
+#: hidden until the trader shows them from the header's menu
+CLOSED_HIDDEN = frozenset({ClosedColumn.ENTRY, ClosedColumn.CLOSE_PRICE})
 #: columns drawn in a result's colour
 CLOSED_COLOURED = frozenset({ClosedColumn.PROFIT, ClosedColumn.PROFIT_R})
 #: the widest text each column must show uncut

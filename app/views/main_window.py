@@ -18,7 +18,7 @@ from app.errors import InvalidSettings
 from app.views.account_strip import AccountStrip, money_per_price
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
-from app.views.closed_model import CLOSED_COLOURED, CLOSED_WIDEST, ClosedTradesModel
+from app.views.closed_model import CLOSED_COLOURED, CLOSED_HIDDEN, CLOSED_WIDEST, ClosedTradesModel
 from app.views.detail import Confirm, DetailPane, ask
 from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPage, EventLogPanel
@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.trades_view = TradeTable(self.proxy, columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST,
                                                                      coloured=COLOURED),
                                       settings=self.layout_settings, key="managed")
-        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST,
+        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST, hidden=CLOSED_HIDDEN,
                                                                             coloured=CLOSED_COLOURED),
                                       settings=self.layout_settings, key="closed")
         self.table_tabs = QTabWidget()

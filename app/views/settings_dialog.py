@@ -162,6 +162,7 @@ class SettingsDialog(QDialog):
                  notice: str = "", listening: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("DTMS Desk settings")
+        self.resize(760, 700)
         self._base = settings
         self._path = path
         self._apply = apply

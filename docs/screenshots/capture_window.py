@@ -1,6 +1,6 @@
 """Screenshots of the trader's window in the light and the dark theme at 1280x800: the trades table with trades
 in several states (reached by the real engine on scripted simulator prices), the paused banner and a tripped
-safety rail. ``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_window.py``
+safety rail, the safety rails' settings and Closed today. ``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_window.py``
 writes the PNGs next to this file."""
 
 from __future__ import annotations
@@ -111,8 +111,13 @@ async def capture(theme: str) -> None:
             await settle(window)
             dialog.grab().save(str(OUT / f"settings_rails_{theme}.png"))
             dialog.reject()
+            released = next(t.ticket for t in services.engine.trades() if t.symbol == "GBPUSD")
+            await services.engine.unregister(released)  # still open in MT5: "released", apart from the closed
+            await services.gateway.control("advance", seconds=60.0)
+            await services.engine.step()
             window.table_tabs.setCurrentIndex(1)
             await settle(window)
+            window.grab().save(str(OUT / f"closed_today_{theme}.png"))
         finally:
             await window.close_tasks()
             window.bridge.detach()

@@ -27,7 +27,7 @@ async def test_strip_shows_the_account_and_the_open_risk(ready: Services, bridge
     assert strip.text("Equity") == f"{account.equity:,.2f}"
     assert strip.text("Floating") == f"{account.equity - account.balance:+,.2f}"
     assert strip.text("Margin level") == f"{account.margin_level:,.0f} %"
-    assert strip.text("Closed today") == "+0.00"
+    assert strip.text("Realised today") == "+0.00"
 
     expected = {}
     for ticket in (eurusd, gbpusd):
@@ -56,5 +56,5 @@ async def test_strip_shows_the_account_and_the_open_risk(ready: Services, bridge
     await strip.load()
     assert strip.risk.without_sl == 1 and "+ 1 without SL" in strip.text("Open risk")
     assert set(strip.risk.by_symbol) == {"EURUSD"}
-    assert strip.text("Closed today").startswith("-"), strip.text("Closed today")
+    assert strip.text("Realised today").startswith("-"), strip.text("Realised today")
     await strip.close_tasks()
