@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from app.engine.model import Trade
 from app.engine.rails import realized_profit
@@ -110,9 +110,13 @@ class AccountStrip(QFrame):
                 label.setToolTip(tips.get(name, ""))
             self.values[name] = value
             layout.addWidget(title)
-            layout.addWidget(value)
+            layout.addWidget(value, 1 if name == "Open risk" else 0)
             layout.addSpacing(10)
-        layout.addStretch(1)
+        # the per-symbol list gives way on a narrow window (all of it stays in the tooltip); the strip never
+        # makes the window wider than the screen
+        risk = self.values["Open risk"]
+        risk.setMinimumWidth(0)
+        risk.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._timer = QTimer(self)
         self._timer.setInterval(int(ACCOUNT_REFRESH_S * 1000))
         self._timer.timeout.connect(self.refresh)

@@ -55,6 +55,9 @@ async def test_columns_that_matter_are_visible(ready: Services, bridge: EngineBr
     for symbol in ("EURUSD", "GBPUSD", "USDJPY"):
         await register_buy(ready, symbol, r=0.2 if symbol == "USDJPY" else 0.002)
     await ready.engine.step()
+    await w.account_strip.load()
+    assert "GBPUSD" in w.account_strip.text("Open risk")
+    assert w.minimumSizeHint().width() <= 1024, "nothing makes the window wider than a 1024 screen"
     await shown(w, size, split)
     assert w.width() == size[0]
     assert_visible(w)
