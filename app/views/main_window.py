@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(upper)
         outer.addWidget(bottom)
-        outer.setSizes([600, 120])
+        outer.setSizes([620, 100])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
