@@ -18,7 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from app.engine.model import DefensiveState, Trade
 from app.views.bridge import EngineBridge
-from app.views.palette import state_colour
+from app.views.palette import money_colour, state_colour
 from app.views.table_order import SEARCH_ROLE, reorder, value_key
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ _HEADER_TIPS = {
 #: hidden until the trader shows them from the header's menu
 DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN,
                             Column.PARTIAL, Column.LAST_ACTION_AT})
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
 #: columns drawn in a state's or a result's colour
 COLOURED = frozenset({Column.STATE, Column.PROFIT, Column.PROFIT_R})
 #: the widest text each column must show uncut
@@ -174,24 +178,23 @@ class TradesModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # asked for about ten roles of every painted cell: the roles not answered return before any work
+        if role not in _ROLES or not index.isValid():
+            return None
+        column = index.column()
+        if role == _ALIGN:
+            return _ALIGNMENT[column]
+        if role == _FOREGROUND and column not in COLOURED:
             return None
         values = self._values[self._tickets[index.row()]]
         if role == SEARCH_ROLE:
             return " ".join(str(values[c]) for c in _SEARCHED)
-        ticket = values[Column.TICKET]
-        column = Column(index.column())
         value = values[column]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(ticket, column, value)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if column is Column.STATE:
-                return state_colour(DefensiveState(value))
-            if column in (Column.PROFIT, Column.PROFIT_R) and value:
-                return state_colour(DefensiveState.HEALTHY if value > 0 else DefensiveState.HEDGED)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGNMENT[column]
-        return None
+        if role == _DISPLAY:
+            return self._text(values[0], column, value)
+        if column == Column.STATE:
+            return state_colour(DefensiveState(value))
+        return money_colour(value) if value else None
 
     def ticket_at(self, row: int) -> int:
         return self._tickets[row]
@@ -287,22 +290,22 @@ class TradesModel(QAbstractTableModel):
         self._live.pop(ticket, None)
         self.endRemoveRows()
 
-    def _text(self, ticket: int, column: Column, value: Any) -> str:
+    def _text(self, ticket: int, column: int, value: Any) -> str:
         if value is None:
             return ""
         if column in _PRICE_COLUMNS:
             return "" if value == 0 else f"{value:.{self._digits(ticket)}f}"
-        if column is Column.VOLUME:
+        if column == Column.VOLUME:
             return f"{value:g}"
-        if column is Column.PROFIT:
+        if column == Column.PROFIT:
             return f"{value:,.2f}"
-        if column in (Column.PROFIT_R, Column.SCORE):
+        if column == Column.PROFIT_R or column == Column.SCORE:
             return f"{value:+.2f}"
-        if column in (Column.BREAKEVEN, Column.PARTIAL):
+        if column == Column.BREAKEVEN or column == Column.PARTIAL:
             return "yes" if value else ""
-        if column is Column.LAST_ACTION_AT:
+        if column == Column.LAST_ACTION_AT:
             return terminal_time_text(value)
-        if column is Column.LAST_ACTION:
+        if column == Column.LAST_ACTION:
             return action_words(value)
         return str(value)
 
