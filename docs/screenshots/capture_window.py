@@ -1,7 +1,9 @@
 """Screenshots of the trader's window in the light and the dark theme at 1280x800: the trades table with trades
 in several states (reached by the real engine on scripted simulator prices), the paused banner and a tripped
-safety rail, the safety rails' settings and Closed today. ``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_window.py``
-writes the PNGs next to this file."""
+safety rail, the safety rails' settings and Closed today. Writes the PNGs next to this file:
+
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots/capture_window.py [light|dark]
+"""
 
 from __future__ import annotations
 
