@@ -32,6 +32,8 @@ class CommandLine:
         return self.options.settings.terminal.sim_demo if self.demo is None else self.demo
     #: ``main.py replay ...``: a ``ReplayCommand`` (app/replay/command.py), None for the program itself
     replay: Any = None
+    #: ``--theme``: light, dark or system ("" = the settings file's choice)
+    theme: str = ""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (default: <config dir>/dtms.toml)")
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
+    p.add_argument("--theme", choices=["light", "dark", "system"],
+                   help="window colours (default: the settings file's choice, else the system's)")
     from app.replay.command import add_replay_parser
 
     add_replay_parser(p.add_subparsers(dest="command", metavar="{replay}"))
@@ -99,7 +103,8 @@ def parse(argv: list[str]) -> CommandLine:
 
         replay = build_command(args, settings.engine, options.terminal_spec())
     return CommandLine(headless=args.headless, config_path=config_path, options=options, demo=args.demo,
-                       quiet=args.quiet, replay=replay)
+                       quiet=args.quiet, replay=replay,
+                       theme=args.theme or "")
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]

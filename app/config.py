@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -101,12 +101,25 @@ def parse_hhmm(text: str) -> int | None:
     return h * 60 + m if 0 <= h < 24 and 0 <= m < 60 else None
 
 
+class ThemeName(StrEnum):
+    LIGHT = "light"
+    DARK = "dark"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowSettings:
+    #: the window's colours: light, dark or the operating system's (``--theme`` overrides it)
+    theme: ThemeName = ThemeName.SYSTEM
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AppSettings:
     api: ApiSettings = field(default_factory=ApiSettings)
     terminal: TerminalSettings = field(default_factory=TerminalSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    window: WindowSettings = field(default_factory=WindowSettings)
 
     def validate(self) -> AppSettings:
         if not self.api.host.strip():

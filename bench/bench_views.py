@@ -2,7 +2,11 @@
 recovered trades. Runs the real engine on the 20-symbol simulator in this process, with the real bridge,
 trades model and main window on the offscreen platform.
 
-    .venv/bin/python bench/bench_views.py [--trades 1000] [--cycles 30]
+    .venv/bin/python bench/bench_views.py [--trades 1000] [--cycles 200] [--baseline /path/to/other/checkout]
+
+With ``--baseline`` the same measurement runs first on the other checkout's ``app`` (in a child process, the
+machine's load shared by both) and then on this one, and the ratios this/baseline are printed: figures on a
+loaded machine only mean something next to a baseline taken in the same run.
 
 (a) Per fast cycle (the simulated clock moves one second, every trade's price changes): the time the Qt side
     spends in the cycle's ``trade_updated`` and ``cycle`` events (bridge, models, proxies, every connected
@@ -18,15 +22,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
+import json
+import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve()
+#: ``--tree PATH`` (set by ``--baseline`` for the child process): measure that checkout's app
+TREE = Path(sys.argv[sys.argv.index("--tree") + 1]).resolve() if "--tree" in sys.argv else HERE.parents[1]
+sys.path.insert(0, str(TREE))
 
 from PySide6.QtCore import QEvent, QObject, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -71,16 +82,23 @@ class FirstPaint(QObject):
 
 
 def build_window(services: Services, bridge: EngineBridge, data_dir: Path) -> MainWindow:
+    extra = {"gateway": services.gateway} if "gateway" in inspect.signature(MainWindow).parameters else {}
     return MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
                       database=data_dir / "dtms.sqlite3", settings=services.settings,
                       config_path=data_dir / "dtms.toml", account=services.gateway.account_info,
-                      notify_interval_s=5.0)
+                      notify_interval_s=5.0, **extra)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``fraction`` of the samples at or below it
+    (p99 of 200 samples is the 198th smallest; of 30 it would be the largest, so take at least 200)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return f"{statistics.median(values) * 1000:>8.2f} {p99 * 1000:>8.2f} {max(values) * 1000:>8.2f}"
+    return (f"{statistics.median(values) * 1000:>8.2f} {percentile(values, 0.99) * 1000:>8.2f} "
+            f"{max(values) * 1000:>8.2f}")
 
 
 async def per_cycle(app: QApplication, services: Services, window: MainWindow, bridge: TimedBridge,
@@ -100,7 +118,7 @@ async def per_cycle(app: QApplication, services: Services, window: MainWindow, b
     return handled, posted, engine
 
 
-async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) -> None:
+async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) -> dict[str, list[float]]:
     services = await open_engine(data_dir)
     try:
         await services.engine.start()
@@ -115,6 +133,7 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
         app.processEvents()
         for _ in range(3):  # warm-up: first prices for every row
             await per_cycle(app, services, window, bridge, 1)
+        samples: dict[str, list[float]] = {}
         print(f"(a) GUI thread per fast cycle, {window.trades.rowCount()} managed trades, {cycles} cycles "
               "(median / p99 / max, ms)")
         print(f"    {'table order':<22} {'live events':>26} {'posted (paint)':>26} {'total':>26}")
@@ -127,12 +146,14 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
             app.processEvents()
             handled, posted, engine = await per_cycle(app, services, window, bridge, cycles)
             total = [h + p for h, p in zip(handled, posted, strict=True)]
+            samples[name] = total
             print(f"    {name:<22} {ms(handled):>26} {ms(posted):>26} {ms(total):>26}")
         print(f"    (engine fast cycle itself, for comparison: median {statistics.median(engine) * 1000:.1f} ms; "
               f"{window.trades.rowCount()} trades managed at the end)")
         await window.close_tasks()
         bridge.detach()
         window.deleteLater()
+        return samples
     finally:
         await services.close()
 
@@ -177,18 +198,56 @@ async def start_up(app: QApplication, data_dir: Path) -> None:
         await services.close()
 
 
-async def main(count: int, cycles: int) -> None:
+async def main(count: int, cycles: int, samples_out: Path | None, skip_start_up: bool) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    print(f"measuring {TREE}")
     with tempfile.TemporaryDirectory() as tmp:
-        await updates(app, Path(tmp), count, cycles)
+        samples = await updates(app, Path(tmp), count, cycles)
+    if samples_out is not None:
+        samples_out.write_text(json.dumps(samples), encoding="utf-8")
+    if not skip_start_up:
+        with tempfile.TemporaryDirectory() as tmp:
+            await persist(Path(tmp), count)
+            await start_up(app, Path(tmp))
+
+
+def compare(baseline: Path, count: int, cycles: int, rounds: int) -> None:
+    """Run the per-cycle measurement on ``baseline`` and on this checkout in alternating rounds (so a change of
+    the machine's load weighs on both), ``cycles`` split over the rounds, and print the medians and p99s of
+    all samples side by side with their ratios."""
+    results: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
+    per_round = math.ceil(cycles / rounds)
     with tempfile.TemporaryDirectory() as tmp:
-        await persist(Path(tmp), count)
-        await start_up(app, Path(tmp))
+        for index in range(rounds):
+            for label, tree in (("baseline", baseline), ("this", HERE.parents[1])):
+                out = Path(tmp) / f"{label}-{index}.json"
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                subprocess.run([sys.executable, str(HERE), "--tree", str(tree), "--trades", str(count), "--cycles",
+                                str(per_round), "--samples", str(out), "--no-start-up"], check=True, env=env)
+                for name, values in json.loads(out.read_text(encoding="utf-8")).items():
+                    results[label].setdefault(name, []).extend(values)
+    print(f"\nGUI thread per fast cycle (live events + posted paint), {count} trades, "
+          f"{per_round * rounds} cycles each over {rounds} alternating rounds, same run:")
+    print(f"    {'table order':<22} {'baseline median/p99':>22} {'this median/p99':>22} {'ratio median/p99':>20}")
+    for name, base in results["baseline"].items():
+        mine = results["this"][name]
+        b_med, b_p99 = statistics.median(base), percentile(base, 0.99)
+        m_med, m_p99 = statistics.median(mine), percentile(mine, 0.99)
+        print(f"    {name:<22} {b_med * 1000:>10.2f} {b_p99 * 1000:>10.2f} {m_med * 1000:>10.2f} "
+              f"{m_p99 * 1000:>10.2f} {m_med / b_med:>9.2f} {m_p99 / b_p99:>9.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--trades", type=int, default=1_000)
-    parser.add_argument("--cycles", type=int, default=30)
+    parser.add_argument("--cycles", type=int, default=200, help="fast cycles per table order (p99 needs >= 200)")
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure in the same run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds with --baseline")
+    parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-start-up", action="store_true", help="skip (b)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.trades, arguments.cycles))
+    if arguments.baseline is not None:
+        compare(arguments.baseline.resolve(), arguments.trades, arguments.cycles, arguments.rounds)
+    else:
+        asyncio.run(main(arguments.trades, arguments.cycles, arguments.samples, arguments.no_start_up))

@@ -1,18 +1,28 @@
-"""The lifecycle banner at the top of the window: what the engine is doing, why it failed, and Retry."""
+"""The status banner at the top of the window: what the engine is doing, why it failed, and Retry; and, in
+amber, whatever needs the trader (paused management, a tripped safety rail, a terminal that does not answer,
+a degraded database), with Pause/Resume and the way to the safety rails' settings."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.engine.events import EngineEvent, EventKind
 from app.engine.model import LifecycleState
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
-from app.views.palette import LIFECYCLE_COLOURS
+from app.views.palette import AMBER, AMBER_TEXT, LIFECYCLE_COLOURS
+from app.views.status_lines import Attention, StatusLine, attention_lines
+
+#: events after which the banner reads the engine's health again
+_HEALTH_KINDS = {EventKind.RAIL, EventKind.PAUSED, EventKind.DATABASE, EventKind.TERMINAL_STALL,
+                 EventKind.SYMBOL_PROBLEM, EventKind.TRADE_REGISTERED, EventKind.TRADE_CLOSED,
+                 EventKind.TRADE_UNREGISTERED}
 
 logger = logging.getLogger(__name__)
 
@@ -46,33 +56,52 @@ def describe(payload: dict[str, Any], retry_left: float | None = None) -> str:
 
 
 class LifecycleBanner(QFrame):
-    def __init__(self, bridge: EngineBridge, *, simulated: bool, parent: QWidget | None = None) -> None:
+    """``open_rails`` opens the safety rails' settings (the banner's way out of a tripped rail)."""
+
+    def __init__(self, bridge: EngineBridge, *, simulated: bool, open_rails: Callable[[], object] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lifecycleBanner")
         self._engine = bridge.engine
         self._tasks = TaskKeeper("banner")
         self._payload: dict[str, Any] = {}
         self._deadline: float | None = None
+        self.lines: list[StatusLine] = []
+        self.colour = ""
         self.label = QLabel(self)
         self.label.setObjectName("lifecycleText")
         self.label.setWordWrap(True)
         self.simulator = QLabel("SIMULATOR", self)
         self.simulator.setObjectName("simulatorTag")
         self.simulator.setVisible(simulated)
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setToolTip("Pause: DTMS stops changing trades (prices and reconciliation go on)")
+        self.pause_button.clicked.connect(self._on_pause)
+        self.rails_button = QPushButton("Safety rails...", self)
+        self.rails_button.setToolTip("The loss limits, spread, stale-price and blackout settings")
+        self.rails_button.setVisible(False)
+        if open_rails is not None:
+            self.rails_button.clicked.connect(lambda: open_rails())
+        self._has_rails_page = open_rails is not None
         self.retry = QPushButton("Retry", self)
         self.retry.clicked.connect(self._on_retry)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.simulator)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.rails_button)
+        layout.addWidget(self.pause_button)
         layout.addWidget(self.retry)
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._render)
+        # a stalled terminal's seconds grow without events
+        self._health_timer = QTimer(self)
+        self._health_timer.setInterval(1000)
+        self._health_timer.timeout.connect(self.refresh_health)
+        self._health_timer.start()
         bridge.lifecycle.connect(self.show_lifecycle)
-        # the terminal not answering and a degraded database show beside the lifecycle until they pass
-        bridge.terminal_stall.connect(lambda _payload: self._render())
-        bridge.database.connect(lambda _payload: self._render())
+        bridge.event.connect(self._on_event)
         snapshot = self._engine.lifecycle
         self.show_lifecycle({"state": snapshot.state.value, "reason": snapshot.reason, "attempt": snapshot.attempt,
                              "attempts": snapshot.attempts, "retry_in": snapshot.retry_in, "epoch": snapshot.epoch})
@@ -95,10 +124,42 @@ class LifecycleBanner(QFrame):
         state = self.state
         self.retry.setVisible(state in (LifecycleState.FAILED, LifecycleState.STOPPED))
         self.retry.setEnabled(True)
-        colour = LIFECYCLE_COLOURS.get(state, "#7f8c8d")
-        self.setStyleSheet(f"#lifecycleBanner {{ background: {colour}; }} "
-                           "#lifecycleText { color: white; font-weight: bold; }")
+        self.refresh_health()
         self._render()
+
+    def refresh_health(self) -> None:
+        """Read the engine's health: the amber lines, the colour and the buttons."""
+        self.show_health(self._engine.health())
+
+    def show_health(self, health: Any) -> None:
+        lines = attention_lines(health, len(self._engine.trades()))
+        paused = bool(getattr(health, "paused", False))
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.rails_button.setVisible(self._has_rails_page and any(line.kind is Attention.RAIL for line in lines))
+        state = self.state
+        if lines and state is LifecycleState.READY:
+            colour, text = AMBER, AMBER_TEXT
+        else:
+            colour, text = LIFECYCLE_COLOURS.get(state, "#7f8c8d"), "white"
+        if (colour, lines) != (self.colour, self.lines):
+            self.lines = lines
+            if colour != self.colour:
+                self.colour = colour
+                self.setStyleSheet(f"#lifecycleBanner {{ background: {colour}; }} "
+                                   f"#lifecycleText {{ color: {text}; font-weight: bold; }}")
+            self._render()
+
+    @property
+    def amber(self) -> bool:
+        return self.colour == AMBER
+
+    def _on_event(self, event: EngineEvent) -> None:
+        if event.kind in _HEALTH_KINDS:
+            self.refresh_health()
+
+    def _on_pause(self) -> None:
+        self._engine.pause(not self._engine.paused)
+        self.refresh_health()
 
     def _render(self) -> None:
         left = None
@@ -106,15 +167,17 @@ class LifecycleBanner(QFrame):
             left = max(0.0, self._deadline - time.monotonic())
             if left <= 0:
                 self._countdown.stop()
-        from app.views.tray import trouble_lines
-
-        health = getattr(self._engine, "health", None)
-        trouble = trouble_lines(health()) if callable(health) else []
-        self.label.setText(" - ".join([describe(self._payload, left), *(line.upper() for line in trouble)]))
+        text = describe(self._payload, left)
+        if self.lines and self.state is LifecycleState.READY:  # what needs the trader first, then the state
+            text = text.replace("READY - monitoring", "READY", 1)
+            self.label.setText("\n".join([*(line.text for line in self.lines), text]))
+            return
+        self.label.setText("\n".join([text, *(line.text for line in self.lines)]))
 
     def _on_retry(self) -> None:
         self.retry.setEnabled(False)
         self._tasks.spawn(self._engine.retry_initialize(), "retry-initialize")
 
     async def close_tasks(self) -> None:
+        self._health_timer.stop()
         await self._tasks.cancel_all(timeout=1.0)

@@ -1,12 +1,11 @@
 """The trade chart's colours, light and dark, in one place: the chart asks ``chart_colours()`` each time it
-draws, so it follows the application's palette (and the theme module, once the window has one)."""
+draws, so it follows the window's theme (``app.views.theme``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication
+from app.views.theme import current
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,10 +35,7 @@ DARK = ChartColours(background="#1e2126", foreground="#dfe6e9", grid_alpha=0.2, 
 
 
 def is_dark() -> bool:
-    app = QApplication.instance()
-    if not isinstance(app, QApplication):
-        return False
-    return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return current().dark
 
 
 def chart_colours() -> ChartColours:

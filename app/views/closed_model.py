@@ -1,17 +1,21 @@
-"""Trades whose management ended today (terminal day): closed in MT5 or no longer managed."""
+"""Trades whose management ended today (terminal day), in two kinds kept apart: **closed** (the position is
+gone in MT5: its volume, money and R are final) and **released** (DTMS stopped managing it; the position is
+still open in MT5, so it has no result yet). Closed trades come first; the day's total counts only them."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from app.engine.model import DefensiveState, Trade
+from app.engine.model import DefensiveState, Direction, Trade
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
-from app.views.palette import state_colour
+from app.views.palette import money_colour, state_colour
 from app.views.table_order import SEARCH_ROLE, reorder, value_key
 from app.views.trades_model import terminal_time_text
 
@@ -19,35 +23,95 @@ logger = logging.getLogger(__name__)
 
 DAY_S = 86_400
 Index = QModelIndex | QPersistentModelIndex
+CLOSED, RELEASED = "Closed", "Released"
+#: account money per 1.0 price move of one lot of a symbol (None when the terminal cannot say)
+SymbolValue = Callable[[str], Awaitable[float | None]]
 
 
 class ClosedColumn(IntEnum):
     TICKET = 0
     SYMBOL = 1
     DIRECTION = 2
-    VOLUME = 3
-    ENTRY = 4
-    CLOSE_PRICE = 5
-    PROFIT = 6
-    REASON = 7
-    CLOSED_AT = 8
+    ENDED = 3
+    VOLUME = 4
+    ENTRY = 5
+    CLOSE_PRICE = 6
+    PROFIT = 7
+    PROFIT_R = 8
+    REASON = 9
+    CLOSED_AT = 10
 
 
-_SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.REASON)
-CLOSED_HEADERS = ("Ticket", "Symbol", "Side", "Volume", "Entry", "Close", "Profit", "Reason", "Closed at")
+_SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.ENDED,
+             ClosedColumn.REASON)
+CLOSED_HEADERS = ("Ticket", "Symbol", "Side", "Ended", "Volume", "Entry", "Close", "Profit", "R", "Reason", "At")
+_TIPS = {
+    ClosedColumn.ENDED: "Closed: the position is gone in MT5. Released: DTMS stopped managing it; it is still "
+                        "open in MT5 and has no result yet",
+    ClosedColumn.VOLUME: "Volume closed (partial closes included); for a released trade, the volume still open",
+    ClosedColumn.PROFIT: "The position's result in account money (every deal, partial closes included)",
+    ClosedColumn.PROFIT_R: "The result in R: money divided by the money at risk at the start (entry to first SL)",
+    ClosedColumn.CLOSED_AT: "When management ended, in terminal (server) time",
+}
+#: hidden until the trader shows them from the header's menu
+CLOSED_HIDDEN = frozenset({ClosedColumn.ENTRY, ClosedColumn.CLOSE_PRICE})
+#: columns drawn in a result's colour
+CLOSED_COLOURED = frozenset({ClosedColumn.PROFIT, ClosedColumn.PROFIT_R})
+#: the widest text each column must show uncut
+CLOSED_WIDEST = {ClosedColumn.TICKET: "999999999", ClosedColumn.SYMBOL: "EURUSD.m", ClosedColumn.DIRECTION: "SELL",
+                 ClosedColumn.ENDED: "Released", ClosedColumn.VOLUME: "99.99 (9.99 partial)",
+                 ClosedColumn.PROFIT: "-99,999.99", ClosedColumn.PROFIT_R: "-99.99", ClosedColumn.CLOSED_AT: "00:00:00"}
 
 
-def _values(trade: Trade) -> tuple[Any, ...]:
-    return (trade.ticket, trade.symbol, trade.direction.value, trade.initial_volume or trade.volume, trade.entry,
-            trade.close_price, trade.close_profit, trade.close_reason or "", trade.closed_at)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayTotal:
+    closed: int
+    profit: float
+    r: float
+    released: int
+
+    def text(self) -> str:
+        text = (f"Closed today: {self.closed} trade{'' if self.closed == 1 else 's'}, {self.profit:+,.2f} "
+                f"({self.r:+.2f} R)")
+        if self.released:
+            text += (f"   Released: {self.released} (still open in MT5, no longer protected by DTMS; "
+                     "not in the total)")
+        return text
+
+
+def profit_r(trade: Trade, value: float | None) -> float | None:
+    """The closed result in R: money over the money first at risk; from prices when the value is unknown."""
+    volume = trade.initial_volume or trade.volume
+    if trade.r <= 0:
+        return None
+    if value and trade.close_profit is not None and volume > 0:
+        return trade.close_profit / (trade.r * volume * value)
+    if trade.close_price is None or volume != trade.volume:  # partial closes at other prices
+        return None
+    sign = 1 if trade.direction is Direction.BUY else -1
+    return sign * (trade.close_price - trade.entry) / trade.r
+
+
+def row_values(trade: Trade, value: float | None) -> tuple[Any, ...]:
+    """The columns' values, then the volume closed by partial closes before the end."""
+    closed = trade.state is DefensiveState.CLOSED
+    partial = max(0.0, round((trade.initial_volume or trade.volume) - trade.volume, 8))
+    volume = trade.volume + partial if closed else trade.volume
+    return (trade.ticket, trade.symbol, trade.direction.value, CLOSED if closed else RELEASED, volume,
+            trade.entry, trade.close_price if closed else None, trade.close_profit if closed else None,
+            profit_r(trade, value) if closed else None, trade.close_reason or "", trade.closed_at, partial)
 
 
 class ClosedTradesModel(QAbstractTableModel):
-    """Loaded with ``await load()``; each ``trade_closed``/``trade_unregistered`` adds the stored record."""
+    """Loaded with ``await load()``; each ``trade_closed``/``trade_unregistered`` adds the stored record.
+    ``symbol_value`` gives a symbol's money per price and lot (for R); without it R comes from prices."""
 
-    def __init__(self, bridge: EngineBridge, parent: QObject | None = None) -> None:
+    def __init__(self, bridge: EngineBridge, parent: QObject | None = None, *,
+                 symbol_value: SymbolValue | None = None) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
+        self._symbol_value = symbol_value
+        self._values: dict[str, float | None] = {}
         self._rows: list[tuple[Any, ...]] = []
         self._sort_column = -1
         self._descending = False
@@ -64,23 +128,42 @@ class ClosedTradesModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return CLOSED_HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return _TIPS.get(ClosedColumn(section))
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
+        row = self._rows[index.row()]
         column = ClosedColumn(index.column())
-        value = self._rows[index.row()][column]
+        value = row[column]
         if role == SEARCH_ROLE:
-            return " ".join(str(self._rows[index.row()][c]) for c in _SEARCHED)
-        if role == Qt.ItemDataRole.ForegroundRole and column is ClosedColumn.PROFIT and value:
-            return state_colour(DefensiveState.HEALTHY if value > 0 else DefensiveState.HEDGED)
+            return " ".join(str(row[c]) for c in _SEARCHED)
+        released = row[ClosedColumn.ENDED] == RELEASED
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if released:
+                return state_colour(DefensiveState.CLOSED)
+            if column in (ClosedColumn.PROFIT, ClosedColumn.PROFIT_R) and value:
+                return money_colour(value)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole and released:
+            return "Released: DTMS no longer manages this position; it is still open in MT5"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            left = column in (ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.ENDED, ClosedColumn.REASON)
+            return int((Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
+                       | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole or value is None:
             return None
         if column is ClosedColumn.CLOSED_AT:
             return terminal_time_text(value)
         if column is ClosedColumn.PROFIT:
             return f"{value:,.2f}"
+        if column is ClosedColumn.PROFIT_R:
+            return f"{value:+.2f}"
+        if column is ClosedColumn.VOLUME:
+            partial = row[-1]
+            return f"{value:g} ({partial:g} partial)" if partial and not released else f"{value:g}"
         if isinstance(value, float):
             return f"{value:g}"
         return str(value)
@@ -88,19 +171,26 @@ class ClosedTradesModel(QAbstractTableModel):
     def tickets(self) -> list[int]:
         return [row[ClosedColumn.TICKET] for row in self._rows]
 
+    def total(self) -> DayTotal:
+        closed = [row for row in self._rows if row[ClosedColumn.ENDED] == CLOSED]
+        return DayTotal(closed=len(closed), profit=sum(row[ClosedColumn.PROFIT] or 0.0 for row in closed),
+                        r=sum(row[ClosedColumn.PROFIT_R] or 0.0 for row in closed),
+                        released=len(self._rows) - len(closed))
+
     async def load(self) -> None:
         """Every trade whose management ended since the start of the terminal's current day."""
         now = self._engine.clock.now()
         trades = await self._engine.repository.load_closed_since(now - now % DAY_S)
+        rows = [row_values(t, await self._value(t.symbol)) for t in trades]
         self.beginResetModel()
-        self._rows = self._ordered([_values(t) for t in trades])
+        self._rows = self._ordered(rows)
         self.endResetModel()
 
     async def add(self, ticket: int) -> None:
         trade = await self._engine.find_trade(ticket)
         if trade is None or trade.active or ticket in self.tickets():
             return
-        values = _values(trade)
+        values = row_values(trade, await self._value(trade.symbol))
         row = self._ordered([*self._rows, values]).index(values)
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.insert(row, values)
@@ -114,11 +204,26 @@ class ClosedTradesModel(QAbstractTableModel):
         reorder(self, self.tickets(), tickets, lambda: setattr(self, "_rows", rows))
 
     def _ordered(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """``rows`` in the table's sort order (closing order while no column is chosen)."""
+        """``rows`` with the closed trades first and the released after them, each group in the table's sort
+        order (while no column is chosen, in the order management ended)."""
         column = self._sort_column
+        groups = ([r for r in rows if r[ClosedColumn.ENDED] == CLOSED],
+                  [r for r in rows if r[ClosedColumn.ENDED] != CLOSED])
         if column < 0:
-            return rows
-        return sorted(rows, key=lambda r: (value_key(r[column]), r[ClosedColumn.TICKET]), reverse=self._descending)
+            return [*groups[0], *groups[1]]
+        return [row for group in groups for row in sorted(
+            group, key=lambda r: (value_key(r[column]), r[ClosedColumn.TICKET]), reverse=self._descending)]
+
+    async def _value(self, symbol: str) -> float | None:
+        if self._symbol_value is None:
+            return None
+        if symbol not in self._values:
+            try:
+                self._values[symbol] = await self._symbol_value(symbol)
+            except Exception as error:  # no terminal now: R from prices
+                logger.debug("value of %s: %s", symbol, error)
+                return None
+        return self._values[symbol]
 
     async def close_tasks(self) -> None:
         """Cancel additions still loading (shutdown)."""

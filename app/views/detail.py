@@ -30,7 +30,8 @@ from app.engine.registry import owner_name
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.journal_rows import journal_rows, sl_tp_steps
-from app.views.palette import STATE_COLOURS
+from app.views.palette import state_colour
+from app.views.theme import themes
 from app.views.score_view import ScoreView
 from app.views.trade_actions import (
     AskVolume,
@@ -111,6 +112,7 @@ class DetailPane(QWidget):
         self.timeframe.addItems(list(TIMEFRAMES))
         self.timeframe.setToolTip("candle timeframe")
         self.timeframe.currentTextChanged.connect(lambda _t: self._redraw_chart())
+        themes().changed.connect(lambda _theme: self._redraw_chart())  # the chart's colours follow the theme
         self.chart = TradeChart()
         chart_page = QWidget()
         chart_layout = QVBoxLayout(chart_page)
@@ -210,7 +212,7 @@ class DetailPane(QWidget):
                               bid=data.bid if data is not None else 0.0, ask=data.ask if data is not None else 0.0)
 
     def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:
-        colour = STATE_COLOURS.get(trade.state, "#7f8c8d")
+        colour = state_colour(trade.state).name()
         paused = " &nbsp; <span style='color:#e06c00'><b>DTMS PAUSED HERE</b></span>" if trade.dtms_paused else ""
         self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
                            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "

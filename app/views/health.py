@@ -1,5 +1,6 @@
-"""The health panel: terminal and account, connection epoch, fast cycle timing, gateway latency, HTTP
-endpoint, database and safety rails. Cheap figures refresh every second; account and database size
+"""The health panel: one summary line (terminal, connection, last cycle, endpoint, rails, symbols, database)
+and, on demand, the details: account, connection epoch, fast cycle timing, gateway latency, HTTP endpoint,
+database, safety rails and failing symbols. Cheap figures refresh every second; account and database size
 (which need the terminal or the database thread) every ``SLOW_REFRESH_S`` and at each READY."""
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
@@ -43,10 +44,19 @@ class HealthPanel(QWidget):
         self._account = "-"
         self._db_size = "-"
         self.fields: dict[str, QLabel] = {}
-        columns = QHBoxLayout(self)
+        self.summary = QLabel("-")
+        self.summary.setObjectName("healthSummary")
+        self.summary.setWordWrap(True)
+        self.details_button = QPushButton("Details")
+        self.details_button.setCheckable(True)
+        self.details = QWidget()
+        self.details.setVisible(False)
+        self.details_button.toggled.connect(self.show_details)
+        columns = QHBoxLayout(self.details)
+        columns.setContentsMargins(0, 0, 0, 0)
         for names in (("Terminal", "Account", "Lifecycle", "Connection epoch", "HTTP endpoint", "Token", "Database"),
                       ("Last fast cycle", "Cycle duration", "Cycles / errors", "Gateway latency", "Gateway calls",
-                       "Safety rails")):
+                       "Safety rails", "Symbols")):
             form = QFormLayout()
             for name in names:
                 label = QLabel("-")
@@ -54,6 +64,14 @@ class HealthPanel(QWidget):
                 self.fields[name] = label
                 form.addRow(name, label)
             columns.addLayout(form, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.details_button)
+        outer = QVBoxLayout(self)
+        outer.addLayout(top)
+        outer.addWidget(self.details, 1)
+        outer.addStretch(0)
+        outer.setAlignment(top, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)
@@ -65,8 +83,13 @@ class HealthPanel(QWidget):
     def text(self, name: str) -> str:
         return self.fields[name].text()
 
-    def refresh(self) -> None:
-        health = self._engine.health()
+    def show_details(self, shown: bool) -> None:
+        self.details.setVisible(shown)
+        self.details_button.setText("Hide details" if shown else "Details")
+
+    def refresh(self, health: Any | None = None) -> None:
+        """Show ``health`` (default: the engine's now)."""
+        health = health or self._engine.health()
         f = self.fields
         f["Terminal"].setText(self._terminal)
         f["Account"].setText(self._account)
@@ -91,8 +114,27 @@ class HealthPanel(QWidget):
         tripped = [r for r in health.rails if r.tripped]
         f["Safety rails"].setText("; ".join(f"{r.rail.value}{' ' + r.symbol if r.symbol else ''}: {r.detail}"
                                             for r in tripped) if tripped else f"{len(health.rails)} rails, none tripped")
+        problems = getattr(health, "symbol_problems", {}) or {}
+        f["Symbols"].setText("; ".join(f"{symbol}: {reason}" for symbol, reason in sorted(problems.items()))
+                             if problems else "all answering")
+        self.summary.setText(self._summary(health, tripped, problems))
         if time.monotonic() - self._slow_at >= SLOW_REFRESH_S and self._engine.ready:
             self._refresh_slow()
+
+    def _summary(self, health: Any, tripped: list[Any], problems: dict[str, str]) -> str:
+        """One line: what a trader checks at a glance."""
+        last = health.last_cycle
+        parts = [f"{self._terminal}, connection {health.lifecycle.epoch}",
+                 f"last cycle {terminal_time_text(last.at)} ({_ms(last.duration_s)})" if last else "no cycle yet",
+                 f"endpoint {self._api.url}" if self._api is not None and self._api.url else "endpoint not running",
+                 f"{len(tripped)} rail{'' if len(tripped) == 1 else 's'} tripped" if tripped else "rails clear",
+                 f"failing: {', '.join(sorted(problems))}" if problems else "all symbols answering"]
+        stall = getattr(health, "terminal_stall_s", None)
+        if stall is not None:
+            parts.insert(1, f"terminal not answering for {stall:.0f} s")
+        if getattr(health, "database_problem", ""):
+            parts.append(f"database degraded: {health.database_problem}")
+        return " | ".join(parts)
 
     def _refresh_slow(self) -> None:
         self._slow_at = time.monotonic()

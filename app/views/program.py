@@ -29,6 +29,7 @@ from app.views.bridge import EngineBridge
 from app.demo import demo_allowed, run_demo_when_ready
 from app.views.main_window import MainWindow
 from app.windows import set_app_user_model_id
+from app.views.theme import themes
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def run_window(command: Any) -> int:
     app.setQuitOnLastWindowClosed(False)
     if STYLE_SHEET.is_file():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    themes().apply(getattr(command, "theme", "") or command.options.settings.window.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dtms")
@@ -74,7 +76,8 @@ def run_window(command: Any) -> int:
 
 
 async def run_program(command: Any, stop: asyncio.Event | None = None, *,
-                      on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None) -> int:
+                      on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None,
+                      confirm: Callable[[Any, str], bool] | None = None) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     app = QApplication.instance()
@@ -102,7 +105,9 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
     window = MainWindow(bridge, quit_program=stop.set, simulated=services.simulated,
                         terminal=services.gateway.kind.value, database=services.data_dir / "dtms.sqlite3",
                         settings=services.settings, config_path=command.config_path,
-                        account=services.gateway.account_info, api=server, tray_available=tray_available)
+                        account=services.gateway.account_info, api=server, tray_available=tray_available,
+                        gateway=services.gateway,
+                        **({"confirm": confirm} if confirm is not None else {}))
     window.log.attach()
     tasks = TaskKeeper("program")
     try:

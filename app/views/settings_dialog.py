@@ -11,13 +11,14 @@ after a restart.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QGroupBox, QLabel, QScrollArea,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from app.config import AppSettings, save_settings, settings_from_dict, settings_to_dict
 from app.engine.settings import AdoptionPolicy, EngineSettings
@@ -73,11 +74,31 @@ PAGES: tuple[tuple[str, str, tuple[Group, ...]], ...] = (
             ("engine.defense.warning_decay_s", "Warnings forgotten after", " s"),
         )),
     )),
+    ("Safety rails", ("While a rail is tripped DTMS adds no risk (no hedge, no re-add); SL moves and closes go on. "
+                      "Applied to the running engine when saved."), (
+        ("Loss limits", (
+            ("engine.rails.daily_loss_pct", "Daily loss limit", " % of balance"),
+            ("engine.rails.hourly_loss_pct", "Hourly loss limit", " % of balance"),
+            ("engine.rails.max_consecutive_stopouts", "Losing stop-outs in a row", " trades"),
+        )),
+        ("Market conditions", (
+            ("engine.rails.spread_median_multiple", "Spread too wide above", " x median"),
+            ("engine.rails.max_bar_age_s", "Prices stale after", " s"),
+        )),
+        ("Blackout windows", (
+            ("engine.rails.blackouts", "Blackouts (news)", ""),
+        )),
+    )),
     ("Adoption", "Open positions the database does not know, found at start or while running.", (
         ("Adoption policy", (
             ("engine.adoption.policy", "Adopt", ""),
             ("engine.adoption.magics", "Magic numbers", ""),
             ("engine.adoption.comment_prefix", "Comment prefix", ""),
+        )),
+    )),
+    ("Window", "How the window looks.", (
+        ("Appearance", (
+            ("window.theme", "Theme", ""),
         )),
     )),
 )
@@ -87,8 +108,48 @@ POLICY_NAMES = {
     AdoptionPolicy.NONE.value: "no position",
     AdoptionPolicy.MAGIC.value: "positions with one of these magic numbers",
     AdoptionPolicy.COMMENT_PREFIX.value: "positions whose comment starts with the prefix",
+    "light": "light", "dark": "dark", "system": "the system's",
 }
 RESTART_NOTE = "Endpoint changes apply after a restart."
+
+#: one line per field: what it does, in a trader's words
+HELP: dict[str, str] = {
+    "api.host": "The address bots connect to; 127.0.0.1 keeps it on this computer.",
+    "api.port": "The port bots connect to; 0 lets the system pick a free one at each start.",
+    "api.require_token": "Bots must send the token from the data folder (always required off this computer).",
+    "engine.cycle.fast_interval_s": "How often DTMS reads prices and positions and protects the trades.",
+    "engine.protection.breakeven_r": "Profit (in R, multiples of the initial risk) at which the SL moves to entry.",
+    "engine.protection.breakeven_lock_r": "How far past entry the breakeven SL goes, to cover costs.",
+    "engine.protection.partial_r": "Profit at which part of the trade is closed.",
+    "engine.protection.partial_fraction": "Share of the volume closed then (0.5 = half).",
+    "engine.protection.trail_atr_multiple": "After the partial, the SL follows the price at this many ATRs.",
+    "engine.protection.min_sl_change_r": "Smaller SL moves are not sent (fewer requests to the broker).",
+    "engine.protection.min_sl_interval_s": "Shortest time between two SL moves of one trade.",
+    "engine.defense.warning_l1_score": "A healthy trade whose score falls this low becomes WARNING_L1 (SL tightened).",
+    "engine.defense.warning_l2_score": "A score this low makes it WARNING_L2 (part of it closed).",
+    "engine.defense.hedge_score": "A score this low makes it HEDGED (an opposite position opened).",
+    "engine.defense.healthy_again_score": "A WARNING_L1 trade whose score recovers to this is HEALTHY again.",
+    "engine.defense.l1_again_score": "A WARNING_L2 trade whose score recovers to this is back to WARNING_L1.",
+    "engine.defense.readd_min_score": "A recovering trade with at least this score gets its closed part back.",
+    "engine.defense.tighten_r": "At WARNING_L1 the SL moves to this distance behind the price.",
+    "engine.defense.close_fraction": "Share of the volume closed at WARNING_L2.",
+    "engine.defense.hedge_fraction": "Hedge volume as a share of the trade's volume.",
+    "engine.defense.hedge_sl_atr": "SL distance of the hedge, in ATRs.",
+    "engine.defense.readd_fraction": "Share of the closed volume put back when the trade recovers.",
+    "engine.defense.flat_timer_s": "A hedged trade that stays flat this long is closed.",
+    "engine.defense.recovery_timer_s": "How long a recovering trade is watched before it is judged.",
+    "engine.defense.warning_decay_s": "Warnings older than this no longer count.",
+    "engine.rails.daily_loss_pct": "Loss today (closed and floating) that blocks new risk for the rest of the day.",
+    "engine.rails.hourly_loss_pct": "Loss in the last hour that blocks new risk until it falls under the limit.",
+    "engine.rails.max_consecutive_stopouts": "This many losing stop-outs in a row block new risk.",
+    "engine.rails.spread_median_multiple": "A spread this many times its usual size blocks new risk on the symbol.",
+    "engine.rails.max_bar_age_s": "Bars older than this block new risk on the symbol (the feed may be stuck).",
+    "engine.rails.blackouts": "No new risk inside these windows (news): one per line, terminal time.",
+    "engine.adoption.policy": "Which positions opened outside the bots DTMS takes over.",
+    "engine.adoption.magics": "Positions with one of these magic numbers are taken over.",
+    "engine.adoption.comment_prefix": "Positions whose comment starts with this are taken over.",
+    "window.theme": "Light, dark, or the operating system's colours (applied at once).",
+}
 
 
 class SettingsDialog(QDialog):
@@ -99,27 +160,33 @@ class SettingsDialog(QDialog):
     saved = Signal(object, bool)
 
     def __init__(self, settings: AppSettings, *, path: Path, apply: Callable[[EngineSettings], None],
-                 notice: str = "", parent: QWidget | None = None) -> None:
+                 notice: str = "", listening: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("DTMS Desk settings")
+        self.resize(760, 700)
         self._base = settings
         self._path = path
         self._apply = apply
         self.fields: dict[str, Field] = {}
+        self.labels: dict[str, str] = {}
         self._pages: dict[str, QWidget] = {}
         self.tabs = QTabWidget()
+        self.listening = QLabel(_listening_text(listening, settings))
+        self.listening.setWordWrap(True)
+        self.listening.setObjectName("listeningNow")
+        self.listening.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         for title, note, groups in PAGES:
-            page = self._page(note, groups, path)
+            page = self._page(note, groups, path, self.listening if title == "Endpoint" else None)
             self._pages.update({key: page for _group, rows in groups for key, _label, _unit in rows})
             self.tabs.addTab(page, title)
         self.alerts_page = AlertsPage()
         self.fields.update(self.alerts_page.fields)
         self._pages.update({key: self.alerts_page for key in self.alerts_page.fields})
         self.tabs.addTab(self.alerts_page, "Alerts")
-        self.error = QLabel(notice)
+        self.error = QLabel()
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
-        self.error.setVisible(bool(notice))
+        self.error.setVisible(False)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -132,6 +199,14 @@ class SettingsDialog(QDialog):
         policy = self.fields["engine.adoption.policy"].widget
         policy.currentIndexChanged.connect(self._sync_adoption)  # type: ignore[attr-defined]
         self._sync_adoption()
+        if notice:
+            self._show_error(notice)
+
+    def show_page(self, title: str) -> None:
+        """Bring the page titled ``title`` to the front (no page of that title: nothing changes)."""
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) == title:
+                self.tabs.setCurrentIndex(index)
 
     def load(self, settings: AppSettings) -> None:
         """Show ``settings`` in the form."""
@@ -166,28 +241,46 @@ class SettingsDialog(QDialog):
         self.accept()
         return settings
 
-    def _page(self, note: str, groups: tuple[Group, ...], path: Path) -> QWidget:
+    def _page(self, note: str, groups: tuple[Group, ...], path: Path, top: QWidget | None = None) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         hint = QLabel(note)
         hint.setWordWrap(True)
         layout.addWidget(hint)
+        if top is not None:
+            layout.addWidget(top)
         for title, rows in groups:
             box = QGroupBox(title)
             form = QFormLayout(box)
             for key, label, unit in rows:
                 field = editor(AppSettings, key, suffix=unit, choices=POLICY_NAMES)
-                field.widget.setToolTip(f"{key} in {path.name}")
+                help_text = HELP.get(key, "")
+                where = f"{key} in {path.name}"
+                field.widget.setToolTip(f"{help_text}\n({where})" if help_text else where)
                 self.fields[key] = field
-                form.addRow(label, field.widget)
+                self.labels[key] = label
+                column = QVBoxLayout()
+                column.setSpacing(1)
+                column.addWidget(field.widget)
+                if help_text:
+                    line = QLabel(help_text)
+                    line.setObjectName("fieldHelp")
+                    line.setWordWrap(True)
+                    column.addWidget(line)
+                form.addRow(label, column)
             layout.addWidget(box)
         layout.addStretch(1)
-        return page
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
+        return scroll
 
     def _show_error(self, message: str) -> None:
-        self.error.setText(message)
+        text, key = worded(message, self.labels)
+        self.error.setText(text)
         self.error.show()
-        field = next((f for key, f in self.fields.items() if _names(message, key)), None)
+        field = self.fields.get(key) if key else None
         self._mark(field)
         if field is not None:
             self.tabs.setCurrentWidget(self._pages[field.key])
@@ -207,7 +300,43 @@ class SettingsDialog(QDialog):
         self.fields["engine.adoption.comment_prefix"].widget.setEnabled(policy == AdoptionPolicy.COMMENT_PREFIX.value)
 
 
-def _names(message: str, key: str) -> bool:
-    """Whether an InvalidSettings message is about ``key`` (engine rules name keys without ``engine.``)."""
-    return any(message.startswith(k) and message[len(k):len(k) + 1] in (" ", "[")
-               for k in (key, key.removeprefix("engine.")))
+def _listening_text(url: str, settings: AppSettings) -> str:
+    if not url:
+        return "The endpoint is not running."
+    text = f"Listening now on {url}"
+    if settings.api.port == 0:
+        text += " (port 0: a free port picked at start)"
+    elif url.rsplit(":", 1)[-1].rstrip("/") != str(settings.api.port):
+        text += " (this run's address, set on the command line; the fields below are the file's)"
+    return text
+
+
+def worded(message: str, labels: dict[str, str]) -> tuple[str, str | None]:
+    """An InvalidSettings message in the form's words, and the key of the field it is about (None: no field).
+
+    ``protection.breakeven_lock_r must be below breakeven_r`` -> ``Breakeven locks: must be below "Breakeven at"``.
+    Messages name keys in full (``api.port``), without ``engine.`` (engine rules), with an item index
+    (``engine.adoption.magics[1]``), or only by a field's last name inside the sentence."""
+    key, rest, item = None, message, ""
+    for candidate in sorted(labels, key=len, reverse=True):
+        for name in (candidate, candidate.removeprefix("engine.")):
+            if message.startswith(name) and message[len(name):len(name) + 1] in (" ", "[", ":"):
+                key, rest = candidate, message[len(name):]
+                break
+        if key:
+            break
+    if key:
+        found = re.match(r"\[(\d+)\]", rest)
+        if found:
+            item, rest = f" (item {int(found.group(1)) + 1})", rest[found.end():]
+        rest = rest.removeprefix(":").strip()
+    else:
+        named = [k for k in labels if re.search(rf"\b{re.escape(k.rsplit('.', 1)[1])}\b", message)]
+        key = named[0] if named else None
+    section = key.rsplit(".", 1)[0] if key else ""
+    for other, label in labels.items():
+        if key is None or other.rsplit(".", 1)[0] == section:
+            rest = re.sub(rf"(?<![\w.]){re.escape(other.rsplit('.', 1)[1])}\b", f'"{label}"', rest)
+    if key is None or not message.startswith((key, key.removeprefix("engine."))):
+        return rest[:1].upper() + rest[1:], key
+    return f"{labels[key]}{item}: {rest}", key

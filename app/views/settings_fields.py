@@ -11,10 +11,11 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, get_args, get_origin, get_type_hints
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class NumberBox(QDoubleSpinBox):
         return text.rstrip("0").rstrip(point) if point in text else text
 
 
+def fit_digits(box: QWidget, digits: str = "-000000.00") -> None:
+    """Wide enough for ``digits`` and the box's suffix, so numbers are never cut."""
+    suffix = box.suffix() if hasattr(box, "suffix") else ""
+    box.setMinimumWidth(box.fontMetrics().horizontalAdvance(digits + suffix) + 40)
+
+
 def hint_of(root: type, key: str) -> Any:
     """The declared type of a dotted key below a settings dataclass."""
     hint: Any = root
@@ -75,9 +82,11 @@ def editor(root: type, key: str, *, suffix: str = "",
         spin = QSpinBox()
         spin.setRange(-INT_LIMIT, INT_LIMIT)
         spin.setSuffix(suffix)
+        fit_digits(spin)
         return Field(key=key, widget=spin, read=spin.value, write=lambda v: spin.setValue(int(v)))
     if hint is float:
         number = NumberBox(suffix)
+        fit_digits(number)
         return Field(key=key, widget=number, read=number.value,
                      write=lambda v: number.setValue(float(v)))
     if hint is str:
@@ -89,6 +98,8 @@ def editor(root: type, key: str, *, suffix: str = "",
             combo.addItem((choices or {}).get(member.value, member.value), member.value)
         return Field(key=key, widget=combo, read=combo.currentData,
                      write=lambda v: combo.setCurrentIndex(combo.findData(v)))
+    if get_origin(hint) is tuple and get_origin(get_args(hint)[0]) is tuple:  # (start, end) windows
+        return blackout_editor(key)
     if get_origin(hint) is tuple and get_args(hint)[0] is int:
         line = QLineEdit()
         line.setPlaceholderText("e.g. 1001, 1002")
@@ -109,3 +120,37 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     for name in parents:
         data = data[name]
     data[last] = value
+
+
+#: how a blackout window is written: terminal (server) time, one window per line
+BLACKOUT_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def format_blackouts(windows: Any) -> str:
+    return "\n".join(f"{datetime.fromtimestamp(start, tz=UTC):{BLACKOUT_FORMAT}} - "
+                     f"{datetime.fromtimestamp(end, tz=UTC):{BLACKOUT_FORMAT}}" for start, end in windows)
+
+
+def parse_blackouts(text: str) -> list[Any]:
+    """``2026-12-07 13:30 - 2026-12-07 14:00`` per line, as [start, end] epoch seconds; a line that does not
+    read as two times stays text, for the settings to name."""
+    windows: list[Any] = []
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        parts = [part.strip() for part in line.replace(" to ", " - ").split(" - ")]
+        try:
+            start, end = (datetime.strptime(part, BLACKOUT_FORMAT).replace(tzinfo=UTC).timestamp() for part in parts)
+        except ValueError:
+            windows.append(line)
+            continue
+        windows.append([start, end])
+    return windows
+
+
+def blackout_editor(key: str) -> Field:
+    box = QPlainTextEdit()
+    box.setPlaceholderText("2026-12-07 13:30 - 2026-12-07 14:00  (terminal time, one window per line)")
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * 4 + 12)
+    return Field(key=key, widget=box, read=lambda: parse_blackouts(box.toPlainText()),
+                 write=lambda v: box.setPlainText(format_blackouts(v)))

@@ -19,7 +19,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from app.engine.model import DefensiveState, Trade
 from app.engine.registry import owner_name
 from app.views.bridge import EngineBridge
-from app.views.palette import state_colour
+from app.views.palette import money_colour, state_colour
 from app.views.table_order import SEARCH_ROLE, reorder, value_key
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,48 @@ _LEFT_COLUMNS = {Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Co
 #: what the filter finds a trade by
 _SEARCHED = (Column.TICKET, Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION)
 COLUMN_COUNT = len(Column)
+_HEADER_TIPS = {
+    Column.VOLUME: "Lots open now",
+    Column.PROFIT: "Floating profit in account money (swap and commission included as MT5 reports them)",
+    Column.PROFIT_R: "Profit in R: multiples of the trade's initial risk (entry to first SL)",
+    Column.STATE: "DTMS's defensive state of the trade",
+    Column.SCORE: "The deep check's weighted score (by default WARNING_L1 at -2, WARNING_L2 at -4, HEDGED at -6)",
+    Column.OWNER: "Who registered the trade (a bot's strategy, or adopted)",
+    Column.BREAKEVEN: "Breakeven taken",
+    Column.PARTIAL: "Partial profit taken",
+    Column.LAST_ACTION: "What DTMS last did to the trade and how MT5 answered",
+    Column.LAST_ACTION_AT: "When, in terminal (server) time",
+}
+#: hidden until the trader shows them from the header's menu
+DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN,
+                            Column.PARTIAL, Column.LAST_ACTION_AT})
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
+#: columns drawn in a state's or a result's colour
+COLOURED = frozenset({Column.STATE, Column.PROFIT, Column.PROFIT_R})
+#: the widest text each column must show uncut
+WIDEST = {Column.TICKET: "999999999", Column.SYMBOL: "EURUSD.m", Column.DIRECTION: "SELL",
+          Column.VOLUME: "99.99", Column.PRICE: "99999.999", Column.PROFIT: "-99,999.99", Column.PROFIT_R: "-99.99",
+          Column.STATE: "WARNING_L2", Column.SCORE: "-99.99", Column.LAST_ACTION: "Partial close failed",
+          Column.LAST_ACTION_AT: "00:00:00"}
+_KIND_WORDS = {"BREAKEVEN": "Breakeven", "PARTIAL_TAKE": "Partial take", "TRAIL": "Trail", "TIGHTEN": "Tighten SL",
+               "PARTIAL_CLOSE": "Partial close", "HEDGE": "Hedge", "CLOSE_HEDGE": "Close hedge", "CLOSE": "Close",
+               "READD": "Re-add", "EXTERNAL_CHANGE": "Changed in MT5"}
+_OUTCOME_WORDS = {"SUCCESS": "done", "RETRYING": "retry", "FAILED": "failed", "UNKNOWN": "unsure",
+                  "NOT_SENT": "not sent"}
+
+
+def action_words(last_action: str) -> str:
+    """``"PARTIAL_CLOSE SUCCESS"`` as a trader reads it: ``"Partial close done"``."""
+    kind, _, outcome = last_action.partition(" ")
+    if kind == "EXTERNAL_CHANGE":
+        return _KIND_WORDS[kind]
+    if kind == "BREAKEVEN" and outcome == "NOT_SENT":  # reached, the SL already past it: nothing to send
+        return "Breakeven reached"
+    words = _KIND_WORDS.get(kind, kind)
+    return f"{words} {_OUTCOME_WORDS.get(outcome, outcome.lower())}".strip()
 _ALIGNMENT = tuple(int((Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)
                        | Qt.AlignmentFlag.AlignVCenter) for c in Column)
 
@@ -132,27 +174,28 @@ class TradesModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(section)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # asked for about ten roles of every painted cell: the roles not answered return before any work
+        if role not in _ROLES or not index.isValid():
+            return None
+        column = index.column()
+        if role == _ALIGN:
+            return _ALIGNMENT[column]
+        if role == _FOREGROUND and column not in COLOURED:
             return None
         values = self._values[self._tickets[index.row()]]
         if role == SEARCH_ROLE:
             return " ".join(str(values[c]) for c in _SEARCHED)
-        ticket = values[Column.TICKET]
-        column = Column(index.column())
         value = values[column]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(ticket, column, value)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if column is Column.STATE:
-                return state_colour(DefensiveState(value))
-            if column in (Column.PROFIT, Column.PROFIT_R) and value:
-                return state_colour(DefensiveState.HEALTHY if value > 0 else DefensiveState.HEDGED)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGNMENT[column]
-        return None
+        if role == _DISPLAY:
+            return self._text(values[0], column, value)
+        if column == Column.STATE:
+            return state_colour(DefensiveState(value))
+        return money_colour(value) if value else None
 
     def ticket_at(self, row: int) -> int:
         return self._tickets[row]
@@ -248,21 +291,23 @@ class TradesModel(QAbstractTableModel):
         self._live.pop(ticket, None)
         self.endRemoveRows()
 
-    def _text(self, ticket: int, column: Column, value: Any) -> str:
+    def _text(self, ticket: int, column: int, value: Any) -> str:
         if value is None:
             return ""
         if column in _PRICE_COLUMNS:
             return "" if value == 0 else f"{value:.{self._digits(ticket)}f}"
-        if column is Column.VOLUME:
+        if column == Column.VOLUME:
             return f"{value:g}"
-        if column is Column.PROFIT:
+        if column == Column.PROFIT:
             return f"{value:,.2f}"
-        if column in (Column.PROFIT_R, Column.SCORE):
+        if column == Column.PROFIT_R or column == Column.SCORE:
             return f"{value:+.2f}"
-        if column in (Column.BREAKEVEN, Column.PARTIAL):
+        if column == Column.BREAKEVEN or column == Column.PARTIAL:
             return "yes" if value else ""
-        if column is Column.LAST_ACTION_AT:
+        if column == Column.LAST_ACTION_AT:
             return terminal_time_text(value)
+        if column == Column.LAST_ACTION:
+            return action_words(value)
         return str(value)
 
     def _digits(self, ticket: int) -> int:

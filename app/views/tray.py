@@ -137,6 +137,7 @@ class TrayController(QObject):
         self._engine = bridge.engine
         self._summary = StatusSummary(self._engine)
         self.strip = strip
+        self.last_hint: tuple[str, str] | None = None
         available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
         self.tray: QSystemTrayIcon | None = None
         self.menu = QMenu()
@@ -192,6 +193,12 @@ class TrayController(QObject):
         # documentation says they must not be the only channel for critical information: those go to the strip too
         if self.tray is None or notice.severity is Severity.CRITICAL:
             self.strip.show_notice(notice)
+
+    def hint(self, title: str, message: str) -> None:
+        """A one-off information balloon from the tray (kept in ``last_hint``)."""
+        self.last_hint = (title, message)
+        if self.tray is not None:
+            self.tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def hide(self) -> None:
         if self.tray is not None:

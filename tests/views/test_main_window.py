@@ -23,7 +23,7 @@ def window(services: Services, bridge: EngineBridge, answers: list[bool], quits:
     return MainWindow(bridge, quit_program=lambda: quits.append(1), simulated=True, terminal="simulator",
                       database=services.data_dir / "dtms.sqlite3", settings=services.settings,
                       config_path=services.data_dir / "dtms.toml", account=services.gateway.account_info,
-                      confirm=confirm, notify_interval_s=0.0, **kwargs)
+                      confirm=confirm, notify_interval_s=0.0, gateway=services.gateway, **kwargs)
 
 
 @pytest.mark.qasync

@@ -31,7 +31,9 @@ async def test_program_runs_the_demo_and_quits_cleanly(tmp_path: Path) -> None:
     windows: list[MainWindow] = []
     stop = asyncio.Event()
     gc.unfreeze()
-    program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append))
+    questions: list[str] = []
+    program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append,
+                                                confirm=lambda _w, q: questions.append(q) or True))
     for _ in range(500):
         if windows and windows[0].trades.rowCount() == 3 and gc.get_freeze_count() > 0:
             break
@@ -45,7 +47,12 @@ async def test_program_runs_the_demo_and_quits_cleanly(tmp_path: Path) -> None:
     async with httpx.AsyncClient() as client:
         answer = await client.get(f"{url}/dtms/health")
     assert answer.status_code == 200 and answer.json()["active_trades"] == 3
+    dialog = window.open_settings("Endpoint")  # run with port 0: the page names the port actually listening
+    assert dialog.listening.text().startswith(f"Listening now on {url}") and not url.endswith(":0")
+    assert "command line" in dialog.listening.text(), "the file's port (8001) is not what this run uses"
+    dialog.reject()
     window.tray.quit_action.trigger()
+    assert questions and questions[0].startswith("3 trades will no longer be protected")
     assert stop.is_set()
     assert await asyncio.wait_for(program, 5.0) == 0
     async with httpx.AsyncClient() as client:

@@ -34,6 +34,8 @@ def set_field(dialog: SettingsDialog, key: str, value) -> None:
         widget.setChecked(value)
     elif hasattr(widget, "findData"):
         widget.setCurrentIndex(widget.findData(value))
+    elif hasattr(widget, "setPlainText"):
+        widget.setPlainText(value)
     else:
         widget.setText(value)
 
@@ -103,12 +105,14 @@ async def test_an_invalid_value_shows_the_message_and_saves_nothing(services: Se
     dialog.tabs.setCurrentIndex(0)
 
     cases = [
-        ("engine.protection.partial_fraction", 1.5, "protection.partial_fraction must be between 0 and 1"),
-        ("engine.protection.breakeven_lock_r", 1.5, "protection.breakeven_lock_r must be below breakeven_r"),
-        ("engine.defense.close_fraction", 0.0, "defense.close_fraction must be in (0, 1]"),
-        ("api.port", 70000, "api.port must be between 0 and 65535"),
-        ("api.host", "  ", "api.host must not be empty"),
-        ("engine.adoption.magics", "1001, twelve", "engine.adoption.magics[1] must be a whole number"),
+        ("engine.protection.partial_fraction", 1.5, "Partial close share: must be between 0 and 1"),
+        ("engine.protection.breakeven_lock_r", 1.5, 'Breakeven locks: must be below "Breakeven at"'),
+        ("engine.defense.close_fraction", 0.0, "Share closed at WARNING_L2: must be in (0, 1]"),
+        ("api.port", 70000, "Port (0 picks a free one): must be between 0 and 65535"),
+        ("api.host", "  ", "Host: must not be empty"),
+        ("engine.adoption.magics", "1001, twelve", "Magic numbers (item 2): must be a whole number"),
+        ("engine.rails.hourly_loss_pct", 0.0, "Hourly loss limit: must be positive"),
+        ("engine.rails.blackouts", "tomorrow at noon", "Blackouts (news) (item 1): must be a list"),
     ]
     for key, bad, message in cases:
         good = dialog.fields[key].read()
@@ -116,10 +120,11 @@ async def test_an_invalid_value_shows_the_message_and_saves_nothing(services: Se
         click_save(dialog)
         assert dialog.isVisible() and dialog.error.isVisible()
         assert dialog.error.text() == message
+        assert "." not in message.split(":")[0], "no file key in the words"
         assert dialog.fields[key].widget.property("invalid") is True, f"{key} is marked"
         assert dialog.tabs.currentWidget().isAncestorOf(dialog.fields[key].widget), "its page is shown"
         assert not config.exists() and services.engine.settings == before, "nothing saved or applied"
-        set_field(dialog, key, good if key != "engine.adoption.magics" else "1001")
+        dialog.fields[key].write(good if key != "engine.adoption.magics" else [1001])
 
     click_save(dialog)
     assert config.exists() and w.settings_dialog is None
@@ -132,7 +137,9 @@ async def test_a_broken_file_opens_on_the_settings_in_use(services: Services, br
     config = tmp_path / "dtms.toml"
     config.write_text('[api]\nport = "eighty"\n', encoding="utf-8")
     dialog = open_dialog(window(services, bridge, config))
-    assert dialog.error.isVisible() and dialog.error.text().startswith("api.port must be a whole number")
+    assert dialog.error.isVisible()
+    assert dialog.error.text().startswith("Port (0 picks a free one): must be a whole number")
+    assert dialog.fields["api.port"].widget.property("invalid") is True
     assert dialog.form_data() == settings_to_dict(services.settings)
     click_save(dialog)
     assert load_settings(config) == services.settings, "saving replaced the broken file"

@@ -12,6 +12,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from app.engine.model import DefensiveState
 from app.runtime import Services
 from app.views.bridge import EngineBridge
+from app.views.palette import STATE_TEXT_LIGHT
 from app.views.closed_model import ClosedColumn, ClosedTradesModel
 from app.views.table_order import TradesFilter
 from app.views.table_view import TradeTable
@@ -48,7 +49,7 @@ async def test_rows_appear_change_and_leave(ready: Services, bridge: EngineBridg
     ticket = await register_buy(ready)
     assert inserted == [0] and model.rowCount() == 1 and model.ticket_at(0) == ticket
     assert model.data(model.index(0, Column.STATE)) == "HEALTHY"
-    assert model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name() == "#2e9e4f"
+    assert model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name() == STATE_TEXT_LIGHT[DefensiveState.HEALTHY]
     assert model.data(model.index(0, Column.OWNER)) == "dtms_manager", "the owner as bots read it over HTTP"
 
     cells = ChangedCells(model)
@@ -166,3 +167,13 @@ def test_table_columns_fit_when_shown_and_when_rows_arrive(qtbot) -> None:
     assert narrow < table.horizontalHeader().defaultSectionSize(), "fitted to its contents when shown"
     model.appendRow([QStandardItem("a much longer ticket text than before"), QStandardItem("y")])
     qtbot.waitUntil(lambda: table.columnWidth(0) > narrow, timeout=2000)
+
+
+def test_last_action_in_a_traders_words() -> None:
+    from app.views.trades_model import action_words
+
+    assert action_words("PARTIAL_CLOSE SUCCESS") == "Partial close done"
+    assert action_words("TIGHTEN FAILED") == "Tighten SL failed"
+    assert action_words("BREAKEVEN NOT_SENT") == "Breakeven reached"
+    assert action_words("EXTERNAL_CHANGE NOT_SENT") == "Changed in MT5"
+    assert action_words("HEDGE UNKNOWN") == "Hedge unsure"
