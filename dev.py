@@ -2,6 +2,7 @@
 
     python3 dev.py run [dtms-desk arguments...]  # install into .venv, then start the program
     python3 dev.py test [pytest arguments...]    # install with test extras into .venv, then run every test
+    python3 dev.py lint                          # ruff (lint and format) and mypy over the whole tree
 
 Uses only the standard library, so it works before anything is installed (Linux, macOS and Windows).
 """
@@ -56,15 +57,29 @@ def pip(python: Path, *args: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "lint"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
         return run(ensure_environment(""), [str(ROOT / "main.py"), *rest], dict(os.environ))
     python = ensure_environment("test")
+    if command == "lint":
+        return lint(python)
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     return run(python, ["-m", "pytest", *rest], env)
+
+
+def lint(python: Path) -> int:
+    """The checks a contributor keeps clean: ruff's lint rules, ruff's format and mypy (settings in pyproject)."""
+    checks = (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"])
+    failed = [" ".join(check) for check in checks
+              if subprocess.call([str(python), "-m", *check], cwd=ROOT) != 0]
+    if failed:
+        print(f"lint failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("lint: ruff and mypy are clean")
+    return 0
 
 
 def run(python: Path, args: list[str], env: dict[str, str]) -> int:
