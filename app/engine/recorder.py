@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from app.engine.events import EngineEvent, EventBus, EventKind
@@ -19,6 +19,9 @@ class Journal(Protocol):
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
     async def insert_trade_if_absent(self, trade: Trade) -> bool: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
+    async def save_trades_with_events(
+        self, trades: Sequence[Trade], events: Sequence[tuple[str, dict[str, Any], float]]
+    ) -> list[StoredEvent]: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
 
 
@@ -40,6 +43,19 @@ class Recorder:
         if trade is not None:
             await self._journal.save_trade_with_records(trade, tuple(actions), tuple(transitions))
         return [await self.event(kind, payload) for kind, payload in events]
+
+    async def commit_many(self, trades: Sequence[Trade],
+                          events: Iterable[tuple[EventKind, dict[str, Any]]] = ()) -> list[EngineEvent]:
+        """Save many trades and their events in one transaction (a cycle's worth), then publish the events."""
+        at = self._now()
+        events = list(events)
+        stored = await self._journal.save_trades_with_events(trades, [(k.value, p, at) for k, p in events])
+        published = []
+        for (kind, payload), row in zip(events, stored):
+            event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
+            self._bus.publish(event)
+            published.append(event)
+        return published
 
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)

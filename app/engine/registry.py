@@ -19,7 +19,7 @@ from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.engine.recorder import Recorder
-from app.engine.reconcile import is_dtms_own, position_direction
+from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
 from app.engine.settings import ProtectionSettings
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
 
@@ -195,6 +195,21 @@ class TradeRegistry:
 
     async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
                       at: float | None) -> None:
+        payload = self._mark_closed(trade, price=price, profit=profit, reason=reason, at=at)
+        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)])
+        self.forget(trade.ticket)
+
+    async def archive_many(self, closes: list[tuple[Trade, CloseDetails]]) -> None:
+        """Archive the trades whose positions ended in one cycle: one transaction for all of them."""
+        events = [(EventKind.TRADE_CLOSED, self._mark_closed(trade, price=details.price, profit=details.profit,
+                                                             reason=details.reason, at=details.at))
+                  for trade, details in closes]
+        await self._recorder.commit_many([trade for trade, _ in closes], events)
+        for trade, _ in closes:
+            self.forget(trade.ticket)
+
+    def _mark_closed(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
+                     at: float | None) -> dict[str, Any]:
         previous = trade.state
         trade.active = False
         trade.state = DefensiveState.CLOSED
@@ -202,10 +217,8 @@ class TradeRegistry:
         trade.close_price = price
         trade.close_profit = profit
         trade.close_reason = reason
-        payload = {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
-                   "profit": profit, "previous_state": previous.value}
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)])
-        self.forget(trade.ticket)
+        return {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
+                "profit": profit, "previous_state": previous.value}
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
         symbol = str(position.symbol)
