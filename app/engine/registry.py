@@ -96,6 +96,7 @@ class TradeRegistry:
         self._now = now
         self._observe = observe
         self._trades: dict[int, Trade] = {}
+        self._sorted: list[int] | None = None  # the tickets in order, until a ticket comes or goes
         self._locks: dict[int, asyncio.Lock] = {}
         #: tickets whose management was stopped (or that ended): never adopted again on their own
         self._released: set[int] = set()
@@ -111,6 +112,13 @@ class TradeRegistry:
 
     def __len__(self) -> int:
         return len(self._trades)
+
+    def tickets(self) -> list[int]:
+        """The managed tickets in ascending order (sorted again only after a ticket came or went; do not
+        change the list)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._trades)
+        return self._sorted
 
     def hedge_tickets(self) -> set[int]:
         return {t.hedge_ticket for t in self._trades.values() if t.hedge_ticket}
@@ -132,9 +140,11 @@ class TradeRegistry:
     def load(self, trades: list[Trade]) -> None:
         """Recovery: the active trades as persisted."""
         self._trades = {t.ticket: t for t in trades if t.active}
+        self._sorted = None
 
     def forget(self, ticket: int) -> None:
-        self._trades.pop(ticket, None)
+        if self._trades.pop(ticket, None) is not None:
+            self._sorted = None
         self._locks.pop(ticket, None)
 
     async def register(self, registration: Registration) -> RegistrationResult:
@@ -267,7 +277,13 @@ class TradeRegistry:
         if not inserted:
             # the row exists from before (an earlier, archived management of this ticket): take it over again
             await self._recorder.commit(trade)
+        known = trade.ticket in self._trades
         self._trades[trade.ticket] = trade
+        if not known and self._sorted is not None:
+            if not self._sorted or trade.ticket > self._sorted[-1]:
+                self._sorted.append(trade.ticket)  # tickets grow: the usual new trade goes last
+            else:
+                self._sorted = None
         self._released.discard(trade.ticket)
         await self._recorder.event(EventKind.TRADE_REGISTERED, _registered_payload(trade))
         return RegistrationResult(trade=trade, already_registered=False)
