@@ -31,12 +31,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.config import AppSettings  # noqa: E402
-from app.engine.registry import Registration  # noqa: E402
-from app.runtime import RuntimeOptions, Services  # noqa: E402
-from app.terminal.spec import TerminalKind, TerminalSpec  # noqa: E402
-from app.terminal.transport import InProcessTransport, ProcessTransport  # noqa: E402
-from bench.bench_api import Connection, measure, prepare_broker, start_program, wait_ready  # noqa: E402
+from app.config import AppSettings
+from app.engine.registry import Registration
+from app.runtime import RuntimeOptions, Services
+from app.terminal.spec import TerminalKind, TerminalSpec
+from app.terminal.transport import InProcessTransport, ProcessTransport
+from bench.bench_api import (
+    Connection,
+    measure,
+    prepare_broker,
+    start_program,
+    wait_ready,
+)
 
 SPEC = TerminalSpec(kind=TerminalKind.MODULE, module="bench.sim20:TERMINAL")
 #: the issue's figures before the work (10,000 trades), printed beside this run's

@@ -69,7 +69,7 @@ class TradeRows:
             cached = (key, head.encode(), tail.encode())
             self._rows[trade.ticket] = cached
             self.rendered += 1
-        profit_r = views._profit_r(trade, quote)  # noqa: SLF001 (the list's one live field)
+        profit_r = views._profit_r(trade, quote)
         number = b"null" if profit_r is None else _dumps(profit_r).encode()
         return cached[1] + number + cached[2]
 

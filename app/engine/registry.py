@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +31,8 @@ DTMS = "DTMS"
 #: changed, until a bot registers it again
 UNCONFIRMED = "unconfirmed"
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
+#: a tick noted this recently (by the fast cycle or a registration) is used again for a new trade
+TICK_REUSE_S = 1.0
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms"}
 
 
@@ -236,7 +239,8 @@ class TradeRegistry:
         entry = float(position.price_open)
         sl = float(position.sl)
         data = await self._market.ensure(symbol)
-        self._market.note_tick(symbol, await self._gateway.tick(symbol))
+        if time.monotonic() - data.noted_at > TICK_REUSE_S:  # the fast cycle reads every symbol's tick anyway
+            self._market.note_tick(symbol, await self._gateway.tick(symbol))
         self._observe(data.tick_time)
         now = self._now()
         risk_side_sl = sl > 0 and ((direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry))
@@ -273,10 +277,9 @@ class TradeRegistry:
         )
 
     async def _insert(self, trade: Trade) -> RegistrationResult:
-        inserted = await self._recorder.insert(trade)
-        if not inserted:
-            # the row exists from before (an earlier, archived management of this ticket): take it over again
-            await self._recorder.commit(trade)
+        # one transaction: the row (new, or an earlier archived management of this ticket taken over again) and
+        # the registration event
+        await self._recorder.commit_many([trade], [(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
         known = trade.ticket in self._trades
         self._trades[trade.ticket] = trade
         if not known and self._sorted is not None:
@@ -285,7 +288,6 @@ class TradeRegistry:
             else:
                 self._sorted = None
         self._released.discard(trade.ticket)
-        await self._recorder.event(EventKind.TRADE_REGISTERED, _registered_payload(trade))
         return RegistrationResult(trade=trade, already_registered=False)
 
     async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import pickle
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.terminal.gateway import Gateway
 from app.terminal.spec import TerminalKind, TerminalSpec
 from app.terminal.structs import TradePosition
 from app.terminal.transport import InProcessTransport, ProcessTransport
-from app.terminal.worker import PACK_MIN_POSITIONS, PackedPositions, pack_positions, unpack_positions
+from app.terminal.worker import (
+    PACK_MIN_POSITIONS,
+    PackedPositions,
+    pack_positions,
+    unpack_positions,
+)
 
-SPEC = TerminalSpec(kind=TerminalKind.SIM, seed=11, speed=0.0, start_time=datetime(2026, 3, 4, 10, tzinfo=timezone.utc))
+SPEC = TerminalSpec(kind=TerminalKind.SIM, seed=11, speed=0.0, start_time=datetime(2026, 3, 4, 10, tzinfo=UTC))
 
 
 def position(i: int, **changes: object) -> TradePosition:
@@ -40,7 +45,7 @@ def test_what_columns_cannot_carry_exactly_goes_as_it_is() -> None:
     assert pack_positions(short) is short
     many = [position(i) for i in range(PACK_MIN_POSITIONS + 1)]
     for odd in (position(0, swap=0), position(0, magic=2**64 - 1), position(0, comment=None)):
-        value = tuple([*many, odd])
+        value = (*many, odd)
         assert pack_positions(value) is value
     assert pack_positions(None) is None
 
