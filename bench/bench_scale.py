@@ -83,10 +83,23 @@ async def fill(services: Services, count: int) -> list[float]:
     return took
 
 
+CALLS: list[int] = []
+
+
 async def cycle_ms(services: Services, advance: float = 1.0) -> float:
     await services.gateway.control("advance", seconds=advance)
     report = await services.engine.run_fast_cycle()
+    CALLS.append(report.calls)
     return report.duration_s * 1000
+
+
+async def settle_checks(services: Services, most: int = 400) -> tuple[int, float]:
+    """Run cycles until no deep check waits from a bar close; (cycles run, longest ms)."""
+    cycles, longest = 0, 0.0
+    while services.engine.cycle.deep_check.waiting and cycles < most:  # type: ignore[union-attr]
+        longest = max(longest, await cycle_ms(services))
+        cycles += 1
+    return cycles, longest
 
 
 async def loop_hold_ms(work: object) -> tuple[float, float]:
@@ -127,10 +140,14 @@ async def engine_part(count: int) -> None:
         for _ in range(3):  # warm up: bars loaded, first deep checks done
             await cycle_ms(prod)
             await cycle_ms(local)
+        for services in (prod, local):
+            await settle_checks(services)
         worker_ms, local_ms = [], []
+        CALLS.clear()
         for _ in range(15):
             worker_ms.append(await cycle_ms(prod))
             local_ms.append(await cycle_ms(local))
+        print(f"terminal calls per steady cycle: median {statistics.median(CALLS):.0f}, max {max(CALLS)}")
         steady, base = statistics.median(worker_ms), statistics.median(local_ms)
         register = statistics.median(registrations) * 1000
         print(f"steady fast cycle, terminal in its worker: {steady:.1f} ms median (max {max(worker_ms):.1f}); "
@@ -159,13 +176,17 @@ async def engine_part(count: int) -> None:
         print(f"trade list limit=100: {took:.2f} ms")
 
         bars = []
+        spread = []
         for _ in range(3):
             now = float(await prod.gateway.control("now"))
             await cycle_ms(prod, advance=300 - now % 300 - 1)
             bars.append(await cycle_ms(prod, advance=1.0 + 1e-3))
-            await cycle_ms(prod)
+            spread.append(await settle_checks(prod))
+        print(f"deep checks at bar close spread over the next {max(c for c, _ in spread)} cycles at most, the "
+              f"longest of them {max(w for _, w in spread):.0f} ms")
         steady_after = statistics.median([await cycle_ms(prod) for _ in range(5)])
-        print(f"bar-close cycle: {max(bars):.0f} ms worst of {len(bars)} ({', '.join(f'{b:.0f}' for b in bars)}); "
+        bars = [max(b, w) for b, (_, w) in zip(bars, spread)]
+        print(f"bar-close cycle (or a cycle its checks spread to): {max(bars):.0f} ms worst of {len(bars)} ({', '.join(f'{b:.0f}' for b in bars)}); "
               f"steady {steady_after:.1f} ms; ratio {max(bars) / steady_after:.2f}x (goal <= 3x; before "
               f"{BEFORE['bar'] / BEFORE['steady']:.0f}x)")
 
