@@ -44,18 +44,23 @@ class Recorder:
             await self._journal.save_trade_with_records(trade, tuple(actions), tuple(transitions))
         return [await self.event(kind, payload) for kind, payload in events]
 
-    async def commit_many(self, trades: Sequence[Trade],
-                          events: Iterable[tuple[EventKind, dict[str, Any]]] = ()) -> list[EngineEvent]:
-        """Save many trades and their events in one transaction (a cycle's worth), then publish the events."""
+    async def commit_many(self, trades: Sequence[Trade], events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
+                          *, publish: bool = True) -> list[EngineEvent]:
+        """Save many trades and their events in one transaction (a cycle's worth), then publish the events
+        (``publish=False``: the caller publishes them with ``publish`` once its own state is in step)."""
         at = self._now()
         events = list(events)
         stored = await self._journal.save_trades_with_events(trades, [(k.value, p, at) for k, p in events])
-        published = []
-        for (kind, payload), row in zip(events, stored):
-            event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
+        committed = [EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
+                     for (kind, payload), row in zip(events, stored)]
+        if publish:
+            self.publish(committed)
+        return committed
+
+    def publish(self, events: Iterable[EngineEvent]) -> None:
+        """Tell listeners of events already committed."""
+        for event in events:
             self._bus.publish(event)
-            published.append(event)
-        return published
 
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)

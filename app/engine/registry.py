@@ -279,7 +279,8 @@ class TradeRegistry:
     async def _insert(self, trade: Trade) -> RegistrationResult:
         # one transaction: the row (new, or an earlier archived management of this ticket taken over again) and
         # the registration event
-        await self._recorder.commit_many([trade], [(EventKind.TRADE_REGISTERED, _registered_payload(trade))])
+        events = await self._recorder.commit_many([trade], [(EventKind.TRADE_REGISTERED, _registered_payload(trade))],
+                                                  publish=False)
         known = trade.ticket in self._trades
         self._trades[trade.ticket] = trade
         if not known and self._sorted is not None:
@@ -288,6 +289,7 @@ class TradeRegistry:
             else:
                 self._sorted = None
         self._released.discard(trade.ticket)
+        self._recorder.publish(events)  # listeners find the trade in the registry
         return RegistrationResult(trade=trade, already_registered=False)
 
     async def _claim_adopted(self, trade: Trade, registration: Registration) -> None:
