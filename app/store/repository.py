@@ -232,8 +232,8 @@ class Repository:
         wall_at = time.time()
         encoded = [(str(kind), mapping.encode_json(payload), at, wall_at) for kind, payload, at in events]
         seqs = await self._run(self._save_trades_with_events, rows, encoded)
-        return [StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at)
-                for seq, (kind, payload, at) in zip(seqs, ((str(k), p, a) for k, p, a in events))]
+        return [StoredEvent(seq=seq, kind=str(kind), payload=payload, at=at, wall_at=wall_at)
+                for seq, (kind, payload, at) in zip(seqs, events)]
 
     def _save_trades_with_events(self, rows: list[tuple[Any, ...]], events: list[tuple[str, str, float, float]]
                                  ) -> list[int]:
