@@ -30,7 +30,7 @@ from app.terminal import constants as mt5
 
 logger = logging.getLogger(__name__)
 
-DEEP_CHECK_BUDGET_S = 0.025
+DEEP_CHECK_BUDGET_S = 0.05
 DEEP_CHECK_MIN_PER_CYCLE = 5
 
 
