@@ -10,6 +10,7 @@ the event loop back at least every ``SLICE_S`` seconds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import operator
 import time
@@ -25,6 +26,10 @@ from app.engine.model import Trade
 SLICE_S = 0.004
 _CHECK_EVERY = 8  # rows between clock reads
 _ROW_FIELDS = tuple(name for name in schemas.TradeInfo.model_fields if name != "profit_r")
+_TRADE_FIELDS = tuple(f.name for f in dataclasses.fields(Trade))
+#: what a row is kept by: the trade's fields the row shows, or all of them when the row shows something
+#: ``views.trade_info`` works out from them
+_KEY_FIELDS = _ROW_FIELDS if set(_ROW_FIELDS) <= set(_TRADE_FIELDS) else _TRADE_FIELDS
 _MARK = "\x00profit_r\x00"
 _MARK_JSON = json.dumps(_MARK)
 
@@ -55,7 +60,7 @@ class TradeRows:
     """Rendered rows of the trade list, one per ticket, kept until the trade changes."""
 
     def __init__(self) -> None:
-        self._key = operator.attrgetter(*_ROW_FIELDS)
+        self._key = operator.attrgetter(*_KEY_FIELDS)
         self._rows: dict[int, tuple[Any, bytes, bytes]] = {}
         self.rendered = 0  # rows rendered (not taken from the cache), for tests and benchmarks
 
