@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.api import earlier, schemas, views
 from app.api.schemas_earlier import EngineInfo, EngineResponse, iso, now_iso
+from app.api.trade_list import TradeQuery, TradeRows, build_page
 from app.engine.events import EngineEvent, EventKind
 from app.engine.model import Direction, LifecycleState, Trade
 from app.engine.registry import Registration
@@ -38,6 +39,7 @@ class ApiFacade:
         self._loaded = self._engine.ready
         self._started = time.monotonic()
         self._unsubscribe = self._engine.subscribe(self._on_event)
+        self._rows = TradeRows()
 
     @property
     def engine(self) -> Engine:
@@ -219,13 +221,18 @@ class ApiFacade:
         logger.info("ticket %d unregistered over HTTP", body.ticket)
         return schemas.DisableTradeResponse(success=True, ticket=body.ticket)
 
-    async def trades(self) -> schemas.TradesResponse:
+    async def trades(self, query: TradeQuery | None = None) -> bytes:
+        """The ``GET /dtms/trades`` answer as JSON (``schemas.TradesResponse``), one page when ``query.limit``."""
+        query = query or TradeQuery()
         if self._loaded:
-            trades = self._engine.trades()
+            registry = self._engine.registry
+            tickets, lookup = registry.tickets(), registry.get
+            if len(self._rows) > 2 * len(registry) + 1000:
+                self._rows.prune(lambda ticket: registry.get(ticket) is not None)
         else:
-            trades = await self._engine.repository.load_active_trades()
-        infos = [views.trade_info(t, self._quote(t)) for t in sorted(trades, key=lambda t: t.ticket)]
-        return schemas.TradesResponse(trades=infos, count=len(infos))
+            stored = {t.ticket: t for t in await self._engine.repository.load_active_trades()}
+            tickets, lookup = sorted(stored), stored.get
+        return await build_page(self._rows, tickets, lookup, self._quote, query)
 
     async def trade(self, ticket: int) -> schemas.TradeDetail:
         trade = await self._engine.find_trade(ticket)

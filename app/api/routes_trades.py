@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.api import schemas
 from app.api.deps import Facade, errors
+from app.api.trade_list import TradeQuery
 
 router = APIRouter(tags=["trades"])
 
@@ -32,10 +33,22 @@ async def disable_trade(body: schemas.DisableTradeRequest, facade: Facade) -> sc
     return await facade.disable(body)
 
 
-@router.get("/dtms/trades", response_model=schemas.TradesResponse)
-async def list_trades(facade: Facade) -> schemas.TradesResponse:
-    """Every managed trade with its state."""
-    return await facade.trades()
+@router.get("/dtms/trades", response_model=schemas.TradesResponse, responses=errors(422))
+async def list_trades(
+    facade: Facade,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="at most this many trades (a page)")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$",
+                                        description="``next_cursor`` of the previous page")] = None,
+    state: Annotated[schemas.DefensiveStateName | None, Query(description="only trades in this state")] = None,
+    symbol: Annotated[str | None, Query(min_length=1, max_length=64, description="only trades on this symbol")] = None,
+) -> Response:
+    """Managed trades in ticket order with their state; without parameters every one of them.
+
+    ``total`` counts the trades matching the filters on all pages; ``next_cursor`` (null on the last page)
+    fetches the next page. A trade open while the pages are read is listed exactly once.
+    """
+    query = TradeQuery(limit=limit, cursor=int(cursor) if cursor is not None else None, state=state, symbol=symbol)
+    return Response(await facade.trades(query), media_type="application/json")
 
 
 @router.get("/dtms/trade/{ticket}", response_model=schemas.TradeDetail, responses=errors(404, 422))

@@ -337,6 +337,10 @@ class TradesResponse(BaseModel):
 
     trades: list[TradeInfo]
     count: int
+    #: trades matching the filters across all pages
+    total: int | None = None
+    #: pass as ``cursor`` for the next page; null on the last page
+    next_cursor: str | None = None
 
 
 class TradeRegistryEntry(BaseModel):

@@ -24,7 +24,7 @@ from app.engine.recorder import Recorder, Staged, staged
 from app.engine.reconcile import (
     HEDGE_PREFIX,
     READD_PREFIX,
-    close_details,
+    close_details_many,
     outside_changes,
     position_direction,
     should_adopt,
@@ -74,6 +74,16 @@ class CycleReport:
     actions: int
     closed: int
     adopted: int
+
+
+class _CountedHistory:
+    """The gateway's deal history, each read counted as one of the cycle's terminal calls."""
+
+    def __init__(self, cycle: FastCycle) -> None:
+        self._cycle = cycle
+
+    async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        return await self._cycle._call(self._cycle._gateway.history_deals(*args, **kwargs))
 
 
 class FastCycle:
@@ -183,32 +193,42 @@ class FastCycle:
         """Actions under way when the program stopped (or lost the terminal) are settled first, so a change
         DTMS made itself is never taken for a change made outside DTMS; then closed positions are archived and
         outside changes journaled."""
-        closed = 0
+        gone: list[Trade] = []
         for trade in self._registry.active():
             position = self.positions.get(trade.ticket)
             if trade.pending_action is not None:
                 await self._settle_pending(trade, position)
             if position is None:
-                if not await self._close_leftovers(trade):
-                    continue  # a hedge or re-add of it is still open: the trade stays managed until it is closed
-                details = await self._call(close_details(
-                    self._gateway, trade.ticket, closed_by_dtms=trade.pending_action == ActionKind.CLOSE.value))
-                await self._registry.archive(trade, price=details.price, profit=details.profit,
-                                             reason=details.reason, at=details.at)
-                closed += 1
+                gone.append(trade)
                 continue
             changes = outside_changes(trade.volume, trade.sl, trade.tp, position)
             if changes:
                 await self._record_outside_change(trade, changes)
-        return closed
+        if not gone:
+            return 0
+        # DTMS's own positions indexed once per cycle, not scanned per closed trade
+        own: dict[str, list[Any]] = {}
+        for p in self.positions.values():
+            comment = str(p.comment)
+            if comment.startswith((HEDGE_PREFIX, READD_PREFIX)):
+                own.setdefault(comment, []).append(p)
+        # a trade whose hedge or re-add is still open stays managed until that is closed too
+        leaving = [trade for trade in gone if await self._close_leftovers(trade, own)]
+        if not leaving:
+            return 0
+        wanted = {t.ticket: (t.opened_at, t.pending_action == ActionKind.CLOSE.value) for t in leaving}
+        details = await close_details_many(_CountedHistory(self), wanted, self._clock.now())
+        await self._registry.archive_many([(trade, details[trade.ticket]) for trade in leaving])
+        return len(leaving)
 
-    async def _close_leftovers(self, trade: Trade) -> bool:
+    async def _close_leftovers(self, trade: Trade, own: dict[str, list[Any]]) -> bool:
         """The trade's position is gone (stop hit, closed by hand): its hedge and re-added positions, which
         DTMS opened for it, must not stay open unmanaged. They are closed and journaled; False while any of
         them is still open (the trade stays managed and the next cycle tries again)."""
-        own_comments = {f"{HEDGE_PREFIX}{trade.ticket}", f"{READD_PREFIX}{trade.ticket}"}
-        leftovers = [p for p in self.positions.values()
-                     if int(p.ticket) == trade.hedge_ticket or str(p.comment) in own_comments]
+        leftovers = own.get(f"{HEDGE_PREFIX}{trade.ticket}", []) + own.get(f"{READD_PREFIX}{trade.ticket}", [])
+        hedge = self.positions.get(trade.hedge_ticket) if trade.hedge_ticket else None
+        if hedge is not None and all(int(p.ticket) != int(hedge.ticket) for p in leftovers):
+            leftovers.append(hedge)
         if not leftovers or trade.managed_by != DTMS:
             return True
         if self._rails.sending_blocked() or self.symbols.failing(trade.symbol) and not self.symbols.due(trade.symbol):

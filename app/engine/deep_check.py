@@ -10,6 +10,7 @@ computed once per symbol and bar and every trade on the symbol is scored from th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -28,6 +29,9 @@ from app.errors import TemporaryError
 from app.terminal import constants as mt5
 
 logger = logging.getLogger(__name__)
+
+DEEP_CHECK_BUDGET_S = 0.05
+DEEP_CHECK_MIN_PER_CYCLE = 5
 
 
 class DeepCheckGateway(Protocol):
@@ -63,15 +67,22 @@ class DefenseDeepCheck:
         self.analyses_computed = 0  # how many symbol analyses were computed (shared between trades)
         self.checks = 0  # how many trade checks ran
         self.tick_fetches = 0  # how many times trade ticks were fetched for the order flow
+        #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
+        self.budget_s = DEEP_CHECK_BUDGET_S
+        self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
+        self._deferred: set[int] = set()  # tickets whose bar closed but whose check did not fit its cycle
 
     async def after_fast_cycle(self, trades: list[Trade], positions: dict[int, Any], now: float) -> int:
+        """Checks run until ``budget_s`` is spent; trades whose bar closed but did not fit are checked first in
+        the next cycles, so a bar close with many trades never holds up the next cycle's profit protection."""
         calls = self._calls = 0
+        started = time.perf_counter()
         by_symbol: dict[str, list[Trade]] = {}
         for trade in trades:
             if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
                 continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
             by_symbol.setdefault(trade.symbol, []).append(trade)
-        unchanged: list[Trade] = []
+        queue: list[tuple[Trade, SymbolData, bool]] = []
         for symbol, group in sorted(by_symbol.items()):
             data = self._market.get(symbol)
             if data is None or data.m5 is None or data.m15 is None or not len(data.m5) or not data.bid:
@@ -79,16 +90,35 @@ class DefenseDeepCheck:
             bar = int(now // M5_SECONDS)
             bar_closed = self._bar_seen.get(symbol) != bar
             self._bar_seen[symbol] = bar
-            for trade in group:
-                try:
-                    calls += await self._check(trade, data, now, bar_closed, unchanged)
-                except TemporaryError:
-                    raise
-                except Exception:
-                    logger.exception("deep check of ticket %s failed", trade.ticket)
+            queue += [(trade, data, bar_closed or trade.ticket in self._deferred) for trade in group]
+        queue.sort(key=lambda item: item[0].ticket not in self._deferred)  # deferred first, order kept otherwise
+        deferred: set[int] = set()
+        unchanged: list[Trade] = []
+        checked = 0
+        for trade, data, bar_closed in queue:
+            if checked >= self.min_checks and time.perf_counter() - started > self.budget_s:
+                if bar_closed:
+                    deferred.add(trade.ticket)
+                continue
+            before = self.checks
+            try:
+                calls += await self._check(trade, data, now, bar_closed, unchanged)
+            except TemporaryError:
+                # a trade already checked is not checked twice on the same bars: keeping them all due is safe
+                self._deferred = {t.ticket for t, _, closed in queue if closed}
+                raise
+            except Exception:
+                logger.exception("deep check of ticket %s failed", trade.ticket)
+            checked += self.checks - before
+        self._deferred = deferred
         for trade in unchanged:
             self._recorder.touch(trade)  # a score and check times, no decision: written with the next flush
         return calls + self._calls
+
+    @property
+    def waiting(self) -> int:
+        """Trades whose bar closed and whose check waits for a later cycle."""
+        return len(self._deferred)
 
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
         return await self._actions.settle(trade, positions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ class SymbolData:
     bid: float = 0.0
     ask: float = 0.0
     tick_time: float = 0.0
+    #: when the last tick was noted (``time.monotonic()``; 0.0 never)
+    noted_at: float = 0.0
 
     @property
     def last_m5_time(self) -> int:
@@ -96,6 +99,7 @@ class MarketData:
         data.bid, data.ask = float(tick.bid), float(tick.ask)
         data.tick_time = float(tick.time_msc) / 1000.0 if getattr(tick, "time_msc", 0) else float(tick.time)
         data.spreads.append(data.ask - data.bid)
+        data.noted_at = time.monotonic()
 
     def bars_stale(self, symbol: str) -> bool:
         """True once the bar that was forming at the last fetch has closed."""

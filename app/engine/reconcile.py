@@ -77,9 +77,41 @@ def outside_changes(volume: float, sl: float, tp: float, position: Any) -> dict[
     return changes
 
 
+#: closed positions opened longer ago than this are looked up one by one, not in the cycle's one history read
+BATCH_HISTORY_SPAN_S = 2 * 86400.0
+
+
 async def close_details(gateway: HistoryGateway, ticket: int, *, closed_by_dtms: bool = False) -> CloseDetails:
     """What the deal history says about how a position ended."""
-    deals = await gateway.history_deals(position=ticket)
+    return details_from_deals(await gateway.history_deals(position=ticket), closed_by_dtms=closed_by_dtms)
+
+
+async def close_details_many(gateway: HistoryGateway, closed: dict[int, tuple[float, bool]],
+                             now: float) -> dict[int, CloseDetails]:
+    """``close_details`` of many positions (ticket -> (opened_at, closed_by_dtms)) that ended in one cycle: the
+    recent ones from one history read over their time span, grouped by position; a position that read shows no
+    exit for (or an old one) is asked for on its own, so the answer is the same as one call per position."""
+    recent = {t: v for t, v in closed.items() if v[0] >= now - BATCH_HISTORY_SPAN_S}
+    by_position: dict[int, list[Any]] = {}
+    if len(recent) > 1:
+        start = int(min(opened for opened, _ in recent.values())) - 60
+        for deal in await gateway.history_deals(start, int(now) + 3600):
+            if int(deal.position_id) in recent:
+                by_position.setdefault(int(deal.position_id), []).append(deal)
+    details: dict[int, CloseDetails] = {}
+    for ticket, (_, by_dtms) in closed.items():
+        deals = by_position.get(ticket)
+        if deals and any(int(d.entry) in _EXITS for d in deals):
+            details[ticket] = details_from_deals(tuple(deals), closed_by_dtms=by_dtms)
+        else:
+            details[ticket] = await close_details(gateway, ticket, closed_by_dtms=by_dtms)
+    return details
+
+
+_EXITS = (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY, mt5.DEAL_ENTRY_INOUT)
+
+
+def details_from_deals(deals: tuple[Any, ...], *, closed_by_dtms: bool) -> CloseDetails:
     exits = [d for d in deals if int(d.entry) in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY, mt5.DEAL_ENTRY_INOUT)]
     if not exits:
         reason = "closed by DTMS" if closed_by_dtms else "position gone; no closing deal in the history"

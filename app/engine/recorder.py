@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
@@ -39,6 +39,9 @@ class Journal(Protocol):
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
+    async def save_trades_with_events(
+        self, trades: Sequence[Trade], events: Sequence[tuple[str, dict[str, Any], float]]
+    ) -> list[StoredEvent]: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
     async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
                              at: float) -> tuple[bool, StoredEvent]: ...
@@ -249,6 +252,36 @@ class Recorder:
 
     def publish(self, event: EngineEvent) -> None:
         self._bus.publish(event)
+
+    async def commit_many(self, trades: Sequence[Trade], events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
+                          *, publish: bool = True) -> list[EngineEvent]:
+        """Save many trades and their events in one transaction (a cycle's worth), then publish the events
+        (``publish=False``: the caller publishes them with ``publish_all`` once its own state is in step). With
+        the database gone they go to the side journal, as ``commit``'s do."""
+        at = self._now()
+        events = list(events)
+        stored: list[StoredEvent] | None = None
+        if not self.problem:
+            try:
+                stored = await self._journal.save_trades_with_events(trades, [(k.value, p, at) for k, p in events])
+            except DtmsError as error:
+                self._lenient(error)
+        for trade in trades:
+            self._dirty.pop(trade.ticket, None)
+        if stored is None:
+            for trade in trades:
+                self.aside_trade(trade)
+            return [self._aside_event(kind, payload, at) for kind, payload in events]
+        committed = [EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
+                     for (kind, payload), row in zip(events, stored, strict=True)]
+        if publish:
+            self.publish_all(committed)
+        return committed
+
+    def publish_all(self, events: Iterable[EngineEvent]) -> None:
+        """Tell listeners of events already committed."""
+        for event in events:
+            self._bus.publish(event)
 
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.engine.recorder import Recorder, staged
-from app.engine.reconcile import is_dtms_own, position_direction
+from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
 from app.engine.settings import ProtectionSettings
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
 
@@ -35,6 +36,8 @@ UNCONFIRMED = "unconfirmed"
 #: tickets remembered as released or as new before the memory is cleared (the database answers again then)
 _REMEMBERED = 10_000
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
+#: a tick noted this recently (by the fast cycle or a registration) is used again for a new trade
+TICK_REUSE_S = 1.0
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms", DTMS_OWNER_NAME}
 
 
@@ -106,6 +109,7 @@ class TradeRegistry:
         self._now = now
         self._observe = observe
         self._trades: dict[int, Trade] = {}
+        self._sorted: list[int] | None = None  # the tickets in order, until a ticket comes or goes
         self._locks: dict[int, asyncio.Lock] = {}
         #: tickets whose management was stopped (or that ended): never adopted again on their own
         self._released: set[int] = set()
@@ -121,6 +125,13 @@ class TradeRegistry:
 
     def __len__(self) -> int:
         return len(self._trades)
+
+    def tickets(self) -> list[int]:
+        """The managed tickets in ascending order (sorted again only after a ticket came or went; do not
+        change the list)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._trades)
+        return self._sorted
 
     def hedge_tickets(self) -> set[int]:
         return {t.hedge_ticket for t in self._trades.values() if t.hedge_ticket}
@@ -142,9 +153,11 @@ class TradeRegistry:
     def load(self, trades: list[Trade]) -> None:
         """Recovery: the active trades as persisted."""
         self._trades = {t.ticket: t for t in trades if t.active}
+        self._sorted = None
 
     def forget(self, ticket: int) -> None:
-        self._trades.pop(ticket, None)
+        if self._trades.pop(ticket, None) is not None:
+            self._sorted = None
         self._locks.pop(ticket, None)
 
     async def register(self, registration: Registration) -> RegistrationResult:
@@ -245,19 +258,35 @@ class TradeRegistry:
 
     async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
                       at: float | None) -> None:
+        stage = staged(trade)  # the live trade shows it closed once that is committed
+        payload = self._mark_closed(stage.work, price=price, profit=profit, reason=reason, at=at)
+        await self._recorder.commit(stage.work, events=[(EventKind.TRADE_CLOSED, payload)], into=stage)
+        self.forget(trade.ticket)
+
+    async def archive_many(self, closes: list[tuple[Trade, CloseDetails]]) -> None:
+        """Archive the trades whose positions ended in one cycle: one transaction for all of them."""
+        stages = [(staged(trade), details) for trade, details in closes]
+        events = [(EventKind.TRADE_CLOSED, self._mark_closed(stage.work, price=details.price, profit=details.profit,
+                                                             reason=details.reason, at=details.at))
+                  for stage, details in stages]
+        rows = [stage.merged() for stage, _ in stages]
+        committed = await self._recorder.commit_many(rows, events, publish=False)
+        for (stage, _), row in zip(stages, rows, strict=True):
+            stage.committed(row)
+            self.forget(stage.live.ticket)
+        self._recorder.publish_all(committed)
+
+    def _mark_closed(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
+                     at: float | None) -> dict[str, Any]:
         previous = trade.state
-        stage = staged(trade)
-        trade = stage.work
         trade.active = False
         trade.state = DefensiveState.CLOSED
         trade.closed_at = at if at is not None else self._now()
         trade.close_price = price
         trade.close_profit = profit
         trade.close_reason = reason
-        payload = {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
-                   "profit": profit, "previous_state": previous.value, "direction": trade.direction.value}
-        await self._recorder.commit(trade, events=[(EventKind.TRADE_CLOSED, payload)], into=stage)
-        self.forget(trade.ticket)
+        return {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
+                "profit": profit, "previous_state": previous.value, "direction": trade.direction.value}
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
         symbol = str(position.symbol)
@@ -265,7 +294,8 @@ class TradeRegistry:
         entry = float(position.price_open)
         sl = float(position.sl)
         data = await self._market.ensure(symbol)
-        self._market.note_tick(symbol, await self._gateway.tick(symbol))
+        if time.monotonic() - data.noted_at > TICK_REUSE_S:  # the fast cycle reads every symbol's tick anyway
+            self._market.note_tick(symbol, await self._gateway.tick(symbol))
         self._observe(data.tick_time)
         now = self._now()
         risk_side_sl = sl > 0 and ((direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry))
@@ -305,7 +335,13 @@ class TradeRegistry:
         """Stored (row and event in one transaction, an archived row of the ticket taken over again) before
         the trade enters memory; a refused commit leaves nothing behind."""
         _, event = await self._recorder.register(trade, _registered_payload(trade))
+        known = trade.ticket in self._trades
         self._trades[trade.ticket] = trade
+        if not known and self._sorted is not None:
+            if not self._sorted or trade.ticket > self._sorted[-1]:
+                self._sorted.append(trade.ticket)  # tickets grow: the usual new trade goes last
+            else:
+                self._sorted = None
         self._released.discard(trade.ticket)
         self._known_new.discard(trade.ticket)
         self._recorder.publish(event)

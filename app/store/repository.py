@@ -38,6 +38,7 @@ T = TypeVar("T")
 _SNAPSHOT_SLICE = 200  # trades snapshotted per turn of the loop in save_trades
 _TRADE_CONVERTERS = tuple(column.db_value for column in mapping.TRADE_COLUMNS)
 _ROWS_PER_GIL_TURN = 200
+_INSERT_EVENT_SQL = "INSERT INTO events (kind, payload, at, wall_at) VALUES (?, ?, ?, ?)"
 
 
 class Repository(Safekeeping):
@@ -336,6 +337,32 @@ class Repository(Safekeeping):
         seq = await self._run(lambda: EventRow.insert(**values).execute())
         return StoredEvent(seq=seq, kind=values["kind"], payload=mapping.decode_json(values["payload"]),
                            at=at, wall_at=values["wall_at"])
+
+    async def save_trades_with_events(
+        self, trades: Sequence[Trade], events: Sequence[tuple[str, dict[str, Any], float]]
+    ) -> list[StoredEvent]:
+        """Commit many trades and events (kind, payload, terminal time) in one transaction: all or none.
+
+        Returns the events with their ``seq``, in the order given.
+        """
+        rows = [mapping.trade_values(trade) for trade in trades]
+        wall_at = time.time()
+        encoded = [(str(kind), mapping.encode_json(payload), at, wall_at) for kind, payload, at in events]
+        seqs = await self._run(self._save_trades_with_events, rows, encoded)
+        return [StoredEvent(seq=seq, kind=str(kind), payload=payload, at=at, wall_at=wall_at)
+                for seq, (kind, payload, at) in zip(seqs, events)]
+
+    def _save_trades_with_events(self, rows: list[tuple[Any, ...]], events: list[tuple[str, str, float, float]]
+                                 ) -> list[int]:
+        with self._db.atomic():
+            if rows:
+                self._upsert(rows)
+            cursor = self._db.cursor()
+            seqs = []
+            for values in events:
+                cursor.execute(_INSERT_EVENT_SQL, values)
+                seqs.append(int(cursor.lastrowid))
+        return seqs
 
     async def events_since(self, seq: int, limit: int = 500) -> list[StoredEvent]:
         """Events after ``seq``, oldest first."""

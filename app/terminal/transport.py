@@ -26,6 +26,7 @@ from app.terminal.worker import (
     NO_ERROR,
     STARTUP_SEQ,
     UNREADABLE_SEQ,
+    PackedPositions,
     RequestKind,
     WorkerReply,
     WorkerRequest,
@@ -34,6 +35,7 @@ from app.terminal.worker import (
     handle,
     serve,
     shut_down,
+    unpack_positions,
 )
 
 logger = logging.getLogger(__name__)
@@ -190,7 +192,10 @@ class ProcessTransport:
             except Exception as exc:  # arguments that do not pickle are a bad call, answered like one
                 return WorkerReply(None, NO_ERROR, f"unpicklable request: {describe_exception(exc)}")
             async with asyncio.timeout(deadline):
-                return await future
+                reply = await future
+            if type(reply.value) is PackedPositions:
+                reply = reply._replace(value=unpack_positions(reply.value))
+            return reply
         except TimeoutError:
             raise TerminalTimeout(f"{request.name or request.kind} got no answer within {deadline} s") from None
         finally:

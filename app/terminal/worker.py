@@ -21,12 +21,16 @@ import signal
 import threading
 import traceback
 from enum import StrEnum
+from itertools import repeat
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from app.terminal.convert import to_plain
 from app.terminal.protocol import TERMINAL_FUNCTIONS
 from app.terminal.spec import TerminalSpec
+from app.terminal.structs import TradePosition
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,45 @@ class WorkerReply(NamedTuple):
     error: tuple[int, str]
     #: ``"TypeError: message"`` when the call raised instead of answering.
     raised: str | None
+
+
+class PackedPositions(NamedTuple):
+    """A long ``positions_get`` answer as columns: the numbers as numpy arrays (copied, not pickled one by
+    one) and the strings as tuples; ``unpack_positions`` gives back the very same TradePosition tuple."""
+
+    numbers: tuple[np.ndarray, ...]
+    strings: tuple[tuple[str, ...], ...]
+
+
+#: answers shorter than this are pickled as they are (packing costs more than it saves)
+PACK_MIN_POSITIONS = 64
+_INT_FIELDS = frozenset(TradePosition._fields[:9])
+_NUMBER_TYPES = tuple(int if name in _INT_FIELDS else float for name in TradePosition._fields[:16])
+_NEW = tuple.__new__
+
+
+def pack_positions(value: Any) -> Any:
+    """Columns of a long tuple of TradePosition; anything else (or any value a column would not carry
+    exactly: another type, an integer past int64) as it is."""
+    if type(value) is not tuple or len(value) < PACK_MIN_POSITIONS:
+        return value
+    if any(type(p) is not TradePosition for p in value):
+        return value
+    columns = list(zip(*value))
+    for column, kind in zip(columns, (*_NUMBER_TYPES, str, str, str)):
+        if set(map(type, column)) != {kind}:
+            return value
+    try:
+        numbers = tuple(np.array(column, dtype=np.int64 if kind is int else np.float64)
+                        for column, kind in zip(columns[:16], _NUMBER_TYPES))
+    except OverflowError:
+        return value
+    return PackedPositions(numbers=numbers, strings=tuple(columns[16:]))
+
+
+def unpack_positions(packed: PackedPositions) -> tuple[TradePosition, ...]:
+    columns = [array.tolist() for array in packed.numbers]
+    return tuple(map(_NEW, repeat(TradePosition), zip(*columns, *packed.strings)))
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -120,7 +163,10 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
         if request.kind is RequestKind.STOP:
             shut_down(terminal)
             break
-        if not _send(replies, seq, handle(terminal, request)):
+        reply = handle(terminal, request)
+        if request.kind is RequestKind.CALL and request.name == "positions_get":
+            reply = reply._replace(value=pack_positions(reply.value))
+        if not _send(replies, seq, reply):
             break
 
 

@@ -84,7 +84,7 @@ async def test_disable_stops_management_and_keeps_the_history(ready: Services, a
     detail = (await api.get(f"/dtms/trade/{ticket}")).json()
     assert detail["active"] is False and detail["close_reason"] == "management stopped"
     assert (await api.get(f"/trade-registry/{ticket}")).json()["managed_by"] == ""
-    assert (await api.get("/dtms/trades")).json() == {"trades": [], "count": 0}
+    assert {"trades": [], "count": 0}.items() <= (await api.get("/dtms/trades")).json().items()
     assert (await ready.gateway.positions(ticket=ticket))  # the position itself is untouched
 
 

@@ -1,0 +1,122 @@
+"""``GET /dtms/trades`` as JSON built from rows kept per trade, with paging and filters.
+
+A trade's row (everything ``views.trade_info`` says but the live ``profit_r``) is rendered once and kept until
+one of the fields it shows changes; each answer only splices the live ``profit_r`` in. Pages follow the
+ticket order with the last ticket of a page as the cursor of the next, so a trade open across the pages is
+listed exactly once however many others open or close meanwhile. The full list is built in slices that hand
+the event loop back at least every ``SLICE_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import operator
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.api import schemas, views
+from app.engine.model import Trade
+
+#: longest the event loop is held while a list is built before it is handed back
+SLICE_S = 0.004
+_CHECK_EVERY = 8  # rows between clock reads
+_ROW_FIELDS = tuple(name for name in schemas.TradeInfo.model_fields if name != "profit_r")
+_TRADE_FIELDS = tuple(f.name for f in dataclasses.fields(Trade))
+#: what a row is kept by: the trade's fields the row shows, or all of them when the row shows something
+#: ``views.trade_info`` works out from them
+_KEY_FIELDS = _ROW_FIELDS if set(_ROW_FIELDS) <= set(_TRADE_FIELDS) else _TRADE_FIELDS
+_MARK = "\x00profit_r\x00"
+_MARK_JSON = json.dumps(_MARK)
+
+
+def _dumps(value: Any) -> str:
+    # what FastAPI's JSONResponse writes
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeQuery:
+    limit: int | None = None
+    cursor: int | None = None  # the last ticket of the previous page
+    state: str | None = None
+    symbol: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return self.state is not None or self.symbol is not None
+
+    def wants(self, trade: Trade) -> bool:
+        if self.state is not None and trade.state.value != self.state:
+            return False
+        return self.symbol is None or trade.symbol.upper() == self.symbol.upper()
+
+
+class TradeRows:
+    """Rendered rows of the trade list, one per ticket, kept until the trade changes."""
+
+    def __init__(self) -> None:
+        self._key = operator.attrgetter(*_KEY_FIELDS)
+        self._rows: dict[int, tuple[Any, bytes, bytes]] = {}
+        self.rendered = 0  # rows rendered (not taken from the cache), for tests and benchmarks
+
+    def row(self, trade: Trade, quote: views.Quote | None) -> bytes:
+        key = self._key(trade)
+        cached = self._rows.get(trade.ticket)
+        if cached is None or cached[0] != key:
+            info = views.trade_info(trade, None).model_dump(mode="json")
+            info["profit_r"] = _MARK
+            head, tail = _dumps(info).split(_MARK_JSON)
+            cached = (key, head.encode(), tail.encode())
+            self._rows[trade.ticket] = cached
+            self.rendered += 1
+        profit_r = views._profit_r(trade, quote)
+        number = b"null" if profit_r is None else _dumps(profit_r).encode()
+        return cached[1] + number + cached[2]
+
+    def prune(self, keep: Callable[[int], bool]) -> None:
+        """Forget the rows of trades no longer listed."""
+        self._rows = {ticket: row for ticket, row in self._rows.items() if keep(ticket)}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+async def build_page(rows: TradeRows, tickets: Sequence[int], lookup: Callable[[int], Trade | None],
+                     quote: Callable[[Trade], views.Quote | None], query: TradeQuery) -> bytes:
+    """The answer's JSON: ``trades`` from ``tickets`` (ascending) after the cursor, ``count``, ``total``
+    (every listed trade matching the filters) and ``next_cursor`` (None on the last page)."""
+    start = bisect_right(tickets, query.cursor) if query.cursor is not None else 0
+    limit = query.limit if query.limit is not None else len(tickets) + 1
+    listed: list[bytes] = []
+    last = None
+    more = False
+    total = 0 if query.filtered else None
+    clock = time.perf_counter()
+    for index in range(start if total is None else 0, len(tickets)):
+        if index % _CHECK_EVERY == 0 and time.perf_counter() - clock > SLICE_S:
+            await asyncio.sleep(0)
+            clock = time.perf_counter()
+        trade = lookup(tickets[index])
+        if trade is None or not query.wants(trade):
+            continue
+        if total is not None:
+            total += 1
+            if index < start:
+                continue
+        if len(listed) < limit:
+            listed.append(rows.row(trade, quote(trade)))
+            last = trade.ticket
+        else:
+            more = True
+            if total is None:
+                break
+    if total is None:
+        total = len(tickets)
+    cursor = str(last) if more and last is not None else None
+    return b"".join((b'{"trades":[', b",".join(listed), b'],"count":', str(len(listed)).encode(),
+                     b',"total":', str(total).encode(), b',"next_cursor":', _dumps(cursor).encode(), b"}"))

@@ -1,0 +1,37 @@
+"""Deep checks at a bar close spread over the following cycles when they do not fit one cycle's budget."""
+
+from __future__ import annotations
+
+from app.engine.model import ActionKind
+from app.runtime import Services
+
+from .conftest import quote, set_price
+from .test_deep_check import R, advance, deep, hold_and_buy
+
+
+async def test_checks_that_do_not_fit_a_cycle_come_in_the_next_cycles_once_each(ready: Services) -> None:
+    tickets = await hold_and_buy(ready, count=4)
+    deep(ready).budget_s, deep(ready).min_checks = 0.0, 1  # one check per cycle
+    await advance(ready, 301)  # the bar closes: one trade checked, three wait
+    checked = [t for t in tickets if ready.engine.trade(t).last_deep_check_at is not None]
+    assert len(checked) == 1 and deep(ready).checks == 1
+    for expected in (2, 3, 4):
+        await advance(ready, 2)  # same bar: the next waiting trade, before any other
+        assert deep(ready).checks == expected
+    assert all(ready.engine.trade(t).last_deep_check_at is not None for t in tickets)
+    await advance(ready, 2)
+    assert deep(ready).checks == 4  # each once on these bars
+
+
+async def test_profit_protection_runs_in_every_cycle_while_checks_wait(ready: Services) -> None:
+    tickets = await hold_and_buy(ready, count=3)
+    deep(ready).budget_s, deep(ready).min_checks = 0.0, 1
+    await advance(ready, 301)
+    assert deep(ready).checks == 1
+    bid, ask = await quote(ready, "EURUSD")
+    await set_price(ready, "EURUSD", round(bid + 1.3 * R, 5))  # profit past 1 R: breakeven for every trade
+    await ready.engine.step()
+    for ticket in tickets:
+        kinds = [a.kind for a in await ready.engine.journal(ticket)]
+        assert ActionKind.BREAKEVEN in kinds, "profit protection waited behind deep checks"
+    assert deep(ready).checks == 2
