@@ -31,8 +31,8 @@ from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.journal_rows import journal_rows, sl_tp_steps
 from app.views.palette import state_colour
-from app.views.theme import themes
 from app.views.score_view import ScoreView
+from app.views.theme import themes
 from app.views.trade_actions import (
     AskVolume,
     Confirm,
@@ -120,7 +120,9 @@ class DetailPane(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Candles"))
         bar.addWidget(self.timeframe)
-        bar.addWidget(QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time"), 1)
+        legend = QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time")
+        legend.setWordWrap(True)  # wraps in a narrow pane rather than widening it
+        bar.addWidget(legend, 1)
         chart_layout.addLayout(bar)
         chart_layout.addWidget(self.chart, 1)
         self.journal = _table(("At", "Action", "Outcome", "What", "Reason", "MT5 answer"))
