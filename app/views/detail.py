@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -112,7 +112,7 @@ class DetailPane(QWidget):
         self.timeframe.addItems(list(TIMEFRAMES))
         self.timeframe.setToolTip("candle timeframe")
         self.timeframe.currentTextChanged.connect(lambda _t: self._redraw_chart())
-        themes().changed.connect(lambda _theme: self._redraw_chart())  # the chart's colours follow the theme
+        themes().changed.connect(self._on_theme)  # a slot of the pane: the connection ends with the pane
         self.chart = TradeChart()
         chart_page = QWidget()
         chart_layout = QVBoxLayout(chart_page)
@@ -195,6 +195,11 @@ class DetailPane(QWidget):
                                  for t in transitions])
         self.score.show_score(trade, self._engine.last_score(trade.ticket) if trade.active else None,
                               self._engine.settings.defense, paused=self._engine.paused)
+        self._redraw_chart()
+
+    @Slot(object)
+    def _on_theme(self, _theme: object) -> None:
+        """The chart's colours follow the theme."""
         self._redraw_chart()
 
     def _redraw_chart(self) -> None:
