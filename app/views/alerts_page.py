@@ -31,6 +31,28 @@ logger = logging.getLogger(__name__)
 
 SEVERITIES = ("info", "warning", "action failed")
 
+#: (label, one line in a trader's words) of every field on the page, as the other settings pages word theirs
+LABELS: dict[str, str] = {
+    "alerts.sound_info": "Sound for information",
+    "alerts.sound_warning": "Sound for warnings",
+    "alerts.sound_action_failed": "Sound for failed actions",
+    "alerts.quiet_from": "Quiet from",
+    "alerts.quiet_to": "Quiet until",
+    "alerts.push_urls": "Push URLs",
+    "alerts.push_min_severity": "Push",
+    "alerts.push_interval_s": "At most one push every",
+}
+HELP: dict[str, str] = {
+    "alerts.sound_info": "A short sound for information: breakeven reached, part of a trade taken.",
+    "alerts.sound_warning": "A short sound for warnings: a trade at WARNING_L1 or WARNING_L2, or hedged.",
+    "alerts.sound_action_failed": "A short sound when an action fails or the terminal is lost.",
+    "alerts.quiet_from": "Local time (HH:MM) from which no sound plays and nothing is pushed.",
+    "alerts.quiet_to": "Local time (HH:MM) when quiet hours end; the same as 'Quiet from' means none.",
+    "alerts.push_urls": "One apprise URL per line (Telegram, Discord, ntfy, e-mail...); empty: no push.",
+    "alerts.push_min_severity": "The least serious notice sent to the phone.",
+    "alerts.push_interval_s": "Notices arriving meanwhile go out together as one message.",
+}
+
 
 def _urls_field(key: str) -> Field:
     box = QPlainTextEdit()
@@ -62,28 +84,22 @@ class AlertsPage(QWidget):
         layout.addWidget(hint)
         sounds = QGroupBox("Sounds")
         form = QFormLayout(sounds)
-        for key, label in (("alerts.sound_info", "For information (breakeven, partial take)"),
-                           ("alerts.sound_warning", "For warnings (WARNING_L1/L2, hedged)"),
-                           ("alerts.sound_action_failed", "For failed actions and a lost terminal")):
-            form.addRow(label, self._add(editor(AppSettings, key), "play a short sound for such a notice"))
+        for key in ("alerts.sound_info", "alerts.sound_warning", "alerts.sound_action_failed"):
+            self._row(form, editor(AppSettings, key))
         available = (player or SoundPlayer()).available
         if not available:
             form.addRow(QLabel("No sound player found on this system (paplay or aplay): sounds stay silent."))
         layout.addWidget(sounds)
         quiet = QGroupBox("Quiet hours (local time)")
         form = QFormLayout(quiet)
-        form.addRow("From", self._add(editor(AppSettings, "alerts.quiet_from"),
-                                      "HH:MM; no sound and no push from this time"))
-        form.addRow("To", self._add(editor(AppSettings, "alerts.quiet_to"),
-                                    "HH:MM; equal to 'From' means no quiet hours"))
+        self._row(form, editor(AppSettings, "alerts.quiet_from"))
+        self._row(form, editor(AppSettings, "alerts.quiet_to"))
         layout.addWidget(quiet)
         push = QGroupBox("Push to a phone (apprise: Telegram, Discord, ntfy, e-mail...)")
         form = QFormLayout(push)
-        self.urls = self._add(_urls_field("alerts.push_urls"), "one URL per line; empty: no push")
-        form.addRow("URLs", self.urls)
-        form.addRow("Send", self._add(_severity_field("alerts.push_min_severity"), "the least serious notice pushed"))
-        form.addRow("At most one message every", self._add(editor(AppSettings, "alerts.push_interval_s", suffix=" s"),
-                                                            "notices arriving meanwhile go out as one message"))
+        self.urls = self._row(form, _urls_field("alerts.push_urls"))
+        self._row(form, _severity_field("alerts.push_min_severity"))
+        self._row(form, editor(AppSettings, "alerts.push_interval_s", suffix=" s"))
         self.test_button = QPushButton("Send test")
         self.test_button.setToolTip("sends a test message to the URLs above now, before saving")
         self.test_result = QLabel()
@@ -100,9 +116,18 @@ class AlertsPage(QWidget):
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_test)
 
-    def _add(self, field: Field, tooltip: str) -> QWidget:
+    def _row(self, form: QFormLayout, field: Field) -> QWidget:
+        """The field with its label and, under it, its explanation (as on the other settings pages)."""
         self.fields[field.key] = field
-        field.widget.setToolTip(tooltip)
+        field.widget.setToolTip(HELP[field.key])
+        column = QVBoxLayout()
+        column.setSpacing(1)
+        column.addWidget(field.widget)
+        line = QLabel(HELP[field.key])
+        line.setObjectName("fieldHelp")
+        line.setWordWrap(True)
+        column.addWidget(line)
+        form.addRow(LABELS[field.key], column)
         return field.widget
 
     def send_test(self) -> None:

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -31,8 +31,8 @@ from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.journal_rows import journal_rows, sl_tp_steps
 from app.views.palette import state_colour
-from app.views.theme import themes
 from app.views.score_view import ScoreView
+from app.views.theme import themes
 from app.views.trade_actions import (
     AskVolume,
     Confirm,
@@ -112,7 +112,7 @@ class DetailPane(QWidget):
         self.timeframe.addItems(list(TIMEFRAMES))
         self.timeframe.setToolTip("candle timeframe")
         self.timeframe.currentTextChanged.connect(lambda _t: self._redraw_chart())
-        themes().changed.connect(lambda _theme: self._redraw_chart())  # the chart's colours follow the theme
+        themes().changed.connect(self._on_theme)  # a slot of the pane: the connection ends with the pane
         self.chart = TradeChart()
         chart_page = QWidget()
         chart_layout = QVBoxLayout(chart_page)
@@ -120,7 +120,9 @@ class DetailPane(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Candles"))
         bar.addWidget(self.timeframe)
-        bar.addWidget(QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time"), 1)
+        legend = QLabel("diamonds: DTMS actions (hover for the journal entry); lines: SL and TP over time")
+        legend.setWordWrap(True)  # wraps in a narrow pane rather than widening it
+        bar.addWidget(legend, 1)
         chart_layout.addLayout(bar)
         chart_layout.addWidget(self.chart, 1)
         self.journal = _table(("At", "Action", "Outcome", "What", "Reason", "MT5 answer"))
@@ -193,6 +195,11 @@ class DetailPane(QWidget):
                                  for t in transitions])
         self.score.show_score(trade, self._engine.last_score(trade.ticket) if trade.active else None,
                               self._engine.settings.defense, paused=self._engine.paused)
+        self._redraw_chart()
+
+    @Slot(object)
+    def _on_theme(self, _theme: object) -> None:
+        """The chart's colours follow the theme."""
         self._redraw_chart()
 
     def _redraw_chart(self) -> None:

@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         self.closed_total = QLabel()
         self.closed_total.setObjectName("closedTotal")
         self.closed_total.setWordWrap(True)
-        closed_page = QWidget()
+        self.closed_page = closed_page = QWidget()  # the Closed today tab: the table and the day's total
         closed_layout = QVBoxLayout(closed_page)
         closed_layout.setContentsMargins(0, 0, 0, 0)
         closed_layout.addWidget(self.closed_view, 1)
@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
         self.closed_total.setText(self.closed.total().text())
 
     def _on_closed_selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        if self.table_tabs.currentWidget() is self.closed_view:
+        if self.table_tabs.currentWidget() is self.closed_page:
             self._sync_detail()
 
     def _on_trade_leaving(self, payload: dict[str, Any]) -> None:
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
     def _sync_detail(self) -> None:
         """The pane shows the row highlighted in the table on view. When its own trade leaves the table (it
         closed) it stays on it and says so; it never moves to another trade by itself."""
-        managed = self.table_tabs.currentWidget() is not self.closed_view
+        managed = self.table_tabs.currentWidget() is not self.closed_page
         view = self.trades_view if managed else self.closed_view
         rows = view.selectionModel().selectedIndexes()
         if rows:

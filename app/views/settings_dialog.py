@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, Q
 from app.config import AppSettings, save_settings, settings_from_dict, settings_to_dict
 from app.engine.settings import AdoptionPolicy, EngineSettings
 from app.errors import InvalidSettings
+from app.views.alerts_page import HELP as ALERTS_HELP
+from app.views.alerts_page import LABELS as ALERTS_LABELS
 from app.views.alerts_page import AlertsPage
 from app.views.settings_fields import Field, editor, get_path, set_path
 
@@ -149,6 +151,7 @@ HELP: dict[str, str] = {
     "engine.adoption.magics": "Positions with one of these magic numbers are taken over.",
     "engine.adoption.comment_prefix": "Positions whose comment starts with this are taken over.",
     "window.theme": "Light, dark, or the operating system's colours (applied at once).",
+    **ALERTS_HELP,
 }
 
 
@@ -181,6 +184,7 @@ class SettingsDialog(QDialog):
             self.tabs.addTab(page, title)
         self.alerts_page = AlertsPage()
         self.fields.update(self.alerts_page.fields)
+        self.labels.update({key: ALERTS_LABELS[key] for key in self.alerts_page.fields})
         self._pages.update({key: self.alerts_page for key in self.alerts_page.fields})
         self.tabs.addTab(self.alerts_page, "Alerts")
         self.error = QLabel()

@@ -10,7 +10,6 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMenu,
@@ -25,6 +24,7 @@ from app.engine.manual import ManualPlan
 from app.engine.model import Trade
 from app.errors import DtmsError
 from app.tasks import TaskKeeper
+from app.views.flow_layout import FlowLayout
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,10 @@ class TradeActions(QWidget):
         self.breakeven_button.clicked.connect(self.breakeven)
         self.pause_button.clicked.connect(self._on_pause)
         self.stop_button.clicked.connect(self._on_stop)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout()  # wraps in a narrow pane rather than widening it
         for button in (self.close_button, self.part_button, self.breakeven_button, self.pause_button,
                        self.stop_button):
             row.addWidget(button)
-        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QPainter, QPicture
 from app.engine.model import Direction, Trade
 from app.views.chart_palette import ChartColours, chart_colours
 from app.views.journal_rows import JournalRow
+from app.views.theme import follow_theme
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class TradeChart(pg.PlotWidget):
         self._bid: pg.InfiniteLine | None = None
         self._ask: pg.InfiniteLine | None = None
         self.getPlotItem().hideButtons()
+        follow_theme(self)  # background and axes at once; the trade's own colours when the pane redraws it
 
     def show_trade(self, trade: Trade, bars: np.ndarray | None, *, seconds: float, breakeven_r: float,
                    rows: list[JournalRow], sl_steps: list[tuple[float, float]],

@@ -48,9 +48,9 @@ async def capture(data_dir: Path) -> None:
     window.health.refresh()
     window.grab().save(str(OUT / "main_window.png"))
 
-    # the EURUSD trade reaches its breakeven trigger: the engine moves its SL, the journal and log show it
+    # the EURUSD trade passes its breakeven trigger (the engine's setting): the engine moves its SL, the journal and log show it
     trade = engine.trade(ticket)
-    bid = round(trade.entry + 1.05 * trade.r, 5)
+    bid = round(trade.entry + (engine.settings.protection.breakeven_r + 0.05) * trade.r, 5)
     url = window.health.text("HTTP endpoint")
     async with httpx.AsyncClient() as client:
         await client.post(f"{url}/sim/ticks", json={"symbol": "EURUSD", "bid": bid, "ask": round(bid + 0.0001, 5)})

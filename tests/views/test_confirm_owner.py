@@ -56,10 +56,10 @@ async def test_the_banner_and_tray_say_the_terminal_is_not_answering(ready: Serv
     w.show()
     ready.gateway._in_flight = ("positions_get", time.monotonic() - 2.5)  # a call waiting 2.5 s
     ready.engine.stall.poll()
-    await until(lambda: "NOT ANSWERING" in w.banner.text())
+    await until(lambda: "Terminal not answering" in w.banner.text())
     assert "not answering" in w.tray.tooltip()
     ready.gateway._in_flight = None  # the call returned
     ready.engine.stall.poll()
-    await until(lambda: "NOT ANSWERING" not in w.banner.text())
+    await until(lambda: "not answering" not in w.banner.text())
     assert "not answering" not in w.tray.tooltip()
     await w.close_tasks()

@@ -201,20 +201,14 @@ def test_score_tab_says_why_not_the_next_state(qtbot) -> None:
     assert not view.why_not.isVisibleTo(view)
 
 
-def test_chart_colours_follow_the_palette(qapp) -> None:
-    from PySide6.QtGui import QColor, QPalette
-
+def test_chart_colours_follow_the_theme(qapp) -> None:
     from app.views.chart_palette import DARK, LIGHT, chart_colours
+    from app.views.theme import ThemeChoice, themes
 
-    saved = qapp.palette()
     try:
-        dark = QPalette(saved)
-        dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
-        qapp.setPalette(dark)
+        themes().apply(ThemeChoice.DARK)
         assert chart_colours() is DARK
-        light = QPalette(saved)
-        light.setColor(QPalette.ColorRole.Window, QColor("#f0f0f0"))
-        qapp.setPalette(light)
+        themes().apply(ThemeChoice.LIGHT)
         assert chart_colours() is LIGHT
     finally:
-        qapp.setPalette(saved)
+        themes().apply(ThemeChoice.LIGHT)
