@@ -38,8 +38,10 @@ def ensure_environment(extras: str) -> Path:
     recorded = stamp.read_text().split() if stamp.exists() else []
     if recorded[:1] != [project] or (extras and extras not in recorded[1:]):
         target = f".[{extras}]" if extras else "."
-        print(f"installing dtms-desk{f'[{extras}]' if extras else ''} into {VENV} (a minute or two the first time)",
-              flush=True)
+        print(
+            f"installing dtms-desk{f'[{extras}]' if extras else ''} into {VENV} (a minute or two the first time)",
+            flush=True,
+        )
         pip(python, "install", "--upgrade", "pip")
         pip(python, "install", "-e", target)
         stamp.write_text(" ".join([project, *([extras] if extras else [])]))
@@ -48,8 +50,13 @@ def ensure_environment(extras: str) -> Path:
 
 def pip(python: Path, *args: str) -> None:
     """Run pip quietly; on failure print everything it said and stop."""
-    done = subprocess.run([str(python), "-m", "pip", *args, "--disable-pip-version-check"], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", *args, "--disable-pip-version-check"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if done.returncode != 0:
         print(done.stdout, file=sys.stderr)
         print(f"pip {' '.join(args)} failed (exit code {done.returncode})", file=sys.stderr)
@@ -73,8 +80,7 @@ def main(argv: list[str]) -> int:
 def lint(python: Path) -> int:
     """The checks a contributor keeps clean: ruff's lint rules, ruff's format and mypy (settings in pyproject)."""
     checks = (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"])
-    failed = [" ".join(check) for check in checks
-              if subprocess.call([str(python), "-m", *check], cwd=ROOT) != 0]
+    failed = [" ".join(check) for check in checks if subprocess.call([str(python), "-m", *check], cwd=ROOT) != 0]
     if failed:
         print(f"lint failed: {', '.join(failed)}", file=sys.stderr)
         return 1

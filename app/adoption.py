@@ -51,8 +51,13 @@ def coverage(positions: Iterable[Any], magics: tuple[int, ...], comment_prefix: 
         settings = AdoptionSettings(policy=policy, magics=magics, comment_prefix=comment_prefix)
         return sum(1 for p in listed if should_adopt(p, settings))
 
-    return Coverage(open_positions=len(listed), all=count(AdoptionPolicy.ALL), none=0,
-                    magic=count(AdoptionPolicy.MAGIC), comment_prefix=count(AdoptionPolicy.COMMENT_PREFIX))
+    return Coverage(
+        open_positions=len(listed),
+        all=count(AdoptionPolicy.ALL),
+        none=0,
+        magic=count(AdoptionPolicy.MAGIC),
+        comment_prefix=count(AdoptionPolicy.COMMENT_PREFIX),
+    )
 
 
 def describe_policy(settings: AdoptionSettings) -> str:
@@ -64,8 +69,10 @@ def describe_policy(settings: AdoptionSettings) -> str:
             magics = ", ".join(str(m) for m in settings.magics) or "none listed"
             return f"magic: positions with magic number {magics}, and those bots register"
         case AdoptionPolicy.COMMENT_PREFIX:
-            return f"comment_prefix: positions whose comment starts with {settings.comment_prefix!r}, and those bots " \
-                   "register"
+            return (
+                f"comment_prefix: positions whose comment starts with {settings.comment_prefix!r}, and those bots "
+                "register"
+            )
     return "none: only the positions bots register are managed"
 
 

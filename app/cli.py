@@ -30,6 +30,7 @@ class CommandLine:
     @property
     def run_demo(self) -> bool:
         return self.options.settings.terminal.sim_demo if self.demo is None else self.demo
+
     #: ``main.py replay ...``: a ``ReplayCommand`` (app/replay/command.py), None for the program itself
     replay: Any = None
     #: ``--theme``: light, dark or system ("" = the settings file's choice)
@@ -37,25 +38,38 @@ class CommandLine:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dtms-desk",
-                                description="DTMS Desk: defensive trade management for MetaTrader 5")
+    p = argparse.ArgumentParser(prog="dtms-desk", description="DTMS Desk: defensive trade management for MetaTrader 5")
     p.add_argument("--headless", action="store_true", help="no window: engine and HTTP endpoint only")
-    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
-                   help="on the simulator's first start, a scripted bot opens three trades and hands them to DTMS "
-                        "(default: the settings' terminal.sim_demo, on)")
-    p.add_argument("--quiet", action="store_true", help="headless: no status lines, only warnings and errors on "
-                   "the console (the log file keeps everything)")
-    p.add_argument("--terminal", type=terminal_choice, metavar="{sim,mt5,rpyc://HOST:PORT}",
-                   help="which terminal: the simulator, the local MetaTrader5 module, or the MetaTrader5 of an RPyC "
-                   "classic server (default: mt5 where MetaTrader5 imports, else the simulator)")
+    p.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="on the simulator's first start, a scripted bot opens three trades and hands them to DTMS "
+        "(default: the settings' terminal.sim_demo, on)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="headless: no status lines, only warnings and errors on the console (the log file keeps everything)",
+    )
+    p.add_argument(
+        "--terminal",
+        type=terminal_choice,
+        metavar="{sim,mt5,rpyc://HOST:PORT}",
+        help="which terminal: the simulator, the local MetaTrader5 module, or the MetaTrader5 of an RPyC "
+        "classic server (default: mt5 where MetaTrader5 imports, else the simulator)",
+    )
     p.add_argument("--host", help="HTTP endpoint address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP endpoint port (default 8001; 0 picks a free port)")
     p.add_argument("--data-dir", type=Path, help="database, logs and token (default: the user data directory)")
     p.add_argument("--config", type=Path, help="TOML settings file (default: <config dir>/dtms.toml)")
     p.add_argument("--sim-speed", type=float, help="simulated clock speed (simulator only, default 1.0)")
     p.add_argument("--sim-seed", type=int, help="simulated market seed (simulator only)")
-    p.add_argument("--theme", choices=["light", "dark", "system"],
-                   help="window colours (default: the settings file's choice, else the system's)")
+    p.add_argument(
+        "--theme",
+        choices=["light", "dark", "system"],
+        help="window colours (default: the settings file's choice, else the system's)",
+    )
     from app.replay.command import add_replay_parser
 
     add_replay_parser(p.add_subparsers(dest="command", metavar="{replay}"))
@@ -102,9 +116,15 @@ def parse(argv: list[str]) -> CommandLine:
         from app.replay.command import build_command
 
         replay = build_command(args, settings.engine, options.terminal_spec())
-    return CommandLine(headless=args.headless, config_path=config_path, options=options, demo=args.demo,
-                       quiet=args.quiet, replay=replay,
-                       theme=args.theme or "")
+    return CommandLine(
+        headless=args.headless,
+        config_path=config_path,
+        options=options,
+        demo=args.demo,
+        quiet=args.quiet,
+        replay=replay,
+        theme=args.theme or "",
+    )
 
 
 __all__ = ["AppSettings", "CommandLine", "parse", "parser"]

@@ -51,9 +51,11 @@ async def status_line(services: Services, address: str) -> str:
     engine = services.engine
     trades = engine.trades()
     by_state = Counter(t.state.value for t in trades)
-    parts = [f"DTMS {engine.state.value}",
-             f"{len(trades)} managed trade{'s' if len(trades) != 1 else ''}"
-             + (f" ({', '.join(f'{n} {s}' for s, n in sorted(by_state.items()))})" if by_state else "")]
+    parts = [
+        f"DTMS {engine.state.value}",
+        f"{len(trades)} managed trade{'s' if len(trades) != 1 else ''}"
+        + (f" ({', '.join(f'{n} {s}' for s, n in sorted(by_state.items()))})" if by_state else ""),
+    ]
     rails = [str(r.rail) for r in engine.health().rails if r.tripped]
     if rails:
         parts.append(f"rails tripped: {', '.join(sorted(rails))}")
@@ -63,17 +65,25 @@ async def status_line(services: Services, address: str) -> str:
         except TemporaryError as error:
             parts.append(f"account unavailable ({error})")
         else:
-            parts.append(f"{'simulator' if services.simulated else 'account'} {account.login}: balance "
-                         f"{account.balance:.2f} {account.currency}, equity {account.equity:.2f}")
+            parts.append(
+                f"{'simulator' if services.simulated else 'account'} {account.login}: balance "
+                f"{account.balance:.2f} {account.currency}, equity {account.equity:.2f}"
+            )
     else:
         parts.append("terminal not connected")
     parts.append(f"bots: {address}")
     return " | ".join(parts)
 
 
-async def print_status_until(services: Services, stop: asyncio.Event, address: Callable[[], str], *,
-                             heartbeat_s: float = HEARTBEAT_S, check_s: float = CHECK_S,
-                             write: Callable[[str], None] | None = None) -> int:
+async def print_status_until(
+    services: Services,
+    stop: asyncio.Event,
+    address: Callable[[], str],
+    *,
+    heartbeat_s: float = HEARTBEAT_S,
+    check_s: float = CHECK_S,
+    write: Callable[[str], None] | None = None,
+) -> int:
     """Print status lines until ``stop``; returns how many were printed. ``address()`` gives the endpoint's URL
     (known once it listens)."""
     out = write or (lambda line: print(line, flush=True))

@@ -32,9 +32,16 @@ class DemoPosition:
 def load_scenario(path: Traversable = SCENARIO) -> list[DemoPosition]:
     with path.open("rb") as file:
         data = tomllib.load(file)
-    return [DemoPosition(symbol=p["symbol"], direction=Direction.parse(p["type"]), volume=float(p["volume"]),
-                         sl_distance=float(p.get("sl_distance", 0.0)), tp_distance=float(p.get("tp_distance", 0.0)))
-            for p in data.get("position", [])]
+    return [
+        DemoPosition(
+            symbol=p["symbol"],
+            direction=Direction.parse(p["type"]),
+            volume=float(p["volume"]),
+            sl_distance=float(p.get("sl_distance", 0.0)),
+            tp_distance=float(p.get("tp_distance", 0.0)),
+        )
+        for p in data.get("position", [])
+    ]
 
 
 async def has_history(services: Any) -> bool:
@@ -55,8 +62,9 @@ async def run_demo(services: Any, scenario: list[DemoPosition] | None = None) ->
         sign = 1 if buy else -1
         sl = round(price - sign * p.sl_distance, digits) if p.sl_distance else 0.0
         tp = round(price + sign * p.tp_distance, digits) if p.tp_distance else 0.0
-        result = await services.gateway.control("open_position", symbol=p.symbol, type=p.direction.value,
-                                                volume=p.volume, sl=sl, tp=tp, comment="demo")
+        result = await services.gateway.control(
+            "open_position", symbol=p.symbol, type=p.direction.value, volume=p.volume, sl=sl, tp=tp, comment="demo"
+        )
         if result.get("retcode") != 10009:
             logger.warning("demo position %s not opened: %s", p.symbol, result)
             continue
@@ -71,8 +79,9 @@ def demo_allowed(services: Any, *, asked: bool = False) -> bool:
     """The demo opens positions, so only ever on the simulator; ``asked`` (``--demo`` given) on a real terminal
     gets a warning saying why nothing happens."""
     if not services.simulated and asked:
-        logger.warning("the demo runs only on the simulated terminal; nothing is opened on %s",
-                       services.gateway.kind.value)
+        logger.warning(
+            "the demo runs only on the simulated terminal; nothing is opened on %s", services.gateway.kind.value
+        )
     return bool(services.simulated)
 
 

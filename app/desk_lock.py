@@ -40,8 +40,10 @@ class DeskAlreadyRunning(ConfigurationError):
     def __init__(self, what: str, holder: dict[str, Any]) -> None:
         pid = holder.get("pid", "?")
         where = holder.get("data_dir", "?")
-        super().__init__(f"another DTMS Desk is already running on {what} (pid {pid}, data dir {where}); "
-                         "stop it first, or give this one its own data dir and account")
+        super().__init__(
+            f"another DTMS Desk is already running on {what} (pid {pid}, data dir {where}); "
+            "stop it first, or give this one its own data dir and account"
+        )
         self.what = what
         self.holder = holder
 
@@ -165,5 +167,8 @@ def account_lock_path(login: int, server: str) -> Path:
 
 def account_lock(login: int, server: str, data_dir: Path | None) -> HeldLock:
     """The terminal account's lock, machine-wide (raises ``DeskAlreadyRunning`` naming the holder)."""
-    return acquire(account_lock_path(login, server), f"account {login} on {server}",
-                   {"data_dir": str(data_dir) if data_dir else "", "login": int(login), "server": server})
+    return acquire(
+        account_lock_path(login, server),
+        f"account {login} on {server}",
+        {"data_dir": str(data_dir) if data_dir else "", "login": int(login), "server": server},
+    )

@@ -71,9 +71,14 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Ev
     return remove
 
 
-async def run_headless(services: Services, settings: AppSettings, stop_event: asyncio.Event, *,
-                       tasks: TaskKeeper | None = None,
-                       on_listening: Callable[[ApiServer], None] | None = None) -> int:
+async def run_headless(
+    services: Services,
+    settings: AppSettings,
+    stop_event: asyncio.Event,
+    *,
+    tasks: TaskKeeper | None = None,
+    on_listening: Callable[[ApiServer], None] | None = None,
+) -> int:
     """Serve until ``stop_event`` is set; always closes ``services``. Returns the process exit code.
 
     ``on_listening`` is called once the endpoint listens; ``tasks`` (the console status, the demo bot) are

@@ -22,8 +22,14 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 class RepeatFilter(logging.Filter):
     """Lets a repeated message through ``burst`` times per ``window_s``; then one summary line per window."""
 
-    def __init__(self, *, burst: int = 3, window_s: float = 600.0, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        burst: int = 3,
+        window_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 1000,
+    ) -> None:
         super().__init__()
         self.burst, self.window_s, self._clock, self._max_keys = burst, window_s, clock, max_keys
         self._seen: dict[tuple[str, int, str], list[float]] = {}  # key -> [window start, count in window]
@@ -52,8 +58,9 @@ class ConsoleFormatter(logging.Formatter):
         return f"{text} (and {held} more like it before, in the log file)" if held else text
 
 
-def configure_logging(data_dir: Path, *, level: int = logging.INFO, console: bool = True,
-                      console_level: int = logging.INFO) -> Path:
+def configure_logging(
+    data_dir: Path, *, level: int = logging.INFO, console: bool = True, console_level: int = logging.INFO
+) -> Path:
     """Returns the log file's path."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = private_file(data_dir / "dtms-desk.log")

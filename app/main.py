@@ -40,8 +40,11 @@ async def headless(command: CommandLine) -> int:
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     services = await Services.open(command.options)
-    logger.info("adoption policy in force: %s (settings file %s)",
-                describe_policy(services.settings.engine.adoption), command.config_path)
+    logger.info(
+        "adoption policy in force: %s (settings file %s)",
+        describe_policy(services.settings.engine.adoption),
+        command.config_path,
+    )
     tasks = TaskKeeper("headless")
     if command.run_demo and demo_allowed(services, asked=command.demo is True):
         tasks.spawn(run_demo_when_ready(services), "demo")
@@ -83,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except DeskAlreadyRunning as refusal:
         return refuse(command, refusal)
     private_umask()
-    log_path = configure_logging(command.options.data_dir,
-                                 console_level=logging.WARNING if command.quiet else logging.INFO)
+    log_path = configure_logging(
+        command.options.data_dir, console_level=logging.WARNING if command.quiet else logging.INFO
+    )
     logger.info("DTMS Desk starting; data in %s, log in %s", command.options.data_dir, log_path)
     if not command.headless and not display_available():
         logger.warning("no display found: running headless (for a window on a server, use xvfb-run)")

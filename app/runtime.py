@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +59,26 @@ class RuntimeOptions:
         t = self.settings.terminal
         kind = self.terminal_kind()
         if kind is TerminalKind.MT5:
-            return TerminalSpec(kind=kind, path=t.path or None, login=t.login or None, password=t.password,
-                                server=t.server or None, timeout_ms=t.timeout_ms)
+            return TerminalSpec(
+                kind=kind,
+                path=t.path or None,
+                login=t.login or None,
+                password=t.password,
+                server=t.server or None,
+                timeout_ms=t.timeout_ms,
+            )
         if kind is TerminalKind.RPYC:
             host, port = self.rpyc_address or (t.host, t.port)
-            return TerminalSpec(kind=kind, host=host, port=port, path=t.path or None, login=t.login or None,
-                                password=t.password, server=t.server or None, timeout_ms=t.timeout_ms)
+            return TerminalSpec(
+                kind=kind,
+                host=host,
+                port=port,
+                path=t.path or None,
+                login=t.login or None,
+                password=t.password,
+                server=t.server or None,
+                timeout_ms=t.timeout_ms,
+            )
         return TerminalSpec(
             kind=kind,
             data_dir=self.data_dir,
@@ -98,7 +112,9 @@ class Services:
         return self.gateway.simulated
 
     @classmethod
-    async def open(cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any) -> Services:
+    async def open(
+        cls, options: RuntimeOptions, *, transport: Transport | None = None, **engine_kwargs: Any
+    ) -> Services:
         """Take the data directory's lock, open the database and build gateway and engine (nothing is started
         yet). Raises ``DeskAlreadyRunning`` when another desk holds the data directory, and refuses a data folder
         on a network share (ConfigurationError, saying why and what to do)."""
@@ -107,8 +123,9 @@ class Services:
         memory.limit_arenas()  # before the database thread starts: threads share two malloc arenas
         lock = data_dir_lock(options.data_dir)
         try:
-            repository = await Repository.open(options.data_dir / "dtms.sqlite3",
-                                           backups_kept=options.settings.engine.database.backups_kept)
+            repository = await Repository.open(
+                options.data_dir / "dtms.sqlite3", backups_kept=options.settings.engine.database.backups_kept
+            )
         except BaseException:
             release(lock)
             raise
@@ -116,6 +133,7 @@ class Services:
         if transport is None and options.in_process:
             transport = InProcessTransport(spec)
         gateway = Gateway(spec, transport=transport)
+
         def guard(login: int, server: str) -> Any:
             held = account_lock(login, server, options.data_dir)
             return lambda: release(held)
@@ -139,4 +157,4 @@ class Services:
                     if self.lock is not None:
                         release(self.lock)
                         self.lock = None
-        logger.info("services closed at %s", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        logger.info("services closed at %s", datetime.now(UTC).isoformat(timespec="seconds"))

@@ -48,8 +48,14 @@ def is_windows() -> bool:
 class ConsoleStop:
     """A console control handler that sets ``stop_event`` and holds Windows off until ``stopped`` is set."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event, *, kernel32: Any = None,
-                 stopped: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stop_event: asyncio.Event,
+        *,
+        kernel32: Any = None,
+        stopped: threading.Event | None = None,
+    ) -> None:
         self._loop = loop
         self._stop_event = stop_event
         self._kernel32 = kernel32
@@ -118,8 +124,9 @@ def set_app_user_model_id(*, shell32: Any = None, registry: Any = None) -> bool:
     return True
 
 
-def install_console_stop(loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event,
-                         *, kernel32: Any = None) -> Callable[[], None]:
+def install_console_stop(
+    loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event, *, kernel32: Any = None
+) -> Callable[[], None]:
     """Install the console control handler where there is one; returns what removes it."""
     handler = ConsoleStop(loop, stop_event, kernel32=kernel32)
     if not handler.install():

@@ -79,8 +79,7 @@ class Connection:
         await self._writer.wait_closed()
 
 
-async def measure(host: str, port: int, route: str, method: str, body: object, clients: int,
-                  total: int) -> Figures:
+async def measure(host: str, port: int, route: str, method: str, body: object, clients: int, total: int) -> Figures:
     connections = [await Connection.open(host, port) for _ in range(clients)]
     for connection in connections:  # warm up
         await connection.request(method, route, body)
@@ -101,10 +100,15 @@ async def measure(host: str, port: int, route: str, method: str, body: object, c
     for connection in connections:
         await connection.close()
     values = np.array(latencies) * 1000.0
-    return Figures(route=f"{method} {route}", clients=clients, requests=len(latencies),
-                   per_second=len(latencies) / elapsed, p50_ms=float(np.percentile(values, 50)),
-                   p99_ms=float(np.percentile(values, 99)),
-                   statuses=",".join(f"{s}x{n}" for s, n in sorted(statuses.items())))
+    return Figures(
+        route=f"{method} {route}",
+        clients=clients,
+        requests=len(latencies),
+        per_second=len(latencies) / elapsed,
+        p50_ms=float(np.percentile(values, 50)),
+        p99_ms=float(np.percentile(values, 99)),
+        statuses=",".join(f"{s}x{n}" for s, n in sorted(statuses.items())),
+    )
 
 
 async def fill(host: str, port: int, trades: int) -> int:
@@ -115,13 +119,19 @@ async def fill(host: str, port: int, trades: int) -> int:
     async def work(connection: Connection, indices: range) -> None:
         for i in indices:
             symbol = SYMBOLS[i % len(SYMBOLS)]
-            status, raw = await connection.request("POST", "/sim/order_send", {
-                "action": 1, "symbol": symbol, "volume": 0.01, "type": i % 2, "type_filling": 1})
+            status, raw = await connection.request(
+                "POST",
+                "/sim/order_send",
+                {"action": 1, "symbol": symbol, "volume": 0.01, "type": i % 2, "type_filling": 1},
+            )
             result = json.loads(raw)
             if status != 200 or result["retcode"] != 10009:
                 raise SystemExit(f"could not open a position: {status} {raw[:200]!r}")
-            status, raw = await connection.request("POST", "/dtms/trade/enable", {
-                "ticket": result["order"], "symbol": symbol, "direction": "BUY" if i % 2 == 0 else "SELL"})
+            status, raw = await connection.request(
+                "POST",
+                "/dtms/trade/enable",
+                {"ticket": result["order"], "symbol": symbol, "direction": "BUY" if i % 2 == 0 else "SELL"},
+            )
             if status != 200:
                 raise SystemExit(f"could not register: {status} {raw[:200]!r}")
             tickets.append(result["order"])
@@ -141,9 +151,23 @@ def prepare_broker(data_dir: Path, balance: float) -> None:
 
 def start_program(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--headless", "--port", "0", "--data-dir", str(data_dir),
-         "--terminal", "sim", "--no-demo", "--config", str(data_dir / "absent.toml")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--headless",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--terminal",
+            "sim",
+            "--no-demo",
+            "--config",
+            str(data_dir / "absent.toml"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -185,14 +209,19 @@ async def run(args: argparse.Namespace, host: str, port: int) -> list[Figures]:
     figures = []
     for clients in (1, 50):
         total = args.requests if clients == 1 else args.requests * 2
-        for route, method, body in (("/ping", "GET", None), ("/dtms/health", "GET", None),
-                                    ("/dtms/trade/enable", "POST", enable)):
+        for route, method, body in (
+            ("/ping", "GET", None),
+            ("/dtms/health", "GET", None),
+            ("/dtms/trade/enable", "POST", enable),
+        ):
             figures.append(await measure(host, port, route, method, body, clients, total))
     connection = await Connection.open(host, port)
     status = json.loads((await connection.request("GET", "/dtms/status"))[1])
     await connection.close()
-    print(f"engine {status['state']}, {status['active_trades']} managed trades, "
-          f"monitoring {'on' if status['monitoring_active'] else 'off'}")
+    print(
+        f"engine {status['state']}, {status['active_trades']} managed trades, "
+        f"monitoring {'on' if status['monitoring_active'] else 'off'}"
+    )
     return figures
 
 
@@ -211,8 +240,10 @@ def main() -> None:
             code = process.wait(timeout=30)
     print(f"\n{'route':<28}{'clients':>8}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  statuses")
     for f in figures:
-        print(f"{f.route:<28}{f.clients:>8}{f.requests:>10}{f.per_second:>9.0f}{f.p50_ms:>9.2f}{f.p99_ms:>9.2f}"
-              f"  {f.statuses}")
+        print(
+            f"{f.route:<28}{f.clients:>8}{f.requests:>10}{f.per_second:>9.0f}{f.p50_ms:>9.2f}{f.p99_ms:>9.2f}"
+            f"  {f.statuses}"
+        )
     print(f"\nprogram stopped with exit code {code}")
 
 

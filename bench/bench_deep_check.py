@@ -86,11 +86,21 @@ def market(symbols: int, rng: np.random.Generator) -> MarketData:
     data = MarketData(SimpleNamespace())
     for i in range(symbols):
         name = f"SYM{i:02d}"
-        info = SimpleNamespace(name=name, digits=5, point=1e-5, trade_tick_size=1e-5, trade_stops_level=0,
-                               trade_freeze_level=0, volume_min=0.01, volume_max=100.0, volume_step=0.01,
-                               filling_mode=2)
-        symbol = SymbolData(rules=SymbolRules.from_symbol_info(info), m5=bars(rng, 600, 300, 1.1),
-                            m15=bars(rng, 300, 900, 1.1))
+        info = SimpleNamespace(
+            name=name,
+            digits=5,
+            point=1e-5,
+            trade_tick_size=1e-5,
+            trade_stops_level=0,
+            trade_freeze_level=0,
+            volume_min=0.01,
+            volume_max=100.0,
+            volume_step=0.01,
+            filling_mode=2,
+        )
+        symbol = SymbolData(
+            rules=SymbolRules.from_symbol_info(info), m5=bars(rng, 600, 300, 1.1), m15=bars(rng, 300, 900, 1.1)
+        )
         symbol.bid = float(symbol.m5["close"][-1])
         symbol.ask = symbol.bid + 0.0001
         symbol.tick_time = NOW
@@ -99,19 +109,35 @@ def market(symbols: int, rng: np.random.Generator) -> MarketData:
 
 
 def trades(count: int, symbols: int) -> list[Trade]:
-    return [Trade(ticket=i + 1, symbol=f"SYM{i % symbols:02d}", direction=Direction.BUY if i % 2 else Direction.SELL,
-                  entry=1.1, volume=1.0, sl=1.09 if i % 2 else 1.11, tp=0.0, r=0.01, managed_by="watcher")
-            for i in range(count)]
+    return [
+        Trade(
+            ticket=i + 1,
+            symbol=f"SYM{i % symbols:02d}",
+            direction=Direction.BUY if i % 2 else Direction.SELL,
+            entry=1.1,
+            volume=1.0,
+            sl=1.09 if i % 2 else 1.11,
+            tp=0.0,
+            r=0.01,
+            managed_by="watcher",
+        )
+        for i in range(count)
+    ]
 
 
-async def bar_close(count: int, symbols: int, rng: np.random.Generator,
-                    flow_symbols: int = 0) -> tuple[float, DefenseDeepCheck]:
+async def bar_close(
+    count: int, symbols: int, rng: np.random.Generator, flow_symbols: int = 0
+) -> tuple[float, DefenseDeepCheck]:
     data = market(symbols, rng)
     gateway = BenchGateway({f"SYM{i:02d}" for i in range(flow_symbols)}, rng)
-    check = DefenseDeepCheck(gateway=gateway, market=data, actions=SimpleNamespace(),
-                             rails=SafetyRails(SETTINGS.rails),
-                             recorder=Recorder(NullJournal(), EventBus(), lambda: NOW),
-                             settings=lambda: SETTINGS)
+    check = DefenseDeepCheck(
+        gateway=gateway,
+        market=data,
+        actions=SimpleNamespace(),
+        rails=SafetyRails(SETTINGS.rails),
+        recorder=Recorder(NullJournal(), EventBus(), lambda: NOW),
+        settings=lambda: SETTINGS,
+    )
     batch = trades(count, symbols)
     positions = {t.ticket: None for t in batch}
     started = time.perf_counter()
@@ -122,11 +148,24 @@ async def bar_close(count: int, symbols: int, rng: np.random.Generator,
 async def decide_only(count: int, symbols: int, rng: np.random.Generator) -> float:
     data = market(symbols, rng)
     recorder = Recorder(NullJournal(), EventBus(), lambda: NOW)
-    check = DefenseDeepCheck(gateway=BenchGateway(set(), rng), market=data, actions=SimpleNamespace(),
-                             rails=SafetyRails(SETTINGS.rails), recorder=recorder, settings=lambda: SETTINGS)
+    check = DefenseDeepCheck(
+        gateway=BenchGateway(set(), rng),
+        market=data,
+        actions=SimpleNamespace(),
+        rails=SafetyRails(SETTINGS.rails),
+        recorder=recorder,
+        settings=lambda: SETTINGS,
+    )
     batch = trades(count, symbols)
-    scores = [score_trade_with(await check.analysis(t.symbol, data.get(t.symbol), NOW), t.direction,
-                               bid=data.get(t.symbol).bid, ask=data.get(t.symbol).ask) for t in batch]
+    scores = [
+        score_trade_with(
+            await check.analysis(t.symbol, data.get(t.symbol), NOW),
+            t.direction,
+            bid=data.get(t.symbol).bid,
+            ask=data.get(t.symbol).ask,
+        )
+        for t in batch
+    ]
     settings = DefenseSettings()
     started = time.perf_counter()
     for trade, score in zip(batch, scores):
@@ -151,15 +190,21 @@ def main() -> None:
         seconds, flow_check = asyncio.run(bar_close(args.trades, args.symbols, rng, flow_symbols=args.flow_symbols))
         many_flow.append(seconds)
     decisions = [asyncio.run(decide_only(args.trades, args.symbols, rng)) for _ in range(args.rounds)]
-    print(f"one trade alone (analysis + score): median {statistics.median(single) * 1000:.2f} ms; with order flow "
-          f"from 4,000 trade ticks: {statistics.median(single_flow) * 1000:.2f} ms")
+    print(
+        f"one trade alone (analysis + score): median {statistics.median(single) * 1000:.2f} ms; with order flow "
+        f"from 4,000 trade ticks: {statistics.median(single_flow) * 1000:.2f} ms"
+    )
     for label, runs, used in (("", many, check), (f", {args.flow_symbols} with order flow", many_flow, flow_check)):
         median = statistics.median(runs)
-        print(f"{args.trades} trades over {args.symbols} symbols{label} at one bar close: "
-              f"median {median * 1000:.1f} ms ({median / args.trades * 1e6:.0f} us per trade; "
-              f"{used.analyses_computed} analyses and {used.tick_fetches} tick fetches for {used.checks} checks)")
-    print(f"decide() alone for {args.trades} trades: median {statistics.median(decisions) * 1e6 / args.trades:.2f} "
-          f"us per trade")
+        print(
+            f"{args.trades} trades over {args.symbols} symbols{label} at one bar close: "
+            f"median {median * 1000:.1f} ms ({median / args.trades * 1e6:.0f} us per trade; "
+            f"{used.analyses_computed} analyses and {used.tick_fetches} tick fetches for {used.checks} checks)"
+        )
+    print(
+        f"decide() alone for {args.trades} trades: median {statistics.median(decisions) * 1e6 / args.trades:.2f} "
+        f"us per trade"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ async def fill(services: Services, count: int) -> None:
     have = len(services.engine.trades())
     for i in range(have, count):
         symbol = symbols[i % 20]
-        result = await services.gateway.control("open_position", symbol=symbol, type="BUY" if i % 2 else "SELL",
-                                                volume=specs[symbol].volume_min)
+        result = await services.gateway.control(
+            "open_position", symbol=symbol, type="BUY" if i % 2 else "SELL", volume=specs[symbol].volume_min
+        )
         if result["retcode"] != 10009:
             raise RuntimeError(f"could not open a position on {symbol}: {result['retcode']} {result['comment']}")
         await services.engine.register(Registration(ticket=int(result["order"])))
@@ -84,8 +85,10 @@ async def main(limit: int) -> None:
         again = await open_engine(data_dir)
         await again.engine.start()
         recovered = len(again.engine.trades())
-        print(f"recovery of {persisted} persisted trades to READY: {time.perf_counter() - started:.2f} s "
-              f"({recovered} trades resumed)")
+        print(
+            f"recovery of {persisted} persisted trades to READY: {time.perf_counter() - started:.2f} s "
+            f"({recovered} trades resumed)"
+        )
         await again.close()
 
 

@@ -75,8 +75,9 @@ async def _keep_trades(services: Services, count: int, rng: random.Random) -> in
         return 0
     while len(engine.trades()) < count:
         symbol = rng.choice(SYMBOLS)
-        result = await services.gateway.control("open_position", symbol=symbol, type=rng.choice(("BUY", "SELL")),
-                                                volume=0.01 if rng.random() < 0.5 else 0.1)
+        result = await services.gateway.control(
+            "open_position", symbol=symbol, type=rng.choice(("BUY", "SELL")), volume=0.01 if rng.random() < 0.5 else 0.1
+        )
         if result.get("retcode") != 10009:
             return opened
         try:
@@ -90,13 +91,20 @@ async def _keep_trades(services: Services, count: int, rng: random.Random) -> in
 
 async def _sample(services: Services, data_dir: Path, wall0: float, sim0: float) -> Sample:
     sim_now = float(await services.gateway.control("now"))
-    return Sample(wall=time.monotonic() - wall0, sim=sim_now - sim0, rss_kb=_proc_value("/proc/self/status", "VmRSS"),
-                  fds=len(os.listdir("/proc/self/fd")), db_bytes=_db_bytes(data_dir),
-                  written=_proc_value("/proc/self/io", "write_bytes"), trades=len(services.engine.trades()))
+    return Sample(
+        wall=time.monotonic() - wall0,
+        sim=sim_now - sim0,
+        rss_kb=_proc_value("/proc/self/status", "VmRSS"),
+        fds=len(os.listdir("/proc/self/fd")),
+        db_bytes=_db_bytes(data_dir),
+        written=_proc_value("/proc/self/io", "write_bytes"),
+        trades=len(services.engine.trades()),
+    )
 
 
-async def run(seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float,
-              persist: float | None) -> None:
+async def run(
+    seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float, persist: float | None
+) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
@@ -105,8 +113,13 @@ async def run(seconds: float, speed: float, trades: int, warmup: float, every: f
         if persist is not None:
             storage = replace(settings.engine.storage, persist_interval_s=persist)
             settings = replace(settings, engine=replace(settings.engine, storage=storage))
-        options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM,
-                                 sim_speed=speed, sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+        options = RuntimeOptions(
+            data_dir=data_dir,
+            settings=settings,
+            terminal=TerminalKind.SIM,
+            sim_speed=speed,
+            sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+        )
         services = await Services.open(options)
         try:
             if not await services.engine.start():
@@ -139,8 +152,10 @@ async def run(seconds: float, speed: float, trades: int, warmup: float, every: f
             _report(samples, speed, faults, opened, services)
             log = data_dir / "dtms-desk.log"
             flushes = getattr(services.engine._recorder, "flushes", "n/a")
-            print(f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
-                  f"persist interval {services.engine.settings.storage.persist_interval_s:g} s")
+            print(
+                f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
+                f"persist interval {services.engine.settings.storage.persist_interval_s:g} s"
+            )
         finally:
             await services.close()
 
@@ -151,9 +166,11 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
     sims = [s.sim for s in samples]
     hours = last.wall / 3600.0
     sim_hours = last.sim / 3600.0
-    print(f"long run: {last.wall:.0f} s wall, {sim_hours:.1f} simulated hours at {speed:g}x, {faults} faults, "
-          f"{opened} trades opened after the start, {last.trades} managed at the end, "
-          f"{services.engine.health().cycles} fast cycles")
+    print(
+        f"long run: {last.wall:.0f} s wall, {sim_hours:.1f} simulated hours at {speed:g}x, {faults} faults, "
+        f"{opened} trades opened after the start, {last.trades} managed at the end, "
+        f"{services.engine.health().cycles} fast cycles"
+    )
     print(f"{'figure':<22}{'start':>14}{'end':>14}{'end/start':>11}{'slope /wall h':>16}{'slope /sim h':>15}")
     rows = (
         ("RSS MB", [s.rss_kb / 1024 for s in samples]),
@@ -167,14 +184,18 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
         per_sim = _slope(sims, values) * 3600
         print(f"{name:<22}{values[0]:>14.2f}{values[-1]:>14.2f}{ratio:>11.3f}{per_wall:>16.3f}{per_sim:>15.4f}")
     written = (last.written - first.written) / 1e6
-    print(f"bytes written: {written:.2f} MB in {hours * 60:.1f} wall minutes = {written / hours:.2f} MB per wall hour "
-          f"at {speed:g}x; {written / sim_hours if sim_hours else 0:.3f} MB per simulated hour "
-          f"(the rate at 1x, where one wall hour is one simulated hour)")
+    print(
+        f"bytes written: {written:.2f} MB in {hours * 60:.1f} wall minutes = {written / hours:.2f} MB per wall hour "
+        f"at {speed:g}x; {written / sim_hours if sim_hours else 0:.3f} MB per simulated hour "
+        f"(the rate at 1x, where one wall hour is one simulated hour)"
+    )
     half = len(samples) // 2
     first_half = _slope(walls[: half + 1], [s.rss_kb / 1024 for s in samples[: half + 1]]) * 3600
     second_half = _slope(walls[half:], [s.rss_kb / 1024 for s in samples[half:]]) * 3600
-    print(f"RSS slope first half {first_half:.2f} MB/wall h, second half {second_half:.2f} MB/wall h "
-          f"(ratio {second_half / first_half if first_half else float('nan'):.2f})")
+    print(
+        f"RSS slope first half {first_half:.2f} MB/wall h, second half {second_half:.2f} MB/wall h "
+        f"(ratio {second_half / first_half if first_half else float('nan'):.2f})"
+    )
 
 
 if __name__ == "__main__":
@@ -187,5 +208,6 @@ if __name__ == "__main__":
     parser.add_argument("--fault-every", type=float, default=20.0, help="wall seconds between injected faults")
     parser.add_argument("--persist-interval", type=float, default=None, help="storage.persist_interval_s")
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every,
-                    args.persist_interval))
+    asyncio.run(
+        run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every, args.persist_interval)
+    )

@@ -59,25 +59,42 @@ def main() -> None:
         def run() -> object:
             stepped_clock.advance(1.0)
             return fn()
+
         return run
 
     step_cost = _samples(lambda: stepped_clock.advance(1.0), args.rounds)
-    _report("quote() after a 1 s clock step", _samples(step_then(lambda: stepped.quote("EURUSD")), args.rounds)
-            - np.median(step_cost))
-    _report("advance_to_now() after a 1 s step, 5 symbols",
-            _samples(step_then(stepped.advance_to_now), args.rounds) - np.median(step_cost))
+    _report(
+        "quote() after a 1 s clock step",
+        _samples(step_then(lambda: stepped.quote("EURUSD")), args.rounds) - np.median(step_cost),
+    )
+    _report(
+        "advance_to_now() after a 1 s step, 5 symbols",
+        _samples(step_then(stepped.advance_to_now), args.rounds) - np.median(step_cost),
+    )
 
-    for tf, name in ((mt5.TIMEFRAME_M1, "M1"), (mt5.TIMEFRAME_M5, "M5"), (mt5.TIMEFRAME_M15, "M15"),
-                     (mt5.TIMEFRAME_H4, "H4")):
-        _report(f"rates_from_pos({name}, 0, 600)",
-                _samples(lambda tf=tf: market.rates_from_pos("EURUSD", tf, 0, 600), args.rounds))
+    for tf, name in (
+        (mt5.TIMEFRAME_M1, "M1"),
+        (mt5.TIMEFRAME_M5, "M5"),
+        (mt5.TIMEFRAME_M15, "M15"),
+        (mt5.TIMEFRAME_H4, "H4"),
+    ):
+        _report(
+            f"rates_from_pos({name}, 0, 600)",
+            _samples(lambda tf=tf: market.rates_from_pos("EURUSD", tf, 0, 600), args.rounds),
+        )
     time.sleep(1.0)
     now = wall_clock.now()
-    _report("ticks_range(last 0.5 s, live)",
-            _samples(lambda: market.ticks_range("BTCUSD", now - 0.5, now, mt5.COPY_TICKS_ALL), args.rounds))
-    _report("ticks_range(1 h, 3 days ago, synthesised)",
-            _samples(lambda: market.ticks_range("BTCUSD", now - 3 * 86400, now - 3 * 86400 + 3600,
-                                                mt5.COPY_TICKS_ALL), 200), "ms")
+    _report(
+        "ticks_range(last 0.5 s, live)",
+        _samples(lambda: market.ticks_range("BTCUSD", now - 0.5, now, mt5.COPY_TICKS_ALL), args.rounds),
+    )
+    _report(
+        "ticks_range(1 h, 3 days ago, synthesised)",
+        _samples(
+            lambda: market.ticks_range("BTCUSD", now - 3 * 86400, now - 3 * 86400 + 3600, mt5.COPY_TICKS_ALL), 200
+        ),
+        "ms",
+    )
 
     jumps = []
     for _ in range(5):

@@ -28,19 +28,24 @@ def sample() -> Path:
 
 
 def main(entries: int, cycles: list[float]) -> None:
-    print(f"{'cycle s':>8} {'trades':>7} {'wall s':>8} {'cpu s':>8} {'sim h':>8} {'sim h / wall s':>15} "
-          f"{'mean R unmanaged':>17} {'mean R managed':>15}")
+    print(
+        f"{'cycle s':>8} {'trades':>7} {'wall s':>8} {'cpu s':>8} {'sim h':>8} {'sim h / wall s':>15} "
+        f"{'mean R unmanaged':>17} {'mean R managed':>15}"
+    )
     walls = {}
     for cycle in cycles:
         started, cpu = time.perf_counter(), time.process_time()
-        result = asyncio.run(run_replay(ReplayRequest(bars={"EURUSD": sample()}, entries=entries, seed=1,
-                                                      cycle_seconds=cycle)))
+        result = asyncio.run(
+            run_replay(ReplayRequest(bars={"EURUSD": sample()}, entries=entries, seed=1, cycle_seconds=cycle))
+        )
         with tempfile.TemporaryDirectory() as tmp:
             _, data = save(result, Path(tmp) / "out")
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         walls[cycle] = wall
-        print(f"{cycle:>8g} {len(result.trades):>7} {wall:>8.1f} {cpu:>8.1f} {result.sim_hours:>8.0f} "
-              f"{result.sim_hours / wall:>15.0f} {data['unmanaged']['mean_r']:>17.3f} {data['managed']['mean_r']:>15.3f}")
+        print(
+            f"{cycle:>8g} {len(result.trades):>7} {wall:>8.1f} {cpu:>8.1f} {result.sim_hours:>8.0f} "
+            f"{result.sim_hours / wall:>15.0f} {data['unmanaged']['mean_r']:>17.3f} {data['managed']['mean_r']:>15.3f}"
+        )
     if len(walls) > 1:
         base = cycles[0]
         for cycle in cycles[1:]:

@@ -6,7 +6,8 @@ Both paths run the same simulated terminal (same seed, clock frozen, preset symb
 gateway's worker process: "local" builds the simulator inside the worker, as the program does for a local
 terminal; "rpyc" has the worker call an RPyC classic server in another process whose MetaTrader5 is the
 simulator's face. Part 1: gateway round trips (median and p99 in microseconds). Part 2: the engine's fast cycle
-with ``--trades`` managed trades. The two desks take turns (blocks of calls, single cycles), so both run under the same machine load.
+with ``--trades`` managed trades. The two desks take turns (blocks of calls, single cycles), so both run under the
+same machine load.
 Ratios are rpyc / local.
 """
 
@@ -55,8 +56,14 @@ class Desk:
 
 
 async def open_local(data_dir: Path) -> Desk:
-    options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_seed=SEED, sim_start=_start())
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=AppSettings(),
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_seed=SEED,
+        sim_start=_start(),
+    )
     services = await Services.open(options, sleep=no_sleep, autorun=False)
 
     def control(command: str, **kwargs: Any) -> Any:
@@ -66,8 +73,9 @@ async def open_local(data_dir: Path) -> Desk:
 
 
 async def open_rpyc(data_dir: Path, server: RpycServer) -> Desk:
-    options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.RPYC,
-                             rpyc_address=(HOST, server.port))
+    options = RuntimeOptions(
+        data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.RPYC, rpyc_address=(HOST, server.port)
+    )
     services = await Services.open(options, sleep=no_sleep, autorun=False)
 
     async def control(command: str, **kwargs: Any) -> Any:
@@ -88,8 +96,9 @@ async def fill(desk: Desk, count: int) -> None:
     await desk.control("configure_account", balance=1e9, leverage=500)
     for i in range(count):
         symbol = symbols[i % len(symbols)]
-        result = await desk.control("open_position", symbol=symbol, type="BUY" if i % 2 else "SELL",
-                                    volume=specs[symbol].volume_min)
+        result = await desk.control(
+            "open_position", symbol=symbol, type="BUY" if i % 2 else "SELL", volume=specs[symbol].volume_min
+        )
         if result["retcode"] != 10009:
             raise RuntimeError(f"could not open a position on {symbol}: {result['retcode']} {result['comment']}")
         await desk.services.engine.register(Registration(ticket=int(result["order"])))
@@ -130,15 +139,24 @@ async def cycles(desks: list[Desk], count: int) -> dict[str, tuple[float, float,
             cpu[desk.name].append(report.cpu_s)
             wall[desk.name].append(report.duration_s)
             calls[desk.name].append(report.calls)
-    return {name: (statistics.median(cpu[name]), statistics.median(wall[name]), max(wall[name]),
-                   int(statistics.median(calls[name]))) for name in cpu}
+    return {
+        name: (
+            statistics.median(cpu[name]),
+            statistics.median(wall[name]),
+            max(wall[name]),
+            int(statistics.median(calls[name])),
+        )
+        for name in cpu
+    }
 
 
 async def main(calls: int, trades: int, cycle_count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = RpycServer(face=True, options={"speed": 0.0, "start_time": START, "seed": SEED,
-                                               "data_dir": str(root / "server-broker")}).start()
+        server = RpycServer(
+            face=True,
+            options={"speed": 0.0, "start_time": START, "seed": SEED, "data_dir": str(root / "server-broker")},
+        ).start()
         desks: list[Desk] = []
         try:
             desks = [await open_local(root / "local"), await open_rpyc(root / "rpyc", server)]

@@ -33,10 +33,29 @@ from app.terminal.spec import TerminalKind
 
 
 def trade(ticket: int) -> Trade:
-    return Trade(ticket=ticket, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=0.1, sl=1.09, tp=1.12,
-                 magic=0, comment="bench", opened_at=1.0, sent={"symbol": "EURUSD"}, managed_by="DTMS",
-                 strategy_type=None, source=TradeSource.REGISTERED, registered_at=1.0, initial_sl=1.09,
-                 initial_volume=0.1, r=0.01, synthetic_r=False, breakeven_triggered=False, state_since=1.0)
+    return Trade(
+        ticket=ticket,
+        symbol="EURUSD",
+        direction=Direction.BUY,
+        entry=1.1,
+        volume=0.1,
+        sl=1.09,
+        tp=1.12,
+        magic=0,
+        comment="bench",
+        opened_at=1.0,
+        sent={"symbol": "EURUSD"},
+        managed_by="DTMS",
+        strategy_type=None,
+        source=TradeSource.REGISTERED,
+        registered_at=1.0,
+        initial_sl=1.09,
+        initial_volume=0.1,
+        r=0.01,
+        synthetic_r=False,
+        breakeven_triggered=False,
+        state_since=1.0,
+    )
 
 
 async def lag_during(work: asyncio.Future | None, seconds: float | None = None) -> float:
@@ -71,8 +90,10 @@ async def database_costs(trades: int, rounds: int) -> None:
             size = (Path(folder) / "dtms.sqlite3").stat().st_size + Path(f"{folder}/dtms.sqlite3-wal").stat().st_size
             b_ms, b_lag = statistics.median(x[0] for x in backups), max(x[1] for x in backups)
             c_ms, c_lag = statistics.median(x[0] for x in checks), max(x[1] for x in checks)
-            print(f"{trades:>6} trades ({size / 1e6:.1f} MB): backup {b_ms:7.1f} ms (loop lag max {b_lag:5.1f} ms), "
-                  f"quick_check {c_ms:7.1f} ms (lag max {c_lag:5.1f} ms); idle loop lag max {idle:4.1f} ms")
+            print(
+                f"{trades:>6} trades ({size / 1e6:.1f} MB): backup {b_ms:7.1f} ms (loop lag max {b_lag:5.1f} ms), "
+                f"quick_check {c_ms:7.1f} ms (lag max {c_lag:5.1f} ms); idle loop lag max {idle:4.1f} ms"
+            )
         finally:
             await repo.close()
 
@@ -94,8 +115,10 @@ async def registration_cost(count: int) -> None:
                     await repo.register_trade(replace(trade(1), ticket=n), "trade_registered", {"ticket": n}, 1.0)
                 safes.append((time.perf_counter() - started) / 100)
             plain, safe = statistics.median(plains), statistics.median(safes)
-            print(f"registration commit: {safe * 1e6:.0f} us (row + event + side journal) against {plain * 1e6:.0f} us "
-                  f"(row alone): x{safe / plain:.2f}, over {count} registrations")
+            print(
+                f"registration commit: {safe * 1e6:.0f} us (row + event + side journal) against {plain * 1e6:.0f} us "
+                f"(row alone): x{safe / plain:.2f}, over {count} registrations"
+            )
         finally:
             await repo.close()
 
@@ -103,11 +126,15 @@ async def registration_cost(count: int) -> None:
 async def damage_to_degraded(trades: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
-        services = await Services.open(RuntimeOptions(data_dir=data, settings=AppSettings(),
-                                                      terminal=TerminalKind.SIM, sim_speed=0.0, in_process=True))
+        services = await Services.open(
+            RuntimeOptions(
+                data_dir=data, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0, in_process=True
+            )
+        )
         try:
-            await services.repository.save_trades([replace(trade(1), ticket=n, active=False)
-                                                   for n in range(1, trades + 1)])
+            await services.repository.save_trades(
+                [replace(trade(1), ticket=n, active=False) for n in range(1, trades + 1)]
+            )
             database = data / "dtms.sqlite3"
             connection = sqlite3.connect(database)
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -120,17 +147,21 @@ async def damage_to_degraded(trades: int) -> None:
             problem = await services.engine.check_database()
             seconds = time.perf_counter() - damaged
             interval = services.settings.engine.database.check_interval_s
-            print(f"damage to degraded ({trades} trades): {seconds * 1000:.1f} ms from the check's start "
-                  f"({'found' if problem else 'NOT found'}); at most {interval:.0f} s + that with the periodic check, "
-                  "at once when a write or read meets the damage")
+            print(
+                f"damage to degraded ({trades} trades): {seconds * 1000:.1f} ms from the check's start "
+                f"({'found' if problem else 'NOT found'}); at most {interval:.0f} s + that with the periodic check, "
+                "at once when a write or read meets the damage"
+            )
         finally:
             await services.close()
 
 
 async def hang_detection(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        services = await Services.open(RuntimeOptions(data_dir=Path(folder), settings=AppSettings(),
-                                                      terminal=TerminalKind.SIM, sim_speed=0.0), autorun=False)
+        services = await Services.open(
+            RuntimeOptions(data_dir=Path(folder), settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0),
+            autorun=False,
+        )
         try:
             assert await services.engine.start()
             figures = []
@@ -145,8 +176,10 @@ async def hang_detection(rounds: int) -> None:
                 while services.engine.health().terminal_stall_s is not None:
                     await asyncio.sleep(0.01)
             threshold = services.settings.engine.connection.stall_threshold_s
-            print(f"hang detection: {statistics.median(figures):.2f} s median, {max(figures):.2f} s max from the "
-                  f"call's start (threshold {threshold:g} s, watchdog 10 s; {rounds} 5 s blocks)")
+            print(
+                f"hang detection: {statistics.median(figures):.2f} s median, {max(figures):.2f} s max from the "
+                f"call's start (threshold {threshold:g} s, watchdog 10 s; {rounds} 5 s blocks)"
+            )
         finally:
             await services.close()
 

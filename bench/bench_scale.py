@@ -73,8 +73,9 @@ async def fill(services: Services, count: int) -> list[float]:
     took = []
     for i in range(len(services.engine.trades()), count):
         symbol = symbols[i % 20]
-        result = await services.gateway.control("open_position", symbol=symbol, type="BUY" if i % 2 else "SELL",
-                                                volume=specs[symbol].volume_min)
+        result = await services.gateway.control(
+            "open_position", symbol=symbol, type="BUY" if i % 2 else "SELL", volume=specs[symbol].volume_min
+        )
         if result["retcode"] != 10009:
             raise RuntimeError(f"could not open a position on {symbol}: {result['retcode']} {result['comment']}")
         started = time.perf_counter()
@@ -150,11 +151,15 @@ async def engine_part(count: int) -> None:
         print(f"terminal calls per steady cycle: median {statistics.median(CALLS):.0f}, max {max(CALLS)}")
         steady, base = statistics.median(worker_ms), statistics.median(local_ms)
         register = statistics.median(registrations) * 1000
-        print(f"steady fast cycle, terminal in its worker: {steady:.1f} ms median (max {max(worker_ms):.1f}); "
-              f"in-process {base:.1f} ms; ratio {steady / base:.2f}x (goal <= 40 ms and <= 1.5x; "
-              f"before {BEFORE['steady']:.0f} ms)")
-        print(f"registration of a new ticket, 1 client: p50 {register:.2f} ms, p99 "
-              f"{np.percentile(registrations, 99) * 1000:.2f} ms (goal p50 <= 1.0 ms; before {BEFORE['register']} ms)")
+        print(
+            f"steady fast cycle, terminal in its worker: {steady:.1f} ms median (max {max(worker_ms):.1f}); "
+            f"in-process {base:.1f} ms; ratio {steady / base:.2f}x (goal <= 40 ms and <= 1.5x; "
+            f"before {BEFORE['steady']:.0f} ms)"
+        )
+        print(
+            f"registration of a new ticket, 1 client: p50 {register:.2f} ms, p99 "
+            f"{np.percentile(registrations, 99) * 1000:.2f} ms (goal p50 <= 1.0 ms; before {BEFORE['register']} ms)"
+        )
 
         worker_get, local_get = [], []
         for _ in range(15):
@@ -162,9 +167,12 @@ async def engine_part(count: int) -> None:
                 started = time.perf_counter()
                 await services.gateway.positions()
                 into.append((time.perf_counter() - started) * 1000)
-        print(f"positions_get of {count}: through the worker {statistics.median(worker_get):.1f} ms median, in-process "
-              f"{statistics.median(local_get):.1f} ms; ratio {statistics.median(worker_get) / statistics.median(local_get):.2f}x "
-              f"(before 42 ms vs 4.4 ms, 9.5x)")
+        print(
+            f"positions_get of {count}: through the worker {statistics.median(worker_get):.1f} ms median, in-process "
+            f"{statistics.median(local_get):.1f} ms; "
+            f"ratio {statistics.median(worker_get) / statistics.median(local_get):.2f}x "
+            f"(before 42 ms vs 4.4 ms, 9.5x)"
+        )
         await local.close()
         facade = ApiFacade(prod)
         took, held = await loop_hold_ms(facade.trades(TradeQuery()))
@@ -182,13 +190,18 @@ async def engine_part(count: int) -> None:
             await cycle_ms(prod, advance=300 - now % 300 - 1)
             bars.append(await cycle_ms(prod, advance=1.0 + 1e-3))
             spread.append(await settle_checks(prod))
-        print(f"deep checks at bar close spread over the next {max(c for c, _ in spread)} cycles at most, the "
-              f"longest of them {max(w for _, w in spread):.0f} ms")
+        print(
+            f"deep checks at bar close spread over the next {max(c for c, _ in spread)} cycles at most, the "
+            f"longest of them {max(w for _, w in spread):.0f} ms"
+        )
         steady_after = statistics.median([await cycle_ms(prod) for _ in range(5)])
         bars = [max(b, w) for b, (_, w) in zip(bars, spread)]
-        print(f"bar-close cycle (or a cycle its checks spread to): {max(bars):.0f} ms worst of {len(bars)} ({', '.join(f'{b:.0f}' for b in bars)}); "
-              f"steady {steady_after:.1f} ms; ratio {max(bars) / steady_after:.2f}x (goal <= 3x; before "
-              f"{BEFORE['bar'] / BEFORE['steady']:.0f}x)")
+        print(
+            f"bar-close cycle (or a cycle its checks spread to): {max(bars):.0f} ms worst of {len(bars)} "
+            f"({', '.join(f'{b:.0f}' for b in bars)}); "
+            f"steady {steady_after:.1f} ms; ratio {max(bars) / steady_after:.2f}x (goal <= 3x; before "
+            f"{BEFORE['bar'] / BEFORE['steady']:.0f}x)"
+        )
 
         before = len(prod.engine.trades())
         closing = [t.ticket for t in prod.engine.trades()][: count // 10]
@@ -196,9 +209,11 @@ async def engine_part(count: int) -> None:
             await prod.gateway.control("close_position", ticket=ticket)
         mass = await cycle_ms(prod)
         closed = before - len(prod.engine.trades())
-        print(f"cycle in which {closed} of {before} trades close: {mass:.0f} ms; steady "
-              f"{steady_after:.1f} ms; ratio {mass / steady_after:.1f}x (goal <= 5x; before "
-              f"{BEFORE['mass'] / BEFORE['steady']:.0f}x)")
+        print(
+            f"cycle in which {closed} of {before} trades close: {mass:.0f} ms; steady "
+            f"{steady_after:.1f} ms; ratio {mass / steady_after:.1f}x (goal <= 5x; before "
+            f"{BEFORE['mass'] / BEFORE['steady']:.0f}x)"
+        )
         await facade.close()
         await prod.close()
 
@@ -253,12 +268,16 @@ async def program_part(count: int, samples: int) -> None:
         await connection.close()
         loaded = rss_mb(process.pid)
         ping_p99 = max(ping.p99_ms, ping2.p99_ms)
-        print(f"GET /dtms/trades?limit=100: p50 {page.p50_ms:.2f} ms, p99 {page.p99_ms:.2f} ms over {page.requests}; "
-              f"/ping p99 {ping_p99:.2f} ms; ratio {page.p99_ms / ping_p99:.2f}x (goal <= 3x; before "
-              f"{BEFORE['list_p99']:.0f} ms)")
+        print(
+            f"GET /dtms/trades?limit=100: p50 {page.p50_ms:.2f} ms, p99 {page.p99_ms:.2f} ms over {page.requests}; "
+            f"/ping p99 {ping_p99:.2f} ms; ratio {page.p99_ms / ping_p99:.2f}x (goal <= 3x; before "
+            f"{BEFORE['list_p99']:.0f} ms)"
+        )
         print(f"GET /dtms/trades (all {full.get('count')}): {full_ms:.0f} ms, {len(raw) / 1e6:.1f} MB, status {status}")
-        print(f"RSS parent + worker: idle {idle:.0f} MB, {count} trades {loaded:.0f} MB; ratio {loaded / idle:.2f}x "
-              f"(goal <= 1.3x)")
+        print(
+            f"RSS parent + worker: idle {idle:.0f} MB, {count} trades {loaded:.0f} MB; ratio {loaded / idle:.2f}x "
+            f"(goal <= 1.3x)"
+        )
         stop(process)
 
         starts = []
@@ -268,9 +287,11 @@ async def program_part(count: int, samples: int) -> None:
             await wait_ready(host, port)
             starts.append(time.perf_counter() - started)
             stop(process)
-        print(f"start to READY, whole process: with {count} trades {min(starts):.2f} s best of 3 "
-              f"({', '.join(f'{s:.2f}' for s in starts)}); with none {first_ready:.2f} s (goal <= 1.0 s; "
-              f"before {BEFORE['start']} s)")
+        print(
+            f"start to READY, whole process: with {count} trades {min(starts):.2f} s best of 3 "
+            f"({', '.join(f'{s:.2f}' for s in starts)}); with none {first_ready:.2f} s (goal <= 1.0 s; "
+            f"before {BEFORE['start']} s)"
+        )
 
 
 def main() -> None:

@@ -59,13 +59,14 @@ def run(label: str, terminal: SimulatedTerminal, positions: int, rounds: int) ->
     tickets = [p.ticket for p in terminal.positions_get()]
     _report("order_send (open 0.01 lot)", _samples(lambda: terminal.order_send(BUY), rounds))
     closes = iter(tickets)
-    _report("order_send (close a position)", _samples(
-        lambda: terminal.order_send({**BUY, "type": mt5.ORDER_TYPE_SELL, "position": next(closes)}), rounds))
+    _report(
+        "order_send (close a position)",
+        _samples(lambda: terminal.order_send({**BUY, "type": mt5.ORDER_TYPE_SELL, "position": next(closes)}), rounds),
+    )
     _report("order_check", _samples(lambda: terminal.order_check(BUY), rounds))
     _report("positions_get() all", _samples(terminal.positions_get, max(rounds // 10, 5)))
     _report("positions_get(ticket=)", _samples(lambda: terminal.positions_get(ticket=tickets[-1]), rounds))
-    _report("positions_get(symbol='GBPUSD') (empty)", _samples(lambda: terminal.positions_get(symbol="GBPUSD"),
-                                                                rounds))
+    _report("positions_get(symbol='GBPUSD') (empty)", _samples(lambda: terminal.positions_get(symbol="GBPUSD"), rounds))
     _report("account_info", _samples(terminal.account_info, rounds))
     _report("symbol_info_tick", _samples(lambda: terminal.symbol_info_tick("EURUSD"), rounds))
     _report("positions_total (catch-up only)", _samples(terminal.positions_total, rounds))

@@ -92,8 +92,10 @@ async def main(rows: int, singles: int) -> None:
             await repository.save_trade(trade)
             latencies.append(time.perf_counter() - started)
         cuts = statistics.quantiles(latencies, n=100)
-        print(f"save_trade x{singles:,}: p50 {ms(cuts[49]).strip()}, p99 {ms(cuts[98]).strip()}, "
-              f"max {ms(max(latencies)).strip()}")
+        print(
+            f"save_trade x{singles:,}: p50 {ms(cuts[49]).strip()}, p99 {ms(cuts[98]).strip()}, "
+            f"max {ms(max(latencies)).strip()}"
+        )
 
         _, idle = await max_lag_during(lambda: asyncio.sleep(0.5))
         print(f"5 ms ticker, idle loop: max lag           {ms(idle)}")

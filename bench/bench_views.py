@@ -83,10 +83,18 @@ class FirstPaint(QObject):
 
 def build_window(services: Services, bridge: EngineBridge, data_dir: Path) -> MainWindow:
     extra = {"gateway": services.gateway} if "gateway" in inspect.signature(MainWindow).parameters else {}
-    return MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                      database=data_dir / "dtms.sqlite3", settings=services.settings,
-                      config_path=data_dir / "dtms.toml", account=services.gateway.account_info,
-                      notify_interval_s=5.0, **extra)
+    return MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=data_dir / "dtms.toml",
+        account=services.gateway.account_info,
+        notify_interval_s=5.0,
+        **extra,
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -97,12 +105,14 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def ms(values: list[float]) -> str:
-    return (f"{statistics.median(values) * 1000:>8.2f} {percentile(values, 0.99) * 1000:>8.2f} "
-            f"{max(values) * 1000:>8.2f}")
+    return (
+        f"{statistics.median(values) * 1000:>8.2f} {percentile(values, 0.99) * 1000:>8.2f} {max(values) * 1000:>8.2f}"
+    )
 
 
-async def per_cycle(app: QApplication, services: Services, window: MainWindow, bridge: TimedBridge,
-                    cycles: int) -> tuple[list[float], list[float], list[float]]:
+async def per_cycle(
+    app: QApplication, services: Services, window: MainWindow, bridge: TimedBridge, cycles: int
+) -> tuple[list[float], list[float], list[float]]:
     handled, posted, engine = [], [], []
     for _ in range(cycles):
         await services.gateway.control("advance", seconds=1.0)
@@ -134,13 +144,16 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
         for _ in range(3):  # warm-up: first prices for every row
             await per_cycle(app, services, window, bridge, 1)
         samples: dict[str, list[float]] = {}
-        print(f"(a) GUI thread per fast cycle, {window.trades.rowCount()} managed trades, {cycles} cycles "
-              "(median / p99 / max, ms)")
+        print(
+            f"(a) GUI thread per fast cycle, {window.trades.rowCount()} managed trades, {cycles} cycles "
+            "(median / p99 / max, ms)"
+        )
         print(f"    {'table order':<22} {'live events':>26} {'posted (paint)':>26} {'total':>26}")
-        for name, column, order, text in (("by ticket", Column.TICKET, Qt.SortOrder.AscendingOrder, ""),
-                                          ("by profit", Column.PROFIT, Qt.SortOrder.DescendingOrder, ""),
-                                          ("by ticket, filtered", Column.TICKET, Qt.SortOrder.AscendingOrder,
-                                           "EURUSD")):
+        for name, column, order, text in (
+            ("by ticket", Column.TICKET, Qt.SortOrder.AscendingOrder, ""),
+            ("by profit", Column.PROFIT, Qt.SortOrder.DescendingOrder, ""),
+            ("by ticket, filtered", Column.TICKET, Qt.SortOrder.AscendingOrder, "EURUSD"),
+        ):
             window.trades_view.sortByColumn(column, order)
             window.filter.setText(text)
             app.processEvents()
@@ -148,8 +161,10 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
             total = [h + p for h, p in zip(handled, posted, strict=True)]
             samples[name] = total
             print(f"    {name:<22} {ms(handled):>26} {ms(posted):>26} {ms(total):>26}")
-        print(f"    (engine fast cycle itself, for comparison: median {statistics.median(engine) * 1000:.1f} ms; "
-              f"{window.trades.rowCount()} trades managed at the end)")
+        print(
+            f"    (engine fast cycle itself, for comparison: median {statistics.median(engine) * 1000:.1f} ms; "
+            f"{window.trades.rowCount()} trades managed at the end)"
+        )
         await window.close_tasks()
         bridge.detach()
         window.deleteLater()
@@ -188,9 +203,11 @@ async def start_up(app: QApplication, data_dir: Path) -> None:
         painted = watcher.painted.result()
         rows = window.trades.rowCount()
         print(f"(b) start-up to a painted window with {rows} recovered trades: {(painted - started) * 1000:.0f} ms")
-        print(f"    Services.open {(opened - started) * 1000:.0f} ms, engine.start (recovery) "
-              f"{(ready - opened) * 1000:.0f} ms, window construction and load {(built - ready) * 1000:.0f} ms, "
-              f"first paint {(painted - built) * 1000:.0f} ms")
+        print(
+            f"    Services.open {(opened - started) * 1000:.0f} ms, engine.start (recovery) "
+            f"{(ready - opened) * 1000:.0f} ms, window construction and load {(built - ready) * 1000:.0f} ms, "
+            f"first paint {(painted - built) * 1000:.0f} ms"
+        )
         await window.close_tasks()
         bridge.detach()
         window.deleteLater()
@@ -222,19 +239,38 @@ def compare(baseline: Path, count: int, cycles: int, rounds: int) -> None:
             for label, tree in (("baseline", baseline), ("this", HERE.parents[1])):
                 out = Path(tmp) / f"{label}-{index}.json"
                 env = {**os.environ, "PYTHONPATH": str(tree)}
-                subprocess.run([sys.executable, str(HERE), "--tree", str(tree), "--trades", str(count), "--cycles",
-                                str(per_round), "--samples", str(out), "--no-start-up"], check=True, env=env)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(HERE),
+                        "--tree",
+                        str(tree),
+                        "--trades",
+                        str(count),
+                        "--cycles",
+                        str(per_round),
+                        "--samples",
+                        str(out),
+                        "--no-start-up",
+                    ],
+                    check=True,
+                    env=env,
+                )
                 for name, values in json.loads(out.read_text(encoding="utf-8")).items():
                     results[label].setdefault(name, []).extend(values)
-    print(f"\nGUI thread per fast cycle (live events + posted paint), {count} trades, "
-          f"{per_round * rounds} cycles each over {rounds} alternating rounds, same run:")
+    print(
+        f"\nGUI thread per fast cycle (live events + posted paint), {count} trades, "
+        f"{per_round * rounds} cycles each over {rounds} alternating rounds, same run:"
+    )
     print(f"    {'table order':<22} {'baseline median/p99':>22} {'this median/p99':>22} {'ratio median/p99':>20}")
     for name, base in results["baseline"].items():
         mine = results["this"][name]
         b_med, b_p99 = statistics.median(base), percentile(base, 0.99)
         m_med, m_p99 = statistics.median(mine), percentile(mine, 0.99)
-        print(f"    {name:<22} {b_med * 1000:>10.2f} {b_p99 * 1000:>10.2f} {m_med * 1000:>10.2f} "
-              f"{m_p99 * 1000:>10.2f} {m_med / b_med:>9.2f} {m_p99 / b_p99:>9.2f}")
+        print(
+            f"    {name:<22} {b_med * 1000:>10.2f} {b_p99 * 1000:>10.2f} {m_med * 1000:>10.2f} "
+            f"{m_p99 * 1000:>10.2f} {m_med / b_med:>9.2f} {m_p99 / b_p99:>9.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -75,15 +75,18 @@ def simulator_bars(folder: Path, days: int = 200) -> Path:
     """H1 bars of the simulator's own seeded EURUSD over ``days``, as MT5 exports them (weekends included:
     the simulated market never closes)."""
     start = datetime(2025, 1, 6, tzinfo=UTC).timestamp()
-    terminal = SimulatedTerminal(data_dir=None, seed=SEED, speed=0.0, start_time=start + days * 86400,
-                                 history_days=days)
+    terminal = SimulatedTerminal(
+        data_dir=None, seed=SEED, speed=0.0, start_time=start + days * 86400, history_days=days
+    )
     terminal.initialize()
     rates = terminal.copy_rates_range("EURUSD", c.TIMEFRAME_H1, int(start), int(start + days * 86400 - 3600))
     rows = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"]
     for r in rates:
         when = datetime.fromtimestamp(int(r["time"]), tz=UTC)
-        rows.append(f"{when:%Y.%m.%d}\t{when:%H:%M:%S}\t{r['open']:.5f}\t{r['high']:.5f}\t{r['low']:.5f}\t"
-                    f"{r['close']:.5f}\t{int(r['tick_volume'])}\t0\t{int(r['spread'])}")
+        rows.append(
+            f"{when:%Y.%m.%d}\t{when:%H:%M:%S}\t{r['open']:.5f}\t{r['high']:.5f}\t{r['low']:.5f}\t"
+            f"{r['close']:.5f}\t{int(r['tick_volume'])}\t0\t{int(r['spread'])}"
+        )
     path = folder / "sim_eurusd_h1.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
@@ -91,16 +94,28 @@ def simulator_bars(folder: Path, days: int = 200) -> Path:
 
 async def one(name: str, bars: Path, part: tuple[float, float]) -> dict:
     settings = VARIANTS[name](_BEFORE(EngineSettings()))
-    request = ReplayRequest(bars={"EURUSD": bars}, entries=ENTRIES, seed=SEED, settings=settings,
-                            cycle_seconds=CYCLE_SECONDS, part=part)
+    request = ReplayRequest(
+        bars={"EURUSD": bars}, entries=ENTRIES, seed=SEED, settings=settings, cycle_seconds=CYCLE_SECONDS, part=part
+    )
     started = time.perf_counter()
     result = await run_replay(request)
     data = summary(result.trades, inputs_meta(request))
-    refused = collections.Counter(f"{r.kind.value} {r.outcome.value}" for records in result.actions.values()
-                                  for r in records if r.outcome is not ActionOutcome.SUCCESS)
-    return {"variant": name, "part": list(part), "trades": len(result.trades), "unmanaged": data["unmanaged"],
-            "managed": data["managed"], "difference": data["difference_managed_minus_unmanaged"],
-            "not_successful": dict(refused), "wall_s": round(time.perf_counter() - started, 1)}
+    refused = collections.Counter(
+        f"{r.kind.value} {r.outcome.value}"
+        for records in result.actions.values()
+        for r in records
+        if r.outcome is not ActionOutcome.SUCCESS
+    )
+    return {
+        "variant": name,
+        "part": list(part),
+        "trades": len(result.trades),
+        "unmanaged": data["unmanaged"],
+        "managed": data["managed"],
+        "difference": data["difference_managed_minus_unmanaged"],
+        "not_successful": dict(refused),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.sim.symbols import SymbolSpec, preset_symbols
 
-START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 
 
 def twenty_symbols() -> dict[str, SymbolSpec]:
@@ -27,5 +27,10 @@ def twenty_symbols() -> dict[str, SymbolSpec]:
     return specs
 
 
-TERMINAL = SimulatedTerminal(data_dir=Path(os.environ["DTMS_BENCH_DATA_DIR"]), speed=0.0, start_time=START,
-                             symbols=twenty_symbols(), history_days=3)
+TERMINAL = SimulatedTerminal(
+    data_dir=Path(os.environ["DTMS_BENCH_DATA_DIR"]),
+    speed=0.0,
+    start_time=START,
+    symbols=twenty_symbols(),
+    history_days=3,
+)

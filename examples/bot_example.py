@@ -45,8 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--symbol", default="EURUSD")
     parser.add_argument("--side", type=str.lower, choices=sorted(ORDER_TYPE), default="buy")
     parser.add_argument("--volume", type=float, default=0.01, help="lots")
-    parser.add_argument("--sl-distance", type=float, default=0.0,
-                        help="stop loss this far from the fill price, in price units (0: none; DTMS then uses a synthetic R)")
+    parser.add_argument(
+        "--sl-distance",
+        type=float,
+        default=0.0,
+        help="stop loss this far from the fill price, in price units (0: none; DTMS then uses a synthetic R)",
+    )
     parser.add_argument("--tp-distance", type=float, default=0.0, help="take profit distance in price units (0: none)")
     parser.add_argument("--token", default=None, help="bearer token (default: $DTMS_API_TOKEN)")
     parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for DTMS to become ready")
@@ -110,9 +114,10 @@ async def run(args: argparse.Namespace) -> int:
 
 async def trade_once(args: argparse.Namespace) -> int:
     headers = auth_headers(args.token)
-    async with httpx.AsyncClient(base_url=args.api_url, headers=headers, timeout=10.0) as sim, DtmsClient(
-        args.api_url, token=args.token
-    ) as dtms:
+    async with (
+        httpx.AsyncClient(base_url=args.api_url, headers=headers, timeout=10.0) as sim,
+        DtmsClient(args.api_url, token=args.token) as dtms,
+    ):
         if not await dtms.wait_until_ready(args.wait):
             print(f"DTMS at {args.api_url} is not ready; is DTMS Desk running with --terminal sim?")
             return 1

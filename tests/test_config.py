@@ -11,7 +11,8 @@ import pytest
 
 from app.config import AppSettings, load_settings, save_settings, settings_from_dict, settings_to_dict
 from app.engine.scoring.settings import RegimeSettings, ScoringSettings, StructureRules
-from app.engine.scoring.vocab import ComponentName as C, MarketStructure, Session, Volatility
+from app.engine.scoring.vocab import ComponentName as C
+from app.engine.scoring.vocab import MarketStructure, Session, Volatility
 from app.engine.settings import EngineSettings
 from app.errors import InvalidSettings
 
@@ -25,8 +26,9 @@ def _custom_scoring() -> ScoringSettings:
         vwap_threshold_clamp=(0.4, 2.0),
         weight_multipliers={MarketStructure.RANGE: {C.VWAP: 1.5}, Volatility.HIGH: {"structure": 1.3}},
     )
-    return ScoringSettings(weights=weights, confluence_pct=75.0, structure=StructureRules(bos_margin_pct=0.05),
-                           regime=regime)
+    return ScoringSettings(
+        weights=weights, confluence_pct=75.0, structure=StructureRules(bos_margin_pct=0.05), regime=regime
+    )
 
 
 def test_the_engine_settings_hold_every_scoring_figure() -> None:

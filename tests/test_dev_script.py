@@ -39,8 +39,9 @@ def fake_venv(dev: ModuleType) -> None:
     python.write_text("")
 
 
-def test_switching_between_run_and_test_installs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_switching_between_run_and_test_installs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     dev = load_dev(tmp_path)
     fake_venv(dev)
     run = RecordingRun(output="WARNING: Location 'file:///opt/pypi/simple/x/' is ignored\n")
@@ -55,8 +56,9 @@ def test_switching_between_run_and_test_installs_once(tmp_path: Path, monkeypatc
     assert "WARNING" not in printed.out + printed.err and printed.out.count("installing") == 1
 
 
-def test_a_failing_install_shows_what_pip_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_install_shows_what_pip_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     dev = load_dev(tmp_path)
     fake_venv(dev)
     monkeypatch.setattr(dev.subprocess, "run", RecordingRun(returncode=1, output="ERROR: no matching distribution"))

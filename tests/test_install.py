@@ -41,15 +41,32 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fresh environment's bin (Scripts) directory, with the wheel of this checkout installed."""
     base = tmp_path_factory.mktemp("install")
     wheels = base / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(wheels),
-          str(ROOT)], env=_clean_env(), cwd=base)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
+        env=_clean_env(),
+        cwd=base,
+    )
     wheel = next(wheels.glob("dtms_desk-*.whl"))
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / ("python.exe" if os.name == "nt" else "python")
-    fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                           env=_clean_env()).stdout.strip())
+    fresh_site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=_clean_env()
+        ).stdout.strip()
+    )
     (fresh_site / "borrowed-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
     _run([str(python), "-m", "pip", "install", "--no-deps", "--quiet", str(wheel)], env=_clean_env(), cwd=base)
     return bin_dir
@@ -58,14 +75,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_the_wheel_carries_the_resources_and_the_commands(installed: Path, tmp_path: Path) -> None:
     python = str(installed / ("python.exe" if os.name == "nt" else "python"))
-    code = ("import app, app.demo, app.views.program as p; print(app.__file__); print(len(app.demo.load_scenario()));"
-            " print(p.STYLE_SHEET.is_file())")
+    code = (
+        "import app, app.demo, app.views.program as p; print(app.__file__); print(len(app.demo.load_scenario()));"
+        " print(p.STYLE_SHEET.is_file())"
+    )
     out = _run([python, "-c", code], env=_clean_env(), cwd=tmp_path).stdout.split()
     assert "site-packages" in out[0] and not out[0].startswith(str(ROOT)), "imported from the wheel"
     assert out[1:] == ["3", "True"]
     assert (installed / "dtms-desk").exists() or (installed / "dtms-desk.exe").exists()
-    assert "usage: dtms-desk" in _run([str(installed / "dtms-desk-cli"), "--help"], env=_clean_env(),
-                                      cwd=tmp_path).stdout
+    assert (
+        "usage: dtms-desk" in _run([str(installed / "dtms-desk-cli"), "--help"], env=_clean_env(), cwd=tmp_path).stdout
+    )
     assert "usage: dtms-desk" in _run([python, "-m", "app", "--help"], env=_clean_env(), cwd=tmp_path).stdout
 
 
@@ -73,9 +93,23 @@ def test_the_wheel_carries_the_resources_and_the_commands(installed: Path, tmp_p
 def test_the_installed_command_protects_the_demo_trades_headless(installed: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     process = subprocess.Popen(
-        [str(installed / "dtms-desk"), "--headless", "--demo", "--port", "0", "--data-dir", str(data_dir),
-         "--config", str(tmp_path / "dtms.toml")],
-        cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            str(installed / "dtms-desk"),
+            "--headless",
+            "--demo",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--config",
+            str(tmp_path / "dtms.toml"),
+        ],
+        cwd=tmp_path,
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()

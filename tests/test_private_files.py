@@ -27,8 +27,11 @@ def mode(path: Path) -> int:
 async def test_account_files_are_created_0600(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
-        services = await Services.open(RuntimeOptions(data_dir=tmp_path, settings=AppSettings(),
-                                                      terminal=TerminalKind.SIM, sim_speed=0.0, in_process=True))
+        services = await Services.open(
+            RuntimeOptions(
+                data_dir=tmp_path, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0, in_process=True
+            )
+        )
         try:
             assert await services.engine.start()
             result = await services.gateway.control("open_position", symbol="EURUSD", type="BUY", volume=0.1)
@@ -49,8 +52,14 @@ async def test_account_files_are_created_0600(tmp_path: Path) -> None:
                 logging.getLogger().addHandler(handler)
     finally:
         os.umask(previous)
-    files = [tmp_path / "dtms.sqlite3", tmp_path / "api_token", tmp_path / "dtms-desk.log",
-             tmp_path / "sim_broker.sqlite3", tmp_path / "desk.lock", tmp_path / "desk.lock.json",
-             *sorted((tmp_path / "backups").glob("*.sqlite3"))]
+    files = [
+        tmp_path / "dtms.sqlite3",
+        tmp_path / "api_token",
+        tmp_path / "dtms-desk.log",
+        tmp_path / "sim_broker.sqlite3",
+        tmp_path / "desk.lock",
+        tmp_path / "desk.lock.json",
+        *sorted((tmp_path / "backups").glob("*.sqlite3")),
+    ]
     assert list((tmp_path / "backups").glob("*.sqlite3")), "no backup was taken at the clean stop"
     assert {str(f.name): oct(mode(f)) for f in files if mode(f) != 0o600} == {}

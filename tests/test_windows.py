@@ -118,6 +118,5 @@ def test_notifications_come_from_dtms_desk() -> None:
     shell32, registry = FakeShell32(), FakeRegistry()
     assert windows.set_app_user_model_id(shell32=shell32, registry=registry)
     assert shell32.ids == [windows.APP_USER_MODEL_ID]
-    assert registry.values == {
-        (r"HKCU\Software\Classes\AppUserModelId\DTMS.Desk", "DisplayName"): "DTMS Desk"}
+    assert registry.values == {(r"HKCU\Software\Classes\AppUserModelId\DTMS.Desk", "DisplayName"): "DTMS Desk"}
     assert not windows.set_app_user_model_id(shell32=FakeShell32(result=-2147024809), registry=FakeRegistry())

@@ -36,20 +36,52 @@ class Notice:
     tickets: tuple[int, ...] = ()  # every trade a grouped notice names
 
 
-_DONE = {"BREAKEVEN": "SL moved to breakeven", "TRAIL": "SL trailed", "TIGHTEN": "SL tightened",
-         "PARTIAL_TAKE": "partial profit taken", "PARTIAL_CLOSE": "part of the position closed",
-         "HEDGE": "hedge opened", "CLOSE_HEDGE": "hedge closed", "CLOSE": "trade closed", "READD": "volume re-added"}
-_NAMES = {"BREAKEVEN": "breakeven", "TRAIL": "trailing stop", "TIGHTEN": "SL tighten",
-          "PARTIAL_TAKE": "partial take", "PARTIAL_CLOSE": "partial close", "HEDGE": "hedge",
-          "CLOSE_HEDGE": "hedge close", "CLOSE": "close", "READD": "re-add"}
-_RAIL_NAMES = {"daily_loss": "daily loss", "hourly_loss": "hourly loss", "consecutive_stop_outs": "stop-outs in a row",
-               "spread": "spread", "stale_bars": "stale bars", "blackout": "blackout window",
-               "trading_permission": "trading not allowed", "broker_link": "broker link lost"}
-_SOURCES = {"REGISTERED": "handed over by a bot or the trader", "ADOPTED": "found open in the terminal and adopted",
-            "REBUILT": "taken over again from the terminal"}
+_DONE = {
+    "BREAKEVEN": "SL moved to breakeven",
+    "TRAIL": "SL trailed",
+    "TIGHTEN": "SL tightened",
+    "PARTIAL_TAKE": "partial profit taken",
+    "PARTIAL_CLOSE": "part of the position closed",
+    "HEDGE": "hedge opened",
+    "CLOSE_HEDGE": "hedge closed",
+    "CLOSE": "trade closed",
+    "READD": "volume re-added",
+}
+_NAMES = {
+    "BREAKEVEN": "breakeven",
+    "TRAIL": "trailing stop",
+    "TIGHTEN": "SL tighten",
+    "PARTIAL_TAKE": "partial take",
+    "PARTIAL_CLOSE": "partial close",
+    "HEDGE": "hedge",
+    "CLOSE_HEDGE": "hedge close",
+    "CLOSE": "close",
+    "READD": "re-add",
+}
+_RAIL_NAMES = {
+    "daily_loss": "daily loss",
+    "hourly_loss": "hourly loss",
+    "consecutive_stop_outs": "stop-outs in a row",
+    "spread": "spread",
+    "stale_bars": "stale bars",
+    "blackout": "blackout window",
+    "trading_permission": "trading not allowed",
+    "broker_link": "broker link lost",
+}
+_SOURCES = {
+    "REGISTERED": "handed over by a bot or the trader",
+    "ADOPTED": "found open in the terminal and adopted",
+    "REBUILT": "taken over again from the terminal",
+}
 _STATE_SEVERITY = {"WARNING_L1": Severity.WARNING, "WARNING_L2": Severity.WARNING, "HEDGED": Severity.WARNING}
-_STATE_WORDS = {"HEALTHY": "healthy again", "WARNING_L1": "warning level 1", "WARNING_L2": "warning level 2",
-                "HEDGED": "hedged", "RECOVERING": "recovering", "CLOSED": "closed by DTMS"}
+_STATE_WORDS = {
+    "HEALTHY": "healthy again",
+    "WARNING_L1": "warning level 1",
+    "WARNING_L2": "warning level 2",
+    "HEDGED": "hedged",
+    "RECOVERING": "recovering",
+    "CLOSED": "closed by DTMS",
+}
 
 
 def trade_label(p: dict[str, Any]) -> str:
@@ -115,9 +147,11 @@ class NoticePolicy:
                 how = _SOURCES.get(str(p.get("source")), "registered")
                 owner = p.get("managed_by") or "DTMS"
                 whose = "protected by DTMS" if owner == "DTMS" else f"watched for {owner} (DTMS does not act on it)"
-                return Notice(title=f"{trade_label(p)}: now {'protected' if owner == 'DTMS' else 'watched'}",
-                              ticket=ticket, message=f"{_num(p.get('volume', ''))} lots at "
-                                                     f"{_num(p.get('entry', ''))}, {how}; {whose}")
+                return Notice(
+                    title=f"{trade_label(p)}: now {'protected' if owner == 'DTMS' else 'watched'}",
+                    ticket=ticket,
+                    message=f"{_num(p.get('volume', ''))} lots at {_num(p.get('entry', ''))}, {how}; {whose}",
+                )
             case EventKind.ACTION:
                 return self._action(p)
             case EventKind.STATE_CHANGED:
@@ -125,8 +159,11 @@ class NoticePolicy:
             case EventKind.TRADE_CLOSED:
                 price = f" at {_num(p['price'])}" if p.get("price") else ""
                 money = f", result {_money(p['profit'])}" if isinstance(p.get("profit"), (int, float)) else ""
-                return Notice(title=f"{trade_label(p)}: closed", ticket=ticket,
-                              message=f"{p.get('reason') or 'position closed'}{price}{money}")
+                return Notice(
+                    title=f"{trade_label(p)}: closed",
+                    ticket=ticket,
+                    message=f"{p.get('reason') or 'position closed'}{price}{money}",
+                )
             case EventKind.LIFECYCLE:
                 return self._lifecycle(p)
             case EventKind.RAIL if p.get("tripped"):
@@ -134,11 +171,17 @@ class NoticePolicy:
                 title = f"Safety rail: {_RAIL_NAMES.get(str(p.get('rail')), p.get('rail'))}{where}"
                 if p.get("blocks_sending") or p.get("critical"):
                     # trading refused by the terminal or no link to the server: nothing at all is protected
-                    return Notice(title=title, severity=Severity.CRITICAL,
-                                  message=f"{p.get('detail') or ''}; DTMS sends nothing until it clears")
-                return Notice(title=title, severity=Severity.WARNING,
-                              message=f"{p.get('detail') or ''}; hedges and re-adds are blocked until it clears "
-                                      "(SL moves and closes go on)")
+                    return Notice(
+                        title=title,
+                        severity=Severity.CRITICAL,
+                        message=f"{p.get('detail') or ''}; DTMS sends nothing until it clears",
+                    )
+                return Notice(
+                    title=title,
+                    severity=Severity.WARNING,
+                    message=f"{p.get('detail') or ''}; hedges and re-adds are blocked until it clears "
+                    "(SL moves and closes go on)",
+                )
             case EventKind.DATABASE_RECOVERED:
                 return Notice(title="Database recovered", severity=Severity.WARNING, message=str(p.get("detail", "")))
         return None
@@ -155,15 +198,22 @@ class NoticePolicy:
             if p.get("transition"):
                 return None  # told with its transition, in one notice
             title = f"{label}: {_DONE[kind]}" + (" (your order)" if p.get("manual") else "")
-            return Notice(title=title, ticket=p.get("ticket"), message=f"{figures[:1].upper()}{figures[1:]}."
-                          f"{reason}{state}".strip())
+            return Notice(
+                title=title,
+                ticket=p.get("ticket"),
+                message=f"{figures[:1].upper()}{figures[1:]}.{reason}{state}".strip(),
+            )
         if outcome in ("FAILED", "UNKNOWN") or (outcome == "NOT_SENT" and not p.get("transition")):
             verb = {"FAILED": "failed", "UNKNOWN": "outcome unknown", "NOT_SENT": "not sent"}[str(outcome)]
             meant = f" Meant: {figures}." if figures else ""
             nxt = f" Next: {p['next']}." if p.get("next") else ""
             severity = Severity.ACTION_FAILED if outcome == "FAILED" else Severity.WARNING
-            return Notice(title=f"{label}: {_NAMES[kind]} {verb}", severity=severity, ticket=p.get("ticket"),
-                          message=f"{mt5_words(p)}.{meant}{reason}{nxt}")
+            return Notice(
+                title=f"{label}: {_NAMES[kind]} {verb}",
+                severity=severity,
+                ticket=p.get("ticket"),
+                message=f"{mt5_words(p)}.{meant}{reason}{nxt}",
+            )
         return None
 
     def _transition(self, p: dict[str, Any]) -> Notice | None:
@@ -178,8 +228,7 @@ class NoticePolicy:
             else:
                 failed = failed or action.get("outcome") == "FAILED"
                 why = mt5_words(action) if action.get("outcome") == "FAILED" else action.get("detail", "")
-                done.append(f"{_NAMES.get(str(action.get('kind')), name)} {str(action.get('outcome')).lower()}"
-                            f" ({why})")
+                done.append(f"{_NAMES.get(str(action.get('kind')), name)} {str(action.get('outcome')).lower()} ({why})")
         reason = str(p.get("reason") or "")
         told = "score" in reason  # the reason names the score already ("score -2.5 <= -2")
         score = f" (score {p['score']:+.2f})" if isinstance(p.get("score"), (int, float)) and not told else ""
@@ -187,20 +236,27 @@ class NoticePolicy:
         if done:
             message += " " + "; ".join(done) + "."
         severity = Severity.ACTION_FAILED if failed else _STATE_SEVERITY.get(to, Severity.INFO)
-        return Notice(title=f"{trade_label(p)}: {_STATE_WORDS.get(to, to)}", severity=severity,
-                      ticket=p.get("ticket"), message=message)
+        return Notice(
+            title=f"{trade_label(p)}: {_STATE_WORDS.get(to, to)}",
+            severity=severity,
+            ticket=p.get("ticket"),
+            message=message,
+        )
 
     def _lifecycle(self, p: dict[str, Any]) -> Notice | None:
         state = p.get("state")
         if state == "DISCONNECTED" and not self._lost:
             self._lost = True
-            return Notice(title="Terminal lost", severity=Severity.CRITICAL,
-                          message=f"no trade is protected until it is back; reconnecting: "
-                                  f"{p.get('reason') or 'no answer'}")
+            return Notice(
+                title="Terminal lost",
+                severity=Severity.CRITICAL,
+                message=f"no trade is protected until it is back; reconnecting: {p.get('reason') or 'no answer'}",
+            )
         if state == "READY" and self._lost:
             self._lost = False
-            return Notice(title="Terminal back", message=f"connected again (connection {p.get('epoch')}); "
-                                                         "protection goes on")
+            return Notice(
+                title="Terminal back", message=f"connected again (connection {p.get('epoch')}); protection goes on"
+            )
         if state == "FAILED":
             return Notice(title="Initialisation failed", severity=Severity.CRITICAL, message=str(p.get("reason", "")))
         return None
@@ -215,5 +271,11 @@ def group(held: list[Notice]) -> Notice:
     more = len(held) - 1
     tickets = tuple(dict.fromkeys(n.ticket for n in ordered if n.ticket is not None))
     lines = "\n".join(f"{n.title}: {n.message}" for n in ordered)
-    return Notice(title=f"{lead.title} and {more} more event{'s' if more > 1 else ''}", message=lines,
-                  severity=lead.severity, ticket=lead.ticket, grouped=len(held), tickets=tickets)
+    return Notice(
+        title=f"{lead.title} and {more} more event{'s' if more > 1 else ''}",
+        message=lines,
+        severity=lead.severity,
+        ticket=lead.ticket,
+        grouped=len(held),
+        tickets=tickets,
+    )

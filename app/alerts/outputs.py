@@ -30,13 +30,20 @@ def local_minute() -> int:
 
 
 class AlertOutputs:
-    def __init__(self, settings: AlertSettings, *, player: SoundPlayer | None = None,
-                 push: PushSender | None = None, minute: Callable[[], int] = local_minute) -> None:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        *,
+        player: SoundPlayer | None = None,
+        push: PushSender | None = None,
+        minute: Callable[[], int] = local_minute,
+    ) -> None:
         self.player = player or SoundPlayer()
         self._minute = minute
         self.settings = settings
-        self.push = push or PushSender(settings.push_urls, interval_s=settings.push_interval_s,
-                                       min_severity=settings.push_min_severity)
+        self.push = push or PushSender(
+            settings.push_urls, interval_s=settings.push_interval_s, min_severity=settings.push_min_severity
+        )
         self.played: list[str] = []  # sound names started, for the health view and tests
 
     def update(self, settings: AlertSettings) -> None:
@@ -44,10 +51,14 @@ class AlertOutputs:
         old = self.settings
         self.settings = settings
         if (old.push_urls, old.push_interval_s, old.push_min_severity) != (
-                settings.push_urls, settings.push_interval_s, settings.push_min_severity):
+            settings.push_urls,
+            settings.push_interval_s,
+            settings.push_min_severity,
+        ):
             self.push.close()
-            self.push = PushSender(settings.push_urls, interval_s=settings.push_interval_s,
-                                   min_severity=settings.push_min_severity)
+            self.push = PushSender(
+                settings.push_urls, interval_s=settings.push_interval_s, min_severity=settings.push_min_severity
+            )
 
     def wants_sound(self, severity: Severity) -> bool:
         s = self.settings

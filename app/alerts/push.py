@@ -40,8 +40,15 @@ def apprise_send(urls: Sequence[str], title: str, body: str) -> str:
 
 
 class PushSender:
-    def __init__(self, urls: Sequence[str], *, interval_s: float = 30.0, min_severity: str = "warning",
-                 send: Send = apprise_send, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        interval_s: float = 30.0,
+        min_severity: str = "warning",
+        send: Send = apprise_send,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.urls = tuple(urls)
         self._interval = interval_s
         self._min = _LEVELS.get(min_severity, Severity.WARNING)

@@ -17,13 +17,20 @@ logger = logging.getLogger(__name__)
 
 
 class PushRelay:
-    def __init__(self, engine: Any, settings: AlertSettings, *, sender: PushSender | None = None,
-                 minute: Callable[[], int] = local_minute) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        settings: AlertSettings,
+        *,
+        sender: PushSender | None = None,
+        minute: Callable[[], int] = local_minute,
+    ) -> None:
         self._settings = settings
         self._policy = NoticePolicy()
         self._minute = minute
-        self.sender = sender or PushSender(settings.push_urls, interval_s=settings.push_interval_s,
-                                           min_severity=settings.push_min_severity)
+        self.sender = sender or PushSender(
+            settings.push_urls, interval_s=settings.push_interval_s, min_severity=settings.push_min_severity
+        )
         self._unsubscribe: Callable[[], None] | None = engine.subscribe(self._on_event)
         logger.info("pushing notices to %d URL(s) from %s up", len(settings.push_urls), settings.push_min_severity)
 

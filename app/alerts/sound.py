@@ -86,8 +86,14 @@ class SoundPlayer:
             if self.command is None:
                 return False
             self._running = [p for p in self._running if p.poll() is None]  # reap the ones that ended
-            self._running.append(self._popen([*self.command, str(path)], stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self._running.append(
+                self._popen(
+                    [*self.command, str(path)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             return True
         except (OSError, RuntimeError) as error:
             logger.warning("could not play %s: %s", path.name, error)

@@ -46,8 +46,14 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
     settings = settings or services.settings.api
     # no slash redirects: a bot gets a JSON 404 for a path that does not exist, never an empty 307
     # the documentation pages come from routes_docs, with their files served from this machine (no CDN)
-    app = FastAPI(title="DTMS Desk", version=_version(), description=_DESCRIPTION, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = FastAPI(
+        title="DTMS Desk",
+        version=_version(),
+        description=_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
     app.state.facade = ApiFacade(services)
     app.state.counters = RequestCounters()
     app.state.closing = asyncio.Event()
@@ -80,8 +86,11 @@ def _describe_security(app: FastAPI, *, token_required: bool) -> None:
         if app.openapi_schema is None:
             document = build()
             schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
-            schemes["bearer"] = {"type": "http", "scheme": "bearer",
-                                 "description": "the token in the data dir's api_token file"}
+            schemes["bearer"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the token in the data dir's api_token file",
+            }
             if token_required:
                 document["security"] = [{"bearer": []}]
             app.openapi_schema = document

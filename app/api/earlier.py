@@ -32,12 +32,20 @@ def uptime_text(seconds: float) -> str:
 def action_item(record: ActionRecord, symbols: Mapping[int, str]) -> schemas.ActionHistoryItem:
     symbol = str(record.request.get("symbol") or symbols.get(record.ticket, ""))
     return schemas.ActionHistoryItem(
-        action_type=str(record.kind), ticket=record.ticket, symbol=symbol,
+        action_type=str(record.kind),
+        ticket=record.ticket,
+        symbol=symbol,
         success=record.outcome is ActionOutcome.SUCCESS,
         timestamp=iso(record.wall_at or record.at) or "",
-        details={"outcome": str(record.outcome), "retcode": record.retcode, "comment": record.comment,
-                 "attempt": record.attempt, "detail": record.detail, "request": dict(record.request),
-                 "terminal_time": iso(record.at)},
+        details={
+            "outcome": str(record.outcome),
+            "retcode": record.retcode,
+            "comment": record.comment,
+            "attempt": record.attempt,
+            "detail": record.detail,
+            "request": dict(record.request),
+            "terminal_time": iso(record.at),
+        },
     )
 
 
@@ -49,14 +57,18 @@ def actions_summary(returned: int, total: int) -> str:
 
 def trade_summary(trade: Trade) -> str:
     managed = "managed" if trade.active else "no longer managed"
-    return (f"ticket {trade.ticket} {trade.symbol} {trade.direction.value} is {trade.state.value} "
-            f"(score {trade.score:+.2f}), {managed} by DTMS" if trade.managed_by == DTMS
-            else f"ticket {trade.ticket} {trade.symbol} {trade.direction.value} is {trade.state.value} "
-                 f"(score {trade.score:+.2f}), {managed}, owned by {trade.managed_by}")
+    return (
+        f"ticket {trade.ticket} {trade.symbol} {trade.direction.value} is {trade.state.value} "
+        f"(score {trade.score:+.2f}), {managed} by DTMS"
+        if trade.managed_by == DTMS
+        else f"ticket {trade.ticket} {trade.symbol} {trade.direction.value} is {trade.state.value} "
+        f"(score {trade.score:+.2f}), {managed}, owned by {trade.managed_by}"
+    )
 
 
-def trade_info(trade: Trade, quote: Quote | None, position: Any | None, journal: Iterable[ActionRecord],
-               protecting: bool) -> schemas.EarlierTradeInfo:
+def trade_info(
+    trade: Trade, quote: Quote | None, position: Any | None, journal: Iterable[ActionRecord], protecting: bool
+) -> schemas.EarlierTradeInfo:
     """``position`` is MT5's open position (for the floating profit), None once closed or not yet seen."""
     current = trade.closing_price(*quote) if quote is not None and trade.active else (trade.close_price or 0.0)
     if position is not None:
@@ -66,16 +78,36 @@ def trade_info(trade: Trade, quote: Quote | None, position: Any | None, journal:
         profit = float(trade.close_profit or 0.0)
     profit_r = trade.profit_in_r(*quote) if quote is not None and trade.active else None
     return schemas.EarlierTradeInfo(
-        ticket=trade.ticket, symbol=trade.symbol, state=trade.state.value, current_score=trade.score,
+        ticket=trade.ticket,
+        symbol=trade.symbol,
+        state=trade.state.value,
+        current_score=trade.score,
         state_entry_time=iso(trade.state_since) or "",
         warnings={"count": trade.warnings, "last_warning_at": iso(trade.last_warning_at)},
-        actions_taken=[{"action_type": str(a.kind), "success": a.outcome is ActionOutcome.SUCCESS,
-                        "outcome": str(a.outcome), "timestamp": iso(a.wall_at or a.at)} for a in journal],
-        performance={"r": trade.r, "profit_r": profit_r, "breakeven_triggered": trade.breakeven_triggered,
-                     "partial_taken": trade.partial_taken, "closed_volume": trade.closed_volume,
-                     "best_price": trade.best_price},
-        type=trade.direction.value, volume=trade.volume, open_price=trade.entry, current_price=current,
-        profit=profit, sl=trade.sl, tp=trade.tp,
+        actions_taken=[
+            {
+                "action_type": str(a.kind),
+                "success": a.outcome is ActionOutcome.SUCCESS,
+                "outcome": str(a.outcome),
+                "timestamp": iso(a.wall_at or a.at),
+            }
+            for a in journal
+        ],
+        performance={
+            "r": trade.r,
+            "profit_r": profit_r,
+            "breakeven_triggered": trade.breakeven_triggered,
+            "partial_taken": trade.partial_taken,
+            "closed_volume": trade.closed_volume,
+            "best_price": trade.best_price,
+        },
+        type=trade.direction.value,
+        volume=trade.volume,
+        open_price=trade.entry,
+        current_price=current,
+        profit=profit,
+        sl=trade.sl,
+        tp=trade.tp,
         protection_active=protecting and trade.active and trade.managed_by == DTMS,
     )
 

@@ -102,8 +102,9 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
     allowed = _methods_of_fixed_path(request)
     if allowed and request.method not in allowed:
         detail = f"{request.url.path} takes {', '.join(sorted(allowed))}, not {request.method}"
-        return error_json(405, ErrorResponse(error=ErrorCode.METHOD_NOT_ALLOWED, detail=detail),
-                          {"Allow": ", ".join(sorted(allowed))})
+        return error_json(
+            405, ErrorResponse(error=ErrorCode.METHOD_NOT_ALLOWED, detail=detail), {"Allow": ", ".join(sorted(allowed))}
+        )
     errors: Sequence[Mapping[str, Any]] = error.errors()
     invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid_json is not None:

@@ -73,8 +73,9 @@ class ApiFacade:
         if health.database_problem:
             return f"database degraded: {health.database_problem}"
         if health.terminal_stall_s is not None:
-            return (f"terminal not answering: {self._engine.stall.call or 'a call'} waiting "
-                    f"{health.terminal_stall_s:.1f} s")
+            return (
+                f"terminal not answering: {self._engine.stall.call or 'a call'} waiting {health.terminal_stall_s:.1f} s"
+            )
         return ""
 
     def health(self) -> tuple[int, schemas.HealthResponse]:
@@ -104,9 +105,16 @@ class ApiFacade:
         except Exception as error:
             logger.exception("health check failed")
             reason = str(error) or type(error).__name__
-            body = schemas.HealthResponse(status="unhealthy", readiness="error", dtms_initialized=False,
-                                          dtms_available=False, reason=reason, error=reason, timestamp=now_iso(),
-                                          wall_time=time.time())
+            body = schemas.HealthResponse(
+                status="unhealthy",
+                readiness="error",
+                dtms_initialized=False,
+                dtms_available=False,
+                reason=reason,
+                error=reason,
+                timestamp=now_iso(),
+                wall_time=time.time(),
+            )
             return 500, body
         return (200 if ready else 503), body
 
@@ -134,11 +142,16 @@ class ApiFacade:
         by_state = dict(Counter(t.state.value for t in trades))
         last_fast = health.last_cycle.at if health.last_cycle is not None else None
         dtms_status = schemas.DtmsStatusInfo(
-            system_active=health.monitoring, uptime=earlier.uptime_text(time.monotonic() - self._started),
-            active_trades=health.active_trades, trades_by_state=by_state,
-            performance={"fast_cycles": health.cycles, "cycle_errors": health.cycle_errors,
-                         "last_cycle_ms": round(health.last_cycle.duration_s * 1000, 2) if health.last_cycle else None,
-                         "paused": health.paused},
+            system_active=health.monitoring,
+            uptime=earlier.uptime_text(time.monotonic() - self._started),
+            active_trades=health.active_trades,
+            trades_by_state=by_state,
+            performance={
+                "fast_cycles": health.cycles,
+                "cycle_errors": health.cycle_errors,
+                "last_cycle_ms": round(health.last_cycle.duration_s * 1000, 2) if health.last_cycle else None,
+                "paused": health.paused,
+            },
             last_check=iso(last_fast) or "never",
         )
         return schemas.StatusResponse(
@@ -160,9 +173,12 @@ class ApiFacade:
     def engine_info(self) -> EngineResponse:
         """``GET /dtms/engine``: monitoring, trades and the last checks, in the earlier server's words."""
         status = self.status()
-        info = EngineInfo(monitoring_active=status.monitoring_active, active_trades_count=status.active_trades,
-                          last_fast_check=iso(status.last_fast_cycle_at),
-                          last_deep_check=iso(status.last_deep_check_at))
+        info = EngineInfo(
+            monitoring_active=status.monitoring_active,
+            active_trades_count=status.active_trades,
+            last_fast_check=iso(status.last_fast_cycle_at),
+            last_deep_check=iso(status.last_deep_check_at),
+        )
         return EngineResponse(summary=status.summary, engine_info=info, state=status.state)
 
     def initialize(self) -> tuple[int, schemas.InitializeResponse]:
@@ -181,9 +197,14 @@ class ApiFacade:
             summary = "DTMS is initialized and monitoring"
         else:
             summary = f"DTMS is {lifecycle.state.value}" + (f": {lifecycle.reason}" if lifecycle.reason else "")
-        body = schemas.InitializeResponse(accepted=accepted, state=lifecycle.state.value,
-                                          reason=lifecycle.reason or None, success=not failed, summary=summary,
-                                          error=(lifecycle.reason or "initialisation failed") if failed else None)
+        body = schemas.InitializeResponse(
+            accepted=accepted,
+            state=lifecycle.state.value,
+            reason=lifecycle.reason or None,
+            success=not failed,
+            summary=summary,
+            error=(lifecycle.reason or "initialisation failed") if failed else None,
+        )
         return (202 if accepted else 200), body
 
     # --- trades -----------------------------------------------------------------------------------------
@@ -207,14 +228,21 @@ class ApiFacade:
         )
         result = await self._engine.register(registration)
         if not result.already_registered:
-            logger.info("ticket %d registered over HTTP (%s %s)", body.ticket, result.trade.symbol,
-                        result.trade.direction.value)
+            logger.info(
+                "ticket %d registered over HTTP (%s %s)", body.ticket, result.trade.symbol, result.trade.direction.value
+            )
         trade = result.trade
-        summary = (f"ticket {body.ticket} {'was already' if result.already_registered else 'is now'} managed "
-                   f"({trade.symbol} {trade.direction.value}, state {trade.state.value})")
-        return schemas.EnableTradeResponse(success=True, ticket=body.ticket,
-                                           already_registered=result.already_registered, summary=summary,
-                                           trade_info=views.enabled_trade_info(trade, self._quote(trade)))
+        summary = (
+            f"ticket {body.ticket} {'was already' if result.already_registered else 'is now'} managed "
+            f"({trade.symbol} {trade.direction.value}, state {trade.state.value})"
+        )
+        return schemas.EnableTradeResponse(
+            success=True,
+            ticket=body.ticket,
+            already_registered=result.already_registered,
+            summary=summary,
+            trade_info=views.enabled_trade_info(trade, self._quote(trade)),
+        )
 
     async def disable(self, body: schemas.DisableTradeRequest) -> schemas.DisableTradeResponse:
         await self._engine.unregister(body.ticket)
@@ -256,7 +284,9 @@ class ApiFacade:
         total = await self._engine.repository.count_actions()
         symbols = {t.ticket: t.symbol for t in self._engine.trades()}
         return schemas.ActionsResponse(
-            actions=[views.action_info(r) for r in records], count=len(records), total_actions=total,
+            actions=[views.action_info(r) for r in records],
+            count=len(records),
+            total_actions=total,
             summary=earlier.actions_summary(len(records), total),
             action_history=[earlier.action_item(r, symbols) for r in records],
         )

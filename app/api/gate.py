@@ -36,17 +36,21 @@ class BodyGate:
         try:
             length = int(length_header) if length_header is not None else None
         except ValueError:
-            await _answer(400, ErrorCode.MALFORMED_JSON, "Content-Length is not a number",
-                          "Content-Length")(scope, receive, send)
+            await _answer(400, ErrorCode.MALFORMED_JSON, "Content-Length is not a number", "Content-Length")(
+                scope, receive, send
+            )
             return
         if not chunked and not length:
             await self.app(scope, receive, send)  # no body at all
             return
         media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
         if media_type != _JSON:
-            await _answer(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                          f"request bodies must be {_JSON}, not {media_type or 'untyped'}",
-                          "Content-Type")(scope, receive, send)
+            await _answer(
+                415,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                f"request bodies must be {_JSON}, not {media_type or 'untyped'}",
+                "Content-Type",
+            )(scope, receive, send)
             return
         if length is not None and length > self.max_bytes:
             await self._too_large(scope, receive, send)
@@ -65,8 +69,9 @@ class BodyGate:
         await self.app(scope, _replay(bytes(body), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _answer(413, ErrorCode.PAYLOAD_TOO_LARGE,
-                      f"request bodies are limited to {self.max_bytes} bytes")(scope, receive, send)
+        await _answer(413, ErrorCode.PAYLOAD_TOO_LARGE, f"request bodies are limited to {self.max_bytes} bytes")(
+            scope, receive, send
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

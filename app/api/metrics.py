@@ -61,9 +61,18 @@ class RequestCounters:
         if self._latencies:
             values = np.fromiter(self._latencies, float) * 1000.0
             p50, p99 = (float(v) for v in np.percentile(values, (50, 99)))
-        return RequestStats(total=self.total, in_flight=self.in_flight, ok=self.ok, client_errors=self.client_errors,
-                            refused=self.refused, server_errors=self.server_errors, streams=self.streams,
-                            last_request_at=self.last_request_at, p50_ms=p50, p99_ms=p99)
+        return RequestStats(
+            total=self.total,
+            in_flight=self.in_flight,
+            ok=self.ok,
+            client_errors=self.client_errors,
+            refused=self.refused,
+            server_errors=self.server_errors,
+            streams=self.streams,
+            last_request_at=self.last_request_at,
+            p50_ms=p50,
+            p99_ms=p99,
+        )
 
 
 class CountingMiddleware:

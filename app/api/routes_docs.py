@@ -15,7 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
-
 from starlette.exceptions import HTTPException
 
 from app.api.schemas_earlier import RootResponse, now_iso
@@ -50,17 +49,24 @@ async def root() -> RootResponse:
 
 @router.get("/docs", include_in_schema=False)
 async def swagger_ui(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=request.app.openapi_url, title=f"{request.app.title} - API",
-                               swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
-                               swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
-                               swagger_favicon_url=f"{STATIC_URL}/favicon.png")
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - API",
+        swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{STATIC_URL}/favicon.png",
+    )
 
 
 @router.get("/redoc", include_in_schema=False)
 async def redoc(request: Request) -> HTMLResponse:
-    return get_redoc_html(openapi_url=request.app.openapi_url, title=f"{request.app.title} - API",
-                          redoc_js_url=f"{STATIC_URL}/redoc.standalone.js",
-                          redoc_favicon_url=f"{STATIC_URL}/favicon.png", with_google_fonts=False)
+    return get_redoc_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - API",
+        redoc_js_url=f"{STATIC_URL}/redoc.standalone.js",
+        redoc_favicon_url=f"{STATIC_URL}/favicon.png",
+        with_google_fonts=False,
+    )
 
 
 @router.get(STATIC_URL + "/{name}", include_in_schema=False)

@@ -28,6 +28,7 @@ async def events(
     from now on. Each event's ``event`` is its kind and its ``data`` the JSON ``EngineEvent``."""
     after = last_event_id if last_event_id is not None else since
     yield ServerSentEvent(comment="DTMS events", retry=RECONNECT_MS)
-    async for item in event_stream(facade.engine, after, request.app.state.closing,
-                                   buffer=request.app.state.stream_buffer):
+    async for item in event_stream(
+        facade.engine, after, request.app.state.closing, buffer=request.app.state.stream_buffer
+    ):
         yield ServerSentEvent(id=str(item.seq), event=item.kind, data=item)

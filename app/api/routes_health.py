@@ -25,15 +25,19 @@ async def ping() -> schemas.PingResponse:
     return schemas.PingResponse()
 
 
-@router.get("/health", response_model=schemas.HealthResponse,
-            responses={503: {"model": schemas.HealthResponse}, 500: {"model": schemas.HealthResponse}})
+@router.get(
+    "/health",
+    response_model=schemas.HealthResponse,
+    responses={503: {"model": schemas.HealthResponse}, 500: {"model": schemas.HealthResponse}},
+)
 async def health(facade: Facade) -> JSONResponse:
     """200 when DTMS is ready, 503 (with the state and reason) while it is not, 500 on error."""
     return _answer(*facade.health())
 
 
-@router.get("/dtms/health", response_model=schemas.DtmsHealthResponse,
-            responses={503: {"model": schemas.DtmsHealthResponse}})
+@router.get(
+    "/dtms/health", response_model=schemas.DtmsHealthResponse, responses={503: {"model": schemas.DtmsHealthResponse}}
+)
 async def dtms_health(facade: Facade) -> JSONResponse:
     """200 when ready, else 503 with the same body."""
     return _answer(*facade.dtms_health())
@@ -51,8 +55,11 @@ async def engine(facade: Facade) -> schemas_earlier.EngineResponse:
     return facade.engine_info()
 
 
-@router.post("/dtms/initialize", response_model=schemas.InitializeResponse,
-             responses={202: {"model": schemas.InitializeResponse}, **errors(415)})
+@router.post(
+    "/dtms/initialize",
+    response_model=schemas.InitializeResponse,
+    responses={202: {"model": schemas.InitializeResponse}, **errors(415)},
+)
 async def initialize(facade: Facade) -> JSONResponse:
     """Retry initialisation after FAILED (202, runs in the background); otherwise 200 with the current state."""
     return _answer(*facade.initialize())

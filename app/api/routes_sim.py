@@ -18,10 +18,13 @@ from app.terminal.sim.faults import FAULT_PARAMETERS
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 
-OrderRequest = Annotated[schemas.SimOrderRequest, Body(
-    examples=[{"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "type_filling": 1}],
-    description="the request dict as MetaTrader5.order_send takes it",
-)]
+OrderRequest = Annotated[
+    schemas.SimOrderRequest,
+    Body(
+        examples=[{"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "type_filling": 1}],
+        description="the request dict as MetaTrader5.order_send takes it",
+    ),
+]
 
 
 def _sim(facade: Facade) -> SimFacade:
@@ -54,9 +57,14 @@ async def set_tick(body: schemas.SimTickPost, facade: Facade) -> schemas.SimQuot
 
 def _faults_description() -> str:
     """Each kind with its parameters, from the simulator's own table (so a new kind is documented with it)."""
-    lines = ["Arm a simulated terminal fault, start random faults (`kind: \"random\"`) or remove them all "
-             "(`kind: \"clear\"`). Answers the faults now armed. A parameter the kind does not take, or a value "
-             "the simulator refuses, is a 422 naming that parameter.", "", "| kind | parameters |", "| --- | --- |"]
+    lines = [
+        'Arm a simulated terminal fault, start random faults (`kind: "random"`) or remove them all '
+        '(`kind: "clear"`). Answers the faults now armed. A parameter the kind does not take, or a value '
+        "the simulator refuses, is a 422 naming that parameter.",
+        "",
+        "| kind | parameters |",
+        "| --- | --- |",
+    ]
     for kind, params in FAULT_PARAMETERS.items():
         described = "<br>".join(f"`{name}`: {meaning}" for name, meaning in params.items()) or "none"
         lines.append(f"| `{kind}` | {described} |")
@@ -64,7 +72,17 @@ def _faults_description() -> str:
 
 
 @router.post("/faults", responses=errors(413, 415, 422, 503), description=_faults_description())
-async def faults(body: Annotated[schemas.SimFaultPost, Body(examples=[
-    {"kind": "block", "seconds": 2.0}, {"kind": "retcode", "retcode": 10004, "count": 2}, {"kind": "clear"},
-])], facade: Facade) -> dict[str, Any]:
+async def faults(
+    body: Annotated[
+        schemas.SimFaultPost,
+        Body(
+            examples=[
+                {"kind": "block", "seconds": 2.0},
+                {"kind": "retcode", "retcode": 10004, "count": 2},
+                {"kind": "clear"},
+            ]
+        ),
+    ],
+    facade: Facade,
+) -> dict[str, Any]:
     return await _sim(facade).fault(body)

@@ -15,8 +15,11 @@ router = APIRouter(tags=["trades"])
 TicketPath = Annotated[int, Path(gt=0, le=schemas.MAX_INT64, description="the MT5 position ticket")]
 
 
-@router.post("/dtms/trade/enable", response_model=schemas.EnableTradeResponse,
-             responses=errors(400, 404, 409, 413, 415, 422, 503))
+@router.post(
+    "/dtms/trade/enable",
+    response_model=schemas.EnableTradeResponse,
+    responses=errors(400, 404, 409, 413, 415, 422, 503),
+)
 async def enable_trade(body: schemas.EnableTradeRequest, facade: Facade) -> schemas.EnableTradeResponse:
     """Hand an open position to DTMS. Idempotent: a second call answers ``already_registered: true``.
 
@@ -26,8 +29,9 @@ async def enable_trade(body: schemas.EnableTradeRequest, facade: Facade) -> sche
     return await facade.enable(body)
 
 
-@router.post("/dtms/trade/disable", response_model=schemas.DisableTradeResponse,
-             responses=errors(400, 404, 413, 415, 422, 503))
+@router.post(
+    "/dtms/trade/disable", response_model=schemas.DisableTradeResponse, responses=errors(400, 404, 413, 415, 422, 503)
+)
 async def disable_trade(body: schemas.DisableTradeRequest, facade: Facade) -> schemas.DisableTradeResponse:
     """Stop managing a trade; its history is kept. 404 when it is not managed."""
     return await facade.disable(body)
@@ -37,8 +41,9 @@ async def disable_trade(body: schemas.DisableTradeRequest, facade: Facade) -> sc
 async def list_trades(
     facade: Facade,
     limit: Annotated[int | None, Query(ge=1, le=10_000, description="at most this many trades (a page)")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$",
-                                        description="``next_cursor`` of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,19}$", description="``next_cursor`` of the previous page")
+    ] = None,
     state: Annotated[schemas.DefensiveStateName | None, Query(description="only trades in this state")] = None,
     symbol: Annotated[str | None, Query(min_length=1, max_length=64, description="only trades on this symbol")] = None,
 ) -> Response:
@@ -64,7 +69,6 @@ async def registry_entry(ticket: TicketPath, facade: Facade) -> schemas.TradeReg
 
 
 @router.get("/dtms/actions", response_model=schemas.ActionsResponse, responses=errors(422))
-async def recent_actions(facade: Facade,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> schemas.ActionsResponse:
+async def recent_actions(facade: Facade, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> schemas.ActionsResponse:
     """Recent actions, newest first, each with its real MT5 outcome."""
     return await facade.actions(limit)

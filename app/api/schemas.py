@@ -242,8 +242,10 @@ class TradeInfo(BaseModel):
     profit_r: float | None = None  # None until a price is known
     r: float = 0.0
     synthetic_r: bool = False
-    managed_by: str = Field(default=DTMS_OWNER, description=f'"{DTMS_OWNER}" for DTMS\'s own trades, else the '
-                            "registering bot's strategy_type")
+    managed_by: str = Field(
+        default=DTMS_OWNER,
+        description=f"\"{DTMS_OWNER}\" for DTMS's own trades, else the registering bot's strategy_type",
+    )
     strategy_type: str | None = None
     source: str = "REGISTERED"
     magic: int = 0
@@ -484,4 +486,3 @@ def validation_error(errors: Iterable[Mapping[str, Any]]) -> ErrorResponse:
             first_field = name
         parts.append(f"{name}: {message}" if name else message)
     return ErrorResponse(error=ErrorCode.VALIDATION, detail="; ".join(parts) or "invalid request", field=first_field)
-

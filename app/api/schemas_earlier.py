@@ -7,7 +7,7 @@ Names, types and meanings are the earlier server's. Timestamps documented as ISO
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -20,11 +20,11 @@ def iso(epoch_s: float | None) -> str | None:
     """Epoch seconds as an ISO 8601 string in UTC (None stays None)."""
     if epoch_s is None:
         return None
-    return datetime.fromtimestamp(epoch_s, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="seconds")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class DtmsStatusInfo(BaseModel):

@@ -64,7 +64,7 @@ def host_of(value: str) -> str | None:
         return None
     if value.startswith("["):
         end = value.find("]")
-        rest = value[end + 1:]
+        rest = value[end + 1 :]
         if end < 0 or (rest and not rest.startswith(":")):
             return None
         return value[1:end]
@@ -157,13 +157,26 @@ class LocalAccessMiddleware:
     def _refusal(self, headers: Headers) -> tuple[int, ErrorResponse, dict[str, str] | None] | None:
         host = headers.get("host")
         if not self.policy.host_allowed(host_of(host or "")):
-            return 403, ErrorResponse(error=ErrorCode.FORBIDDEN, detail="requests must name a local Host",
-                                      field="Host"), None
+            return (
+                403,
+                ErrorResponse(error=ErrorCode.FORBIDDEN, detail="requests must name a local Host", field="Host"),
+                None,
+            )
         origin = headers.get("origin")
         if origin is not None and not self.policy.origin_allowed(origin):
-            return 403, ErrorResponse(error=ErrorCode.FORBIDDEN, detail="requests from other sites are refused",
-                                      field="Origin"), None
+            return (
+                403,
+                ErrorResponse(
+                    error=ErrorCode.FORBIDDEN, detail="requests from other sites are refused", field="Origin"
+                ),
+                None,
+            )
         if not self.policy.token_matches(headers.get("authorization")):
-            return 401, ErrorResponse(error=ErrorCode.UNAUTHORIZED, detail="a valid bearer token is required",
-                                      field="Authorization"), {"WWW-Authenticate": "Bearer"}
+            return (
+                401,
+                ErrorResponse(
+                    error=ErrorCode.UNAUTHORIZED, detail="a valid bearer token is required", field="Authorization"
+                ),
+                {"WWW-Authenticate": "Bearer"},
+            )
         return None

@@ -26,8 +26,11 @@ def _offending(message: str, params: dict[str, Any]) -> str | None:
     head = re.match(r"[a-z_]+", message)
     if head is not None and (head.group() in params or head.group() == "kind"):
         return head.group()
-    for phrase, name in (("unknown fault kind in", "kinds"), ("unknown fault kind", "kind"),
-                         ("terminal function", "function")):
+    for phrase, name in (
+        ("unknown fault kind in", "kinds"),
+        ("unknown fault kind", "kind"),
+        ("terminal function", "function"),
+    ):
         if phrase in message:
             return name
     return next((name for name in params if name in message), None)
@@ -72,8 +75,9 @@ class SimFacade:
     async def ticks(self) -> schemas.SimTicksResponse:
         quotes = await self._gateway.control("quotes")
         digits = {name: (await self._gateway.symbol_info(name)).digits for name in quotes}
-        return schemas.SimTicksResponse({name: schemas.SimQuote(**quote, digits=digits[name])
-                                         for name, quote in quotes.items()})
+        return schemas.SimTicksResponse(
+            {name: schemas.SimQuote(**quote, digits=digits[name]) for name, quote in quotes.items()}
+        )
 
     async def set_tick(self, body: schemas.SimTickPost) -> schemas.SimQuote:
         if body.mode == "live":

@@ -63,8 +63,9 @@ async def _last_seq(journal: EventJournal) -> int:
         return 0
 
 
-async def event_stream(source: EventSource, after: int | None, closing: asyncio.Event, *,
-                       buffer: int = 1000, page: int = 500) -> AsyncIterator[EventData]:
+async def event_stream(
+    source: EventSource, after: int | None, closing: asyncio.Event, *, buffer: int = 1000, page: int = 500
+) -> AsyncIterator[EventData]:
     """Events with ``seq > after`` (``after`` None: from now on) until ``closing`` is set or the client leaves."""
     journal: EventJournal = source.repository
     feed = _Feed(buffer)

@@ -86,8 +86,13 @@ class TradeRows:
         return len(self._rows)
 
 
-async def build_page(rows: TradeRows, tickets: Sequence[int], lookup: Callable[[int], Trade | None],
-                     quote: Callable[[Trade], views.Quote | None], query: TradeQuery) -> bytes:
+async def build_page(
+    rows: TradeRows,
+    tickets: Sequence[int],
+    lookup: Callable[[int], Trade | None],
+    quote: Callable[[Trade], views.Quote | None],
+    query: TradeQuery,
+) -> bytes:
     """The answer's JSON: ``trades`` from ``tickets`` (ascending) after the cursor, ``count``, ``total``
     (every listed trade matching the filters) and ``next_cursor`` (None on the last page)."""
     start = bisect_right(tickets, query.cursor) if query.cursor is not None else 0
@@ -118,5 +123,16 @@ async def build_page(rows: TradeRows, tickets: Sequence[int], lookup: Callable[[
     if total is None:
         total = len(tickets)
     cursor = str(last) if more and last is not None else None
-    return b"".join((b'{"trades":[', b",".join(listed), b'],"count":', str(len(listed)).encode(),
-                     b',"total":', str(total).encode(), b',"next_cursor":', _dumps(cursor).encode(), b"}"))
+    return b"".join(
+        (
+            b'{"trades":[',
+            b",".join(listed),
+            b'],"count":',
+            str(len(listed)).encode(),
+            b',"total":',
+            str(total).encode(),
+            b',"next_cursor":',
+            _dumps(cursor).encode(),
+            b"}",
+        )
+    )

@@ -15,7 +15,8 @@ Quote = tuple[float, float]  # bid, ask
 
 _INFO_FIELDS = tuple(name for name in schemas.TradeInfo.model_fields if name != "profit_r")
 _DETAIL_FIELDS = tuple(
-    name for name in schemas.TradeDetail.model_fields
+    name
+    for name in schemas.TradeDetail.model_fields
     if name not in schemas.TradeInfo.model_fields
     and name not in ("transitions", "journal", "success", "summary", "trade_info")
 )
@@ -45,13 +46,23 @@ def trade_info(trade: Trade, quote: Quote | None) -> schemas.TradeInfo:
 
 def enabled_trade_info(trade: Trade, quote: Quote | None) -> schemas.EnabledTradeInfo:
     """The registered trade, with the earlier server's ``entry_price``/``stop_loss``/``take_profit`` too."""
-    return schemas.EnabledTradeInfo(**_fields(trade, _INFO_FIELDS), profit_r=_profit_r(trade, quote),
-                                    entry_price=trade.entry, stop_loss=trade.sl, take_profit=trade.tp)
+    return schemas.EnabledTradeInfo(
+        **_fields(trade, _INFO_FIELDS),
+        profit_r=_profit_r(trade, quote),
+        entry_price=trade.entry,
+        stop_loss=trade.sl,
+        take_profit=trade.tp,
+    )
 
 
-def trade_detail(trade: Trade, quote: Quote | None, transitions: Iterable[Transition],
-                 journal: Iterable[ActionRecord], earlier: schemas.EarlierTradeInfo | None = None,
-                 summary: str = "") -> schemas.TradeDetail:
+def trade_detail(
+    trade: Trade,
+    quote: Quote | None,
+    transitions: Iterable[Transition],
+    journal: Iterable[ActionRecord],
+    earlier: schemas.EarlierTradeInfo | None = None,
+    summary: str = "",
+) -> schemas.TradeDetail:
     return schemas.TradeDetail(
         **_fields(trade, _INFO_FIELDS),
         **_fields(trade, _DETAIL_FIELDS),
@@ -64,14 +75,27 @@ def trade_detail(trade: Trade, quote: Quote | None, transitions: Iterable[Transi
 
 
 def transition_info(transition: Transition) -> schemas.TransitionInfo:
-    return schemas.TransitionInfo(from_state=transition.from_state.value, to_state=transition.to_state.value,
-                                  reason=transition.reason, score=transition.score, at=transition.at)
+    return schemas.TransitionInfo(
+        from_state=transition.from_state.value,
+        to_state=transition.to_state.value,
+        reason=transition.reason,
+        score=transition.score,
+        at=transition.at,
+    )
 
 
 def action_info(record: ActionRecord) -> schemas.ActionInfo:
-    return schemas.ActionInfo(ticket=record.ticket, kind=_plain(record.kind), outcome=_plain(record.outcome),
-                              retcode=record.retcode, comment=record.comment, attempt=record.attempt,
-                              detail=record.detail, request=dict(record.request), at=record.at)
+    return schemas.ActionInfo(
+        ticket=record.ticket,
+        kind=_plain(record.kind),
+        outcome=_plain(record.outcome),
+        retcode=record.retcode,
+        comment=record.comment,
+        attempt=record.attempt,
+        detail=record.detail,
+        request=dict(record.request),
+        at=record.at,
+    )
 
 
 def registry_entry(ticket: int, trade: Trade | None) -> schemas.TradeRegistryEntry:
@@ -90,5 +114,6 @@ def registry_entry(ticket: int, trade: Trade | None) -> schemas.TradeRegistryEnt
 
 def event_data(event: StoredEvent | EngineEvent) -> schemas.EngineEvent:
     assert event.seq is not None, "only persisted events are streamed"
-    return schemas.EngineEvent(seq=event.seq, kind=_plain(event.kind), payload=dict(event.payload), at=event.at,
-                               wall_at=event.wall_at)
+    return schemas.EngineEvent(
+        seq=event.seq, kind=_plain(event.kind), payload=dict(event.payload), at=event.at, wall_at=event.wall_at
+    )

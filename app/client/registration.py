@@ -83,7 +83,11 @@ async def register_trade_with_dtms_api(
             delay = max(BACKOFF_FIRST * 2 ** (attempt - 1), outcome.retry_after)
             logger.warning(
                 "DTMS registration of ticket %s, attempt %d of %d: %s; retrying in %g s",
-                ticket, attempt, attempts, outcome.reason, delay,
+                ticket,
+                attempt,
+                attempts,
+                outcome.reason,
+                delay,
             )
             await sleep(delay)
     logger.error("DTMS registration of ticket %s failed after %d attempts: %s", ticket, attempts, outcome.reason)
@@ -125,7 +129,11 @@ def _accepted(ticket: int, response: httpx.Response) -> bool:
     logger.info(
         "DTMS %s ticket %s (%s %s, state %s, managed by %s)",
         "already manages" if answer.already_registered else "now manages",
-        ticket, info.direction, info.symbol, info.state, info.managed_by,
+        ticket,
+        info.direction,
+        info.symbol,
+        info.state,
+        info.managed_by,
     )
     return True
 

@@ -106,8 +106,10 @@ class SymbolRules:
         return self._round_to_tick(max(sl, ask + gap), math.ceil)
 
     def _round_to_tick(self, price: float, how: Any) -> float:
-        return round(how(price / self.tick_size - 1e-9 if how is math.ceil else price / self.tick_size + 1e-9)
-                     * self.tick_size, self.digits)
+        return round(
+            how(price / self.tick_size - 1e-9 if how is math.ceil else price / self.tick_size + 1e-9) * self.tick_size,
+            self.digits,
+        )
 
     def frozen(self, direction: Direction, sl: float, tp: float, bid: float, ask: float) -> bool:
         """Inside the freeze level of the current SL or TP: the position cannot be modified or closed."""

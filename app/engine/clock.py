@@ -4,8 +4,8 @@ Timers, cooldowns, bar closes and the daily-loss day all run on it. While ticks 
 time, so the simulator's faster clock drives every timer in a test. It keeps running when ticks stop (the
 broker link is lost, or the market is quiet): then it is the wall clock moved into the server's time zone,
 whose offset from UTC is measured once per connection and rounded to whole quarter hours (from the freshest
-quote at connect, confirmed by the first tick that moves: a closed market's last quote may be hours old). Before any tick
-it is that same zone-shifted wall time, so a day boundary is the broker's midnight, not UTC's.
+quote at connect, confirmed by the first tick that moves: a closed market's last quote may be hours old).
+Before any tick it is that same zone-shifted wall time, so a day boundary is the broker's midnight, not UTC's.
 """
 
 from __future__ import annotations
@@ -77,8 +77,11 @@ class TerminalClock:
     @property
     def ticking(self) -> bool:
         """True while the ticks are the clock: the broker link is up and a tick came recently."""
-        return (self._server is not None and self._link_up
-                and self._wall() - self._wall_at_observation < self._quiet_after_s)
+        return (
+            self._server is not None
+            and self._link_up
+            and self._wall() - self._wall_at_observation < self._quiet_after_s
+        )
 
     def now(self) -> float:
         """Server time: the latest tick time while ticks flow, else zone-shifted wall time (never behind the

@@ -20,7 +20,6 @@ from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, TradeSource
 from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePartial, plan_protection, update_best_price
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder, Staged, staged
 from app.engine.reconcile import (
     HEDGE_PREFIX,
     READD_PREFIX,
@@ -29,6 +28,7 @@ from app.engine.reconcile import (
     position_direction,
     should_adopt,
 )
+from app.engine.recorder import Recorder, Staged, staged
 from app.engine.registry import DTMS, UNCONFIRMED, TradeRegistry
 from app.engine.settings import EngineSettings
 from app.engine.symbol_health import SymbolHealth
@@ -164,7 +164,9 @@ class FastCycle:
         self._next_account_check = float("-inf")
 
     def _connection_lost(self, error: Exception) -> bool:
-        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(self._gateway, "connected", True)
+        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(
+            self._gateway, "connected", True
+        )
 
     async def ensure_symbol(self, symbol: str) -> bool:
         """Rules and bars of a symbol; False (and the symbol noted as failing) if the terminal cannot give them."""
@@ -241,9 +243,14 @@ class FastCycle:
         assert data is not None
         all_closed = True
         for leftover in leftovers:
-            result = await self._executor().close(trade, volume=float(leftover.volume), kind=ActionKind.CLOSE_HEDGE,
-                                                rules=data.rules, position=int(leftover.ticket),
-                                                direction=position_direction(leftover))
+            result = await self._executor().close(
+                trade,
+                volume=float(leftover.volume),
+                kind=ActionKind.CLOSE_HEDGE,
+                rules=data.rules,
+                position=int(leftover.ticket),
+                direction=position_direction(leftover),
+            )
             whole = result.ok and not 0 < result.volume < float(leftover.volume) - 1e-9
             still_open = not whole and bool(await self._call(self._gateway.positions(ticket=int(leftover.ticket))))
             stage = staged(trade)  # the trade lets the hedge go once that is committed with the journal
@@ -251,14 +258,21 @@ class FastCycle:
                 stage.work.hedge_ticket = None
             all_closed = all_closed and not still_open
             what = "closed with its trade" if not still_open else "still open (kept under management)"
-            await self._finish_action(stage.work, ActionKind.CLOSE_HEDGE, result.outcome, result.records,
-                                      f"position {int(leftover.ticket)} ({leftover.comment}) {what}; "
-                                      f"{result.detail}", into=stage)
+            await self._finish_action(
+                stage.work,
+                ActionKind.CLOSE_HEDGE,
+                result.outcome,
+                result.records,
+                f"position {int(leftover.ticket)} ({leftover.comment}) {what}; {result.detail}",
+                into=stage,
+            )
         return all_closed
 
     def _cooling_down_after(self, trade: Trade, kind: ActionKind) -> bool:
-        failed = trade.last_action in (f"{kind.value} {ActionOutcome.FAILED.value}",
-                                       f"{kind.value} {ActionOutcome.NOT_SENT.value}")
+        failed = trade.last_action in (
+            f"{kind.value} {ActionOutcome.FAILED.value}",
+            f"{kind.value} {ActionOutcome.NOT_SENT.value}",
+        )
         wait = self._settings().execution.failed_retry_after_s
         return failed and trade.last_action_at is not None and self._clock.now() - trade.last_action_at < wait
 
@@ -287,8 +301,9 @@ class FastCycle:
                 trade.volume = float(position.volume)
             detail = "partial take was done before the restart" if done else "partial take had not been done"
             trade.pending_action = None
-            record = self._note(trade, ActionKind.PARTIAL_TAKE,
-                                ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT, detail)
+            record = self._note(
+                trade, ActionKind.PARTIAL_TAKE, ActionOutcome.SUCCESS if done else ActionOutcome.NOT_SENT, detail
+            )
             await self._recorder.commit(trade, actions=[record], into=stage)
 
     async def _record_outside_change(self, trade: Trade, changes: dict[str, tuple[float, float]]) -> None:
@@ -299,8 +314,7 @@ class FastCycle:
         detail = ", ".join(f"{name} {old:g} -> {new:g}" for name, (old, new) in changes.items())
         record = self._note(trade, ActionKind.EXTERNAL_CHANGE, ActionOutcome.SUCCESS, f"changed outside DTMS: {detail}")
         payload = {"ticket": trade.ticket, "changes": {k: list(v) for k, v in changes.items()}, "detail": detail}
-        await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)],
-                                    into=stage)
+        await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)], into=stage)
 
     async def _adopt(self, positions: tuple[Any, ...]) -> int:
         if self._recorder.problem:
@@ -377,11 +391,14 @@ class FastCycle:
             if data is None:
                 continue
             age = now - data.last_m5_time - 300 if data.last_m5_time else None
-            changes = self._rails.evaluate_symbol(symbol, spread=data.ask - data.bid,
-                                                  spread_median=data.spread_median(), bar_age_s=age)
+            changes = self._rails.evaluate_symbol(
+                symbol, spread=data.ask - data.bid, spread_median=data.spread_median(), bar_age_s=age
+            )
             for status in changes:
-                await self._recorder.event(EventKind.RAIL, {"rail": status.rail.value, "symbol": symbol,
-                                                            "tripped": status.tripped, "detail": status.detail})
+                await self._recorder.event(
+                    EventKind.RAIL,
+                    {"rail": status.rail.value, "symbol": symbol, "tripped": status.tripped, "detail": status.detail},
+                )
         if now >= self._next_account_check:
             self._next_account_check = now + ACCOUNT_RAIL_INTERVAL_S
             if self.watch is not None:  # permissions and the link are read with every account check
@@ -391,10 +408,13 @@ class FastCycle:
                 account = await self._call(self._gateway.account_info())
             deals = await self._call(self._gateway.history_deals(int(now - now % 86400), int(now) + 60))
             floating = sum(float(p.profit) + float(p.swap) for p in self.positions.values())
-            for status in self._rails.evaluate_account(balance=float(account.balance), floating=floating,
-                                                       deals=deals, now=now):
-                await self._recorder.event(EventKind.RAIL, {"rail": status.rail.value, "symbol": None,
-                                                            "tripped": status.tripped, "detail": status.detail})
+            for status in self._rails.evaluate_account(
+                balance=float(account.balance), floating=floating, deals=deals, now=now
+            ):
+                await self._recorder.event(
+                    EventKind.RAIL,
+                    {"rail": status.rail.value, "symbol": None, "tripped": status.tripped, "detail": status.detail},
+                )
 
     # --- profit protection ----------------------------------------------------------------------------
 
@@ -405,8 +425,9 @@ class FastCycle:
         settings = self._settings().protection
         if update_best_price(trade, data.bid, data.ask):
             self._recorder.touch(trade)  # no decision: written with the next flush
-        intents = plan_protection(trade, bid=data.bid, ask=data.ask, rules=data.rules, atr=data.atr_m15,
-                                  now=now, settings=settings)
+        intents = plan_protection(
+            trade, bid=data.bid, ask=data.ask, rules=data.rules, atr=data.atr_m15, now=now, settings=settings
+        )
         sent = 0
         for intent in intents:
             if isinstance(intent, (MoveStop, TakePartial)) and self._cooling_down(trade, intent, now):
@@ -434,8 +455,10 @@ class FastCycle:
     def _cooling_down(self, trade: Trade, intent: MoveStop | TakePartial, now: float) -> bool:
         """A refused action is not resent unchanged at every cycle: it waits ``failed_retry_after_s``."""
         kind = intent.kind if isinstance(intent, MoveStop) else ActionKind.PARTIAL_TAKE
-        failed = trade.last_action in (f"{kind.value} {ActionOutcome.FAILED.value}",
-                                       f"{kind.value} {ActionOutcome.NOT_SENT.value}")
+        failed = trade.last_action in (
+            f"{kind.value} {ActionOutcome.FAILED.value}",
+            f"{kind.value} {ActionOutcome.NOT_SENT.value}",
+        )
         wait = self._settings().execution.failed_retry_after_s
         return failed and trade.last_action_at is not None and now - trade.last_action_at < wait
 
@@ -456,9 +479,21 @@ class FastCycle:
             if intent.kind is ActionKind.BREAKEVEN:
                 trade.breakeven_triggered = True
                 trade.best_price = trade.closing_price(bid, ask)
-        await self._finish_action(trade, intent.kind, result.outcome, result.records, f"{intent.reason}; {result.detail}",
-                                  extra={"reason": intent.reason, "sl_old": sl_old, "sl_new": intent.sl,
-                                         "r": trade.profit_in_r(bid, ask), "mt5": result.detail}, into=stage)
+        await self._finish_action(
+            trade,
+            intent.kind,
+            result.outcome,
+            result.records,
+            f"{intent.reason}; {result.detail}",
+            extra={
+                "reason": intent.reason,
+                "sl_old": sl_old,
+                "sl_new": intent.sl,
+                "r": trade.profit_in_r(bid, ask),
+                "mt5": result.detail,
+            },
+            into=stage,
+        )
 
     async def _take_partial(self, trade: Trade, intent: TakePartial, rules: Any) -> None:
         stage = staged(trade)
@@ -475,19 +510,37 @@ class FastCycle:
             done = result.volume if 0 < result.volume <= intent.volume else intent.volume
             trade.volume = rules.round_volume_down(trade.volume - done + 1e-9)
             extra = closing_facts(trade, rules, done, result.price)
-        await self._finish_action(trade, ActionKind.PARTIAL_TAKE, result.outcome, result.records,
-                                  f"{intent.reason}; {result.detail}",
-                                  extra=extra | {"reason": intent.reason, "volume_left": trade.volume,
-                                                 "mt5": result.detail}, into=stage)
+        await self._finish_action(
+            trade,
+            ActionKind.PARTIAL_TAKE,
+            result.outcome,
+            result.records,
+            f"{intent.reason}; {result.detail}",
+            extra=extra | {"reason": intent.reason, "volume_left": trade.volume, "mt5": result.detail},
+            into=stage,
+        )
 
-    async def _finish_action(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome,
-                             records: tuple[ActionRecord, ...], detail: str,
-                             extra: dict[str, Any] | None = None, into: Staged | None = None) -> None:
+    async def _finish_action(
+        self,
+        trade: Trade,
+        kind: ActionKind,
+        outcome: ActionOutcome,
+        records: tuple[ActionRecord, ...],
+        detail: str,
+        extra: dict[str, Any] | None = None,
+        into: Staged | None = None,
+    ) -> None:
         trade.last_action = f"{kind.value} {outcome.value}"
         trade.last_action_at = self._clock.now()
         last = records[-1] if records else None
-        payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": kind.value, "outcome": outcome.value,
-                   "retcode": last.retcode if last else None, "detail": detail}
+        payload = {
+            "ticket": trade.ticket,
+            "symbol": trade.symbol,
+            "kind": kind.value,
+            "outcome": outcome.value,
+            "retcode": last.retcode if last else None,
+            "detail": detail,
+        }
         reason = (extra or {}).get("reason")
         if reason:  # the journal says why, beside MT5's answer
             records = tuple(replace(r, detail=f"{reason}; {r.detail}") for r in records)
@@ -501,8 +554,15 @@ class FastCycle:
         await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)], into=into)
 
     def _note(self, trade: Trade, kind: ActionKind, outcome: ActionOutcome, detail: str) -> ActionRecord:
-        return ActionRecord(ticket=trade.ticket, kind=kind, request={}, outcome=outcome, detail=detail,
-                            at=self._clock.now(), wall_at=time.time())
+        return ActionRecord(
+            ticket=trade.ticket,
+            kind=kind,
+            request={},
+            outcome=outcome,
+            detail=detail,
+            at=self._clock.now(),
+            wall_at=time.time(),
+        )
 
     def _publish_prices(self) -> None:
         rows = []
@@ -511,6 +571,12 @@ class FastCycle:
             data = self._market.get(trade.symbol)
             if position is None or data is None:
                 continue
-            rows.append({"ticket": trade.ticket, "price": float(position.price_current),
-                         "profit": float(position.profit), "profit_r": trade.profit_in_r(data.bid, data.ask)})
+            rows.append(
+                {
+                    "ticket": trade.ticket,
+                    "price": float(position.price_current),
+                    "profit": float(position.profit),
+                    "profit_r": trade.profit_in_r(data.bid, data.ask),
+                }
+            )
         self._recorder.live(EventKind.TRADE_UPDATED, {"rows": rows})

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.engine.defense.rules import decayed_warnings, decide
 from app.engine.defense.actions import PENDING_PREFIX, DefenseActions
+from app.engine.defense.rules import decayed_warnings, decide
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
 from app.engine.model import Trade
 from app.engine.rails import SafetyRails
@@ -164,8 +164,9 @@ class DefenseDeepCheck:
         bars = max(scoring.delta.lookback_bars, scoring.vwap.volume_window_bars)
         end = int(now) - int(now) % M5_SECONDS
         limit = self._settings().cycle.flow_ticks_max
-        reply = await self._gateway.call("copy_ticks_from", symbol, end - bars * M5_SECONDS, limit,
-                                         mt5.COPY_TICKS_TRADE)
+        reply = await self._gateway.call(
+            "copy_ticks_from", symbol, end - bars * M5_SECONDS, limit, mt5.COPY_TICKS_TRADE
+        )
         self._calls += 1
         self.tick_fetches += 1
         if not reply.ok:
@@ -176,8 +177,7 @@ class DefenseDeepCheck:
             return None
         return reply.value
 
-    async def _check(self, trade: Trade, data: SymbolData, now: float, bar_closed: bool,
-                     unchanged: list[Trade]) -> int:
+    async def _check(self, trade: Trade, data: SymbolData, now: float, bar_closed: bool, unchanged: list[Trade]) -> int:
         cycle = self._settings().cycle
         regular = bar_closed and (
             trade.last_deep_check_at is None
@@ -192,8 +192,9 @@ class DefenseDeepCheck:
             if not (cooled and new_bars):
                 return 0
             vwap = (await self.analysis(trade.symbol, data, now)).vwap
-            forced = early_check_wanted(trade.direction, trade.entry, trade.closing_price(data.bid, data.ask), vwap,
-                                        self._settings().scoring)
+            forced = early_check_wanted(
+                trade.direction, trade.entry, trade.closing_price(data.bid, data.ask), vwap, self._settings().scoring
+            )
             if not forced:
                 return 0
         analysis = await self.analysis(trade.symbol, data, now)
@@ -214,14 +215,22 @@ class DefenseDeepCheck:
             self._hedging = int(account.margin_mode) == mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         allowed, rail = self._rails.risk_allowed(trade.symbol)
         atr = analysis.atr if analysis.atr == analysis.atr else data.atr_m15
-        decision = decide(trade, score, now, self._settings().defense, hedging_account=self._hedging, atr=atr,
-                          risk_block="" if allowed else rail)
+        decision = decide(
+            trade,
+            score,
+            now,
+            self._settings().defense,
+            hedging_account=self._hedging,
+            atr=atr,
+            risk_block="" if allowed else rail,
+        )
         if decision is None:
             unchanged.append(trade)
             return calls
         logger.info("ticket %s: %s -> %s (%s)", trade.ticket, decision.from_state, decision.to_state, decision.reason)
-        return calls + await self._actions.carry_out(trade, decision, rules=data.rules, bid=data.bid, ask=data.ask,
-                                                     hedging_account=self._hedging)
+        return calls + await self._actions.carry_out(
+            trade, decision, rules=data.rules, bid=data.bid, ask=data.ask, hedging_account=self._hedging
+        )
 
 
 def _bar_start(at: float) -> float:

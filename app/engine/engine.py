@@ -103,36 +103,66 @@ class Engine:
         self._sleep = sleep
         self.bus = EventBus()
         self.clock = TerminalClock(wall=wall)
-        self._recorder = Recorder(repository, self.bus, self.clock.now,
-                                  interval=lambda: self._settings.storage.persist_interval_s)
+        self._recorder = Recorder(
+            repository, self.bus, self.clock.now, interval=lambda: self._settings.storage.persist_interval_s
+        )
         self._recorder.on_degraded = self._on_database_degraded
         self.stall = StallWatch(gateway, self._recorder, lambda: self._settings)
         self.database = DatabaseWatch(repository, self._recorder, lambda: self._settings)
         self._watches: dict[str, asyncio.Task[Any]] = {}
-        self.market = MarketData(gateway, atr_period=self._settings.protection.atr_period,
-                                 m5_count=self._settings.cycle.backfill_m5, m15_count=self._settings.cycle.backfill_m15)
-        self.registry = TradeRegistry(gateway, self.market, self._recorder, lambda: self._settings.protection,
-                                      self.clock.now, self.clock.observe)
+        self.market = MarketData(
+            gateway,
+            atr_period=self._settings.protection.atr_period,
+            m5_count=self._settings.cycle.backfill_m5,
+            m15_count=self._settings.cycle.backfill_m15,
+        )
+        self.registry = TradeRegistry(
+            gateway, self.market, self._recorder, lambda: self._settings.protection, self.clock.now, self.clock.observe
+        )
         self.rails = SafetyRails(self._settings.rails)
         self.executor = self._new_executor(self._settings)
-        self.cycle = FastCycle(gateway=gateway, registry=self.registry, market=self.market,
-                               executor=lambda: self.executor,
-                               recorder=self._recorder, rails=self.rails, clock=self.clock,
-                               settings=lambda: self._settings, paused=lambda: self._paused)
+        self.cycle = FastCycle(
+            gateway=gateway,
+            registry=self.registry,
+            market=self.market,
+            executor=lambda: self.executor,
+            recorder=self._recorder,
+            rails=self.rails,
+            clock=self.clock,
+            settings=lambda: self._settings,
+            paused=lambda: self._paused,
+        )
         self.cycle.symbols = SymbolHealth(wall=wall)
-        self.watch = TerminalWatch(gateway=gateway, rails=self.rails, clock=self.clock, recorder=self._recorder,
-                                   wall=wall)
+        self.watch = TerminalWatch(
+            gateway=gateway, rails=self.rails, clock=self.clock, recorder=self._recorder, wall=wall
+        )
         self.cycle.watch = self.watch
-        self.defense = DefenseActions(gateway=gateway, executor=lambda: self.executor, recorder=self._recorder,
-                                      rails=self.rails, now=self.clock.now)
-        self.cycle.deep_check = DefenseDeepCheck(gateway=gateway, market=self.market, actions=self.defense,
-                                                 rails=self.rails, recorder=self._recorder,
-                                                 settings=lambda: self._settings)
+        self.defense = DefenseActions(
+            gateway=gateway,
+            executor=lambda: self.executor,
+            recorder=self._recorder,
+            rails=self.rails,
+            now=self.clock.now,
+        )
+        self.cycle.deep_check = DefenseDeepCheck(
+            gateway=gateway,
+            market=self.market,
+            actions=self.defense,
+            rails=self.rails,
+            recorder=self._recorder,
+            settings=lambda: self._settings,
+        )
         #: held by each fast cycle and by each of the trader's own actions, so the two never interleave
         self._action_lock = asyncio.Lock()
-        self.manual = ManualActions(registry=self.registry, market=self.market, executor=lambda: self.executor,
-                                    recorder=self._recorder, lock=self._action_lock, now=self.clock.now,
-                                    execution=lambda: self._settings.execution)
+        self.manual = ManualActions(
+            registry=self.registry,
+            market=self.market,
+            executor=lambda: self.executor,
+            recorder=self._recorder,
+            lock=self._action_lock,
+            now=self.clock.now,
+            execution=lambda: self._settings.execution,
+        )
         self._tasks = TaskKeeper("engine")
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None
@@ -293,9 +323,15 @@ class Engine:
         self.executor = self._new_executor(self._settings)
 
     def _new_executor(self, settings: EngineSettings) -> ActionExecutor:
-        return ActionExecutor(self._gateway, settings.execution, self.clock.now, sleep=self._sleep,
-                              owns=self.registry.can_modify, blocked=self.rails.sending_blocked,
-                              refused=lambda _code: self.cycle.request_terminal_check())
+        return ActionExecutor(
+            self._gateway,
+            settings.execution,
+            self.clock.now,
+            sleep=self._sleep,
+            owns=self.registry.can_modify,
+            blocked=self.rails.sending_blocked,
+            refused=lambda _code: self.cycle.request_terminal_check(),
+        )
 
     async def persist(self) -> int:
         """Write now the trades' changes that wait for the next flush (figures, not decisions)."""
@@ -308,8 +344,9 @@ class Engine:
             attempt += 1
             if self._stopping:
                 return False
-            await self._set_state(LifecycleState.CONNECTING, attempt=attempt, attempts=0 if repeat_last else attempts,
-                                  reason=reason)
+            await self._set_state(
+                LifecycleState.CONNECTING, attempt=attempt, attempts=0 if repeat_last else attempts, reason=reason
+            )
             try:
                 if await self._gateway.initialize():
                     return True
@@ -323,8 +360,9 @@ class Engine:
                 break
             delay = backoff[min(attempt - 1, len(backoff) - 1)]
             state = LifecycleState.DISCONNECTED if repeat_last else LifecycleState.CONNECTING
-            await self._set_state(state, attempt=attempt, attempts=0 if repeat_last else attempts, reason=reason,
-                                  retry_in=delay)
+            await self._set_state(
+                state, attempt=attempt, attempts=0 if repeat_last else attempts, reason=reason, retry_in=delay
+            )
             await self._sleep(delay)
         await self._set_state(LifecycleState.FAILED, reason=f"could not connect after {attempts} attempts: {reason}")
         return False
@@ -339,8 +377,9 @@ class Engine:
         restore from an older backup then still knows them), and the window and the endpoint are told."""
         for trade in self.registry.active():
             self._recorder.aside_trade(trade)
-        self._tasks.spawn(self._recorder.event(EventKind.DATABASE, {"degraded": True, "reason": reason}),
-                          "database-degraded")
+        self._tasks.spawn(
+            self._recorder.event(EventKind.DATABASE, {"degraded": True, "reason": reason}), "database-degraded"
+        )
 
     async def _claim_account(self) -> bool:
         """One desk per account: before anything is read or changed, this desk takes the account's lock."""
@@ -431,9 +470,15 @@ class Engine:
         if moved is not None:
             await self._recover_owners(moved, getattr(self._repository, "restored_from", None), replayed)
         elif replayed:
-            await self._recorder.event(EventKind.DATABASE, {
-                "degraded": False, "reason": "", "replayed": replayed,
-                "detail": f"{replayed} records journaled aside while the database was degraded were written in"})
+            await self._recorder.event(
+                EventKind.DATABASE,
+                {
+                    "degraded": False,
+                    "reason": "",
+                    "replayed": replayed,
+                    "detail": f"{replayed} records journaled aside while the database was degraded were written in",
+                },
+            )
         self._loaded = True
 
     async def _recover_owners(self, moved: Any, restored: Any, replayed: int) -> None:
@@ -442,17 +487,29 @@ class Engine:
         open position is watched, "unconfirmed", until a bot registers it or the trader confirms it."""
         if restored is not None:
             rebuilt = 0
-            detail = (f"the database was unreadable and was moved aside to {moved}; the backup {restored} was "
-                      f"restored and {replayed} later records replayed: owners and released trades are kept, "
-                      "positions it never saw follow the adoption policy")
+            detail = (
+                f"the database was unreadable and was moved aside to {moved}; the backup {restored} was "
+                f"restored and {replayed} later records replayed: owners and released trades are kept, "
+                "positions it never saw follow the adoption policy"
+            )
         else:
             rebuilt = await self.cycle.rebuild()
-            detail = (f"the database was unreadable and was moved aside to {moved}; no good backup ({replayed} "
-                      f"records of the side journal replayed): {rebuilt} other open positions are watched as "
-                      "unconfirmed until a bot registers them or you confirm them")
-        await self._recorder.event(EventKind.DATABASE_RECOVERED, {
-            "moved_to": str(moved), "restored_from": str(restored) if restored else None, "replayed": replayed,
-            "rebuilt": rebuilt, "unconfirmed": self.registry.unconfirmed(), "detail": detail})
+            detail = (
+                f"the database was unreadable and was moved aside to {moved}; no good backup ({replayed} "
+                f"records of the side journal replayed): {rebuilt} other open positions are watched as "
+                "unconfirmed until a bot registers them or you confirm them"
+            )
+        await self._recorder.event(
+            EventKind.DATABASE_RECOVERED,
+            {
+                "moved_to": str(moved),
+                "restored_from": str(restored) if restored else None,
+                "replayed": replayed,
+                "rebuilt": rebuilt,
+                "unconfirmed": self.registry.unconfirmed(),
+                "detail": detail,
+            },
+        )
 
     async def _monitor_loop(self) -> None:
         interval = self._settings.cycle.fast_interval_s
@@ -491,23 +548,28 @@ class Engine:
     def _terminal_lost(self, error: TemporaryError) -> bool:
         """Only a lost connection or a stuck terminal means reconnecting; one call's failure (a symbol whose
         history is still loading, say) leaves the connection alone and the next cycle tries again."""
-        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(self._gateway, "connected", True)
+        return isinstance(error, (TerminalUnavailable, TerminalTimeout)) or not getattr(
+            self._gateway, "connected", True
+        )
 
     async def run_fast_cycle(self) -> CycleReport:
         async with self._action_lock:
             report = await self.cycle.run()
         self._cycles += 1
         self._last_cycle = report
-        self._recorder.live(EventKind.CYCLE, {"duration_ms": report.duration_s * 1000, "calls": report.calls,
-                                              "trades": report.trades, "at": report.at})
+        self._recorder.live(
+            EventKind.CYCLE,
+            {"duration_ms": report.duration_s * 1000, "calls": report.calls, "trades": report.trades, "at": report.at},
+        )
         return report
 
     async def _reconnect(self, reason: str) -> None:
         self._monitor = None
         backoff = self._settings.connection.reconnect_backoff_s
         if self._recover_failures >= RECOVERY_ATTEMPTS:
-            await self._set_state(LifecycleState.FAILED, reason=f"recovery failed {self._recover_failures} times: "
-                                  f"{reason}")
+            await self._set_state(
+                LifecycleState.FAILED, reason=f"recovery failed {self._recover_failures} times: {reason}"
+            )
             self._recover_failures = 0
             return
         if self._recover_failures:
@@ -521,15 +583,30 @@ class Engine:
             async with self._run_lock:
                 await self._recover_and_run()
 
-    async def _set_state(self, state: LifecycleState, *, reason: str = "", attempt: int = 0, attempts: int = 0,
-                         retry_in: float | None = None) -> None:
+    async def _set_state(
+        self,
+        state: LifecycleState,
+        *,
+        reason: str = "",
+        attempt: int = 0,
+        attempts: int = 0,
+        retry_in: float | None = None,
+    ) -> None:
         previous = self._lifecycle.state
         epoch = int(getattr(self._gateway, "epoch", 0))
-        self._lifecycle = LifecycleSnapshot(state=state, reason=reason, attempt=attempt, attempts=attempts,
-                                            retry_in=retry_in, epoch=epoch)
+        self._lifecycle = LifecycleSnapshot(
+            state=state, reason=reason, attempt=attempt, attempts=attempts, retry_in=retry_in, epoch=epoch
+        )
         logger.info("engine %s%s", state.value, f": {reason}" if reason else "")
-        payload = {"state": state.value, "previous": previous.value, "reason": reason, "attempt": attempt,
-                   "attempts": attempts, "retry_in": retry_in, "epoch": epoch}
+        payload = {
+            "state": state.value,
+            "previous": previous.value,
+            "reason": reason,
+            "attempt": attempt,
+            "attempts": attempts,
+            "retry_in": retry_in,
+            "epoch": epoch,
+        }
         await self._recorder.event(EventKind.LIFECYCLE, payload)
 
     async def register(self, registration: Registration) -> RegistrationResult:
@@ -559,8 +636,9 @@ class Engine:
     async def close_trade(self, ticket: int) -> ManualResult:
         return await self.run_manual(self.plan_close(ticket))
 
-    async def close_part(self, ticket: int, *, volume: float | None = None,
-                         fraction: float | None = None) -> ManualResult:
+    async def close_part(
+        self, ticket: int, *, volume: float | None = None, fraction: float | None = None
+    ) -> ManualResult:
         if volume is None and fraction is None:
             raise RejectedError("close_part needs a volume or a fraction")
         return await self.run_manual(self.plan_close(ticket, volume=volume, fraction=fraction))

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Direction, Trade
 from app.engine.settings import ExecutionSettings
-from app.terminal import constants as mt5
 from app.errors import TemporaryError
+from app.terminal import constants as mt5
 from app.terminal.retcodes import RetcodeClass, RetryHint, describe, retry_hint
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,14 @@ _ANSWER_MAY_BE_LOST = frozenset(
 )
 #: Answers that say the terminal itself (not this request) stands in the way: Algo Trading off (10027, or -8
 #: before the request leaves), automated trading disabled by the broker (10026), no link to the server (10031).
-TERMINAL_REFUSALS = frozenset({mt5.TRADE_RETCODE_CLIENT_DISABLES_AT, mt5.TRADE_RETCODE_SERVER_DISABLES_AT,
-                               mt5.TRADE_RETCODE_CONNECTION, mt5.RES_E_AUTO_TRADING_DISABLED})
+TERMINAL_REFUSALS = frozenset(
+    {
+        mt5.TRADE_RETCODE_CLIENT_DISABLES_AT,
+        mt5.TRADE_RETCODE_SERVER_DISABLES_AT,
+        mt5.TRADE_RETCODE_CONNECTION,
+        mt5.RES_E_AUTO_TRADING_DISABLED,
+    }
+)
 
 
 class OrderGateway(Protocol):
@@ -112,7 +118,13 @@ class ActionExecutor:
         return await self._run(trade.ticket, kind, lambda: request, verify)
 
     async def close(
-        self, trade: Trade, *, volume: float, kind: ActionKind, rules: SymbolRules, position: int | None = None,
+        self,
+        trade: Trade,
+        *,
+        volume: float,
+        kind: ActionKind,
+        rules: SymbolRules,
+        position: int | None = None,
         direction: Direction | None = None,
     ) -> ActionResult:
         """Close ``volume`` of a position (the trade's own, or its hedge) with an opposite deal at bid/ask."""
@@ -147,8 +159,16 @@ class ActionExecutor:
             return await self._complete_close(trade, volume, kind, rules, ticket, side, result)
         return result
 
-    async def _complete_close(self, trade: Trade, volume: float, kind: ActionKind, rules: SymbolRules,
-                              ticket: int, side: Direction, first: ActionResult) -> ActionResult:
+    async def _complete_close(
+        self,
+        trade: Trade,
+        volume: float,
+        kind: ActionKind,
+        rules: SymbolRules,
+        ticket: int,
+        side: Direction,
+        first: ActionResult,
+    ) -> ActionResult:
         """10010: only part was closed. The position is read again and the rest is sent (a few rounds at
         most); what stays open is reported with the volume that was closed, never as done."""
         records = list(first.records)
@@ -168,15 +188,35 @@ class ActionExecutor:
             if not last.ok or filled >= volume - 1e-9:
                 break
         done = filled >= volume - 1e-9
-        detail = (f"filled in parts: {filled:g} of {volume:g} closed" if done else
-                  f"only {filled:g} of {volume:g} closed; {volume - filled:g} is still open ({last.detail})")
-        outcome = ActionOutcome.SUCCESS if done else (
-            last.outcome if last.outcome is not ActionOutcome.SUCCESS else ActionOutcome.FAILED)
-        return ActionResult(ok=done, outcome=outcome, records=tuple(records), retcode=last.retcode,
-                            volume=filled, price=first.price, detail=detail)
+        detail = (
+            f"filled in parts: {filled:g} of {volume:g} closed"
+            if done
+            else f"only {filled:g} of {volume:g} closed; {volume - filled:g} is still open ({last.detail})"
+        )
+        outcome = (
+            ActionOutcome.SUCCESS
+            if done
+            else (last.outcome if last.outcome is not ActionOutcome.SUCCESS else ActionOutcome.FAILED)
+        )
+        return ActionResult(
+            ok=done,
+            outcome=outcome,
+            records=tuple(records),
+            retcode=last.retcode,
+            volume=filled,
+            price=first.price,
+            detail=detail,
+        )
 
     async def open(
-        self, trade: Trade, *, direction: Direction, volume: float, sl: float, comment: str, kind: ActionKind,
+        self,
+        trade: Trade,
+        *,
+        direction: Direction,
+        volume: float,
+        sl: float,
+        comment: str,
+        kind: ActionKind,
         rules: SymbolRules,
     ) -> ActionResult:
         """Open a new position for a trade (hedge or re-add), tagged with ``comment`` so 10012 can be checked."""
@@ -231,18 +271,21 @@ class ActionExecutor:
                 # attempts already made are kept in the journal
                 last = _Attempt(ActionOutcome.NOT_SENT, None, "", f"not sent: the terminal is unavailable ({error})")
                 records.append(self._record(ticket, kind, {}, ActionOutcome.NOT_SENT, last, attempt))
-                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
-                                    detail=last.detail)
+                return ActionResult(
+                    ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records), detail=last.detail
+                )
             if not self._owns(ticket):
                 last = _Attempt(ActionOutcome.NOT_SENT, None, "", "not sent: DTMS no longer manages this trade")
                 records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
-                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
-                                    detail=last.detail)
+                return ActionResult(
+                    ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records), detail=last.detail
+                )
             if reason := self._blocked():
                 last = _Attempt(ActionOutcome.NOT_SENT, None, "", f"not sent: {reason}")
                 records.append(self._record(ticket, kind, request, ActionOutcome.NOT_SENT, last, attempt))
-                return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records),
-                                    detail=last.detail)
+                return ActionResult(
+                    ok=False, outcome=ActionOutcome.NOT_SENT, records=tuple(records), detail=last.detail
+                )
             try:
                 last = await self._send_once(request, verify)
             except TemporaryError as error:
@@ -250,8 +293,7 @@ class ActionExecutor:
                 # is back and shows it; the attempts so far are journaled, nothing is sent again blindly
                 last = _Attempt(ActionOutcome.UNKNOWN, None, "", f"no answer ({error}); outcome unknown")
                 records.append(self._record(ticket, kind, request, ActionOutcome.UNKNOWN, last, attempt))
-                return ActionResult(ok=False, outcome=ActionOutcome.UNKNOWN, records=tuple(records),
-                                    detail=last.detail)
+                return ActionResult(ok=False, outcome=ActionOutcome.UNKNOWN, records=tuple(records), detail=last.detail)
             final = last.outcome is not ActionOutcome.RETRYING or attempt == attempts
             outcome = last.outcome
             if last.outcome is ActionOutcome.RETRYING and attempt == attempts:
@@ -289,23 +331,42 @@ class ActionExecutor:
         comment = str(result.comment)
         klass = answer.klass
         if klass is RetcodeClass.SUCCESS:
-            position = int(result.order) if request.get("action") == mt5.TRADE_ACTION_DEAL and "position" not in request else None
-            return _Attempt(ActionOutcome.SUCCESS, retcode, comment, _describe(retcode, comment),
-                            price=float(result.price), volume=float(result.volume), position=position)
+            position = (
+                int(result.order)
+                if request.get("action") == mt5.TRADE_ACTION_DEAL and "position" not in request
+                else None
+            )
+            return _Attempt(
+                ActionOutcome.SUCCESS,
+                retcode,
+                comment,
+                _describe(retcode, comment),
+                price=float(result.price),
+                volume=float(result.volume),
+                position=position,
+            )
         if klass is RetcodeClass.UNKNOWN_OUTCOME:
             if await verify():
-                return _Attempt(ActionOutcome.SUCCESS, retcode, comment,
-                                f"{_describe(retcode, comment)}; the terminal shows it was done")
-            return _Attempt(ActionOutcome.RETRYING, retcode, comment,
-                            f"{_describe(retcode, comment)}; the terminal shows it was not done",
-                            hint=RetryHint.CHECK_OUTCOME)
+                return _Attempt(
+                    ActionOutcome.SUCCESS,
+                    retcode,
+                    comment,
+                    f"{_describe(retcode, comment)}; the terminal shows it was done",
+                )
+            return _Attempt(
+                ActionOutcome.RETRYING,
+                retcode,
+                comment,
+                f"{_describe(retcode, comment)}; the terminal shows it was not done",
+                hint=RetryHint.CHECK_OUTCOME,
+            )
         if klass is RetcodeClass.TRANSIENT:
-            return _Attempt(ActionOutcome.RETRYING, retcode, comment, _describe(retcode, comment),
-                            hint=retry_hint(retcode))
+            return _Attempt(
+                ActionOutcome.RETRYING, retcode, comment, _describe(retcode, comment), hint=retry_hint(retcode)
+            )
         return _Attempt(ActionOutcome.FAILED, retcode, comment, _describe(retcode, comment))
 
-    async def _check_lost_answer(self, code: int, message: str,
-                                 verify: Callable[[], Awaitable[bool]]) -> _Attempt:
+    async def _check_lost_answer(self, code: int, message: str, verify: Callable[[], Awaitable[bool]]) -> _Attempt:
         """An IPC failure may have lost the answer of a request the server did execute: look before resending."""
         lost = f"order_send answer lost: ({code}, {message})"
         try:
@@ -314,8 +375,13 @@ class ActionExecutor:
             return _Attempt(ActionOutcome.UNKNOWN, None, "", f"{lost}; the terminal cannot be read, outcome unknown")
         if done:
             return _Attempt(ActionOutcome.SUCCESS, None, "", f"{lost}; the terminal shows it was done")
-        return _Attempt(ActionOutcome.RETRYING, None, "", f"{lost}; the terminal shows it was not done",
-                        hint=RetryHint.CHECK_OUTCOME)
+        return _Attempt(
+            ActionOutcome.RETRYING,
+            None,
+            "",
+            f"{lost}; the terminal shows it was not done",
+            hint=RetryHint.CHECK_OUTCOME,
+        )
 
     def _backoff(self, attempt: int, hint: RetryHint) -> float:
         delays = self._settings.retry_backoff_s
@@ -323,7 +389,12 @@ class ActionExecutor:
         return 0.0 if hint is RetryHint.REFRESH_PRICE else delay
 
     def _record(
-        self, ticket: int, kind: ActionKind, request: dict[str, Any], outcome: ActionOutcome, attempt: _Attempt,
+        self,
+        ticket: int,
+        kind: ActionKind,
+        request: dict[str, Any],
+        outcome: ActionOutcome,
+        attempt: _Attempt,
         number: int,
     ) -> ActionRecord:
         return ActionRecord(
@@ -341,8 +412,13 @@ class ActionExecutor:
 
     def _not_sent(self, ticket: int, kind: ActionKind, request: dict[str, Any], why: str) -> ActionResult:
         record = ActionRecord(
-            ticket=ticket, kind=kind, request=request, outcome=ActionOutcome.NOT_SENT, detail=why,
-            at=self._now(), wall_at=time.time(),
+            ticket=ticket,
+            kind=kind,
+            request=request,
+            outcome=ActionOutcome.NOT_SENT,
+            detail=why,
+            at=self._now(),
+            wall_at=time.time(),
         )
         return ActionResult(ok=False, outcome=ActionOutcome.NOT_SENT, records=(record,), detail=why)
 
@@ -354,6 +430,12 @@ def _describe(retcode: int, comment: str) -> str:
 
 def _with_position(result: ActionResult, position: int) -> ActionResult:
     return ActionResult(
-        ok=result.ok, outcome=result.outcome, records=result.records, retcode=result.retcode,
-        volume=result.volume, price=result.price, position=position, detail=result.detail,
+        ok=result.ok,
+        outcome=result.outcome,
+        records=result.records,
+        retcode=result.retcode,
+        volume=result.volume,
+        price=result.price,
+        position=position,
+        detail=result.detail,
     )

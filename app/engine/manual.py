@@ -57,9 +57,17 @@ class ManualResult:
 
 
 class ManualActions:
-    def __init__(self, *, registry: TradeRegistry, market: MarketData, executor: Callable[[], ActionExecutor],
-                 recorder: Recorder, lock: asyncio.Lock, now: Callable[[], float],
-                 execution: Callable[[], ExecutionSettings]) -> None:
+    def __init__(
+        self,
+        *,
+        registry: TradeRegistry,
+        market: MarketData,
+        executor: Callable[[], ActionExecutor],
+        recorder: Recorder,
+        lock: asyncio.Lock,
+        now: Callable[[], float],
+        execution: Callable[[], ExecutionSettings],
+    ) -> None:
         """``lock`` is the one the fast cycle runs under: a trader's action never interleaves with a cycle that
         would take its half-done change for a change made outside DTMS."""
         self._registry = registry
@@ -82,46 +90,72 @@ class ManualActions:
         side = "SELL" if trade.direction is Direction.BUY else "BUY"
         price = bid if trade.direction is Direction.BUY else ask
         execution = self._execution()
-        request = {"action": "TRADE_ACTION_DEAL", "position": trade.ticket, "symbol": trade.symbol, "type": side,
-                   "volume": lots, "price": price, "deviation": execution.deviation_points,
-                   "type_filling": _FILLING.get(rules.type_filling(), rules.type_filling()), "magic": execution.magic}
+        request = {
+            "action": "TRADE_ACTION_DEAL",
+            "position": trade.ticket,
+            "symbol": trade.symbol,
+            "type": side,
+            "volume": lots,
+            "price": price,
+            "deviation": execution.deviation_points,
+            "type_filling": _FILLING.get(rules.type_filling(), rules.type_filling()),
+            "magic": execution.magic,
+        }
         what = "Close all" if kind is ActionKind.CLOSE else "Close part:"
-        summary = (f"{what} {lots:g} of {trade.volume:g} lots of #{trade.ticket} {trade.symbol} "
-                   f"{trade.direction.value}: a {side} deal at market (now {price:g})")
+        summary = (
+            f"{what} {lots:g} of {trade.volume:g} lots of #{trade.ticket} {trade.symbol} "
+            f"{trade.direction.value}: a {side} deal at market (now {price:g})"
+        )
         refused = ""
         rest = rules.round_volume_down(trade.volume - lots + 1e-9)
         if lots < rules.volume_min:
             refused = f"{lots:g} lots is below the symbol's minimum volume {rules.volume_min:g}"
         elif kind is ActionKind.PARTIAL_CLOSE and rest < rules.volume_min:
-            refused = (f"closing {lots:g} of {trade.volume:g} would leave {rest:g} lots, below the minimum "
-                       f"{rules.volume_min:g}: close all instead")
+            refused = (
+                f"closing {lots:g} of {trade.volume:g} would leave {rest:g} lots, below the minimum "
+                f"{rules.volume_min:g}: close all instead"
+            )
         return ManualPlan(ticket=ticket, kind=kind, summary=summary, request=request, volume=lots, refused=refused)
 
     def plan_breakeven(self, ticket: int) -> ManualPlan:
         """SL to the entry price now, whatever the profit (only if that is tighter and the broker allows it)."""
         trade, rules, bid, ask = self._context(ticket)
         sl = rules.round_price(trade.entry)
-        request = {"action": "TRADE_ACTION_SLTP", "position": trade.ticket, "symbol": trade.symbol, "sl": sl,
-                   "tp": trade.tp, "magic": self._execution().magic}
-        summary = (f"Move the SL of #{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} from "
-                   f"{trade.sl:g} to {sl:g} (breakeven); TP stays {trade.tp:g}")
+        request = {
+            "action": "TRADE_ACTION_SLTP",
+            "position": trade.ticket,
+            "symbol": trade.symbol,
+            "sl": sl,
+            "tp": trade.tp,
+            "magic": self._execution().magic,
+        }
+        summary = (
+            f"Move the SL of #{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} from "
+            f"{trade.sl:g} to {sl:g} (breakeven); TP stays {trade.tp:g}"
+        )
         refused = ""
         if not is_better_sl(trade.direction, sl, trade.sl):
             refused = f"the SL {trade.sl:g} is already at or past breakeven {sl:g}"
         elif not rules.sl_allowed(trade.direction, sl, bid, ask):
-            refused = (f"the broker does not allow an SL at {sl:g} with bid {bid:g} / ask {ask:g} (price is past "
-                       "the entry or inside the stops level)")
+            refused = (
+                f"the broker does not allow an SL at {sl:g} with bid {bid:g} / ask {ask:g} (price is past "
+                "the entry or inside the stops level)"
+            )
         elif rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
             refused = "price is inside the freeze level: the broker refuses changes now"
-        return ManualPlan(ticket=ticket, kind=ActionKind.BREAKEVEN, summary=summary, request=request, sl=sl,
-                          refused=refused)
+        return ManualPlan(
+            ticket=ticket, kind=ActionKind.BREAKEVEN, summary=summary, request=request, sl=sl, refused=refused
+        )
 
     # --- carrying out --------------------------------------------------------------------------------
 
     async def carry_out(self, plan: ManualPlan) -> ManualResult:
         async with self._lock:
-            fresh = (self.plan_breakeven(plan.ticket) if plan.kind is ActionKind.BREAKEVEN
-                     else self.plan_close(plan.ticket, volume=plan.volume))
+            fresh = (
+                self.plan_breakeven(plan.ticket)
+                if plan.kind is ActionKind.BREAKEVEN
+                else self.plan_close(plan.ticket, volume=plan.volume)
+            )
             if fresh.refused or (plan.kind is not ActionKind.BREAKEVEN and fresh.volume != plan.volume):
                 why = fresh.refused or "the trade's volume changed since the confirmation"
                 return ManualResult(ok=False, outcome=ActionOutcome.NOT_SENT, message=f"not sent: {why}")
@@ -147,8 +181,7 @@ class ManualActions:
         extra = {"sl_old": sl_old, "sl_new": plan.sl, "r": trade.profit_in_r(bid, ask)}
         return await self._finish(trade, ActionKind.BREAKEVEN, result, extra, into=stage)
 
-    async def _close(self, trade: Trade, plan: ManualPlan, rules: SymbolRules, bid: float,
-                     ask: float) -> ManualResult:
+    async def _close(self, trade: Trade, plan: ManualPlan, rules: SymbolRules, bid: float, ask: float) -> ManualResult:
         whole = plan.kind is ActionKind.CLOSE
         stage = staged(trade)
         trade = stage.work
@@ -162,24 +195,41 @@ class ManualActions:
         extra["volume_left"] = trade.volume
         return await self._finish(trade, plan.kind, result, extra, into=stage)
 
-    async def _finish(self, trade: Trade, kind: ActionKind, result: Any, extra: dict[str, Any], *,
-                      into: Staged) -> ManualResult:
+    async def _finish(
+        self, trade: Trade, kind: ActionKind, result: Any, extra: dict[str, Any], *, into: Staged
+    ) -> ManualResult:
         trade.last_action = f"{kind.value} {result.outcome.value}"
         trade.last_action_at = self._now()
         last = result.records[-1] if result.records else None
-        payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": kind.value,
-                   "outcome": result.outcome.value, "retcode": last.retcode if last else None,
-                   "detail": f"{BY_TRADER}; {result.detail}", "reason": BY_TRADER, "manual": True,
-                   "direction": trade.direction.value, "state": trade.state.value, "mt5": result.detail} | extra
+        payload = {
+            "ticket": trade.ticket,
+            "symbol": trade.symbol,
+            "kind": kind.value,
+            "outcome": result.outcome.value,
+            "retcode": last.retcode if last else None,
+            "detail": f"{BY_TRADER}; {result.detail}",
+            "reason": BY_TRADER,
+            "manual": True,
+            "direction": trade.direction.value,
+            "state": trade.state.value,
+            "mt5": result.detail,
+        } | extra
         if not result.ok:
-            payload["next"] = ("DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
-                               if result.outcome is ActionOutcome.UNKNOWN else "nothing more is sent; try again")
+            payload["next"] = (
+                "DTMS reads the outcome from the terminal at the next cycle; nothing is sent again"
+                if result.outcome is ActionOutcome.UNKNOWN
+                else "nothing more is sent; try again"
+            )
         records = tuple(replace(r, detail=f"{BY_TRADER}; {r.detail}") for r in result.records)
         await self._recorder.commit(trade, actions=records, events=[(EventKind.ACTION, payload)], into=into)
         verb = "done" if result.ok else result.outcome.value.lower().replace("_", " ")
         logger.info("ticket %s: %s by the trader %s: %s", trade.ticket, kind.value, verb, result.detail)
-        return ManualResult(ok=result.ok, outcome=result.outcome, retcode=result.retcode,
-                            message=f"{kind.value.replace('_', ' ').capitalize()} {verb}: {result.detail}")
+        return ManualResult(
+            ok=result.ok,
+            outcome=result.outcome,
+            retcode=result.retcode,
+            message=f"{kind.value.replace('_', ' ').capitalize()} {verb}: {result.detail}",
+        )
 
     async def set_paused(self, ticket: int, paused: bool) -> Trade:
         """Pause or resume DTMS for one trade (persisted): while paused nothing is sent for it."""
@@ -187,10 +237,18 @@ class ManualActions:
         if trade.dtms_paused != paused:
             stage = staged(trade)  # shown paused once that is committed
             stage.work.dtms_paused = paused
-            detail = ("DTMS paused for this trade by the trader: watched, nothing sent" if paused
-                      else "DTMS resumed for this trade")
-            await self._recorder.commit(stage.work, into=stage, events=[(EventKind.TRADE_CHANGED, {
-                "ticket": ticket, "what": "paused", "paused": paused, "detail": detail})])
+            detail = (
+                "DTMS paused for this trade by the trader: watched, nothing sent"
+                if paused
+                else "DTMS resumed for this trade"
+            )
+            await self._recorder.commit(
+                stage.work,
+                into=stage,
+                events=[
+                    (EventKind.TRADE_CHANGED, {"ticket": ticket, "what": "paused", "paused": paused, "detail": detail})
+                ],
+            )
         return trade
 
     # --- context -------------------------------------------------------------------------------------

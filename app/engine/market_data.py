@@ -58,7 +58,9 @@ class SymbolData:
 
 
 class MarketData:
-    def __init__(self, gateway: BarsGateway, *, atr_period: int = 14, m5_count: int = 600, m15_count: int = 300) -> None:
+    def __init__(
+        self, gateway: BarsGateway, *, atr_period: int = 14, m5_count: int = 600, m15_count: int = 300
+    ) -> None:
         self._gateway = gateway
         self._atr_period = atr_period
         self._m5_count = m5_count

@@ -89,13 +89,17 @@ def plan_protection(
         if not is_better_sl(trade.direction, target, trade.sl) or _too_small(trade, target, settings):
             intents.append(MarkBreakeven(reason=f"profit {profit_r:.2f} R; SL already at or past breakeven"))
         else:
-            stop = MoveStop(kind=ActionKind.BREAKEVEN, sl=target,
-                            reason=f"profit {profit_r:.2f} R >= {settings.breakeven_r:g} R")
+            stop = MoveStop(
+                kind=ActionKind.BREAKEVEN, sl=target, reason=f"profit {profit_r:.2f} R >= {settings.breakeven_r:g} R"
+            )
     elif trade.breakeven_triggered and atr is not None and atr > 0 and trade.best_price is not None:
         target = rules.round_price(trade.best_price - sign * settings.trail_atr_multiple * atr)
         if is_better_sl(trade.direction, target, trade.sl) and not _too_small(trade, target, settings):
-            stop = MoveStop(kind=ActionKind.TRAIL, sl=target,
-                            reason=f"trailing {settings.trail_atr_multiple:g} x ATR behind {trade.best_price}")
+            stop = MoveStop(
+                kind=ActionKind.TRAIL,
+                sl=target,
+                reason=f"trailing {settings.trail_atr_multiple:g} x ATR behind {trade.best_price}",
+            )
 
     if stop is not None and _interval_passed(trade, now, settings):
         allowed = rules.clamp_sl(trade.direction, stop.sl, bid, ask)
@@ -107,12 +111,14 @@ def plan_protection(
         volume = rules.round_volume_down(trade.volume * settings.partial_fraction)
         remaining = trade.volume - volume
         if volume < rules.volume_min or remaining < rules.volume_min - 1e-9:
-            intents.append(SkipPartial(
-                reason=f"partial take skipped: {volume:g} of {trade.volume:g} lots leaves less than "
-                f"the minimum {rules.volume_min:g}"))
+            intents.append(
+                SkipPartial(
+                    reason=f"partial take skipped: {volume:g} of {trade.volume:g} lots leaves less than "
+                    f"the minimum {rules.volume_min:g}"
+                )
+            )
         else:
-            intents.append(TakePartial(volume=volume,
-                                       reason=f"profit {profit_r:.2f} R >= {settings.partial_r:g} R"))
+            intents.append(TakePartial(volume=volume, reason=f"profit {profit_r:.2f} R >= {settings.partial_r:g} R"))
     return intents
 
 

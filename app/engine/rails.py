@@ -93,8 +93,9 @@ class SafetyRails:
             changes += self._set(rail, None, pct >= limit, f"loss {max(pct, 0):.2f} % of balance (limit {limit:g} %)")
         stop_outs = consecutive_stop_outs(deals)
         limit_n = self._settings.max_consecutive_stopouts
-        changes += self._set(Rail.STOP_OUTS, None, stop_outs >= limit_n,
-                             f"{stop_outs} losing stop-outs in a row (limit {limit_n})")
+        changes += self._set(
+            Rail.STOP_OUTS, None, stop_outs >= limit_n, f"{stop_outs} losing stop-outs in a row (limit {limit_n})"
+        )
         in_blackout = any(start <= now < end for start, end in self._settings.blackouts)
         changes += self._set(Rail.BLACKOUT, None, in_blackout, "manual blackout window" if in_blackout else "")
         return changes
@@ -103,12 +104,17 @@ class SafetyRails:
         self, symbol: str, *, spread: float, spread_median: float | None, bar_age_s: float | None
     ) -> list[RailStatus]:
         changes = []
-        wide = spread_median is not None and spread_median > 0 and spread > self._settings.spread_median_multiple * spread_median
+        wide = (
+            spread_median is not None
+            and spread_median > 0
+            and spread > self._settings.spread_median_multiple * spread_median
+        )
         detail = f"spread {spread:.6g} vs median {spread_median:.6g}" if spread_median else "spread normal"
         changes += self._set(Rail.SPREAD, symbol, wide, detail)
         stale = bar_age_s is not None and bar_age_s > self._settings.max_bar_age_s
-        changes += self._set(Rail.STALE_BARS, symbol, stale,
-                             f"last bar {bar_age_s:.0f} s old" if bar_age_s is not None else "no bars")
+        changes += self._set(
+            Rail.STALE_BARS, symbol, stale, f"last bar {bar_age_s:.0f} s old" if bar_age_s is not None else "no bars"
+        )
         return changes
 
     def evaluate_terminal(self, rail: Rail, problem: str) -> list[RailStatus]:

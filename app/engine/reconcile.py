@@ -86,8 +86,9 @@ async def close_details(gateway: HistoryGateway, ticket: int, *, closed_by_dtms:
     return details_from_deals(await gateway.history_deals(position=ticket), closed_by_dtms=closed_by_dtms)
 
 
-async def close_details_many(gateway: HistoryGateway, closed: dict[int, tuple[float, bool]],
-                             now: float) -> dict[int, CloseDetails]:
+async def close_details_many(
+    gateway: HistoryGateway, closed: dict[int, tuple[float, bool]], now: float
+) -> dict[int, CloseDetails]:
     """``close_details`` of many positions (ticket -> (opened_at, closed_by_dtms)) that ended in one cycle: the
     recent ones from one history read over their time span, grouped by position; a position that read shows no
     exit for (or an old one) is asked for on its own, so the answer is the same as one call per position."""

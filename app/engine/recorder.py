@@ -34,7 +34,10 @@ class Journal(Protocol):
     side: Any  # where the aside records go (for the log)
 
     async def commit_records(
-        self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = (),
+        self,
+        trade: Trade,
+        actions: Iterable[ActionRecord] = (),
+        transitions: Iterable[Transition] = (),
         events: Iterable[tuple[str, dict[str, Any], float]] = (),
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
@@ -43,13 +46,16 @@ class Journal(Protocol):
         self, trades: Sequence[Trade], events: Sequence[tuple[str, dict[str, Any], float]]
     ) -> list[StoredEvent]: ...
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent: ...
-    async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
-                             at: float) -> tuple[bool, StoredEvent]: ...
-    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
-                                    at: float) -> StoredEvent: ...
+    async def register_trade(
+        self, trade: Trade, kind: str, payload: dict[str, Any], at: float
+    ) -> tuple[bool, StoredEvent]: ...
+    async def save_trade_with_event(
+        self, trade: Trade, kind: str, payload: dict[str, Any], at: float
+    ) -> StoredEvent: ...
     def aside_trade(self, trade: Trade) -> None: ...
-    def aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
-                      transitions: tuple[Transition, ...]) -> None: ...
+    def aside_records(
+        self, trade: Trade, actions: tuple[ActionRecord, ...], transitions: tuple[Transition, ...]
+    ) -> None: ...
     def aside_event(self, kind: str, payload: dict[str, Any], at: float, wall_at: float) -> None: ...
     def aside_degraded(self, reason: str) -> None: ...
 
@@ -73,8 +79,11 @@ class Staged:
 
     def merged(self) -> Trade:
         """The live trade with the fields the decision changed since the last commit."""
-        changed = {name: getattr(self.work, name) for name in _TRADE_FIELDS
-                   if getattr(self.work, name) != getattr(self.base, name)}
+        changed = {
+            name: getattr(self.work, name)
+            for name in _TRADE_FIELDS
+            if getattr(self.work, name) != getattr(self.base, name)
+        }
         return replace(self.live, **changed)
 
     def committed(self, row: Trade) -> None:
@@ -89,8 +98,14 @@ def staged(trade: Trade) -> Staged:
 
 
 class Recorder:
-    def __init__(self, journal: Journal, bus: EventBus, now: Callable[[], float],
-                 interval: Callable[[], float] = lambda: 0.0, wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        bus: EventBus,
+        now: Callable[[], float],
+        interval: Callable[[], float] = lambda: 0.0,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._journal = journal
         self._bus = bus
         self._now = now
@@ -111,8 +126,11 @@ class Recorder:
         if self.problem:
             return False
         self.problem = reason
-        logger.error("database degraded: %s; protection goes on, journaled to %s", reason,
-                     getattr(self._journal.side, "path", "the side journal"))
+        logger.error(
+            "database degraded: %s; protection goes on, journaled to %s",
+            reason,
+            getattr(self._journal.side, "path", "the side journal"),
+        )
         self._aside(lambda: self._journal.aside_degraded(reason))
         if self.on_degraded is not None:
             self.on_degraded(reason)
@@ -166,7 +184,8 @@ class Recorder:
         if not self.problem:
             try:
                 _, _, stored = await self._journal.commit_records(
-                    row, actions, transitions, [(kind.value, payload, at) for kind, payload in events])
+                    row, actions, transitions, [(kind.value, payload, at) for kind, payload in events]
+                )
             except DtmsError as error:
                 self._lenient(error)  # raises unless the database is gone (then the records go aside)
         if stored is None:
@@ -183,8 +202,9 @@ class Recorder:
             published.append(event)
         return published
 
-    def _aside_records(self, trade: Trade, actions: tuple[ActionRecord, ...],
-                       transitions: tuple[Transition, ...]) -> None:
+    def _aside_records(
+        self, trade: Trade, actions: tuple[ActionRecord, ...], transitions: tuple[Transition, ...]
+    ) -> None:
         self._aside(lambda: self._journal.aside_records(trade, actions, transitions))
 
     async def save_many(self, trades: Iterable[Trade]) -> None:
@@ -225,8 +245,9 @@ class Recorder:
 
     def require_sound(self) -> None:
         if self.problem:
-            raise DatabaseDegraded(f"the database is degraded ({self.problem}); nothing new is accepted until "
-                                   "DTMS Desk is restarted")
+            raise DatabaseDegraded(
+                f"the database is degraded ({self.problem}); nothing new is accepted until DTMS Desk is restarted"
+            )
 
     async def register(self, trade: Trade, payload: dict[str, Any]) -> tuple[bool, EngineEvent]:
         """Store a new trade with its trade_registered event; the event is returned unpublished, to be
@@ -237,8 +258,9 @@ class Recorder:
             inserted, stored = await self._journal.register_trade(trade, EventKind.TRADE_REGISTERED.value, payload, at)
         except DtmsError as error:
             raise self._strict(error) from error
-        return inserted, EngineEvent(kind=EventKind.TRADE_REGISTERED, payload=payload, at=at,
-                                     wall_at=stored.wall_at, seq=stored.seq)
+        return inserted, EngineEvent(
+            kind=EventKind.TRADE_REGISTERED, payload=payload, at=at, wall_at=stored.wall_at, seq=stored.seq
+        )
 
     async def change_owner(self, trade: Trade, kind: EventKind, payload: dict[str, Any]) -> EngineEvent:
         """Store a claim or release with its event (unpublished), or raise ``DatabaseDegraded``."""
@@ -253,8 +275,9 @@ class Recorder:
     def publish(self, event: EngineEvent) -> None:
         self._bus.publish(event)
 
-    async def commit_many(self, trades: Sequence[Trade], events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
-                          *, publish: bool = True) -> list[EngineEvent]:
+    async def commit_many(
+        self, trades: Sequence[Trade], events: Iterable[tuple[EventKind, dict[str, Any]]] = (), *, publish: bool = True
+    ) -> list[EngineEvent]:
         """Save many trades and their events in one transaction (a cycle's worth), then publish the events
         (``publish=False``: the caller publishes them with ``publish_all`` once its own state is in step). With
         the database gone they go to the side journal, as ``commit``'s do."""
@@ -272,8 +295,10 @@ class Recorder:
             for trade in trades:
                 self.aside_trade(trade)
             return [self._aside_event(kind, payload, at) for kind, payload in events]
-        committed = [EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
-                     for (kind, payload), row in zip(events, stored, strict=True)]
+        committed = [
+            EngineEvent(kind=kind, payload=payload, at=at, wall_at=row.wall_at, seq=row.seq)
+            for (kind, payload), row in zip(events, stored, strict=True)
+        ]
         if publish:
             self.publish_all(committed)
         return committed

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
-from app.engine.recorder import Recorder, staged
 from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
+from app.engine.recorder import Recorder, staged
 from app.engine.settings import ProtectionSettings
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
 
@@ -170,8 +170,9 @@ class TradeRegistry:
                     _check_consistent(registration, existing.symbol, existing.direction)
                     if existing.source is not TradeSource.REGISTERED:
                         # DTMS watched or adopted it on its own: this is the bot's first registration of it
-                        return RegistrationResult(trade=await self._claim(existing, registration),
-                                                  already_registered=False)
+                        return RegistrationResult(
+                            trade=await self._claim(existing, registration), already_registered=False
+                        )
                     return RegistrationResult(trade=existing, already_registered=True)
                 positions = await self._gateway.positions(ticket=ticket)
                 if not positions:
@@ -227,8 +228,12 @@ class TradeRegistry:
         if trade.managed_by != UNCONFIRMED:
             return trade
         confirmed = replace(trade, managed_by=DTMS)
-        payload = {"ticket": ticket, "changes": {}, "managed_by": DTMS,
-                   "detail": "confirmed by the trader: DTMS manages it"}
+        payload = {
+            "ticket": ticket,
+            "changes": {},
+            "managed_by": DTMS,
+            "detail": "confirmed by the trader: DTMS manages it",
+        }
         event = await self._recorder.change_owner(confirmed, EventKind.TRADE_CHANGED, payload)
         trade.managed_by = DTMS
         await self._supersede(trade)
@@ -245,8 +250,9 @@ class TradeRegistry:
             raise TradeNotManaged(ticket)
         closed_at = self._now()
         released = replace(trade, active=False, closed_at=closed_at, close_reason=reason)
-        event = await self._recorder.change_owner(released, EventKind.TRADE_UNREGISTERED,
-                                                  {"ticket": ticket, "reason": reason})
+        event = await self._recorder.change_owner(
+            released, EventKind.TRADE_UNREGISTERED, {"ticket": ticket, "reason": reason}
+        )
         trade.active = False
         trade.closed_at = closed_at
         trade.close_reason = reason
@@ -256,8 +262,9 @@ class TradeRegistry:
         self._recorder.publish(event)
         return trade
 
-    async def archive(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
-                      at: float | None) -> None:
+    async def archive(
+        self, trade: Trade, *, price: float | None, profit: float | None, reason: str, at: float | None
+    ) -> None:
         stage = staged(trade)  # the live trade shows it closed once that is committed
         payload = self._mark_closed(stage.work, price=price, profit=profit, reason=reason, at=at)
         await self._recorder.commit(stage.work, events=[(EventKind.TRADE_CLOSED, payload)], into=stage)
@@ -266,9 +273,15 @@ class TradeRegistry:
     async def archive_many(self, closes: list[tuple[Trade, CloseDetails]]) -> None:
         """Archive the trades whose positions ended in one cycle: one transaction for all of them."""
         stages = [(staged(trade), details) for trade, details in closes]
-        events = [(EventKind.TRADE_CLOSED, self._mark_closed(stage.work, price=details.price, profit=details.profit,
-                                                             reason=details.reason, at=details.at))
-                  for stage, details in stages]
+        events = [
+            (
+                EventKind.TRADE_CLOSED,
+                self._mark_closed(
+                    stage.work, price=details.price, profit=details.profit, reason=details.reason, at=details.at
+                ),
+            )
+            for stage, details in stages
+        ]
         rows = [stage.merged() for stage, _ in stages]
         committed = await self._recorder.commit_many(rows, events, publish=False)
         for (stage, _), row in zip(stages, rows, strict=True):
@@ -276,8 +289,9 @@ class TradeRegistry:
             self.forget(stage.live.ticket)
         self._recorder.publish_all(committed)
 
-    def _mark_closed(self, trade: Trade, *, price: float | None, profit: float | None, reason: str,
-                     at: float | None) -> dict[str, Any]:
+    def _mark_closed(
+        self, trade: Trade, *, price: float | None, profit: float | None, reason: str, at: float | None
+    ) -> dict[str, Any]:
         previous = trade.state
         trade.active = False
         trade.state = DefensiveState.CLOSED
@@ -285,8 +299,15 @@ class TradeRegistry:
         trade.close_price = price
         trade.close_profit = profit
         trade.close_reason = reason
-        return {"ticket": trade.ticket, "symbol": trade.symbol, "reason": reason, "price": price,
-                "profit": profit, "previous_state": previous.value, "direction": trade.direction.value}
+        return {
+            "ticket": trade.ticket,
+            "symbol": trade.symbol,
+            "reason": reason,
+            "price": price,
+            "profit": profit,
+            "previous_state": previous.value,
+            "direction": trade.direction.value,
+        }
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
         symbol = str(position.symbol)
@@ -298,7 +319,9 @@ class TradeRegistry:
             self._market.note_tick(symbol, await self._gateway.tick(symbol))
         self._observe(data.tick_time)
         now = self._now()
-        risk_side_sl = sl > 0 and ((direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry))
+        risk_side_sl = sl > 0 and (
+            (direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry)
+        )
         if risk_side_sl:
             r, synthetic = abs(entry - sl), False
         else:
@@ -350,11 +373,20 @@ class TradeRegistry:
     async def _claim(self, trade: Trade, registration: Registration) -> Trade:
         """A bot registers a trade DTMS had adopted or watched on its own: the bot's ownership and values
         apply (one event, trade_changed: the trade was registered once already, by DTMS)."""
-        claimed = replace(trade, source=TradeSource.REGISTERED, sent=registration.sent(),
-                          strategy_type=registration.strategy_type, managed_by=owner_for(registration.strategy_type))
-        payload = {"ticket": trade.ticket, "changes": {}, "managed_by": claimed.managed_by,
-                   "strategy_type": claimed.strategy_type,
-                   "detail": f"registered by a bot; managed by {claimed.managed_by}"}
+        claimed = replace(
+            trade,
+            source=TradeSource.REGISTERED,
+            sent=registration.sent(),
+            strategy_type=registration.strategy_type,
+            managed_by=owner_for(registration.strategy_type),
+        )
+        payload = {
+            "ticket": trade.ticket,
+            "changes": {},
+            "managed_by": claimed.managed_by,
+            "strategy_type": claimed.strategy_type,
+            "detail": f"registered by a bot; managed by {claimed.managed_by}",
+        }
         event = await self._recorder.change_owner(claimed, EventKind.TRADE_CHANGED, payload)
         trade.source = claimed.source
         trade.sent = claimed.sent

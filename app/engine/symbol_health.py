@@ -25,8 +25,7 @@ class _Failing:
 
 
 class SymbolHealth:
-    def __init__(self, *, wall: Callable[[], float] = time.time,
-                 backoff: tuple[float, ...] = RETRY_BACKOFF_S) -> None:
+    def __init__(self, *, wall: Callable[[], float] = time.time, backoff: tuple[float, ...] = RETRY_BACKOFF_S) -> None:
         self._wall = wall
         self._backoff = backoff
         self._failing: dict[str, _Failing] = {}

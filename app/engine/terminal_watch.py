@@ -23,14 +23,21 @@ logger = logging.getLogger(__name__)
 LINK_CHECK_EVERY_S = 10.0
 
 ALGO_TRADING_OFF = "Algo Trading is off in the terminal: press the Algo Trading button in MetaTrader 5's toolbar"
-PYTHON_API_OFF = ("the terminal refuses trading from Python: in MetaTrader 5 open Tools > Options > Expert Advisors "
-                  "and clear \"Disable algorithmic trading via external Python API\"")
-ACCOUNT_NO_TRADING = ("the broker does not allow trading on this account (logged in with the investor password, "
-                      "or the account is read-only): log in with the master password")
-ACCOUNT_NO_EXPERTS = ("the broker has disabled automated trading for this account: ask the broker to enable "
-                      "trading by Expert Advisors")
-BROKER_LINK_LOST = ("MetaTrader 5 has lost its connection to the broker's server: no prices and no orders until "
-                    "it is back (check the connection status in the terminal's bottom-right corner)")
+PYTHON_API_OFF = (
+    "the terminal refuses trading from Python: in MetaTrader 5 open Tools > Options > Expert Advisors "
+    'and clear "Disable algorithmic trading via external Python API"'
+)
+ACCOUNT_NO_TRADING = (
+    "the broker does not allow trading on this account (logged in with the investor password, "
+    "or the account is read-only): log in with the master password"
+)
+ACCOUNT_NO_EXPERTS = (
+    "the broker has disabled automated trading for this account: ask the broker to enable trading by Expert Advisors"
+)
+BROKER_LINK_LOST = (
+    "MetaTrader 5 has lost its connection to the broker's server: no prices and no orders until "
+    "it is back (check the connection status in the terminal's bottom-right corner)"
+)
 
 
 class WatchGateway(Protocol):
@@ -57,8 +64,15 @@ def link_problem(terminal: Any) -> str:
 
 
 class TerminalWatch:
-    def __init__(self, *, gateway: WatchGateway, rails: SafetyRails, clock: TerminalClock, recorder: Recorder,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        gateway: WatchGateway,
+        rails: SafetyRails,
+        clock: TerminalClock,
+        recorder: Recorder,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._gateway = gateway
         self._rails = rails
         self._clock = clock
@@ -125,6 +139,14 @@ class TerminalWatch:
             logger.warning("%s: %s", status.rail.value, status.detail)
         else:
             logger.info("%s: cleared", status.rail.value)
-        await self._recorder.event(EventKind.RAIL, {
-            "rail": status.rail.value, "symbol": None, "tripped": status.tripped, "detail": status.detail,
-            "blocks_sending": True, "critical": status.tripped})
+        await self._recorder.event(
+            EventKind.RAIL,
+            {
+                "rail": status.rail.value,
+                "symbol": None,
+                "tripped": status.tripped,
+                "detail": status.detail,
+                "blocks_sending": True,
+                "critical": status.tripped,
+            },
+        )

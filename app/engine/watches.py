@@ -46,14 +46,16 @@ class StallWatch:
             self.stalled_s, self.call = current[1], current[0]
             if started:
                 logger.warning("the terminal is not answering: %s waiting %.1f s", self.call, self.stalled_s)
-                self._recorder.live(EventKind.TERMINAL_STALL,
-                                    {"stalled": True, "seconds": round(self.stalled_s, 1), "call": self.call})
+                self._recorder.live(
+                    EventKind.TERMINAL_STALL, {"stalled": True, "seconds": round(self.stalled_s, 1), "call": self.call}
+                )
         elif self.stalled_s is not None:
             seconds, call = self.stalled_s, self.call
             self.stalled_s, self.call = None, ""
             logger.info("the terminal answers again (%s waited at least %.1f s)", call, seconds)
-            self._recorder.live(EventKind.TERMINAL_STALL, {"stalled": False, "seconds": round(seconds, 1),
-                                                           "call": call})
+            self._recorder.live(
+                EventKind.TERMINAL_STALL, {"stalled": False, "seconds": round(seconds, 1), "call": call}
+            )
 
     async def run(self) -> None:
         while True:

@@ -53,23 +53,31 @@ async def fetch_history(gateway: Any, days: float, folder: Path, *, now: float) 
     if not first:
         from app.replay.inputs import ReplayInputError
 
-        raise ReplayInputError("--history", None, f"no closed trades in the last {days:g} days",
-                               "ask for more days, or give --trades FILE")
+        raise ReplayInputError(
+            "--history", None, f"no closed trades in the last {days:g} days", "ask for more days, or give --trades FILE"
+        )
     bars: dict[str, Path] = {}
     for symbol, opened in sorted(first.items()):
-        reply = await gateway.call("copy_rates_range", symbol, c.TIMEFRAME_M1, int(opened - WARMUP_DAYS * 86400),
-                                   int(now))
+        reply = await gateway.call(
+            "copy_rates_range", symbol, c.TIMEFRAME_M1, int(opened - WARMUP_DAYS * 86400), int(now)
+        )
         rates = reply.value if reply.ok else None
         if rates is None or len(rates) == 0:
             from app.replay.inputs import ReplayInputError
 
-            raise ReplayInputError("--history", None, f"the terminal gave no M1 bars for {symbol} ({reply.error})",
-                                   f"open a {symbol} M1 chart in MT5 so it loads the history, then try again")
+            raise ReplayInputError(
+                "--history",
+                None,
+                f"the terminal gave no M1 bars for {symbol} ({reply.error})",
+                f"open a {symbol} M1 chart in MT5 so it loads the history, then try again",
+            )
         lines = [_MT5_HEADER]
         for r in rates:
             when = datetime.fromtimestamp(int(r["time"]), tz=UTC)
-            lines.append(f"{when:%Y.%m.%d}\t{when:%H:%M:%S}\t{r['open']}\t{r['high']}\t{r['low']}\t{r['close']}\t"
-                         f"{int(r['tick_volume'])}\t{int(r['real_volume'])}\t{int(r['spread'])}")
+            lines.append(
+                f"{when:%Y.%m.%d}\t{when:%H:%M:%S}\t{r['open']}\t{r['high']}\t{r['low']}\t{r['close']}\t"
+                f"{int(r['tick_volume'])}\t{int(r['real_volume'])}\t{int(r['spread'])}"
+            )
         path = folder / f"{symbol}_M1.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         bars[symbol] = path

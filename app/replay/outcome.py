@@ -67,7 +67,9 @@ def _money(deals: list[Any]) -> float:
 
 def action_summary(records: list[ActionRecord]) -> str:
     """Successful actions in order, repeats counted: ``BREAKEVEN PARTIAL_TAKE TRAILx3``."""
-    kinds = [r.kind.value for r in sorted(records, key=lambda r: (r.at, r.id or 0)) if r.outcome is ActionOutcome.SUCCESS]
+    kinds = [
+        r.kind.value for r in sorted(records, key=lambda r: (r.at, r.id or 0)) if r.outcome is ActionOutcome.SUCCESS
+    ]
     out: list[list[Any]] = []
     for kind in kinds:
         if out and out[-1][0] == kind:
@@ -77,8 +79,9 @@ def action_summary(records: list[ActionRecord]) -> str:
     return " ".join(k if n == 1 else f"{k}x{n}" for k, n in out)
 
 
-def _mae(terminal: Any, symbol: str, direction: Direction, entry: float, opened: float, closed: float,
-         point: float) -> float:
+def _mae(
+    terminal: Any, symbol: str, direction: Direction, entry: float, opened: float, closed: float, point: float
+) -> float:
     rates = terminal.copy_rates_range(symbol, c.TIMEFRAME_M1, int(opened // 60 * 60), int(max(opened, closed)))
     if rates is None or len(rates) == 0:
         return 0.0
@@ -110,14 +113,20 @@ def _action_text(record: ActionRecord) -> str:
 def journal_lines(records: list[ActionRecord], moves: list[Transition], timeline: Timeline) -> list[JournalLine]:
     """A trade's journal (actions with their real outcome, and state transitions) on the data's clock."""
     lines = [JournalLine(timeline.to_data(r.at), "ACTION", _action_text(r)) for r in records]
-    lines += [JournalLine(timeline.to_data(m.at), "STATE", f"{m.from_state.value} -> {m.to_state.value} "
-                          f"(score {m.score:+.1f}): {m.reason}") for m in moves]
+    lines += [
+        JournalLine(
+            timeline.to_data(m.at),
+            "STATE",
+            f"{m.from_state.value} -> {m.to_state.value} (score {m.score:+.1f}): {m.reason}",
+        )
+        for m in moves
+    ]
     return sorted(lines, key=lambda line: (line.at, line.what))
 
 
-async def collect(terminal: Any, engine: Engine, timeline: Timeline, opened: list[_Open],
-                  specs: dict[str, SymbolSpec]) -> tuple[list[TradeResult], dict[int, list[JournalLine]],
-                                                         dict[int, list[ActionRecord]]]:
+async def collect(
+    terminal: Any, engine: Engine, timeline: Timeline, opened: list[_Open], specs: dict[str, SymbolSpec]
+) -> tuple[list[TradeResult], dict[int, list[JournalLine]], dict[int, list[ActionRecord]]]:
     deals = terminal.history_deals_get(0, 2**31 - 1) or ()
     by_position: dict[int, list[Any]] = defaultdict(list)
     for deal in deals:

@@ -67,8 +67,10 @@ def equity_svg(trades: list[TradeResult]) -> str:
     parts.append(f'<text x="{_W - _PAD - 60}" y="{_H - 4}">{_e(iso(t1)[:10])}</text>')
     for name, (colour, curve) in curves.items():
         path = " ".join([xy(t0, 0.0)] + [xy(at, v) for at, v in curve])
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{path}">'
-                     f"<title>{name}</title></polyline>")
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{path}">'
+            f"<title>{name}</title></polyline>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -90,8 +92,10 @@ def r_histogram_svg(trades: list[TradeResult], *, step: float = 0.5) -> str:
             n = counts[name][i]
             h = n / top * (_H - 2 * _PAD)
             x = _PAD + i * width + j * width / 2
-            parts.append(f'<rect x="{x:.1f}" y="{_H - _PAD - h:.1f}" width="{max(width / 2 - 1, 1):.1f}" '
-                         f'height="{h:.1f}" fill="{colour}"><title>{name} {b * step:+.1f} R: {n}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{_H - _PAD - h:.1f}" width="{max(width / 2 - 1, 1):.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{name} {b * step:+.1f} R: {n}</title></rect>'
+            )
         if len(bins) <= 24 or i % max(1, len(bins) // 12) == 0:
             parts.append(f'<text x="{_PAD + i * width:.1f}" y="{_H - _PAD + 14}">{b * step:+.1f}</text>')
     parts.append(f'<text x="2" y="{_PAD}">{top}</text>')
@@ -100,15 +104,25 @@ def r_histogram_svg(trades: list[TradeResult], *, step: float = 0.5) -> str:
 
 
 def _summary_table(summary: dict) -> str:
-    rows = [("trades", "trades"), ("total profit", "total_profit"), ("mean R", "mean_r"), ("median R", "median_r"),
-            ("win rate", "win_rate"), ("profit factor", "profit_factor"), ("worst trade (R)", "worst_r"),
-            ("max drawdown", "max_drawdown")]
+    rows = [
+        ("trades", "trades"),
+        ("total profit", "total_profit"),
+        ("mean R", "mean_r"),
+        ("median R", "median_r"),
+        ("win rate", "win_rate"),
+        ("profit factor", "profit_factor"),
+        ("worst trade (R)", "worst_r"),
+        ("max drawdown", "max_drawdown"),
+    ]
     diff = summary["difference_managed_minus_unmanaged"]
     out = ["<table><tr><th class=l></th><th>unmanaged</th><th>managed</th><th>managed - unmanaged</th></tr>"]
     for label, key in rows:
         cells = [summary["unmanaged"][key], summary["managed"][key], diff.get(key, "")]
-        out.append(f"<tr><td class=l>{label}</td>" + "".join(f"<td>{_e('-' if c is None else c)}</td>" for c in cells)
-                   + "</tr>")
+        out.append(
+            f"<tr><td class=l>{label}</td>"
+            + "".join(f"<td>{_e('-' if c is None else c)}</td>" for c in cells)
+            + "</tr>"
+        )
     out.append("</table>")
     return "".join(out)
 
@@ -117,38 +131,55 @@ def _trade_table(title: str, trades: list[TradeResult], journals: dict[int, list
     out = [f"<h2>{_e(title)}</h2>"]
     if not trades:
         return out[0] + "<p class=muted>None.</p>"
-    out.append("<table><tr><th>#</th><th class=l>symbol</th><th class=l>side</th><th class=l>opened</th>"
-               "<th>unmanaged R</th><th>managed R</th><th>difference</th><th class=l>exit (unmanaged)</th>"
-               "<th class=l>final state</th></tr>")
+    out.append(
+        "<table><tr><th>#</th><th class=l>symbol</th><th class=l>side</th><th class=l>opened</th>"
+        "<th>unmanaged R</th><th>managed R</th><th>difference</th><th class=l>exit (unmanaged)</th>"
+        "<th class=l>final state</th></tr>"
+    )
     for t in trades:
-        out.append(f"<tr><td>{t.trade_id}</td><td class=l>{_e(t.symbol)}</td><td class=l>{t.direction}</td>"
-                   f"<td class=l>{_e(iso(t.open_time))}</td><td>{t.unmanaged_r:+.2f}</td><td>{t.managed_r:+.2f}</td>"
-                   f"<td>{t.managed_r - t.unmanaged_r:+.2f}</td><td class=l>{t.unmanaged_exit_reason}</td>"
-                   f"<td class=l>{_e(t.final_state)}</td></tr>")
+        out.append(
+            f"<tr><td>{t.trade_id}</td><td class=l>{_e(t.symbol)}</td><td class=l>{t.direction}</td>"
+            f"<td class=l>{_e(iso(t.open_time))}</td><td>{t.unmanaged_r:+.2f}</td><td>{t.managed_r:+.2f}</td>"
+            f"<td>{t.managed_r - t.unmanaged_r:+.2f}</td><td class=l>{t.unmanaged_exit_reason}</td>"
+            f"<td class=l>{_e(t.final_state)}</td></tr>"
+        )
         lines = "\n".join(f"{iso(j.at)}  {j.what:<6} {j.text}" for j in journals.get(t.trade_id, []))
         out.append(f"<tr><td></td><td colspan=8 class=j>{_e(lines or 'no journal entries')}</td></tr>")
     out.append("</table>")
     return "".join(out)
 
 
-def render_report(trades: list[TradeResult], journals: dict[int, list[JournalLine]], summary: dict, *,
-                  title: str = "DTMS replay", top: int = 5) -> str:
+def render_report(
+    trades: list[TradeResult],
+    journals: dict[int, list[JournalLine]],
+    summary: dict,
+    *,
+    title: str = "DTMS replay",
+    top: int = 5,
+) -> str:
     inputs = summary.get("inputs", {})
     by_gain = sorted(trades, key=lambda t: (t.managed_r - t.unmanaged_r, t.trade_id))
     gained = [t for t in reversed(by_gain) if t.managed_r > t.unmanaged_r][:top]
     lost = [t for t in by_gain if t.managed_r < t.unmanaged_r][:top]
-    legend = (f'<span class=k style="background:{MANAGED_COLOUR}"></span>managed by DTMS'
-              f'<span class=k style="background:{UNMANAGED_COLOUR}"></span>unmanaged (SL and TP only)')
+    legend = (
+        f'<span class=k style="background:{MANAGED_COLOUR}"></span>managed by DTMS'
+        f'<span class=k style="background:{UNMANAGED_COLOUR}"></span>unmanaged (SL and TP only)'
+    )
     settings = ", ".join(f"{_e(k)}: {_e(v)}" for k, v in inputs.items() if k != "bars")
     bars = ", ".join(f"{_e(k)} = {_e(v)}" for k, v in inputs.get("bars", {}).items())
-    return "".join([
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{_e(title)}</h1><p class=muted>Bars: {bars}<br>{settings}</p>",
-        "<h2>Summary</h2>", _summary_table(summary),
-        f"<h2>Equity (closed trades, in exit order)</h2><p>{legend}</p>", equity_svg(trades),
-        f"<h2>Distribution of R</h2><p>{legend}</p>", r_histogram_svg(trades),
-        _trade_table(f"Trades that gained most from management (top {top})", gained, journals),
-        _trade_table(f"Trades that lost most from management (top {top})", lost, journals),
-        "</body></html>\n",
-    ])
+    return "".join(
+        [
+            "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+            f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
+            f"<h1>{_e(title)}</h1><p class=muted>Bars: {bars}<br>{settings}</p>",
+            "<h2>Summary</h2>",
+            _summary_table(summary),
+            f"<h2>Equity (closed trades, in exit order)</h2><p>{legend}</p>",
+            equity_svg(trades),
+            f"<h2>Distribution of R</h2><p>{legend}</p>",
+            r_histogram_svg(trades),
+            _trade_table(f"Trades that gained most from management (top {top})", gained, journals),
+            _trade_table(f"Trades that lost most from management (top {top})", lost, journals),
+            "</body></html>\n",
+        ]
+    )

@@ -72,8 +72,16 @@ def equity_curve(profits: list[tuple[float, float]]) -> list[tuple[float, float]
 
 def side_summary(rs: list[float], profits: list[tuple[float, float]]) -> SideSummary:
     if not rs:
-        return SideSummary(trades=0, total_profit=0.0, mean_r=0.0, median_r=0.0, win_rate=0.0, profit_factor=None,
-                           worst_r=0.0, max_drawdown=0.0)
+        return SideSummary(
+            trades=0,
+            total_profit=0.0,
+            mean_r=0.0,
+            median_r=0.0,
+            win_rate=0.0,
+            profit_factor=None,
+            worst_r=0.0,
+            max_drawdown=0.0,
+        )
     gains = sum(p for _, p in profits if p > 0)
     losses = -sum(p for _, p in profits if p < 0)
     peak, drawdown = 0.0, 0.0
@@ -89,8 +97,9 @@ def side_summary(rs: list[float], profits: list[tuple[float, float]]) -> SideSum
 
 
 def summary(trades: list[TradeResult], meta: dict) -> dict:
-    unmanaged = side_summary([t.unmanaged_r for t in trades], [(t.unmanaged_exit_time, t.unmanaged_profit)
-                                                              for t in trades])
+    unmanaged = side_summary(
+        [t.unmanaged_r for t in trades], [(t.unmanaged_exit_time, t.unmanaged_profit) for t in trades]
+    )
     managed = side_summary([t.managed_r for t in trades], [(t.managed_exit_time, t.managed_profit) for t in trades])
     difference = {}
     for name in ("total_profit", "mean_r", "median_r", "win_rate", "profit_factor", "worst_r", "max_drawdown"):
@@ -98,8 +107,12 @@ def summary(trades: list[TradeResult], meta: dict) -> dict:
         difference[name] = None if a is None or b is None else round(a - b, 4)
     from dataclasses import asdict
 
-    return {"inputs": meta, "unmanaged": asdict(unmanaged), "managed": asdict(managed),
-            "difference_managed_minus_unmanaged": difference}
+    return {
+        "inputs": meta,
+        "unmanaged": asdict(unmanaged),
+        "managed": asdict(managed),
+        "difference_managed_minus_unmanaged": difference,
+    }
 
 
 def _clean(value: object) -> object:
@@ -115,8 +128,9 @@ def write_outputs(out: Path, trades: list[TradeResult], summary_data: dict, repo
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         (staging / "trades.csv").write_text(trades_csv(trades), encoding="utf-8")
-        (staging / "summary.json").write_text(json.dumps(summary_data, indent=2, sort_keys=True, default=_clean)
-                                              + "\n", encoding="utf-8")
+        (staging / "summary.json").write_text(
+            json.dumps(summary_data, indent=2, sort_keys=True, default=_clean) + "\n", encoding="utf-8"
+        )
         (staging / "report.html").write_text(report_html, encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old")

@@ -101,10 +101,13 @@ def load_inputs(request: ReplayRequest) -> tuple[dict[str, SourceBars], list[Tra
     if request.trades_csv is not None:
         trades = read_trades(request.trades_csv, sources)
     elif request.entries > 0:
-        trades = generate_entries(sources, request.entries, request.seed,
-                                  digits={n: s.digits for n, s in specs.items()},
-                                  spread={n: _typical_spread(sources[n], s.spread_points) * s.point
-                                          for n, s in specs.items()})
+        trades = generate_entries(
+            sources,
+            request.entries,
+            request.seed,
+            digits={n: s.digits for n, s in specs.items()},
+            spread={n: _typical_spread(sources[n], s.spread_points) * s.point for n, s in specs.items()},
+        )
     else:
         raise ReplayInputError("--trades", None, "no trades given", "add --trades FILE or --entries N --seed S")
     first = min(float(s.time[0]) for s in sources.values())
@@ -124,17 +127,37 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
-async def run_replay(request: ReplayRequest, *, progress: Callable[[ReplayProgress], None] | None = None,
-                     cancelled: Callable[[], bool] = lambda: False) -> ReplayResult:
+async def run_replay(
+    request: ReplayRequest,
+    *,
+    progress: Callable[[ReplayProgress], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ReplayResult:
     started = time.perf_counter()
     sources, trades = load_inputs(request)
     specs = replay_specs(list(sources), request.spec_file)
     timeline = build_timeline(list(sources.values()))
-    tracks = {name: build_track(src, timeline, seed=request.seed, digits=specs[name].digits,
-                                spread_points=specs[name].spread_points, ticks_per_minute=request.ticks_per_minute)
-              for name, src in sources.items()}
-    terminal = SimulatedTerminal(data_dir=None, seed=request.seed, speed=0.0, start_time=(timeline.sim_first + 1) * 60,
-                                 balance=_BALANCE, symbols=specs, history_days=1 / 1440, replay=tracks)
+    tracks = {
+        name: build_track(
+            src,
+            timeline,
+            seed=request.seed,
+            digits=specs[name].digits,
+            spread_points=specs[name].spread_points,
+            ticks_per_minute=request.ticks_per_minute,
+        )
+        for name, src in sources.items()
+    }
+    terminal = SimulatedTerminal(
+        data_dir=None,
+        seed=request.seed,
+        speed=0.0,
+        start_time=(timeline.sim_first + 1) * 60,
+        balance=_BALANCE,
+        symbols=specs,
+        history_days=1 / 1440,
+        replay=tracks,
+    )
     settings = replace(request.settings or EngineSettings(), adoption=AdoptionSettings(policy=AdoptionPolicy.NONE))
     with tempfile.TemporaryDirectory(prefix="dtms-replay-") as tmp:
         repository = await Repository.open(Path(tmp) / "replay.sqlite3")
@@ -150,14 +173,26 @@ async def run_replay(request: ReplayRequest, *, progress: Callable[[ReplayProgre
             await gateway.close()
             await repository.close()
     sim_hours = (timeline.sim_end - timeline.sim_first) / 60.0
-    return ReplayResult(request=request, trades=results, journals=journals, actions=actions,
-                        sim_hours=sim_hours, wall_seconds=time.perf_counter() - started,
-                        sources={n: s.path for n, s in sources.items()})
+    return ReplayResult(
+        request=request,
+        trades=results,
+        journals=journals,
+        actions=actions,
+        sim_hours=sim_hours,
+        wall_seconds=time.perf_counter() - started,
+        sources={n: s.path for n, s in sources.items()},
+    )
 
 
-async def _drive(terminal: Any, engine: Engine, timeline: Timeline, trades: list[TradeInput],
-                 request: ReplayRequest, progress: Callable[[ReplayProgress], None] | None,
-                 cancelled: Callable[[], bool]) -> list[_Open]:
+async def _drive(
+    terminal: Any,
+    engine: Engine,
+    timeline: Timeline,
+    trades: list[TradeInput],
+    request: ReplayRequest,
+    progress: Callable[[ReplayProgress], None] | None,
+    cancelled: Callable[[], bool],
+) -> list[_Open]:
     pending = [_Open(trade=t, sim_time=timeline.to_sim(t.open_time)) for t in trades]
     pending.sort(key=lambda o: (o.sim_time, o.trade.trade_id))
     opened: list[_Open] = []
@@ -183,9 +218,14 @@ async def _drive(terminal: Any, engine: Engine, timeline: Timeline, trades: list
         if progress is not None and time.perf_counter() >= next_report:
             next_report = time.perf_counter() + 0.2
             twins = sum(1 for p in engine.cycle.positions.values() if int(p.magic) == TWIN_MAGIC)
-            progress(ReplayProgress(fraction=min(1.0, (now - first) / max(end - first, 1.0)),
-                                    trades_done=max(len(opened) - twins, 0), trades=len(pending),
-                                    sim_hours=(now - first) / 3600))
+            progress(
+                ReplayProgress(
+                    fraction=min(1.0, (now - first) / max(end - first, 1.0)),
+                    trades_done=max(len(opened) - twins, 0),
+                    trades=len(pending),
+                    sim_hours=(now - first) / 3600,
+                )
+            )
         if now >= end - 1:
             for position in terminal.positions_get() or ():
                 terminal.control("close_position", ticket=int(position.ticket))
@@ -202,8 +242,9 @@ async def _drive(terminal: Any, engine: Engine, timeline: Timeline, trades: list
         now = float(terminal.control("advance", seconds=target - now))
         await engine.run_fast_cycle()
     if progress is not None:
-        progress(ReplayProgress(fraction=1.0, trades_done=len(pending), trades=len(pending),
-                                sim_hours=(end - first) / 3600))
+        progress(
+            ReplayProgress(fraction=1.0, trades_done=len(pending), trades=len(pending), sim_hours=(end - first) / 3600)
+        )
     return opened
 
 
@@ -219,15 +260,34 @@ def _first_tick_at(terminal: Any, item: _Open) -> None:
 async def _open(terminal: Any, engine: Engine, item: _Open) -> None:
     t = item.trade
     side = "BUY" if t.direction is Direction.BUY else "SELL"
-    managed = terminal.control("open_position", symbol=t.symbol, type=side, volume=t.volume, sl=t.sl, tp=t.tp,
-                               magic=MANAGED_MAGIC, comment=f"replay {t.trade_id}")
-    twin = terminal.control("open_position", symbol=t.symbol, type=side, volume=t.volume, sl=t.sl, tp=t.tp,
-                            magic=TWIN_MAGIC, comment=f"replay {t.trade_id} twin")
+    managed = terminal.control(
+        "open_position",
+        symbol=t.symbol,
+        type=side,
+        volume=t.volume,
+        sl=t.sl,
+        tp=t.tp,
+        magic=MANAGED_MAGIC,
+        comment=f"replay {t.trade_id}",
+    )
+    twin = terminal.control(
+        "open_position",
+        symbol=t.symbol,
+        type=side,
+        volume=t.volume,
+        sl=t.sl,
+        tp=t.tp,
+        magic=TWIN_MAGIC,
+        comment=f"replay {t.trade_id} twin",
+    )
     for answer in (managed, twin):
         if answer["retcode"] != 10009:
-            raise ReplayInputError(f"trade {t.trade_id}", None, f"the simulated broker refused to open it: "
-                                   f"{answer['retcode']} {answer['comment']}",
-                                   "check the volume against the symbol's volume rules and the SL/TP distances")
+            raise ReplayInputError(
+                f"trade {t.trade_id}",
+                None,
+                f"the simulated broker refused to open it: {answer['retcode']} {answer['comment']}",
+                "check the volume against the symbol's volume rules and the SL/TP distances",
+            )
     item.ticket, item.twin = int(managed["order"]), int(twin["order"])
     await engine.register(Registration(ticket=item.ticket))
     await asyncio.sleep(0)

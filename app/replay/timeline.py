@@ -85,12 +85,20 @@ def build_timeline(sources: list[SourceBars]) -> Timeline:
     return Timeline(first=first, end=end, cuts=tuple(cuts))
 
 
-def build_track(source: SourceBars, timeline: Timeline, *, seed: int, digits: int, spread_points: int,
-                ticks_per_minute: int = DEFAULT_TICKS_PER_MINUTE) -> ReplayTrack:
+def build_track(
+    source: SourceBars,
+    timeline: Timeline,
+    *,
+    seed: int,
+    digits: int,
+    spread_points: int,
+    ticks_per_minute: int = DEFAULT_TICKS_PER_MINUTE,
+) -> ReplayTrack:
     """The symbol's M1 bars over the whole simulator axis; minutes without data hold the last price."""
     k = source.minutes
-    mo, mh, ml, mc = split_to_minutes(source.open, source.high, source.low, source.close, minutes=k,
-                                      seed=seed, name=source.symbol, digits=digits)
+    mo, mh, ml, mc = split_to_minutes(
+        source.open, source.high, source.low, source.close, minutes=k, seed=seed, name=source.symbol, digits=digits
+    )
     sim_first, sim_end = timeline.sim_first, timeline.sim_end
     size = sim_end - sim_first
     bar_minutes = np.array([timeline.to_sim_minute(int(t) // 60) for t in source.time], dtype=np.int64)
@@ -108,8 +116,9 @@ def build_track(source: SourceBars, timeline: Timeline, *, seed: int, digits: in
     if source.spread is not None:
         per_minute = np.repeat(np.where(source.spread > 0, source.spread, spread_points), k)
         spread[at] = per_minute
-    return ReplayTrack(first_minute=sim_first, open=o, high=h, low=l, close=close, spread=spread,
-                       ticks_per_minute=ticks_per_minute)
+    return ReplayTrack(
+        first_minute=sim_first, open=o, high=h, low=l, close=close, spread=spread, ticks_per_minute=ticks_per_minute
+    )
 
 
 def bar_index(source: SourceBars, seconds: float) -> int | None:

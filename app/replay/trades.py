@@ -57,8 +57,9 @@ def atr(source: SourceBars, period: int = ATR_PERIOD) -> np.ndarray:
     return out
 
 
-def generate_entries(sources: dict[str, SourceBars], count: int, seed: int, *, digits: dict[str, int],
-                     spread: dict[str, float]) -> list[TradeInput]:
+def generate_entries(
+    sources: dict[str, SourceBars], count: int, seed: int, *, digits: dict[str, int], spread: dict[str, float]
+) -> list[TradeInput]:
     """``count`` trades spread evenly over the symbols and through each symbol's data."""
     rng = np.random.default_rng([int(seed), 7])
     names = sorted(sources)
@@ -74,8 +75,12 @@ def generate_entries(sources: dict[str, SourceBars], count: int, seed: int, *, d
         first = max(first, ATR_PERIOD)
         last = len(src.time) - 2
         if last - first < share:
-            raise ReplayInputError(src.path, None, f"too few bars after the {WARMUP_HOURS:g} h warm-up for "
-                                   f"{share} generated trades", "give more bars or ask for fewer --entries")
+            raise ReplayInputError(
+                src.path,
+                None,
+                f"too few bars after the {WARMUP_HOURS:g} h warm-up for {share} generated trades",
+                "give more bars or ask for fewer --entries",
+            )
         picks = np.linspace(first, last, share, endpoint=False).astype(int)
         for i in picks:
             a = float(ranges[i - 1])
@@ -86,12 +91,30 @@ def generate_entries(sources: dict[str, SourceBars], count: int, seed: int, *, d
             entry = o + cost if buy else o  # a BUY fills at the ask
             sl = round(entry - SL_ATR * a if buy else entry + SL_ATR * a, d)
             tp = round(entry + TP_ATR * a if buy else entry - TP_ATR * a, d)
-            trades.append(TradeInput(trade_id=0, open_time=float(src.time[i]), symbol=name,
-                                     direction=Direction.BUY if buy else Direction.SELL, volume=GENERATED_VOLUME,
-                                     sl=sl, tp=tp))
+            trades.append(
+                TradeInput(
+                    trade_id=0,
+                    open_time=float(src.time[i]),
+                    symbol=name,
+                    direction=Direction.BUY if buy else Direction.SELL,
+                    volume=GENERATED_VOLUME,
+                    sl=sl,
+                    tp=tp,
+                )
+            )
     trades.sort(key=lambda t: (t.open_time, t.symbol))
-    return [TradeInput(trade_id=k + 1, open_time=t.open_time, symbol=t.symbol, direction=t.direction,
-                       volume=t.volume, sl=t.sl, tp=t.tp) for k, t in enumerate(trades)]
+    return [
+        TradeInput(
+            trade_id=k + 1,
+            open_time=t.open_time,
+            symbol=t.symbol,
+            direction=t.direction,
+            volume=t.volume,
+            sl=t.sl,
+            tp=t.tp,
+        )
+        for k, t in enumerate(trades)
+    ]
 
 
 def read_trades(path: Path, sources: dict[str, SourceBars]) -> list[TradeInput]:
@@ -104,8 +127,12 @@ def read_trades(path: Path, sources: dict[str, SourceBars]) -> list[TradeInput]:
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in _COLUMNS if c not in header]
     if missing:
-        raise ReplayInputError(path, 1, f"the header lacks {', '.join(missing)}",
-                               "head the file open_time,symbol,direction,volume,sl,tp (entry optional)")
+        raise ReplayInputError(
+            path,
+            1,
+            f"the header lacks {', '.join(missing)}",
+            "head the file open_time,symbol,direction,volume,sl,tp (entry optional)",
+        )
     col = {name: header.index(name) for name in (*_COLUMNS, "entry") if name in header}
     trades: list[TradeInput] = []
     for number, cells in enumerate(reader, start=2):
@@ -117,20 +144,29 @@ def read_trades(path: Path, sources: dict[str, SourceBars]) -> list[TradeInput]:
     return trades
 
 
-def _trade(path: Path, number: int, cells: list[str], col: dict[str, int], sources: dict[str, SourceBars],
-           trade_id: int) -> TradeInput:
+def _trade(
+    path: Path, number: int, cells: list[str], col: dict[str, int], sources: dict[str, SourceBars], trade_id: int
+) -> TradeInput:
     def cell(name: str) -> str:
         return cells[col[name]].strip() if col[name] < len(cells) else ""
 
     when = parse_time(cell("open_time"))
     if when is None:
-        raise ReplayInputError(path, number, f"open_time {cell('open_time')!r} is not a time",
-                               "write it as 2024-01-31 14:05:00 (UTC, the bars' time)")
+        raise ReplayInputError(
+            path,
+            number,
+            f"open_time {cell('open_time')!r} is not a time",
+            "write it as 2024-01-31 14:05:00 (UTC, the bars' time)",
+        )
     symbol = cell("symbol")
     src = sources.get(symbol)
     if src is None:
-        raise ReplayInputError(path, number, f"no bars for symbol {symbol!r}",
-                               f"add --bars {symbol or 'SYMBOL'}=PATH, or fix the symbol name")
+        raise ReplayInputError(
+            path,
+            number,
+            f"no bars for symbol {symbol!r}",
+            f"add --bars {symbol or 'SYMBOL'}=PATH, or fix the symbol name",
+        )
     try:
         direction = Direction.parse(cell("direction"))
     except ValueError:
@@ -146,26 +182,50 @@ def _trade(path: Path, number: int, cells: list[str], col: dict[str, int], sourc
     i = bar_index(src, seconds)
     if i is None:
         span = f"{_iso(src.time[0])} to {_iso(src.end)}"
-        raise ReplayInputError(path, number, f"open_time {when.isoformat()} is outside the bars of {symbol} ({span})",
-                               "move the trade inside the data, or give bars that cover it")
+        raise ReplayInputError(
+            path,
+            number,
+            f"open_time {when.isoformat()} is outside the bars of {symbol} ({span})",
+            "move the trade inside the data, or give bars that cover it",
+        )
     if entry is not None:
         # a gross mistake (another symbol, another day), not the spread: a BUY's entry is the ask, above the bars
         slack = max(float(src.high[i] - src.low[i]), 0.001 * float(src.open[i]))
         if not src.low[i] - slack <= entry <= src.high[i] + slack:
-            raise ReplayInputError(path, number, f"entry {entry} is far from the prices of that bar "
-                                   f"({src.low[i]} to {src.high[i]})", "correct the entry or the open_time")
+            raise ReplayInputError(
+                path,
+                number,
+                f"entry {entry} is far from the prices of that bar ({src.low[i]} to {src.high[i]})",
+                "correct the entry or the open_time",
+            )
         ref = entry
     else:
         ref = float(src.open[i])
     buy = direction is Direction.BUY
     if sl and (sl >= ref if buy else sl <= ref):
-        raise ReplayInputError(path, number, f"the SL {sl} is on the wrong side of the price {ref}",
-                               "a BUY's SL is below its entry, a SELL's above")
+        raise ReplayInputError(
+            path,
+            number,
+            f"the SL {sl} is on the wrong side of the price {ref}",
+            "a BUY's SL is below its entry, a SELL's above",
+        )
     if tp and (tp <= ref if buy else tp >= ref):
-        raise ReplayInputError(path, number, f"the TP {tp} is on the wrong side of the price {ref}",
-                               "a BUY's TP is above its entry, a SELL's below")
-    return TradeInput(trade_id=trade_id, open_time=seconds, symbol=symbol, direction=direction, volume=volume,
-                      sl=sl, tp=tp, entry=entry)
+        raise ReplayInputError(
+            path,
+            number,
+            f"the TP {tp} is on the wrong side of the price {ref}",
+            "a BUY's TP is above its entry, a SELL's below",
+        )
+    return TradeInput(
+        trade_id=trade_id,
+        open_time=seconds,
+        symbol=symbol,
+        direction=direction,
+        volume=volume,
+        sl=sl,
+        tp=tp,
+        entry=entry,
+    )
 
 
 def _iso(seconds: float) -> str:

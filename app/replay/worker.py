@@ -31,8 +31,14 @@ class JobUpdate:
     message: str = ""
 
 
-def _work(request: ReplayRequest, engine_settings: dict, out: str, updates: Any, cancel: Any,
-          history: tuple[Any, float] | None) -> None:
+def _work(
+    request: ReplayRequest,
+    engine_settings: dict,
+    out: str,
+    updates: Any,
+    cancel: Any,
+    history: tuple[Any, float] | None,
+) -> None:
     import tempfile
 
     from app.config import settings_from_dict
@@ -50,8 +56,11 @@ def _work(request: ReplayRequest, engine_settings: dict, out: str, updates: Any,
             request = asyncio.run(history_request(request, history[0], history[1], Path(folder.name)))
         result = asyncio.run(run_replay(request, progress=progress, cancelled=cancel.is_set))
         written, _ = save(result, Path(out))
-        updates.put(JobUpdate(kind="done", fraction=1.0, trades_done=len(result.trades), trades=len(result.trades),
-                              out=str(written)))
+        updates.put(
+            JobUpdate(
+                kind="done", fraction=1.0, trades_done=len(result.trades), trades=len(result.trades), out=str(written)
+            )
+        )
     except ReplayCancelled:
         updates.put(JobUpdate(kind="cancelled", message="cancelled; nothing was written"))
     except RejectedError as error:
@@ -75,8 +84,11 @@ class ReplayJob:
         plain = replace(request, settings=None)
         # a history replay starts its own terminal worker, which a daemonic process may not do
         self._process = context.Process(
-            target=_work, args=(plain, engine_settings, str(out), self._updates, self._cancel, history),
-            name="dtms-replay", daemon=history is None)
+            target=_work,
+            args=(plain, engine_settings, str(out), self._updates, self._cancel, history),
+            name="dtms-replay",
+            daemon=history is None,
+        )
         self.finished: JobUpdate | None = None
 
     def start(self) -> None:
@@ -97,7 +109,9 @@ class ReplayJob:
             if update.kind != "progress":
                 self.finished = update
         if self.finished is None and not got and not self._process.is_alive() and self._process.exitcode is not None:
-            self.finished = JobUpdate(kind="failed", message=f"the replay process ended (exit {self._process.exitcode})")
+            self.finished = JobUpdate(
+                kind="failed", message=f"the replay process ended (exit {self._process.exitcode})"
+            )
             got.append(self.finished)
         if self.finished is not None:
             self._process.join(timeout=5)

@@ -52,8 +52,11 @@ def archive_path(main: Path, year: int) -> Path:
 def archive_files(main: Path) -> list[Path]:
     """The archives beside ``main``, newest year first."""
     pattern = re.compile(rf"{re.escape(main.stem)}-archive-(\d{{4}}){re.escape(main.suffix)}$")
-    found = [(int(m.group(1)), p) for p in main.parent.glob(f"{main.stem}-archive-*{main.suffix}")
-             if (m := pattern.match(p.name))]
+    found = [
+        (int(m.group(1)), p)
+        for p in main.parent.glob(f"{main.stem}-archive-*{main.suffix}")
+        if (m := pattern.match(p.name))
+    ]
     return [p for _, p in sorted(found, reverse=True)]
 
 
@@ -81,12 +84,16 @@ def move_closed(db: SqliteDatabase, main: Path, cutoff: float) -> RetentionRepor
     """Move every trade closed before ``cutoff`` (terminal time) and its journal and events to its year's
     archive, and the events naming no ticket that happened before ``cutoff``; then compact the main file."""
     by_year: dict[int, list[int]] = defaultdict(list)
-    rows = db.execute_sql("SELECT ticket, closed_at FROM trades WHERE active = 0 AND closed_at IS NOT NULL "
-                          "AND closed_at < ? ORDER BY ticket", (cutoff,)).fetchall()
+    rows = db.execute_sql(
+        "SELECT ticket, closed_at FROM trades WHERE active = 0 AND closed_at IS NOT NULL "
+        "AND closed_at < ? ORDER BY ticket",
+        (cutoff,),
+    ).fetchall()
     for ticket, closed_at in rows:
         by_year[year_of(closed_at)].append(int(ticket))
-    loose = db.execute_sql(f"SELECT MIN(at), MAX(at) FROM events WHERE ref_table IS NULL AND {_TICKET} IS NULL "
-                           "AND at < ?", (cutoff,)).fetchone()
+    loose = db.execute_sql(
+        f"SELECT MIN(at), MAX(at) FROM events WHERE ref_table IS NULL AND {_TICKET} IS NULL AND at < ?", (cutoff,)
+    ).fetchone()
     years = set(by_year)
     if loose[0] is not None:
         years |= set(range(year_of(loose[0]), year_of(loose[1]) + 1))
@@ -100,19 +107,30 @@ def move_closed(db: SqliteDatabase, main: Path, cutoff: float) -> RetentionRepor
         try:
             tickets = by_year.get(year, [])
             for start in range(0, len(tickets), _CHUNK):
-                _move_tickets(db, tickets[start:start + _CHUNK], counts)
+                _move_tickets(db, tickets[start : start + _CHUNK], counts)
             start_at = datetime(year, 1, 1, tzinfo=UTC).timestamp()
             end_at = min(cutoff, datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
-            _move(db, "events", f"ref_table IS NULL AND {_TICKET} IS NULL AND at >= ? AND at < ?",
-                  (start_at, end_at), counts)
+            _move(
+                db,
+                "events",
+                f"ref_table IS NULL AND {_TICKET} IS NULL AND at >= ? AND at < ?",
+                (start_at, end_at),
+                counts,
+            )
         finally:
             db.execute_sql("DETACH DATABASE archive")
     freed = compact(db) if files else 0
     report = RetentionReport(files=tuple(files), freed_pages=freed, **counts)
     if report.moved:
-        logger.info("retention: %d closed trades with %d actions, %d transitions and %d events moved to %s; "
-                    "%d pages freed", report.trades, report.actions, report.transitions, report.events,
-                    ", ".join(p.name for p in files), freed)
+        logger.info(
+            "retention: %d closed trades with %d actions, %d transitions and %d events moved to %s; %d pages freed",
+            report.trades,
+            report.actions,
+            report.transitions,
+            report.events,
+            ", ".join(p.name for p in files),
+            freed,
+        )
     return report
 
 
@@ -120,23 +138,37 @@ def _move_tickets(db: SqliteDatabase, tickets: list[int], counts: dict[str, int]
     marks = ", ".join("?" * len(tickets))
     with db.atomic():
         # the events first: they find their rows through the journal tables
-        _move(db, "events", f"(ref_table = 'actions' AND ref_id IN (SELECT id FROM main.actions WHERE ticket IN "
-              f"({marks}))) OR (ref_table = 'transitions' AND ref_id IN (SELECT id FROM main.transitions WHERE "
-              f"ticket IN ({marks}))) OR (ref_table IS NULL AND {_TICKET} IN ({marks}))", (*tickets,) * 3, counts,
-              atomic=False)
+        _move(
+            db,
+            "events",
+            f"(ref_table = 'actions' AND ref_id IN (SELECT id FROM main.actions WHERE ticket IN "
+            f"({marks}))) OR (ref_table = 'transitions' AND ref_id IN (SELECT id FROM main.transitions WHERE "
+            f"ticket IN ({marks}))) OR (ref_table IS NULL AND {_TICKET} IN ({marks}))",
+            (*tickets,) * 3,
+            counts,
+            atomic=False,
+        )
         for table in ("actions", "transitions", "trades"):
             _move(db, table, f"ticket IN ({marks})", tuple(tickets), counts, atomic=False)
 
 
-def _move(db: SqliteDatabase, table: str, where: str, params: tuple[object, ...], counts: dict[str, int], *,
-          atomic: bool = True) -> None:
+def _move(
+    db: SqliteDatabase,
+    table: str,
+    where: str,
+    params: tuple[object, ...],
+    counts: dict[str, int],
+    *,
+    atomic: bool = True,
+) -> None:
     columns = _columns(db, table)
     if atomic:
         with db.atomic():
             _move(db, table, where, params, counts, atomic=False)
         return
-    db.execute_sql(f"INSERT OR REPLACE INTO archive.{table} ({columns}) SELECT {columns} FROM main.{table} "
-                   f"WHERE {where}", params)
+    db.execute_sql(
+        f"INSERT OR REPLACE INTO archive.{table} ({columns}) SELECT {columns} FROM main.{table} WHERE {where}", params
+    )
     counts[table] += db.execute_sql(f"DELETE FROM main.{table} WHERE {where}", params).rowcount
 
 

@@ -24,20 +24,36 @@ Ref = tuple[str, int]
 
 def action_payload(record: ActionRecord | dict[str, Any]) -> dict[str, Any]:
     get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
-    return {"ticket": get("ticket"), "kind": str(get("kind")), "outcome": str(get("outcome")),
-            "retcode": get("retcode"), "detail": get("detail")}
+    return {
+        "ticket": get("ticket"),
+        "kind": str(get("kind")),
+        "outcome": str(get("outcome")),
+        "retcode": get("retcode"),
+        "detail": get("detail"),
+    }
 
 
 def transition_payload(transition: Transition | dict[str, Any]) -> dict[str, Any]:
     if isinstance(transition, dict):
-        return {"ticket": transition["ticket"], "from": str(transition["from_state"]),
-                "to": str(transition["to_state"]), "reason": transition["reason"], "score": transition["score"]}
-    return {"ticket": transition.ticket, "from": transition.from_state.value, "to": transition.to_state.value,
-            "reason": transition.reason, "score": transition.score}
+        return {
+            "ticket": transition["ticket"],
+            "from": str(transition["from_state"]),
+            "to": str(transition["to_state"]),
+            "reason": transition["reason"],
+            "score": transition["score"],
+        }
+    return {
+        "ticket": transition.ticket,
+        "from": transition.from_state.value,
+        "to": transition.to_state.value,
+        "reason": transition.reason,
+        "score": transition.score,
+    }
 
 
-def find_ref(kind: str, payload: dict[str, Any], actions: Sequence[ActionRecord],
-             transitions: Sequence[Transition]) -> tuple[Ref, dict[str, Any]] | None:
+def find_ref(
+    kind: str, payload: dict[str, Any], actions: Sequence[ActionRecord], transitions: Sequence[Transition]
+) -> tuple[Ref, dict[str, Any]] | None:
     """The row of this commit the event tells of, with the payload that row gives; None when there is none."""
     ticket = payload.get("ticket")
     if kind == "action":
@@ -46,8 +62,11 @@ def find_ref(kind: str, payload: dict[str, Any], actions: Sequence[ActionRecord]
                 return (ACTIONS, record.id), action_payload(record)
     elif kind == "state_changed":
         for transition in reversed(transitions):
-            if transition.id is not None and transition.ticket == ticket and \
-                    transition.to_state.value == payload.get("to"):
+            if (
+                transition.id is not None
+                and transition.ticket == ticket
+                and transition.to_state.value == payload.get("to")
+            ):
                 return (TRANSITIONS, transition.id), transition_payload(transition)
     return None
 
@@ -85,12 +104,13 @@ def referenced_payloads(refs: Sequence[Ref]) -> dict[Ref, dict[str, Any]]:
     action_ids = [ref_id for table, ref_id in refs if table == ACTIONS]
     transition_ids = [ref_id for table, ref_id in refs if table == TRANSITIONS]
     for start in range(0, len(action_ids), 500):
-        query = ActionRow.select(ActionRow.id, ActionRow.ticket, ActionRow.kind, ActionRow.outcome, ActionRow.retcode,
-                                 ActionRow.detail).where(ActionRow.id.in_(action_ids[start:start + 500]))
+        query = ActionRow.select(
+            ActionRow.id, ActionRow.ticket, ActionRow.kind, ActionRow.outcome, ActionRow.retcode, ActionRow.detail
+        ).where(ActionRow.id.in_(action_ids[start : start + 500]))
         for row in query.dicts():
             found[(ACTIONS, row["id"])] = action_payload(row)
     for start in range(0, len(transition_ids), 500):
-        changes = TransitionRow.select().where(TransitionRow.id.in_(transition_ids[start:start + 500]))
+        changes = TransitionRow.select().where(TransitionRow.id.in_(transition_ids[start : start + 500]))
         for change in changes.dicts():
             found[(TRANSITIONS, change["id"])] = transition_payload(change)
     return found

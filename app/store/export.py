@@ -37,13 +37,15 @@ def write_trades(databases: Iterable[tuple[str, SqliteDatabase]], out: TextIO) -
             for values in TradeRow.select(*mapping.TRADE_COLUMNS).order_by(TradeRow.ticket).tuples():
                 trade = mapping.trade_from_values(values)
                 actions = ActionRow.select().where(ActionRow.ticket == trade.ticket).order_by(ActionRow.id)
-                transitions = TransitionRow.select().where(TransitionRow.ticket == trade.ticket).order_by(
-                    TransitionRow.id)
+                transitions = (
+                    TransitionRow.select().where(TransitionRow.ticket == trade.ticket).order_by(TransitionRow.id)
+                )
                 line = {
                     "source": source,
                     "trade": _plain(dataclasses.asdict(trade)),
-                    "transitions": [_plain(dataclasses.asdict(mapping.transition_from_row(r)))
-                                    for r in transitions.dicts()],
+                    "transitions": [
+                        _plain(dataclasses.asdict(mapping.transition_from_row(r))) for r in transitions.dicts()
+                    ],
                     "actions": [_plain(dataclasses.asdict(mapping.action_from_row(r))) for r in actions.dicts()],
                 }
                 out.write(json.dumps(line, separators=(",", ":"), allow_nan=True) + "\n")

@@ -19,12 +19,33 @@ from app.errors import ConfigurationError
 #: GetDriveTypeW's answer for a mapped network drive.
 DRIVE_REMOTE = 4
 #: Linux file system types that are network shares.
-NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "sshfs", "fuse.sshfs", "9p", "afs",
-                                  "ceph", "glusterfs", "fuse.glusterfs", "davfs", "fuse.rclone"})
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "sshfs",
+        "fuse.sshfs",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "davfs",
+        "fuse.rclone",
+    }
+)
 
 
-def network_reason(path: Path | str, *, windows: bool | None = None,
-                   drive_type: Callable[[str], int] | None = None, mounts: str | None = None) -> str:
+def network_reason(
+    path: Path | str,
+    *,
+    windows: bool | None = None,
+    drive_type: Callable[[str], int] | None = None,
+    mounts: str | None = None,
+) -> str:
     """Why ``path`` is on a network share, or "" when it is local. ``drive_type`` stands for Windows'
     GetDriveTypeW and ``mounts`` for Linux's /proc/mounts (both read from the system when not given)."""
     text = str(path)
@@ -52,7 +73,8 @@ def check_data_location(path: Path | str, **system: object) -> None:
         raise ConfigurationError(
             f"the data folder {reason}. DTMS Desk keeps its journal in an SQLite database, which a network file "
             f"system can damage (its write-ahead log and file locks do not work there). Choose a folder on this "
-            f"computer with --data-dir, for example the default one.")
+            f"computer with --data-dir, for example the default one."
+        )
 
 
 def _windows_drive_type(root: str) -> int:

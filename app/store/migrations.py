@@ -168,8 +168,11 @@ def _v3_event_refs(db: SqliteDatabase) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="trades, action journal, transitions, events", apply=_v1_initial),
     Migration(version=2, description="DTMS paused for one trade", apply=_v2_trade_pause),
-    Migration(version=3, description="events refer to their action or transition; what a trade could not do",
-              apply=_v3_event_refs),
+    Migration(
+        version=3,
+        description="events refer to their action or transition; what a trade could not do",
+        apply=_v3_event_refs,
+    ),
 )
 
 
@@ -204,6 +207,5 @@ def migrate(db: SqliteDatabase, migrations: Sequence[Migration] = MIGRATIONS) ->
                     continue
                 migration.apply(db)
                 MetaRow.insert(key=VERSION_KEY, value=str(migration.version)).on_conflict_replace().execute()
-            logger.info("database %s migrated to version %d: %s", db.database, migration.version,
-                        migration.description)
+            logger.info("database %s migrated to version %d: %s", db.database, migration.version, migration.description)
     return latest

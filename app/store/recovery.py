@@ -27,8 +27,15 @@ logger = logging.getLogger(__name__)
 # Small pages make each commit (a trade row, a journal row, an event, their index pages) append a quarter of
 # the bytes to the WAL; incremental auto-vacuum lets retention give freed pages back. The page cache is capped
 # at 512 KiB per connection: it otherwise grows with the file up to 2 MiB, most of the process's memory growth.
-PRAGMAS = {"page_size": 1024, "auto_vacuum": 2, "journal_mode": "wal", "synchronous": "normal",
-           "busy_timeout": 5000, "foreign_keys": 1, "cache_size": -512}
+PRAGMAS = {
+    "page_size": 1024,
+    "auto_vacuum": 2,
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+    "cache_size": -512,
+}
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 _SQLITE_READONLY = 8
@@ -36,8 +43,14 @@ _SQLITE_IOERR = 10
 _SQLITE_FULL = 13
 _SQLITE_CANTOPEN = 14
 #: primary result codes that mean the file cannot be trusted for writes until the program restarts
-_DEGRADING = {_SQLITE_CORRUPT: "damaged", _SQLITE_NOTADB: "damaged", _SQLITE_READONLY: "read-only",
-              _SQLITE_IOERR: "disk I/O error", _SQLITE_FULL: "disk full", _SQLITE_CANTOPEN: "cannot open"}
+_DEGRADING = {
+    _SQLITE_CORRUPT: "damaged",
+    _SQLITE_NOTADB: "damaged",
+    _SQLITE_READONLY: "read-only",
+    _SQLITE_IOERR: "disk I/O error",
+    _SQLITE_FULL: "disk full",
+    _SQLITE_CANTOPEN: "cannot open",
+}
 _SIDE_FILES = ("-wal", "-shm")
 
 
@@ -76,8 +89,13 @@ def degrading_problem(error: BaseException) -> str | None:
             if code in _DEGRADING:
                 return f"{_DEGRADING[code]}: {current}"
             text = str(current).lower()
-            for needle, name in (("malformed", "damaged"), ("not a database", "damaged"), ("readonly", "read-only"),
-                                 ("disk is full", "disk full"), ("disk i/o", "disk I/O error")):
+            for needle, name in (
+                ("malformed", "damaged"),
+                ("not a database", "damaged"),
+                ("readonly", "read-only"),
+                ("disk is full", "disk full"),
+                ("disk i/o", "disk I/O error"),
+            ):
                 if needle in text:
                     return f"{name}: {current}"
         pending.extend((current.__cause__, current.__context__, *current.args))
@@ -143,11 +161,13 @@ def _set_aside(path: Path, problem: object) -> tuple[Path, Path | None]:
     restored = newest_good_backup(path)
     if restored is not None:
         restore(restored, path)
-        logger.error("database %s is damaged (%s); moved aside as %s, restored the backup %s", path, problem,
-                     moved, restored)
+        logger.error(
+            "database %s is damaged (%s); moved aside as %s, restored the backup %s", path, problem, moved, restored
+        )
     else:
-        logger.error("database %s is damaged (%s); moved aside as %s; no good backup: starting a new one", path,
-                     problem, moved)
+        logger.error(
+            "database %s is damaged (%s); moved aside as %s; no good backup: starting a new one", path, problem, moved
+        )
     return moved, restored
 
 

@@ -90,13 +90,22 @@ class Repository(Safekeeping):
                 raise StoreError(f"cannot open database {path}: {error}") from error
             raise
         logger.info("database %s open%s", path, f" (damaged file moved to {recovered_from})" if recovered_from else "")
-        repository = cls(path=path, db=db, executor=executor, recovered_from=recovered_from, upsert_sql=upsert_sql,
-                         restored_from=restored_from)
+        repository = cls(
+            path=path,
+            db=db,
+            executor=executor,
+            recovered_from=recovered_from,
+            upsert_sql=upsert_sql,
+            restored_from=restored_from,
+        )
         try:
             if repository.needs_replay(recovered_from is not None):
                 repository.replayed = await repository._run(repository._replay_on_thread)
-                logger.warning("%d records of the side journal %s written into the database", repository.replayed,
-                               repository.side.path)
+                logger.warning(
+                    "%d records of the side journal %s written into the database",
+                    repository.replayed,
+                    repository.side.path,
+                )
             if repository.side:  # a crash (or a replay) left ownership records since the newest backup
                 repository.started_backup = await repository._run(repository._start_backup_on_thread, backups_kept)
         except BaseException:
@@ -149,8 +158,9 @@ class Repository(Safekeeping):
         rows = [(str(kind), mapping.encode_json(payload), payload, at) for kind, payload, at in events]
         return await self._run(self._insert_with_events, mapping.trade_values(trade), rows)
 
-    def _insert_with_events(self, values: tuple[Any, ...],
-                            events: list[tuple[str, str, dict[str, Any], float]]) -> tuple[bool, list[StoredEvent]]:
+    def _insert_with_events(
+        self, values: tuple[Any, ...], events: list[tuple[str, str, dict[str, Any], float]]
+    ) -> tuple[bool, list[StoredEvent]]:
         wall_at = time.time()
         with self._db.atomic():
             if not self._insert_if_absent(values):
@@ -304,8 +314,9 @@ class Repository(Safekeeping):
         action_rows = [(record, mapping.action_values(record)) for record in actions]
         transition_rows = [(item, mapping.transition_values(item)) for item in transitions]
         event_rows = [(str(kind), payload, mapping.encode_json(payload), at) for kind, payload, at in events]
-        return await self._run(self._commit_records, mapping.trade_values(trade), action_rows, transition_rows,
-                               event_rows)
+        return await self._run(
+            self._commit_records, mapping.trade_values(trade), action_rows, transition_rows, event_rows
+        )
 
     def _commit_records(
         self,
@@ -323,8 +334,11 @@ class Repository(Safekeeping):
                 values: dict[str, Any] = {"kind": kind, "payload": encoded, "at": at, "wall_at": wall_at}
                 if found is not None:
                     (table, ref_id), derived = found
-                    values |= {"payload": mapping.encode_json(event_refs.slim(payload, derived)),
-                               "ref_table": table, "ref_id": ref_id}
+                    values |= {
+                        "payload": mapping.encode_json(event_refs.slim(payload, derived)),
+                        "ref_table": table,
+                        "ref_id": ref_id,
+                    }
                 seq = EventRow.insert(**values).execute()
                 stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
         return stored_actions, stored_transitions, stored_events
@@ -335,8 +349,13 @@ class Repository(Safekeeping):
         """Store an engine event (``at`` terminal time; ``wall_at`` is now); returns it with its ``seq``."""
         values = {"kind": str(kind), "payload": mapping.encode_json(payload), "at": at, "wall_at": time.time()}
         seq = await self._run(lambda: EventRow.insert(**values).execute())
-        return StoredEvent(seq=seq, kind=values["kind"], payload=mapping.decode_json(values["payload"]),
-                           at=at, wall_at=values["wall_at"])
+        return StoredEvent(
+            seq=seq,
+            kind=values["kind"],
+            payload=mapping.decode_json(values["payload"]),
+            at=at,
+            wall_at=values["wall_at"],
+        )
 
     async def save_trades_with_events(
         self, trades: Sequence[Trade], events: Sequence[tuple[str, dict[str, Any], float]]
@@ -349,11 +368,14 @@ class Repository(Safekeeping):
         wall_at = time.time()
         encoded = [(str(kind), mapping.encode_json(payload), at, wall_at) for kind, payload, at in events]
         seqs = await self._run(self._save_trades_with_events, rows, encoded)
-        return [StoredEvent(seq=seq, kind=str(kind), payload=payload, at=at, wall_at=wall_at)
-                for seq, (kind, payload, at) in zip(seqs, events)]
+        return [
+            StoredEvent(seq=seq, kind=str(kind), payload=payload, at=at, wall_at=wall_at)
+            for seq, (kind, payload, at) in zip(seqs, events)
+        ]
 
-    def _save_trades_with_events(self, rows: list[tuple[Any, ...]], events: list[tuple[str, str, float, float]]
-                                 ) -> list[int]:
+    def _save_trades_with_events(
+        self, rows: list[tuple[Any, ...]], events: list[tuple[str, str, float, float]]
+    ) -> list[int]:
         with self._db.atomic():
             if rows:
                 self._upsert(rows)

@@ -42,16 +42,16 @@ class Safekeeping:
 
     # --- ownership: committed with its event, then copied aside -----------------------------------------
 
-    async def register_trade(self, trade: Trade, kind: str, payload: dict[str, Any],
-                             at: float) -> tuple[bool, StoredEvent]:
+    async def register_trade(
+        self, trade: Trade, kind: str, payload: dict[str, Any], at: float
+    ) -> tuple[bool, StoredEvent]:
         """Insert the trade (or take an archived row of the ticket over again) and its event in one
         transaction. Returns whether the row is new, and the stored event."""
         values = mapping.trade_values(trade)
         event = _event_values(kind, payload, at)
         return await self._run(self._register_on_thread, values, event)
 
-    def _register_on_thread(self, values: tuple[Any, ...],
-                            event: dict[str, Any]) -> tuple[bool, StoredEvent]:
+    def _register_on_thread(self, values: tuple[Any, ...], event: dict[str, Any]) -> tuple[bool, StoredEvent]:
         with self._db.atomic():
             inserted = self._insert_if_absent(values)
             if not inserted:
@@ -60,8 +60,7 @@ class Safekeeping:
         self.side.append(SideKind.TRADE, {"values": list(values)})
         return inserted, _stored(seq, event)
 
-    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any],
-                                    at: float) -> StoredEvent:
+    async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
         """A change of ownership (claim, release): the row and its event in one transaction, then aside."""
         values = mapping.trade_values(trade)
         event = _event_values(kind, payload, at)
@@ -133,8 +132,12 @@ class Safekeeping:
                     case SideKind.TRANSITION:
                         TransitionRow.insert(**body["values"]).execute()
                     case SideKind.EVENT:
-                        EventRow.insert(kind=body["kind"], payload=mapping.encode_json(body["payload"]),
-                                        at=body["at"], wall_at=body["wall_at"]).execute()
+                        EventRow.insert(
+                            kind=body["kind"],
+                            payload=mapping.encode_json(body["payload"]),
+                            at=body["at"],
+                            wall_at=body["wall_at"],
+                        ).execute()
                     case SideKind.DEGRADED:
                         continue
                 count += 1
@@ -160,5 +163,10 @@ def _event_values(kind: str, payload: dict[str, Any], at: float) -> dict[str, An
 
 
 def _stored(seq: int, values: dict[str, Any]) -> StoredEvent:
-    return StoredEvent(seq=seq, kind=values["kind"], payload=mapping.decode_json(values["payload"]),
-                       at=values["at"], wall_at=values["wall_at"])
+    return StoredEvent(
+        seq=seq,
+        kind=values["kind"],
+        payload=mapping.decode_json(values["payload"]),
+        at=values["at"],
+        wall_at=values["wall_at"],
+    )

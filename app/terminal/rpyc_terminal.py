@@ -10,8 +10,9 @@ here as the NamedTuples of ``app.terminal.structs`` and as numpy arrays of the m
 A lost connection behaves like a terminal that went away: the call in flight answers None with
 ``last_error()`` ``(-10002, "IPC recv failed ...")`` (it may have been carried out: its answer is what was
 lost), later calls ``(-10004, "No IPC connection ...")``; the gateway marks itself disconnected, and the
-engine's reconnection calls ``initialize``, which connects again. A server that cannot import MetaTrader5, or whose terminal is
-logged into another account than the configured one, makes ``initialize`` raise: retrying cannot fix either.
+engine's reconnection calls ``initialize``, which connects again. A server that cannot import MetaTrader5, or
+whose terminal is logged into another account than the configured one, makes ``initialize`` raise: retrying
+cannot fix either.
 """
 
 from __future__ import annotations
@@ -167,8 +168,10 @@ class RpycTerminal:
             account = self._call("account_info", (), {})
             if account is not None and int(account.login) != int(login):
                 self.close()
-                raise WrongAccount(f"the terminal behind {self.address} is logged into account {account.login}, "
-                                   f"not the configured account {login}")
+                raise WrongAccount(
+                    f"the terminal behind {self.address} is logged into account {account.login}, "
+                    f"not the configured account {login}"
+                )
         return True
 
     def last_error(self) -> tuple[int, str]:
@@ -194,16 +197,25 @@ class RpycTerminal:
             from rpyc.core.stream import SocketStream  # type: ignore[import-untyped]
             from rpyc.utils.factory import connect_stream  # type: ignore[import-untyped]
         except ImportError:
-            raise RpycMissing("a terminal at rpyc:// needs the rpyc package (rpyc>=6,<7), which is missing "
-                              "from this installation") from None
+            raise RpycMissing(
+                "a terminal at rpyc:// needs the rpyc package (rpyc>=6,<7), which is missing from this installation"
+            ) from None
 
         try:
-            stream = SocketStream.connect(self._host, self._port, timeout=self._connect_timeout, nodelay=True,
-                                          keepalive=True, ipv6=":" in self._host)
+            stream = SocketStream.connect(
+                self._host,
+                self._port,
+                timeout=self._connect_timeout,
+                nodelay=True,
+                keepalive=True,
+                ipv6=":" in self._host,
+            )
             conn = connect_stream(stream, ClassicClient, {"sync_request_timeout": None})
         except (OSError, EOFError) as exc:
-            self._fail(c.RES_E_INTERNAL_FAIL_INIT, f"IPC initialize failed: cannot reach the RPyC server at "
-                                                   f"{self.address} ({exc})")
+            self._fail(
+                c.RES_E_INTERNAL_FAIL_INIT,
+                f"IPC initialize failed: cannot reach the RPyC server at {self.address} ({exc})",
+            )
             logger.info("%s", self._error[1])
             return False
         source = importlib.resources.files("app.terminal").joinpath(_REMOTE_SOURCE).read_text(encoding="utf-8")
@@ -212,12 +224,15 @@ class RpycTerminal:
             remote_call = conn.namespace["dtms_call"]
         except ImportError as exc:
             conn.close()
-            raise MetaTrader5Missing(f"the RPyC server at {self.address} cannot import MetaTrader5: "
-                                     f"{_first_line(exc)}") from None
+            raise MetaTrader5Missing(
+                f"the RPyC server at {self.address} cannot import MetaTrader5: {_first_line(exc)}"
+            ) from None
         except (OSError, EOFError) as exc:
             conn.close()
-            self._fail(c.RES_E_INTERNAL_FAIL_INIT, f"IPC initialize failed: the RPyC server at {self.address} "
-                                                   f"closed the connection ({exc})")
+            self._fail(
+                c.RES_E_INTERNAL_FAIL_INIT,
+                f"IPC initialize failed: the RPyC server at {self.address} closed the connection ({exc})",
+            )
             return False
         self._conn, self._remote_call = conn, remote_call
         logger.info("connected to the RPyC server at %s", self.address)
@@ -234,8 +249,11 @@ class RpycTerminal:
             self.close()
             # The request may have been carried out with only its answer lost (an order!): say so, as the
             # module's own "receive failed" does, so the caller looks before sending anything again.
-            self._fail(c.RES_E_INTERNAL_FAIL_RECEIVE, f"IPC recv failed: the RPyC server at {self.address} was lost "
-                                                      f"during the call ({exc or type(exc).__name__})")
+            self._fail(
+                c.RES_E_INTERNAL_FAIL_RECEIVE,
+                f"IPC recv failed: the RPyC server at {self.address} was lost "
+                f"during the call ({exc or type(exc).__name__})",
+            )
             logger.warning("%s during %s", self._error[1], name)
             return None
         value, error, raised = read_plain(raw)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+
 class TradePosition(NamedTuple):
     ticket: int
     time: int

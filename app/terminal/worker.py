@@ -47,8 +47,22 @@ LOG_SEQ = -2
 WORKER_LOG_LEVEL = logging.INFO
 
 _send_lock = threading.Lock()  # replies and log records share the pipe: one message at a time
-_RECORD_FIELDS = ("name", "levelno", "levelname", "pathname", "filename", "module", "lineno", "funcName", "created",
-                  "msecs", "relativeCreated", "thread", "threadName", "process")
+_RECORD_FIELDS = (
+    "name",
+    "levelno",
+    "levelname",
+    "pathname",
+    "filename",
+    "module",
+    "lineno",
+    "funcName",
+    "created",
+    "msecs",
+    "relativeCreated",
+    "thread",
+    "threadName",
+    "process",
+)
 
 
 class RequestKind(StrEnum):
@@ -99,8 +113,10 @@ def pack_positions(value: Any) -> Any:
         if set(map(type, column)) != {kind}:
             return value
     try:
-        numbers = tuple(np.array(column, dtype=np.int64 if kind is int else np.float64)
-                        for column, kind in zip(columns[:16], _NUMBER_TYPES))
+        numbers = tuple(
+            np.array(column, dtype=np.int64 if kind is int else np.float64)
+            for column, kind in zip(columns[:16], _NUMBER_TYPES)
+        )
     except OverflowError:
         return value
     return PackedPositions(numbers=numbers, strings=tuple(columns[16:]))

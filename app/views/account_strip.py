@@ -42,8 +42,9 @@ class OpenRisk:
     without_sl: int
 
 
-def open_risk(trades: Iterable[Trade], prices: dict[str, tuple[float, float]],
-              money_per_price: dict[str, float]) -> OpenRisk:
+def open_risk(
+    trades: Iterable[Trade], prices: dict[str, tuple[float, float]], money_per_price: dict[str, float]
+) -> OpenRisk:
     """``prices``: (bid, ask) per symbol; ``money_per_price``: account money per 1.0 price move of one lot."""
     by_symbol: dict[str, float] = {}
     without_sl = 0
@@ -56,8 +57,11 @@ def open_risk(trades: Iterable[Trade], prices: dict[str, tuple[float, float]],
             continue
         distance = abs(trade.closing_price(*quote) - trade.sl)
         by_symbol[trade.symbol] = by_symbol.get(trade.symbol, 0.0) + distance * trade.volume * value
-    return OpenRisk(total=sum(by_symbol.values()), by_symbol=dict(sorted(by_symbol.items(), key=lambda kv: -kv[1])),
-                    without_sl=without_sl)
+    return OpenRisk(
+        total=sum(by_symbol.values()),
+        by_symbol=dict(sorted(by_symbol.items(), key=lambda kv: -kv[1])),
+        without_sl=without_sl,
+    )
 
 
 async def money_per_price(gateway: Any, symbol: str) -> float | None:
@@ -97,9 +101,9 @@ class AccountStrip(QFrame):
             "Floating": "Profit or loss of the open positions (equity - balance)",
             "Margin level": "Equity / used margin; the broker stops out below its limit",
             "Realised today": "Profit realised since the start of the terminal's day: every closing deal, partial "
-                              "closes of trades still open included (deposits and withdrawals left out)",
+            "closes of trades still open included (deposits and withdrawals left out)",
             "Open risk": "What the protected trades lose if every SL is hit from the current price "
-                         "(distance to SL x value per point x volume)",
+            "(distance to SL x value per point x volume)",
         }
         for name in self.NAMES:
             title = QLabel(name)
@@ -169,8 +173,9 @@ class AccountStrip(QFrame):
         self._set("Equity", money(equity))
         self._set("Floating", f"{floating:+,.2f}", floating)
         self._set("Margin level", f"{level:,.0f} %" if float(account.margin) > 0 else "no margin used")
-        self._set("Realised today", "-" if self._closed_today is None else f"{self._closed_today:+,.2f}",
-                  self._closed_today)
+        self._set(
+            "Realised today", "-" if self._closed_today is None else f"{self._closed_today:+,.2f}", self._closed_today
+        )
         prices = {}
         for trade in self._engine.trades():
             data = self._engine.market.get(trade.symbol)
@@ -189,10 +194,13 @@ class AccountStrip(QFrame):
         if risk.without_sl:
             parts.append(f"+ {risk.without_sl} without SL")
         self.values["Open risk"].setText(" ".join(parts))
-        self.values["Open risk"].setToolTip("\n".join(
-            ["Loss if every SL is hit from the current price:"]
-            + [f"{s}: {money(v)} {self.currency}" for s, v in named]
-            + ([f"{risk.without_sl} trades without SL (unlimited)"] if risk.without_sl else [])))
+        self.values["Open risk"].setToolTip(
+            "\n".join(
+                ["Loss if every SL is hit from the current price:"]
+                + [f"{s}: {money(v)} {self.currency}" for s, v in named]
+                + ([f"{risk.without_sl} trades without SL (unlimited)"] if risk.without_sl else [])
+            )
+        )
 
     def _set(self, name: str, text: str, signed: float | None = None) -> None:
         label = self.values[name]

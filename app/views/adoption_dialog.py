@@ -14,8 +14,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QRadioButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.adoption import Coverage, adoption_chosen, coverage, wait_until_ready
 from app.config import AppSettings, load_settings, save_settings
@@ -73,36 +82,43 @@ class AdoptionDialog(QDialog):
 
     def _intro(self) -> str:
         n = len(self._positions)
-        return (f"{n} open position{'s' if n != 1 else ''} in the terminal now {'are' if n != 1 else 'is'} not "
-                "registered by any bot.\nDTMS moves stops, closes parts and hedges the positions it manages: choose "
-                "which ones it may take over on its own.\nBots can always register their trades; Settings can "
-                "change this later.")
+        return (
+            f"{n} open position{'s' if n != 1 else ''} in the terminal now {'are' if n != 1 else 'is'} not "
+            "registered by any bot.\nDTMS moves stops, closes parts and hedges the positions it manages: choose "
+            "which ones it may take over on its own.\nBots can always register their trades; Settings can "
+            "change this later."
+        )
 
     def coverage(self) -> Coverage:
         return coverage(self._positions, parse_magics(self.magics.text()), self.prefix.text())
 
     def _recount(self) -> None:
         cover = self.coverage()
-        for policy, count in ((AdoptionPolicy.ALL, cover.all), (AdoptionPolicy.NONE, cover.none),
-                              (AdoptionPolicy.MAGIC, cover.magic), (AdoptionPolicy.COMMENT_PREFIX, cover.comment_prefix)):
+        for policy, count in (
+            (AdoptionPolicy.ALL, cover.all),
+            (AdoptionPolicy.NONE, cover.none),
+            (AdoptionPolicy.MAGIC, cover.magic),
+            (AdoptionPolicy.COMMENT_PREFIX, cover.comment_prefix),
+        ):
             self.counts[policy].setText(f"takes over {count} of {cover.open_positions} now")
 
     def choice(self) -> AdoptionSettings:
         policy = next((p for p, radio in self.radios.items() if radio.isChecked()), AdoptionPolicy.NONE)
-        return AdoptionSettings(policy=policy, magics=parse_magics(self.magics.text()),
-                                comment_prefix=self.prefix.text().strip())
+        return AdoptionSettings(
+            policy=policy, magics=parse_magics(self.magics.text()), comment_prefix=self.prefix.text().strip()
+        )
 
 
-async def ask_adoption_once(services: Any, config_path: Path, parent: QWidget | None = None,
-                            shown: list[AdoptionDialog] | None = None) -> AdoptionSettings | None:
+async def ask_adoption_once(
+    services: Any, config_path: Path, parent: QWidget | None = None, shown: list[AdoptionDialog] | None = None
+) -> AdoptionSettings | None:
     """On a first start, once READY: ask, save the answer to the settings file and apply it. None when the file
     already states a choice. ``shown`` receives the dialog (tests answer it)."""
     if adoption_chosen(config_path):
         return None
     await wait_until_ready(services.engine)
     managed = {t.ticket for t in services.engine.trades()}
-    positions = [p for p in await services.gateway.positions()
-                 if int(p.ticket) not in managed and not is_dtms_own(p)]
+    positions = [p for p in await services.gateway.positions() if int(p.ticket) not in managed and not is_dtms_own(p)]
     dialog = AdoptionDialog(positions, parent)
     if shown is not None:
         shown.append(dialog)
@@ -123,8 +139,7 @@ def save_adoption(services: Any, config_path: Path, chosen: AdoptionSettings) ->
     try:
         settings = load_settings(config_path)
     except InvalidSettings as error:
-        logger.warning("settings file %s not readable (%s): the adoption choice is written over it", config_path,
-                       error)
+        logger.warning("settings file %s not readable (%s): the adoption choice is written over it", config_path, error)
         settings = services.settings
     settings = replace(settings, engine=replace(settings.engine, adoption=chosen))
     save_settings(config_path, settings)

@@ -58,18 +58,28 @@ def _urls_field(key: str) -> Field:
     box = QPlainTextEdit()
     box.setPlaceholderText("one apprise URL per line, e.g.\ntgram://bot-token/chat-id\nntfy://my-topic")
     box.setFixedHeight(80)
-    return Field(key=key, widget=box,
-                 read=lambda: [line.strip() for line in box.toPlainText().splitlines() if line.strip()],
-                 write=lambda v: box.setPlainText("\n".join(v)))
+    return Field(
+        key=key,
+        widget=box,
+        read=lambda: [line.strip() for line in box.toPlainText().splitlines() if line.strip()],
+        write=lambda v: box.setPlainText("\n".join(v)),
+    )
 
 
 def _severity_field(key: str) -> Field:
     combo = QComboBox()
     for name in SEVERITIES:
-        combo.addItem({"info": "everything (info and up)", "warning": "warnings and failed actions",
-                       "action failed": "failed actions only"}[name], name)
-    return Field(key=key, widget=combo, read=combo.currentData,
-                 write=lambda v: combo.setCurrentIndex(max(0, combo.findData(v))))
+        combo.addItem(
+            {
+                "info": "everything (info and up)",
+                "warning": "warnings and failed actions",
+                "action failed": "failed actions only",
+            }[name],
+            name,
+        )
+    return Field(
+        key=key, widget=combo, read=combo.currentData, write=lambda v: combo.setCurrentIndex(max(0, combo.findData(v)))
+    )
 
 
 class AlertsPage(QWidget):

@@ -20,9 +20,16 @@ from app.views.palette import AMBER, AMBER_TEXT, LIFECYCLE_COLOURS
 from app.views.status_lines import Attention, StatusLine, attention_lines
 
 #: events after which the banner reads the engine's health again
-_HEALTH_KINDS = {EventKind.RAIL, EventKind.PAUSED, EventKind.DATABASE, EventKind.TERMINAL_STALL,
-                 EventKind.SYMBOL_PROBLEM, EventKind.TRADE_REGISTERED, EventKind.TRADE_CLOSED,
-                 EventKind.TRADE_UNREGISTERED}
+_HEALTH_KINDS = {
+    EventKind.RAIL,
+    EventKind.PAUSED,
+    EventKind.DATABASE,
+    EventKind.TERMINAL_STALL,
+    EventKind.SYMBOL_PROBLEM,
+    EventKind.TRADE_REGISTERED,
+    EventKind.TRADE_CLOSED,
+    EventKind.TRADE_UNREGISTERED,
+}
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +65,14 @@ def describe(payload: dict[str, Any], retry_left: float | None = None) -> str:
 class LifecycleBanner(QFrame):
     """``open_rails`` opens the safety rails' settings (the banner's way out of a tripped rail)."""
 
-    def __init__(self, bridge: EngineBridge, *, simulated: bool, open_rails: Callable[[], object] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        simulated: bool,
+        open_rails: Callable[[], object] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("lifecycleBanner")
         self._engine = bridge.engine
@@ -103,8 +116,16 @@ class LifecycleBanner(QFrame):
         bridge.lifecycle.connect(self.show_lifecycle)
         bridge.event.connect(self._on_event)
         snapshot = self._engine.lifecycle
-        self.show_lifecycle({"state": snapshot.state.value, "reason": snapshot.reason, "attempt": snapshot.attempt,
-                             "attempts": snapshot.attempts, "retry_in": snapshot.retry_in, "epoch": snapshot.epoch})
+        self.show_lifecycle(
+            {
+                "state": snapshot.state.value,
+                "reason": snapshot.reason,
+                "attempt": snapshot.attempt,
+                "attempts": snapshot.attempts,
+                "retry_in": snapshot.retry_in,
+                "epoch": snapshot.epoch,
+            }
+        )
 
     @property
     def state(self) -> LifecycleState:
@@ -145,8 +166,10 @@ class LifecycleBanner(QFrame):
             self.lines = lines
             if colour != self.colour:
                 self.colour = colour
-                self.setStyleSheet(f"#lifecycleBanner {{ background: {colour}; }} "
-                                   f"#lifecycleText {{ color: {text}; font-weight: bold; }}")
+                self.setStyleSheet(
+                    f"#lifecycleBanner {{ background: {colour}; }} "
+                    f"#lifecycleText {{ color: {text}; font-weight: bold; }}"
+                )
             self._render()
 
     @property

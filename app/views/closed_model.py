@@ -42,12 +42,11 @@ class ClosedColumn(IntEnum):
     CLOSED_AT = 10
 
 
-_SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.ENDED,
-             ClosedColumn.REASON)
+_SEARCHED = (ClosedColumn.TICKET, ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.ENDED, ClosedColumn.REASON)
 CLOSED_HEADERS = ("Ticket", "Symbol", "Side", "Ended", "Volume", "Entry", "Close", "Profit", "R", "Reason", "At")
 _TIPS = {
     ClosedColumn.ENDED: "Closed: the position is gone in MT5. Released: DTMS stopped managing it; it is still "
-                        "open in MT5 and has no result yet",
+    "open in MT5 and has no result yet",
     ClosedColumn.VOLUME: "Volume closed (partial closes included); for a released trade, the volume still open",
     ClosedColumn.PROFIT: "The position's result in account money (every deal, partial closes included)",
     ClosedColumn.PROFIT_R: "The result in R: money divided by the money at risk at the start (entry to first SL)",
@@ -58,9 +57,16 @@ CLOSED_HIDDEN = frozenset({ClosedColumn.ENTRY, ClosedColumn.CLOSE_PRICE})
 #: columns drawn in a result's colour
 CLOSED_COLOURED = frozenset({ClosedColumn.PROFIT, ClosedColumn.PROFIT_R})
 #: the widest text each column must show uncut
-CLOSED_WIDEST = {ClosedColumn.TICKET: "999999999", ClosedColumn.SYMBOL: "EURUSD.m", ClosedColumn.DIRECTION: "SELL",
-                 ClosedColumn.ENDED: "Released", ClosedColumn.VOLUME: "99.99 (9.99 partial)",
-                 ClosedColumn.PROFIT: "-99,999.99", ClosedColumn.PROFIT_R: "-99.99", ClosedColumn.CLOSED_AT: "00:00:00"}
+CLOSED_WIDEST = {
+    ClosedColumn.TICKET: "999999999",
+    ClosedColumn.SYMBOL: "EURUSD.m",
+    ClosedColumn.DIRECTION: "SELL",
+    ClosedColumn.ENDED: "Released",
+    ClosedColumn.VOLUME: "99.99 (9.99 partial)",
+    ClosedColumn.PROFIT: "-99,999.99",
+    ClosedColumn.PROFIT_R: "-99.99",
+    ClosedColumn.CLOSED_AT: "00:00:00",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,11 +77,11 @@ class DayTotal:
     released: int
 
     def text(self) -> str:
-        text = (f"Closed today: {self.closed} trade{'' if self.closed == 1 else 's'}, {self.profit:+,.2f} "
-                f"({self.r:+.2f} R)")
+        text = (
+            f"Closed today: {self.closed} trade{'' if self.closed == 1 else 's'}, {self.profit:+,.2f} ({self.r:+.2f} R)"
+        )
         if self.released:
-            text += (f"   Released: {self.released} (still open in MT5, no longer protected by DTMS; "
-                     "not in the total)")
+            text += f"   Released: {self.released} (still open in MT5, no longer protected by DTMS; not in the total)"
         return text
 
 
@@ -97,17 +103,29 @@ def row_values(trade: Trade, value: float | None) -> tuple[Any, ...]:
     closed = trade.state is DefensiveState.CLOSED
     partial = max(0.0, round((trade.initial_volume or trade.volume) - trade.volume, 8))
     volume = trade.volume + partial if closed else trade.volume
-    return (trade.ticket, trade.symbol, trade.direction.value, CLOSED if closed else RELEASED, volume,
-            trade.entry, trade.close_price if closed else None, trade.close_profit if closed else None,
-            profit_r(trade, value) if closed else None, trade.close_reason or "", trade.closed_at, partial)
+    return (
+        trade.ticket,
+        trade.symbol,
+        trade.direction.value,
+        CLOSED if closed else RELEASED,
+        volume,
+        trade.entry,
+        trade.close_price if closed else None,
+        trade.close_profit if closed else None,
+        profit_r(trade, value) if closed else None,
+        trade.close_reason or "",
+        trade.closed_at,
+        partial,
+    )
 
 
 class ClosedTradesModel(QAbstractTableModel):
     """Loaded with ``await load()``; each ``trade_closed``/``trade_unregistered`` adds the stored record.
     ``symbol_value`` gives a symbol's money per price and lot (for R); without it R comes from prices."""
 
-    def __init__(self, bridge: EngineBridge, parent: QObject | None = None, *,
-                 symbol_value: SymbolValue | None = None) -> None:
+    def __init__(
+        self, bridge: EngineBridge, parent: QObject | None = None, *, symbol_value: SymbolValue | None = None
+    ) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
         self._symbol_value = symbol_value
@@ -151,8 +169,9 @@ class ClosedTradesModel(QAbstractTableModel):
             return "Released: DTMS no longer manages this position; it is still open in MT5"
         if role == Qt.ItemDataRole.TextAlignmentRole:
             left = column in (ClosedColumn.SYMBOL, ClosedColumn.DIRECTION, ClosedColumn.ENDED, ClosedColumn.REASON)
-            return int((Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
-                       | Qt.AlignmentFlag.AlignVCenter)
+            return int(
+                (Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight) | Qt.AlignmentFlag.AlignVCenter
+            )
         if role != Qt.ItemDataRole.DisplayRole or value is None:
             return None
         if column is ClosedColumn.CLOSED_AT:
@@ -173,9 +192,12 @@ class ClosedTradesModel(QAbstractTableModel):
 
     def total(self) -> DayTotal:
         closed = [row for row in self._rows if row[ClosedColumn.ENDED] == CLOSED]
-        return DayTotal(closed=len(closed), profit=sum(row[ClosedColumn.PROFIT] or 0.0 for row in closed),
-                        r=sum(row[ClosedColumn.PROFIT_R] or 0.0 for row in closed),
-                        released=len(self._rows) - len(closed))
+        return DayTotal(
+            closed=len(closed),
+            profit=sum(row[ClosedColumn.PROFIT] or 0.0 for row in closed),
+            r=sum(row[ClosedColumn.PROFIT_R] or 0.0 for row in closed),
+            released=len(self._rows) - len(closed),
+        )
 
     async def load(self) -> None:
         """Every trade whose management ended since the start of the terminal's current day."""
@@ -207,12 +229,19 @@ class ClosedTradesModel(QAbstractTableModel):
         """``rows`` with the closed trades first and the released after them, each group in the table's sort
         order (while no column is chosen, in the order management ended)."""
         column = self._sort_column
-        groups = ([r for r in rows if r[ClosedColumn.ENDED] == CLOSED],
-                  [r for r in rows if r[ClosedColumn.ENDED] != CLOSED])
+        groups = (
+            [r for r in rows if r[ClosedColumn.ENDED] == CLOSED],
+            [r for r in rows if r[ClosedColumn.ENDED] != CLOSED],
+        )
         if column < 0:
             return [*groups[0], *groups[1]]
-        return [row for group in groups for row in sorted(
-            group, key=lambda r: (value_key(r[column]), r[ClosedColumn.TICKET]), reverse=self._descending)]
+        return [
+            row
+            for group in groups
+            for row in sorted(
+                group, key=lambda r: (value_key(r[column]), r[ClosedColumn.TICKET]), reverse=self._descending
+            )
+        ]
 
     async def _value(self, symbol: str) -> float | None:
         if self._symbol_value is None:

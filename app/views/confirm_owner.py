@@ -19,8 +19,9 @@ UNCONFIRMED = "unconfirmed"
 
 
 class OwnerConfirmation:
-    def __init__(self, table: QTableView, model: TradesModel, proxy: QSortFilterProxyModel,
-                 bridge: EngineBridge) -> None:
+    def __init__(
+        self, table: QTableView, model: TradesModel, proxy: QSortFilterProxyModel, bridge: EngineBridge
+    ) -> None:
         self._table = table
         self._model = model
         self._proxy = proxy

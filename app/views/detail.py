@@ -48,8 +48,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Confirm", "DetailPane", "ask"]
 
-PLACEHOLDER = ("Select a trade in the table to see what DTMS did and why: its chart, the journal of every "
-               "action with MT5's answer, its state history and its score.")
+PLACEHOLDER = (
+    "Select a trade in the table to see what DTMS did and why: its chart, the journal of every "
+    "action with MT5's answer, its state history and its score."
+)
 TIMEFRAMES = {"M5": M5_SECONDS, "M15": M15_SECONDS}
 
 
@@ -81,8 +83,15 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
 
 
 class DetailPane(QWidget):
-    def __init__(self, bridge: EngineBridge, *, confirm: Confirm = ask, notify: Inform = inform,
-                 volume: AskVolume = ask_volume, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        confirm: Confirm = ask,
+        notify: Inform = inform,
+        volume: AskVolume = ask_volume,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
         self._tasks = TaskKeeper("detail")
@@ -149,8 +158,13 @@ class DetailPane(QWidget):
         outer.addWidget(self.stack)
         self._records: list[ActionRecord] = []
         self._transitions: list[Transition] = []
-        for signal in (bridge.action, bridge.state_changed, bridge.trade_changed, bridge.trade_closed,
-                       bridge.trade_unregistered):
+        for signal in (
+            bridge.action,
+            bridge.state_changed,
+            bridge.trade_changed,
+            bridge.trade_closed,
+            bridge.trade_unregistered,
+        ):
             signal.connect(lambda p: self.select(self.ticket) if p.get("ticket") == self.ticket else None)
         bridge.trade_updated.connect(self._on_prices)
 
@@ -189,12 +203,23 @@ class DetailPane(QWidget):
         self.closed_note.setVisible(bool(self.closed_text))
         self.trade_actions.show_trade(trade)
         rows = journal_rows(trade, journal, transitions)
-        _fill(self.journal, [(_time(r.at), r.kind, r.outcome, "; ".join(x for x in (r.change, r.order) if x),
-                              r.reason, r.mt5) for r in reversed(rows)])
-        _fill(self.transitions, [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason)
-                                 for t in transitions])
-        self.score.show_score(trade, self._engine.last_score(trade.ticket) if trade.active else None,
-                              self._engine.settings.defense, paused=self._engine.paused)
+        _fill(
+            self.journal,
+            [
+                (_time(r.at), r.kind, r.outcome, "; ".join(x for x in (r.change, r.order) if x), r.reason, r.mt5)
+                for r in reversed(rows)
+            ],
+        )
+        _fill(
+            self.transitions,
+            [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason) for t in transitions],
+        )
+        self.score.show_score(
+            trade,
+            self._engine.last_score(trade.ticket) if trade.active else None,
+            self._engine.settings.defense,
+            paused=self._engine.paused,
+        )
         self._redraw_chart()
 
     @Slot(object)
@@ -209,27 +234,43 @@ class DetailPane(QWidget):
         data = self._engine.market.get(trade.symbol)
         seconds = TIMEFRAMES[self.timeframe.currentText()]
         bars = None if data is None else (data.m5 if seconds == M5_SECONDS else data.m15)
-        end = trade.closed_at or self._engine.clock.now() or (float(bars["time"][-1]) if bars is not None
-                                                              and len(bars) else 0.0)
+        end = (
+            trade.closed_at
+            or self._engine.clock.now()
+            or (float(bars["time"][-1]) if bars is not None and len(bars) else 0.0)
+        )
         start = trade.opened_at or trade.registered_at or end
         rows = journal_rows(trade, self._records, self._transitions)
         sl_steps, tp_steps = sl_tp_steps(trade, self._records, start, max(start, end))
-        self.chart.show_trade(trade, bars, seconds=seconds, breakeven_r=self._engine.settings.protection.breakeven_r,
-                              rows=rows, sl_steps=sl_steps, tp_steps=tp_steps,
-                              bid=data.bid if data is not None else 0.0, ask=data.ask if data is not None else 0.0)
+        self.chart.show_trade(
+            trade,
+            bars,
+            seconds=seconds,
+            breakeven_r=self._engine.settings.protection.breakeven_r,
+            rows=rows,
+            sl_steps=sl_steps,
+            tp_steps=tp_steps,
+            bid=data.bid if data is not None else 0.0,
+            ask=data.ask if data is not None else 0.0,
+        )
 
     def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:
         colour = state_colour(trade.state).name()
         paused = " &nbsp; <span style='color:#e06c00'><b>DTMS PAUSED HERE</b></span>" if trade.dtms_paused else ""
-        self.title.setText(f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
-                           f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "
-                           f"<b>{trade.score:+.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}")
+        self.title.setText(
+            f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
+            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "
+            f"<b>{trade.score:+.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}"
+        )
         self.figures.setText(self._figures(trade, live))
 
     def _figures(self, trade: Trade, live: dict[str, Any] | None) -> str:
         data = self._engine.market.get(trade.symbol)
-        parts = [f"entry {trade.entry:g}", f"SL {trade.sl:g}" if trade.sl else "no SL",
-                 f"TP {trade.tp:g}" if trade.tp else "no TP"]
+        parts = [
+            f"entry {trade.entry:g}",
+            f"SL {trade.sl:g}" if trade.sl else "no SL",
+            f"TP {trade.tp:g}" if trade.tp else "no TP",
+        ]
         if not trade.active:
             if trade.close_profit is not None:
                 parts.append(f"result <b>{trade.close_profit:+,.2f}</b>")
@@ -240,8 +281,9 @@ class DetailPane(QWidget):
         if trade.r > 0 and data is not None:
             pips = trade.r / data.rules.pip
             money = data.rules.money(trade.r, trade.volume)
-            r_text = f"1 R = {pips:.1f} pips" + (f" = {money:,.2f} at {trade.volume:g} lots" if money is not None
-                                                  else "")
+            r_text = f"1 R = {pips:.1f} pips" + (
+                f" = {money:,.2f} at {trade.volume:g} lots" if money is not None else ""
+            )
             parts.append(r_text + (" (synthetic R)" if trade.synthetic_r else ""))
         return " &nbsp;|&nbsp; ".join(parts)
 
@@ -273,5 +315,3 @@ class DetailPane(QWidget):
     async def close_tasks(self) -> None:
         await self.trade_actions.close_tasks()
         await self._tasks.cancel_all(timeout=1.0)
-
-

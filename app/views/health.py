@@ -31,9 +31,16 @@ class HealthPanel(QWidget):
     """``terminal`` names the terminal kind; ``account`` reads the terminal's AccountInfo; ``api`` is the HTTP
     server (``url``, ``token_required``) or None."""
 
-    def __init__(self, bridge: EngineBridge, *, terminal: str, database: Path,
-                 account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        terminal: str,
+        database: Path,
+        account: Callable[[], Awaitable[Any]] | None = None,
+        api: Any | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
         self._terminal = terminal
@@ -54,9 +61,18 @@ class HealthPanel(QWidget):
         self.details_button.toggled.connect(self.show_details)
         columns = QHBoxLayout(self.details)
         columns.setContentsMargins(0, 0, 0, 0)
-        for names in (("Terminal", "Account", "Lifecycle", "Connection epoch", "HTTP endpoint", "Token", "Database"),
-                      ("Last fast cycle", "Cycle duration", "Cycles / errors", "Gateway latency", "Gateway calls",
-                       "Safety rails", "Symbols")):
+        for names in (
+            ("Terminal", "Account", "Lifecycle", "Connection epoch", "HTTP endpoint", "Token", "Database"),
+            (
+                "Last fast cycle",
+                "Cycle duration",
+                "Cycles / errors",
+                "Gateway latency",
+                "Gateway calls",
+                "Safety rails",
+                "Symbols",
+            ),
+        ):
             form = QFormLayout()
             for name in names:
                 label = QLabel("-")
@@ -98,12 +114,20 @@ class HealthPanel(QWidget):
         f["Connection epoch"].setText(str(life.epoch))
         last = health.last_cycle
         f["Last fast cycle"].setText(terminal_time_text(last.at) + " (terminal time)" if last else "-")
-        f["Cycle duration"].setText(f"{_ms(last.duration_s)}, {last.calls} calls, {last.trades} trades" if last else "-")
-        f["Cycles / errors"].setText(f"{health.cycles} / {health.cycle_errors}" + ("  (paused)" if health.paused else ""))
+        f["Cycle duration"].setText(
+            f"{_ms(last.duration_s)}, {last.calls} calls, {last.trades} trades" if last else "-"
+        )
+        f["Cycles / errors"].setText(
+            f"{health.cycles} / {health.cycle_errors}" + ("  (paused)" if health.paused else "")
+        )
         g = health.gateway
         f["Gateway latency"].setText(f"p50 {_ms(g.get('p50_s'))}, p99 {_ms(g.get('p99_s'))}" if g else "-")
-        f["Gateway calls"].setText(f"{g.get('count', 0)} calls, {g.get('failures', 0)} failed, "
-                                   f"{g.get('timeouts', 0)} timeouts, {g.get('restarts', 0)} restarts" if g else "-")
+        f["Gateway calls"].setText(
+            f"{g.get('count', 0)} calls, {g.get('failures', 0)} failed, "
+            f"{g.get('timeouts', 0)} timeouts, {g.get('restarts', 0)} restarts"
+            if g
+            else "-"
+        )
         if self._api is not None and self._api.url:
             f["HTTP endpoint"].setText(self._api.url)
             f["Token"].setText("required" if self._api.token_required else "off")
@@ -112,11 +136,17 @@ class HealthPanel(QWidget):
             f["Token"].setText("-")
         f["Database"].setText(f"{self._database} ({self._db_size})")
         tripped = [r for r in health.rails if r.tripped]
-        f["Safety rails"].setText("; ".join(f"{r.rail.value}{' ' + r.symbol if r.symbol else ''}: {r.detail}"
-                                            for r in tripped) if tripped else f"{len(health.rails)} rails, none tripped")
+        f["Safety rails"].setText(
+            "; ".join(f"{r.rail.value}{' ' + r.symbol if r.symbol else ''}: {r.detail}" for r in tripped)
+            if tripped
+            else f"{len(health.rails)} rails, none tripped"
+        )
         problems = getattr(health, "symbol_problems", {}) or {}
-        f["Symbols"].setText("; ".join(f"{symbol}: {reason}" for symbol, reason in sorted(problems.items()))
-                             if problems else "all answering")
+        f["Symbols"].setText(
+            "; ".join(f"{symbol}: {reason}" for symbol, reason in sorted(problems.items()))
+            if problems
+            else "all answering"
+        )
         self.summary.setText(self._summary(health, tripped, problems))
         if time.monotonic() - self._slow_at >= SLOW_REFRESH_S and self._engine.ready:
             self._refresh_slow()
@@ -124,11 +154,13 @@ class HealthPanel(QWidget):
     def _summary(self, health: Any, tripped: list[Any], problems: dict[str, str]) -> str:
         """One line: what a trader checks at a glance."""
         last = health.last_cycle
-        parts = [f"{self._terminal}, connection {health.lifecycle.epoch}",
-                 f"last cycle {terminal_time_text(last.at)} ({_ms(last.duration_s)})" if last else "no cycle yet",
-                 f"endpoint {self._api.url}" if self._api is not None and self._api.url else "endpoint not running",
-                 f"{len(tripped)} rail{'' if len(tripped) == 1 else 's'} tripped" if tripped else "rails clear",
-                 f"failing: {', '.join(sorted(problems))}" if problems else "all symbols answering"]
+        parts = [
+            f"{self._terminal}, connection {health.lifecycle.epoch}",
+            f"last cycle {terminal_time_text(last.at)} ({_ms(last.duration_s)})" if last else "no cycle yet",
+            f"endpoint {self._api.url}" if self._api is not None and self._api.url else "endpoint not running",
+            f"{len(tripped)} rail{'' if len(tripped) == 1 else 's'} tripped" if tripped else "rails clear",
+            f"failing: {', '.join(sorted(problems))}" if problems else "all symbols answering",
+        ]
         stall = getattr(health, "terminal_stall_s", None)
         if stall is not None:
             parts.insert(1, f"terminal not answering for {stall:.0f} s")

@@ -87,17 +87,32 @@ def journal_rows(trade: Trade, records: list[ActionRecord], transitions: list[Tr
                 except ValueError:
                     pass
         words = mt5_text(record)
-        rows.append(JournalRow(at=record.at, kind=record.kind.value, outcome=record.outcome.value,
-                               reason=_reason(record, transitions, words), change=change, order=order, mt5=words,
-                               attempt=record.attempt, ok=ok, price=price))
+        rows.append(
+            JournalRow(
+                at=record.at,
+                kind=record.kind.value,
+                outcome=record.outcome.value,
+                reason=_reason(record, transitions, words),
+                change=change,
+                order=order,
+                mt5=words,
+                attempt=record.attempt,
+                ok=ok,
+                price=price,
+            )
+        )
     return rows
 
 
-def sl_tp_steps(trade: Trade, records: list[ActionRecord], start: float, end: float
-                ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+def sl_tp_steps(
+    trade: Trade, records: list[ActionRecord], start: float, end: float
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """(time, level) points of the SL and TP over time, drawn as steps: each change holds until the next."""
-    changes = [r for r in sorted(records, key=lambda r: (r.at, r.id or 0))
-               if r.outcome is ActionOutcome.SUCCESS and (r.request or {}).get("action") == mt5.TRADE_ACTION_SLTP]
+    changes = [
+        r
+        for r in sorted(records, key=lambda r: (r.at, r.id or 0))
+        if r.outcome is ActionOutcome.SUCCESS and (r.request or {}).get("action") == mt5.TRADE_ACTION_SLTP
+    ]
     first_tp = float(changes[0].request.get("tp", trade.tp)) if changes else trade.tp
     sl_points = [(start, trade.initial_sl or trade.sl)]
     tp_points = [(start, first_tp)]

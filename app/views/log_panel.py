@@ -34,8 +34,13 @@ def event_level(event: EngineEvent) -> int:
     match event.kind:
         case EventKind.ACTION:
             outcome = payload.get("outcome")
-            return logging.ERROR if outcome == "FAILED" else logging.WARNING if outcome in ("UNKNOWN", "RETRYING") \
+            return (
+                logging.ERROR
+                if outcome == "FAILED"
+                else logging.WARNING
+                if outcome in ("UNKNOWN", "RETRYING")
                 else logging.INFO
+            )
         case EventKind.LIFECYCLE:
             state = payload.get("state")
             return logging.ERROR if state == "FAILED" else logging.WARNING if state == "DISCONNECTED" else logging.INFO

@@ -43,12 +43,24 @@ class MainWindow(QMainWindow):
     """``settings`` are those the program runs with and ``config_path`` the file they came from, which the
     settings dialog edits."""
 
-    def __init__(self, bridge: EngineBridge, *, quit_program: Callable[[], None], simulated: bool, terminal: str,
-                 database: Path, settings: AppSettings, config_path: Path,
-                 account: Callable[[], Awaitable[Any]] | None = None, api: Any | None = None,
-                 tray_available: bool | None = None, confirm: Confirm = ask,
-                 notify_interval_s: float = 5.0, alerts: AlertOutputs | None = None,
-                 gateway: Any | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        quit_program: Callable[[], None],
+        simulated: bool,
+        terminal: str,
+        database: Path,
+        settings: AppSettings,
+        config_path: Path,
+        account: Callable[[], Awaitable[Any]] | None = None,
+        api: Any | None = None,
+        tray_available: bool | None = None,
+        confirm: Confirm = ask,
+        notify_interval_s: float = 5.0,
+        alerts: AlertOutputs | None = None,
+        gateway: Any | None = None,
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._config_path = config_path
@@ -65,8 +77,9 @@ class MainWindow(QMainWindow):
         self._hinted_tray = False
         self._state_when_hidden = Qt.WindowState.WindowNoState
         self.bridge = bridge
-        self.banner = LifecycleBanner(bridge, simulated=simulated,
-                                      open_rails=lambda: self.open_settings("Safety rails"))
+        self.banner = LifecycleBanner(
+            bridge, simulated=simulated, open_rails=lambda: self.open_settings("Safety rails")
+        )
         self.strip = NotificationStrip()
         # connected before the table's model, so the selected row is let go before the model removes it
         bridge.trade_closed.connect(self._on_trade_leaving)
@@ -74,20 +87,29 @@ class MainWindow(QMainWindow):
         self.account_strip = AccountStrip(bridge, gateway)
         self.trades = TradesModel(bridge, self)
         self.proxy = TradesFilter(self.trades, self)
-        self.closed = ClosedTradesModel(bridge, self, symbol_value=(lambda symbol: money_per_price(gateway, symbol))
-                                        if gateway is not None else None)
+        self.closed = ClosedTradesModel(
+            bridge,
+            self,
+            symbol_value=(lambda symbol: money_per_price(gateway, symbol)) if gateway is not None else None,
+        )
         self.closed_proxy = TradesFilter(self.closed, self)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter trades (ticket, symbol, state, owner...)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
-        self.trades_view = TradeTable(self.proxy, columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST,
-                                                                     coloured=COLOURED),
-                                      settings=self.layout_settings, key="managed")
-        self.closed_view = TradeTable(self.closed_proxy, columns=ColumnSpec(widest=CLOSED_WIDEST, hidden=CLOSED_HIDDEN,
-                                                                            coloured=CLOSED_COLOURED),
-                                      settings=self.layout_settings, key="closed")
+        self.trades_view = TradeTable(
+            self.proxy,
+            columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST, coloured=COLOURED),
+            settings=self.layout_settings,
+            key="managed",
+        )
+        self.closed_view = TradeTable(
+            self.closed_proxy,
+            columns=ColumnSpec(widest=CLOSED_WIDEST, hidden=CLOSED_HIDDEN, coloured=CLOSED_COLOURED),
+            settings=self.layout_settings,
+            key="closed",
+        )
         self.table_tabs = QTabWidget()
         self.table_tabs.addTab(self.trades_view, "Managed trades")
         self.closed_total = QLabel()
@@ -139,8 +161,15 @@ class MainWindow(QMainWindow):
 
         self.alerts = alerts or AlertOutputs(settings.alerts)
         self.notifier = Notifier(bridge, interval_s=notify_interval_s, outputs=self.alerts, parent=self)
-        self.tray = TrayController(bridge, self.notifier, show_window=self.show_normal, quit_program=self.request_quit,
-                                   strip=self.strip, tray_available=tray_available, parent=self)
+        self.tray = TrayController(
+            bridge,
+            self.notifier,
+            show_window=self.show_normal,
+            quit_program=self.request_quit,
+            strip=self.strip,
+            tray_available=tray_available,
+            parent=self,
+        )
         self.setWindowIcon(self.tray.icon)
         bridge.lifecycle.connect(lambda _p: self.setWindowIcon(self.tray.icon))
         self.trades_view.selectionModel().selectionChanged.connect(self._on_selected)
@@ -174,10 +203,15 @@ class MainWindow(QMainWindow):
                 from app.runtime import RuntimeOptions
                 from app.terminal.spec import TerminalKind
 
-                history = RuntimeOptions(data_dir=self._database.parent, settings=self._settings,
-                                         terminal=TerminalKind.MT5).terminal_spec()
-            self.replay_dialog = ReplayDialog(settings=self._settings.engine, out_dir=self._database.parent / "replay",
-                                              history_terminal=history, parent=self)
+                history = RuntimeOptions(
+                    data_dir=self._database.parent, settings=self._settings, terminal=TerminalKind.MT5
+                ).terminal_spec()
+            self.replay_dialog = ReplayDialog(
+                settings=self._settings.engine,
+                out_dir=self._database.parent / "replay",
+                history_terminal=history,
+                parent=self,
+            )
         self.replay_dialog.show()
         self.replay_dialog.raise_()
         return self.replay_dialog
@@ -196,8 +230,14 @@ class MainWindow(QMainWindow):
             settings = self._settings
             notice = f"{error}. The form shows the settings in use; saving replaces the file."
         listening = (self._api.url or "") if self._api is not None else ""
-        dialog = SettingsDialog(settings, path=self._config_path, apply=self.bridge.engine.update_settings,
-                                notice=notice, listening=listening, parent=self)
+        dialog = SettingsDialog(
+            settings,
+            path=self._config_path,
+            apply=self.bridge.engine.update_settings,
+            notice=notice,
+            listening=listening,
+            parent=self,
+        )
         dialog.saved.connect(self._on_settings_saved)
         dialog.finished.connect(self._on_settings_closed)
         self.settings_dialog = dialog
@@ -239,8 +279,10 @@ class MainWindow(QMainWindow):
         count = self.protected_count()
         if count:
             noun = "trade" if count == 1 else "trades"
-            question = (f"{count} {noun} will no longer be protected: DTMS stops moving SLs, taking profits and "
-                        "defending until it runs again. Quit DTMS Desk?")
+            question = (
+                f"{count} {noun} will no longer be protected: DTMS stops moving SLs, taking profits and "
+                "defending until it runs again. Quit DTMS Desk?"
+            )
             if not self._confirm(self, question):
                 return False
         self._quit_program()
@@ -252,9 +294,11 @@ class MainWindow(QMainWindow):
         if not self._hinted_tray:
             self._hinted_tray = True
             count = len(self.bridge.engine.trades())
-            self.tray.hint("DTMS Desk keeps running",
-                           f"DTMS still protects {count} trade{'' if count == 1 else 's'} from the tray. "
-                           "Use Quit in the tray menu to stop it.")
+            self.tray.hint(
+                "DTMS Desk keeps running",
+                f"DTMS still protects {count} trade{'' if count == 1 else 's'} from the tray. "
+                "Use Quit in the tray menu to stop it.",
+            )
 
     def select_ticket(self, ticket: int) -> None:
         row = self.trades.row_of(ticket)
@@ -296,8 +340,10 @@ class MainWindow(QMainWindow):
         the pane would silently switch to another trade."""
         selection = self.trades_view.selectionModel()
         ticket = payload.get("ticket")
-        if any(self.trades.ticket_at(self.proxy.mapToSource(index).row()) == ticket
-               for index in selection.selectedIndexes()):
+        if any(
+            self.trades.ticket_at(self.proxy.mapToSource(index).row()) == ticket
+            for index in selection.selectedIndexes()
+        ):
             self._keep_detail = True
             try:
                 selection.clear()

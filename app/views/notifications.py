@@ -61,9 +61,15 @@ class Notifier(QObject):
 
     shown = Signal(object)
 
-    def __init__(self, bridge: EngineBridge, *, interval_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, outputs: AlertOutputs | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        *,
+        interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        outputs: AlertOutputs | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.outputs = outputs  # sound and phone push of each shown notice
         self._policy = NoticePolicy()

@@ -64,8 +64,10 @@ SEVERITY: dict[DefensiveState, int] = {
 }
 
 # QColor objects built once: the table asks for them at every painted cell
-_TEXT = {dark: {state: QColor(colour) for state, colour in table.items()}
-         for dark, table in ((False, STATE_TEXT_LIGHT), (True, STATE_TEXT_DARK))}
+_TEXT = {
+    dark: {state: QColor(colour) for state, colour in table.items()}
+    for dark, table in ((False, STATE_TEXT_LIGHT), (True, STATE_TEXT_DARK))
+}
 _GREY = QColor("#7f8c8d")
 
 

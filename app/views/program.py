@@ -20,16 +20,16 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from app.adoption import describe_policy
+from app.demo import demo_allowed, run_demo_when_ready
 from app.desk_lock import DeskAlreadyRunning
 from app.errors import ConfigurationError
 from app.runtime import Services
 from app.tasks import TaskKeeper
 from app.views.adoption_dialog import ask_adoption_once
 from app.views.bridge import EngineBridge
-from app.demo import demo_allowed, run_demo_when_ready
 from app.views.main_window import MainWindow
-from app.windows import set_app_user_model_id
 from app.views.theme import themes
+from app.windows import set_app_user_model_id
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,14 @@ def run_window(command: Any) -> int:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def run_program(command: Any, stop: asyncio.Event | None = None, *,
-                      on_window: Callable[[MainWindow], None] | None = None, tray_available: bool | None = None,
-                      confirm: Callable[[Any, str], bool] | None = None) -> int:
+async def run_program(
+    command: Any,
+    stop: asyncio.Event | None = None,
+    *,
+    on_window: Callable[[MainWindow], None] | None = None,
+    tray_available: bool | None = None,
+    confirm: Callable[[Any, str], bool] | None = None,
+) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     app = QApplication.instance()
@@ -102,12 +107,20 @@ async def run_program(command: Any, stop: asyncio.Event | None = None, *,
             await services.close()
             return EXIT_CONFIGURATION
     bridge = EngineBridge(services.engine)
-    window = MainWindow(bridge, quit_program=stop.set, simulated=services.simulated,
-                        terminal=services.gateway.kind.value, database=services.data_dir / "dtms.sqlite3",
-                        settings=services.settings, config_path=command.config_path,
-                        account=services.gateway.account_info, api=server, tray_available=tray_available,
-                        gateway=services.gateway,
-                        **({"confirm": confirm} if confirm is not None else {}))
+    window = MainWindow(
+        bridge,
+        quit_program=stop.set,
+        simulated=services.simulated,
+        terminal=services.gateway.kind.value,
+        database=services.data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=command.config_path,
+        account=services.gateway.account_info,
+        api=server,
+        tray_available=tray_available,
+        gateway=services.gateway,
+        **({"confirm": confirm} if confirm is not None else {}),
+    )
     window.log.attach()
     tasks = TaskKeeper("program")
     try:

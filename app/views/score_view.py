@@ -35,13 +35,16 @@ class ScoreScale(QWidget):
 
     def set_scale(self, total: float | None, settings: DefenseSettings) -> None:
         self.total = total
-        self.marks = [(settings.hedge_score, f"{settings.hedge_score:+g} HEDGED", STATE_COLOURS[DefensiveState.HEDGED]),
-                      (settings.warning_l2_score, f"{settings.warning_l2_score:+g} L2",
-                       STATE_COLOURS[DefensiveState.WARNING_L2]),
-                      (settings.warning_l1_score, f"{settings.warning_l1_score:+g} L1",
-                       STATE_COLOURS[DefensiveState.WARNING_L1]),
-                      (settings.healthy_again_score, f"{settings.healthy_again_score:+g} healthy",
-                       STATE_COLOURS[DefensiveState.HEALTHY])]
+        self.marks = [
+            (settings.hedge_score, f"{settings.hedge_score:+g} HEDGED", STATE_COLOURS[DefensiveState.HEDGED]),
+            (settings.warning_l2_score, f"{settings.warning_l2_score:+g} L2", STATE_COLOURS[DefensiveState.WARNING_L2]),
+            (settings.warning_l1_score, f"{settings.warning_l1_score:+g} L1", STATE_COLOURS[DefensiveState.WARNING_L1]),
+            (
+                settings.healthy_again_score,
+                f"{settings.healthy_again_score:+g} healthy",
+                STATE_COLOURS[DefensiveState.HEALTHY],
+            ),
+        ]
         self.update()
 
     def span(self) -> tuple[float, float]:
@@ -103,23 +106,35 @@ class ScoreView(QWidget):
     def show_score(self, trade: Trade, score: Any | None, settings: DefenseSettings, *, paused: bool) -> None:
         """``score`` is the engine's Score with components (None before the symbol's first deep check)."""
         total = score.total if score is not None else trade.score
-        held = why_not_next(trade, total, settings, paused=paused,
-                            choch_against=bool(score is not None and score.choch_against))
+        held = why_not_next(
+            trade, total, settings, paused=paused, choch_against=bool(score is not None and score.choch_against)
+        )
         back = way_back(trade, total, settings) if not held else ""
         self.why_not.setText(f"<b>Why not the next state:</b> {held}" if held else back)
         self.why_not.setVisible(bool(held or back))
         self.scale.set_scale(total, settings)
         if score is None:
-            self.summary.setText(f"Score {trade.score:+.2f} in state {trade.state.value}. "
-                                 + (trade.score_explanation or "Components appear after the first deep check."))
+            self.summary.setText(
+                f"Score {trade.score:+.2f} in state {trade.state.value}. "
+                + (trade.score_explanation or "Components appear after the first deep check.")
+            )
             self.table.setRowCount(0)
             return
-        self.summary.setText(f"<b>Total {score.total:+.2f}</b> ({score.confluence}) &nbsp; state "
-                             f"<b>{trade.state.value}</b> &nbsp; regime <b>{score.regime}</b>"
-                             f"<br>contribution = raw x weight (the weight adapted to the regime)")
-        rows = [(c.name.display_name if hasattr(c.name, "display_name") else str(c.name),
-                 f"{c.raw:+g}" if c.available else "n/a", f"{c.weight:g}",
-                 f"{c.weighted:+.2f}" if c.available else "-", c.reason) for c in score.components]
+        self.summary.setText(
+            f"<b>Total {score.total:+.2f}</b> ({score.confluence}) &nbsp; state "
+            f"<b>{trade.state.value}</b> &nbsp; regime <b>{score.regime}</b>"
+            f"<br>contribution = raw x weight (the weight adapted to the regime)"
+        )
+        rows = [
+            (
+                c.name.display_name if hasattr(c.name, "display_name") else str(c.name),
+                f"{c.raw:+g}" if c.available else "n/a",
+                f"{c.weight:g}",
+                f"{c.weighted:+.2f}" if c.available else "-",
+                c.reason,
+            )
+            for c in score.components
+        ]
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for col, text in enumerate(row):

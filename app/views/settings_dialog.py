@@ -17,8 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QGroupBox, QLabel, QScrollArea,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.config import AppSettings, save_settings, settings_from_dict, settings_to_dict
 from app.engine.settings import AdoptionPolicy, EngineSettings
@@ -33,76 +43,114 @@ logger = logging.getLogger(__name__)
 #: (key, label, unit suffix) of each field, by page and group
 Group = tuple[str, tuple[tuple[str, str, str], ...]]
 PAGES: tuple[tuple[str, str, tuple[Group, ...]], ...] = (
-    ("Endpoint", "The HTTP endpoint the trading bots call. Changes here apply after a restart.", (
-        ("HTTP endpoint", (
-            ("api.host", "Host", ""),
-            ("api.port", "Port (0 picks a free one)", ""),
-            ("api.require_token", "Require a token on loopback too", ""),
-        )),
-    )),
-    ("Protection", "Applied to the running engine when saved.", (
-        ("Cycle", (
-            ("engine.cycle.fast_interval_s", "Fast cycle every", " s"),
-        )),
-        ("Profit protection", (
-            ("engine.protection.breakeven_r", "Breakeven at", " R"),
-            ("engine.protection.breakeven_lock_r", "Breakeven locks", " R"),
-            ("engine.protection.partial_r", "Partial close at", " R"),
-            ("engine.protection.partial_fraction", "Partial close share", ""),
-            ("engine.protection.trail_atr_multiple", "Trailing stop", " x ATR"),
-            ("engine.protection.min_sl_change_r", "Smallest SL move", " R"),
-            ("engine.protection.min_sl_interval_s", "Least time between SL moves", " s"),
-        )),
-    )),
-    ("Defense", "Scores are the deep check's total weighted score. Applied to the running engine when saved.", (
-        ("Thresholds", (
-            ("engine.defense.warning_l1_score", "WARNING_L1 at or below", ""),
-            ("engine.defense.warning_l2_score", "WARNING_L2 at or below", ""),
-            ("engine.defense.hedge_score", "HEDGED at or below", ""),
-            ("engine.defense.healthy_again_score", "HEALTHY again at or above", ""),
-            ("engine.defense.l1_again_score", "Back to WARNING_L1 at or above", ""),
-            ("engine.defense.readd_min_score", "Re-add when recovered at or above", ""),
-        )),
-        ("Actions", (
-            ("engine.defense.tighten_r", "Tightened SL behind price", " R"),
-            ("engine.defense.close_fraction", "Share closed at WARNING_L2", ""),
-            ("engine.defense.hedge_fraction", "Hedge volume share", ""),
-            ("engine.defense.hedge_sl_atr", "Hedge SL", " x ATR"),
-            ("engine.defense.readd_fraction", "Share re-added", ""),
-        )),
-        ("Timers", (
-            ("engine.defense.flat_timer_s", "Flat timer", " s"),
-            ("engine.defense.recovery_timer_s", "Recovery timer", " s"),
-            ("engine.defense.warning_decay_s", "Warnings forgotten after", " s"),
-        )),
-    )),
-    ("Safety rails", ("While a rail is tripped DTMS adds no risk (no hedge, no re-add); SL moves and closes go on. "
-                      "Applied to the running engine when saved."), (
-        ("Loss limits", (
-            ("engine.rails.daily_loss_pct", "Daily loss limit", " % of balance"),
-            ("engine.rails.hourly_loss_pct", "Hourly loss limit", " % of balance"),
-            ("engine.rails.max_consecutive_stopouts", "Losing stop-outs in a row", " trades"),
-        )),
-        ("Market conditions", (
-            ("engine.rails.spread_median_multiple", "Spread too wide above", " x median"),
-            ("engine.rails.max_bar_age_s", "Prices stale after", " s"),
-        )),
-        ("Blackout windows", (
-            ("engine.rails.blackouts", "Blackouts (news)", ""),
-        )),
-    )),
-    ("Adoption", "Open positions the database does not know, found at start or while running.", (
-        ("Adoption policy", (
-            ("engine.adoption.policy", "Adopt", ""),
-            ("engine.adoption.magics", "Magic numbers", ""),
-            ("engine.adoption.comment_prefix", "Comment prefix", ""),
-        )),
-    )),
-    ("Window", "How the window looks.", (
-        ("Appearance", (
-            ("window.theme", "Theme", ""),
-        )),
-    )),
+    (
+        "Endpoint",
+        "The HTTP endpoint the trading bots call. Changes here apply after a restart.",
+        (
+            (
+                "HTTP endpoint",
+                (
+                    ("api.host", "Host", ""),
+                    ("api.port", "Port (0 picks a free one)", ""),
+                    ("api.require_token", "Require a token on loopback too", ""),
+                ),
+            ),
+        ),
+    ),
+    (
+        "Protection",
+        "Applied to the running engine when saved.",
+        (
+            ("Cycle", (("engine.cycle.fast_interval_s", "Fast cycle every", " s"),)),
+            (
+                "Profit protection",
+                (
+                    ("engine.protection.breakeven_r", "Breakeven at", " R"),
+                    ("engine.protection.breakeven_lock_r", "Breakeven locks", " R"),
+                    ("engine.protection.partial_r", "Partial close at", " R"),
+                    ("engine.protection.partial_fraction", "Partial close share", ""),
+                    ("engine.protection.trail_atr_multiple", "Trailing stop", " x ATR"),
+                    ("engine.protection.min_sl_change_r", "Smallest SL move", " R"),
+                    ("engine.protection.min_sl_interval_s", "Least time between SL moves", " s"),
+                ),
+            ),
+        ),
+    ),
+    (
+        "Defense",
+        "Scores are the deep check's total weighted score. Applied to the running engine when saved.",
+        (
+            (
+                "Thresholds",
+                (
+                    ("engine.defense.warning_l1_score", "WARNING_L1 at or below", ""),
+                    ("engine.defense.warning_l2_score", "WARNING_L2 at or below", ""),
+                    ("engine.defense.hedge_score", "HEDGED at or below", ""),
+                    ("engine.defense.healthy_again_score", "HEALTHY again at or above", ""),
+                    ("engine.defense.l1_again_score", "Back to WARNING_L1 at or above", ""),
+                    ("engine.defense.readd_min_score", "Re-add when recovered at or above", ""),
+                ),
+            ),
+            (
+                "Actions",
+                (
+                    ("engine.defense.tighten_r", "Tightened SL behind price", " R"),
+                    ("engine.defense.close_fraction", "Share closed at WARNING_L2", ""),
+                    ("engine.defense.hedge_fraction", "Hedge volume share", ""),
+                    ("engine.defense.hedge_sl_atr", "Hedge SL", " x ATR"),
+                    ("engine.defense.readd_fraction", "Share re-added", ""),
+                ),
+            ),
+            (
+                "Timers",
+                (
+                    ("engine.defense.flat_timer_s", "Flat timer", " s"),
+                    ("engine.defense.recovery_timer_s", "Recovery timer", " s"),
+                    ("engine.defense.warning_decay_s", "Warnings forgotten after", " s"),
+                ),
+            ),
+        ),
+    ),
+    (
+        "Safety rails",
+        (
+            "While a rail is tripped DTMS adds no risk (no hedge, no re-add); SL moves and closes go on. "
+            "Applied to the running engine when saved."
+        ),
+        (
+            (
+                "Loss limits",
+                (
+                    ("engine.rails.daily_loss_pct", "Daily loss limit", " % of balance"),
+                    ("engine.rails.hourly_loss_pct", "Hourly loss limit", " % of balance"),
+                    ("engine.rails.max_consecutive_stopouts", "Losing stop-outs in a row", " trades"),
+                ),
+            ),
+            (
+                "Market conditions",
+                (
+                    ("engine.rails.spread_median_multiple", "Spread too wide above", " x median"),
+                    ("engine.rails.max_bar_age_s", "Prices stale after", " s"),
+                ),
+            ),
+            ("Blackout windows", (("engine.rails.blackouts", "Blackouts (news)", ""),)),
+        ),
+    ),
+    (
+        "Adoption",
+        "Open positions the database does not know, found at start or while running.",
+        (
+            (
+                "Adoption policy",
+                (
+                    ("engine.adoption.policy", "Adopt", ""),
+                    ("engine.adoption.magics", "Magic numbers", ""),
+                    ("engine.adoption.comment_prefix", "Comment prefix", ""),
+                ),
+            ),
+        ),
+    ),
+    ("Window", "How the window looks.", (("Appearance", (("window.theme", "Theme", ""),)),)),
 )
 
 POLICY_NAMES = {
@@ -110,7 +158,9 @@ POLICY_NAMES = {
     AdoptionPolicy.NONE.value: "no position",
     AdoptionPolicy.MAGIC.value: "positions with one of these magic numbers",
     AdoptionPolicy.COMMENT_PREFIX.value: "positions whose comment starts with the prefix",
-    "light": "light", "dark": "dark", "system": "the system's",
+    "light": "light",
+    "dark": "dark",
+    "system": "the system's",
 }
 RESTART_NOTE = "Endpoint changes apply after a restart."
 
@@ -162,8 +212,16 @@ class SettingsDialog(QDialog):
 
     saved = Signal(object, bool)
 
-    def __init__(self, settings: AppSettings, *, path: Path, apply: Callable[[EngineSettings], None],
-                 notice: str = "", listening: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        path: Path,
+        apply: Callable[[EngineSettings], None],
+        notice: str = "",
+        listening: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("DTMS Desk settings")
         self.resize(760, 700)
@@ -239,8 +297,11 @@ class SettingsDialog(QDialog):
             return None
         self._apply(settings.engine)
         endpoint_changed = settings.api != self._base.api
-        logger.info("settings saved to %s and applied to the engine%s", self._path,
-                    f"; {RESTART_NOTE.lower()}" if endpoint_changed else "")
+        logger.info(
+            "settings saved to %s and applied to the engine%s",
+            self._path,
+            f"; {RESTART_NOTE.lower()}" if endpoint_changed else "",
+        )
         self.saved.emit(settings, endpoint_changed)
         self.accept()
         return settings
@@ -324,15 +385,15 @@ def worded(message: str, labels: dict[str, str]) -> tuple[str, str | None]:
     key, rest, item = None, message, ""
     for candidate in sorted(labels, key=len, reverse=True):
         for name in (candidate, candidate.removeprefix("engine.")):
-            if message.startswith(name) and message[len(name):len(name) + 1] in (" ", "[", ":"):
-                key, rest = candidate, message[len(name):]
+            if message.startswith(name) and message[len(name) : len(name) + 1] in (" ", "[", ":"):
+                key, rest = candidate, message[len(name) :]
                 break
         if key:
             break
     if key:
         found = re.match(r"\[(\d+)\]", rest)
         if found:
-            item, rest = f" (item {int(found.group(1)) + 1})", rest[found.end():]
+            item, rest = f" (item {int(found.group(1)) + 1})", rest[found.end() :]
         rest = rest.removeprefix(":").strip()
     else:
         named = [k for k in labels if re.search(rf"\b{re.escape(k.rsplit('.', 1)[1])}\b", message)]

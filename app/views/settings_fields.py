@@ -71,8 +71,7 @@ def parse_int_list(text: str) -> list[Any]:
     return [int(item) if item.lstrip("+-").isdigit() else item for item in items]
 
 
-def editor(root: type, key: str, *, suffix: str = "",
-           choices: Mapping[str, str] | None = None) -> Field:
+def editor(root: type, key: str, *, suffix: str = "", choices: Mapping[str, str] | None = None) -> Field:
     """An editor for ``key`` of the dataclass ``root``. ``choices`` names an enumeration's values for people."""
     hint = hint_of(root, key)
     if hint is bool:
@@ -87,8 +86,7 @@ def editor(root: type, key: str, *, suffix: str = "",
     if hint is float:
         number = NumberBox(suffix)
         fit_digits(number)
-        return Field(key=key, widget=number, read=number.value,
-                     write=lambda v: number.setValue(float(v)))
+        return Field(key=key, widget=number, read=number.value, write=lambda v: number.setValue(float(v)))
     if hint is str:
         line = QLineEdit()
         return Field(key=key, widget=line, read=line.text, write=lambda v: line.setText(str(v)))
@@ -96,15 +94,20 @@ def editor(root: type, key: str, *, suffix: str = "",
         combo = QComboBox()
         for member in hint:
             combo.addItem((choices or {}).get(member.value, member.value), member.value)
-        return Field(key=key, widget=combo, read=combo.currentData,
-                     write=lambda v: combo.setCurrentIndex(combo.findData(v)))
+        return Field(
+            key=key, widget=combo, read=combo.currentData, write=lambda v: combo.setCurrentIndex(combo.findData(v))
+        )
     if get_origin(hint) is tuple and get_origin(get_args(hint)[0]) is tuple:  # (start, end) windows
         return blackout_editor(key)
     if get_origin(hint) is tuple and get_args(hint)[0] is int:
         line = QLineEdit()
         line.setPlaceholderText("e.g. 1001, 1002")
-        return Field(key=key, widget=line, read=lambda: parse_int_list(line.text()),
-                     write=lambda v: line.setText(", ".join(str(i) for i in v)))
+        return Field(
+            key=key,
+            widget=line,
+            read=lambda: parse_int_list(line.text()),
+            write=lambda v: line.setText(", ".join(str(i) for i in v)),
+        )
     raise TypeError(f"no editor for {key} ({hint})")
 
 
@@ -127,8 +130,11 @@ BLACKOUT_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def format_blackouts(windows: Any) -> str:
-    return "\n".join(f"{datetime.fromtimestamp(start, tz=UTC):{BLACKOUT_FORMAT}} - "
-                     f"{datetime.fromtimestamp(end, tz=UTC):{BLACKOUT_FORMAT}}" for start, end in windows)
+    return "\n".join(
+        f"{datetime.fromtimestamp(start, tz=UTC):{BLACKOUT_FORMAT}} - "
+        f"{datetime.fromtimestamp(end, tz=UTC):{BLACKOUT_FORMAT}}"
+        for start, end in windows
+    )
 
 
 def parse_blackouts(text: str) -> list[Any]:
@@ -152,5 +158,9 @@ def blackout_editor(key: str) -> Field:
     box = QPlainTextEdit()
     box.setPlaceholderText("2026-12-07 13:30 - 2026-12-07 14:00  (terminal time, one window per line)")
     box.setFixedHeight(box.fontMetrics().lineSpacing() * 4 + 12)
-    return Field(key=key, widget=box, read=lambda: parse_blackouts(box.toPlainText()),
-                 write=lambda v: box.setPlainText(format_blackouts(v)))
+    return Field(
+        key=key,
+        widget=box,
+        read=lambda: parse_blackouts(box.toPlainText()),
+        write=lambda v: box.setPlainText(format_blackouts(v)),
+    )

@@ -64,25 +64,48 @@ def attention_lines(health: object, trades: int) -> list[StatusLine]:
     lines: list[StatusLine] = []
     stall = getattr(health, "terminal_stall_s", None)
     if stall is not None:
-        lines.append(StatusLine(kind=Attention.TERMINAL, text=(
-            f"Terminal not answering for {stall:.0f} s: DTMS cannot see prices or move SLs. Check that MetaTrader 5 "
-            "is running and responsive; DTMS restarts the connection by itself.")))
+        lines.append(
+            StatusLine(
+                kind=Attention.TERMINAL,
+                text=(
+                    f"Terminal not answering for {stall:.0f} s: DTMS cannot see prices or move SLs. "
+                    f"Check that MetaTrader 5 "
+                    "is running and responsive; DTMS restarts the connection by itself."
+                ),
+            )
+        )
     problem = getattr(health, "database_problem", "")
     if problem:
-        lines.append(StatusLine(kind=Attention.DATABASE, text=(
-            f"Database degraded: {problem}. Protection goes on and actions are kept in the fallback journal; "
-            "free disk space or restart DTMS.")))
+        lines.append(
+            StatusLine(
+                kind=Attention.DATABASE,
+                text=(
+                    f"Database degraded: {problem}. Protection goes on and actions are kept in the fallback journal; "
+                    "free disk space or restart DTMS."
+                ),
+            )
+        )
     if getattr(health, "paused", False):
         noun = "trade" if trades == 1 else "trades"
-        lines.append(StatusLine(kind=Attention.PAUSED, text=(
-            f"PAUSED: {trades} {noun} unprotected. DTMS moves no SL, closes and hedges nothing until you press "
-            "Resume.")))
+        lines.append(
+            StatusLine(
+                kind=Attention.PAUSED,
+                text=(
+                    f"PAUSED: {trades} {noun} unprotected. DTMS moves no SL, closes and hedges nothing until you press "
+                    "Resume."
+                ),
+            )
+        )
     for status in getattr(health, "rails", ()):
         if status.tripped:
             lines.append(StatusLine(kind=Attention.RAIL, text=rail_line(status)))
     problems = getattr(health, "symbol_problems", {}) or {}
     if problems:
         names = ", ".join(sorted(problems))
-        lines.append(StatusLine(kind=Attention.SYMBOL, text=(
-            f"No prices for {names}: their trades wait, the others are protected (details in Health).")))
+        lines.append(
+            StatusLine(
+                kind=Attention.SYMBOL,
+                text=(f"No prices for {names}: their trades wait, the others are protected (details in Health)."),
+            )
+        )
     return lines

@@ -26,8 +26,9 @@ def value_key(value: Any) -> tuple[bool, Any]:
     return (value is not None, 0 if value is None else value)
 
 
-def reorder(model: QAbstractItemModel, before: Sequence[Hashable], after: Sequence[Hashable],
-            commit: Callable[[], None]) -> bool:
+def reorder(
+    model: QAbstractItemModel, before: Sequence[Hashable], after: Sequence[Hashable], commit: Callable[[], None]
+) -> bool:
     """Move rows from the order ``before`` to ``after`` (the same row keys), keeping persistent indexes (the
     selection, the proxy's mapping) on their rows. ``commit`` installs the new order. False if unchanged."""
     if list(before) == list(after):

@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QPalette, QShowEvent
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QStyle, QStyledItemDelegate,
-                               QStyleOptionViewItem, QTableView, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +67,15 @@ class KeepColoursDelegate(QStyledItemDelegate):
 class TradeTable(QTableView):
     """``settings`` and ``key`` name where the layout is saved (None: not saved)."""
 
-    def __init__(self, model: QAbstractItemModel, parent: QWidget | None = None, *, columns: ColumnSpec | None = None,
-                 settings: QSettings | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        model: QAbstractItemModel,
+        parent: QWidget | None = None,
+        *,
+        columns: ColumnSpec | None = None,
+        settings: QSettings | None = None,
+        key: str = "",
+    ) -> None:
         super().__init__(parent)
         self._spec = columns or ColumnSpec()
         self._settings = settings
@@ -101,8 +116,10 @@ class TradeTable(QTableView):
         header = self.horizontalHeader()
         title = str(self.model().headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "")
         text = self._spec.widest.get(column, "")
-        return max(header.fontMetrics().horizontalAdvance(title) + HEADER_PADDING,
-                   self.fontMetrics().horizontalAdvance(text) + CELL_PADDING if text else 0)
+        return max(
+            header.fontMetrics().horizontalAdvance(title) + HEADER_PADDING,
+            self.fontMetrics().horizontalAdvance(text) + CELL_PADDING if text else 0,
+        )
 
     def fit_columns(self) -> None:
         """Fit the columns to the rows in view (a hidden table is fitted when it is shown): the first time to
@@ -132,8 +149,14 @@ class TradeTable(QTableView):
             return  # the last visible column stays
         header.setSectionHidden(column, not shown)
         if shown:
-            self.setColumnWidth(column, max(self.columnWidth(column), self.least_width(column),
-                                            self.sizeHintForColumn(column) if self.isVisible() else 0))
+            self.setColumnWidth(
+                column,
+                max(
+                    self.columnWidth(column),
+                    self.least_width(column),
+                    self.sizeHintForColumn(column) if self.isVisible() else 0,
+                ),
+            )
         self.save_layout()
 
     def build_column_menu(self) -> QMenu:

@@ -58,12 +58,36 @@ class Theme:
     muted: str
 
 
-LIGHT_CHART = ChartColours(background="#ffffff", foreground="#2c3e50", grid_alpha=0.2, price="#34495e",
-                           up="#2e9e4f", down="#c0392b", bid="#1f6fb2", ask="#8e44ad", entry="#2c7fb8",
-                           sl="#c0392b", tp="#2e9e4f", trigger="#a87f00", marker="#6c3483")
-DARK_CHART = ChartColours(background="#1f2124", foreground="#d5d8dc", grid_alpha=0.25, price="#aeb6bf",
-                          up="#4cc46e", down="#ff6b5b", bid="#5aa9e6", ask="#c39bd3", entry="#5aa9e6",
-                          sl="#ff6b5b", tp="#4cc46e", trigger="#f0c419", marker="#d2b4de")
+LIGHT_CHART = ChartColours(
+    background="#ffffff",
+    foreground="#2c3e50",
+    grid_alpha=0.2,
+    price="#34495e",
+    up="#2e9e4f",
+    down="#c0392b",
+    bid="#1f6fb2",
+    ask="#8e44ad",
+    entry="#2c7fb8",
+    sl="#c0392b",
+    tp="#2e9e4f",
+    trigger="#a87f00",
+    marker="#6c3483",
+)
+DARK_CHART = ChartColours(
+    background="#1f2124",
+    foreground="#d5d8dc",
+    grid_alpha=0.25,
+    price="#aeb6bf",
+    up="#4cc46e",
+    down="#ff6b5b",
+    bid="#5aa9e6",
+    ask="#c39bd3",
+    entry="#5aa9e6",
+    sl="#ff6b5b",
+    tp="#4cc46e",
+    trigger="#f0c419",
+    marker="#d2b4de",
+)
 LIGHT = Theme(name="light", dark=False, chart=LIGHT_CHART, positive="#1e7e3a", negative="#b03a2e", muted="#6c7a89")
 DARK = Theme(name="dark", dark=True, chart=DARK_CHART, positive="#4cc46e", negative="#ff6b5b", muted="#a0aab0")
 
@@ -71,15 +95,25 @@ DARK = Theme(name="dark", dark=True, chart=DARK_CHART, positive="#4cc46e", negat
 def dark_palette() -> QPalette:
     p = QPalette()
     roles = {
-        QPalette.ColorRole.Window: "#2b2d30", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1f2124", QPalette.ColorRole.AlternateBase: "#27292d",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#35383c",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#2f4f6f", QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#35383c", QPalette.ColorRole.ToolTipText: "#e6e6e6",
-        QPalette.ColorRole.PlaceholderText: "#8a8f94", QPalette.ColorRole.Link: "#5aa9e6",
-        QPalette.ColorRole.Light: "#45494e", QPalette.ColorRole.Midlight: "#3b3e42",
-        QPalette.ColorRole.Mid: "#4a4e53", QPalette.ColorRole.Dark: "#18191b", QPalette.ColorRole.Shadow: "#0d0d0e",
+        QPalette.ColorRole.Window: "#2b2d30",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1f2124",
+        QPalette.ColorRole.AlternateBase: "#27292d",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#35383c",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Highlight: "#2f4f6f",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#35383c",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#8a8f94",
+        QPalette.ColorRole.Link: "#5aa9e6",
+        QPalette.ColorRole.Light: "#45494e",
+        QPalette.ColorRole.Midlight: "#3b3e42",
+        QPalette.ColorRole.Mid: "#4a4e53",
+        QPalette.ColorRole.Dark: "#18191b",
+        QPalette.ColorRole.Shadow: "#0d0d0e",
     }
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))

@@ -34,8 +34,13 @@ AskVolume = Callable[[QWidget, float, float, float], float | None]  # (parent, c
 
 
 def confirm_box(parent: QWidget | None, text: str) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.Question, "DTMS Desk - confirm", text,
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "DTMS Desk - confirm",
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Yes).setText("Send")
     return box
@@ -51,8 +56,9 @@ def inform(parent: QWidget, text: str) -> None:
 
 def ask_volume(parent: QWidget, current: float, minimum: float, step: float) -> float | None:
     decimals = max(0, len(f"{step:g}".partition(".")[2]))
-    value, ok = QInputDialog.getDouble(parent, "Close a part", f"Lots to close (of {current:g}):", current / 2,
-                                       minimum, current, decimals)
+    value, ok = QInputDialog.getDouble(
+        parent, "Close a part", f"Lots to close (of {current:g}):", current / 2, minimum, current, decimals
+    )
     return value if ok else None
 
 
@@ -62,15 +68,24 @@ def _request_lines(request: dict[str, Any]) -> str:
 
 def confirmation_text(plan: ManualPlan) -> str:
     """What the trader confirms: the action in words and the request as it will be sent."""
-    return (f"<b>{plan.summary}</b><br><br>Request sent to MetaTrader 5 (the price is taken again when sent):"
-            f"<br>{_request_lines(plan.request)}<br><br>The answer is journaled with its real outcome.")
+    return (
+        f"<b>{plan.summary}</b><br><br>Request sent to MetaTrader 5 (the price is taken again when sent):"
+        f"<br>{_request_lines(plan.request)}<br><br>The answer is journaled with its real outcome."
+    )
 
 
 class TradeActions(QWidget):
     """The buttons; ``result`` shows the outcome of the last action in words."""
 
-    def __init__(self, engine: Any, *, confirm: Confirm = ask, notify: Inform = inform,
-                 volume: AskVolume = ask_volume, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        confirm: Confirm = ask,
+        notify: Inform = inform,
+        volume: AskVolume = ask_volume,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._engine = engine
         self._confirm = confirm
@@ -104,8 +119,7 @@ class TradeActions(QWidget):
         self.pause_button.clicked.connect(self._on_pause)
         self.stop_button.clicked.connect(self._on_stop)
         row = FlowLayout()  # wraps in a narrow pane rather than widening it
-        for button in (self.close_button, self.part_button, self.breakeven_button, self.pause_button,
-                       self.stop_button):
+        for button in (self.close_button, self.part_button, self.breakeven_button, self.pause_button, self.stop_button):
             row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -180,9 +194,12 @@ class TradeActions(QWidget):
         ticket = self.ticket
         if ticket is None:
             return
-        question = (f"Pause DTMS for trade #{ticket} only? Nothing is sent for it (no breakeven, trailing or "
-                    "defence) until you resume it; other trades stay protected." if checked
-                    else f"Resume DTMS for trade #{ticket}?")
+        question = (
+            f"Pause DTMS for trade #{ticket} only? Nothing is sent for it (no breakeven, trailing or "
+            "defence) until you resume it; other trades stay protected."
+            if checked
+            else f"Resume DTMS for trade #{ticket}?"
+        )
         if not self._confirm(self, question):
             self.pause_button.setChecked(not checked)
             return
@@ -201,8 +218,10 @@ class TradeActions(QWidget):
         ticket = self.ticket
         if ticket is None:
             return
-        if not self._confirm(self, f"Stop managing trade #{ticket}? DTMS will no longer protect it "
-                                   "(the position stays open in MetaTrader 5)."):
+        if not self._confirm(
+            self,
+            f"Stop managing trade #{ticket}? DTMS will no longer protect it (the position stays open in MetaTrader 5).",
+        ):
             return
         self.stop_button.setEnabled(False)
         self._tasks.spawn(self._engine.unregister(ticket), f"unregister-{ticket}")

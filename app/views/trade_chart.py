@@ -34,8 +34,9 @@ class Candles(pg.GraphicsObject):
         self._picture = QPicture()
         painter = QPainter(self._picture)
         width = seconds * 0.35
-        for t, o, h, low, c in zip(bars["time"].astype(float), bars["open"], bars["high"], bars["low"],
-                                   bars["close"], strict=True):
+        for t, o, h, low, c in zip(
+            bars["time"].astype(float), bars["open"], bars["high"], bars["low"], bars["close"], strict=True
+        ):
             colour = pg.mkColor(colours.up if c >= o else colours.down)
             painter.setPen(pg.mkPen(colour, width=0))
             painter.drawLine(QPointF(t, float(low)), QPointF(t, float(h)))
@@ -69,9 +70,19 @@ class TradeChart(pg.PlotWidget):
         self.getPlotItem().hideButtons()
         follow_theme(self)  # background and axes at once; the trade's own colours when the pane redraws it
 
-    def show_trade(self, trade: Trade, bars: np.ndarray | None, *, seconds: float, breakeven_r: float,
-                   rows: list[JournalRow], sl_steps: list[tuple[float, float]],
-                   tp_steps: list[tuple[float, float]], bid: float, ask: float) -> None:
+    def show_trade(
+        self,
+        trade: Trade,
+        bars: np.ndarray | None,
+        *,
+        seconds: float,
+        breakeven_r: float,
+        rows: list[JournalRow],
+        sl_steps: list[tuple[float, float]],
+        tp_steps: list[tuple[float, float]],
+        bid: float,
+        ask: float,
+    ) -> None:
         """Draw everything; the price range holds the candles, the levels and the live price."""
         colours = chart_colours()
         self.clear()
@@ -90,7 +101,7 @@ class TradeChart(pg.PlotWidget):
             first = len(recent) - MIN_BARS
             if opened:
                 first = min(first, int(np.searchsorted(recent["time"], opened)) - CONTEXT_BARS)
-            recent = recent[max(0, first):]
+            recent = recent[max(0, first) :]
             self.candles = Candles(recent, seconds, colours)
             self.addItem(self.candles)
             prices += [float(recent["low"].min()), float(recent["high"].max())]
@@ -98,19 +109,40 @@ class TradeChart(pg.PlotWidget):
         self._steps(sl_steps, colours.sl, "SL")
         self._steps(tp_steps, colours.tp, "TP")
         if opened:
-            self.addItem(pg.InfiniteLine(pos=opened, angle=90, pen=pg.mkPen(colours.entry, style=Qt.PenStyle.DotLine),
-                                         label="opened", labelOpts={"position": 0.95, "color": colours.entry}))
-            self.addItem(pg.ScatterPlotItem([opened], [trade.entry], symbol="t1" if trade.direction is Direction.BUY
-                                            else "t", size=14, brush=pg.mkBrush(colours.entry), pen=None))
+            self.addItem(
+                pg.InfiniteLine(
+                    pos=opened,
+                    angle=90,
+                    pen=pg.mkPen(colours.entry, style=Qt.PenStyle.DotLine),
+                    label="opened",
+                    labelOpts={"position": 0.95, "color": colours.entry},
+                )
+            )
+            self.addItem(
+                pg.ScatterPlotItem(
+                    [opened],
+                    [trade.entry],
+                    symbol="t1" if trade.direction is Direction.BUY else "t",
+                    size=14,
+                    brush=pg.mkBrush(colours.entry),
+                    pen=None,
+                )
+            )
         sign = 1 if trade.direction is Direction.BUY else -1
         levels = {"entry": (trade.entry, colours.entry)}
         if trade.r > 0 and not trade.breakeven_triggered and trade.active:
             levels["BE trigger"] = (trade.entry + sign * breakeven_r * trade.r, colours.trigger)
         for name, (price, colour) in levels.items():
             self.levels[name] = price
-            self.addItem(pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
-                                         label=name, labelOpts={"position": 0.02, "color": colour,
-                                                                "anchors": [(0, 1), (0, 1)]}))
+            self.addItem(
+                pg.InfiniteLine(
+                    pos=price,
+                    angle=0,
+                    pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
+                    label=name,
+                    labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+                )
+            )
         for name, points in (("SL", sl_steps), ("TP", tp_steps)):
             if points and points[-1][1]:
                 self.levels[name] = points[-1][1]
@@ -144,10 +176,17 @@ class TradeChart(pg.PlotWidget):
         return None if self._bid is None else float(self._bid.value())
 
     def _live(self, price: float, colour: str, name: str) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, width=1),
-                               label=f"{name} {price:g}", labelOpts={"position": 0.98, "color": colour,
-                                                                    "anchors": [(1, 1), (1, 1)] if name == "bid"
-                                                                    else [(1, 0), (1, 0)]})
+        line = pg.InfiniteLine(
+            pos=price,
+            angle=0,
+            pen=pg.mkPen(colour, width=1),
+            label=f"{name} {price:g}",
+            labelOpts={
+                "position": 0.98,
+                "color": colour,
+                "anchors": [(1, 1), (1, 1)] if name == "bid" else [(1, 0), (1, 0)],
+            },
+        )
         self.addItem(line)
         return line
 
@@ -167,13 +206,23 @@ class TradeChart(pg.PlotWidget):
             price = row.price or self._nearest_close(row.at)
             if price is None:
                 continue
-            colour = colours.action_ok if row.ok else (colours.action_failed if row.outcome == "FAILED"
-                                                        else colours.action_other)
+            colour = (
+                colours.action_ok
+                if row.ok
+                else (colours.action_failed if row.outcome == "FAILED" else colours.action_other)
+            )
             tip = _tip(row)
             self.markers.append((row.at, price, tip))
-            spots.append({"pos": (row.at, price), "data": tip, "brush": pg.mkBrush(colour),
-                          "pen": pg.mkPen(colours.foreground, width=1), "symbol": "d" if row.ok else "x",
-                          "size": 12})
+            spots.append(
+                {
+                    "pos": (row.at, price),
+                    "data": tip,
+                    "brush": pg.mkBrush(colour),
+                    "pen": pg.mkPen(colours.foreground, width=1),
+                    "symbol": "d" if row.ok else "x",
+                    "size": 12,
+                }
+            )
         if spots:
             scatter = pg.ScatterPlotItem(hoverable=True, tip=lambda x, y, data: data, hoverSize=16)
             scatter.addPoints(spots)

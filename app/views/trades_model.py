@@ -10,7 +10,7 @@ nothing and a thousand moving prices cost one or two signals. The model keeps it
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -47,8 +47,25 @@ class Column(IntEnum):
     LAST_ACTION_AT = 16
 
 
-HEADERS = ("Ticket", "Symbol", "Side", "Volume", "Entry", "SL", "TP", "Price", "Profit", "R", "State", "Score",
-           "Owner", "BE", "Partial", "Last action", "At")
+HEADERS = (
+    "Ticket",
+    "Symbol",
+    "Side",
+    "Volume",
+    "Entry",
+    "SL",
+    "TP",
+    "Price",
+    "Profit",
+    "R",
+    "State",
+    "Score",
+    "Owner",
+    "BE",
+    "Partial",
+    "Last action",
+    "At",
+)
 _PRICE_COLUMNS = {Column.ENTRY, Column.SL, Column.TP, Column.PRICE}
 _LEFT_COLUMNS = {Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION}
 #: what the filter finds a trade by
@@ -67,8 +84,18 @@ _HEADER_TIPS = {
     Column.LAST_ACTION_AT: "When, in terminal (server) time",
 }
 #: hidden until the trader shows them from the header's menu
-DEFAULT_HIDDEN = frozenset({Column.PRICE, Column.ENTRY, Column.SL, Column.TP, Column.OWNER, Column.BREAKEVEN,
-                            Column.PARTIAL, Column.LAST_ACTION_AT})
+DEFAULT_HIDDEN = frozenset(
+    {
+        Column.PRICE,
+        Column.ENTRY,
+        Column.SL,
+        Column.TP,
+        Column.OWNER,
+        Column.BREAKEVEN,
+        Column.PARTIAL,
+        Column.LAST_ACTION_AT,
+    }
+)
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -76,15 +103,38 @@ _ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
 #: columns drawn in a state's or a result's colour
 COLOURED = frozenset({Column.STATE, Column.PROFIT, Column.PROFIT_R})
 #: the widest text each column must show uncut
-WIDEST = {Column.TICKET: "999999999", Column.SYMBOL: "EURUSD.m", Column.DIRECTION: "SELL",
-          Column.VOLUME: "99.99", Column.PRICE: "99999.999", Column.PROFIT: "-99,999.99", Column.PROFIT_R: "-99.99",
-          Column.STATE: "WARNING_L2", Column.SCORE: "-99.99", Column.LAST_ACTION: "Partial close failed",
-          Column.LAST_ACTION_AT: "00:00:00"}
-_KIND_WORDS = {"BREAKEVEN": "Breakeven", "PARTIAL_TAKE": "Partial take", "TRAIL": "Trail", "TIGHTEN": "Tighten SL",
-               "PARTIAL_CLOSE": "Partial close", "HEDGE": "Hedge", "CLOSE_HEDGE": "Close hedge", "CLOSE": "Close",
-               "READD": "Re-add", "EXTERNAL_CHANGE": "Changed in MT5"}
-_OUTCOME_WORDS = {"SUCCESS": "done", "RETRYING": "retry", "FAILED": "failed", "UNKNOWN": "unsure",
-                  "NOT_SENT": "not sent"}
+WIDEST = {
+    Column.TICKET: "999999999",
+    Column.SYMBOL: "EURUSD.m",
+    Column.DIRECTION: "SELL",
+    Column.VOLUME: "99.99",
+    Column.PRICE: "99999.999",
+    Column.PROFIT: "-99,999.99",
+    Column.PROFIT_R: "-99.99",
+    Column.STATE: "WARNING_L2",
+    Column.SCORE: "-99.99",
+    Column.LAST_ACTION: "Partial close failed",
+    Column.LAST_ACTION_AT: "00:00:00",
+}
+_KIND_WORDS = {
+    "BREAKEVEN": "Breakeven",
+    "PARTIAL_TAKE": "Partial take",
+    "TRAIL": "Trail",
+    "TIGHTEN": "Tighten SL",
+    "PARTIAL_CLOSE": "Partial close",
+    "HEDGE": "Hedge",
+    "CLOSE_HEDGE": "Close hedge",
+    "CLOSE": "Close",
+    "READD": "Re-add",
+    "EXTERNAL_CHANGE": "Changed in MT5",
+}
+_OUTCOME_WORDS = {
+    "SUCCESS": "done",
+    "RETRYING": "retry",
+    "FAILED": "failed",
+    "UNKNOWN": "unsure",
+    "NOT_SENT": "not sent",
+}
 
 
 def action_words(last_action: str) -> str:
@@ -96,26 +146,44 @@ def action_words(last_action: str) -> str:
         return "Breakeven reached"
     words = _KIND_WORDS.get(kind, kind)
     return f"{words} {_OUTCOME_WORDS.get(outcome, outcome.lower())}".strip()
-_ALIGNMENT = tuple(int((Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)
-                       | Qt.AlignmentFlag.AlignVCenter) for c in Column)
+
+
+_ALIGNMENT = tuple(
+    int(
+        (Qt.AlignmentFlag.AlignLeft if c in _LEFT_COLUMNS else Qt.AlignmentFlag.AlignRight)
+        | Qt.AlignmentFlag.AlignVCenter
+    )
+    for c in Column
+)
 
 
 def terminal_time_text(at: float | None) -> str:
     """Terminal (server) time as HH:MM:SS."""
     if not at:
         return ""
-    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%H:%M:%S")
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M:%S")
 
 
 def row_values(trade: Trade, live: dict[str, float] | None) -> tuple[Any, ...]:
     """The raw value of every column for one trade, in Column order."""
     return (
-        trade.ticket, trade.symbol, trade.direction.value, trade.volume, trade.entry, trade.sl, trade.tp,
+        trade.ticket,
+        trade.symbol,
+        trade.direction.value,
+        trade.volume,
+        trade.entry,
+        trade.sl,
+        trade.tp,
         live.get("price") if live else None,
         live.get("profit") if live else None,
         live.get("profit_r") if live else None,
-        trade.state.value, trade.score, owner_name(trade.managed_by), trade.breakeven_triggered, trade.partial_taken,
-        trade.last_action or "", trade.last_action_at,
+        trade.state.value,
+        trade.score,
+        owner_name(trade.managed_by),
+        trade.breakeven_triggered,
+        trade.partial_taken,
+        trade.last_action or "",
+        trade.last_action_at,
     )
 
 

@@ -50,8 +50,16 @@ def _draw_pixmap(colour: QColor | str, size: int) -> QPixmap:
     painter.drawEllipse(2, 2, size - 4, size - 4)
     painter.setBrush(QColor("white"))
     s = size / 64
-    shield = QPolygonF([QPointF(32 * s, 14 * s), QPointF(47 * s, 20 * s), QPointF(45 * s, 36 * s),
-                        QPointF(32 * s, 50 * s), QPointF(19 * s, 36 * s), QPointF(17 * s, 20 * s)])
+    shield = QPolygonF(
+        [
+            QPointF(32 * s, 14 * s),
+            QPointF(47 * s, 20 * s),
+            QPointF(45 * s, 36 * s),
+            QPointF(32 * s, 50 * s),
+            QPointF(19 * s, 36 * s),
+            QPointF(17 * s, 20 * s),
+        ]
+    )
     painter.drawPolygon(shield)
     painter.end()
     return pixmap
@@ -118,8 +126,10 @@ class NotificationStrip(QFrame):
     def show_notice(self, notice: Notice) -> None:
         message = html.escape(notice.message).replace("\n", "<br>")  # a grouped notice: one line per trade
         self.label.setText(f"<b>{html.escape(notice.title)}</b> &nbsp; {message}")
-        self.setStyleSheet(f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"
-                           " #notificationStrip QLabel { color: white; }")
+        self.setStyleSheet(
+            f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"
+            " #notificationStrip QLabel { color: white; }"
+        )
         self.show()
         if notice.severity is Severity.CRITICAL:
             self._timer.stop()  # stays until the trader closes it
@@ -130,9 +140,17 @@ class NotificationStrip(QFrame):
 class TrayController(QObject):
     """Owns the tray icon when the system has a tray; otherwise notices go to ``strip``."""
 
-    def __init__(self, bridge: EngineBridge, notifier: Notifier, *, show_window: Callable[[], None],
-                 quit_program: Callable[[], None], strip: NotificationStrip,
-                 tray_available: bool | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        notifier: Notifier,
+        *,
+        show_window: Callable[[], None],
+        quit_program: Callable[[], None],
+        strip: NotificationStrip,
+        tray_available: bool | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
         self._summary = StatusSummary(self._engine)
@@ -157,12 +175,21 @@ class TrayController(QObject):
         if available:
             self.tray = QSystemTrayIcon(self.icon, self)
             self.tray.setContextMenu(self.menu)
-            self.tray.activated.connect(lambda reason: show_window()
-                                        if reason == QSystemTrayIcon.ActivationReason.Trigger else None)
+            self.tray.activated.connect(
+                lambda reason: show_window() if reason == QSystemTrayIcon.ActivationReason.Trigger else None
+            )
             self.tray.show()
         notifier.shown.connect(self.show_notice)
-        for signal in (bridge.lifecycle, bridge.state_changed, bridge.trade_registered, bridge.trade_closed,
-                       bridge.trade_unregistered, bridge.paused, bridge.terminal_stall, bridge.database):
+        for signal in (
+            bridge.lifecycle,
+            bridge.state_changed,
+            bridge.trade_registered,
+            bridge.trade_closed,
+            bridge.trade_unregistered,
+            bridge.paused,
+            bridge.terminal_stall,
+            bridge.database,
+        ):
             signal.connect(lambda *_: self.refresh())
         bridge.paused.connect(self._sync_pause)
         self.refresh()
@@ -185,9 +212,11 @@ class TrayController(QObject):
 
     def show_notice(self, notice: Notice) -> None:
         if self.tray is not None:
-            icon = {Severity.INFO: QSystemTrayIcon.MessageIcon.Information,
-                    Severity.WARNING: QSystemTrayIcon.MessageIcon.Warning,
-                    Severity.CRITICAL: QSystemTrayIcon.MessageIcon.Critical}[notice.severity]
+            icon = {
+                Severity.INFO: QSystemTrayIcon.MessageIcon.Information,
+                Severity.WARNING: QSystemTrayIcon.MessageIcon.Warning,
+                Severity.CRITICAL: QSystemTrayIcon.MessageIcon.Critical,
+            }[notice.severity]
             self.tray.showMessage(notice.title, notice.message, icon, 8000)
         # Windows drops tray messages under Focus Assist or when the sender's notifications are off, and Qt's
         # documentation says they must not be the only channel for critical information: those go to the strip too

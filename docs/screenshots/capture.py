@@ -28,8 +28,9 @@ OUT = Path(__file__).resolve().parent
 async def capture(data_dir: Path) -> None:
     settings = AppSettings()
     settings = replace(settings, api=replace(settings.api, port=0))
-    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=30.0,
-                             in_process=True)
+    options = RuntimeOptions(
+        data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=30.0, in_process=True
+    )
     config = data_dir / "dtms.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[engine.adoption]\npolicy = "none"\n', encoding="utf-8")  # the first-run question answered
@@ -48,7 +49,8 @@ async def capture(data_dir: Path) -> None:
     window.health.refresh()
     window.grab().save(str(OUT / "main_window.png"))
 
-    # the EURUSD trade passes its breakeven trigger (the engine's setting): the engine moves its SL, the journal and log show it
+    # the EURUSD trade passes its breakeven trigger (the engine's setting): the engine moves its SL, the journal and
+    # log show it
     trade = engine.trade(ticket)
     bid = round(trade.entry + (engine.settings.protection.breakeven_r + 0.05) * trade.r, 5)
     url = window.health.text("HTTP endpoint")

@@ -53,29 +53,53 @@ async def open_trade(services: Services, symbol: str, side: str, volume: float, 
 async def capture(data_dir: Path) -> None:
     base = AppSettings()
     settings = replace(base, terminal=replace(base.terminal, sim_demo=False))
-    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=START, in_process=True, sim_seed=1)
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=settings,
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=START,
+        in_process=True,
+        sim_seed=1,
+    )
     services = await Services.open(options, sleep=no_sleep, autorun=False)
     engine = services.engine
     assert await engine.start()
     bridge = EngineBridge(engine)
-    window = MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                        database=data_dir / "dtms.sqlite3", settings=settings, config_path=data_dir / "dtms.toml",
-                        account=services.gateway.account_info, confirm=lambda _p, _t: True, notify_interval_s=0.0)
+    window = MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=data_dir / "dtms.sqlite3",
+        settings=settings,
+        config_path=data_dir / "dtms.toml",
+        account=services.gateway.account_info,
+        confirm=lambda _p, _t: True,
+        notify_interval_s=0.0,
+    )
     window.resize(1280, 800)
     await window.load()
     window.show()
-    tickets = [await open_trade(services, symbol, side, 1.0, r)
-               for symbol, r in (("EURUSD", 0.0012), ("GBPUSD", 0.0015), ("USDJPY", 0.15))
-               for side in ("BUY", "SELL")]
+    tickets = [
+        await open_trade(services, symbol, side, 1.0, r)
+        for symbol, r in (("EURUSD", 0.0012), ("GBPUSD", 0.0015), ("USDJPY", 0.15))
+        for side in ("BUY", "SELL")
+    ]
     # the live simulated market (seed 1) until a trade has had its breakeven, its partial take and a defensive
     # transition, every minute a fast cycle and at each bar close a deep check, as in the program
     ticket = tickets[0]
     for _ in range(900):
         await services.gateway.control("advance", seconds=60)
         await engine.step()
-        done = [t for t in tickets if (trade := engine.trade(t)) is not None and trade.breakeven_triggered
-                and trade.partial_taken and trade.state is not DefensiveState.HEALTHY]
+        done = [
+            t
+            for t in tickets
+            if (trade := engine.trade(t)) is not None
+            and trade.breakeven_triggered
+            and trade.partial_taken
+            and trade.state is not DefensiveState.HEALTHY
+        ]
         if done:
             ticket = done[0]
             break
@@ -125,11 +149,17 @@ def dark_palette(app: QApplication) -> None:
     """A dark Fusion palette, to show that the chart follows the window's colours."""
     app.setStyle("Fusion")
     palette = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
-                         (QPalette.ColorRole.Base, "#1e1f22"), (QPalette.ColorRole.AlternateBase, "#26282c"),
-                         (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#34363b"),
-                         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d6fb4"),
-                         (QPalette.ColorRole.HighlightedText, "#ffffff")):
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2d31"),
+        (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1e1f22"),
+        (QPalette.ColorRole.AlternateBase, "#26282c"),
+        (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#34363b"),
+        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#3d6fb4"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+    ):
         palette.setColor(role, QColor(colour))
     app.setPalette(palette)
 

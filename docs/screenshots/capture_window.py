@@ -53,16 +53,25 @@ async def no_sleep(_: float) -> None:
 async def scenario(data_dir: Path) -> tuple[Services, MainWindow]:
     settings = AppSettings(engine=replace(EngineSettings(), defense=DefenseSettings(hedge_sl_atr=10.0)))
     settings = replace(settings, terminal=replace(settings.terminal, sim_demo=False))
-    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=data_dir, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0, sim_start=START, in_process=True
+    )
     services = await Services.open(options, sleep=no_sleep, autorun=False)
     assert await services.engine.start()
     await services.gateway.control("configure_account", balance=25_000.0, leverage=100)
     bridge = EngineBridge(services.engine)
-    window = MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                        database=data_dir / "dtms.sqlite3", settings=services.settings,
-                        config_path=data_dir / "dtms.toml", account=services.gateway.account_info,
-                        gateway=services.gateway, notify_interval_s=3600.0)
+    window = MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=data_dir / "dtms.toml",
+        account=services.gateway.account_info,
+        gateway=services.gateway,
+        notify_interval_s=3600.0,
+    )
     await window.load()
     window.resize(1280, 800)
     window.show()
@@ -103,8 +112,9 @@ async def capture(theme: str) -> None:
             window.grab().save(str(OUT / f"paused_{theme}.png"))
             window.banner.pause_button.click()
             engine_settings = services.engine.settings
-            services.engine.update_settings(replace(engine_settings, rails=replace(engine_settings.rails,
-                                                                                   hourly_loss_pct=0.2)))
+            services.engine.update_settings(
+                replace(engine_settings, rails=replace(engine_settings.rails, hourly_loss_pct=0.2))
+            )
             await services.gateway.control("advance", seconds=60.0)
             await services.engine.step()
             await settle(window)

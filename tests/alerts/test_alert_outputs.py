@@ -75,8 +75,9 @@ def test_sound_per_severity_and_quiet_hours() -> None:
     FakePlayerProcess.started = []
     player = SoundPlayer(platform="linux", which={"paplay": "/usr/bin/paplay"}.get, popen=FakePlayerProcess)
     minute = [12 * 60]
-    settings = AlertSettings(sound_info=False, sound_warning=True, sound_action_failed=True,
-                             quiet_from="22:00", quiet_to="07:00")
+    settings = AlertSettings(
+        sound_info=False, sound_warning=True, sound_action_failed=True, quiet_from="22:00", quiet_to="07:00"
+    )
     outputs = AlertOutputs(settings, player=player, push=PushSender(()), minute=lambda: minute[0])
     outputs.deliver(Notice(title="a", message="", severity=Severity.INFO))
     outputs.deliver(Notice(title="b", message="", severity=Severity.ACTION_FAILED))
@@ -93,12 +94,14 @@ def test_push_never_blocks_the_caller_and_groups_what_arrives_meanwhile() -> Non
     send.gate.clear()  # the first push hangs until released
     sender = PushSender(["ntfy://dtms"], interval_s=0.2, min_severity="warning", send=send)
     try:
-        assert sender.offer(Notice(title="#1 EURUSD BUY: breakeven failed", message="m1",
-                                   severity=Severity.ACTION_FAILED, ticket=1))
+        assert sender.offer(
+            Notice(title="#1 EURUSD BUY: breakeven failed", message="m1", severity=Severity.ACTION_FAILED, ticket=1)
+        )
         assert not sender.offer(Notice(title="#9 info", message="", severity=Severity.INFO)), "below the level"
         for t in (2, 3):
-            sender.offer(Notice(title=f"#{t} GBPUSD SELL: warning level 2", message="m", severity=Severity.WARNING,
-                                ticket=t))
+            sender.offer(
+                Notice(title=f"#{t} GBPUSD SELL: warning level 2", message="m", severity=Severity.WARNING, ticket=t)
+            )
         assert not send.calls, "every offer returned while the first push was still held back"
         send.gate.set()
         wait_for(lambda: len(send.calls) == 2)
@@ -111,6 +114,7 @@ def test_push_never_blocks_the_caller_and_groups_what_arrives_meanwhile() -> Non
 def test_push_failure_is_logged_not_raised() -> None:
     def broken(_urls, _title, _body) -> str:
         raise RuntimeError("network down")
+
     sender = PushSender(["ntfy://dtms"], interval_s=0.0, send=broken)
     try:
         sender.offer(Notice(title="x", message="", severity=Severity.ACTION_FAILED))
@@ -132,8 +136,13 @@ def test_send_test_reports_the_outcome() -> None:
 
 
 def test_alert_settings_round_trip_and_validation(tmp_path: Path) -> None:
-    alerts = AlertSettings(sound_info=True, quiet_from="23:30", quiet_to="06:00",
-                           push_urls=("ntfy://dtms", "tgram://bot/chat"), push_min_severity="action failed")
+    alerts = AlertSettings(
+        sound_info=True,
+        quiet_from="23:30",
+        quiet_to="06:00",
+        push_urls=("ntfy://dtms", "tgram://bot/chat"),
+        push_min_severity="action failed",
+    )
     settings = replace(AppSettings(), alerts=alerts)
     save_settings(tmp_path / "dtms.toml", settings)
     assert load_settings(tmp_path / "dtms.toml").alerts == alerts

@@ -23,35 +23,70 @@ def action(**payload) -> Notice:
 
 
 def test_breakeven_names_the_sl_move_reason_and_state() -> None:
-    n = action(kind="BREAKEVEN", outcome="SUCCESS", sl_old=1.085, sl_new=1.0872, reason="profit 1.05 R >= 1 R",
-               state="HEALTHY", retcode=10009)
+    n = action(
+        kind="BREAKEVEN",
+        outcome="SUCCESS",
+        sl_old=1.085,
+        sl_new=1.0872,
+        reason="profit 1.05 R >= 1 R",
+        state="HEALTHY",
+        retcode=10009,
+    )
     assert n.title.endswith("SL moved to breakeven") and n.severity is Severity.INFO
     assert "SL 1.085 -> 1.0872" in n.message and "profit 1.05 R >= 1 R" in n.message and "HEALTHY" in n.message
     assert "10009" not in n.message, "a success is told in DTMS's words, not MT5's"
 
 
 def test_trail_names_the_new_sl() -> None:
-    n = action(kind="TRAIL", outcome="SUCCESS", sl_old=1.0872, sl_new=1.0891, reason="trailing 1.5 x ATR",
-               state="HEALTHY")
+    n = action(
+        kind="TRAIL", outcome="SUCCESS", sl_old=1.0872, sl_new=1.0891, reason="trailing 1.5 x ATR", state="HEALTHY"
+    )
     assert n.title.endswith("SL trailed") and "SL 1.0872 -> 1.0891" in n.message
 
 
-@pytest.mark.parametrize("kind, words", [("PARTIAL_TAKE", "partial profit taken"),
-                                         ("PARTIAL_CLOSE", "part of the position closed")])
+@pytest.mark.parametrize(
+    "kind, words", [("PARTIAL_TAKE", "partial profit taken"), ("PARTIAL_CLOSE", "part of the position closed")]
+)
 def test_partial_close_names_volume_price_money_r_and_what_is_left(kind: str, words: str) -> None:
-    n = action(kind=kind, outcome="SUCCESS", volume=0.5, price=1.0895, money=245.0, r=1.52, volume_left=0.5,
-               reason="profit 1.52 R >= 1.5 R", state="HEALTHY")
+    n = action(
+        kind=kind,
+        outcome="SUCCESS",
+        volume=0.5,
+        price=1.0895,
+        money=245.0,
+        r=1.52,
+        volume_left=0.5,
+        reason="profit 1.52 R >= 1.5 R",
+        state="HEALTHY",
+    )
     assert n.title.endswith(words)
     assert "Closed 0.5 lots at 1.0895 (+245.00, +1.52 R); 0.5 lots left" in n.message
     assert "profit 1.52 R >= 1.5 R" in n.message
 
 
 def test_close_hedge_readd_and_manual_close() -> None:
-    close = action(kind="CLOSE", outcome="SUCCESS", volume=1.0, price=1.081, money=-390.0, r=-0.98, manual=True,
-                   reason="asked by the trader in the window", state="WARNING_L1")
+    close = action(
+        kind="CLOSE",
+        outcome="SUCCESS",
+        volume=1.0,
+        price=1.081,
+        money=-390.0,
+        r=-0.98,
+        manual=True,
+        reason="asked by the trader in the window",
+        state="WARNING_L1",
+    )
     assert close.title.endswith("trade closed (your order)") and "-390.00, -0.98 R" in close.message
-    hedge = action(kind="HEDGE", outcome="SUCCESS", volume=0.4, price=1.0811, side="SELL", sl_new=1.0831,
-                   reason="score -6.2 <= -6: hedged", state="HEDGED")
+    hedge = action(
+        kind="HEDGE",
+        outcome="SUCCESS",
+        volume=0.4,
+        price=1.0811,
+        side="SELL",
+        sl_new=1.0831,
+        reason="score -6.2 <= -6: hedged",
+        state="HEDGED",
+    )
     assert "Opened 0.4 lots SELL at 1.0811 with SL 1.0831" in hedge.message
     assert hedge.title.endswith("hedge opened")
     unhedge = action(kind="CLOSE_HEDGE", outcome="SUCCESS", volume=0.4, price=1.0850, reason="break of structure")
@@ -61,33 +96,66 @@ def test_close_hedge_readd_and_manual_close() -> None:
 
 
 def test_failure_gives_mt5_meaning_and_what_dtms_does_next() -> None:
-    n = action(kind="BREAKEVEN", outcome="FAILED", retcode=10016, sl_old=1.085, sl_new=1.0872,
-               reason="profit 1.05 R >= 1 R", next="DTMS tries again in 60 s if it is still due")
+    n = action(
+        kind="BREAKEVEN",
+        outcome="FAILED",
+        retcode=10016,
+        sl_old=1.085,
+        sl_new=1.0872,
+        reason="profit 1.05 R >= 1 R",
+        next="DTMS tries again in 60 s if it is still due",
+    )
     assert n.severity is Severity.ACTION_FAILED and n.title.endswith("breakeven failed")
     assert "MT5 answered 10016: invalid stops (SL/TP)" in n.message
     assert "Meant: SL 1.085 -> 1.0872" in n.message and "Next: DTMS tries again in 60 s" in n.message
-    unknown = action(kind="PARTIAL_TAKE", outcome="UNKNOWN", retcode=None, mt5="no answer; outcome unknown",
-                     volume=0.5, next="DTMS reads the outcome from the terminal")
+    unknown = action(
+        kind="PARTIAL_TAKE",
+        outcome="UNKNOWN",
+        retcode=None,
+        mt5="no answer; outcome unknown",
+        volume=0.5,
+        next="DTMS reads the outcome from the terminal",
+    )
     assert unknown.severity is Severity.WARNING and "outcome unknown" in unknown.title
     refused = action(kind="CLOSE", outcome="NOT_SENT", mt5="position is already closed", manual=True, volume=1.0)
     assert refused.title.endswith("close not sent") and "position is already closed" in refused.message
 
 
 def test_warning_l1_and_its_tighten_are_one_notice() -> None:
-    n = notice(EventKind.STATE_CHANGED, **{"from": "HEALTHY", "to": "WARNING_L1"}, score=-2.5,
-               reason="score -2.5 <= -2", sl_old=1.085, sl_new=1.0866,
-               actions=[{"kind": "TIGHTEN", "outcome": "SUCCESS", "sl_old": 1.085, "sl_new": 1.0866}])
+    n = notice(
+        EventKind.STATE_CHANGED,
+        **{"from": "HEALTHY", "to": "WARNING_L1"},
+        score=-2.5,
+        reason="score -2.5 <= -2",
+        sl_old=1.085,
+        sl_new=1.0866,
+        actions=[{"kind": "TIGHTEN", "outcome": "SUCCESS", "sl_old": 1.085, "sl_new": 1.0866}],
+    )
     assert n is not None and n.title == "#4711 EURUSD BUY: warning level 1" and n.severity is Severity.WARNING
     assert "HEALTHY -> WARNING_L1: score -2.5 <= -2." in n.message
     assert "SL tightened: SL 1.085 -> 1.0866" in n.message
 
 
 def test_warning_l2_tells_the_partial_close_and_breakeven_and_a_failed_one_raises_the_severity() -> None:
-    actions = [{"kind": "PARTIAL_CLOSE", "outcome": "SUCCESS", "volume": 0.4, "price": 1.0861, "money": 44.0,
-                "r": 0.55, "volume_left": 0.4},
-               {"kind": "BREAKEVEN", "outcome": "FAILED", "retcode": 10029, "sl_old": 1.085, "sl_new": 1.0855}]
-    n = notice(EventKind.STATE_CHANGED, **{"from": "WARNING_L1", "to": "WARNING_L2"}, score=-4.2,
-               reason="score -4.2 <= -4", actions=actions)
+    actions = [
+        {
+            "kind": "PARTIAL_CLOSE",
+            "outcome": "SUCCESS",
+            "volume": 0.4,
+            "price": 1.0861,
+            "money": 44.0,
+            "r": 0.55,
+            "volume_left": 0.4,
+        },
+        {"kind": "BREAKEVEN", "outcome": "FAILED", "retcode": 10029, "sl_old": 1.085, "sl_new": 1.0855},
+    ]
+    n = notice(
+        EventKind.STATE_CHANGED,
+        **{"from": "WARNING_L1", "to": "WARNING_L2"},
+        score=-4.2,
+        reason="score -4.2 <= -4",
+        actions=actions,
+    )
     assert n is not None and n.severity is Severity.ACTION_FAILED
     assert "closed 0.4 lots at 1.0861 (+44.00, +0.55 R); 0.4 lots left" in n.message
     assert "breakeven failed (MT5 answered 10029: order or position frozen)" in n.message
@@ -97,15 +165,25 @@ def test_closed_trade_and_rail() -> None:
     closed = notice(EventKind.TRADE_CLOSED, reason="stop loss", price=1.0850, profit=-120.5)
     assert closed is not None and closed.title == "#4711 EURUSD BUY: closed"
     assert closed.message == "stop loss at 1.085, result -120.50"
-    rail = NoticePolicy().notice_for(EngineEvent(kind=EventKind.RAIL, payload={
-        "rail": "hourly_loss", "tripped": True, "detail": "hourly loss 1.8 % of balance, limit 1 %"}))
+    rail = NoticePolicy().notice_for(
+        EngineEvent(
+            kind=EventKind.RAIL,
+            payload={"rail": "hourly_loss", "tripped": True, "detail": "hourly loss 1.8 % of balance, limit 1 %"},
+        )
+    )
     assert rail is not None and "blocked" in rail.message and rail.severity is Severity.WARNING
 
 
 def test_group_names_every_trade_most_serious_first() -> None:
     notices = [Notice(title=f"#{t} EURUSD BUY: now protected", message="1 lots", ticket=t) for t in (1, 2, 3)]
-    notices.append(Notice(title="#4 GBPUSD SELL: breakeven failed", message="MT5 answered 10016",
-                          severity=Severity.ACTION_FAILED, ticket=4))
+    notices.append(
+        Notice(
+            title="#4 GBPUSD SELL: breakeven failed",
+            message="MT5 answered 10016",
+            severity=Severity.ACTION_FAILED,
+            ticket=4,
+        )
+    )
     grouped = group(notices)
     assert grouped.title == "#4 GBPUSD SELL: breakeven failed and 3 more events"
     assert grouped.tickets == (4, 1, 2, 3) and grouped.severity is Severity.ACTION_FAILED

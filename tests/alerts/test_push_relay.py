@@ -18,12 +18,16 @@ from .test_alert_outputs import RecordingSend
 
 async def test_engine_notices_are_pushed_outside_quiet_hours(ready: Services) -> None:  # noqa: F811
     send = RecordingSend()
-    settings = AlertSettings(push_urls=("ntfy://dtms",), push_min_severity="info", push_interval_s=0.0,
-                             quiet_from="22:00", quiet_to="07:00")
+    settings = AlertSettings(
+        push_urls=("ntfy://dtms",), push_min_severity="info", push_interval_s=0.0, quiet_from="22:00", quiet_to="07:00"
+    )
     minute = [12 * 60]
-    relay = PushRelay(ready.engine, settings, sender=PushSender(settings.push_urls, interval_s=0.0,
-                                                                min_severity="info", send=send),
-                      minute=lambda: minute[0])
+    relay = PushRelay(
+        ready.engine,
+        settings,
+        sender=PushSender(settings.push_urls, interval_s=0.0, min_severity="info", send=send),
+        minute=lambda: minute[0],
+    )
     try:
         ticket, _entry = await buy_with_sl(ready)
         deadline = time.monotonic() + 5

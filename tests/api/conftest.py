@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from app.terminal.spec import TerminalKind
 from tests.engine.conftest import engine_settings
 
 #: A Wednesday in the London session.
-SIM_START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
+SIM_START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 BASE_URL = "http://127.0.0.1:8001"
 
 
@@ -34,8 +34,9 @@ async def _no_sleep(_: float) -> None:
 async def open_services(data_dir: Path, *, terminal: TerminalKind = TerminalKind.SIM) -> Services:
     # the endpoint tests script prices around one R for breakeven, as the engine tests do
     settings = AppSettings(engine=engine_settings())
-    options = RuntimeOptions(data_dir=data_dir, settings=settings, terminal=terminal, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=data_dir, settings=settings, terminal=terminal, sim_speed=0.0, sim_start=SIM_START, in_process=True
+    )
     return await Services.open(options, sleep=_no_sleep, autorun=False)
 
 
@@ -81,8 +82,9 @@ async def api(ready: Services) -> AsyncIterator[httpx.AsyncClient]:
     await close_app(app)
 
 
-async def open_position(services: Services, symbol: str = "EURUSD", side: str = "BUY", volume: float = 0.1,
-                        sl: float = 0.0, tp: float = 0.0) -> int:
+async def open_position(
+    services: Services, symbol: str = "EURUSD", side: str = "BUY", volume: float = 0.1, sl: float = 0.0, tp: float = 0.0
+) -> int:
     """Open a position in the simulated terminal the way a bot would; returns its ticket."""
     result = await services.gateway.control("open_position", symbol=symbol, type=side, volume=volume, sl=sl, tp=tp)
     assert result["retcode"] == 10009, result

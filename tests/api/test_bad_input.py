@@ -41,31 +41,35 @@ async def test_deeply_nested_json_is_refused_not_crashed(client: httpx.AsyncClie
     assert response.status_code in (400, 422)
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"ticket": "abc"}, "ticket"),
-    ({"ticket": True}, "ticket"),
-    ({"ticket": -5}, "ticket"),
-    ({"ticket": 0}, "ticket"),
-    ({"ticket": 2**63}, "ticket"),
-    ({"ticket": 10**40}, "ticket"),
-    ({"ticket": 1.5}, "ticket"),
-    ({"symbol": "X" * 30}, "symbol"),
-    ({"symbol": ""}, "symbol"),
-    ({"symbol": 5}, "symbol"),
-    ({"direction": "UP"}, "direction"),
-    ({"direction": None}, "direction"),
-    ({"entry": -1.0}, "entry"),
-    ({"entry": "NaN"}, "entry"),
-    ({"stop_loss": "Infinity"}, "stop_loss"),
-    ({"take_profit": True}, "take_profit"),
-    ({"volume": 0}, "volume"),
-    ({"volume": -0.1}, "volume"),
-    ({"magic": -1}, "magic"),
-    ({"magic": 2**64}, "magic"),
-    ({"comment": "c" * 30}, "comment"),
-])
-async def test_a_wrong_value_is_a_422_naming_the_field(client: httpx.AsyncClient, changes: dict[str, object],
-                                                       field: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"ticket": "abc"}, "ticket"),
+        ({"ticket": True}, "ticket"),
+        ({"ticket": -5}, "ticket"),
+        ({"ticket": 0}, "ticket"),
+        ({"ticket": 2**63}, "ticket"),
+        ({"ticket": 10**40}, "ticket"),
+        ({"ticket": 1.5}, "ticket"),
+        ({"symbol": "X" * 30}, "symbol"),
+        ({"symbol": ""}, "symbol"),
+        ({"symbol": 5}, "symbol"),
+        ({"direction": "UP"}, "direction"),
+        ({"direction": None}, "direction"),
+        ({"entry": -1.0}, "entry"),
+        ({"entry": "NaN"}, "entry"),
+        ({"stop_loss": "Infinity"}, "stop_loss"),
+        ({"take_profit": True}, "take_profit"),
+        ({"volume": 0}, "volume"),
+        ({"volume": -0.1}, "volume"),
+        ({"magic": -1}, "magic"),
+        ({"magic": 2**64}, "magic"),
+        ({"comment": "c" * 30}, "comment"),
+    ],
+)
+async def test_a_wrong_value_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, changes: dict[str, object], field: str
+) -> None:
     response = await client.post("/dtms/trade/enable", json={**VALID, **changes})
     assert response.status_code == 422, response.text
     body = response.json()
@@ -95,8 +99,10 @@ async def test_a_body_that_is_not_an_object_is_refused(client: httpx.AsyncClient
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                          "application/jsonx", None])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", None],
+)
 async def test_bodies_must_be_json(client: httpx.AsyncClient, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     response = await client.post("/dtms/trade/enable", content=b'{"ticket": 123}', headers=headers)
@@ -106,8 +112,9 @@ async def test_bodies_must_be_json(client: httpx.AsyncClient, content_type: str 
 
 
 async def test_json_with_a_charset_is_json(client: httpx.AsyncClient) -> None:
-    response = await client.post("/dtms/trade/enable", content=b'{"ticket": 0}',
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    response = await client.post(
+        "/dtms/trade/enable", content=b'{"ticket": 0}', headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     assert response.status_code == 422
 
 
@@ -137,8 +144,17 @@ async def test_a_chunked_body_within_the_limit_is_read(client: httpx.AsyncClient
     assert response.status_code == 422 and response.json()["field"] == "direction"
 
 
-@pytest.mark.parametrize("path", ["/dtms/trade/abc", "/dtms/trade/0", "/dtms/trade/-1", f"/dtms/trade/{2**63}",
-                                  "/trade-registry/x", f"/trade-registry/{10**30}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dtms/trade/abc",
+        "/dtms/trade/0",
+        "/dtms/trade/-1",
+        f"/dtms/trade/{2**63}",
+        "/trade-registry/x",
+        f"/trade-registry/{10**30}",
+    ],
+)
 async def test_a_bad_ticket_in_the_path_is_a_422(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 422

@@ -20,8 +20,9 @@ ADDRESS = "http://127.0.0.1:8123"
 async def collect_until(services: Services, done: object, **kwargs: float) -> list[str]:
     lines: list[str] = []
     stop = asyncio.Event()
-    printing = asyncio.ensure_future(print_status_until(services, stop, lambda: ADDRESS, write=lines.append,
-                                                        check_s=0.001, **kwargs))
+    printing = asyncio.ensure_future(
+        print_status_until(services, stop, lambda: ADDRESS, write=lines.append, check_s=0.001, **kwargs)
+    )
     try:
         for _ in range(2000):
             if done(lines):  # type: ignore[operator]
@@ -37,8 +38,9 @@ async def test_a_line_on_change_only_each_with_the_address(ready: Services) -> N
     ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
     stop = asyncio.Event()
     seen: list[str] = []
-    printing = asyncio.ensure_future(print_status_until(ready, stop, lambda: ADDRESS, write=seen.append,
-                                                        heartbeat_s=3600.0, check_s=0.001))
+    printing = asyncio.ensure_future(
+        print_status_until(ready, stop, lambda: ADDRESS, write=seen.append, heartbeat_s=3600.0, check_s=0.001)
+    )
     for _ in range(100):  # unchanged: one line, however many checks
         await asyncio.sleep(0.001)
     assert len(seen) == 1 and "0 managed trades" in seen[0]
@@ -94,8 +96,9 @@ def test_quiet_keeps_the_console_to_warnings_and_the_file_to_everything(tmp_path
     kept = list(root.handlers)
     try:
         configure_logging(tmp_path, console_level=logging.WARNING)
-        console = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
-                   and not isinstance(h, logging.FileHandler)]
+        console = [
+            h for h in root.handlers if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+        ]
         files = [h for h in root.handlers if isinstance(h, logging.FileHandler)]
         assert [h.level for h in console] == [logging.WARNING] and [h.level for h in files] == [logging.NOTSET]
         assert any(isinstance(f, RepeatFilter) for f in console[0].filters)

@@ -29,8 +29,14 @@ async def _no_sleep(_: float) -> None:
 
 
 async def open_services(data_dir: Path) -> Services:
-    options = RuntimeOptions(data_dir=data_dir, settings=SETTINGS, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=SETTINGS,
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
     return await Services.open(options, sleep=_no_sleep, autorun=False)
 
 
@@ -46,8 +52,9 @@ def damage(database: Path) -> None:
 
 
 async def buy(api: httpx.AsyncClient) -> int:
-    order = await api.post("/sim/order_send", json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0,
-                                                   "type_filling": 1})
+    order = await api.post(
+        "/sim/order_send", json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "type_filling": 1}
+    )
     assert order.json()["retcode"] == 10009
     return int(order.json()["order"])
 
@@ -70,8 +77,9 @@ async def test_damage_while_running_acknowledges_nothing_that_is_not_stored(tmp_
                 acknowledged.append(ticket)
             assert await services.engine.backup_database()  # the periodic backup; later owners are in the journal
             # a filler of stored rows, so the overwritten third hits table pages
-            await services.repository.save_trades([replace(services.engine.trade(acknowledged[0]), ticket=10_000 + n,
-                                                           active=False) for n in range(300)])
+            await services.repository.save_trades(
+                [replace(services.engine.trade(acknowledged[0]), ticket=10_000 + n, active=False) for n in range(300)]
+            )
             damage(tmp_path / "dtms.sqlite3")
             for _ in range(4):  # whatever SQLite notices first: each answer is 200 and stored, or 503
                 ticket = await buy(api)
@@ -101,14 +109,17 @@ async def test_damage_while_running_acknowledges_nothing_that_is_not_stored(tmp_
 
             # protection goes on: a move far into profit still takes the partial in the terminal
             target = services.engine.trade(acknowledged[1])
-            await services.gateway.control("set_price", symbol="EURUSD", bid=target.entry + 0.02,
-                                           ask=target.entry + 0.0201)
+            await services.gateway.control(
+                "set_price", symbol="EURUSD", bid=target.entry + 0.02, ask=target.entry + 0.0201
+            )
             await services.engine.step()
             (position,) = await services.gateway.positions(ticket=acknowledged[1])
             assert position.volume < 0.1, "the partial was not taken while degraded"
             aside = [body for kind, body in services.repository.side.records() if kind is SideKind.ACTION]
-            assert any(a["values"]["ticket"] == acknowledged[1] and a["values"]["kind"] == ActionKind.PARTIAL_TAKE
-                       for a in aside), "the partial take was not journaled aside"
+            assert any(
+                a["values"]["ticket"] == acknowledged[1] and a["values"]["kind"] == ActionKind.PARTIAL_TAKE
+                for a in aside
+            ), "the partial take was not journaled aside"
     finally:
         await close_app(app)
         await services.close()
@@ -171,7 +182,27 @@ async def test_damage_to_the_wal_alone_is_found_while_running(tmp_path: Path) ->
 
 
 def archived_trade() -> Trade:
-    return Trade(ticket=1, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=0.1, sl=1.09, tp=1.12,
-                 magic=0, comment="", opened_at=1.0, sent={}, managed_by="DTMS", strategy_type=None,
-                 source=TradeSource.REGISTERED, registered_at=1.0, initial_sl=1.09, initial_volume=0.1, r=0.01,
-                 synthetic_r=False, breakeven_triggered=False, state_since=1.0, active=False)
+    return Trade(
+        ticket=1,
+        symbol="EURUSD",
+        direction=Direction.BUY,
+        entry=1.1,
+        volume=0.1,
+        sl=1.09,
+        tp=1.12,
+        magic=0,
+        comment="",
+        opened_at=1.0,
+        sent={},
+        managed_by="DTMS",
+        strategy_type=None,
+        source=TradeSource.REGISTERED,
+        registered_at=1.0,
+        initial_sl=1.09,
+        initial_volume=0.1,
+        r=0.01,
+        synthetic_r=False,
+        breakeven_triggered=False,
+        state_since=1.0,
+        active=False,
+    )

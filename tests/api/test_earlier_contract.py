@@ -32,8 +32,9 @@ def dashboard_shows(body: dict[str, Any], nested: str) -> bool:
 
 async def registered(ready: Services, api: httpx.AsyncClient, **extra: Any) -> int:
     ticket = await open_position(ready, "EURUSD", "BUY", sl=1.0)
-    answer = await api.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "BUY",
-                                                        **extra})
+    answer = await api.post(
+        "/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "BUY", **extra}
+    )
     assert answer.status_code == 200, answer.text
     return ticket
 
@@ -199,8 +200,9 @@ async def test_our_client_library_reads_the_same_answers(ready: Services, make_a
     from app.client import DtmsClient
 
     async with DtmsClient("http://127.0.0.1:8001", transport=httpx.ASGITransport(app=make_app(ready))) as dtms:
-        answer = await dtms.enable_trade(await open_position(ready, "EURUSD", "BUY", sl=1.0),
-                                         symbol="EURUSD", direction="BUY")
+        answer = await dtms.enable_trade(
+            await open_position(ready, "EURUSD", "BUY", sl=1.0), symbol="EURUSD", direction="BUY"
+        )
         assert answer.trade_info.managed_by == "dtms_manager" and answer.trade_info.stop_loss == 1.0
         assert (await dtms.registry(answer.ticket)).managed_by == "dtms_manager"
         assert (await dtms.registry(31337)).managed_by == ""

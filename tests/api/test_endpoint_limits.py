@@ -32,14 +32,20 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
     return True
 
 
-@pytest.mark.parametrize("partial", [
-    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n",  # headers never finished
-    (b"POST /dtms/trade/enable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-     b"Content-Length: 200\r\n\r\n{\"ticket\": 1"),  # a body that stops
-    b"",  # a connection that sends nothing
-])
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n",  # headers never finished
+        (
+            b"POST /dtms/trade/enable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 200\r\n\r\n{"ticket": 1'
+        ),  # a body that stops
+        b"",  # a connection that sends nothing
+    ],
+)
 async def test_a_partial_request_is_closed_within_the_read_timeout(
-        idle: Services, make_app: Callable[..., FastAPI], partial: bytes) -> None:
+    idle: Services, make_app: Callable[..., FastAPI], partial: bytes
+) -> None:
     server = ApiServer(make_app(idle), ApiSettings(port=0, read_timeout_s=1.0))
     await server.start()
     try:
@@ -74,7 +80,8 @@ async def test_open_connections_are_capped(idle: Services, make_app: Callable[..
 
 
 async def test_allowed_hosts_and_the_machines_own_names_on_every_interface(
-        ready: Services, make_app: Callable[..., FastAPI]) -> None:
+    ready: Services, make_app: Callable[..., FastAPI]
+) -> None:
     app = make_app(ready, host="0.0.0.0", allowed_hosts=("desk.example.lan",))
     token = (ready.data_dir / "api_token").read_text().strip()
     auth = {"Authorization": f"Bearer {token}"}
@@ -87,8 +94,9 @@ async def test_allowed_hosts_and_the_machines_own_names_on_every_interface(
 
 
 def test_the_new_endpoint_settings_round_trip_and_are_checked() -> None:
-    settings = settings_from_dict({"api": {"read_timeout_s": 5.0, "max_connections": 32,
-                                           "allowed_hosts": ["desk.lan", "192.168.1.20"]}})
+    settings = settings_from_dict(
+        {"api": {"read_timeout_s": 5.0, "max_connections": 32, "allowed_hosts": ["desk.lan", "192.168.1.20"]}}
+    )
     assert settings_from_dict(settings_to_dict(settings)) == settings
     for bad in ({"read_timeout_s": 0.0}, {"max_connections": 1}, {"allowed_hosts": ["http://x/"]}):
         with pytest.raises(InvalidSettings):
@@ -105,13 +113,17 @@ def _keys(node: object) -> set[str]:
 
 
 async def test_the_openapi_document_is_valid_and_names_the_bearer_token(
-        ready: Services, make_app: Callable[..., FastAPI]) -> None:
+    ready: Services, make_app: Callable[..., FastAPI]
+) -> None:
     async with client_for(make_app(ready)) as client:
         document = (await client.get("/openapi.json")).json()
     assert not _keys(document) & {"gt", "ge", "lt", "le"}, "pydantic keywords that are not OpenAPI"
     assert {"minimum", "maximum", "exclusiveMinimum"} <= _keys(document), "the bounds themselves are kept"
     assert document["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": "the token in the data dir's api_token file"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "the token in the data dir's api_token file",
+    }
     assert "security" not in document  # loopback without a token
     async with client_for(make_app(ready, require_token=True)) as client:
         token = (ready.data_dir / "api_token").read_text().strip()
@@ -130,15 +142,26 @@ async def test_direction_words_are_ascii_only(ready: Services, make_app: Callabl
 
 
 def test_the_safety_settings_round_trip_and_are_checked() -> None:
-    settings = settings_from_dict({"engine": {"connection": {"stall_threshold_s": 1.5},
-                                              "database": {"check_interval_s": 60.0, "backup_interval_s": 120.0,
-                                                           "backups_kept": 5}}})
+    settings = settings_from_dict(
+        {
+            "engine": {
+                "connection": {"stall_threshold_s": 1.5},
+                "database": {"check_interval_s": 60.0, "backup_interval_s": 120.0, "backups_kept": 5},
+            }
+        }
+    )
     assert settings_from_dict(settings_to_dict(settings)) == settings
     assert settings.engine.database.backups_kept == 5 and settings.engine.connection.stall_threshold_s == 1.5
     defaults = AppSettings().engine
-    assert (defaults.connection.stall_threshold_s, defaults.database.check_interval_s,
-            defaults.database.backup_interval_s) == (2.0, 300.0, 600.0)
-    for bad in ({"connection": {"stall_threshold_s": 10.0}}, {"database": {"check_interval_s": 1.0}},
-                {"database": {"backups_kept": 0}}):
+    assert (
+        defaults.connection.stall_threshold_s,
+        defaults.database.check_interval_s,
+        defaults.database.backup_interval_s,
+    ) == (2.0, 300.0, 600.0)
+    for bad in (
+        {"connection": {"stall_threshold_s": 10.0}},
+        {"database": {"check_interval_s": 1.0}},
+        {"database": {"backups_kept": 0}},
+    ):
         with pytest.raises(InvalidSettings):
             settings_from_dict({"engine": bad})

@@ -30,8 +30,11 @@ class Producer:
         for i in range(n):
             payload = {"ticket": 1000 + i, "detail": f"event {i}"}
             stored = await self.services.repository.append_event(EventKind.ACTION.value, payload, 1.0 + i)
-            events.append(EngineEvent(kind=EventKind.ACTION, payload=payload, at=stored.at, wall_at=stored.wall_at,
-                                      seq=stored.seq))
+            events.append(
+                EngineEvent(
+                    kind=EventKind.ACTION, payload=payload, at=stored.at, wall_at=stored.wall_at, seq=stored.seq
+                )
+            )
         return events
 
     def publish(self, events: list[EngineEvent]) -> None:
@@ -52,9 +55,14 @@ async def server(idle: Services, make_app: Callable[..., FastAPI]) -> AsyncItera
     await server.stop()
 
 
-async def read_events(server: ApiServer, count: int, *, path: str = "/events",
-                      headers: dict[str, str] | None = None,
-                      on_open: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
+async def read_events(
+    server: ApiServer,
+    count: int,
+    *,
+    path: str = "/events",
+    headers: dict[str, str] | None = None,
+    on_open: Callable[[], Any] | None = None,
+) -> list[dict[str, Any]]:
     """Read ``count`` events (id, event, data) from a stream, then hang up."""
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
@@ -168,7 +176,9 @@ async def test_a_bad_last_event_id_is_a_422(server: ApiServer, headers: dict[str
     assert response.json()["field"] == "Last-Event-ID"
 
 
-async def test_an_unreadable_database_leaves_the_stream_open_with_live_events(idle: Services, server: ApiServer) -> None:
+async def test_an_unreadable_database_leaves_the_stream_open_with_live_events(
+    idle: Services, server: ApiServer
+) -> None:
     producer = Producer(idle)
     old = await producer.emit(3)
     live = EngineEvent(kind=EventKind.ACTION, payload={"ticket": 7}, at=9.0, wall_at=9.0, seq=old[-1].seq + 5)

@@ -24,8 +24,9 @@ def _settings(port: int = 0) -> AppSettings:
     return replace(AppSettings(), api=ApiSettings(port=port))
 
 
-async def test_serves_until_the_stop_event_then_closes_everything(tmp_path: Path,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_serves_until_the_stop_event_then_closes_everything(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     services = await open_services(tmp_path)
     stop = asyncio.Event()

@@ -25,9 +25,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reas
 class Program:
     def __init__(self, data_dir: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "--headless", "--port", "0", "--data-dir", str(data_dir),
-             "--terminal", "sim", "--config", str(data_dir / "absent.toml")],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                str(ROOT / "main.py"),
+                "--headless",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                "--terminal",
+                "sim",
+                "--config",
+                str(data_dir / "absent.toml"),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -78,8 +92,10 @@ def running(data_dir: Path) -> Iterator[tuple[Program, httpx.Client]]:
 
 def test_a_registered_trade_survives_sigterm_and_restart(tmp_path: Path) -> None:
     with running(tmp_path) as (program, api):
-        order = api.post("/sim/order_send", json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0,
-                                                  "type_filling": 1, "sl": 1.0})
+        order = api.post(
+            "/sim/order_send",
+            json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "type_filling": 1, "sl": 1.0},
+        )
         assert order.status_code == 200 and order.json()["retcode"] == 10009
         ticket = order.json()["order"]
         enable = api.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "buy"})

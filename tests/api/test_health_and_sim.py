@@ -15,12 +15,25 @@ from app.terminal.spec import TerminalKind
 from tests.api.conftest import client_for, open_services
 
 DESIGN_ROUTES = {
-    ("get", "/health"), ("get", "/dtms/health"), ("post", "/dtms/trade/enable"), ("post", "/dtms/trade/disable"),
-    ("get", "/dtms/trades"), ("get", "/dtms/trade/{ticket}"), ("get", "/trade-registry/{ticket}"),
-    ("get", "/dtms/status"), ("get", "/dtms/actions"), ("post", "/dtms/initialize"), ("get", "/events"),
+    ("get", "/health"),
+    ("get", "/dtms/health"),
+    ("post", "/dtms/trade/enable"),
+    ("post", "/dtms/trade/disable"),
+    ("get", "/dtms/trades"),
+    ("get", "/dtms/trade/{ticket}"),
+    ("get", "/trade-registry/{ticket}"),
+    ("get", "/dtms/status"),
+    ("get", "/dtms/actions"),
+    ("post", "/dtms/initialize"),
+    ("get", "/events"),
 }
-SIM_ROUTES = {("post", "/sim/order_send"), ("get", "/sim/positions"), ("get", "/sim/ticks"), ("post", "/sim/ticks"),
-              ("post", "/sim/faults")}
+SIM_ROUTES = {
+    ("post", "/sim/order_send"),
+    ("get", "/sim/positions"),
+    ("get", "/sim/ticks"),
+    ("post", "/sim/ticks"),
+    ("post", "/sim/faults"),
+}
 
 
 def _routes(document: dict[str, dict[str, object]]) -> set[tuple[str, str]]:
@@ -35,11 +48,21 @@ async def test_not_ready_is_a_503_with_the_reason(idle: Services, make_app: Call
         disable = await api.post("/dtms/trade/disable", json={"ticket": 5})
         ping = await api.get("/ping")
     assert health.status_code == 503
-    assert (health.json()["status"], health.json()["readiness"], health.json()["state"]) == ("unhealthy", "not_ready", "STARTING")
+    assert (health.json()["status"], health.json()["readiness"], health.json()["state"]) == (
+        "unhealthy",
+        "not_ready",
+        "STARTING",
+    )
     assert dtms.status_code == 503
     assert {k: v for k, v in dtms.json().items() if k != "timestamp"} == {
-        "dtms_initialized": False, "monitoring_active": False, "active_trades": 0, "ready": False,
-        "state": "STARTING", "reason": "engine is STARTING", "error": "engine is STARTING"}
+        "dtms_initialized": False,
+        "monitoring_active": False,
+        "active_trades": 0,
+        "ready": False,
+        "state": "STARTING",
+        "reason": "engine is STARTING",
+        "error": "engine is STARTING",
+    }
     for refused in (enable, disable):
         assert refused.status_code == 503
         assert refused.json() == {"error": "not_ready", "detail": "engine is STARTING", "field": None}
@@ -52,7 +75,12 @@ async def test_ready_health_and_status(ready: Services, api: httpx.AsyncClient) 
     assert health.status_code == 200
     body = health.json()
     assert (body["status"], body["dtms_initialized"], body["state"], body["epoch"], body["terminal"]) == (
-        "healthy", True, "READY", 1, "sim")
+        "healthy",
+        True,
+        "READY",
+        1,
+        "sim",
+    )
     dtms = await api.get("/dtms/health")
     assert dtms.status_code == 200 and dtms.json()["ready"] is True and dtms.json()["reason"] is None
     status = (await api.get("/dtms/status")).json()
@@ -78,8 +106,12 @@ async def test_initialize_retries_only_after_failure(idle: Services, make_app: C
         assert (await api.get("/health")).status_code == 200
         done = await api.post("/dtms/initialize")
         assert done.status_code == 200 and done.json() == {
-            "accepted": False, "state": "READY", "reason": None, "success": True,
-            "summary": "DTMS is initialized and monitoring"}
+            "accepted": False,
+            "state": "READY",
+            "reason": None,
+            "success": True,
+            "summary": "DTMS is initialized and monitoring",
+        }
 
 
 async def test_the_openapi_document_names_every_route(ready: Services, api: httpx.AsyncClient) -> None:
@@ -111,8 +143,10 @@ async def test_an_order_sent_through_sim_can_be_registered(ready: Services, api:
     assert body["retcode"] == 10009 and body["request"]["symbol"] == "EURUSD" and body["volume"] == 0.1
     positions = (await api.get("/sim/positions")).json()
     assert [p["ticket"] for p in positions] == [body["order"]] and positions[0]["comment"] == "bot"
-    enable = await api.post("/dtms/trade/enable", json={"ticket": body["order"], "symbol": "EURUSD",
-                                                        "direction": "BUY", "entry": body["price"]})
+    enable = await api.post(
+        "/dtms/trade/enable",
+        json={"ticket": body["order"], "symbol": "EURUSD", "direction": "BUY", "entry": body["price"]},
+    )
     assert enable.status_code == 200 and enable.json()["already_registered"] is False
 
 
@@ -121,10 +155,18 @@ async def test_a_refused_order_is_answered_with_its_retcode(ready: Services, api
     assert refused.status_code == 200 and refused.json()["retcode"] == 10014  # invalid volume, as MT5 answers
 
 
-@pytest.mark.parametrize(("body", "field"), [({"action": [1]}, "action"), ({"volume": True}, "volume"),
-                                             ({"symbol": None}, "symbol"), ({"magic": 2**70}, "magic")])
-async def test_an_order_request_with_unusable_values_is_a_422(ready: Services, api: httpx.AsyncClient,
-                                                              body: dict[str, object], field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": [1]}, "action"),
+        ({"volume": True}, "volume"),
+        ({"symbol": None}, "symbol"),
+        ({"magic": 2**70}, "magic"),
+    ],
+)
+async def test_an_order_request_with_unusable_values_is_a_422(
+    ready: Services, api: httpx.AsyncClient, body: dict[str, object], field: str
+) -> None:
     response = await api.post("/sim/order_send", json={"action": 1, **body})
     assert response.status_code == 422 and response.json()["field"] == field
 
@@ -165,8 +207,7 @@ async def test_a_lost_terminal_is_a_503_not_an_error_inside_a_200(ready: Service
     assert (await api.get("/sim/positions")).status_code == 503
 
 
-async def test_the_real_terminals_states_are_reachable_from_sim_faults(ready: Services,
-                                                                      api: httpx.AsyncClient) -> None:
+async def test_the_real_terminals_states_are_reachable_from_sim_faults(ready: Services, api: httpx.AsyncClient) -> None:
     armed = await api.post("/sim/faults", json={"kind": "broker_link_lost"})
     assert armed.status_code == 200 and armed.json()["states"] == ["broker_link_lost"]
     order = await api.post("/sim/order_send", json={"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0})

@@ -42,22 +42,32 @@ async def _journal_something(services: Services, ticket: int) -> None:
     await services.gateway.control("modify_position", ticket=ticket, sl=sl)
     await services.engine.run_fast_cycle()
     now = services.engine.clock.now()
-    decision = Decision(ticket=ticket, from_state=trade.state, to_state=DefensiveState.WARNING_L1,
-                        reason="score -2.5 <= -2", score=-2.5, at=now)
+    decision = Decision(
+        ticket=ticket,
+        from_state=trade.state,
+        to_state=DefensiveState.WARNING_L1,
+        reason="score -2.5 <= -2",
+        score=-2.5,
+        at=now,
+    )
     data = services.engine.market.get("EURUSD")
-    await services.engine.defense.carry_out(trade, decision, rules=data.rules, bid=data.bid, ask=data.ask,
-                                            hedging_account=True)
+    await services.engine.defense.carry_out(
+        trade, decision, rules=data.rules, bid=data.bid, ask=data.ask, hedging_account=True
+    )
 
 
 def _rows(db: Path, ticket: int) -> dict[str, int]:
     with sqlite3.connect(db) as raw:
-        counts = {table: raw.execute(f"SELECT COUNT(*) FROM {table} WHERE ticket = ?", (ticket,)).fetchone()[0]
-                  for table in ("trades", "actions", "transitions")}
+        counts = {
+            table: raw.execute(f"SELECT COUNT(*) FROM {table} WHERE ticket = ?", (ticket,)).fetchone()[0]
+            for table in ("trades", "actions", "transitions")
+        }
         counts["events"] = raw.execute(
             "SELECT COUNT(*) FROM events WHERE json_extract(payload, '$.ticket') = ? OR "
             "(ref_table = 'actions' AND ref_id IN (SELECT id FROM actions WHERE ticket = ?)) OR "
             "(ref_table = 'transitions' AND ref_id IN (SELECT id FROM transitions WHERE ticket = ?))",
-            (ticket, ticket, ticket)).fetchone()[0]
+            (ticket, ticket, ticket),
+        ).fetchone()[0]
     return counts
 
 

@@ -220,9 +220,19 @@ def test_the_contract_names_match_the_engine_vocabulary() -> None:
 
 def test_a_trade_detail_round_trips_through_json() -> None:
     detail = TradeDetail(
-        ticket=5, symbol="EURUSD", direction="SELL", entry=1.1, volume=0.2, sl=1.11, tp=0.0, state="HEDGED",
-        hedge_ticket=6, flat_timer_until=1_700_004_500.0,
-        transitions=[{"from_state": "WARNING_L2", "to_state": "HEDGED", "reason": "score -6", "score": -6.5, "at": 1.0}],
+        ticket=5,
+        symbol="EURUSD",
+        direction="SELL",
+        entry=1.1,
+        volume=0.2,
+        sl=1.11,
+        tp=0.0,
+        state="HEDGED",
+        hedge_ticket=6,
+        flat_timer_until=1_700_004_500.0,
+        transitions=[
+            {"from_state": "WARNING_L2", "to_state": "HEDGED", "reason": "score -6", "score": -6.5, "at": 1.0}
+        ],
         journal=[{"ticket": 5, "kind": "HEDGE", "outcome": "SUCCESS", "retcode": 10009, "request": {"action": 1}}],
     )
     again = TradeDetail.model_validate_json(detail.model_dump_json())
@@ -232,9 +242,22 @@ def test_a_trade_detail_round_trips_through_json() -> None:
 
 def test_an_enable_answer_parses_and_ignores_newer_server_fields() -> None:
     body = {
-        "success": True, "ticket": 5, "already_registered": True, "server_version": "9",
-        "trade_info": {"ticket": 5, "symbol": "EURUSD", "direction": "BUY", "entry": 1.1, "volume": 0.1,
-                       "sl": 0.0, "tp": 0.0, "state": "HEALTHY", "synthetic_r": True, "future_field": 1},
+        "success": True,
+        "ticket": 5,
+        "already_registered": True,
+        "server_version": "9",
+        "trade_info": {
+            "ticket": 5,
+            "symbol": "EURUSD",
+            "direction": "BUY",
+            "entry": 1.1,
+            "volume": 0.1,
+            "sl": 0.0,
+            "tp": 0.0,
+            "state": "HEALTHY",
+            "synthetic_r": True,
+            "future_field": 1,
+        },
     }
     answer = EnableTradeResponse.model_validate(body)
     assert answer.already_registered and answer.trade_info.synthetic_r
@@ -244,7 +267,11 @@ def test_an_enable_answer_parses_and_ignores_newer_server_fields() -> None:
 def test_an_unknown_ticket_in_the_registry_has_no_owner() -> None:
     entry = TradeRegistryEntry(ticket=77)
     assert entry.model_dump() == {
-        "ticket": 77, "managed_by": "", "breakeven_triggered": False, "symbol": None, "direction": None,
+        "ticket": 77,
+        "managed_by": "",
+        "breakeven_triggered": False,
+        "symbol": None,
+        "direction": None,
         "strategy_type": None,
     }
 

@@ -17,11 +17,21 @@ from app.runtime import Services
 from tests.api.conftest import client_for
 
 
-@pytest.mark.parametrize(("header", "host"), [
-    ("localhost", "localhost"), ("LOCALHOST:8001", "localhost"), ("127.0.0.1:8001", "127.0.0.1"),
-    ("[::1]:8001", "::1"), ("[::1]", "::1"), ("evil.example:80", "evil.example"),
-    ("", None), ("[::1", None), ("[::1]x", None), ("::1", None),
-])
+@pytest.mark.parametrize(
+    ("header", "host"),
+    [
+        ("localhost", "localhost"),
+        ("LOCALHOST:8001", "localhost"),
+        ("127.0.0.1:8001", "127.0.0.1"),
+        ("[::1]:8001", "::1"),
+        ("[::1]", "::1"),
+        ("evil.example:80", "evil.example"),
+        ("", None),
+        ("[::1", None),
+        ("[::1]x", None),
+        ("::1", None),
+    ],
+)
 def test_host_header_parsing(header: str, host: str | None) -> None:
     assert host_of(header) == host
 
@@ -33,15 +43,22 @@ async def test_local_hosts_are_served(idle: Services, make_app: Callable[..., Fa
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8001", "192.168.1.10:8001", "localhost.evil.example",
-                                  "[::2]:8001", "10.0.0.1"])
-async def test_a_foreign_host_is_refused_like_a_rebinding_attack(idle: Services, make_app: Callable[..., FastAPI],
-                                                                host: str) -> None:
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:8001", "192.168.1.10:8001", "localhost.evil.example", "[::2]:8001", "10.0.0.1"],
+)
+async def test_a_foreign_host_is_refused_like_a_rebinding_attack(
+    idle: Services, make_app: Callable[..., FastAPI], host: str
+) -> None:
     async with client_for(make_app(idle)) as client:
         for method, path, body in (("GET", "/dtms/status", None), ("POST", "/dtms/trade/enable", {"ticket": 1})):
             response = await client.request(method, path, json=body, headers={"Host": host})
             assert response.status_code == 403
-            assert response.json() == {"error": "forbidden", "detail": "requests must name a local Host", "field": "Host"}
+            assert response.json() == {
+                "error": "forbidden",
+                "detail": "requests must name a local Host",
+                "field": "Host",
+            }
 
 
 async def test_the_bound_address_is_a_local_host(idle: Services, make_app: Callable[..., FastAPI]) -> None:
@@ -52,24 +69,43 @@ async def test_the_bound_address_is_a_local_host(idle: Services, make_app: Calla
         assert (await client.get("/dtms/status", headers={"Host": "192.168.1.11:8001"})).status_code == 403
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "https://evil.example:8001", "null", "file://",
-                                    "http://localhost.evil.example", "chrome-extension://abc", "not a url"])
-async def test_a_page_from_another_site_is_refused(idle: Services, make_app: Callable[..., FastAPI],
-                                                   origin: str) -> None:
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "https://evil.example:8001",
+        "null",
+        "file://",
+        "http://localhost.evil.example",
+        "chrome-extension://abc",
+        "not a url",
+    ],
+)
+async def test_a_page_from_another_site_is_refused(
+    idle: Services, make_app: Callable[..., FastAPI], origin: str
+) -> None:
     async with client_for(make_app(idle)) as client:
-        response = await client.post("/dtms/trade/enable", json={"ticket": 1, "symbol": "EURUSD", "direction": "BUY"},
-                                     headers={"Origin": origin})
+        response = await client.post(
+            "/dtms/trade/enable", json={"ticket": 1, "symbol": "EURUSD", "direction": "BUY"}, headers={"Origin": origin}
+        )
     assert response.status_code == 403
     assert response.json()["field"] == "Origin"
 
 
 @pytest.mark.parametrize("origin", ["http://localhost:3000", "http://127.0.0.1:8001", "http://[::1]:8001"])
-async def test_local_pages_are_served_without_any_cors_header(idle: Services, make_app: Callable[..., FastAPI],
-                                                              origin: str) -> None:
+async def test_local_pages_are_served_without_any_cors_header(
+    idle: Services, make_app: Callable[..., FastAPI], origin: str
+) -> None:
     async with client_for(make_app(idle)) as client:
         response = await client.get("/dtms/status", headers={"Origin": origin})
-        preflight = await client.options("/dtms/trade/enable", headers={
-            "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+        preflight = await client.options(
+            "/dtms/trade/enable",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
     assert response.status_code == 200
     for answer in (response, preflight):
         assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
@@ -83,7 +119,8 @@ async def test_no_token_is_needed_on_loopback_by_default(idle: Services, make_ap
 
 
 async def test_a_required_token_is_created_checked_and_never_logged(
-        idle: Services, make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture) -> None:
+    idle: Services, make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     app = make_app(idle, require_token=True)
     path = idle.data_dir / TOKEN_FILE
@@ -107,7 +144,8 @@ async def test_a_required_token_is_created_checked_and_never_logged(
 
 
 async def test_the_token_is_mandatory_off_loopback_and_kept_across_starts(
-        idle: Services, make_app: Callable[..., FastAPI]) -> None:
+    idle: Services, make_app: Callable[..., FastAPI]
+) -> None:
     first = make_app(idle, host="0.0.0.0")
     token = (idle.data_dir / TOKEN_FILE).read_text().strip()
     second = make_app(idle, host="0.0.0.0")

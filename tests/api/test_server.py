@@ -21,7 +21,8 @@ from app.runtime import Services
 
 @pytest.mark.qasync
 async def test_served_on_the_qasync_loop_over_a_real_socket(
-        idle: Services, make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture) -> None:
+    idle: Services, make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture
+) -> None:
     import qasync
 
     assert isinstance(asyncio.get_running_loop(), qasync.QEventLoop)
@@ -41,7 +42,13 @@ async def test_served_on_the_qasync_loop_over_a_real_socket(
         assert answers[0].json()["state"] == "STARTING"
         assert refused.status_code == 403
         stats = server.stats()
-        assert (stats.total, stats.client_errors, stats.refused, stats.server_errors, stats.in_flight) == (21, 1, 1, 20, 0)
+        assert (stats.total, stats.client_errors, stats.refused, stats.server_errors, stats.in_flight) == (
+            21,
+            1,
+            1,
+            20,
+            0,
+        )
         assert stats.p50_ms is not None and stats.p99_ms is not None
     finally:
         await server.stop()
@@ -51,8 +58,9 @@ async def test_served_on_the_qasync_loop_over_a_real_socket(
             await client.get("/ping")
 
 
-async def test_a_busy_port_is_a_configuration_error_not_an_exit(idle: Services,
-                                                                make_app: Callable[..., FastAPI]) -> None:
+async def test_a_busy_port_is_a_configuration_error_not_an_exit(
+    idle: Services, make_app: Callable[..., FastAPI]
+) -> None:
     holder = bind_socket("127.0.0.1", 0)
     port = holder.getsockname()[1]
     try:
@@ -73,8 +81,15 @@ def test_the_socket_is_tcp_so_nagle_can_be_turned_off() -> None:
         sock.close()
 
 
-@pytest.mark.parametrize(("host", "url"), [("127.0.0.1", "http://127.0.0.1:80"), ("::1", "http://[::1]:80"),
-                                           ("[::1]", "http://[::1]:80"), ("localhost", "http://localhost:80")])
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:80"),
+        ("::1", "http://[::1]:80"),
+        ("[::1]", "http://[::1]:80"),
+        ("localhost", "http://localhost:80"),
+    ],
+)
 def test_urls_name_the_address(host: str, url: str) -> None:
     assert format_url(host, 80) == url
 

@@ -14,7 +14,8 @@ from tests.engine.test_defense_actions import act, buy
 
 
 async def test_a_state_change_shows_only_once_committed_with_its_transition(
-        ready: Services, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    ready: Services, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     trade, entry = await buy(ready)
     before = (await api.get(f"/dtms/trade/{trade.ticket}")).json()
     assert (before["state"], before["transitions"]) == ("HEALTHY", [])
@@ -35,7 +36,10 @@ async def test_a_state_change_shows_only_once_committed_with_its_transition(
     await asyncio.wait_for(entered.wait(), 10)
     during = (await api.get(f"/dtms/trade/{trade.ticket}")).json()
     assert (during["state"], during["state_since"], during["transitions"]) == (
-        before["state"], before["state_since"], [])
+        before["state"],
+        before["state_since"],
+        [],
+    )
     release.set()
     await deciding
     after = (await api.get(f"/dtms/trade/{trade.ticket}")).json()

@@ -14,8 +14,15 @@ from tests.api.conftest import open_position
 async def test_a_trade_is_registered_once_with_mt5_as_the_truth(ready: Services, api: httpx.AsyncClient) -> None:
     ticket = await open_position(ready, "EURUSD", "BUY", volume=0.2, sl=1.0)
     position = (await ready.gateway.positions(ticket=ticket))[0]
-    body = {"ticket": ticket, "symbol": "EURUSD", "direction": "BUY", "entry": 1.5, "volume": 0.1,
-            "stop_loss": 1.0, "take_profit": 0}
+    body = {
+        "ticket": ticket,
+        "symbol": "EURUSD",
+        "direction": "BUY",
+        "entry": 1.5,
+        "volume": 0.1,
+        "stop_loss": 1.0,
+        "take_profit": 0,
+    }
     first = await api.post("/dtms/trade/enable", json=body)
     second = await api.post("/dtms/trade/enable", json=body)
     assert first.status_code == 200 and second.status_code == 200
@@ -29,13 +36,17 @@ async def test_a_trade_is_registered_once_with_mt5_as_the_truth(ready: Services,
     assert len(ready.engine.trades()) == 1
 
 
-@pytest.mark.parametrize("sent", [
-    {"direction": "buy", "entry": None, "stop_loss": None, "take_profit": None},
-    {"direction": " Buy ", "entry_price": 0, "sl": 0, "tp": 0, "volume": 0.01},
-    {"direction": "BUY", "strategy_type": "", "magic": 0, "comment": "bot", "unknown_key": [1, 2]},
-])
-async def test_what_existing_bots_send_is_accepted(ready: Services, api: httpx.AsyncClient,
-                                                   sent: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"direction": "buy", "entry": None, "stop_loss": None, "take_profit": None},
+        {"direction": " Buy ", "entry_price": 0, "sl": 0, "tp": 0, "volume": 0.01},
+        {"direction": "BUY", "strategy_type": "", "magic": 0, "comment": "bot", "unknown_key": [1, 2]},
+    ],
+)
+async def test_what_existing_bots_send_is_accepted(
+    ready: Services, api: httpx.AsyncClient, sent: dict[str, object]
+) -> None:
     ticket = await open_position(ready, "XAUUSD", "BUY", volume=0.1)
     response = await api.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "xauusd", **sent})
     assert response.status_code == 200, response.text
@@ -45,20 +56,30 @@ async def test_what_existing_bots_send_is_accepted(ready: Services, api: httpx.A
 
 async def test_a_strategy_owned_trade_names_its_manager(ready: Services, api: httpx.AsyncClient) -> None:
     ticket = await open_position(ready, "GBPUSD", "SELL")
-    response = await api.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "GBPUSD", "direction": "SELL",
-                                                          "strategy_type": "breakout"})
+    response = await api.post(
+        "/dtms/trade/enable",
+        json={"ticket": ticket, "symbol": "GBPUSD", "direction": "SELL", "strategy_type": "breakout"},
+    )
     assert response.json()["trade_info"]["managed_by"] == "breakout"
     entry = (await api.get(f"/trade-registry/{ticket}")).json()
-    assert entry == {"ticket": ticket, "managed_by": "breakout", "breakeven_triggered": False, "symbol": "GBPUSD",
-                     "direction": "SELL", "strategy_type": "breakout"}
+    assert entry == {
+        "ticket": ticket,
+        "managed_by": "breakout",
+        "breakeven_triggered": False,
+        "symbol": "GBPUSD",
+        "direction": "SELL",
+        "strategy_type": "breakout",
+    }
 
 
 @pytest.mark.parametrize(("changes", "field"), [({"symbol": "GBPUSD"}, "symbol"), ({"direction": "sell"}, "direction")])
-async def test_a_registration_contradicting_mt5_is_a_409(ready: Services, api: httpx.AsyncClient,
-                                                         changes: dict[str, str], field: str) -> None:
+async def test_a_registration_contradicting_mt5_is_a_409(
+    ready: Services, api: httpx.AsyncClient, changes: dict[str, str], field: str
+) -> None:
     ticket = await open_position(ready, "EURUSD", "BUY")
-    response = await api.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "BUY",
-                                                          **changes})
+    response = await api.post(
+        "/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "BUY", **changes}
+    )
     assert response.status_code == 409
     assert response.json()["error"] == "conflict" and response.json()["field"] == field
     assert ready.engine.trades() == []
@@ -70,8 +91,13 @@ async def test_a_ticket_that_is_not_an_open_position_is_a_404(ready: Services, a
     assert response.json() == {"error": "not_found", "detail": "no open position with ticket 987654", "field": "ticket"}
     assert (await api.get("/dtms/trade/987654")).status_code == 404
     assert (await api.get("/trade-registry/987654")).json() == {
-        "ticket": 987654, "managed_by": "", "breakeven_triggered": False, "symbol": None, "direction": None,
-        "strategy_type": None}
+        "ticket": 987654,
+        "managed_by": "",
+        "breakeven_triggered": False,
+        "symbol": None,
+        "direction": None,
+        "strategy_type": None,
+    }
 
 
 async def test_disable_stops_management_and_keeps_the_history(ready: Services, api: httpx.AsyncClient) -> None:
@@ -85,7 +111,7 @@ async def test_disable_stops_management_and_keeps_the_history(ready: Services, a
     assert detail["active"] is False and detail["close_reason"] == "management stopped"
     assert (await api.get(f"/trade-registry/{ticket}")).json()["managed_by"] == ""
     assert {"trades": [], "count": 0}.items() <= (await api.get("/dtms/trades")).json().items()
-    assert (await ready.gateway.positions(ticket=ticket))  # the position itself is untouched
+    assert await ready.gateway.positions(ticket=ticket)  # the position itself is untouched
 
 
 async def test_trades_detail_and_actions_follow_the_engine(ready: Services, api: httpx.AsyncClient) -> None:

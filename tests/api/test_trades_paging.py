@@ -48,8 +48,9 @@ async def test_without_parameters_the_answer_is_every_trade_as_before(ready: Ser
     assert [row["sl"] for row in again["trades"]] == [t.sl for t in sorted(trades, key=lambda t: t.ticket)]
 
 
-async def test_pages_list_every_trade_exactly_once_while_trades_open_and_close(ready: Services,
-                                                                              api: httpx.AsyncClient) -> None:
+async def test_pages_list_every_trade_exactly_once_while_trades_open_and_close(
+    ready: Services, api: httpx.AsyncClient
+) -> None:
     first = await managed(ready, 23)
     seen: list[int] = []
     page = (await api.get("/dtms/trades", params={"limit": 5})).json()

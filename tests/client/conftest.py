@@ -54,7 +54,13 @@ class FakeDtms:
             if self.ready:
                 body = HealthResponse(status="healthy", dtms_initialized=True, state="READY")
                 return JSONResponse(body.model_dump(), 200)
-            body = HealthResponse(status="unhealthy", readiness="not_ready", dtms_initialized=False, state="CONNECTING", reason="attempt 1 of 3")
+            body = HealthResponse(
+                status="unhealthy",
+                readiness="not_ready",
+                dtms_initialized=False,
+                state="CONNECTING",
+                reason="attempt 1 of 3",
+            )
             return JSONResponse(body.model_dump(), 503)
 
         @app.post("/dtms/trade/enable")
@@ -117,13 +123,23 @@ class FakeDtms:
         known = body.ticket in self.trades
         if not known:
             self.trades[body.ticket] = TradeDetail(
-                ticket=body.ticket, symbol=body.symbol, direction=body.direction, entry=body.entry or 1.0,
-                volume=body.volume or 0.01, sl=body.stop_loss or 0.0, tp=body.take_profit or 0.0, state="HEALTHY",
-                synthetic_r=body.stop_loss is None, r=0.0015, strategy_type=body.strategy_type,
+                ticket=body.ticket,
+                symbol=body.symbol,
+                direction=body.direction,
+                entry=body.entry or 1.0,
+                volume=body.volume or 0.01,
+                sl=body.stop_loss or 0.0,
+                tp=body.take_profit or 0.0,
+                state="HEALTHY",
+                synthetic_r=body.stop_loss is None,
+                r=0.0015,
+                strategy_type=body.strategy_type,
                 managed_by=body.strategy_type or "dtms_manager",
             )
         answer = EnableTradeResponse(
-            success=True, ticket=body.ticket, already_registered=known,
+            success=True,
+            ticket=body.ticket,
+            already_registered=known,
             trade_info=self.trades[body.ticket],
         )
         return JSONResponse(answer.model_dump())
@@ -140,12 +156,21 @@ class FakeDtms:
         ticket = 50_000_000 + len(self.order_requests)
         side = "BUY" if request["type"] == 0 else "SELL"
         self.positions[ticket] = (request["symbol"], side)
-        return JSONResponse({
-            "retcode": 10009, "deal": ticket + 7, "order": ticket, "volume": request["volume"],
-            "price": request["price"], "bid": QUOTES[request["symbol"]]["bid"],
-            "ask": QUOTES[request["symbol"]]["ask"], "comment": "Request executed", "request_id": 1,
-            "retcode_external": 0, "request": request,
-        })
+        return JSONResponse(
+            {
+                "retcode": 10009,
+                "deal": ticket + 7,
+                "order": ticket,
+                "volume": request["volume"],
+                "price": request["price"],
+                "bid": QUOTES[request["symbol"]]["bid"],
+                "ask": QUOTES[request["symbol"]]["ask"],
+                "comment": "Request executed",
+                "request_id": 1,
+                "retcode_external": 0,
+                "request": request,
+            }
+        )
 
 
 def _error(status: int, error: str, detail: str, field: str | None = None) -> JSONResponse:

@@ -30,23 +30,53 @@ def run_example(*args: str) -> subprocess.CompletedProcess[str]:
     env.pop("DTMS_API_TOKEN", None)
     return subprocess.run(
         [sys.executable, str(EXAMPLE), *args],
-        capture_output=True, text=True, timeout=60, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
     )
 
 
 def test_a_buy_is_opened_as_mt5_takes_it_then_registered(fake: Any, threaded_url: str) -> None:
-    run = run_example("--api-url", threaded_url, "--symbol", "EURUSD", "--side", "BUY", "--volume", "0.1",
-                      "--sl-distance", "0.0020", "--tp-distance", "0.004")
+    run = run_example(
+        "--api-url",
+        threaded_url,
+        "--symbol",
+        "EURUSD",
+        "--side",
+        "BUY",
+        "--volume",
+        "0.1",
+        "--sl-distance",
+        "0.0020",
+        "--tp-distance",
+        "0.004",
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     [request] = fake.order_requests
     assert request == {
-        "action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "price": 1.08522, "sl": 1.08322, "tp": 1.08922,
-        "deviation": 20, "magic": 240001, "comment": "dtms example bot", "type_filling": 1,
+        "action": 1,
+        "symbol": "EURUSD",
+        "volume": 0.1,
+        "type": 0,
+        "price": 1.08522,
+        "sl": 1.08322,
+        "tp": 1.08922,
+        "deviation": 20,
+        "magic": 240001,
+        "comment": "dtms example bot",
+        "type_filling": 1,
     }
     [body] = fake.enable_bodies
     ticket = body["ticket"]
     assert fake.positions[ticket] == ("EURUSD", "BUY")  # the ticket registered is the position opened
-    assert (body["direction"], body["entry"], body["stop_loss"], body["take_profit"]) == ("BUY", 1.08522, 1.08322, 1.08922)
+    assert (body["direction"], body["entry"], body["stop_loss"], body["take_profit"]) == (
+        "BUY",
+        1.08522,
+        1.08322,
+        1.08922,
+    )
     assert f"DTMS manages {ticket}: state HEALTHY" in run.stdout
     assert "from the SL" in run.stdout
 

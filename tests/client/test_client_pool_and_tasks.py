@@ -23,10 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _answer(request: httpx.Request) -> httpx.Response:
     ticket = json.loads(request.content)["ticket"]
-    info = {"ticket": ticket, "symbol": "EURUSD", "direction": "SELL", "entry": 1.0851, "volume": 0.05, "sl": 0.0,
-            "tp": 0.0, "state": "HEALTHY"}
-    return httpx.Response(200, json={"success": True, "ticket": ticket, "already_registered": False,
-                                     "trade_info": info})
+    info = {
+        "ticket": ticket,
+        "symbol": "EURUSD",
+        "direction": "SELL",
+        "entry": 1.0851,
+        "volume": 0.05,
+        "sl": 0.0,
+        "tp": 0.0,
+        "state": "HEALTHY",
+    }
+    return httpx.Response(
+        200, json={"success": True, "ticket": ticket, "already_registered": False, "trade_info": info}
+    )
 
 
 def _crash(request: httpx.Request) -> httpx.Response:

@@ -17,14 +17,20 @@ TRADE = {"symbol": "EURUSD", "direction": "buy", "entry_price": 1.0850, "volume"
 
 
 def ok(ticket: int = 1001, *, already: bool = False) -> httpx.Response:
-    info = TradeInfo(ticket=ticket, symbol="EURUSD", direction="BUY", entry=1.085, volume=0.1, sl=1.08, tp=0.0,
-                     state="HEALTHY")
+    info = TradeInfo(
+        ticket=ticket, symbol="EURUSD", direction="BUY", entry=1.085, volume=0.1, sl=1.08, tp=0.0, state="HEALTHY"
+    )
     answer = EnableTradeResponse(success=True, ticket=ticket, already_registered=already, trade_info=info)
     return httpx.Response(200, json=answer.model_dump())
 
 
-def refusal(status: int, error: str = "rejected", detail: str = "refused", field: str | None = None,
-            headers: dict[str, str] | None = None) -> httpx.Response:
+def refusal(
+    status: int,
+    error: str = "rejected",
+    detail: str = "refused",
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     return httpx.Response(status, json={"error": error, "detail": detail, "field": field}, headers=headers)
 
 
@@ -78,12 +84,29 @@ async def test_success_posts_the_contract_body_once() -> None:
 
 async def test_the_body_maps_the_names_existing_bots_use() -> None:
     script = Scripted(ok())
-    trade = {"ticket": 5, "symbol": "XAUUSD", "direction": "Sell", "entry": None, "entry_price": 2400.5,
-             "sl": 2410.0, "tp": 0, "volume": 0.02, "strategy_type": "range_scalp", "confidence": 71}
+    trade = {
+        "ticket": 5,
+        "symbol": "XAUUSD",
+        "direction": "Sell",
+        "entry": None,
+        "entry_price": 2400.5,
+        "sl": 2410.0,
+        "tp": 0,
+        "volume": 0.02,
+        "strategy_type": "range_scalp",
+        "confidence": 71,
+    }
     assert (await register(script, trade))[0] is True
     [body] = script.bodies()
-    assert body == {"ticket": 1001, "symbol": "XAUUSD", "direction": "SELL", "entry": 2400.5, "volume": 0.02,
-                    "stop_loss": 2410.0, "strategy_type": "range_scalp"}
+    assert body == {
+        "ticket": 1001,
+        "symbol": "XAUUSD",
+        "direction": "SELL",
+        "entry": 2400.5,
+        "volume": 0.02,
+        "stop_loss": 2410.0,
+        "strategy_type": "range_scalp",
+    }
     EnableTradeRequest.model_validate(body)
 
 
@@ -96,8 +119,9 @@ async def test_an_already_registered_trade_is_a_success(caplog: pytest.LogCaptur
 
 
 async def test_503_is_retried_with_growing_waits_until_it_succeeds() -> None:
-    script = Scripted(refusal(503, "not_ready", "engine is CONNECTING"), refusal(503, "not_ready", "engine is RECOVERING"),
-                      ok())
+    script = Scripted(
+        refusal(503, "not_ready", "engine is CONNECTING"), refusal(503, "not_ready", "engine is RECOVERING"), ok()
+    )
     result, sleeps = await register(script)
     assert result is True
     assert sleeps == [1.0, 2.0]
@@ -145,8 +169,11 @@ async def test_429_waits_as_long_as_the_server_asks() -> None:
 
 
 async def test_a_huge_or_dated_retry_after_does_not_stall_the_bot() -> None:
-    script = Scripted(refusal(503, headers={"Retry-After": "86400"}),
-                      refusal(503, headers={"Retry-After": "Wed, 21 Oct 2037 07:28:00 GMT"}), ok())
+    script = Scripted(
+        refusal(503, headers={"Retry-After": "86400"}),
+        refusal(503, headers={"Retry-After": "Wed, 21 Oct 2037 07:28:00 GMT"}),
+        ok(),
+    )
     result, sleeps = await register(script)
     assert result is True
     assert sleeps == [30.0, 2.0]

@@ -75,7 +75,11 @@ async def test_health_is_read_while_not_ready(dtms: DtmsClient, fake: Any) -> No
     fake.ready = False
     health = await dtms.health()
     assert (health.status, health.readiness, health.state, health.reason) == (
-        "unhealthy", "not_ready", "CONNECTING", "attempt 1 of 3")
+        "unhealthy",
+        "not_ready",
+        "CONNECTING",
+        "attempt 1 of 3",
+    )
     fake.ready = True
     assert (await dtms.health()).status == "healthy"
 

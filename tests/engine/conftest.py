@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
 
 #: A Wednesday in the London session, so sessions and bars are predictable.
-SIM_START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
+SIM_START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 
 
 async def no_sleep(_: float) -> None:
@@ -34,12 +34,19 @@ def engine_settings(**sections: Any) -> EngineSettings:
     return replace(EngineSettings(protection=SCRIPTED_PROTECTION), **sections)
 
 
-async def open_services(data_dir: Path, settings: EngineSettings | None = None, *, margin_mode: int = 2,
-                        autorun: bool = False) -> Services:
+async def open_services(
+    data_dir: Path, settings: EngineSettings | None = None, *, margin_mode: int = 2, autorun: bool = False
+) -> Services:
     app_settings = AppSettings(engine=settings or engine_settings())
     app_settings = replace(app_settings, terminal=replace(app_settings.terminal, sim_margin_mode=margin_mode))
-    options = RuntimeOptions(data_dir=data_dir, settings=app_settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=app_settings,
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
     return await Services.open(options, sleep=no_sleep, autorun=autorun)
 
 
@@ -74,11 +81,20 @@ async def ready(services: Services) -> Services:
     return services
 
 
-async def open_position(services: Services, symbol: str = "EURUSD", side: str = "BUY", volume: float = 1.0,
-                        sl: float = 0.0, tp: float = 0.0, magic: int = 0, comment: str = "") -> int:
+async def open_position(
+    services: Services,
+    symbol: str = "EURUSD",
+    side: str = "BUY",
+    volume: float = 1.0,
+    sl: float = 0.0,
+    tp: float = 0.0,
+    magic: int = 0,
+    comment: str = "",
+) -> int:
     """Open a position in the simulated terminal the way a bot would; returns its ticket."""
-    result = await services.gateway.control("open_position", symbol=symbol, type=side, volume=volume, sl=sl, tp=tp,
-                                            magic=magic, comment=comment)
+    result = await services.gateway.control(
+        "open_position", symbol=symbol, type=side, volume=volume, sl=sl, tp=tp, magic=magic, comment=comment
+    )
     assert result["retcode"] == 10009, result
     return int(result["order"])
 

@@ -8,8 +8,8 @@ import pytest
 from app.engine.model import ActionKind, ActionOutcome
 from app.runtime import Services
 
-from .test_protection import R, advance, buy_with_sl, position
 from .conftest import set_price
+from .test_protection import R, advance, buy_with_sl, position
 
 TRANSIENT = [10004, 10020, 10021, 10024, 10031]
 PERMANENT = [10016, 10030]
@@ -26,7 +26,9 @@ async def test_transient_answer_is_retried_then_succeeds(ready: Services, retcod
     await set_price(ready, "EURUSD", round(entry + 1.5 * R, 5))
     await ready.engine.step()
     p = await position(ready, ticket)
-    journal = [a for a in await ready.engine.journal(ticket) if a.kind in (ActionKind.BREAKEVEN, ActionKind.PARTIAL_TAKE)]
+    journal = [
+        a for a in await ready.engine.journal(ticket) if a.kind in (ActionKind.BREAKEVEN, ActionKind.PARTIAL_TAKE)
+    ]
     first = journal[-1]  # newest first: the oldest is the injected answer
     assert first.retcode == retcode and first.outcome is ActionOutcome.RETRYING
     assert any(a.outcome is ActionOutcome.SUCCESS for a in journal)
@@ -46,8 +48,9 @@ async def test_permanent_answer_is_a_journaled_failure_not_a_success(ready: Serv
     assert record.retcode == retcode and record.outcome is ActionOutcome.FAILED and record.attempt == 1
     assert trade.last_action == "BREAKEVEN FAILED"
     await ready.engine.step()
-    assert len([a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN]) == 1, \
+    assert len([a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN]) == 1, (
         "not resent unchanged at the next cycle"
+    )
     await advance(ready, 75)
     await ready.engine.step()
     assert (await position(ready, ticket)).sl == pytest.approx(entry + 0.1 * R, abs=1e-9), "tried again later"

@@ -42,8 +42,18 @@ async def test_nothing_is_sent_inside_the_freeze_level(ready: Services) -> None:
 
 
 def test_rules_round_prices_and_volumes_the_broker_way() -> None:
-    rules = SymbolRules(symbol="XAUUSD", digits=2, point=0.01, tick_size=0.05, stops_level=0, freeze_level=0,
-                        volume_min=0.01, volume_max=100.0, volume_step=0.01, filling_mode=1)
+    rules = SymbolRules(
+        symbol="XAUUSD",
+        digits=2,
+        point=0.01,
+        tick_size=0.05,
+        stops_level=0,
+        freeze_level=0,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        filling_mode=1,
+    )
     assert rules.round_price(2400.123) == 2400.10
     assert rules.round_price(2400.126) == 2400.15
     assert rules.round_volume_down(0.159) == 0.15

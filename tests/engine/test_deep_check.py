@@ -11,7 +11,8 @@ import pytest
 
 from app.config import AppSettings
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.model import ActionKind, DefensiveState as S, Direction
+from app.engine.model import ActionKind, Direction
+from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.engine.scoring.score import ScoringSettings, score_trade_with
 from app.engine.scoring.vocab import ComponentName
@@ -136,8 +137,10 @@ async def test_a_falling_market_walks_a_buy_down_the_defensive_states(ready: Ser
         if ready.engine.trade(ticket) is None:
             break
     transitions = await ready.engine.transitions(ticket)
-    assert [(t.from_state, t.to_state) for t in transitions[:2]] == [(S.HEALTHY, S.WARNING_L1),
-                                                                      (S.WARNING_L1, S.WARNING_L2)]
+    assert [(t.from_state, t.to_state) for t in transitions[:2]] == [
+        (S.HEALTHY, S.WARNING_L1),
+        (S.WARNING_L1, S.WARNING_L2),
+    ]
     assert transitions[0].score <= -2 and transitions[1].score <= -4
     journal = await ready.engine.journal(ticket)
     tightened = [a for a in journal if a.kind is ActionKind.TIGHTEN]
@@ -184,8 +187,14 @@ class CountingTransport(InProcessTransport):
 async def test_order_flow_delta_comes_from_trade_ticks_where_the_symbol_has_trade_flags(tmp_path) -> None:
     """BTCUSD's ticks carry buy/sell flags: its trade ticks are fetched once per bar close and the delta
     component is scored from them. EURUSD quotes bid and ask only: no ticks fetched, delta marked n/a."""
-    options = RuntimeOptions(data_dir=tmp_path, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=tmp_path,
+        settings=AppSettings(),
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
     transport = CountingTransport(options.terminal_spec())
     services = await Services.open(options, transport=transport, sleep=no_sleep, autorun=False)
     try:

@@ -9,12 +9,15 @@ import pytest
 from app.engine.defense.rules import (
     Decision,
     DefenseAction,
-    DefenseActionKind as K,
     DefenseSettings,
     decayed_warnings,
     decide,
 )
-from app.engine.model import DefensiveState as S, Direction, Trade
+from app.engine.defense.rules import (
+    DefenseActionKind as K,
+)
+from app.engine.model import DefensiveState as S
+from app.engine.model import Direction, Trade
 from app.engine.regime import Regime
 from app.engine.scoring.score import Score
 from app.engine.scoring.vocab import Confluence, MarketStructure, Session, Volatility
@@ -28,17 +31,41 @@ R = 0.0020
 def make_trade(direction: Direction = Direction.BUY, state: S = S.HEALTHY, **fields) -> Trade:
     entry = 1.1000
     sl = entry - R if direction is Direction.BUY else entry + R
-    values = dict(ticket=7, symbol="EURUSD", direction=direction, entry=entry, volume=1.0, sl=sl, tp=0.0,
-                  initial_sl=sl, initial_volume=1.0, r=R, state=state)
+    values = dict(
+        ticket=7,
+        symbol="EURUSD",
+        direction=direction,
+        entry=entry,
+        volume=1.0,
+        sl=sl,
+        tp=0.0,
+        initial_sl=sl,
+        initial_volume=1.0,
+        r=R,
+        state=state,
+    )
     values.update(fields)
     return Trade(**values)
 
 
 def make_score(total: float, direction: Direction = Direction.BUY, *, price: float = 1.0995, **flags) -> Score:
-    values = dict(symbol="EURUSD", direction=direction, components=(), total=total, confluence=Confluence.MIXED,
-                  regime=Regime(session=Session.LONDON, volatility=Volatility.NORMAL, structure=MarketStructure.TREND),
-                  bos_in_favour=False, bos_against=False, choch_against=False, vwap_flip_against=False,
-                  vwap=1.1, vwap_slope=0.0, vwap_threshold=0.0005, price=price, explanation="test")
+    values = dict(
+        symbol="EURUSD",
+        direction=direction,
+        components=(),
+        total=total,
+        confluence=Confluence.MIXED,
+        regime=Regime(session=Session.LONDON, volatility=Volatility.NORMAL, structure=MarketStructure.TREND),
+        bos_in_favour=False,
+        bos_against=False,
+        choch_against=False,
+        vwap_flip_against=False,
+        vwap=1.1,
+        vwap_slope=0.0,
+        vwap_threshold=0.0005,
+        price=price,
+        explanation="test",
+    )
     values.update(flags)
     return Score(**values)
 
@@ -98,8 +125,10 @@ def test_l1_to_l2_in_profit_closes_half_and_moves_sl_to_breakeven() -> None:
     assert run(trade, make_score(-3.9, price=1.1005)) is None
     d = run(trade, make_score(-4.0, price=1.1005))
     assert d.to_state is S.WARNING_L2
-    assert d.actions == (DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.4),
-                         DefenseAction(kind=K.MOVE_SL_BREAKEVEN, sl=trade.entry))
+    assert d.actions == (
+        DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.4),
+        DefenseAction(kind=K.MOVE_SL_BREAKEVEN, sl=trade.entry),
+    )
     assert d.flat_timer_until == NOW + 10  # the timer started at WARNING_L1 keeps running
 
 
@@ -174,8 +203,10 @@ def test_netting_account_closes_half_and_tightens_instead_of_hedging() -> None:
     trade = make_trade(state=S.WARNING_L2, volume=0.5, sl=1.1000)
     d = run(trade, make_score(-6.0, price=1.1020), hedging_account=False)
     assert d.to_state is S.HEDGED
-    assert d.actions == (DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.25),
-                         DefenseAction(kind=K.TIGHTEN, sl=pytest.approx(1.1020 - 0.3 * R)))
+    assert d.actions == (
+        DefenseAction(kind=K.PARTIAL_CLOSE, volume=0.25),
+        DefenseAction(kind=K.TIGHTEN, sl=pytest.approx(1.1020 - 0.3 * R)),
+    )
     assert "netting account" in d.reason and d.flat_timer_until == NOW + 75 * 60
 
 
@@ -286,7 +317,12 @@ def test_settings_defaults_and_validation() -> None:
     assert (s.warning_l1_score, s.warning_l2_score, s.hedge_score) == (-2, -4, -6)
     assert (s.healthy_again_score, s.l1_again_score, s.readd_min_score) == (0, -2, 1)
     assert (s.tighten_r, s.close_fraction, s.hedge_fraction, s.hedge_sl_atr, s.readd_fraction) == (
-        0.3, 0.5, 0.5, 0.5, 0.5)
+        0.3,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+    )
     assert (s.flat_timer_s, s.recovery_timer_s, s.warning_decay_s) == (4500, 1800, 1800)
     with pytest.raises(InvalidSettings):
         replace(s, hedge_score=-3)

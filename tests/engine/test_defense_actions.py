@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.defense.rules import DefenseActionKind as K, decide
 from app.engine.defense.actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
-from app.engine.model import ActionKind, ActionOutcome, DefensiveState as S, Direction, Trade
+from app.engine.defense.rules import DefenseActionKind as K
+from app.engine.defense.rules import decide
+from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
+from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.runtime import Services
 from app.terminal import constants as mt5
@@ -40,8 +42,15 @@ async def act(services: Services, trade: Trade, total: float, *, gated: bool = F
     now = services.engine.clock.now()
     hedging = int((await services.gateway.account_info()).margin_mode) == mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
     allowed, rail = services.engine.rails.risk_allowed(trade.symbol)
-    decision = decide(trade, score, now, services.engine.settings.defense, hedging_account=hedging, atr=ATR,
-                      risk_block=rail if gated and not allowed else "")
+    decision = decide(
+        trade,
+        score,
+        now,
+        services.engine.settings.defense,
+        hedging_account=hedging,
+        atr=ATR,
+        risk_block=rail if gated and not allowed else "",
+    )
     assert decision is not None
     rules = services.engine.market.get("EURUSD").rules
     await services.engine.defense.carry_out(trade, decision, rules=rules, bid=bid, ask=ask, hedging_account=hedging)
@@ -203,8 +212,11 @@ async def test_netting_account_closes_half_and_tightens_instead_of_hedging(tmp_p
         (position,) = (await positions(services)).values()
         assert position.ticket == trade.ticket and position.volume == pytest.approx(0.3)
         assert position.sl == pytest.approx(round(bid - 0.3 * R, 5))
-        assert trade.state is S.HEDGED and trade.hedge_ticket is None and "netting" in (
-            await services.engine.transitions(trade.ticket))[-1].reason
+        assert (
+            trade.state is S.HEDGED
+            and trade.hedge_ticket is None
+            and "netting" in (await services.engine.transitions(trade.ticket))[-1].reason
+        )
     finally:
         await services.close()
 
@@ -218,14 +230,21 @@ async def test_a_hedge_under_way_at_a_restart_is_settled_never_sent_twice(tmp_pa
         trade.state = S.WARNING_L2
         await services.engine.repository.save_trades([trade])
         bid, ask = await quote(services, "EURUSD")
-        decision = decide(trade, make_score(-7, price=bid), services.engine.clock.now(),
-                          services.engine.settings.defense, hedging_account=True, atr=ATR)
+        decision = decide(
+            trade,
+            make_score(-7, price=bid),
+            services.engine.clock.now(),
+            services.engine.settings.defense,
+            hedging_account=True,
+            atr=ATR,
+        )
         assert [a.kind for a in decision.actions] == [K.HEDGE]
         # the program stopped after persisting the pending transition (and, maybe, after the order went out)
         import json
 
         trade.pending_action = PENDING_PREFIX + json.dumps(
-            decision.as_dict() | {"volume_before": trade.volume, "sl_before": trade.sl})
+            decision.as_dict() | {"volume_before": trade.volume, "sl_before": trade.sl}
+        )
         await services.engine.repository.save_trades([trade])
         if opened:
             await open_position(services, "EURUSD", "SELL", 0.25, comment=hedge_comment(trade.ticket))
@@ -255,8 +274,10 @@ async def test_an_action_below_the_minimum_volume_is_journaled_once_per_state(re
     await act(ready, trade, -4.5)  # -> WARNING_L2: half of 0.01 cannot be closed
     assert trade.state is S.WARNING_L2
     assert (await kinds_in_journal(ready, trade.ticket)).count(partial) == 1
-    assert list(trade.cannot) == ["WARNING_L2:PARTIAL_CLOSE@0.01"] and "minimum" in trade.cannot[
-        "WARNING_L2:PARTIAL_CLOSE@0.01"]
+    assert (
+        list(trade.cannot) == ["WARNING_L2:PARTIAL_CLOSE@0.01"]
+        and "minimum" in trade.cannot["WARNING_L2:PARTIAL_CLOSE@0.01"]
+    )
     for _ in range(3):  # the score swings back and forth: L2 again and again, the same skip
         await act(ready, trade, -1.0)  # -> WARNING_L1
         await act(ready, trade, -4.5)  # -> WARNING_L2

@@ -14,15 +14,27 @@ from typing import Any
 import pytest
 
 from app.engine.defense.actions import PENDING_PREFIX
-from app.engine.model import DefensiveState as S, Trade, Transition
+from app.engine.model import DefensiveState as S
+from app.engine.model import Trade, Transition
 from app.runtime import Services
 from app.store.errors import StoreError
 
 from .conftest import open_services, set_price
 from .test_defense_actions import act, buy, positions
 
-SHOWN = ("state", "state_since", "sl", "volume", "hedge_ticket", "pending_action", "warnings", "flat_timer_until",
-         "recovery_timer_until", "closed_volume", "last_action")
+SHOWN = (
+    "state",
+    "state_since",
+    "sl",
+    "volume",
+    "hedge_ticket",
+    "pending_action",
+    "warnings",
+    "flat_timer_until",
+    "recovery_timer_until",
+    "closed_volume",
+    "last_action",
+)
 
 
 def shown(trade: Trade) -> dict[str, Any]:
@@ -30,8 +42,8 @@ def shown(trade: Trade) -> dict[str, Any]:
 
 
 class WatchedCommits:
-    """Wraps the repository's one-transaction commit (trade, journal and events): notes what the live trade showed while each commit was under
-    way, what was committed, and can make the commit carrying a transition fail."""
+    """Wraps the repository's one-transaction commit (trade, journal and events): notes what the live trade showed
+    while each commit was under way, what was committed, and can make the commit carrying a transition fail."""
 
     def __init__(self, services: Services, live: Trade, monkeypatch: pytest.MonkeyPatch) -> None:
         self.live = live
@@ -59,9 +71,12 @@ async def stored_baseline(services: Services, trade: Trade) -> dict[str, Any]:
     return shown(stored)
 
 
-@pytest.mark.parametrize(("start", "score", "reached"), [(S.HEALTHY, -2.5, S.WARNING_L1), (S.WARNING_L2, -6.5, S.HEDGED)])
-async def test_the_live_trade_shows_only_what_is_committed(ready: Services, monkeypatch: pytest.MonkeyPatch,
-                                                            start: S, score: float, reached: S) -> None:
+@pytest.mark.parametrize(
+    ("start", "score", "reached"), [(S.HEALTHY, -2.5, S.WARNING_L1), (S.WARNING_L2, -6.5, S.HEDGED)]
+)
+async def test_the_live_trade_shows_only_what_is_committed(
+    ready: Services, monkeypatch: pytest.MonkeyPatch, start: S, score: float, reached: S
+) -> None:
     trade, entry = await buy(ready, volume=0.5)
     trade.state = start
     last = await stored_baseline(ready, trade)
@@ -79,7 +94,8 @@ async def test_the_live_trade_shows_only_what_is_committed(ready: Services, monk
 
 
 async def test_a_failed_commit_leaves_the_trade_as_it_was_and_the_restart_settles_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     services = await open_services(tmp_path)
     try:
         assert await services.engine.start()

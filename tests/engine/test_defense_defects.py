@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.engine.defense.actions import hedge_comment
-from app.engine.model import ActionKind as A, ActionOutcome as O, DefensiveState as S
+from app.engine.model import ActionKind as A
+from app.engine.model import ActionOutcome as O
+from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.terminal import constants as mt5
 
@@ -32,13 +34,19 @@ async def test_defect_1_tighten_breakeven_hedge_and_close_all_are_orders_the_ter
         hedge = trade.hedge_ticket
         open_now = await positions(services)
         assert open_now[trade.ticket].sl == pytest.approx(entry) and open_now[hedge].comment == hedge_comment(
-            trade.ticket)
+            trade.ticket
+        )
         await act(services, trade, -1.0, choch_against=True)  # -> CLOSED: close the hedge and the trade
         assert await positions(services) == {}
         journal = [(a.kind, a.outcome, a.retcode) for a in reversed(await services.engine.journal(trade.ticket))]
-        assert journal == [(A.TIGHTEN, O.SUCCESS, DONE), (A.PARTIAL_CLOSE, O.SUCCESS, DONE),
-                           (A.BREAKEVEN, O.SUCCESS, DONE), (A.HEDGE, O.SUCCESS, DONE),
-                           (A.CLOSE_HEDGE, O.SUCCESS, DONE), (A.CLOSE, O.SUCCESS, DONE)]
+        assert journal == [
+            (A.TIGHTEN, O.SUCCESS, DONE),
+            (A.PARTIAL_CLOSE, O.SUCCESS, DONE),
+            (A.BREAKEVEN, O.SUCCESS, DONE),
+            (A.HEDGE, O.SUCCESS, DONE),
+            (A.CLOSE_HEDGE, O.SUCCESS, DONE),
+            (A.CLOSE, O.SUCCESS, DONE),
+        ]
     finally:
         await services.close()
 
@@ -49,8 +57,13 @@ async def test_defect_2_a_refused_partial_close_is_journaled_as_failed_never_as_
         assert await services.engine.start()
         trade, entry = await buy(services, volume=1.0)
         trade.state = S.WARNING_L1
-        await services.gateway.control("inject_fault", kind="retcode", retcode=mt5.TRADE_RETCODE_INVALID_FILL,
-                                       count=1, action=mt5.TRADE_ACTION_DEAL)
+        await services.gateway.control(
+            "inject_fault",
+            kind="retcode",
+            retcode=mt5.TRADE_RETCODE_INVALID_FILL,
+            count=1,
+            action=mt5.TRADE_ACTION_DEAL,
+        )
         await act(services, trade, -4.5)
         (partial,) = [a for a in await services.engine.journal(trade.ticket) if a.kind is A.PARTIAL_CLOSE]
         assert (partial.outcome, partial.retcode) == (O.FAILED, mt5.TRADE_RETCODE_INVALID_FILL)
@@ -109,8 +122,21 @@ async def test_defect_8_state_timers_counters_and_hedge_survive_a_restart_and_ca
         await act(services, trade, -4.5)
         await act(services, trade, -7.0)
         ticket = trade.ticket
-        kept = {name: getattr(trade, name) for name in ("state", "flat_timer_until", "hedge_ticket", "closed_volume",
-                                                       "warnings", "last_warning_at", "volume", "sl", "r", "score")}
+        kept = {
+            name: getattr(trade, name)
+            for name in (
+                "state",
+                "flat_timer_until",
+                "hedge_ticket",
+                "closed_volume",
+                "warnings",
+                "last_warning_at",
+                "volume",
+                "sl",
+                "r",
+                "score",
+            )
+        }
     finally:
         await services.close()
 
@@ -127,6 +153,10 @@ async def test_defect_8_state_timers_counters_and_hedge_survive_a_restart_and_ca
             await act(services, trade, -1.0)
         assert trade.state is S.CLOSED and await positions(services) == {}
         assert [t.to_state for t in await services.engine.transitions(trade.ticket)] == [
-            S.WARNING_L1, S.WARNING_L2, S.HEDGED, S.CLOSED]
+            S.WARNING_L1,
+            S.WARNING_L2,
+            S.HEDGED,
+            S.CLOSED,
+        ]
     finally:
         await services.close()

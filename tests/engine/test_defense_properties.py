@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.config import AppSettings
 from app.engine.defense.actions import hedge_comment, readd_comment
-from app.engine.model import ActionOutcome as O, ActionRecord, DefensiveState as S, Direction, Transition
+from app.engine.model import ActionOutcome as O
+from app.engine.model import ActionRecord, Direction, Transition
+from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
 from app.runtime import RuntimeOptions, Services
@@ -106,10 +109,17 @@ class Run:
 async def open_recorded(data_dir: Path, run: Run) -> Services:
     app_settings = AppSettings(engine=SETTINGS)
     app_settings = replace(app_settings, terminal=replace(app_settings.terminal, sim_margin_mode=run.margin_mode))
-    options = RuntimeOptions(data_dir=data_dir, settings=app_settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
-    services = await Services.open(options, transport=RecordingTransport(options.terminal_spec(), run.sends),
-                                   sleep=no_sleep, autorun=False)
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=app_settings,
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
+    services = await Services.open(
+        options, transport=RecordingTransport(options.terminal_spec(), run.sends), sleep=no_sleep, autorun=False
+    )
     assert await services.engine.start()
     return services
 
@@ -127,8 +137,16 @@ async def until_ready(services: Services) -> None:
     raise AssertionError(f"engine not ready: {services.engine.lifecycle}")
 
 
-async def play(data_dir: Path, run: Run, path: list[tuple[float, float]], r_pips: int,
-               faults: dict[int, tuple[str, dict[str, Any]]], restarts: set[int], noise: float, seed: int) -> None:
+async def play(
+    data_dir: Path,
+    run: Run,
+    path: list[tuple[float, float]],
+    r_pips: int,
+    faults: dict[int, tuple[str, dict[str, Any]]],
+    restarts: set[int],
+    noise: float,
+    seed: int,
+) -> None:
     services = await open_recorded(data_dir, run)
     try:
         for symbol, direction in OWNED.items():
@@ -150,8 +168,9 @@ async def play(data_dir: Path, run: Run, path: list[tuple[float, float]], r_pips
                 await services.close()
                 services = await open_recorded(data_dir, run)
             if noise:
-                await services.gateway.control("random_faults", seed=seed + step, probability=noise,
-                                               kinds=["ipc_timeout", "disconnect", "retcode"])
+                await services.gateway.control(
+                    "random_faults", seed=seed + step, probability=noise, kinds=["ipc_timeout", "disconnect", "retcode"]
+                )
             if step in faults:
                 kind, params = faults[step]
                 await services.gateway.control("inject_fault", kind=kind, **params)
@@ -205,12 +224,16 @@ def check_each_transition_acts_once(run: Run) -> None:
         opened = Counter(str(d.comment) for d in run.deals if int(d.entry) == mt5.DEAL_ENTRY_IN)
         assert opened[hedge_comment(ticket)] <= into[S.HEDGED], (ticket, transitions)
         assert opened[readd_comment(ticket)] <= moves[(S.RECOVERING, S.HEALTHY)], (ticket, transitions)
-        reductions = [d for d in run.deals if int(d.position_id) == ticket and int(d.entry) == mt5.DEAL_ENTRY_OUT
-                      and int(d.magic) == MAGIC]
+        reductions = [
+            d
+            for d in run.deals
+            if int(d.position_id) == ticket and int(d.entry) == mt5.DEAL_ENTRY_OUT and int(d.magic) == MAGIC
+        ]
         # one partial take, one close per WARNING_L2 and per HEDGED, and the final close
         assert len(reductions) <= 2 + moves[(S.WARNING_L1, S.WARNING_L2)] + into[S.HEDGED], (ticket, transitions)
-    done = Counter((a.ticket, a.at, a.kind, a.request.get("position")) for a in run.journal
-                   if a.outcome is O.SUCCESS and a.request)
+    done = Counter(
+        (a.ticket, a.at, a.kind, a.request.get("position")) for a in run.journal if a.outcome is O.SUCCESS and a.request
+    )
     assert max(done.values(), default=0) <= 1, [key for key, count in done.items() if count > 1]
 
 
@@ -294,8 +317,13 @@ def as_path(drawn: list[tuple[int, float]]) -> list[tuple[float, float]]:
     seed=st.integers(0, 10_000),
 )
 async def test_whatever_the_market_and_the_terminal_do_dtms_keeps_its_promises(
-    margin_mode: int, drawn: list[tuple[int, float]], r_pips: int, faults: dict[int, tuple[str, dict[str, Any]]],
-    restarts: set[int], noise: float, seed: int,
+    margin_mode: int,
+    drawn: list[tuple[int, float]],
+    r_pips: int,
+    faults: dict[int, tuple[str, dict[str, Any]]],
+    restarts: set[int],
+    noise: float,
+    seed: int,
 ) -> None:
     run = Run(margin_mode=margin_mode)
     with tempfile.TemporaryDirectory() as data_dir:

@@ -21,9 +21,12 @@ from typing import Any
 import pytest
 
 from app.engine.deep_check import DefenseDeepCheck
-from app.engine.defense.rules import DefenseSettings
 from app.engine.defense.actions import hedge_comment, readd_comment
-from app.engine.model import ActionKind as A, ActionOutcome as O, ActionRecord, DefensiveState as S, Trade, Transition
+from app.engine.defense.rules import DefenseSettings
+from app.engine.model import ActionKind as A
+from app.engine.model import ActionOutcome as O
+from app.engine.model import ActionRecord, Trade, Transition
+from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.runtime import Services
 from app.terminal import constants as mt5
@@ -101,10 +104,14 @@ REBOUND = PricePath(name="rebound", knots=((0, 0.0), (110, -0.22), (170, 0.10)))
 PULLBACK_IN_PROFIT = PricePath(name="pullback", knots=((0, 0.0), (120, -0.24), (160, -0.24)), entry_offset_pct=-0.3)
 #: The hedge's SL 10 ATR away instead of 0.5: a rebound strong enough to break structure upwards would
 #: otherwise stop the hedge out first (see the relapse path, where that happens).
-RECOVERY = PricePath(name="recovery", knots=((0, 0.0), (140, -0.28), (150, -0.28), (165, 0.10), (260, 0.40)),
-                     defense=DefenseSettings(hedge_sl_atr=10.0))
-RELAPSE = PricePath(name="relapse", knots=((0, 0.0), (140, -0.28), (160, 0.30), (170, 0.30), (195, -0.05),
-                                           (230, -0.05)))
+RECOVERY = PricePath(
+    name="recovery",
+    knots=((0, 0.0), (140, -0.28), (150, -0.28), (165, 0.10), (260, 0.40)),
+    defense=DefenseSettings(hedge_sl_atr=10.0),
+)
+RELAPSE = PricePath(
+    name="relapse", knots=((0, 0.0), (140, -0.28), (160, 0.30), (170, 0.30), (195, -0.05), (230, -0.05))
+)
 CRASH = PricePath(name="crash", knots=((0, 0.0), (120, -0.24), (125, -0.24), (135, -0.90), (160, -0.90)))
 
 _walks: dict[tuple[str, int], Walk] = {}
@@ -156,19 +163,27 @@ async def _moment(services: Services, trade: Trade, transition: Transition) -> M
     check = services.engine.cycle.deep_check
     assert isinstance(check, DefenseDeepCheck) and data is not None
     atr = (await check.analysis(SYMBOL, data, services.engine.clock.now())).atr
-    records = tuple(a for a in reversed(await services.engine.journal(trade.ticket, limit=1000))
-                    if a.at == transition.at)
-    return Moment(transition=transition, trade=copy.deepcopy(trade), bid=bid, ask=ask,
-                  atr=atr if math.isfinite(atr) else float(data.atr_m15 or 0.0),
-                  positions=await services.gateway.positions(symbol=SYMBOL), records=records)
+    records = tuple(
+        a for a in reversed(await services.engine.journal(trade.ticket, limit=1000)) if a.at == transition.at
+    )
+    return Moment(
+        transition=transition,
+        trade=copy.deepcopy(trade),
+        bid=bid,
+        ask=ask,
+        atr=atr if math.isfinite(atr) else float(data.atr_m15 or 0.0),
+        positions=await services.gateway.positions(symbol=SYMBOL),
+        records=records,
+    )
 
 
 def volume_step_down(volume: float) -> float:
     return math.floor(volume / 0.01 + 1e-9) * 0.01
 
 
-@pytest.fixture(params=[mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING],
-                ids=["hedging", "netting"])
+@pytest.fixture(
+    params=[mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING], ids=["hedging", "netting"]
+)
 def account(request: pytest.FixtureRequest) -> int:
     return int(request.param)
 
@@ -196,8 +211,9 @@ async def test_healthy_to_warning_l1_tightens_the_sl_and_starts_the_flat_timer(a
     assert moment.records[0].request["sl"] == pytest.approx(tightened)
 
 
-async def test_warning_l1_back_to_healthy_stops_the_flat_timer_and_sends_nothing(account: int,
-                                                                                 walks_root: Path) -> None:
+async def test_warning_l1_back_to_healthy_stops_the_flat_timer_and_sends_nothing(
+    account: int, walks_root: Path
+) -> None:
     walk = await walked(REBOUND, account, walks_root)
     warned = walk.at(S.HEALTHY, S.WARNING_L1)
     moment = walk.at(S.WARNING_L1, S.HEALTHY)
@@ -241,8 +257,9 @@ async def test_warning_l2_back_to_l1_sends_nothing(account: int, walks_root: Pat
 # --- WARNING_L2 -> HEDGED ------------------------------------------------------------------------------
 
 
-async def test_warning_l2_to_hedged_hedges_or_on_netting_closes_half_and_tightens(account: int,
-                                                                                 walks_root: Path) -> None:
+async def test_warning_l2_to_hedged_hedges_or_on_netting_closes_half_and_tightens(
+    account: int, walks_root: Path
+) -> None:
     walk = await walked(FALL, account, walks_root)
     moment = walk.at(S.WARNING_L2, S.HEDGED)
     reduced = walk.before(moment)
@@ -275,8 +292,9 @@ async def test_warning_l2_to_hedged_hedges_or_on_netting_closes_half_and_tighten
 # --- HEDGED -> CLOSED / RECOVERING -----------------------------------------------------------------------
 
 
-async def test_hedged_closes_the_trade_and_its_hedge_when_the_flat_timer_expires(account: int,
-                                                                                walks_root: Path) -> None:
+async def test_hedged_closes_the_trade_and_its_hedge_when_the_flat_timer_expires(
+    account: int, walks_root: Path
+) -> None:
     walk = await walked(FALL, account, walks_root)
     hedged = walk.at(S.WARNING_L2, S.HEDGED)
     moment = walk.at(S.HEDGED, S.CLOSED)
@@ -289,8 +307,7 @@ async def test_hedged_closes_the_trade_and_its_hedge_when_the_flat_timer_expires
     assert walk.archived.state is S.CLOSED and walk.archived.hedge_ticket is None
 
 
-async def test_hedged_to_recovering_on_a_break_of_structure_closes_the_hedge(account: int,
-                                                                            walks_root: Path) -> None:
+async def test_hedged_to_recovering_on_a_break_of_structure_closes_the_hedge(account: int, walks_root: Path) -> None:
     walk = await walked(RECOVERY, account, walks_root)
     hedged = walk.at(S.WARNING_L2, S.HEDGED)
     moment = walk.at(S.HEDGED, S.RECOVERING)
@@ -337,8 +354,9 @@ async def test_recovering_to_healthy_re_adds_half_the_volume_closed_earlier(acco
         assert moment.trade.volume == pytest.approx(own.volume)
 
 
-async def test_recovering_closes_everything_when_its_timer_expires_without_recovery(account: int,
-                                                                                   walks_root: Path) -> None:
+async def test_recovering_closes_everything_when_its_timer_expires_without_recovery(
+    account: int, walks_root: Path
+) -> None:
     walk = await walked(RELAPSE, account, walks_root)
     recovering = walk.at(S.HEDGED, S.RECOVERING)
     moment = walk.at(S.RECOVERING, S.CLOSED)

@@ -17,9 +17,13 @@ from typing import Any
 import pytest
 
 from app.config import AppSettings
-from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K, decide
 from app.engine.defense.actions import PENDING_PREFIX, SETTLED, hedge_comment, readd_comment
-from app.engine.model import ActionKind as A, ActionOutcome as O, DefensiveState as S, Trade
+from app.engine.defense.rules import Decision, DefenseAction, decide
+from app.engine.defense.rules import DefenseActionKind as K
+from app.engine.model import ActionKind as A
+from app.engine.model import ActionOutcome as O
+from app.engine.model import DefensiveState as S
+from app.engine.model import Trade
 from app.engine.registry import Registration
 from app.errors import TemporaryError
 from app.runtime import RuntimeOptions, Services
@@ -51,11 +55,26 @@ async def _open(services: Services, volume: float = 1.0) -> Trade:
     return (await services.engine.register(Registration(ticket=ticket))).trade
 
 
-def _under_way(trade: Trade, to_state: S, *actions: DefenseAction, at: float, flat: float | None = None,
-               recovery: float | None = None) -> None:
+def _under_way(
+    trade: Trade,
+    to_state: S,
+    *actions: DefenseAction,
+    at: float,
+    flat: float | None = None,
+    recovery: float | None = None,
+) -> None:
     """Write the transition into the trade as ``carry_out`` does before it sends anything."""
-    decision = Decision(ticket=trade.ticket, from_state=trade.state, to_state=to_state, reason="test", score=-5.0,
-                        at=at, actions=actions, flat_timer_until=flat, recovery_timer_until=recovery)
+    decision = Decision(
+        ticket=trade.ticket,
+        from_state=trade.state,
+        to_state=to_state,
+        reason="test",
+        score=-5.0,
+        at=at,
+        actions=actions,
+        flat_timer_until=flat,
+        recovery_timer_until=recovery,
+    )
     pending = decision.as_dict() | {"unknown": [], "done": 0, "volume_before": trade.volume, "sl_before": trade.sl}
     trade.pending_action = PENDING_PREFIX + json.dumps(pending)
 
@@ -70,9 +89,20 @@ async def stop_with_everything_under_way(services: Services, done: bool) -> dict
     control = services.gateway.control
     bid, ask = await quote(services, "EURUSD")
     await set_price(services, "EURUSD", bid, ask)
-    trades = {name: await _open(services) for name in
-              ("tighten", "partial", "breakeven", "hedge", "close_hedge", "close_all", "readd", "partial_take",
-               "trail")}
+    trades = {
+        name: await _open(services)
+        for name in (
+            "tighten",
+            "partial",
+            "breakeven",
+            "hedge",
+            "close_hedge",
+            "close_all",
+            "readd",
+            "partial_take",
+            "trail",
+        )
+    }
     await set_price(services, "EURUSD", round(bid + 0.0010, 5))  # 5 pips in profit: breakeven is possible
     bid, _ = await quote(services, "EURUSD")
     now = services.engine.clock.now()
@@ -98,8 +128,9 @@ async def stop_with_everything_under_way(services: Services, done: bool) -> dict
 
     trade = trades["hedge"]
     trade.state = S.WARNING_L2
-    _under_way(trade, S.HEDGED, DefenseAction(kind=K.HEDGE, volume=0.5, sl=round(bid + 0.002, 5)), at=now,
-               flat=now + FLAT_S)
+    _under_way(
+        trade, S.HEDGED, DefenseAction(kind=K.HEDGE, volume=0.5, sl=round(bid + 0.002, 5)), at=now, flat=now + FLAT_S
+    )
     if done:
         await _hedge_for(services, trade)
 
@@ -254,8 +285,14 @@ async def test_a_terminal_lost_half_way_keeps_what_was_done_and_settles_the_rest
     close went through: that close is journaled from its own answer, the transition stays pending, and the
     next cycle settles the rest from the terminal (the trade is still open: not sent again blindly, the next
     check closes it) without taking anything for a change made outside DTMS."""
-    options = RuntimeOptions(data_dir=tmp_path, settings=AppSettings(), terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=tmp_path,
+        settings=AppSettings(),
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
     transport = LosingTransport(options.terminal_spec())
     services = await Services.open(options, transport=transport, sleep=no_sleep, autorun=False)
     try:
@@ -265,13 +302,20 @@ async def test_a_terminal_lost_half_way_keeps_what_was_done_and_settles_the_rest
         now = services.engine.clock.now()
         trade.state, trade.hedge_ticket, trade.flat_timer_until = S.HEDGED, hedge, now
         bid, ask = await quote(services, "EURUSD")
-        decision = decide(trade, make_score(-1.0, price=bid), now, services.engine.settings.defense,
-                          hedging_account=True)
+        decision = decide(
+            trade, make_score(-1.0, price=bid), now, services.engine.settings.defense, hedging_account=True
+        )
         assert [a.kind for a in decision.actions] == [K.CLOSE_ALL]
         transport.lose_at = ("positions_get", 2)  # the hedge is looked up and closed; then no answer
         with pytest.raises(TemporaryError):
-            await services.engine.defense.carry_out(trade, decision, rules=services.engine.market.get("EURUSD").rules,
-                                                    bid=bid, ask=ask, hedging_account=True)
+            await services.engine.defense.carry_out(
+                trade,
+                decision,
+                rules=services.engine.market.get("EURUSD").rules,
+                bid=bid,
+                ask=ask,
+                hedging_account=True,
+            )
         stored = await services.engine.repository.load_trade(trade.ticket)
         assert stored.pending_action.startswith(PENDING_PREFIX) and stored.hedge_ticket is None
         journal = await services.engine.journal(trade.ticket)
@@ -279,14 +323,19 @@ async def test_a_terminal_lost_half_way_keeps_what_was_done_and_settles_the_rest
 
         await services.engine.step()  # settles during reconciliation; the deep check of the same cycle closes
         journal = list(reversed(await services.engine.journal(trade.ticket)))
-        assert [(r.kind, r.outcome) for r in journal] == [(A.CLOSE_HEDGE, O.SUCCESS), (A.CLOSE, O.NOT_SENT),
-                                                          (A.CLOSE, O.SUCCESS)]
+        assert [(r.kind, r.outcome) for r in journal] == [
+            (A.CLOSE_HEDGE, O.SUCCESS),
+            (A.CLOSE, O.NOT_SENT),
+            (A.CLOSE, O.SUCCESS),
+        ]
         assert journal[0].retcode == 10009 and journal[1].detail.startswith(SETTLED) and journal[2].retcode == 10009
         assert [(t.from_state, t.to_state) for t in await services.engine.transitions(trade.ticket)] == [
-            (S.HEDGED, S.CLOSED)]
+            (S.HEDGED, S.CLOSED)
+        ]
         assert await services.gateway.positions() == ()
         closes = [d for d in await services.gateway.history_deals(position=hedge)] + [
-            d for d in await services.gateway.history_deals(position=trade.ticket)]
+            d for d in await services.gateway.history_deals(position=trade.ticket)
+        ]
         assert sorted(int(d.entry) for d in closes) == [0, 0, 1, 1]  # each opened once, closed once
         await services.engine.step()
         assert (await services.engine.find_trade(trade.ticket)).close_reason == "closed by DTMS"

@@ -25,8 +25,9 @@ async def test_lost_answer_is_checked_before_the_request_is_sent_again(ready: Se
     await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
     await ready.engine.step()
     assert (await position(ready, ticket)).sl == pytest.approx(entry + 0.1 * R, abs=1e-9)
-    records = sorted((a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN),
-                     key=lambda a: a.attempt)
+    records = sorted(
+        (a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN), key=lambda a: a.attempt
+    )
     assert records[0].outcome is ActionOutcome.RETRYING and "answer lost" in records[0].detail
     assert "was not done" in records[0].detail
     assert records[-1].outcome is ActionOutcome.SUCCESS
@@ -35,8 +36,9 @@ async def test_lost_answer_is_checked_before_the_request_is_sent_again(ready: Se
 async def test_a_trade_no_longer_managed_gets_nothing_more(ready: Services) -> None:
     ticket, entry = await buy_with_sl(ready)
     trade = ready.engine.trade(ticket)
-    executor = ActionExecutor(ready.gateway, ExecutionSettings(), ready.engine.clock.now, sleep=no_sleep,
-                              owns=lambda _ticket: False)
+    executor = ActionExecutor(
+        ready.gateway, ExecutionSettings(), ready.engine.clock.now, sleep=no_sleep, owns=lambda _ticket: False
+    )
     result = await executor.set_stops(trade, sl=round(entry - 0.5 * R, 5), tp=0.0, kind=ActionKind.TIGHTEN)
     assert not result.ok and result.outcome is ActionOutcome.NOT_SENT
     assert "no longer manages" in result.records[0].detail

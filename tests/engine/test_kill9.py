@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_child_and_kill(data_dir: Path, after_s: float) -> tuple[set[int], set[int]]:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.engine.kill_child", str(data_dir)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     acked: set[int] = set()

@@ -25,11 +25,14 @@ def register_until_stopped(url: str, stop: threading.Event, acked: list[int], re
         while not stop.is_set():
             n += 1
             try:
-                opened = client.post("/sim/order_send", json={
-                    "action": 1, "symbol": "EURUSD", "volume": 0.01, "type": 0, "type_filling": 1})
+                opened = client.post(
+                    "/sim/order_send",
+                    json={"action": 1, "symbol": "EURUSD", "volume": 0.01, "type": 0, "type_filling": 1},
+                )
                 ticket = opened.json()["order"]
-                answer = client.post("/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD",
-                                                                 "direction": "BUY"})
+                answer = client.post(
+                    "/dtms/trade/enable", json={"ticket": ticket, "symbol": "EURUSD", "direction": "BUY"}
+                )
                 if answer.status_code == 200:
                     acked.append(ticket)
                 if n % 3 == 0 and client.post("/dtms/trade/disable", json={"ticket": ticket}).status_code == 200:
@@ -78,16 +81,19 @@ def damage(database: Path, rng: random.Random) -> None:
         file.write(rng.randbytes(size // 3))
 
 
-def register_mixed_until_stopped(url: str, stop: threading.Event, acked: dict[int, str], released: list[int],
-                                 opened: list[int], asked: list[int]) -> None:
+def register_mixed_until_stopped(
+    url: str, stop: threading.Event, acked: dict[int, str], released: list[int], opened: list[int], asked: list[int]
+) -> None:
     """Some trades for DTMS, some for another manager ("grid"), every third released again."""
     with httpx.Client(base_url=url, timeout=5) as client:
         n = 0
         while not stop.is_set():
             n += 1
             try:
-                ticket = client.post("/sim/order_send", json={
-                    "action": 1, "symbol": "EURUSD", "volume": 0.01, "type": 0, "type_filling": 1}).json()["order"]
+                ticket = client.post(
+                    "/sim/order_send",
+                    json={"action": 1, "symbol": "EURUSD", "volume": 0.01, "type": 0, "type_filling": 1},
+                ).json()["order"]
                 opened.append(ticket)
                 owner = "grid" if n % 2 else "DTMS"
                 body = {"ticket": ticket, "symbol": "EURUSD", "direction": "BUY"}
@@ -114,8 +120,10 @@ async def test_sigkill_and_a_damaged_database_between_rounds_lose_no_acknowledge
             damage(tmp_path / "dtms.sqlite3", rng)
         with running(tmp_path) as (program, ready_client):
             stop = threading.Event()
-            bot = threading.Thread(target=register_mixed_until_stopped,
-                                   args=(str(ready_client.base_url), stop, acked, released, opened, asked))
+            bot = threading.Thread(
+                target=register_mixed_until_stopped,
+                args=(str(ready_client.base_url), stop, acked, released, opened, asked),
+            )
             bot.start()
             time.sleep(rng.uniform(0.8, 1.5))
             program.process.kill()

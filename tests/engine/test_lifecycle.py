@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.engine.model import LifecycleState
-from app.errors import EngineNotReady
 from app.engine.registry import Registration
+from app.errors import EngineNotReady
 
 from .conftest import Recorded, open_services
 
@@ -41,8 +41,11 @@ async def test_fails_after_three_attempts_with_the_reason_then_retries(tmp_path:
         assert not await services.engine.start()
         assert services.engine.state is LifecycleState.FAILED
         assert "3 attempts" in services.engine.lifecycle.reason
-        attempts = [e.payload["attempt"] for e in recorded.of("lifecycle") if e.payload["state"] == "CONNECTING"
-                    and e.payload["retry_in"] is None]
+        attempts = [
+            e.payload["attempt"]
+            for e in recorded.of("lifecycle")
+            if e.payload["state"] == "CONNECTING" and e.payload["retry_in"] is None
+        ]
         assert attempts == [1, 2, 3]
         delays = [e.payload["retry_in"] for e in recorded.of("lifecycle") if e.payload["retry_in"] is not None]
         assert delays == [1.0, 2.0]

@@ -39,8 +39,9 @@ async def test_close_part_reaches_the_position_and_the_journal(ready: Services) 
     assert p["manual"] and p["volume"] == pytest.approx(0.25) and p["r"] == pytest.approx(0.5, abs=0.06)
     assert p["money"] == pytest.approx(0.25 * 100_000 * (p["price"] - entry), rel=0.01)
     await ready.engine.step()
-    assert not [a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.EXTERNAL_CHANGE], \
+    assert not [a for a in await ready.engine.journal(ticket) if a.kind is ActionKind.EXTERNAL_CHANGE], (
         "the trader's close is not taken for a change made outside DTMS"
+    )
 
 
 async def test_close_whole_trade_is_archived_as_closed_by_dtms(ready: Services) -> None:
@@ -135,8 +136,10 @@ async def test_transition_events_carry_what_was_done(ready: Services) -> None:
 
 def test_why_not_next_names_the_rule_that_held_the_trade() -> None:
     from app.engine.model import Direction, Trade
-    trade = Trade(ticket=1, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=1, sl=1.09, tp=0,
-                  state=S.WARNING_L1)
+
+    trade = Trade(
+        ticket=1, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=1, sl=1.09, tp=0, state=S.WARNING_L1
+    )
     settings = DefenseSettings()
     assert why_not_next(trade, -3.0, settings) == ""
     assert "one step per deep check" in why_not_next(trade, -6.35, settings)

@@ -11,16 +11,42 @@ from app.terminal.structs import TradeDeal
 NOW = 1_772_618_400.0  # 10:00 UTC
 
 
-def deal(profit: float, *, at: float, reason: int = mt5.DEAL_REASON_CLIENT, type_: int = mt5.DEAL_TYPE_SELL,
-         entry: int = mt5.DEAL_ENTRY_OUT, ticket: int = 1) -> TradeDeal:
-    return TradeDeal(ticket=ticket, order=ticket, time=int(at), time_msc=int(at * 1000), type=type_, entry=entry,
-                     magic=0, position_id=ticket, reason=reason, volume=1.0, price=1.0, commission=0.0, swap=0.0,
-                     profit=profit, fee=0.0, symbol="EURUSD", comment="", external_id="")
+def deal(
+    profit: float,
+    *,
+    at: float,
+    reason: int = mt5.DEAL_REASON_CLIENT,
+    type_: int = mt5.DEAL_TYPE_SELL,
+    entry: int = mt5.DEAL_ENTRY_OUT,
+    ticket: int = 1,
+) -> TradeDeal:
+    return TradeDeal(
+        ticket=ticket,
+        order=ticket,
+        time=int(at),
+        time_msc=int(at * 1000),
+        type=type_,
+        entry=entry,
+        magic=0,
+        position_id=ticket,
+        reason=reason,
+        volume=1.0,
+        price=1.0,
+        commission=0.0,
+        swap=0.0,
+        profit=profit,
+        fee=0.0,
+        symbol="EURUSD",
+        comment="",
+        external_id="",
+    )
 
 
 def test_deposits_and_withdrawals_are_not_losses() -> None:
-    deals = [deal(-5000.0, at=NOW - 100, type_=mt5.DEAL_TYPE_BALANCE, entry=mt5.DEAL_ENTRY_IN),
-             deal(-50.0, at=NOW - 50)]
+    deals = [
+        deal(-5000.0, at=NOW - 100, type_=mt5.DEAL_TYPE_BALANCE, entry=mt5.DEAL_ENTRY_IN),
+        deal(-50.0, at=NOW - 50),
+    ]
     assert realized_profit(deals, NOW - 86400) == -50.0
 
 

@@ -39,11 +39,21 @@ class Wall:
         return self.t
 
 
-async def open_live(data_dir: Path, wall: Wall | None = None, settings: AppSettings | None = None,
-                    speed: float = 0.0, start: bool = True) -> Services:
-    options = RuntimeOptions(data_dir=data_dir, settings=settings or AppSettings(engine=engine_settings()),
-                             terminal=TerminalKind.SIM,
-                             sim_speed=speed, sim_start=SIM_START if speed == 0.0 else None, in_process=False)
+async def open_live(
+    data_dir: Path,
+    wall: Wall | None = None,
+    settings: AppSettings | None = None,
+    speed: float = 0.0,
+    start: bool = True,
+) -> Services:
+    options = RuntimeOptions(
+        data_dir=data_dir,
+        settings=settings or AppSettings(engine=engine_settings()),
+        terminal=TerminalKind.SIM,
+        sim_speed=speed,
+        sim_start=SIM_START if speed == 0.0 else None,
+        in_process=False,
+    )
     kwargs = {"wall": wall} if wall is not None else {}
     services = await Services.open(options, sleep=no_sleep, autorun=False, **kwargs)
     if start:
@@ -119,8 +129,11 @@ async def test_algo_trading_off_is_a_rail_that_blocks_explains_and_clears(live: 
     assert not rail(live, "trading_permission").tripped
     await live.engine.step()
     assert await sl_of(live, ticket) == pytest.approx(entry + 0.1 * R, abs=1e-9), "protection resumes"
-    moves = [a for a in await live.engine.journal(ticket) if a.kind is ActionKind.BREAKEVEN
-             and a.outcome is ActionOutcome.SUCCESS]
+    moves = [
+        a
+        for a in await live.engine.journal(ticket)
+        if a.kind is ActionKind.BREAKEVEN and a.outcome is ActionOutcome.SUCCESS
+    ]
     assert len(moves) == 1, "sent once"
 
 
@@ -146,7 +159,8 @@ async def test_permissions_are_read_at_connect(tmp_path: Path, wall: Wall) -> No
 
 
 async def test_a_symbol_outside_market_watch_with_history_loading_holds_back_only_its_own_trades(
-        tmp_path: Path, wall: Wall) -> None:
+    tmp_path: Path, wall: Wall
+) -> None:
     first = await open_live(tmp_path, wall)
     try:
         eur, eur_entry = await buy(first, "EURUSD")
@@ -255,8 +269,9 @@ async def test_a_partly_filled_hedge_close_is_completed_with_fok_preferred(live:
     await live.engine.market.refresh_rules("EURUSD")
     await live.gateway.control("inject_fault", kind="partial_fill", fraction=0.4)
     await live.engine.step()
-    closes = sorted((a for a in await live.engine.journal(ticket) if a.kind is ActionKind.CLOSE_HEDGE),
-                    key=lambda a: a.id or 0)
+    closes = sorted(
+        (a for a in await live.engine.journal(ticket) if a.kind is ActionKind.CLOSE_HEDGE), key=lambda a: a.id or 0
+    )
     assert [a.retcode for a in closes] == [10010, 10009], "the rest of the hedge is closed at once"
     assert [a.request["volume"] for a in closes] == [1.0, 0.6]
     assert all(a.request["type_filling"] == mt5.ORDER_FILLING_IOC for a in closes), "the only policy allowed"
@@ -284,8 +299,12 @@ async def test_a_hedge_that_cannot_be_filled_stays_managed(live: Services) -> No
 
 async def test_instant_execution_closes_with_fok_even_when_ioc_is_listed(live: Services) -> None:
     ticket, entry = await buy(live, volume=1.0)
-    await live.gateway.control("configure_symbol", symbol="EURUSD", filling_mode=mt5.SYMBOL_FILLING_IOC,
-                               trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_INSTANT)
+    await live.gateway.control(
+        "configure_symbol",
+        symbol="EURUSD",
+        filling_mode=mt5.SYMBOL_FILLING_IOC,
+        trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_INSTANT,
+    )
     await live.engine.market.refresh_rules("EURUSD")
     await set_price(live, "EURUSD", round(entry + 1.5 * R, 5))  # the partial take is due at 1.5 R
     await live.engine.step()

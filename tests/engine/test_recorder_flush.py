@@ -16,9 +16,13 @@ class RecordingJournal:
         self.committed: list[int] = []
         self.events = 0
 
-    async def commit_records(self, trade: Trade, actions: Iterable[ActionRecord] = (),
-                             transitions: Iterable[Transition] = (),
-                             events: Iterable[tuple[str, dict[str, Any], float]] = ()) -> tuple[list, list, list]:
+    async def commit_records(
+        self,
+        trade: Trade,
+        actions: Iterable[ActionRecord] = (),
+        transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[str, dict[str, Any], float]] = (),
+    ) -> tuple[list, list, list]:
         self.committed.append(trade.ticket)
         stored = []
         for kind, payload, at in events:
@@ -28,8 +32,9 @@ class RecordingJournal:
     async def save_trades(self, trades: Iterable[Trade]) -> None:
         self.batches.append([t.ticket for t in trades])
 
-    async def insert_trade_with_events(self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
-                                       ) -> tuple[bool, list[StoredEvent]]:
+    async def insert_trade_with_events(
+        self, trade: Trade, events: Iterable[tuple[str, dict[str, Any], float]]
+    ) -> tuple[bool, list[StoredEvent]]:
         return True, [await self.append_event(kind, payload, at) for kind, payload, at in events]
 
     async def load_trade(self, ticket: int) -> Trade | None:
@@ -78,5 +83,3 @@ async def test_a_commit_writes_the_trade_at_once_and_settles_its_marked_figures(
     assert journal.committed == [1] and told == [(EventKind.ACTION, [1])]  # committed before it was told
     assert recorder.pending == 1  # only the other trade still waits
     assert await recorder.flush(force=True) == 1 and journal.batches[-1] == [2]
-
-

@@ -4,8 +4,8 @@ corrupt database is moved aside and rebuilt from the terminal."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
 
 from .conftest import Recorded, open_position, open_services, quote, set_price
-from .test_protection import R, buy_with_sl, position
+from .test_protection import R, buy_with_sl
 
 
 async def test_restart_resumes_every_trade_with_its_state(tmp_path: Path) -> None:
@@ -65,8 +65,9 @@ async def test_position_closed_at_its_stop_is_archived_with_the_deal(ready) -> N
 async def test_outside_changes_are_picked_up_and_journaled(ready) -> None:
     ticket, entry = await buy_with_sl(ready, volume=0.5)
     new_sl = round(entry - 0.5 * R, 5)
-    answer = await ready.gateway.call("order_send", {"action": 6, "position": ticket, "symbol": "EURUSD",
-                                                     "sl": new_sl, "tp": 0.0})
+    answer = await ready.gateway.call(
+        "order_send", {"action": 6, "position": ticket, "symbol": "EURUSD", "sl": new_sl, "tp": 0.0}
+    )
     assert answer.value.retcode == 10009
     await ready.engine.step()
     trade = ready.engine.trade(ticket)
@@ -159,9 +160,19 @@ async def test_a_hedge_is_closed_when_its_trade_ends_outside_dtms(ready) -> None
     trade.hedge_ticket = hedge
     await ready.repository.save_trade(trade)
     bid, ask = await quote(ready, "EURUSD")
-    closed = await ready.gateway.call("order_send", {"action": 1, "position": ticket, "symbol": "EURUSD",
-                                                     "volume": 0.4, "type": 1, "price": bid, "deviation": 20,
-                                                     "type_filling": 1})
+    closed = await ready.gateway.call(
+        "order_send",
+        {
+            "action": 1,
+            "position": ticket,
+            "symbol": "EURUSD",
+            "volume": 0.4,
+            "type": 1,
+            "price": bid,
+            "deviation": 20,
+            "type_filling": 1,
+        },
+    )
     assert closed.value.retcode == 10009  # the trader closes the trade by hand
     await ready.engine.step()
     assert await ready.gateway.positions(ticket=hedge) == (), "the hedge did not stay open unmanaged"

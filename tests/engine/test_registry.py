@@ -20,10 +20,12 @@ async def test_hundred_concurrent_registrations_give_one_row_and_one_event(ready
     ticket = await open_position(ready, "EURUSD", "BUY", 1.0)
     recorded = Recorded()
     ready.engine.subscribe(recorded)
-    results = await asyncio.gather(*(
-        ready.engine.register(Registration(ticket=ticket, symbol="EURUSD", direction=Direction.BUY))
-        for _ in range(100)
-    ))
+    results = await asyncio.gather(
+        *(
+            ready.engine.register(Registration(ticket=ticket, symbol="EURUSD", direction=Direction.BUY))
+            for _ in range(100)
+        )
+    )
     assert sum(not r.already_registered for r in results) == 1
     assert all(r.trade.ticket == ticket for r in results)
     assert len(recorded.of("trade_registered")) == 1
@@ -34,9 +36,18 @@ async def test_hundred_concurrent_registrations_give_one_row_and_one_event(ready
 async def test_mt5_position_is_the_truth_and_what_the_bot_sent_is_kept(ready: Services) -> None:
     bid, ask = await quote(ready, "EURUSD")
     ticket = await open_position(ready, "EURUSD", "SELL", 0.5, sl=round(ask + 0.0020, 5), tp=round(bid - 0.0040, 5))
-    result = await ready.engine.register(Registration(
-        ticket=ticket, symbol="eurusd", direction=Direction.parse("sell"), entry=1.0, volume=9.0, stop_loss=None,
-        take_profit=0.0, strategy_type=None))
+    result = await ready.engine.register(
+        Registration(
+            ticket=ticket,
+            symbol="eurusd",
+            direction=Direction.parse("sell"),
+            entry=1.0,
+            volume=9.0,
+            stop_loss=None,
+            take_profit=0.0,
+            strategy_type=None,
+        )
+    )
     trade = result.trade
     assert not result.already_registered
     assert trade.direction is Direction.SELL and trade.volume == 0.5

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from app.desk_lock import release
 from app.engine.model import TradeSource
-from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.engine.registry import Registration
+from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.runtime import Services
 
 from .conftest import Recorded, engine_settings, open_position, open_services

@@ -40,8 +40,12 @@ def server(tmp_path: Path) -> Iterator[RpycServer]:
 
 @pytest.fixture
 async def services(tmp_path: Path, server: RpycServer) -> AsyncIterator[Services]:
-    options = RuntimeOptions(data_dir=tmp_path / "desk", settings=AppSettings(engine=engine_settings()), terminal=TerminalKind.RPYC,
-                             rpyc_address=(HOST, server.port))
+    options = RuntimeOptions(
+        data_dir=tmp_path / "desk",
+        settings=AppSettings(engine=engine_settings()),
+        terminal=TerminalKind.RPYC,
+        rpyc_address=(HOST, server.port),
+    )
     opened = await Services.open(options, sleep=short_sleep, autorun=False)
     try:
         yield opened
@@ -49,8 +53,7 @@ async def services(tmp_path: Path, server: RpycServer) -> AsyncIterator[Services
         await opened.close()
 
 
-async def test_registration_breakeven_partial_close_and_a_killed_server(services: Services,
-                                                                        server: RpycServer) -> None:
+async def test_registration_breakeven_partial_close_and_a_killed_server(services: Services, server: RpycServer) -> None:
     engine, gateway = services.engine, services.gateway
     recorded = Recorded()
     engine.subscribe(recorded)
@@ -95,16 +98,16 @@ async def test_registration_breakeven_partial_close_and_a_killed_server(services
     assert position.volume == pytest.approx(0.15) and position.sl == pytest.approx(entry + 0.1 * R, abs=1e-9)
     journal = await engine.journal(ticket)
     done = [(a.kind, a.outcome) for a in journal if a.kind in (ActionKind.BREAKEVEN, ActionKind.PARTIAL_TAKE)]
-    assert sorted(done) == sorted([(ActionKind.BREAKEVEN, ActionOutcome.SUCCESS),
-                                   (ActionKind.PARTIAL_TAKE, ActionOutcome.SUCCESS)]), journal
+    assert sorted(done) == sorted(
+        [(ActionKind.BREAKEVEN, ActionOutcome.SUCCESS), (ActionKind.PARTIAL_TAKE, ActionOutcome.SUCCESS)]
+    ), journal
     deals = await gateway.history_deals(position=ticket)
     assert [d.entry for d in deals] == [c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT], "one opening deal, one partial close"
     trade = engine.trade(ticket)
     assert trade is not None and trade.breakeven_triggered and trade.partial_taken
 
 
-async def test_a_server_killed_with_the_partial_close_answer_in_flight(services: Services,
-                                                                        server: RpycServer) -> None:
+async def test_a_server_killed_with_the_partial_close_answer_in_flight(services: Services, server: RpycServer) -> None:
     """The partial close is carried out on the server, which dies before its answer leaves: after the
     reconnection the engine settles the lost answer from the terminal and never closes a second half."""
     engine, gateway = services.engine, services.gateway
@@ -139,8 +142,9 @@ async def test_a_server_killed_with_the_partial_close_answer_in_flight(services:
     assert position.volume == pytest.approx(0.2), "exactly one half was closed"
     deals = await gateway.history_deals(position=ticket)
     assert [d.entry for d in deals] == [c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT]
-    partials = sorted((a for a in await engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE),
-                      key=lambda a: a.id)
+    partials = sorted(
+        (a for a in await engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE), key=lambda a: a.id
+    )
     # the send, journaled as of unknown outcome when its answer was lost; then the settlement from the terminal
     assert [a.outcome for a in partials] == [ActionOutcome.UNKNOWN, ActionOutcome.SUCCESS], partials
     assert "IPC recv failed" in partials[0].detail

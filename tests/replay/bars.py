@@ -10,8 +10,7 @@ import numpy as np
 START = datetime(2024, 3, 4, 0, 0, tzinfo=UTC)  # a Monday
 
 
-def write_common(path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                 c: np.ndarray) -> Path:
+def write_common(path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray) -> Path:
     rows = ["Date,Open,High,Low,Close,Volume"]
     for t, a, b, d, e in zip(times, o, h, l, c, strict=True):
         stamp = datetime.fromtimestamp(int(t), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -20,8 +19,9 @@ def write_common(path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l:
     return path
 
 
-def write_mt5(path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-              c: np.ndarray, spread: int = 1) -> Path:
+def write_mt5(
+    path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, spread: int = 1
+) -> Path:
     rows = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"]
     for t, a, b, d, e in zip(times, o, h, l, c, strict=True):
         when = datetime.fromtimestamp(int(t), tz=UTC)
@@ -30,8 +30,9 @@ def write_mt5(path: Path, times: np.ndarray, o: np.ndarray, h: np.ndarray, l: np
     return path
 
 
-def bars_from_closes(closes: np.ndarray, *, minutes: int, seed: int = 5, wick: float = 0.00004,
-                     start: datetime = START) -> tuple[np.ndarray, ...]:
+def bars_from_closes(
+    closes: np.ndarray, *, minutes: int, seed: int = 5, wick: float = 0.00004, start: datetime = START
+) -> tuple[np.ndarray, ...]:
     """Bars whose opens are the previous closes, with seeded wicks; times every ``minutes`` from ``start``."""
     rng = np.random.default_rng(seed)
     c = np.round(closes, 5)

@@ -45,8 +45,13 @@ def test_breakeven_partial_and_defensive_transitions_are_reached(scripted: tuple
     assert ActionKind.TIGHTEN in _succeeded(result, 2) and ActionKind.PARTIAL_CLOSE in _succeeded(result, 2)
     assert second.final_state == "CLOSED"
     report = (out / "report.html").read_text(encoding="utf-8")
-    for text in ("BREAKEVEN SUCCESS", "PARTIAL_TAKE SUCCESS", "HEALTHY -&gt; WARNING_L1", "WARNING_L1 -&gt; WARNING_L2",
-                 "TIGHTEN SUCCESS"):
+    for text in (
+        "BREAKEVEN SUCCESS",
+        "PARTIAL_TAKE SUCCESS",
+        "HEALTHY -&gt; WARNING_L1",
+        "WARNING_L1 -&gt; WARNING_L2",
+        "TIGHTEN SUCCESS",
+    ):
         assert text in report, text
     assert "<script" not in report and "http://" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
@@ -65,8 +70,7 @@ def test_no_stop_loss_is_ever_loosened(scripted: tuple[ReplayResult, Path]) -> N
     assert moved >= 5
 
 
-def test_the_same_inputs_and_seed_give_the_same_files(scripted: tuple[ReplayResult, Path],
-                                                       tmp_path: Path) -> None:
+def test_the_same_inputs_and_seed_give_the_same_files(scripted: tuple[ReplayResult, Path], tmp_path: Path) -> None:
     _, out = scripted
     again, _ = save(_replay(tmp_path / "in"), tmp_path / "out")
     for name in ("trades.csv", "summary.json", "report.html"):

@@ -32,8 +32,14 @@ async def _history(folder: Path) -> tuple[dict[str, Path], Path, list[dict]]:
         tick = sim.symbol_info_tick("EURUSD")
         price = tick.ask if side == "BUY" else tick.bid
         sign = 1 if side == "BUY" else -1
-        answer = sim.control("open_position", symbol="EURUSD", type=side, volume=0.2,
-                             sl=round(price - sign * 0.0030, 5), tp=round(price + sign * 0.0060, 5))
+        answer = sim.control(
+            "open_position",
+            symbol="EURUSD",
+            type=side,
+            volume=0.2,
+            sl=round(price - sign * 0.0030, 5),
+            tp=round(price + sign * 0.0060, 5),
+        )
         opened.append(answer)
         sim.control("advance", seconds=3600)
     sim.control("advance", seconds=3 * 3600)

@@ -20,8 +20,19 @@ def _bars(tmp_path: Path, name: str = "bars.csv", count: int = 200, minutes: int
 
 def _replay(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
     out = tmp_path / "out"
-    code = main.main(["--data-dir", str(tmp_path / "data"), "--config", str(tmp_path / "none.toml"), "replay",
-                      *args, "--out", str(out), "--quiet"])
+    code = main.main(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--config",
+            str(tmp_path / "none.toml"),
+            "replay",
+            *args,
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 2
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
     return capsys.readouterr().err
@@ -66,16 +77,19 @@ def test_unsorted_rows_name_their_line(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_a_trade_outside_the_data_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trades = tmp_path / "trades.csv"
-    trades.write_text("open_time,symbol,direction,volume,sl,tp\n2024-03-05 10:00,EURUSD,BUY,0.1,1.09,1.12\n"
-                      "2031-01-01 10:00,EURUSD,BUY,0.1,1.09,1.12\n")
+    trades.write_text(
+        "open_time,symbol,direction,volume,sl,tp\n2024-03-05 10:00,EURUSD,BUY,0.1,1.09,1.12\n"
+        "2031-01-01 10:00,EURUSD,BUY,0.1,1.09,1.12\n"
+    )
     err = _replay(tmp_path, capsys, "--bars", f"EURUSD={_bars(tmp_path)}", "--trades", str(trades))
     assert f"{trades}:3:" in err and "outside the bars" in err and "Fix:" in err
 
 
 def test_bad_rows_and_trades(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("Date,Open,High,Low,Close,Volume\n2024-03-04 00:00,1.1,1.2,1.0,1.1,1\n"
-                    "2024-03-04 01:00,1.1,1.05,1.0,1.1,1\n")
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n2024-03-04 00:00,1.1,1.2,1.0,1.1,1\n2024-03-04 01:00,1.1,1.05,1.0,1.1,1\n"
+    )
     with pytest.raises(ReplayInputError, match=r"bad.csv:3: .* not a bar"):
         read_bars("EURUSD", path)
     path.write_text("when,price\n2024-03-04 00:00,1.1\n")
@@ -108,8 +122,25 @@ def test_replay_is_a_subcommand_of_the_programs_parser(tmp_path: Path) -> None:
     assert "replay" in parser().format_help()
     plain = parse(["--headless", "--config", str(tmp_path / "none.toml")])
     assert plain.headless and plain.replay is None
-    command = parse(["--config", str(tmp_path / "none.toml"), "replay", "--bars", "EURUSD=a.csv", "--bars",
-                     "XAUUSD=b.csv", "--entries", "5", "--seed", "9", "--part", "0.6:1", "--out", str(tmp_path / "o")])
+    command = parse(
+        [
+            "--config",
+            str(tmp_path / "none.toml"),
+            "replay",
+            "--bars",
+            "EURUSD=a.csv",
+            "--bars",
+            "XAUUSD=b.csv",
+            "--entries",
+            "5",
+            "--seed",
+            "9",
+            "--part",
+            "0.6:1",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     request = command.replay.request
     assert request.bars == {"EURUSD": Path("a.csv"), "XAUUSD": Path("b.csv")}
     assert (request.entries, request.seed, request.part) == (5, 9, (0.6, 1.0))

@@ -45,11 +45,31 @@ def test_unmanaged_exits_match_the_bars(tmp_path: Path) -> None:
     trades.write_text(
         "open_time,symbol,direction,volume,sl,tp\n"
         f"{iso(start)},EURUSD,BUY,0.3,{entry_buy - 0.0030:.5f},{entry_buy + 0.0040:.5f}\n"
-        f"{iso(start)},EURUSD,SELL,0.2,{entry_sell + 0.0025:.5f},{entry_sell - 0.0050:.5f}\n", encoding="utf-8")
+        f"{iso(start)},EURUSD,SELL,0.2,{entry_sell + 0.0025:.5f},{entry_sell - 0.0050:.5f}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(tmp_path / "data"), "replay",
-                           "--bars", f"EURUSD={bars}", "--trades", str(trades), "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "replay",
+            "--bars",
+            f"EURUSD={bars}",
+            "--trades",
+            str(trades),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader((out / "trades.csv").open(encoding="utf-8")))
     buy, sell = rows

@@ -20,8 +20,14 @@ def _terminal(source, *, ticks_per_minute: int = 4) -> tuple[SimulatedTerminal, 
     timeline = build_timeline([source])
     specs = {"EURUSD": preset_symbols()["EURUSD"]}
     track = build_track(source, timeline, seed=7, digits=5, spread_points=10, ticks_per_minute=ticks_per_minute)
-    terminal = SimulatedTerminal(data_dir=None, speed=0.0, start_time=(timeline.sim_first + 1) * 60, symbols=specs,
-                                 history_days=1 / 1440, replay={"EURUSD": track})
+    terminal = SimulatedTerminal(
+        data_dir=None,
+        speed=0.0,
+        start_time=(timeline.sim_first + 1) * 60,
+        symbols=specs,
+        history_days=1 / 1440,
+        replay={"EURUSD": track},
+    )
     assert terminal.initialize()
     return terminal, timeline
 

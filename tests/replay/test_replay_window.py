@@ -70,8 +70,14 @@ def test_my_last_days_replays_the_terminals_own_closed_trades(qtbot, tmp_path: P
     sim = SimulatedTerminal(data_dir=tmp_path / "broker", speed=0.0)
     assert sim.initialize()
     tick = sim.symbol_info_tick("EURUSD")
-    ticket = sim.control("open_position", symbol="EURUSD", type="BUY", volume=0.2, sl=round(tick.ask - 0.0030, 5),
-                         tp=round(tick.ask + 0.0060, 5))["order"]
+    ticket = sim.control(
+        "open_position",
+        symbol="EURUSD",
+        type="BUY",
+        volume=0.2,
+        sl=round(tick.ask - 0.0030, 5),
+        tp=round(tick.ask + 0.0060, 5),
+    )["order"]
     sim.control("advance", seconds=1800)
     if sim.positions_get(ticket=ticket):
         sim.control("close_position", ticket=ticket)
@@ -81,8 +87,9 @@ def test_my_last_days_replays_the_terminals_own_closed_trades(qtbot, tmp_path: P
     without = ReplayDialog(settings=EngineSettings(), out_dir=tmp_path / "none", open_url=lambda _p: None)
     qtbot.addWidget(without)
     assert not without.history.isEnabled()
-    dialog = ReplayDialog(settings=EngineSettings(), out_dir=tmp_path / "out", open_url=lambda _p: None,
-                          history_terminal=terminal)
+    dialog = ReplayDialog(
+        settings=EngineSettings(), out_dir=tmp_path / "out", open_url=lambda _p: None, history_terminal=terminal
+    )
     qtbot.addWidget(dialog)
     dialog.history.setChecked(True)
     dialog.history_days.setValue(2)

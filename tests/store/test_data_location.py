@@ -44,8 +44,7 @@ def test_the_refusal_says_why_and_what_to_do() -> None:
 
 async def test_the_program_refuses_to_open_a_unc_data_folder(tmp_path: Path) -> None:
     unc = r"\\nas\share\dtms"  # as a Windows user would type it; refused before anything is created
-    options = RuntimeOptions(data_dir=Path(unc), settings=AppSettings(), terminal=TerminalKind.SIM,
-                             in_process=True)
+    options = RuntimeOptions(data_dir=Path(unc), settings=AppSettings(), terminal=TerminalKind.SIM, in_process=True)
     with pytest.raises(ConfigurationError, match="network share"):
         await Services.open(options)
     assert not Path(unc).exists()

@@ -140,9 +140,7 @@ async def test_a_failing_record_leaves_nothing_of_the_change(repo: Repository, m
     changed = make_trade(21, state=DefensiveState.WARNING_L2, warnings=2)
     broken = transition(21, 2, score=math.nan)  # SQLite stores NaN as NULL: the NOT NULL score refuses it
     with pytest.raises(StoreError):
-        await repo.save_trade_with_records(
-            changed, actions=[action(21, 1)], transitions=[transition(21, 1), broken]
-        )
+        await repo.save_trade_with_records(changed, actions=[action(21, 1)], transitions=[transition(21, 1), broken])
     assert await repo.load_trade(21) == before
     assert await repo.actions(ticket=21) == []
     assert await repo.transitions(21) == []

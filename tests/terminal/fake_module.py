@@ -71,8 +71,27 @@ def positions_get(**filters: Any) -> Any:
     if not _state["connected"]:
         return _answer(None, (-10004, "No IPC connection"))
     position = StructPosition(
-        (7, 1_700_000_000, 1_700_000_000_000, 1_700_000_000, 1_700_000_000_000, 0, 42, 7, 3, 0.1, 1.1, 1.09, 1.12,
-         1.101, 0.0, 0.1, "EURUSD", "fake", "")
+        (
+            7,
+            1_700_000_000,
+            1_700_000_000_000,
+            1_700_000_000,
+            1_700_000_000_000,
+            0,
+            42,
+            7,
+            3,
+            0.1,
+            1.1,
+            1.09,
+            1.12,
+            1.101,
+            0.0,
+            0.1,
+            "EURUSD",
+            "fake",
+            "",
+        )
     )
     return _answer((position,))
 

@@ -34,8 +34,9 @@ class RpycServer:
         env = dict(os.environ, PYTHONPATH=str(ROOT), DTMS_FACE_OPTIONS=json.dumps(self.options, default=str))
         args = [sys.executable, "-m", "tests.terminal.rpyc_server", str(self.port)]
         args += ["--fake"] if self.fake else ["--face"] if self.face else []
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         word, _, port = line.strip().partition(" ")

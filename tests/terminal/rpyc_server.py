@@ -26,8 +26,13 @@ def main(argv: list[str]) -> None:
     from rpyc.core.service import SlaveService
     from rpyc.utils.server import ThreadedServer
 
-    server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=port, reuse_addr=True,
-                            protocol_config={"allow_public_attrs": True, "sync_request_timeout": None})
+    server = ThreadedServer(
+        SlaveService,
+        hostname="127.0.0.1",
+        port=port,
+        reuse_addr=True,
+        protocol_config={"allow_public_attrs": True, "sync_request_timeout": None},
+    )
     threading.Thread(target=_exit_with_the_parent, name="parent-watch", daemon=True).start()
     server._listen()  # listening before saying so; start() then only accepts
     print(f"LISTENING {server.port}", flush=True)

@@ -35,8 +35,9 @@ def new_terminal(data_dir: Path | None = None, **options: Any) -> SimulatedTermi
     return SimulatedTerminal(data_dir=data_dir, speed=0.0, start_time=START, **options)
 
 
-def open_terminal(data_dir: Path | None = None, *, prices: Mapping[str, tuple[float, float]] | None = None,
-                  **options: Any) -> SimulatedTerminal:
+def open_terminal(
+    data_dir: Path | None = None, *, prices: Mapping[str, tuple[float, float]] | None = None, **options: Any
+) -> SimulatedTerminal:
     """``new_terminal`` initialized, with each symbol in ``prices`` held at its (bid, ask)."""
     terminal = new_terminal(data_dir, **options)
     assert terminal.initialize()
@@ -54,14 +55,14 @@ def send(mt5: SimulatedTerminal, **request: Any) -> OrderSendResult:
     return result
 
 
-def deal(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1,
-         **extra: Any) -> OrderSendResult:
+def deal(
+    mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1, **extra: Any
+) -> OrderSendResult:
     """A market deal (EURUSD unless ``symbol`` is given); the server's answer, whatever its retcode."""
     return send(mt5, action=c.TRADE_ACTION_DEAL, volume=volume, type=order_type, **extra)
 
 
-def open_position(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1,
-                  **extra: Any) -> int:
+def open_position(mt5: SimulatedTerminal, order_type: int = c.ORDER_TYPE_BUY, volume: float = 0.1, **extra: Any) -> int:
     """A market deal that must be executed; its order ticket, which is the position's on a hedging account."""
     result = deal(mt5, order_type, volume, **extra)
     assert result.retcode == c.TRADE_RETCODE_DONE, result

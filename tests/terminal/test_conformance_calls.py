@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -118,7 +118,7 @@ def test_dates_may_be_datetimes_ints_or_floats(mt5: SimulatedTerminal) -> None:
     """MT5_API.md §4: dates may be a datetime (its .timestamp()), an int or a float (truncated)."""
     now = mt5.control("now")
     anchor = int(now // 60 * 60) - 3600
-    aware = datetime.fromtimestamp(anchor, tz=timezone.utc)
+    aware = datetime.fromtimestamp(anchor, tz=UTC)
     from_int = mt5.copy_rates_from("EURUSD", c.TIMEFRAME_M1, anchor, 5)
     from_float = mt5.copy_rates_from("EURUSD", c.TIMEFRAME_M1, anchor + 0.9, 5)
     from_aware = mt5.copy_rates_from("EURUSD", c.TIMEFRAME_M1, aware, 5)

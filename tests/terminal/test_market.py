@@ -146,8 +146,9 @@ def test_the_path_does_not_depend_on_how_the_clock_was_stepped() -> None:
         clock_b.advance(10)
         b.quote("EURUSD")
     assert a.quote("EURUSD") == b.quote("EURUSD")
-    assert np.array_equal(a.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 100),
-                          b.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 100))
+    assert np.array_equal(
+        a.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 100), b.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 100)
+    )
 
 
 def test_unknown_symbol_and_bad_arguments() -> None:

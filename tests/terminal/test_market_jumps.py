@@ -22,8 +22,16 @@ def _bars_from_ticks(ticks: np.ndarray) -> np.ndarray:
     _, first = np.unique(minutes, return_index=True)
     last = np.append(first[1:], len(ticks)) - 1
     bid = ticks["bid"]
-    return np.stack([bid[first], np.maximum.reduceat(bid, first), np.minimum.reduceat(bid, first), bid[last],
-                     np.diff(np.append(first, len(ticks)))], axis=1)
+    return np.stack(
+        [
+            bid[first],
+            np.maximum.reduceat(bid, first),
+            np.minimum.reduceat(bid, first),
+            bid[last],
+            np.diff(np.append(first, len(ticks))),
+        ],
+        axis=1,
+    )
 
 
 def test_a_three_day_jump_gives_the_same_path_as_small_steps() -> None:
@@ -119,5 +127,7 @@ def test_bars_and_ticks_do_not_depend_on_the_step_sequence(steps: list[float]) -
     a = one_jump.rates_from_pos("BTCUSD", c.TIMEFRAME_M1, 0, 10_000)
     assert np.array_equal(a, stepped.rates_from_pos("BTCUSD", c.TIMEFRAME_M1, 0, 10_000))
     t = clock_a.now()
-    assert np.array_equal(one_jump.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL),
-                          stepped.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL))
+    assert np.array_equal(
+        one_jump.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL),
+        stepped.ticks_range("BTCUSD", t - 600, t, c.COPY_TICKS_ALL),
+    )

@@ -56,8 +56,9 @@ def test_path_bids_are_exactly_the_bars_ohlc() -> None:
     market.play_path("EURUSD", path)
     clock.advance(300)
     ticks = market.ticks_range("EURUSD", MINUTE_START, clock.now(), c.COPY_TICKS_ALL)
-    expected = np.round(np.interp(ticks["time_msc"], [MINUTE_START * 1000 + t * 1000 for t, _ in path],
-                                  [b for _, b in path]), 5)
+    expected = np.round(
+        np.interp(ticks["time_msc"], [MINUTE_START * 1000 + t * 1000 for t, _ in path], [b for _, b in path]), 5
+    )
     assert np.array_equal(ticks["bid"], expected)
     m1 = market.rates_range("EURUSD", c.TIMEFRAME_M1, MINUTE_START, MINUTE_START + 240)
     assert m1["open"][0] == 1.1 and m1["low"][0] == 1.1 and m1["high"][0] == 1.105 and m1["close"][0] == 1.105

@@ -44,8 +44,10 @@ def test_restored_market_has_the_same_price_bars_and_future() -> None:
         for name in ("EURUSD", "BTCUSD"):
             _same(market, restored, name)
     t = clock.now()
-    assert np.array_equal(market.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL),
-                          restored.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL))
+    assert np.array_equal(
+        market.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL),
+        restored.ticks_range("BTCUSD", t - 30, t, c.COPY_TICKS_ALL),
+    )
 
 
 def test_scripted_state_survives_a_restore() -> None:
@@ -108,7 +110,7 @@ def test_the_snapshot_keeps_a_bounded_tail_of_live_bars_and_the_prices_go_on_ali
     kept = restored.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 10**6)
     full = market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 10**6)
     assert len(kept) == KEPT_DAYS * 1440  # the kept days, the forming bar the last of them
-    assert np.array_equal(kept[:-1], full[-len(kept):-1])
+    assert np.array_equal(kept[:-1], full[-len(kept) : -1])
     assert restored.quote("EURUSD") == market.quote("EURUSD")
     for step in (61.0, 3600.0, 86400.0):  # the path goes on exactly as the unrestored market's
         clock.advance(step)

@@ -14,16 +14,48 @@ from app.terminal.structs import RATES_DTYPE
 from tests.terminal.sim_helpers import MARKET_START
 
 ALL_TIMEFRAMES = [
-    c.TIMEFRAME_M1, c.TIMEFRAME_M2, c.TIMEFRAME_M3, c.TIMEFRAME_M4, c.TIMEFRAME_M5, c.TIMEFRAME_M6,
-    c.TIMEFRAME_M10, c.TIMEFRAME_M12, c.TIMEFRAME_M15, c.TIMEFRAME_M20, c.TIMEFRAME_M30, c.TIMEFRAME_H1,
-    c.TIMEFRAME_H2, c.TIMEFRAME_H3, c.TIMEFRAME_H4, c.TIMEFRAME_H6, c.TIMEFRAME_H8, c.TIMEFRAME_H12,
-    c.TIMEFRAME_D1, c.TIMEFRAME_W1, c.TIMEFRAME_MN1,
+    c.TIMEFRAME_M1,
+    c.TIMEFRAME_M2,
+    c.TIMEFRAME_M3,
+    c.TIMEFRAME_M4,
+    c.TIMEFRAME_M5,
+    c.TIMEFRAME_M6,
+    c.TIMEFRAME_M10,
+    c.TIMEFRAME_M12,
+    c.TIMEFRAME_M15,
+    c.TIMEFRAME_M20,
+    c.TIMEFRAME_M30,
+    c.TIMEFRAME_H1,
+    c.TIMEFRAME_H2,
+    c.TIMEFRAME_H3,
+    c.TIMEFRAME_H4,
+    c.TIMEFRAME_H6,
+    c.TIMEFRAME_H8,
+    c.TIMEFRAME_H12,
+    c.TIMEFRAME_D1,
+    c.TIMEFRAME_W1,
+    c.TIMEFRAME_MN1,
 ]
 MINUTES = {
-    c.TIMEFRAME_M1: 1, c.TIMEFRAME_M2: 2, c.TIMEFRAME_M3: 3, c.TIMEFRAME_M4: 4, c.TIMEFRAME_M5: 5,
-    c.TIMEFRAME_M6: 6, c.TIMEFRAME_M10: 10, c.TIMEFRAME_M12: 12, c.TIMEFRAME_M15: 15, c.TIMEFRAME_M20: 20,
-    c.TIMEFRAME_M30: 30, c.TIMEFRAME_H1: 60, c.TIMEFRAME_H2: 120, c.TIMEFRAME_H3: 180, c.TIMEFRAME_H4: 240,
-    c.TIMEFRAME_H6: 360, c.TIMEFRAME_H8: 480, c.TIMEFRAME_H12: 720, c.TIMEFRAME_D1: 1440,
+    c.TIMEFRAME_M1: 1,
+    c.TIMEFRAME_M2: 2,
+    c.TIMEFRAME_M3: 3,
+    c.TIMEFRAME_M4: 4,
+    c.TIMEFRAME_M5: 5,
+    c.TIMEFRAME_M6: 6,
+    c.TIMEFRAME_M10: 10,
+    c.TIMEFRAME_M12: 12,
+    c.TIMEFRAME_M15: 15,
+    c.TIMEFRAME_M20: 20,
+    c.TIMEFRAME_M30: 30,
+    c.TIMEFRAME_H1: 60,
+    c.TIMEFRAME_H2: 120,
+    c.TIMEFRAME_H3: 180,
+    c.TIMEFRAME_H4: 240,
+    c.TIMEFRAME_H6: 360,
+    c.TIMEFRAME_H8: 480,
+    c.TIMEFRAME_H12: 720,
+    c.TIMEFRAME_D1: 1440,
 }
 
 
@@ -110,7 +142,8 @@ def test_start_pos_counts_back_from_the_forming_bar(market: Market) -> None:
     assert market.rates_from_pos("EURUSD", c.TIMEFRAME_H1, 0, 0).dtype == RATES_DTYPE
     assert len(market.rates_from_pos("EURUSD", c.TIMEFRAME_H1, 10**6, 5)) == 0
     assert len(market.rates_from_pos("EURUSD", c.TIMEFRAME_H4, 0, 10**6)) == len(
-        market.rates_range("EURUSD", c.TIMEFRAME_H4, 0, now))
+        market.rates_range("EURUSD", c.TIMEFRAME_H4, 0, now)
+    )
 
 
 def test_rates_from_and_rates_range_windows(market: Market) -> None:

@@ -20,11 +20,27 @@ SPEC = TerminalSpec(kind=TerminalKind.SIM, seed=11, speed=0.0, start_time=dateti
 
 
 def position(i: int, **changes: object) -> TradePosition:
-    values = dict(ticket=1000 + i, time=1772618400 + i, time_msc=1772618400000 + i, time_update=1772618400,
-                  time_update_msc=1772618400000, type=i % 2, magic=2**62 + i, identifier=1000 + i, reason=3,
-                  volume=0.01 * (i + 1), price_open=1.1 + i * 1e-5, sl=0.0, tp=1.2, price_current=1.1001,
-                  swap=-0.25, profit=float(i), symbol="EURUSD" if i % 3 else "XAUUSD.m", comment=f"c{i}" * (i % 4),
-                  external_id="")
+    values = dict(
+        ticket=1000 + i,
+        time=1772618400 + i,
+        time_msc=1772618400000 + i,
+        time_update=1772618400,
+        time_update_msc=1772618400000,
+        type=i % 2,
+        magic=2**62 + i,
+        identifier=1000 + i,
+        reason=3,
+        volume=0.01 * (i + 1),
+        price_open=1.1 + i * 1e-5,
+        sl=0.0,
+        tp=1.2,
+        price_current=1.1001,
+        swap=-0.25,
+        profit=float(i),
+        symbol="EURUSD" if i % 3 else "XAUUSD.m",
+        comment=f"c{i}" * (i % 4),
+        external_id="",
+    )
     values.update(changes)
     return TradePosition(**values)
 
@@ -59,8 +75,13 @@ async def test_the_gateway_answers_the_same_from_the_worker_as_in_process() -> N
             assert await gateway.connect()
             await gateway.control("configure_account", balance=1e8, leverage=500)
             for i in range(PACK_MIN_POSITIONS * 2):
-                result = await gateway.control("open_position", symbol=("EURUSD", "XAUUSD")[i % 2],
-                                               type="BUY" if i % 3 else "SELL", volume=0.01, comment=f"n{i % 5}")
+                result = await gateway.control(
+                    "open_position",
+                    symbol=("EURUSD", "XAUUSD")[i % 2],
+                    type="BUY" if i % 3 else "SELL",
+                    volume=0.01,
+                    comment=f"n{i % 5}",
+                )
                 assert result["retcode"] == 10009
             answers.append((await gateway.positions(), await gateway.positions(symbol="XAUUSD")))
         finally:

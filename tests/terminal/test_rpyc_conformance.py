@@ -42,8 +42,11 @@ class RemoteSim(RpycTerminal):
 
 #: (module, test function, parameters): the parametrized ones with cases taken from their own lists.
 CASES: list[tuple[ModuleType, str, dict[str, Any]]] = [
-    (calls, "test_positional_only_functions_reject_keywords",
-     dict(zip(("name", "args", "kwargs"), calls.POSITIONAL_ONLY_CALLS[1], strict=True))),
+    (
+        calls,
+        "test_positional_only_functions_reject_keywords",
+        dict(zip(("name", "args", "kwargs"), calls.POSITIONAL_ONLY_CALLS[1], strict=True)),
+    ),
     (calls, "test_positional_only_functions_work_by_position", {}),
     (calls, "test_keyword_only_getters_refuse_positional_arguments", {"name": "positions_get"}),
     (calls, "test_filter_precedence_is_ticket_then_symbol_then_group", {}),
@@ -122,8 +125,9 @@ def _sim_options(module: ModuleType, tmp_path: Path) -> tuple[dict[str, Any], di
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
-def test_conformance_through_rpyc(case: tuple[ModuleType, str, dict[str, Any]], server: RpycServer,
-                                  tmp_path: Path) -> None:
+def test_conformance_through_rpyc(
+    case: tuple[ModuleType, str, dict[str, Any]], server: RpycServer, tmp_path: Path
+) -> None:
     module, name, params = case
     options, prices = _sim_options(module, tmp_path)
     server.reset(**options)

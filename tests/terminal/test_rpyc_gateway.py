@@ -70,8 +70,16 @@ async def test_results_come_over_by_value_as_the_local_module_gives_them(gateway
     ticks = (await gateway.call("copy_ticks_from", "EURUSD", START - 600, 20, c.COPY_TICKS_ALL)).value
     assert ticks.dtype == TICKS_DTYPE and len(ticks) == 20
     tick = await gateway.tick("EURUSD")
-    outcome = await gateway.order_send({"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
-                                        "type": c.ORDER_TYPE_BUY, "price": tick.ask, "deviation": 10})
+    outcome = await gateway.order_send(
+        {
+            "action": c.TRADE_ACTION_DEAL,
+            "symbol": "EURUSD",
+            "volume": 0.1,
+            "type": c.ORDER_TYPE_BUY,
+            "price": tick.ask,
+            "deviation": 10,
+        }
+    )
     assert outcome.retcode == c.TRADE_RETCODE_DONE and outcome.klass is RetcodeClass.SUCCESS
     assert outcome.result is not None and outcome.result.request.symbol == "EURUSD"
     (position,) = await gateway.positions(ticket=outcome.result.order)
@@ -85,7 +93,8 @@ async def test_results_come_over_by_value_as_the_local_module_gives_them(gateway
 
 
 async def test_a_lost_connection_is_a_lost_terminal_and_comes_back_with_a_new_epoch(
-        gateway: Gateway, server: RpycServer) -> None:
+    gateway: Gateway, server: RpycServer
+) -> None:
     changes: list[bool] = []
     gateway.add_listener(lambda connected, _reason: changes.append(connected))
     assert await gateway.connect(sleep=no_sleep)
@@ -165,8 +174,9 @@ async def test_a_terminal_on_another_account_is_a_clear_error(server: RpycServer
 
 
 async def open_rpyc_services(data_dir: Path, port: int) -> Services:
-    options = RuntimeOptions(data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.RPYC,
-                             rpyc_address=(HOST, port))
+    options = RuntimeOptions(
+        data_dir=data_dir, settings=AppSettings(), terminal=TerminalKind.RPYC, rpyc_address=(HOST, port)
+    )
     return await Services.open(options, sleep=no_sleep)
 
 

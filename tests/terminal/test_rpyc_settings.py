@@ -21,8 +21,9 @@ from app.terminal.spec import TerminalKind, TerminalSpec
 
 
 def test_the_command_line_address_reaches_the_spec(tmp_path: Path) -> None:
-    line = parse(["--terminal", "rpyc://10.8.0.2:18812", "--config", str(tmp_path / "none.toml"),
-                  "--data-dir", str(tmp_path)])
+    line = parse(
+        ["--terminal", "rpyc://10.8.0.2:18812", "--config", str(tmp_path / "none.toml"), "--data-dir", str(tmp_path)]
+    )
     spec = line.options.terminal_spec()
     assert (spec.kind, spec.host, spec.port) == (TerminalKind.RPYC, "10.8.0.2", 18812)
     assert not spec.is_simulated
@@ -46,11 +47,14 @@ def test_the_settings_file_names_the_server_and_round_trips(tmp_path: Path) -> N
     assert parse(["--config", str(path), "--terminal", "rpyc://[::1]:9"]).options.terminal_spec().host == "::1"
 
 
-@pytest.mark.parametrize(("terminal", "message"), [
-    ({"kind": "rpyc"}, "terminal.host must name the RPyC server"),
-    ({"kind": "rpyc", "host": "localhost", "port": 0}, "terminal.port must be between 1 and 65535"),
-    ({"kind": "wine"}, 'terminal.kind must be "sim", "mt5", "rpyc" or empty'),
-])
+@pytest.mark.parametrize(
+    ("terminal", "message"),
+    [
+        ({"kind": "rpyc"}, "terminal.host must name the RPyC server"),
+        ({"kind": "rpyc", "host": "localhost", "port": 0}, "terminal.port must be between 1 and 65535"),
+        ({"kind": "wine"}, 'terminal.kind must be "sim", "mt5", "rpyc" or empty'),
+    ],
+)
 def test_a_setting_that_does_not_fit_names_its_key(terminal: dict, message: str) -> None:
     with pytest.raises(InvalidSettings, match=message):
         settings_from_dict({"terminal": terminal})

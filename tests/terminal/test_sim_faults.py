@@ -16,7 +16,7 @@ def buy(mt5: SimulatedTerminal):  # noqa: ANN201
 
 
 def test_disconnect_fails_every_call_until_initialize(mt5: SimulatedTerminal) -> None:
-    """"disconnect": the terminal is lost, every call gives -10004 until an initialize() succeeds."""
+    """ "disconnect": the terminal is lost, every call gives -10004 until an initialize() succeeds."""
     ticket = buy(mt5).order
     mt5.control("inject_fault", kind="disconnect")
     assert mt5.control("state")["connected"] is False
@@ -29,7 +29,7 @@ def test_disconnect_fails_every_call_until_initialize(mt5: SimulatedTerminal) ->
 
 
 def test_failing_initializes_keep_the_terminal_away(mt5: SimulatedTerminal) -> None:
-    """"disconnect" with failing_initializes=n: the next n initialize attempts fail, then one succeeds."""
+    """ "disconnect" with failing_initializes=n: the next n initialize attempts fail, then one succeeds."""
     mt5.control("inject_fault", kind="disconnect", failing_initializes=2)
     assert mt5.initialize() is False and mt5.last_error() == IPC_TIMEOUT
     assert mt5.initialize() is False
@@ -39,7 +39,7 @@ def test_failing_initializes_keep_the_terminal_away(mt5: SimulatedTerminal) -> N
 
 
 def test_ipc_timeout_fails_the_next_calls_of_a_function(mt5: SimulatedTerminal) -> None:
-    """"ipc_timeout": the next `count` calls (optionally only of `function`) fail with (-10005, "IPC timeout")."""
+    """ "ipc_timeout": the next `count` calls (optionally only of `function`) fail with (-10005, "IPC timeout")."""
     mt5.control("inject_fault", kind="ipc_timeout", count=2, function="positions_get")
     assert mt5.account_info() is not None
     assert mt5.positions_get() is None and mt5.last_error() == IPC_TIMEOUT
@@ -51,7 +51,7 @@ def test_ipc_timeout_fails_the_next_calls_of_a_function(mt5: SimulatedTerminal) 
 
 
 def test_restart_keeps_positions_and_history(mt5: SimulatedTerminal) -> None:
-    """"restart": the connection drops until initialize; positions, orders and history are kept."""
+    """ "restart": the connection drops until initialize; positions, orders and history are kept."""
     ticket = buy(mt5).order
     deals = mt5.history_deals_total(0, 2**31 - 1)
     mt5.market_book_add("EURUSD")
@@ -64,7 +64,7 @@ def test_restart_keeps_positions_and_history(mt5: SimulatedTerminal) -> None:
 
 
 def test_algo_disabled_until_cleared(mt5: SimulatedTerminal) -> None:
-    """"algo_disabled": order_send -> None + (-8, ...), terminal_info().trade_allowed False until cleared."""
+    """ "algo_disabled": order_send -> None + (-8, ...), terminal_info().trade_allowed False until cleared."""
     mt5.control("inject_fault", kind="algo_disabled")
     assert buy(mt5) is None and mt5.last_error()[0] == -8
     assert mt5.terminal_info().trade_allowed is False
@@ -75,7 +75,7 @@ def test_algo_disabled_until_cleared(mt5: SimulatedTerminal) -> None:
 
 
 def test_block_is_one_shot(mt5: SimulatedTerminal) -> None:
-    """"block" affects only the next call (or the next call of `function`), then calls run normally."""
+    """ "block" affects only the next call (or the next call of `function`), then calls run normally."""
     mt5.control("inject_fault", kind="block", seconds=0.05)
     assert mt5.control("state")["faults"]["scripted"] == [{"kind": "block", "count": 1, "seconds": 0.05}]
     assert mt5.positions_total() == 0

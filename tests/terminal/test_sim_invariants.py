@@ -14,8 +14,9 @@ SYMBOLS = ("EURUSD", "USDJPY", "XAUUSD")
 
 steps = st.lists(
     st.one_of(
-        st.tuples(st.just("open"), st.sampled_from(SYMBOLS), st.sampled_from((0, 1)),
-                  st.integers(min_value=1, max_value=50)),
+        st.tuples(
+            st.just("open"), st.sampled_from(SYMBOLS), st.sampled_from((0, 1)), st.integers(min_value=1, max_value=50)
+        ),
         st.tuples(st.just("close"), st.integers(min_value=0, max_value=30), st.integers(min_value=1, max_value=50)),
         st.tuples(st.just("move"), st.sampled_from(SYMBOLS), st.floats(min_value=-0.01, max_value=0.01)),
     ),

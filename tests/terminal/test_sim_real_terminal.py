@@ -22,11 +22,20 @@ def mt5() -> SimulatedTerminal:
     return terminal
 
 
-def _deal(mt5: SimulatedTerminal, volume: float = 1.0, filling: int = c.ORDER_FILLING_FOK,
-          symbol: str = "EURUSD") -> object:
+def _deal(
+    mt5: SimulatedTerminal, volume: float = 1.0, filling: int = c.ORDER_FILLING_FOK, symbol: str = "EURUSD"
+) -> object:
     tick = mt5.symbol_info_tick(symbol)
-    return mt5.order_send({"action": c.TRADE_ACTION_DEAL, "symbol": symbol, "volume": volume,
-                           "type": c.ORDER_TYPE_BUY, "price": tick.ask, "type_filling": filling})
+    return mt5.order_send(
+        {
+            "action": c.TRADE_ACTION_DEAL,
+            "symbol": symbol,
+            "volume": volume,
+            "type": c.ORDER_TYPE_BUY,
+            "price": tick.ask,
+            "type_filling": filling,
+        }
+    )
 
 
 def test_algo_trading_off_shows_in_terminal_info_and_answers_10027(mt5: SimulatedTerminal) -> None:
@@ -81,12 +90,15 @@ def test_partial_fills_follow_the_filling_policy_and_execution_mode(mt5: Simulat
     assert ioc.request.volume == 1.0 and mt5.positions_get()[0].volume == pytest.approx(0.4)
     fok = _deal(mt5, filling=c.ORDER_FILLING_FOK)
     assert fok.retcode == c.TRADE_RETCODE_REJECT and fok.volume == 0.0, "fill or kill: nothing"
-    mt5.control("configure_symbol", symbol="EURUSD", trade_exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE,
-                filling_mode=0)
+    mt5.control("configure_symbol", symbol="EURUSD", trade_exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE, filling_mode=0)
     ret = _deal(mt5, filling=c.ORDER_FILLING_RETURN)
     assert ret.retcode == c.TRADE_RETCODE_DONE_PARTIAL and ret.volume == pytest.approx(0.4)
-    mt5.control("configure_symbol", symbol="EURUSD", trade_exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT,
-                filling_mode=c.SYMBOL_FILLING_FOK)
+    mt5.control(
+        "configure_symbol",
+        symbol="EURUSD",
+        trade_exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT,
+        filling_mode=c.SYMBOL_FILLING_FOK,
+    )
     instant = _deal(mt5, filling=c.ORDER_FILLING_FOK)
     assert instant.retcode == c.TRADE_RETCODE_REJECT, "instant execution fills all or nothing"
     assert mt5.positions_total() == 2

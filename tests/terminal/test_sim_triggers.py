@@ -98,7 +98,11 @@ def test_buy_limit_fills_when_the_ask_reaches_it(mt5: SimulatedTerminal) -> None
     assert mt5.orders_get(ticket=ticket) == ()
     (position,) = mt5.positions_get(ticket=ticket)
     assert (position.type, position.sl, position.tp, position.magic, position.comment) == (
-        c.POSITION_TYPE_BUY, 1.09500, 1.10500, 9, "dip"
+        c.POSITION_TYPE_BUY,
+        1.09500,
+        1.10500,
+        9,
+        "dip",
     )
     assert 1.09700 < position.price_open <= 1.09800
     order = mt5.history_orders_get(ticket=ticket)[0]

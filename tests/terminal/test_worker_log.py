@@ -30,8 +30,10 @@ async def test_a_worker_log_line_reaches_the_main_log_with_the_workers_name(tmp_
                 break
             await asyncio.sleep(0.02)
         lines = text.splitlines()
-        assert any(" INFO " in ln and "dtms-terminal-sim.app.terminal.sim.control: symbol EURUSD reconfigured" in ln
-                   for ln in lines), text
+        assert any(
+            " INFO " in ln and "dtms-terminal-sim.app.terminal.sim.control: symbol EURUSD reconfigured" in ln
+            for ln in lines
+        ), text
         assert any("dtms-terminal-sim.app.terminal.sim.faults: fault armed" in ln for ln in lines), text
     finally:
         await gateway.close()

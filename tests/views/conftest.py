@@ -11,6 +11,7 @@ import pytest
 from app.engine.registry import Registration
 from app.runtime import Services
 from app.views.bridge import EngineBridge
+
 # `services` and `ready` are the engine tests' fixtures, served to the view tests as they are.
 from tests.engine.conftest import open_position, ready, services, set_price  # noqa: F401
 

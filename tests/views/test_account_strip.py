@@ -9,7 +9,6 @@ from app.engine.registry import Registration
 from app.runtime import Services
 from app.views.account_strip import AccountStrip
 from app.views.bridge import EngineBridge
-
 from tests.engine.conftest import open_position, set_price
 
 from .conftest import register_buy

@@ -51,7 +51,7 @@ def test_each_choice_shows_how_many_open_positions_it_covers(qapp: object) -> No
 async def test_asked_once_saved_and_applied(qapp: QApplication, ready: Services, tmp_path: Path) -> None:
     qapp.setQuitOnLastWindowClosed(False)  # as the program runs it: closing the dialog must not end the loop
     config = tmp_path / "dtms.toml"
-    config.write_text('[api]\nport = 8123\n', encoding="utf-8")
+    config.write_text("[api]\nport = 8123\n", encoding="utf-8")
     by_hand = await open_position(ready, "EURUSD", "BUY", 0.1)
     by_bot = await open_position(ready, "GBPUSD", "SELL", 0.1, magic=11)
     assert not adoption_chosen(config)
@@ -76,8 +76,7 @@ async def test_asked_once_saved_and_applied(qapp: QApplication, ready: Services,
 
 
 @pytest.mark.qasync
-async def test_closing_the_question_keeps_the_safe_choice(qapp: QApplication, ready: Services,
-                                                          tmp_path: Path) -> None:
+async def test_closing_the_question_keeps_the_safe_choice(qapp: QApplication, ready: Services, tmp_path: Path) -> None:
     qapp.setQuitOnLastWindowClosed(False)
     config = tmp_path / "dtms.toml"
     by_hand = await open_position(ready, "EURUSD", "BUY", 0.1)

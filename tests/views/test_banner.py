@@ -14,7 +14,9 @@ from app.views.bridge import EngineBridge
 
 def record(banner: LifecycleBanner, bridge: EngineBridge) -> list[tuple[str, str, bool]]:
     seen: list[tuple[str, str, bool]] = []
-    bridge.lifecycle.connect(lambda _p: seen.append((banner.state.value, banner.text(), banner.retry.isVisibleTo(banner))))
+    bridge.lifecycle.connect(
+        lambda _p: seen.append((banner.state.value, banner.text(), banner.retry.isVisibleTo(banner)))
+    )
     return seen
 
 
@@ -58,7 +60,8 @@ async def test_banner_through_failure_retry_and_reconnection(services: Services,
 
 def test_descriptions_name_attempts_countdown_and_reason() -> None:
     assert describe({"state": "DISCONNECTED", "retry_in": 4.0, "reason": "IPC timeout"}, retry_left=2.2) == (
-        "DISCONNECTED: terminal lost; reconnecting in 2 s - IPC timeout")
+        "DISCONNECTED: terminal lost; reconnecting in 2 s - IPC timeout"
+    )
     assert describe({"state": "RECOVERING"}).startswith("RECOVERING")
     assert describe({"state": "FAILED", "reason": "bad login"}) == "FAILED: bad login"
 
@@ -73,6 +76,8 @@ def test_the_banner_and_tray_say_not_answering_and_degraded() -> None:
     from app.views.tray import trouble_lines
 
     health = SimpleNamespace(terminal_stall_s=2.4, database_problem="disk full: database or disk is full")
-    assert trouble_lines(health) == ["terminal not answering (2 s)",
-                                     "database degraded: disk full: database or disk is full"]
+    assert trouble_lines(health) == [
+        "terminal not answering (2 s)",
+        "database degraded: disk full: database or disk is full",
+    ]
     assert trouble_lines(SimpleNamespace(terminal_stall_s=None, database_problem="")) == []

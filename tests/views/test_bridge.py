@@ -22,9 +22,14 @@ class Collect:
 
 @pytest.mark.qasync
 async def test_engine_events_arrive_as_signals(services: Services, bridge: EngineBridge) -> None:
-    seen = Collect(("lifecycle", bridge.lifecycle), ("registered", bridge.trade_registered),
-                   ("updated", bridge.trade_updated), ("cycle", bridge.cycle), ("paused", bridge.paused),
-                   ("unregistered", bridge.trade_unregistered))
+    seen = Collect(
+        ("lifecycle", bridge.lifecycle),
+        ("registered", bridge.trade_registered),
+        ("updated", bridge.trade_updated),
+        ("cycle", bridge.cycle),
+        ("paused", bridge.paused),
+        ("unregistered", bridge.trade_unregistered),
+    )
     events = []
     bridge.event.connect(events.append)
     assert await services.engine.start()
@@ -35,7 +40,7 @@ async def test_engine_events_arrive_as_signals(services: Services, bridge: Engin
     services.engine.pause(True)
     await services.engine.unregister(ticket)
     names = seen.names()
-    after = names[names.index("registered"):]
+    after = names[names.index("registered") :]
     assert after.index("updated") < after.index("paused") < after.index("unregistered")
     rows = seen.got[names.index("registered") + after.index("updated")][1]
     assert [row["ticket"] for row in rows] == [ticket]

@@ -17,9 +17,16 @@ from .conftest import until
 
 
 def window(services: Services, bridge: EngineBridge) -> MainWindow:
-    return MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                      database=services.data_dir / "dtms.sqlite3", settings=services.settings,
-                      config_path=services.data_dir / "dtms.toml", notify_interval_s=0.0)
+    return MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=services.data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=services.data_dir / "dtms.toml",
+        notify_interval_s=0.0,
+    )
 
 
 async def watched(services: Services) -> int:

@@ -18,8 +18,9 @@ from .conftest import register_buy
 async def test_algo_trading_off_reaches_the_strip_even_with_a_tray(ready: Services, bridge: EngineBridge) -> None:
     notifier = Notifier(bridge, interval_s=0.0)
     strip = NotificationStrip()
-    tray = TrayController(bridge, notifier, show_window=lambda: None, quit_program=lambda: None, strip=strip,
-                          tray_available=True)
+    tray = TrayController(
+        bridge, notifier, show_window=lambda: None, quit_program=lambda: None, strip=strip, tray_available=True
+    )
     assert tray.has_tray
     await register_buy(ready)
     assert not strip.isVisibleTo(None), "an ordinary notice goes to the tray only"

@@ -34,9 +34,17 @@ class Answers:
 
 
 def window(services: Services, bridge: EngineBridge, answers: Answers) -> MainWindow:
-    w = MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                   database=services.data_dir / "dtms.sqlite3", settings=services.settings,
-                   config_path=services.data_dir / "dtms.toml", confirm=answers.confirm, notify_interval_s=0.0)
+    w = MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=services.data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=services.data_dir / "dtms.toml",
+        confirm=answers.confirm,
+        notify_interval_s=0.0,
+    )
     w.detail.trade_actions.notify = answers.inform
     w.detail.trade_actions.ask_volume = lambda _parent, current, _minimum, _step: round(current * 0.4, 2)
     return w
@@ -147,8 +155,10 @@ async def test_one_click_actions_reach_the_terminal_and_the_journal(ready: Servi
     assert ready.engine.trade(ticket).dtms_paused
     journal = await ready.engine.journal(ticket)
     assert [(a.kind, a.outcome) for a in journal if a.kind is not ActionKind.EXTERNAL_CHANGE][:3] == [
-        (ActionKind.BREAKEVEN, ActionOutcome.SUCCESS), (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS),
-        (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS)]
+        (ActionKind.BREAKEVEN, ActionOutcome.SUCCESS),
+        (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS),
+        (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS),
+    ]
     await until(lambda: w.detail.journal.rowCount() >= 3)
     assert w.detail.journal.item(0, 3).text() == f"SL {round(entry - R, 5):g} -> {round(entry, 5):g}"
     assert w.detail.journal.item(0, 5).text().startswith("10009 request completed")
@@ -188,8 +198,17 @@ def test_score_tab_says_why_not_the_next_state(qtbot) -> None:
 
     view = ScoreView()
     qtbot.addWidget(view)
-    trade = Trade(ticket=5, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=1.0, sl=1.098, tp=0.0,
-                  state=DefensiveState.WARNING_L1, score=-6.35)
+    trade = Trade(
+        ticket=5,
+        symbol="EURUSD",
+        direction=Direction.BUY,
+        entry=1.1,
+        volume=1.0,
+        sl=1.098,
+        tp=0.0,
+        state=DefensiveState.WARNING_L1,
+        score=-6.35,
+    )
     view.show_score(trade, None, DefenseSettings(), paused=False)
     assert view.why_not.isVisibleTo(view) and "WARNING_L2 first" in view.why_not.text()
     assert view.scale.total == pytest.approx(-6.35)

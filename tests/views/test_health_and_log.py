@@ -13,7 +13,6 @@ from app.views.bridge import EngineBridge
 from app.views.health import HealthPanel
 from app.views.log_panel import EventLogPage, EventLogPanel
 from app.views.trades_model import terminal_time_text
-
 from tests.engine.conftest import set_price
 
 from .conftest import register_buy
@@ -31,8 +30,14 @@ async def test_health_is_one_line_with_details_on_demand(ready: Services, bridge
     assert not panel.details.isVisible(), "details only on demand"
     panel.details_button.click()
     assert panel.details.isVisible() and panel.details_button.text() == "Hide details"
-    panel.refresh(replace(ready.engine.health(), symbol_problems={"XAUUSD": "symbol_info_tick failed"},
-                          terminal_stall_s=8.0, database_problem="disk I/O error"))
+    panel.refresh(
+        replace(
+            ready.engine.health(),
+            symbol_problems={"XAUUSD": "symbol_info_tick failed"},
+            terminal_stall_s=8.0,
+            database_problem="disk I/O error",
+        )
+    )
     assert panel.text("Symbols") == "XAUUSD: symbol_info_tick failed"
     summary = panel.summary.text()
     assert "failing: XAUUSD" in summary and "terminal not answering for 8 s" in summary

@@ -23,8 +23,9 @@ def record_lines(panel: EventLogPanel) -> list[str]:
 
 
 @pytest.mark.qasync
-async def test_log_records_reach_the_panel_end_to_end(services: Services, bridge: EngineBridge,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_log_records_reach_the_panel_end_to_end(
+    services: Services, bridge: EngineBridge, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     panel = EventLogPanel(bridge)
     panel.attach()
@@ -33,14 +34,15 @@ async def test_log_records_reach_the_panel_end_to_end(services: Services, bridge
         lines = record_lines(panel)
         assert any(" INFO app.engine.engine: engine READY" in line for line in lines), lines
 
-        worker = threading.Thread(target=lambda: logging.getLogger("app.store.repository").warning(
-            "database thread says %s", "hello"), name="db")
+        worker = threading.Thread(
+            target=lambda: logging.getLogger("app.store.repository").warning("database thread says %s", "hello"),
+            name="db",
+        )
         worker.start()
         worker.join()
         assert not any("database thread says" in line for line in record_lines(panel)), "queued, not direct"
         await until(lambda: any("database thread says hello" in line for line in record_lines(panel)))
-        assert any(" WARNING app.store.repository: database thread says hello" in line
-                   for line in record_lines(panel))
+        assert any(" WARNING app.store.repository: database thread says hello" in line for line in record_lines(panel))
 
         logging.getLogger("app.engine.cycle").debug("too detailed for the panel")
         await asyncio.sleep(0.02)

@@ -8,7 +8,6 @@ import pytest
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.main_window import MainWindow
-
 from tests.engine.conftest import set_price
 
 from .conftest import register_buy, until
@@ -20,10 +19,20 @@ def window(services: Services, bridge: EngineBridge, answers: list[bool], quits:
     def confirm(_parent, question: str) -> bool:
         return answers.pop(0)
 
-    return MainWindow(bridge, quit_program=lambda: quits.append(1), simulated=True, terminal="simulator",
-                      database=services.data_dir / "dtms.sqlite3", settings=services.settings,
-                      config_path=services.data_dir / "dtms.toml", account=services.gateway.account_info,
-                      confirm=confirm, notify_interval_s=0.0, gateway=services.gateway, **kwargs)
+    return MainWindow(
+        bridge,
+        quit_program=lambda: quits.append(1),
+        simulated=True,
+        terminal="simulator",
+        database=services.data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=services.data_dir / "dtms.toml",
+        account=services.gateway.account_info,
+        confirm=confirm,
+        notify_interval_s=0.0,
+        gateway=services.gateway,
+        **kwargs,
+    )
 
 
 @pytest.mark.qasync

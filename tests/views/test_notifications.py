@@ -29,8 +29,9 @@ def test_policy_picks_the_events_worth_a_notice() -> None:
     assert be.title == "#7 EURUSD: SL moved to breakeven" and be.ticket == 7 and be.severity is Severity.INFO
     failed = policy.notice_for(event(EventKind.ACTION, ticket=7, kind="PARTIAL_TAKE", outcome="FAILED", retcode=10019))
     assert failed.severity is Severity.ACTION_FAILED and "10019: not enough money" in failed.message
-    assert policy.notice_for(event(EventKind.ACTION, ticket=7, kind="TIGHTEN", outcome="SUCCESS",
-                                   transition=True)) is None, "told with its transition"
+    assert (
+        policy.notice_for(event(EventKind.ACTION, ticket=7, kind="TIGHTEN", outcome="SUCCESS", transition=True)) is None
+    ), "told with its transition"
     assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L1")).severity is Severity.WARNING
     assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="WARNING_L2")).severity is Severity.WARNING
     assert policy.notice_for(event(EventKind.STATE_CHANGED, ticket=7, to="HEDGED")).severity is Severity.WARNING
@@ -44,8 +45,9 @@ def test_policy_picks_the_events_worth_a_notice() -> None:
 
 def test_throttle_shows_one_then_groups_the_burst() -> None:
     throttle = Throttle(interval_s=5.0)
-    notices = [Notice(title=f"n{i}", message="", severity=Severity.CRITICAL if i == 3 else Severity.INFO)
-               for i in range(6)]
+    notices = [
+        Notice(title=f"n{i}", message="", severity=Severity.CRITICAL if i == 3 else Severity.INFO) for i in range(6)
+    ]
     assert throttle.offer(notices[0], now=100.0) is notices[0]
     assert all(throttle.offer(n, now=101.0) is None for n in notices[1:])
     assert throttle.flush(now=104.9) is None
@@ -81,8 +83,13 @@ async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: E
     notifier = Notifier(bridge, interval_s=0.0)
     strip = NotificationStrip()
     calls: list[str] = []
-    tray = TrayController(bridge, notifier, show_window=lambda: calls.append("show"),
-                          quit_program=lambda: calls.append("quit"), strip=strip)
+    tray = TrayController(
+        bridge,
+        notifier,
+        show_window=lambda: calls.append("show"),
+        quit_program=lambda: calls.append("quit"),
+        strip=strip,
+    )
     assert not tray.has_tray, "offscreen has no system tray"
     await register_buy(ready)
     assert strip.isVisibleTo(None) and "now protected" in strip.label.text()
@@ -100,8 +107,14 @@ async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: E
 @pytest.mark.qasync
 async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: EngineBridge) -> None:
     notifier = Notifier(bridge, interval_s=0.0)
-    tray = TrayController(bridge, notifier, show_window=lambda: None, quit_program=lambda: None,
-                          strip=NotificationStrip(), tray_available=True)
+    tray = TrayController(
+        bridge,
+        notifier,
+        show_window=lambda: None,
+        quit_program=lambda: None,
+        strip=NotificationStrip(),
+        tray_available=True,
+    )
     assert tray.has_tray and tray.colour() == LIFECYCLE_COLOURS[LifecycleState.STARTING]
     await services.gateway.start()
     await services.gateway.control("inject_fault", kind="disconnect", failing_initializes=3)

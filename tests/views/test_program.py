@@ -17,7 +17,6 @@ from app.runtime import RuntimeOptions
 from app.terminal.spec import TerminalKind
 from app.views.main_window import MainWindow
 from app.views.program import run_program
-
 from tests.engine.conftest import SIM_START
 
 
@@ -25,15 +24,22 @@ from tests.engine.conftest import SIM_START
 async def test_program_runs_the_demo_and_quits_cleanly(tmp_path: Path) -> None:
     settings = AppSettings()
     settings = replace(settings, api=replace(settings.api, port=0))
-    options = RuntimeOptions(data_dir=tmp_path, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START, in_process=True)
+    options = RuntimeOptions(
+        data_dir=tmp_path,
+        settings=settings,
+        terminal=TerminalKind.SIM,
+        sim_speed=0.0,
+        sim_start=SIM_START,
+        in_process=True,
+    )
     command = CommandLine(headless=False, config_path=tmp_path / "dtms.toml", options=options)
     windows: list[MainWindow] = []
     stop = asyncio.Event()
     gc.unfreeze()
     questions: list[str] = []
-    program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append,
-                                                confirm=lambda _w, q: questions.append(q) or True))
+    program = asyncio.ensure_future(
+        run_program(command, stop, on_window=windows.append, confirm=lambda _w, q: questions.append(q) or True)
+    )
     for _ in range(500):
         if windows and windows[0].trades.rowCount() == 3 and gc.get_freeze_count() > 0:
             break
@@ -66,10 +72,10 @@ async def test_quit_stops_within_five_seconds_while_the_terminal_hangs(tmp_path:
     """The terminal runs in its worker process (as in the program); a call there holds the worker's GIL for
     30 s. The window stays responsive and Quit still ends everything, worker included, within 5 s."""
     settings = AppSettings()
-    settings = replace(settings, api=replace(settings.api, port=0),
-                       terminal=replace(settings.terminal, sim_demo=False))
-    options = RuntimeOptions(data_dir=tmp_path, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0,
-                             sim_start=SIM_START)
+    settings = replace(settings, api=replace(settings.api, port=0), terminal=replace(settings.terminal, sim_demo=False))
+    options = RuntimeOptions(
+        data_dir=tmp_path, settings=settings, terminal=TerminalKind.SIM, sim_speed=0.0, sim_start=SIM_START
+    )
     command = CommandLine(headless=False, config_path=tmp_path / "dtms.toml", options=options)
     windows: list[MainWindow] = []
     stop = asyncio.Event()

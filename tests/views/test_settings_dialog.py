@@ -16,8 +16,15 @@ from app.views.settings_dialog import SettingsDialog
 
 
 def window(services: Services, bridge: EngineBridge, config: Path) -> MainWindow:
-    return MainWindow(bridge, quit_program=lambda: None, simulated=True, terminal="simulator",
-                      database=services.data_dir / "dtms.sqlite3", settings=services.settings, config_path=config)
+    return MainWindow(
+        bridge,
+        quit_program=lambda: None,
+        simulated=True,
+        terminal="simulator",
+        database=services.data_dir / "dtms.sqlite3",
+        settings=services.settings,
+        config_path=config,
+    )
 
 
 def open_dialog(w: MainWindow) -> SettingsDialog:
@@ -45,8 +52,9 @@ def click_save(dialog: SettingsDialog) -> None:
 
 
 @pytest.mark.qasync
-async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, bridge: EngineBridge,
-                                                        tmp_path: Path, qtbot) -> None:
+async def test_a_valid_edit_is_saved_reread_and_applied(
+    services: Services, bridge: EngineBridge, tmp_path: Path, qtbot
+) -> None:
     config = tmp_path / "dtms.toml"
     on_disk = AppSettings(terminal=TerminalSettings(kind="sim", login=5000123, server="Broker-Demo"))
     save_settings(config, on_disk)
@@ -55,14 +63,20 @@ async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, brid
     assert dialog.fields["engine.protection.breakeven_r"].read() == 1.5
     assert not dialog.fields["engine.adoption.magics"].widget.isEnabled(), "policy 'all' needs no magic numbers"
     edits = {
-        "api.port": 8123, "api.require_token": True,
+        "api.port": 8123,
+        "api.require_token": True,
         "engine.cycle.fast_interval_s": 2.5,
-        "engine.protection.breakeven_r": 1.2, "engine.protection.breakeven_lock_r": 0.2,
-        "engine.protection.partial_r": 2.0, "engine.protection.partial_fraction": 0.25,
-        "engine.protection.trail_atr_multiple": 3.0, "engine.protection.min_sl_change_r": 0.05,
+        "engine.protection.breakeven_r": 1.2,
+        "engine.protection.breakeven_lock_r": 0.2,
+        "engine.protection.partial_r": 2.0,
+        "engine.protection.partial_fraction": 0.25,
+        "engine.protection.trail_atr_multiple": 3.0,
+        "engine.protection.min_sl_change_r": 0.05,
         "engine.protection.min_sl_interval_s": 30.0,
-        "engine.defense.warning_l1_score": -1.5, "engine.defense.flat_timer_s": 3600.0,
-        "engine.adoption.policy": "magic", "engine.adoption.magics": "1001, 1002",
+        "engine.defense.warning_l1_score": -1.5,
+        "engine.defense.flat_timer_s": 3600.0,
+        "engine.adoption.policy": "magic",
+        "engine.adoption.magics": "1001, 1002",
     }
     for key, value in edits.items():
         set_field(dialog, key, value)
@@ -96,8 +110,9 @@ async def test_a_valid_edit_is_saved_reread_and_applied(services: Services, brid
 
 
 @pytest.mark.qasync
-async def test_an_invalid_value_shows_the_message_and_saves_nothing(services: Services, bridge: EngineBridge,
-                                                                    tmp_path: Path) -> None:
+async def test_an_invalid_value_shows_the_message_and_saves_nothing(
+    services: Services, bridge: EngineBridge, tmp_path: Path
+) -> None:
     config = tmp_path / "dtms.toml"
     w = window(services, bridge, config)
     before = services.engine.settings
@@ -132,8 +147,9 @@ async def test_an_invalid_value_shows_the_message_and_saves_nothing(services: Se
 
 
 @pytest.mark.qasync
-async def test_a_broken_file_opens_on_the_settings_in_use(services: Services, bridge: EngineBridge,
-                                                         tmp_path: Path) -> None:
+async def test_a_broken_file_opens_on_the_settings_in_use(
+    services: Services, bridge: EngineBridge, tmp_path: Path
+) -> None:
     config = tmp_path / "dtms.toml"
     config.write_text('[api]\nport = "eighty"\n', encoding="utf-8")
     dialog = open_dialog(window(services, bridge, config))

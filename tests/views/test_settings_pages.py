@@ -18,15 +18,19 @@ from .test_settings_dialog import click_save, open_dialog, set_field, window
 
 
 @pytest.mark.qasync
-async def test_every_field_explains_itself_and_shows_its_digits(services: Services, bridge: EngineBridge,
-                                                                tmp_path: Path) -> None:
+async def test_every_field_explains_itself_and_shows_its_digits(
+    services: Services, bridge: EngineBridge, tmp_path: Path
+) -> None:
     dialog = open_dialog(window(services, bridge, tmp_path / "dtms.toml"))
     titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
     assert "Safety rails" in titles and "Window" in titles
     for key, field in dialog.fields.items():
         assert HELP.get(key), f"{key} has no explanation"
-        helps = [label.text() for label in field.widget.parentWidget().findChildren(QLabel)
-                 if label.objectName() == "fieldHelp"]
+        helps = [
+            label.text()
+            for label in field.widget.parentWidget().findChildren(QLabel)
+            if label.objectName() == "fieldHelp"
+        ]
         assert HELP[key] in helps, f"{key}'s explanation is shown beside it"
         if isinstance(field.widget, QAbstractSpinBox):
             widget = field.widget
@@ -41,16 +45,18 @@ async def test_every_field_explains_itself_and_shows_its_digits(services: Servic
 
 
 @pytest.mark.qasync
-async def test_safety_rails_page_saves_limits_and_blackouts(services: Services, bridge: EngineBridge,
-                                                            tmp_path: Path) -> None:
+async def test_safety_rails_page_saves_limits_and_blackouts(
+    services: Services, bridge: EngineBridge, tmp_path: Path
+) -> None:
     config = tmp_path / "dtms.toml"
     w = window(services, bridge, config)
     dialog = w.open_settings("Safety rails")
     assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Safety rails"
     set_field(dialog, "engine.rails.daily_loss_pct", 3.0)
     set_field(dialog, "engine.rails.spread_median_multiple", 2.5)
-    set_field(dialog, "engine.rails.blackouts",
-              "2026-12-07 13:30 - 2026-12-07 14:00\n2026-12-08 15:00 to 2026-12-08 15:30")
+    set_field(
+        dialog, "engine.rails.blackouts", "2026-12-07 13:30 - 2026-12-07 14:00\n2026-12-08 15:00 to 2026-12-08 15:30"
+    )
     click_save(dialog)
     rails = load_settings(config).engine.rails
     assert rails.daily_loss_pct == 3.0 and rails.spread_median_multiple == 2.5
@@ -58,7 +64,8 @@ async def test_safety_rails_page_saves_limits_and_blackouts(services: Services, 
     assert services.engine.rails.settings == rails, "applied to the running engine"
     again = open_dialog(w)
     assert again.fields["engine.rails.blackouts"].widget.toPlainText() == (
-        "2026-12-07 13:30 - 2026-12-07 14:00\n2026-12-08 15:00 - 2026-12-08 15:30")
+        "2026-12-07 13:30 - 2026-12-07 14:00\n2026-12-08 15:00 - 2026-12-08 15:30"
+    )
     set_field(again, "engine.rails.blackouts", "2026-12-07 14:00 - 2026-12-07 13:00")
     click_save(again)
     assert again.error.text() == "Blackouts (news): every window must end after it starts"

@@ -7,14 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from app.engine.model import LifecycleState
 from app.engine.rails import Rail, RailStatus
 from app.runtime import Services
 from app.views.banner import LifecycleBanner
 from app.views.bridge import EngineBridge
 from app.views.palette import AMBER, LIFECYCLE_COLOURS
-from app.engine.model import LifecycleState
 from app.views.status_lines import rail_line
-
 from tests.engine.conftest import set_price
 
 from .conftest import register_buy
@@ -43,8 +42,7 @@ async def test_pause_and_resume_from_the_banner(ready: Services, bridge: EngineB
 
 
 @pytest.mark.qasync
-async def test_a_tripped_rail_turns_the_banner_amber_with_what_it_blocks(ready: Services,
-                                                                        bridge: EngineBridge) -> None:
+async def test_a_tripped_rail_turns_the_banner_amber_with_what_it_blocks(ready: Services, bridge: EngineBridge) -> None:
     opened: list[int] = []
     banner = LifecycleBanner(bridge, simulated=True, open_rails=lambda: opened.append(1))
     settings = ready.engine.settings
@@ -67,8 +65,9 @@ async def test_a_tripped_rail_turns_the_banner_amber_with_what_it_blocks(ready: 
 async def test_terminal_stall_database_and_symbols_show_in_the_banner(ready: Services, bridge: EngineBridge) -> None:
     banner = LifecycleBanner(bridge, simulated=True)
     health = ready.engine.health()
-    banner.show_health(replace(health, terminal_stall_s=12.4, database_problem="disk full",
-                               symbol_problems={"XAUUSD": "no ticks"}))
+    banner.show_health(
+        replace(health, terminal_stall_s=12.4, database_problem="disk full", symbol_problems={"XAUUSD": "no ticks"})
+    )
     text = banner.text()
     assert banner.amber
     assert "Terminal not answering for 12 s" in text
@@ -82,7 +81,8 @@ async def test_terminal_stall_database_and_symbols_show_in_the_banner(ready: Ser
 def test_rail_lines_name_the_rail_the_symbol_and_how_it_clears() -> None:
     hourly = RailStatus(rail=Rail.HOURLY_LOSS, tripped=True, detail="loss 1.80 % of balance (limit 1 %)")
     assert rail_line(hourly).startswith(
-        "Hedges and re-adds blocked on every symbol: hourly loss 1.80 % of balance, limit 1 %.")
+        "Hedges and re-adds blocked on every symbol: hourly loss 1.80 % of balance, limit 1 %."
+    )
     spread = RailStatus(rail=Rail.SPREAD, tripped=True, detail="spread 0.0009 vs median 0.0001", symbol="EURUSD")
     assert rail_line(spread).startswith("Hedges and re-adds blocked on EURUSD: wide spread: spread 0.0009")
     assert "clears when the spread is back near its median" in rail_line(spread)

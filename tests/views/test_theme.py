@@ -34,8 +34,9 @@ def header_pixel_lightness(qapp: QApplication) -> tuple[int, int]:
     header = table.horizontalHeader().grab().toImage()
     base = table.viewport().grab().toImage()
     table.close()
-    return header.pixelColor(header.width() - 20, 2).lightness(), base.pixelColor(base.width() - 5,
-                                                                                  base.height() - 5).lightness()
+    return header.pixelColor(header.width() - 20, 2).lightness(), base.pixelColor(
+        base.width() - 5, base.height() - 5
+    ).lightness()
 
 
 def test_dark_and_light_switch_palette_header_and_state_colours(styled: QApplication) -> None:
@@ -64,13 +65,15 @@ def test_dark_and_light_switch_palette_header_and_state_colours(styled: QApplica
 def test_state_colours_are_readable_on_both_bases(state: DefensiveState) -> None:
     def contrast(a: str, b: str) -> float:
         def lum(colour: str) -> float:
-            rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+            rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
             lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
             return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
         high, low = sorted((lum(a), lum(b)), reverse=True)
         return (high + 0.05) / (low + 0.05)
 
     from app.views.palette import STATE_TEXT_DARK, STATE_TEXT_LIGHT
+
     assert contrast(STATE_TEXT_LIGHT[state], "#ffffff") >= 4.5
     assert contrast(STATE_TEXT_DARK[state], "#1f2124") >= 4.5
 
@@ -80,6 +83,7 @@ def test_theme_from_the_command_line_and_the_settings_file(tmp_path) -> None:
     assert parse(["--config", str(config), "--data-dir", str(tmp_path), "--theme", "dark"]).theme == "dark"
     assert parse(["--config", str(config), "--data-dir", str(tmp_path)]).theme == ""
     from dataclasses import replace
+
     settings = load_settings(config)
     assert settings.window.theme is ThemeName.SYSTEM
     save_settings(config, replace(settings, window=replace(settings.window, theme=ThemeName.DARK)))
@@ -91,6 +95,7 @@ def test_theme_from_the_command_line_and_the_settings_file(tmp_path) -> None:
 
 def test_the_trade_chart_follows_the_theme(styled: QApplication, bridge) -> None:
     from app.views.detail import DetailPane
+
     pane = DetailPane(bridge)
     themes().apply(ThemeChoice.LIGHT)
     assert pane.chart.backgroundBrush().color().name() == LIGHT.chart.background

@@ -12,12 +12,11 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from app.engine.model import DefensiveState
 from app.runtime import Services
 from app.views.bridge import EngineBridge
-from app.views.palette import STATE_TEXT_LIGHT
 from app.views.closed_model import ClosedColumn, ClosedTradesModel
+from app.views.palette import STATE_TEXT_LIGHT
 from app.views.table_order import TradesFilter
 from app.views.table_view import TradeTable
 from app.views.trades_model import Column, TradesModel, changed_blocks, changed_ranges
-
 from tests.engine.conftest import set_price
 
 from .conftest import register_buy
@@ -49,7 +48,10 @@ async def test_rows_appear_change_and_leave(ready: Services, bridge: EngineBridg
     ticket = await register_buy(ready)
     assert inserted == [0] and model.rowCount() == 1 and model.ticket_at(0) == ticket
     assert model.data(model.index(0, Column.STATE)) == "HEALTHY"
-    assert model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name() == STATE_TEXT_LIGHT[DefensiveState.HEALTHY]
+    assert (
+        model.data(model.index(0, Column.STATE), Qt.ItemDataRole.ForegroundRole).name()
+        == STATE_TEXT_LIGHT[DefensiveState.HEALTHY]
+    )
     assert model.data(model.index(0, Column.OWNER)) == "dtms_manager", "the owner as bots read it over HTTP"
 
     cells = ChangedCells(model)

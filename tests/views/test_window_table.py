@@ -9,15 +9,23 @@ from PySide6.QtCore import Qt
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.main_window import MainWindow
-from app.views.trades_model import Column
-
 from app.views.program import STYLE_SHEET
+from app.views.trades_model import Column
 
 from .conftest import register_buy, until
 from .test_main_window import window
 
-MUST_SEE = (Column.TICKET, Column.SYMBOL, Column.DIRECTION, Column.VOLUME, Column.PROFIT, Column.PROFIT_R,
-            Column.STATE, Column.SCORE, Column.LAST_ACTION)
+MUST_SEE = (
+    Column.TICKET,
+    Column.SYMBOL,
+    Column.DIRECTION,
+    Column.VOLUME,
+    Column.PROFIT,
+    Column.PROFIT_R,
+    Column.STATE,
+    Column.SCORE,
+    Column.LAST_ACTION,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.engine.broker import SymbolRules
-from app.engine.defense.rules import Decision, DefenseAction, DefenseActionKind as K
+from app.engine.defense.rules import Decision, DefenseAction
+from app.engine.defense.rules import DefenseActionKind as K
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder, Staged, staged
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
+from app.engine.recorder import Recorder, Staged, staged
 from app.engine.registry import DTMS
 from app.errors import TemporaryError
 
@@ -109,8 +110,9 @@ class DefenseActions:
         self._rails = rails
         self._now = now
 
-    async def carry_out(self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float,
-                        hedging_account: bool) -> int:
+    async def carry_out(
+        self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
+    ) -> int:
         """Send the decision's actions once and commit the transition; returns the terminal calls made.
 
         An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
@@ -131,8 +133,13 @@ class DefenseActions:
                 await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
             except TemporaryError:
                 # the terminal is gone half-way: keep what was done; the reconnection settles the rest
-                logger.warning("ticket %s: terminal lost during %s; %d of %d actions finished", trade.ticket,
-                               action.kind, index, len(decision.actions))
+                logger.warning(
+                    "ticket %s: terminal lost during %s; %d of %d actions finished",
+                    trade.ticket,
+                    action.kind,
+                    index,
+                    len(decision.actions),
+                )
                 await self._recorder.commit(trade, actions=run.records, into=stage)
                 raise
             if any(outcome is ActionOutcome.UNKNOWN for _, outcome, _ in run.outcomes[seen:]):
@@ -150,14 +157,16 @@ class DefenseActions:
         action not known to be finished is judged by what the terminal shows; nothing is sent."""
         if not (trade.pending_action or "").startswith(PENDING_PREFIX):
             return False
-        data = json.loads(trade.pending_action[len(PENDING_PREFIX):])
+        data = json.loads(trade.pending_action[len(PENDING_PREFIX) :])
         stage = staged(trade)  # the live trade changes only with the commit
         trade = stage.work
         decision = Decision.from_dict(data)
         own = positions.get(trade.ticket)
         open_actions = [(int(i), float(volume), float(sl)) for i, volume, sl in data.get("unknown", [])]
-        open_actions += [(i, float(data["volume_before"]), float(data["sl_before"]))
-                         for i in range(int(data.get("done", 0)), len(decision.actions))]
+        open_actions += [
+            (i, float(data["volume_before"]), float(data["sl_before"]))
+            for i in range(int(data.get("done", 0)), len(decision.actions))
+        ]
         run = _Run()
         for index, volume_before, sl_before in open_actions:
             action = decision.actions[index]
@@ -171,8 +180,17 @@ class DefenseActions:
 
     # --- one action ---------------------------------------------------------------------------------------
 
-    async def _one(self, trade: Trade, action: DefenseAction, run: _Run, *, rules: SymbolRules, bid: float,
-                   ask: float, hedging_account: bool) -> None:
+    async def _one(
+        self,
+        trade: Trade,
+        action: DefenseAction,
+        run: _Run,
+        *,
+        rules: SymbolRules,
+        bid: float,
+        ask: float,
+        hedging_account: bool,
+    ) -> None:
         match action.kind:
             case K.TIGHTEN | K.MOVE_SL_BREAKEVEN:
                 await self._move_sl(trade, action, run, rules, bid, ask)
@@ -185,19 +203,25 @@ class DefenseActions:
             case K.CLOSE_ALL:
                 await self._close_all(trade, run, rules)
 
-    async def _move_sl(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
-                       ask: float) -> None:
+    async def _move_sl(
+        self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float, ask: float
+    ) -> None:
         sl = rules.round_price(action.sl)
         if action.kind is K.TIGHTEN and not rules.sl_allowed(trade.direction, sl, bid, ask):
             sl = rules.clamp_sl(trade.direction, sl, bid, ask)
         tighter = trade.sl == 0.0 or (sl > trade.sl if trade.direction is Direction.BUY else sl < trade.sl)
         if not tighter:
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"SL {sl:g} would not be tighter than {trade.sl:g}")
+            return self._note(
+                run, trade, action.kind, ActionOutcome.NOT_SENT, f"SL {sl:g} would not be tighter than {trade.sl:g}"
+            )
         if not rules.sl_allowed(trade.direction, sl, bid, ask):
-            return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT,
-                              f"SL {sl:g} is not allowed at bid {bid:g} / ask {ask:g} (price past it or inside the "
-                              f"stops level)")
+            return self._note(
+                run,
+                trade,
+                action.kind,
+                ActionOutcome.NOT_SENT,
+                f"SL {sl:g} is not allowed at bid {bid:g} / ask {ask:g} (price past it or inside the stops level)",
+            )
         if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "inside the freeze level")
         sl_old = trade.sl
@@ -211,8 +235,12 @@ class DefenseActions:
         volume = rules.round_volume_down(action.volume)
         rest = rules.round_volume_down(trade.volume - volume + 1e-9)
         if volume < rules.volume_min or rest < rules.volume_min:
-            return self._cannot(run, trade, action.kind, f"closing {volume:g} of {trade.volume:g} would go below "
-                                f"the minimum volume {rules.volume_min:g}")
+            return self._cannot(
+                run,
+                trade,
+                action.kind,
+                f"closing {volume:g} of {trade.volume:g} would go below the minimum volume {rules.volume_min:g}",
+            )
         result = await self._executor().close(trade, volume=volume, kind=ActionKind.PARTIAL_CLOSE, rules=rules)
         run.calls += 1
         # what was filled (a 10010 whose rest could not be closed still closed part of it)
@@ -220,11 +248,23 @@ class DefenseActions:
         if filled:
             trade.volume = rest if result.ok else rules.round_volume_down(trade.volume - filled + 1e-9)
             trade.closed_volume = round(trade.closed_volume + filled, 8)
-        self._add(run, action.kind, result,
-                  closing_facts(trade, rules, filled or volume, result.price) | {"volume_left": trade.volume})
+        self._add(
+            run,
+            action.kind,
+            result,
+            closing_facts(trade, rules, filled or volume, result.price) | {"volume_left": trade.volume},
+        )
 
-    async def _open(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float,
-                    ask: float, hedging_account: bool) -> None:
+    async def _open(
+        self,
+        trade: Trade,
+        action: DefenseAction,
+        run: _Run,
+        rules: SymbolRules,
+        bid: float,
+        ask: float,
+        hedging_account: bool,
+    ) -> None:
         if action.kind is K.HEDGE and not hedging_account:
             # on a netting account the opposite deal would reduce the trade instead of hedging it
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "no hedge on a netting account")
@@ -233,18 +273,31 @@ class DefenseActions:
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, f"adds risk; safety rail: {rail}")
         volume = min(rules.round_volume_down(action.volume), rules.volume_max)
         if volume < rules.volume_min:
-            return self._cannot(run, trade, action.kind,
-                                f"volume {action.volume:g} is below the minimum {rules.volume_min:g}")
+            return self._cannot(
+                run, trade, action.kind, f"volume {action.volume:g} is below the minimum {rules.volume_min:g}"
+            )
         hedge = action.kind is K.HEDGE
         direction = opposite(trade.direction) if hedge else trade.direction
         sl = rules.round_price(action.sl) if action.sl else 0.0
         if sl and not rules.sl_allowed(direction, sl, bid, ask):
             sl = rules.clamp_sl(direction, sl, bid, ask)
         comment = hedge_comment(trade.ticket) if hedge else readd_comment(trade.ticket)
-        result = await self._executor().open(trade, direction=direction, volume=volume, sl=sl, comment=comment,
-                                             kind=_JOURNAL_KIND[action.kind], rules=rules)
-        facts = {"volume": volume, "price": result.price, "sl_new": sl, "position": result.position,
-                 "side": direction.value}
+        result = await self._executor().open(
+            trade,
+            direction=direction,
+            volume=volume,
+            sl=sl,
+            comment=comment,
+            kind=_JOURNAL_KIND[action.kind],
+            rules=rules,
+        )
+        facts = {
+            "volume": volume,
+            "price": result.price,
+            "sl_new": sl,
+            "position": result.position,
+            "side": direction.value,
+        }
         if result.ok and hedge:
             trade.hedge_ticket = result.position
         elif result.ok:
@@ -260,11 +313,21 @@ class DefenseActions:
         run.calls += 1
         if not found:
             trade.hedge_ticket = None
-            return self._note(run, trade, K.CLOSE_HEDGE, ActionOutcome.NOT_SENT,
-                              "the hedge is already closed (its SL was hit or it was closed by hand)")
-        result = await self._executor().close(trade, volume=float(found[0].volume), kind=ActionKind.CLOSE_HEDGE,
-                                              rules=rules, position=trade.hedge_ticket,
-                                              direction=opposite(trade.direction))
+            return self._note(
+                run,
+                trade,
+                K.CLOSE_HEDGE,
+                ActionOutcome.NOT_SENT,
+                "the hedge is already closed (its SL was hit or it was closed by hand)",
+            )
+        result = await self._executor().close(
+            trade,
+            volume=float(found[0].volume),
+            kind=ActionKind.CLOSE_HEDGE,
+            rules=rules,
+            position=trade.hedge_ticket,
+            direction=opposite(trade.direction),
+        )
         if result.ok and not 0 < result.volume < float(found[0].volume) - 1e-9:
             trade.hedge_ticket = None
         elif result.ok or result.volume:
@@ -275,17 +338,25 @@ class DefenseActions:
                 trade.hedge_ticket = None
             else:
                 result = _still_open(result, float(left[0].volume))
-        self._add(run, K.CLOSE_HEDGE, result, {"volume": float(found[0].volume), "price": result.price,
-                                               "position": int(found[0].ticket)})
+        self._add(
+            run,
+            K.CLOSE_HEDGE,
+            result,
+            {"volume": float(found[0].volume), "price": result.price, "position": int(found[0].ticket)},
+        )
 
     async def _close_all(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
         await self._close_hedge(trade, run, rules)
-        readds = [p for p in await self._gateway.positions(symbol=trade.symbol)
-                  if str(p.comment) == readd_comment(trade.ticket)]
+        readds = [
+            p
+            for p in await self._gateway.positions(symbol=trade.symbol)
+            if str(p.comment) == readd_comment(trade.ticket)
+        ]
         run.calls += 1
         for position in readds:
-            result = await self._executor().close(trade, volume=float(position.volume), kind=ActionKind.CLOSE,
-                                                  rules=rules, position=int(position.ticket))
+            result = await self._executor().close(
+                trade, volume=float(position.volume), kind=ActionKind.CLOSE, rules=rules, position=int(position.ticket)
+            )
             self._add(run, K.CLOSE_ALL, result)
         result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
         closed = trade.volume
@@ -296,8 +367,15 @@ class DefenseActions:
 
     # --- settling from the terminal ----------------------------------------------------------------------
 
-    def _was_done(self, trade: Trade, action: DefenseAction, own: Any, positions: dict[int, Any],
-                  volume_before: float, sl_before: float) -> tuple[bool, str]:
+    def _was_done(
+        self,
+        trade: Trade,
+        action: DefenseAction,
+        own: Any,
+        positions: dict[int, Any],
+        volume_before: float,
+        sl_before: float,
+    ) -> tuple[bool, str]:
         match action.kind:
             case K.HEDGE:
                 hedge = next((p for p in positions.values() if str(p.comment) == hedge_comment(trade.ticket)), None)
@@ -334,8 +412,7 @@ class DefenseActions:
 
     # --- journal ----------------------------------------------------------------------------------------------
 
-    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False,
-                      into: Staged) -> None:
+    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False, into: Staged) -> None:
         """Write the outcome into the staged ``trade`` and commit it with its transition and journal in one
         transaction; the live trade takes it only then."""
         at = decision.at
@@ -354,28 +431,64 @@ class DefenseActions:
         if decision.to_state is not decision.from_state:
             trade.state = decision.to_state
             trade.state_since = at
-            transitions.append(Transition(ticket=trade.ticket, from_state=decision.from_state,
-                                          to_state=decision.to_state, reason=decision.reason,
-                                          score=decision.score, at=at))
-        done = [{"kind": _JOURNAL_KIND[kind].value, "outcome": outcome.value, "detail": detail} | extra
-                for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True)]
+            transitions.append(
+                Transition(
+                    ticket=trade.ticket,
+                    from_state=decision.from_state,
+                    to_state=decision.to_state,
+                    reason=decision.reason,
+                    score=decision.score,
+                    at=at,
+                )
+            )
+        done = [
+            {"kind": _JOURNAL_KIND[kind].value, "outcome": outcome.value, "detail": detail} | extra
+            for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True)
+        ]
         if decision.to_state is not decision.from_state:
-            events.append((EventKind.STATE_CHANGED, {
-                "ticket": trade.ticket, "symbol": trade.symbol, "from": decision.from_state.value,
-                "to": decision.to_state.value, "reason": decision.reason, "score": decision.score,
-                # what the transition did, for a notification that tells it in one go
-                "direction": trade.direction.value, "sl_old": run.sl_start, "sl_new": trade.sl,
-                "volume_old": run.volume_start, "volume_new": trade.volume, "actions": done}))
+            events.append(
+                (
+                    EventKind.STATE_CHANGED,
+                    {
+                        "ticket": trade.ticket,
+                        "symbol": trade.symbol,
+                        "from": decision.from_state.value,
+                        "to": decision.to_state.value,
+                        "reason": decision.reason,
+                        "score": decision.score,
+                        # what the transition did, for a notification that tells it in one go
+                        "direction": trade.direction.value,
+                        "sl_old": run.sl_start,
+                        "sl_new": trade.sl,
+                        "volume_old": run.volume_start,
+                        "volume_new": trade.volume,
+                        "actions": done,
+                    },
+                )
+            )
         for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True):
             last = next((r for r in reversed(run.records) if r.kind is _JOURNAL_KIND[kind]), None)
-            payload = {"ticket": trade.ticket, "symbol": trade.symbol, "kind": _JOURNAL_KIND[kind].value,
-                       "outcome": outcome.value, "retcode": last.retcode if last else None, "detail": detail}
-            payload |= extra | {"reason": decision.reason, "state": decision.to_state.value,
-                                "direction": trade.direction.value, "mt5": detail,
-                                "transition": decision.to_state is not decision.from_state}
+            payload = {
+                "ticket": trade.ticket,
+                "symbol": trade.symbol,
+                "kind": _JOURNAL_KIND[kind].value,
+                "outcome": outcome.value,
+                "retcode": last.retcode if last else None,
+                "detail": detail,
+            }
+            payload |= extra | {
+                "reason": decision.reason,
+                "state": decision.to_state.value,
+                "direction": trade.direction.value,
+                "mt5": detail,
+                "transition": decision.to_state is not decision.from_state,
+            }
             if outcome in (ActionOutcome.FAILED, ActionOutcome.NOT_SENT):
-                payload["next"] = ("DTMS closes again at the next deep check" if kind is K.CLOSE_ALL
-                                   else "not sent again; the next deep check decides anew")
+                payload["next"] = (
+                    "DTMS closes again at the next deep check"
+                    if kind is K.CLOSE_ALL
+                    else "not sent again; the next deep check decides anew"
+                )
             events.append((EventKind.ACTION, payload))
         if run.outcomes:
             kind, outcome, _ = run.outcomes[-1]
@@ -401,16 +514,33 @@ class DefenseActions:
         trade.cannot = {**trade.cannot, key: detail}  # a new dict: the staged change is seen and committed
         self._note(run, trade, kind, ActionOutcome.NOT_SENT, detail)
 
-    def _note(self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str,
-              at: float | None = None) -> None:
-        run.records.append(ActionRecord(ticket=trade.ticket, kind=_JOURNAL_KIND[kind], request={}, outcome=outcome,
-                                        detail=detail, at=self._now() if at is None else at, wall_at=time.time()))
+    def _note(
+        self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str, at: float | None = None
+    ) -> None:
+        run.records.append(
+            ActionRecord(
+                ticket=trade.ticket,
+                kind=_JOURNAL_KIND[kind],
+                request={},
+                outcome=outcome,
+                detail=detail,
+                at=self._now() if at is None else at,
+                wall_at=time.time(),
+            )
+        )
         run.outcomes.append((kind, outcome, detail))
         run.extras.append({})
 
 
 def _still_open(result: ActionResult, volume: float) -> ActionResult:
     """A close that left part of the position open is not a success, whatever the last answer said."""
-    return ActionResult(ok=False, outcome=ActionOutcome.FAILED, records=result.records, retcode=result.retcode,
-                        volume=result.volume, price=result.price, position=result.position,
-                        detail=f"{result.detail}; {volume:g} lots of it are still open and stay managed")
+    return ActionResult(
+        ok=False,
+        outcome=ActionOutcome.FAILED,
+        records=result.records,
+        retcode=result.retcode,
+        volume=result.volume,
+        price=result.price,
+        position=result.position,
+        detail=f"{result.detail}; {volume:g} lots of it are still open and stay managed",
+    )

@@ -107,21 +107,34 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "ticket": self.ticket, "from": self.from_state.value, "to": self.to_state.value,
-            "reason": self.reason, "score": self.score, "at": self.at,
-            "actions": [a.as_dict() for a in self.actions], "flat_timer_until": self.flat_timer_until,
-            "recovery_timer_until": self.recovery_timer_until, "warnings": self.warnings,
+            "id": self.id,
+            "ticket": self.ticket,
+            "from": self.from_state.value,
+            "to": self.to_state.value,
+            "reason": self.reason,
+            "score": self.score,
+            "at": self.at,
+            "actions": [a.as_dict() for a in self.actions],
+            "flat_timer_until": self.flat_timer_until,
+            "recovery_timer_until": self.recovery_timer_until,
+            "warnings": self.warnings,
             "last_warning_at": self.last_warning_at,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
         return cls(
-            ticket=int(data["ticket"]), from_state=S(data["from"]), to_state=S(data["to"]), reason=data["reason"],
-            score=float(data["score"]), at=float(data["at"]),
+            ticket=int(data["ticket"]),
+            from_state=S(data["from"]),
+            to_state=S(data["to"]),
+            reason=data["reason"],
+            score=float(data["score"]),
+            at=float(data["at"]),
             actions=tuple(DefenseAction.from_dict(a) for a in data["actions"]),
-            flat_timer_until=data["flat_timer_until"], recovery_timer_until=data["recovery_timer_until"],
-            warnings=int(data["warnings"]), last_warning_at=data["last_warning_at"],
+            flat_timer_until=data["flat_timer_until"],
+            recovery_timer_until=data["recovery_timer_until"],
+            warnings=int(data["warnings"]),
+            last_warning_at=data["last_warning_at"],
         )
 
 
@@ -156,10 +169,21 @@ def decide(
     state = trade.state
     warnings, last_warning_at = decayed_warnings(trade, now, settings)
 
-    def go(to: DefensiveState, reason: str, *actions: DefenseAction, flat: float | None | str = "keep",
-           recovery: float | None | str = "keep", warn: bool = False) -> Decision:
+    def go(
+        to: DefensiveState,
+        reason: str,
+        *actions: DefenseAction,
+        flat: float | None | str = "keep",
+        recovery: float | None | str = "keep",
+        warn: bool = False,
+    ) -> Decision:
         return Decision(
-            ticket=trade.ticket, from_state=state, to_state=to, reason=reason, score=total, at=now,
+            ticket=trade.ticket,
+            from_state=state,
+            to_state=to,
+            reason=reason,
+            score=total,
+            at=now,
             actions=tuple(a for a in actions if a is not None),
             flat_timer_until=trade.flat_timer_until if flat == "keep" else flat,  # type: ignore[arg-type]
             recovery_timer_until=trade.recovery_timer_until if recovery == "keep" else recovery,  # type: ignore[arg-type]
@@ -169,17 +193,32 @@ def decide(
 
     if state is S.CLOSED:
         # a close that did not go through (refused, frozen): the position is still open, so try again
-        return go(S.CLOSED, "close not finished: closing again", DefenseAction(kind=DefenseActionKind.CLOSE_ALL),
-                  flat=None, recovery=None)
+        return go(
+            S.CLOSED,
+            "close not finished: closing again",
+            DefenseAction(kind=DefenseActionKind.CLOSE_ALL),
+            flat=None,
+            recovery=None,
+        )
     if score.choch_against:
-        return go(S.CLOSED, f"change of character against the trade (score {total:+.1f})",
-                  DefenseAction(kind=DefenseActionKind.CLOSE_ALL), flat=None, recovery=None)
+        return go(
+            S.CLOSED,
+            f"change of character against the trade (score {total:+.1f})",
+            DefenseAction(kind=DefenseActionKind.CLOSE_ALL),
+            flat=None,
+            recovery=None,
+        )
 
     match state:
         case S.HEALTHY if total <= settings.warning_l1_score:
             tighten = _tighten(trade, score.price, settings)
-            return go(S.WARNING_L1, f"score {total:+.1f} <= {settings.warning_l1_score:+g}" + _skipped(tighten),
-                      *_some(tighten), flat=now + settings.flat_timer_s, warn=True)
+            return go(
+                S.WARNING_L1,
+                f"score {total:+.1f} <= {settings.warning_l1_score:+g}" + _skipped(tighten),
+                *_some(tighten),
+                flat=now + settings.flat_timer_s,
+                warn=True,
+            )
         case S.WARNING_L1 if total >= settings.healthy_again_score:
             return go(S.HEALTHY, f"score {total:+.1f} >= {settings.healthy_again_score:+g}", flat=None)
         case S.WARNING_L1 if total <= settings.warning_l2_score:
@@ -190,49 +229,97 @@ def decide(
             # an SL at entry would be on the wrong side of price: the broker would refuse it
             if settings.l2_in_loss == "tighten":
                 tighten = _tighten(trade, score.price, settings)
-                return go(S.WARNING_L2, f"{reason}; in loss, so the SL goes {settings.tighten_r:g} R behind price "
-                          "instead of to breakeven" + _skipped(tighten), close, *_some(tighten), warn=True)
-            return go(S.WARNING_L2, f"{reason}; in loss, so the SL cannot go to breakeven (entry is on the wrong "
-                      "side of price) and stays where it is", close, warn=True)
+                return go(
+                    S.WARNING_L2,
+                    f"{reason}; in loss, so the SL goes {settings.tighten_r:g} R behind price "
+                    "instead of to breakeven" + _skipped(tighten),
+                    close,
+                    *_some(tighten),
+                    warn=True,
+                )
+            return go(
+                S.WARNING_L2,
+                f"{reason}; in loss, so the SL cannot go to breakeven (entry is on the wrong "
+                "side of price) and stays where it is",
+                close,
+                warn=True,
+            )
         case S.WARNING_L2 if total >= settings.l1_again_score:
             return go(S.WARNING_L1, f"score {total:+.1f} >= {settings.l1_again_score:+g}")
         case S.WARNING_L2 if total <= settings.hedge_score or (
             score.vwap_flip_against and score.confluence is Confluence.AGAINST
         ):
-            why = (f"score {total:+.1f} <= {settings.hedge_score:+g}" if total <= settings.hedge_score
-                   else f"VWAP flip against the trade with confluence AGAINST (score {total:+.1f})")
-            return _hedge(trade, score, now, settings, why, go, hedging_account=hedging_account, atr=atr,
-                          risk_block=risk_block)
+            why = (
+                f"score {total:+.1f} <= {settings.hedge_score:+g}"
+                if total <= settings.hedge_score
+                else f"VWAP flip against the trade with confluence AGAINST (score {total:+.1f})"
+            )
+            return _hedge(
+                trade, score, now, settings, why, go, hedging_account=hedging_account, atr=atr, risk_block=risk_block
+            )
         case S.HEDGED if trade.flat_timer_until is not None and now >= trade.flat_timer_until:
-            return go(S.CLOSED, "flat timer expired: closing the trade and its hedge",
-                      DefenseAction(kind=DefenseActionKind.CLOSE_ALL), flat=None, recovery=None)
+            return go(
+                S.CLOSED,
+                "flat timer expired: closing the trade and its hedge",
+                DefenseAction(kind=DefenseActionKind.CLOSE_ALL),
+                flat=None,
+                recovery=None,
+            )
         case S.HEDGED if score.bos_in_favour:
             actions = [DefenseAction(kind=DefenseActionKind.CLOSE_HEDGE)] if trade.hedge_ticket else []
-            return go(S.RECOVERING, "break of structure in the trade's direction" +
-                      ("" if actions else " (no hedge to close)"), *actions,
-                      flat=None, recovery=now + settings.recovery_timer_s)
+            return go(
+                S.RECOVERING,
+                "break of structure in the trade's direction" + ("" if actions else " (no hedge to close)"),
+                *actions,
+                flat=None,
+                recovery=now + settings.recovery_timer_s,
+            )
         case S.RECOVERING if trade.recovery_timer_until is not None and now >= trade.recovery_timer_until:
             if total >= settings.readd_min_score:
                 return _recovered(trade, total, settings, go, risk_block)
-            return go(S.CLOSED, f"recovery timer expired with score {total:+.1f} < {settings.readd_min_score:+g}",
-                      DefenseAction(kind=DefenseActionKind.CLOSE_ALL), flat=None, recovery=None)
+            return go(
+                S.CLOSED,
+                f"recovery timer expired with score {total:+.1f} < {settings.readd_min_score:+g}",
+                DefenseAction(kind=DefenseActionKind.CLOSE_ALL),
+                flat=None,
+                recovery=None,
+            )
     return None
 
 
-def _hedge(trade: Trade, score: Score, now: float, settings: DefenseSettings, why: str, go: Any, *,
-           hedging_account: bool, atr: float | None, risk_block: str) -> Decision:
+def _hedge(
+    trade: Trade,
+    score: Score,
+    now: float,
+    settings: DefenseSettings,
+    why: str,
+    go: Any,
+    *,
+    hedging_account: bool,
+    atr: float | None,
+    risk_block: str,
+) -> Decision:
     flat = now + settings.flat_timer_s
     if hedging_account and not risk_block:
         distance = settings.hedge_sl_atr * (atr if atr is not None and math.isfinite(atr) and atr > 0 else trade.r)
         sl = score.price + distance if trade.direction is Direction.BUY else score.price - distance
         hedge = DefenseAction(kind=DefenseActionKind.HEDGE, volume=trade.volume * settings.hedge_fraction, sl=sl)
         return go(S.HEDGED, f"{why}: hedged", hedge, flat=flat)
-    instead = ("netting account: no hedge possible" if not hedging_account
-               else f"hedge withheld by a safety rail ({risk_block})")
+    instead = (
+        "netting account: no hedge possible"
+        if not hedging_account
+        else f"hedge withheld by a safety rail ({risk_block})"
+    )
     close = DefenseAction(kind=DefenseActionKind.PARTIAL_CLOSE, volume=trade.volume * settings.close_fraction)
     tighten = _tighten(trade, score.price, settings)
-    return go(S.HEDGED, f"{why}; {instead}: closed {settings.close_fraction:.0%} and tightened the SL to "
-              f"{settings.tighten_r:g} R behind price instead" + _skipped(tighten), close, *_some(tighten), flat=flat)
+    return go(
+        S.HEDGED,
+        f"{why}; {instead}: closed {settings.close_fraction:.0%} and tightened the SL to "
+        f"{settings.tighten_r:g} R behind price instead" + _skipped(tighten),
+        close,
+        *_some(tighten),
+        flat=flat,
+    )
 
 
 def _recovered(trade: Trade, total: float, settings: DefenseSettings, go: Any, risk_block: str) -> Decision:
@@ -243,8 +330,9 @@ def _recovered(trade: Trade, total: float, settings: DefenseSettings, go: Any, r
     if risk_block:
         return go(S.HEALTHY, f"{reason}; re-add withheld by a safety rail ({risk_block})", recovery=None)
     readd = DefenseAction(kind=DefenseActionKind.READD, volume=volume, sl=trade.sl)
-    return go(S.HEALTHY, f"{reason}: re-adding {settings.readd_fraction:.0%} of the closed volume", readd,
-              recovery=None)
+    return go(
+        S.HEALTHY, f"{reason}: re-adding {settings.readd_fraction:.0%} of the closed volume", readd, recovery=None
+    )
 
 
 def _tighten(trade: Trade, price: float, settings: DefenseSettings) -> DefenseAction | None:
@@ -283,8 +371,15 @@ def _skipped(tighten: DefenseAction | None) -> str:
     return "" if tighten is not None else "; the SL is already tighter, left where it is"
 
 
-def why_not_next(trade: Trade, score: float, settings: DefenseSettings, *, paused: bool = False,
-                 owner: str = "DTMS", choch_against: bool = False) -> str:
+def why_not_next(
+    trade: Trade,
+    score: float,
+    settings: DefenseSettings,
+    *,
+    paused: bool = False,
+    owner: str = "DTMS",
+    choch_against: bool = False,
+) -> str:
     """Why a trade whose score has crossed a threshold is not (yet) in the state that threshold leads to;
     "" when its state matches its score. Read by the window's score explanation."""
     crossed = _crossed(trade.state, score, settings)
@@ -301,17 +396,22 @@ def why_not_next(trade: Trade, score: float, settings: DefenseSettings, *, pause
         return f"past {line:+g}: a transition is under way and is settled from the terminal first"
     nxt = _NEXT.get(trade.state)
     if nxt is not None and nxt is not target:
-        return (f"past {line:+g} ({target.value}), but the state machine moves one step per deep check: "
-                f"{nxt.value} first, {target.value} at a later check if the score stays there")
-    return (f"past {line:+g}: the move to {target.value} is decided at the next deep check "
-            "(at an M5 bar close, at most every 15 minutes unless price forces an earlier one)")
+        return (
+            f"past {line:+g} ({target.value}), but the state machine moves one step per deep check: "
+            f"{nxt.value} first, {target.value} at a later check if the score stays there"
+        )
+    return (
+        f"past {line:+g}: the move to {target.value} is decided at the next deep check "
+        "(at an M5 bar close, at most every 15 minutes unless price forces an earlier one)"
+    )
 
 
 def way_back(trade: Trade, score: float, settings: DefenseSettings) -> str:
     """What a trade in a warning state needs to go back (the way back asks a better score than the way in)."""
     if trade.state is S.WARNING_L1 and score < settings.healthy_again_score:
-        return (f"WARNING_L1 holds until the score is back at or above {settings.healthy_again_score:+g} "
-                f"(now {score:+.2f})")
+        return (
+            f"WARNING_L1 holds until the score is back at or above {settings.healthy_again_score:+g} (now {score:+.2f})"
+        )
     if trade.state is S.WARNING_L2 and score < settings.l1_again_score:
         return f"WARNING_L2 holds until the score is back at or above {settings.l1_again_score:+g} (now {score:+.2f})"
     return ""
@@ -322,8 +422,11 @@ _NEXT = {S.HEALTHY: S.WARNING_L1, S.WARNING_L1: S.WARNING_L2, S.WARNING_L2: S.HE
 
 def _crossed(state: DefensiveState, score: float, settings: DefenseSettings) -> tuple[DefensiveState, float] | None:
     """The deepest state the score points to beyond the trade's own, with its threshold."""
-    order = [(S.HEDGED, settings.hedge_score), (S.WARNING_L2, settings.warning_l2_score),
-             (S.WARNING_L1, settings.warning_l1_score)]
+    order = [
+        (S.HEDGED, settings.hedge_score),
+        (S.WARNING_L2, settings.warning_l2_score),
+        (S.WARNING_L1, settings.warning_l1_score),
+    ]
     rank = {S.HEALTHY: 0, S.WARNING_L1: 1, S.WARNING_L2: 2, S.HEDGED: 3}
     if state not in rank:
         return None

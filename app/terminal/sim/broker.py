@@ -56,9 +56,7 @@ class Changes:
     counters: bool = False
 
     def __bool__(self) -> bool:
-        return bool(
-            self.positions or self.orders or self.history_orders or self.deals or self.account or self.counters
-        )
+        return bool(self.positions or self.orders or self.history_orders or self.deals or self.account or self.counters)
 
 
 def order_expiry(order: PendingOrder) -> int:

@@ -155,8 +155,9 @@ class TradeCalls(TerminalCore):
 
     def _refused(self, request: TradeRequest, retcode: int) -> OrderSendResult:
         verdict = refuse(retcode)
-        return OrderSendResult(verdict.retcode, 0, 0, 0.0, 0.0, 0.0, 0.0, verdict.comment,
-                               self._world.broker.new_request_id(), 0, request)
+        return OrderSendResult(
+            verdict.retcode, 0, 0, 0.0, 0.0, 0.0, 0.0, verdict.comment, self._world.broker.new_request_id(), 0, request
+        )
 
     def _partial_fill(self, request: TradeRequest) -> Any:
         """Not enough volume at the price: IOC fills what there is and cancels the rest; RETURN (exchange
@@ -171,7 +172,9 @@ class TradeCalls(TerminalCore):
             return world.trades.process(request, check=False)
         fraction = self._faults.take_partial_fill() or 1.0
         fok = request.type_filling == c.ORDER_FILLING_FOK or spec.trade_exemode in (
-            c.SYMBOL_TRADE_EXECUTION_REQUEST, c.SYMBOL_TRADE_EXECUTION_INSTANT)
+            c.SYMBOL_TRADE_EXECUTION_REQUEST,
+            c.SYMBOL_TRADE_EXECUTION_INSTANT,
+        )
         steps = int(request.volume * fraction / spec.volume_step + 1e-9)
         filled = round(steps * spec.volume_step, 8)
         if fok or filled < spec.volume_min:

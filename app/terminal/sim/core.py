@@ -107,8 +107,11 @@ class TerminalCore:
     @property
     def _trade_allowed(self) -> bool:
         """Algo trading as the terminal's toolbar shows it."""
-        return (self._world.algo_trading and not self._faults.algo_disabled
-                and not self._faults.active(FaultKind.ALGO_TRADING_OFF))
+        return (
+            self._world.algo_trading
+            and not self._faults.algo_disabled
+            and not self._faults.active(FaultKind.ALGO_TRADING_OFF)
+        )
 
     def _frozen_tick(self, symbol: str) -> Any:
         """While the broker link is down the terminal keeps showing the last tick it had."""

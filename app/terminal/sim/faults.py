@@ -41,31 +41,42 @@ class FaultKind(StrEnum):
 #: kind adds its line here. ``random`` and ``clear`` are not fault kinds but commands of the same route.
 FAULT_PARAMETERS: dict[str, dict[str, str]] = {
     "disconnect": {"failing_initializes": "how many reconnection attempts fail first (integer >= 0, default 0)"},
-    "ipc_timeout": {"count": "how many calls fail (integer >= 1, default 1)",
-                    "function": "only calls of this terminal function (e.g. order_send; default any)"},
-    "block": {"seconds": "how long the call blocks, holding the GIL (number in (0, 600], default 1)",
-              "function": "only a call of this terminal function (default the next call)"},
+    "ipc_timeout": {
+        "count": "how many calls fail (integer >= 1, default 1)",
+        "function": "only calls of this terminal function (e.g. order_send; default any)",
+    },
+    "block": {
+        "seconds": "how long the call blocks, holding the GIL (number in (0, 600], default 1)",
+        "function": "only a call of this terminal function (default the next call)",
+    },
     "restart": {"failing_initializes": "how many reconnection attempts fail first (integer >= 0, default 0)"},
     "algo_disabled": {},
-    "retcode": {"retcode": "required: the retcode order_send answers (10004, 10012, 10016, 10020, 10021, 10024, "
-                           "10029, 10030 or 10031)",
-                "count": "how many order_sends get it (integer >= 1, default 1)",
-                "action": "only order_sends of this TRADE_ACTION_* (integer; default any)",
-                "executed": "10012 only: the deal is done although the answer says timeout (true/false)"},
+    "retcode": {
+        "retcode": "required: the retcode order_send answers (10004, 10012, 10016, 10020, 10021, 10024, "
+        "10029, 10030 or 10031)",
+        "count": "how many order_sends get it (integer >= 1, default 1)",
+        "action": "only order_sends of this TRADE_ACTION_* (integer; default any)",
+        "executed": "10012 only: the deal is done although the answer says timeout (true/false)",
+    },
     "algo_trading_off": {},
     "account_trading_off": {},
     "broker_link_lost": {},
     "outside_market_watch": {"symbols": "required: the symbols taken out of Market Watch (list of names)"},
-    "history_loading": {"symbols": "the symbols whose history is still loading (list of names; default every symbol)",
-                        "count": "how many copy_rates_* requests per symbol answer None first (integer >= 1, "
-                                 "default 3)"},
-    "partial_fill": {"fraction": "the share of the volume filled (a number between 0 and 1, default 0.5, rounded down "
-                                 "to the volume step)",
-                     "count": "how many market deals fill only part (integer >= 1, default 1)"},
-    "random": {"seed": "random generator seed (integer, default 0)",
-               "probability": "chance of a fault per call (0 to 1)",
-               "kinds": "fault kinds to draw from (list of names)",
-               "block_seconds": "how long a drawn block lasts (seconds, default 0.05)"},
+    "history_loading": {
+        "symbols": "the symbols whose history is still loading (list of names; default every symbol)",
+        "count": "how many copy_rates_* requests per symbol answer None first (integer >= 1, default 3)",
+    },
+    "partial_fill": {
+        "fraction": "the share of the volume filled (a number between 0 and 1, default 0.5, rounded down "
+        "to the volume step)",
+        "count": "how many market deals fill only part (integer >= 1, default 1)",
+    },
+    "random": {
+        "seed": "random generator seed (integer, default 0)",
+        "probability": "chance of a fault per call (0 to 1)",
+        "kinds": "fault kinds to draw from (list of names)",
+        "block_seconds": "how long a drawn block lasts (seconds, default 0.05)",
+    },
     "clear": {},
 }
 
@@ -197,8 +208,9 @@ class FaultPlan:
             self.partial_fills.append((float(fraction), _int_param(params, "count", 1, minimum=1)))
         if params:
             takes = ", ".join(FAULT_PARAMETERS.get(fault.value, {})) or "no parameter"
-            raise ValueError(f"{', '.join(sorted(params))}: not a parameter of fault kind {fault.value} "
-                             f"(it takes {takes})")
+            raise ValueError(
+                f"{', '.join(sorted(params))}: not a parameter of fault kind {fault.value} (it takes {takes})"
+            )
         if fault in (FaultKind.DISCONNECT, FaultKind.RESTART):
             self.failing_initializes = failing_initializes
         elif fault is FaultKind.ALGO_DISABLED:

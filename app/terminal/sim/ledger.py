@@ -61,8 +61,16 @@ class Ledger:
 
     # --- history entries -------------------------------------------------------------------------------
 
-    def record_order(self, fill: Fill, *, position_id: int, position_by: int = 0, order_type: int | None = None,
-                     state: int = c.ORDER_STATE_FILLED, volume_current: float = 0.0) -> TradeOrder:
+    def record_order(
+        self,
+        fill: Fill,
+        *,
+        position_id: int,
+        position_by: int = 0,
+        order_type: int | None = None,
+        state: int = c.ORDER_STATE_FILLED,
+        volume_current: float = 0.0,
+    ) -> TradeOrder:
         done = self._at(fill)
         setup = fill.setup_msc or done
         order = TradeOrder(
@@ -114,8 +122,9 @@ class Ledger:
         return self.record_deal(fill, deal_type=fill.type, entry=c.DEAL_ENTRY_IN, position_id=position.ticket,
                                 volume=fill.volume, price=fill.price, profit=0.0)  # fmt: skip
 
-    def close(self, position: Position, fill: Fill, *, entry: int = c.DEAL_ENTRY_OUT,
-              record_order: bool = True) -> TradeDeal:
+    def close(
+        self, position: Position, fill: Fill, *, entry: int = c.DEAL_ENTRY_OUT, record_order: bool = True
+    ) -> TradeDeal:
         """Close ``fill.volume`` of ``position`` at ``fill.price``; the ticket survives a partial close."""
         spec = self._market.symbols[position.symbol]
         profit = round(self._money.profit(spec, position.type, fill.volume, position.price_open, fill.price), 2)

@@ -124,9 +124,7 @@ class PendingDesk:
     def retire(self, order: PendingOrder, state: int) -> None:
         """Move a pending order to history unfilled (canceled, expired, rejected)."""
         self._broker.remove_order(order.ticket)
-        self._broker.add_history_order(
-            order.to_struct(order.price_open, state=state, done_msc=self._ledger.now_msc())
-        )
+        self._broker.add_history_order(order.to_struct(order.price_open, state=state, done_msc=self._ledger.now_msc()))
 
     def trigger(self, order: PendingOrder, fill_price: float, at_msc: int = 0) -> None:
         """The market reached the order: a stop-limit becomes a limit order, anything else fills."""

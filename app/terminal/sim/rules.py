@@ -15,9 +15,7 @@ if TYPE_CHECKING:
     from app.terminal.sim.symbols import SymbolSpec
 
 OK = 0
-_BUY_TYPES = frozenset(
-    {c.ORDER_TYPE_BUY, c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT}
-)
+_BUY_TYPES = frozenset({c.ORDER_TYPE_BUY, c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT})
 PENDING_TYPES = frozenset(range(c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT + 1))
 STOP_LIMIT_TYPES = frozenset({c.ORDER_TYPE_BUY_STOP_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT})
 FILLING_TYPES = frozenset({c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN, c.ORDER_FILLING_BOC})
@@ -156,8 +154,10 @@ def expiration_error(type_time: int, expiration: int, now: float) -> int:
     if type_time == c.ORDER_TIME_SPECIFIED:
         return OK if expiration > now else c.TRADE_RETCODE_INVALID_EXPIRATION
     if type_time == c.ORDER_TIME_SPECIFIED_DAY:
-        return OK if expiration > 0 and expiration // 86_400 >= int(now) // 86_400 else (
-            c.TRADE_RETCODE_INVALID_EXPIRATION
+        return (
+            OK
+            if expiration > 0 and expiration // 86_400 >= int(now) // 86_400
+            else (c.TRADE_RETCODE_INVALID_EXPIRATION)
         )
     return c.TRADE_RETCODE_INVALID_EXPIRATION
 

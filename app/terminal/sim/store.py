@@ -59,8 +59,9 @@ class BrokerStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / FILE_NAME
         # one simulator per broker state: two of them handed one ticket number to two different orders
-        self._lock = acquire(data_dir / LOCK_NAME, f"the simulated broker in {data_dir}",
-                             {"data_dir": str(data_dir)}, wait_s=LOCK_WAIT_S)
+        self._lock = acquire(
+            data_dir / LOCK_NAME, f"the simulated broker in {data_dir}", {"data_dir": str(data_dir)}, wait_s=LOCK_WAIT_S
+        )
         private_file(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -102,8 +102,9 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
             for key, value in fields.items():
                 if key in known:
                     setattr(specs[name], key, value)
-    market = Market(clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days,
-                    replay=settings.replay)
+    market = Market(
+        clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days, replay=settings.replay
+    )
     if "market" in meta:
         try:
             market.restore(meta["market"])

@@ -37,8 +37,17 @@ from app.replay.worker import JobUpdate, ReplayJob
 logger = logging.getLogger(__name__)
 
 POLL_MS = 100
-_SHOWN = ("trade_id", "symbol", "direction", "open_time", "unmanaged_exit_reason", "unmanaged_r", "managed_r",
-          "actions", "final_state")
+_SHOWN = (
+    "trade_id",
+    "symbol",
+    "direction",
+    "open_time",
+    "unmanaged_exit_reason",
+    "unmanaged_r",
+    "managed_r",
+    "actions",
+    "final_state",
+)
 
 
 def _open_url(path: Path) -> None:
@@ -51,8 +60,15 @@ def guess_symbol(path: Path) -> str:
 
 
 class ReplayDialog(QDialog):
-    def __init__(self, *, settings: EngineSettings, out_dir: Path, open_url: Callable[[Path], None] = _open_url,
-                 history_terminal: object = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: EngineSettings,
+        out_dir: Path,
+        open_url: Callable[[Path], None] = _open_url,
+        history_terminal: object = None,
+        parent: QWidget | None = None,
+    ) -> None:
         """``history_terminal``: the real terminal's TerminalSpec, which offers "my last N days"."""
         super().__init__(parent)
         self.setWindowTitle("Replay: what DTMS would have done")
@@ -173,9 +189,13 @@ class ReplayDialog(QDialog):
             if symbol and path and symbol.text().strip():
                 bars[symbol.text().strip()] = Path(path.text().strip())
         use_csv = self.from_csv.isChecked()
-        return ReplayRequest(bars=bars, trades_csv=Path(self.trades_path.text()) if use_csv else None,
-                             entries=0 if use_csv else self.entries.value(), seed=self.seed.value(),
-                             settings=self._settings)
+        return ReplayRequest(
+            bars=bars,
+            trades_csv=Path(self.trades_path.text()) if use_csv else None,
+            entries=0 if use_csv else self.entries.value(),
+            seed=self.seed.value(),
+            settings=self._settings,
+        )
 
     # --- running --------------------------------------------------------------------------------------------
 
@@ -212,8 +232,9 @@ class ReplayDialog(QDialog):
     def _apply(self, update: JobUpdate) -> None:
         if update.kind == "progress":
             self.progress.setValue(int(update.fraction * 1000))
-            self.status.setText(f"Replaying... {update.fraction * 100:.0f} %, trades {update.trades_done} of "
-                                f"{update.trades}")
+            self.status.setText(
+                f"Replaying... {update.fraction * 100:.0f} %, trades {update.trades_done} of {update.trades}"
+            )
             return
         self._timer.stop()
         self.run_button.setEnabled(True)

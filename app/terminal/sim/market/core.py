@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
-from app.terminal.sim.market import queries
 from app.terminal.sim.clock import SimClock
+from app.terminal.sim.market import queries
 from app.terminal.sim.market.model import MINUTES_PER_DAY
 from app.terminal.sim.market.replay import ReplayTrack, attach
 from app.terminal.sim.market.script import Script
@@ -70,8 +70,15 @@ class Market:
     the seeded model (``market/replay.py``).
     """
 
-    def __init__(self, *, clock: SimClock, seed: int, symbols: dict[str, SymbolSpec] | None = None,
-                 history_days: float = 21.0, replay: dict[str, ReplayTrack] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: SimClock,
+        seed: int,
+        symbols: dict[str, SymbolSpec] | None = None,
+        history_days: float = 21.0,
+        replay: dict[str, ReplayTrack] | None = None,
+    ) -> None:
         self._clock = clock
         self._seed = int(seed) % 2**64
         self._replay = dict(replay or {})
@@ -92,8 +99,15 @@ class Market:
             self._advance(st, now)
         if st.quote is None:
             t = st.last
-            st.quote = Quote(int(t["time_msc"]), float(t["bid"]), float(t["ask"]), float(t["last"]),
-                             int(t["volume"]), int(t["flags"]), float(t["volume_real"]))
+            st.quote = Quote(
+                int(t["time_msc"]),
+                float(t["bid"]),
+                float(t["ask"]),
+                float(t["last"]),
+                int(t["volume"]),
+                int(t["flags"]),
+                float(t["volume_real"]),
+            )
         return st.quote
 
     def advance_to_now(self) -> list[tuple[str, float, float, float, float]]:
@@ -136,13 +150,18 @@ class Market:
         """Hold the price at ``bid``/``ask`` (ask None: bid + the typical spread) until told otherwise."""
         st, now = self._synced(symbol)
         digits = st.spec.digits
-        st.script = Script.hold(now, round(float(bid), digits), spread_points=st.spec.spread_points,
-                                ask=None if ask is None else round(float(ask), digits))
+        st.script = Script.hold(
+            now,
+            round(float(bid), digits),
+            spread_points=st.spec.spread_points,
+            ask=None if ask is None else round(float(ask), digits),
+        )
         self._reprice_minute(st, now)
         logger.debug("%s held at %s", symbol, bid)
 
-    def play_path(self, symbol: str, points: Sequence[tuple[float, float]], *,
-                  spread_points: int | None = None) -> None:
+    def play_path(
+        self, symbol: str, points: Sequence[tuple[float, float]], *, spread_points: int | None = None
+    ) -> None:
         """Move the bid through ``points`` (seconds after now, bid), linearly in simulated time."""
         st, now = self._synced(symbol)
         spread = st.spec.spread_points if spread_points is None else spread_points
@@ -188,8 +207,9 @@ class Market:
                 logger.warning("snapshot symbol %s is not offered any more; dropped", name)
                 continue
             history = saved_history(saved)
-            st = self._create(spec, first_minute=history.first_minute, origin_minute=history.origin_minute,
-                              history=history, seed=seed)
+            st = self._create(
+                spec, first_minute=history.first_minute, origin_minute=history.origin_minute, history=history, seed=seed
+            )
             load_symbol(st, saved)
             st.next_msc = self._next_event(st)
             restored[name] = st
@@ -218,11 +238,23 @@ class Market:
         self._advance(st, now)
         return st, now
 
-    def _create(self, spec: SymbolSpec, *, first_minute: int, origin_minute: int,
-                history: HistoryParams | None = None, seed: int | None = None) -> SymbolState:
+    def _create(
+        self,
+        spec: SymbolSpec,
+        *,
+        first_minute: int,
+        origin_minute: int,
+        history: HistoryParams | None = None,
+        seed: int | None = None,
+    ) -> SymbolState:
         """A symbol with its generated history up to ``origin_minute``, ready to go live from there."""
-        st = new_state(spec, seed=self._seed if seed is None else seed, first_minute=first_minute, origin_minute=origin_minute,
-                       history=history)
+        st = new_state(
+            spec,
+            seed=self._seed if seed is None else seed,
+            first_minute=first_minute,
+            origin_minute=origin_minute,
+            history=history,
+        )
         track = self._replay.get(spec.name)
         if track is not None:
             attach(st, track)
@@ -230,8 +262,9 @@ class Market:
         if h.origin_minute > h.first_minute:
             rows = bulk_bars(st, h.first_minute, h.origin_minute, spread_points=h.spread_points, digits=h.digits)
             st.series.append(rows)
-            last_bar = ticks_of_bars(st, h.origin_minute - 1, rows[-1:], prev_bid=0.0, prev_ask=0.0,
-                                     digits=h.digits, point=h.point)
+            last_bar = ticks_of_bars(
+                st, h.origin_minute - 1, rows[-1:], prev_bid=0.0, prev_ask=0.0, digits=h.digits, point=h.point
+            )
             st.last = last_bar[-1]
         st.cur_minute = h.origin_minute - 1
         st.next_msc = h.origin_minute * 60000
@@ -293,8 +326,9 @@ class Market:
             low_ask = round(float((rows["low"] + ask_offset).min()), spec.digits)
             high_ask = round(float((rows["high"] + ask_offset).max()), spec.digits)
             mark_moved(st, rows["low"].min(), rows["high"].max(), low_ask, high_ask)
-            st.last = ticks_of_bars(st, b - 1, rows[-1:], prev_bid=rows["open"][-1], prev_ask=0.0,
-                                    digits=spec.digits, point=spec.point)[-1]
+            st.last = ticks_of_bars(
+                st, b - 1, rows[-1:], prev_bid=rows["open"][-1], prev_ask=0.0, digits=spec.digits, point=spec.point
+            )[-1]
             st.quote = None
         else:
             for lo in range(a, b, BULK_CHUNK_MINUTES):
@@ -324,7 +358,8 @@ class Market:
         self._release(st, len(st.pending))
         if len(rest):
             rest["flags"][0] = (int(rest["flags"][0]) & ~(TICK_FLAG_BID | TICK_FLAG_ASK)) | _change_flags(
-                float(rest["bid"][0]), float(rest["ask"][0]), st.last)
+                float(rest["bid"][0]), float(rest["ask"][0]), st.last
+            )
         st.pending = np.concatenate((st.pending, rest))
         st.next_msc = self._next_event(st)
 

@@ -28,11 +28,32 @@ _T_DOF = 5.0
 
 # Session shape by UTC hour: Asia 00-06, London 07-11, overlap 12-15, New York 16-20, the rollover 21-23.
 _SESSION_SHAPE = np.array(
-    [0.55, 0.6, 0.65, 0.65, 0.6, 0.6, 0.65,
-     1.1, 1.3, 1.25, 1.15, 1.1,
-     1.4, 1.6, 1.6, 1.4,
-     1.1, 0.95, 0.85, 0.75, 0.65,
-     0.45, 0.4, 0.5]
+    [
+        0.55,
+        0.6,
+        0.65,
+        0.65,
+        0.6,
+        0.6,
+        0.65,
+        1.1,
+        1.3,
+        1.25,
+        1.15,
+        1.1,
+        1.4,
+        1.6,
+        1.6,
+        1.4,
+        1.1,
+        0.95,
+        0.85,
+        0.75,
+        0.65,
+        0.45,
+        0.4,
+        0.5,
+    ]
 )
 _SESSION_SPREAD = np.array([1.3] + [1.0] * 20 + [1.6, 1.8, 1.5])
 
@@ -75,8 +96,13 @@ class ModelBars:
 
     def slice(self, i0: int, i1: int) -> ModelBars:
         return ModelBars(
-            self.xo[i0:i1], self.xh[i0:i1], self.xl[i0:i1], self.xc[i0:i1],
-            self.n[i0:i1], self.spread_mult[i0:i1], self.regime[i0:i1],
+            self.xo[i0:i1],
+            self.xh[i0:i1],
+            self.xl[i0:i1],
+            self.xc[i0:i1],
+            self.n[i0:i1],
+            self.spread_mult[i0:i1],
+            self.regime[i0:i1],
         )
 
 

@@ -71,10 +71,21 @@ class ReplayModel:
             if chunk is None or not chunk[0] <= m < chunk[0] + len(chunk[2]) - 1:
                 c0 = m - (m - self._t.first_minute) % TICK_CHUNK_MINUTES
                 spec = st.spec  # type: ignore[attr-defined]
-                rows = realise(st, self.bars(c0, c0 + TICK_CHUNK_MINUTES),  # type: ignore[arg-type]
-                               spread_points=spec.spread_points, digits=spec.digits)
-                ticks = ticks_of_bars(st, c0, rows, prev_bid=0.0, prev_ask=0.0,  # type: ignore[arg-type]
-                                      digits=spec.digits, point=spec.point)
+                rows = realise(
+                    st,
+                    self.bars(c0, c0 + TICK_CHUNK_MINUTES),  # type: ignore[arg-type]
+                    spread_points=spec.spread_points,
+                    digits=spec.digits,
+                )
+                ticks = ticks_of_bars(
+                    st,
+                    c0,
+                    rows,
+                    prev_bid=0.0,
+                    prev_ask=0.0,  # type: ignore[arg-type]
+                    digits=spec.digits,
+                    point=spec.point,
+                )
                 starts = np.searchsorted(ticks["time_msc"], (c0 + np.arange(TICK_CHUNK_MINUTES + 1)) * 60000)
                 chunk = self._chunk = (c0, ticks, starts)
             c0, ticks, starts = chunk
@@ -84,7 +95,8 @@ class ReplayModel:
         out = np.concatenate(parts) if len(parts) != 1 else parts[0].copy()
         if len(out):
             changed = (TICK_FLAG_BID if out["bid"][0] != prev_bid else 0) | (
-                TICK_FLAG_ASK if out["ask"][0] != prev_ask else 0)
+                TICK_FLAG_ASK if out["ask"][0] != prev_ask else 0
+            )
             out["flags"][0] = changed or (TICK_FLAG_BID | TICK_FLAG_ASK)
         return out
 
@@ -99,8 +111,15 @@ class ReplayModel:
         xh = np.where(past, xc, self._x["high"][idx])
         xl = np.where(past, xc, self._x["low"][idx])
         size = m1 - m0
-        return ModelBars(xo, xh, xl, xc, np.full(size, t.ticks_per_minute, dtype=np.int64),
-                         t.spread[idx].astype(np.float64) / self._spread_points, np.zeros(size, dtype=np.int8))
+        return ModelBars(
+            xo,
+            xh,
+            xl,
+            xc,
+            np.full(size, t.ticks_per_minute, dtype=np.int64),
+            t.spread[idx].astype(np.float64) / self._spread_points,
+            np.zeros(size, dtype=np.int8),
+        )
 
 
 def attach(state: object, track: ReplayTrack) -> None:
@@ -112,8 +131,9 @@ def attach(state: object, track: ReplayTrack) -> None:
     st.anchor_x = float(np.log(st.anchor_price))  # type: ignore[attr-defined]
 
 
-def split_to_minutes(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, *, minutes: int,
-                     seed: int, name: str, digits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_to_minutes(
+    o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, *, minutes: int, seed: int, name: str, digits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """M1 bars (open, high, low, close) for source bars of ``minutes`` minutes each, seeded by (seed, name).
 
     Returns arrays of ``len(o) * minutes``; bar ``i``'s minutes are ``[i * minutes, (i + 1) * minutes)``.

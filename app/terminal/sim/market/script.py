@@ -28,8 +28,9 @@ class Script:
         return cls(np.array([float(now_msc)]), np.array([float(bid)]), int(spread_points), offset)
 
     @classmethod
-    def path(cls, now_msc: int, current_bid: float, points: Sequence[tuple[float, float]], *,
-             spread_points: int) -> Script:
+    def path(
+        cls, now_msc: int, current_bid: float, points: Sequence[tuple[float, float]], *, spread_points: int
+    ) -> Script:
         """``points`` are (seconds after now, bid); a path starting later begins at the current bid."""
         if len(points) == 0:
             raise ValueError("a price path needs at least one point")

@@ -16,8 +16,15 @@ logger = logging.getLogger(__name__)
 #: Internal M1 row. Real volume is counted exactly in hundredths (ticks carry two decimals) and rounded
 #: to whole units only when bars are handed out, so it does not depend on how the ticks were batched.
 BAR_DTYPE = np.dtype(
-    [("open", "<f8"), ("high", "<f8"), ("low", "<f8"), ("close", "<f8"),
-     ("tick_volume", "<i8"), ("spread", "<i4"), ("real_volume_x100", "<i8")]
+    [
+        ("open", "<f8"),
+        ("high", "<f8"),
+        ("low", "<f8"),
+        ("close", "<f8"),
+        ("tick_volume", "<i8"),
+        ("spread", "<i4"),
+        ("real_volume_x100", "<i8"),
+    ]
 )
 _EMPTY_RATES = np.empty(0, dtype=RATES_DTYPE)
 _PRICE_SCALE = 1e8
@@ -173,10 +180,17 @@ class BarSeries:
         units = units.astype(np.int64)
         close = units[3]
         before = np.concatenate(([0], close[:-1]))
-        columns = np.stack([
-            units[0] - before, units[1] - close, units[2] - close, close - before,
-            rows["tick_volume"], rows["spread"].astype(np.int64), rows["real_volume_x100"],
-        ])
+        columns = np.stack(
+            [
+                units[0] - before,
+                units[1] - close,
+                units[2] - close,
+                close - before,
+                rows["tick_volume"],
+                rows["spread"].astype(np.int64),
+                rows["real_volume_x100"],
+            ]
+        )
         return base64.b64encode(zlib.compress(np.ascontiguousarray(columns).tobytes(), 6)).decode("ascii")
 
     @staticmethod

@@ -26,8 +26,7 @@ KEPT_DAYS = 14
 
 
 def dump_symbol(st: SymbolState) -> dict[str, Any]:
-    start = max(st.history.origin_minute, st.series.first_minute,
-                st.series.last_minute + 1 - KEPT_DAYS * 24 * 60)
+    start = max(st.history.origin_minute, st.series.first_minute, st.series.last_minute + 1 - KEPT_DAYS * 24 * 60)
     return {
         "history": dataclasses.asdict(st.history),
         "bars_from": start,

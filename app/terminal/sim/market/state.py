@@ -82,17 +82,24 @@ def symbol_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def new_state(spec: SymbolSpec, *, seed: int, first_minute: int, origin_minute: int,
-              history: HistoryParams | None = None) -> SymbolState:
+def new_state(
+    spec: SymbolSpec, *, seed: int, first_minute: int, origin_minute: int, history: HistoryParams | None = None
+) -> SymbolState:
     """A symbol whose model starts at ``first_minute``, with empty bars; ``history`` fixes its parameters."""
     key = symbol_key(spec.name)
     params = history or HistoryParams(
-        first_minute=first_minute, origin_minute=origin_minute, start_price=spec.start_price,
-        annual_volatility=spec.annual_volatility, spread_points=spec.spread_points, digits=spec.digits,
-        point=spec.point, trade_volume=10.0 * spec.volume_min,
+        first_minute=first_minute,
+        origin_minute=origin_minute,
+        start_price=spec.start_price,
+        annual_volatility=spec.annual_volatility,
+        spread_points=spec.spread_points,
+        digits=spec.digits,
+        point=spec.point,
+        trade_volume=10.0 * spec.volume_min,
     )
-    model = PriceModel(seed=seed, key=key, annual_volatility=params.annual_volatility,
-                       first_day=params.first_minute // MINUTES_PER_DAY)
+    model = PriceModel(
+        seed=seed, key=key, annual_volatility=params.annual_volatility, first_day=params.first_minute // MINUTES_PER_DAY
+    )
     start = round(params.start_price, params.digits)
     last = np.zeros(1, dtype=TICKS_DTYPE)[0]
     last["time_msc"] = params.first_minute * 60000
@@ -100,11 +107,20 @@ def new_state(spec: SymbolSpec, *, seed: int, first_minute: int, origin_minute: 
     last["bid"] = start
     last["ask"] = round(start + params.spread_points * params.point, params.digits)
     return SymbolState(
-        spec=spec, noise=Noise(seed, key), model=model, history=params,
-        series=BarSeries(params.first_minute), ticks=TickBuffer(params.origin_minute * 60000),
-        anchor_price=start, anchor_x=float(model.bars(params.first_minute, params.first_minute + 1).xo[0]),
-        script=None, cur_minute=params.first_minute - 1, pending=np.empty(0, dtype=TICKS_DTYPE), released=0,
-        next_msc=params.first_minute * 60000, last=last,
+        spec=spec,
+        noise=Noise(seed, key),
+        model=model,
+        history=params,
+        series=BarSeries(params.first_minute),
+        ticks=TickBuffer(params.origin_minute * 60000),
+        anchor_price=start,
+        anchor_x=float(model.bars(params.first_minute, params.first_minute + 1).xo[0]),
+        script=None,
+        cur_minute=params.first_minute - 1,
+        pending=np.empty(0, dtype=TICKS_DTYPE),
+        released=0,
+        next_msc=params.first_minute * 60000,
+        last=last,
     )
 
 
@@ -122,8 +138,9 @@ def realise(st: SymbolState, mb: ModelBars, *, spread_points: int, digits: int) 
     return rows
 
 
-def ticks_of_bars(st: SymbolState, first: int, rows: np.ndarray, *, prev_bid: float, prev_ask: float,
-                  digits: int, point: float) -> np.ndarray:
+def ticks_of_bars(
+    st: SymbolState, first: int, rows: np.ndarray, *, prev_bid: float, prev_ask: float, digits: int, point: float
+) -> np.ndarray:
     """The ticks of stored (or realised) bars for consecutive minutes from ``first``."""
     if len(rows) == 0:
         return np.empty(0, dtype=TICKS_DTYPE)
@@ -132,15 +149,16 @@ def ticks_of_bars(st: SymbolState, first: int, rows: np.ndarray, *, prev_bid: fl
     lay = layout(st.noise, minutes, n)
     bid = bar_path(st.noise, lay, minutes, rows["open"], rows["high"], rows["low"], rows["close"], n, digits)
     ask = np.round(bid + tick_spreads(st.noise, lay, rows["spread"], n) * point, digits)
-    return compose(st.noise, lay, bid, ask, trade=st.trade, typical_volume=st.typical_volume,
-                   prev_bid=prev_bid, prev_ask=prev_ask)
+    return compose(
+        st.noise, lay, bid, ask, trade=st.trade, typical_volume=st.typical_volume, prev_bid=prev_bid, prev_ask=prev_ask
+    )
 
 
-def scripted_ticks(st: SymbolState, script: Script, lay: Layout, *, prev_bid: float,
-                   prev_ask: float) -> np.ndarray:
+def scripted_ticks(st: SymbolState, script: Script, lay: Layout, *, prev_bid: float, prev_ask: float) -> np.ndarray:
     bid, ask = script.prices(lay.time_msc, digits=st.spec.digits, point=st.spec.point)
-    return compose(st.noise, lay, bid, ask, trade=st.trade, typical_volume=st.typical_volume,
-                   prev_bid=prev_bid, prev_ask=prev_ask)
+    return compose(
+        st.noise, lay, bid, ask, trade=st.trade, typical_volume=st.typical_volume, prev_bid=prev_bid, prev_ask=prev_ask
+    )
 
 
 def live_ticks(st: SymbolState, a: int, b: int, *, prev_bid: float, prev_ask: float) -> np.ndarray:
@@ -153,8 +171,7 @@ def live_ticks(st: SymbolState, a: int, b: int, *, prev_bid: float, prev_ask: fl
         lay = layout(st.noise, np.arange(a, b, dtype=np.int64), mb.n)
         return scripted_ticks(st, st.script, lay, prev_bid=prev_bid, prev_ask=prev_ask)
     rows = realise(st, mb, spread_points=st.spec.spread_points, digits=st.spec.digits)
-    return ticks_of_bars(st, a, rows, prev_bid=prev_bid, prev_ask=prev_ask, digits=st.spec.digits,
-                         point=st.spec.point)
+    return ticks_of_bars(st, a, rows, prev_bid=prev_bid, prev_ask=prev_ask, digits=st.spec.digits, point=st.spec.point)
 
 
 def bulk_bars(st: SymbolState, a: int, b: int, *, spread_points: int, digits: int) -> np.ndarray:

@@ -109,8 +109,17 @@ def bar_keys(minutes: np.ndarray) -> np.ndarray:
     return (minutes.astype(np.uint64) << np.uint64(12)) | np.uint64(_BAR_SLOT)
 
 
-def bar_path(noise: Noise, lay: Layout, minutes: np.ndarray, o: np.ndarray, h: np.ndarray,
-             l: np.ndarray, c: np.ndarray, n: np.ndarray, digits: int) -> np.ndarray:
+def bar_path(
+    noise: Noise,
+    lay: Layout,
+    minutes: np.ndarray,
+    o: np.ndarray,
+    h: np.ndarray,
+    l: np.ndarray,
+    c: np.ndarray,
+    n: np.ndarray,
+    digits: int,
+) -> np.ndarray:
     """Tick prices through each bar: open first, close last, high and low each hit once, all on the grid."""
     n = n.astype(np.int64, copy=False)
     hi0, lo0 = np.maximum(o, c), np.minimum(o, c)
@@ -172,8 +181,17 @@ def tick_volumes(noise: Noise, keys: np.ndarray, typical: float) -> np.ndarray:
     return np.maximum(0.01, np.round(-typical * np.log(noise.uniform(Stream.VOLUME, keys)), 2))
 
 
-def compose(noise: Noise, lay: Layout, bid: np.ndarray, ask: np.ndarray, *, trade: bool,
-            typical_volume: float, prev_bid: float, prev_ask: float) -> np.ndarray:
+def compose(
+    noise: Noise,
+    lay: Layout,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    *,
+    trade: bool,
+    typical_volume: float,
+    prev_bid: float,
+    prev_ask: float,
+) -> np.ndarray:
     """Tick rows from prices; flags mark what changed since the tick before (``prev_*`` for the first)."""
     size = len(bid)
     out = np.empty(size, dtype=TICKS_DTYPE)
