@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 import tomli_w
 
@@ -211,7 +211,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 def _coerce(hint: Any, raw: Any, key: str) -> Any:
     origin = get_origin(hint)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, raw, key)
+        return _build(cast(type, hint), raw, key)  # a type hint: the class, never an instance
     if isinstance(hint, type) and issubclass(hint, Enum):
         try:
             return hint(raw)

@@ -110,7 +110,7 @@ def set_app_user_model_id(*, shell32: Any = None, registry: Any = None) -> bool:
             return False
         shell32 = ctypes.WinDLL("shell32")  # type: ignore[attr-defined]
     if registry is None and is_windows():
-        import winreg as registry  # type: ignore[import-not-found,no-redef]
+        import winreg as registry
     if registry is not None:
         try:
             with registry.CreateKey(registry.HKEY_CURRENT_USER, _AUMID_KEY) as key:

@@ -139,7 +139,7 @@ async def run(
                 if samples[-1].wall >= next_fault and services.engine.ready:
                     next_fault += fault_every
                     kind = FAULTS[faults % len(FAULTS)]
-                    params = {"retcode": 10004, "count": 2} if kind == "retcode" else {}
+                    params: dict[str, float] = {"retcode": 10004, "count": 2} if kind == "retcode" else {}
                     params |= {"count": 3} if kind == "ipc_timeout" else {}
                     params |= {"seconds": 0.5} if kind == "block" else {}
                     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def main() -> None:
     ):
         _report(
             f"rates_from_pos({name}, 0, 600)",
-            _samples(lambda tf=tf: market.rates_from_pos("EURUSD", tf, 0, 600), args.rounds),
+            _samples(partial(market.rates_from_pos, "EURUSD", tf, 0, 600), args.rounds),
         )
     time.sleep(1.0)
     now = wall_clock.now()
@@ -106,12 +107,12 @@ def main() -> None:
         jumps.append((time.perf_counter_ns() - t0) / 1000.0)
     _report("advance_to_now() after a 3-day jump", np.array(jumps), "ms")
 
-    t0 = time.perf_counter()
+    began = time.perf_counter()
     snapshot = market.snapshot()
-    print(f"{'snapshot()':<44} {1000 * (time.perf_counter() - t0):>16.2f} ms")
-    t0 = time.perf_counter()
+    print(f"{'snapshot()':<44} {1000 * (time.perf_counter() - began):>16.2f} ms")
+    began = time.perf_counter()
     Market(clock=SimClock(start=START, speed=0.0), seed=5, history_days=args.days).restore(snapshot)
-    print(f"{'construction + restore()':<44} {1000 * (time.perf_counter() - t0):>16.2f} ms")
+    print(f"{'construction + restore()':<44} {1000 * (time.perf_counter() - began):>16.2f} ms")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ async def cycle_ms(services: Services, advance: float = 1.0) -> float:
 async def settle_checks(services: Services, most: int = 400) -> tuple[int, float]:
     """Run cycles until no deep check waits from a bar close; (cycles run, longest ms)."""
     cycles, longest = 0, 0.0
-    while services.engine.cycle.deep_check.waiting and cycles < most:  # type: ignore[union-attr]
+    while services.engine.cycle.deep_check.waiting and cycles < most:
         longest = max(longest, await cycle_ms(services))
         cycles += 1
     return cycles, longest
@@ -161,7 +161,8 @@ async def engine_part(count: int) -> None:
             f"{np.percentile(registrations, 99) * 1000:.2f} ms (goal p50 <= 1.0 ms; before {BEFORE['register']} ms)"
         )
 
-        worker_get, local_get = [], []
+        worker_get: list[float] = []
+        local_get: list[float] = []
         for _ in range(15):
             for services, into in ((prod, worker_get), (local, local_get)):
                 started = time.perf_counter()

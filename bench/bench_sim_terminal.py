@@ -35,10 +35,10 @@ def _samples(fn: Callable[[], object], rounds: int) -> np.ndarray:
 
 
 def _report(label: str, micros: np.ndarray) -> None:
+    median, p99 = (float(value) for value in np.percentile(micros, (50, 99)))
+    unit = "us"
     if np.median(micros) >= 1000.0:
-        median, p99, unit = *(np.percentile(micros, (50, 99)) / 1000.0), "ms"
-    else:
-        median, p99, unit = *np.percentile(micros, (50, 99)), "us"
+        median, p99, unit = median / 1000.0, p99 / 1000.0, "ms"
     print(f"{label:<52} median {median:>9.2f} {unit}   p99 {p99:>9.2f} {unit}   (n={len(micros)})")
 
 

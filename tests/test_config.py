@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -22,9 +23,11 @@ def _custom_scoring() -> ScoringSettings:
     regime = RegimeSettings(
         london_hours=(7, 15),
         vwap_base_thresholds={"XAUUSD": 0.0012, "btc": 0.003},
-        vwap_threshold_multipliers={Session.ASIAN: 1.6, "low": 1.2},
+        vwap_threshold_multipliers=cast(dict[Any, float], {Session.ASIAN: 1.6, "low": 1.2}),  # words or labels
         vwap_threshold_clamp=(0.4, 2.0),
-        weight_multipliers={MarketStructure.RANGE: {C.VWAP: 1.5}, Volatility.HIGH: {"structure": 1.3}},
+        weight_multipliers=cast(
+            dict[Any, Any], {MarketStructure.RANGE: {C.VWAP: 1.5}, Volatility.HIGH: {"structure": 1.3}}
+        ),
     )
     return ScoringSettings(
         weights=weights, confluence_pct=75.0, structure=StructureRules(bos_margin_pct=0.05), regime=regime

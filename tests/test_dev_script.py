@@ -17,7 +17,7 @@ def load_dev(tmp_path: Path) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.VENV = tmp_path / ".venv"  # type: ignore[attr-defined]
+    module.VENV = tmp_path / ".venv"
     return module
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -111,7 +112,7 @@ def test_the_installed_command_protects_the_demo_trades_headless(installed: Path
         text=True,
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
     reader.start()
     try:
         url = None
@@ -121,7 +122,7 @@ def test_the_installed_command_protects_the_demo_trades_headless(installed: Path
             url = found[0].group(1) if found else None
             time.sleep(0.1)
         assert url, "".join(lines)
-        managed: list[dict[str, object]] = []
+        managed: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             managed = httpx.get(f"{url}/dtms/trades", timeout=5).json()["trades"]
             if len(managed) == 3:

@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 def keys(value: object, prefix: str = "") -> set[str]:
     found: set[str] = set()
-    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+    for field in dataclasses.fields(value):
         inner = getattr(value, field.name)
         found |= keys(inner, f"{prefix}{field.name}.") if dataclasses.is_dataclass(inner) else {prefix + field.name}
     return found
@@ -37,5 +37,5 @@ def test_every_key_is_listed_with_a_meaning_and_a_default_the_file_accepts() -> 
         table = data
         for part in tables:
             table = table.setdefault(part, {})  # type: ignore[assignment]
-        table[name] = entry.default  # type: ignore[index]
+        table[name] = entry.default
     assert settings_from_dict(data) == AppSettings()

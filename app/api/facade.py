@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -252,6 +253,7 @@ class ApiFacade:
     async def trades(self, query: TradeQuery | None = None) -> bytes:
         """The ``GET /dtms/trades`` answer as JSON (``schemas.TradesResponse``), one page when ``query.limit``."""
         query = query or TradeQuery()
+        lookup: Callable[[int], Trade | None]
         if self._loaded:
             registry = self._engine.registry
             tickets, lookup = registry.tickets(), registry.get

@@ -47,7 +47,7 @@ class _ReadDeadline:
 
 
 class GuardedH11(_ReadDeadline, H11Protocol):
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._arm()
 
@@ -64,8 +64,8 @@ class GuardedH11(_ReadDeadline, H11Protocol):
 
 if HttpToolsProtocol is not None:
 
-    class GuardedHttpTools(_ReadDeadline, HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    class GuardedHttpTools(_ReadDeadline, HttpToolsProtocol):
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm()
 

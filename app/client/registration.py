@@ -76,9 +76,10 @@ async def register_trade_with_dtms_api(
     attempts = max(retry_count, 0) + 1
     outcome = _Retry("not attempted")
     for attempt in range(1, attempts + 1):
-        outcome = await _attempt(http, url, body, headers, timeout, ticket)
-        if isinstance(outcome, bool):
-            return outcome
+        answer = await _attempt(http, url, body, headers, timeout, ticket)
+        if isinstance(answer, bool):
+            return answer
+        outcome = answer
         if attempt < attempts:
             delay = max(BACKOFF_FIRST * 2 ** (attempt - 1), outcome.retry_after)
             logger.warning(

@@ -133,6 +133,8 @@ class DefenseDeepCheck:
             return cached[1]
         flags = await self._has_trade_flags(symbol)
         ticks = await self._trade_ticks(symbol, now, scoring) if flags else None
+        # after_fast_cycle() checks only symbols with bars, and a fetch never takes them away again
+        assert data.m5 is not None and data.m15 is not None
         analysis = SymbolAnalysis.compute(data.m5, data.m15, ticks, symbol, now, scoring, flags)
         self._analyses[symbol] = (key, analysis)
         self.analyses_computed += 1

@@ -8,8 +8,8 @@ the stream replays what was told live. These functions run on the database threa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from app.engine.model import ActionRecord, Transition
 from app.store.models import ActionRow, TransitionRow
@@ -107,10 +107,10 @@ def referenced_payloads(refs: Sequence[Ref]) -> dict[Ref, dict[str, Any]]:
         query = ActionRow.select(
             ActionRow.id, ActionRow.ticket, ActionRow.kind, ActionRow.outcome, ActionRow.retcode, ActionRow.detail
         ).where(ActionRow.id.in_(action_ids[start : start + 500]))
-        for row in query.dicts():
+        for row in cast("Iterable[dict[str, Any]]", query.dicts()):  # peewee's stubs type dicts() rows as models
             found[(ACTIONS, row["id"])] = action_payload(row)
     for start in range(0, len(transition_ids), 500):
         changes = TransitionRow.select().where(TransitionRow.id.in_(transition_ids[start : start + 500]))
-        for change in changes.dicts():
+        for change in cast("Iterable[dict[str, Any]]", changes.dicts()):
             found[(TRANSITIONS, change["id"])] = transition_payload(change)
     return found

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from peewee import SqliteDatabase
 
@@ -34,7 +34,8 @@ def write_trades(databases: Iterable[tuple[str, SqliteDatabase]], out: TextIO) -
     count = 0
     for source, db in databases:
         with db.bind_ctx(MODELS):
-            for values in TradeRow.select(*mapping.TRADE_COLUMNS).order_by(TradeRow.ticket).tuples():
+            query = TradeRow.select(*mapping.TRADE_COLUMNS).order_by(TradeRow.ticket)
+            for values in cast("Iterable[tuple[Any, ...]]", query.tuples()):
                 trade = mapping.trade_from_values(values)
                 actions = ActionRow.select().where(ActionRow.ticket == trade.ticket).order_by(ActionRow.id)
                 transitions = (
@@ -44,9 +45,13 @@ def write_trades(databases: Iterable[tuple[str, SqliteDatabase]], out: TextIO) -
                     "source": source,
                     "trade": _plain(dataclasses.asdict(trade)),
                     "transitions": [
-                        _plain(dataclasses.asdict(mapping.transition_from_row(r))) for r in transitions.dicts()
+                        _plain(dataclasses.asdict(mapping.transition_from_row(r)))
+                        for r in cast("Iterable[dict[str, Any]]", transitions.dicts())
                     ],
-                    "actions": [_plain(dataclasses.asdict(mapping.action_from_row(r))) for r in actions.dicts()],
+                    "actions": [
+                        _plain(dataclasses.asdict(mapping.action_from_row(r)))
+                        for r in cast("Iterable[dict[str, Any]]", actions.dicts())
+                    ],
                 }
                 out.write(json.dumps(line, separators=(",", ":"), allow_nan=True) + "\n")
                 count += 1

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from peewee import PeeweeException, SqliteDatabase
 
@@ -234,7 +234,7 @@ class Repository(Safekeeping):
 
     def _load_trades(self, where: Any, order: Any = TradeRow.ticket) -> list[Trade]:
         query = TradeRow.select(*mapping.TRADE_COLUMNS).where(where).order_by(order, TradeRow.ticket)
-        return [mapping.trade_from_values(values) for values in query.tuples()]
+        return [mapping.trade_from_values(values) for values in cast("Iterable[tuple[Any, ...]]", query.tuples())]
 
     # --- journal --------------------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class Repository(Safekeeping):
             query = ActionRow.select().order_by(ActionRow.id.desc()).limit(limit)
             if ticket is not None:
                 query = query.where(ActionRow.ticket == ticket)
-            return [mapping.action_from_row(row) for row in query.dicts()]
+            return [mapping.action_from_row(row) for row in cast("Iterable[dict[str, Any]]", query.dicts())]
 
     async def count_actions(self) -> int:
         """How many actions are recorded in all (of every trade, managed now or before)."""
@@ -276,7 +276,7 @@ class Repository(Safekeeping):
         holder = self._archive_holding(ticket)
         with holder.bind_ctx(MODELS) if holder is not None else contextlib.nullcontext():
             query = TransitionRow.select().where(TransitionRow.ticket == ticket).order_by(TransitionRow.id)
-            return [mapping.transition_from_row(row) for row in query.dicts()]
+            return [mapping.transition_from_row(row) for row in cast("Iterable[dict[str, Any]]", query.dicts())]
 
     async def save_trade_with_records(
         self, trade: Trade, actions: Iterable[ActionRecord] = (), transitions: Iterable[Transition] = ()
@@ -347,7 +347,12 @@ class Repository(Safekeeping):
 
     async def append_event(self, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
         """Store an engine event (``at`` terminal time; ``wall_at`` is now); returns it with its ``seq``."""
-        values = {"kind": str(kind), "payload": mapping.encode_json(payload), "at": at, "wall_at": time.time()}
+        values: dict[str, Any] = {
+            "kind": str(kind),
+            "payload": mapping.encode_json(payload),
+            "at": at,
+            "wall_at": time.time(),
+        }
         seq = await self._run(lambda: EventRow.insert(**values).execute())
         return StoredEvent(
             seq=seq,
@@ -392,7 +397,7 @@ class Repository(Safekeeping):
 
     def _events_since(self, seq: int, limit: int) -> list[StoredEvent]:
         query = EventRow.select().where(EventRow.seq > seq).order_by(EventRow.seq).limit(limit)
-        rows = list(query.dicts())
+        rows = list(cast("Iterable[dict[str, Any]]", query.dicts()))  # peewee's stubs type the rows as models
         refs = [(row["ref_table"], row["ref_id"]) for row in rows if row["ref_table"]]
         derived = event_refs.referenced_payloads(refs) if refs else {}
         events = []

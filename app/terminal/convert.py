@@ -40,4 +40,6 @@ def _struct(value: Any) -> Any:
     target = STRUCT_TYPES.get(type(value).__name__)
     if target is None:
         return {key: to_plain(item) for key, item in fields.items()}
-    return target(*(to_plain(fields[name]) for name in target._fields))
+    # a NamedTuple class: mypy has no type for "any NamedTuple class" that keeps ``_fields`` (see rpyc_terminal)
+    names: tuple[str, ...] = target._fields  # type: ignore[attr-defined]
+    return target(*(to_plain(fields[name]) for name in names))

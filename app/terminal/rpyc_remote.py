@@ -21,7 +21,7 @@ DTMS_NDARRAY = "\x00dtms-ndarray"
 DTMS_NO_ERROR = (1, "Success")
 DTMS_SCALARS = (type(None), bool, int, float, str, bytes)
 DTMS_SCALAR_SET = frozenset(DTMS_SCALARS)
-DTMS_FIELD_NAMES = {}  # struct type -> its field names, read once
+DTMS_FIELD_NAMES = {}  # type: dict[type, tuple[str, ...]]  # struct type -> its field names, read once
 
 
 def dtms_plain(value):
@@ -49,9 +49,15 @@ def dtms_plain(value):
         dtype = value.dtype
         described = dtype.str if dtype.fields is None else dtype.descr
         return (DTMS_NDARRAY, described, tuple(value.shape), value.tobytes())
-    for base in (int, float, str, bytes):  # subclasses such as IntEnum travel as their base type
-        if isinstance(value, base):
-            return base(value)
+    # subclasses such as IntEnum travel as their base type
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
     raise TypeError(f"cannot bring a {kind.__name__} value over RPyC")
 
 

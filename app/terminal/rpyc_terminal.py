@@ -193,9 +193,9 @@ class RpycTerminal:
 
     def _connect(self) -> bool:
         try:
-            from rpyc.core.service import ClassicClient  # type: ignore[import-untyped]
-            from rpyc.core.stream import SocketStream  # type: ignore[import-untyped]
-            from rpyc.utils.factory import connect_stream  # type: ignore[import-untyped]
+            from rpyc.core.service import ClassicClient
+            from rpyc.core.stream import SocketStream
+            from rpyc.utils.factory import connect_stream
         except ImportError:
             raise RpycMissing(
                 "a terminal at rpyc:// needs the rpyc package (rpyc>=6,<7), which is missing from this installation"

@@ -140,6 +140,7 @@ class AccountStrip(QFrame):
     async def load(self) -> None:
         """Read the account (and, every ``SLOW_REFRESH_S``, the day's deals and money values) and show them."""
         try:
+            assert self._gateway is not None  # refresh() starts a load only with a gateway
             account = await self._gateway.account_info()
             if time.monotonic() - self._slow_at >= SLOW_REFRESH_S or self._missing_values():
                 await self._load_slow()
@@ -154,6 +155,7 @@ class AccountStrip(QFrame):
         return any(t.symbol not in self._money_per_price for t in self._engine.trades())
 
     async def _load_slow(self) -> None:
+        assert self._gateway is not None  # called from load() only
         self._slow_at = time.monotonic()
         now = self._engine.clock.now()
         day_start = now - now % DAY_S

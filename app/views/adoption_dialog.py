@@ -123,7 +123,12 @@ async def ask_adoption_once(
     if shown is not None:
         shown.append(dialog)
     answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    dialog.finished.connect(lambda code: answered.done() or answered.set_result(code))
+
+    def answer(code: int) -> None:
+        if not answered.done():
+            answered.set_result(code)
+
+    dialog.finished.connect(answer)
     dialog.open()
     try:
         code = await answered

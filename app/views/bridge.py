@@ -21,7 +21,7 @@ class EngineBridge(QObject):
     """Subscribes to an engine on construction; ``detach()`` (or deletion of the engine) ends it."""
 
     #: every event, for the event log and the notifications
-    event = Signal(object)
+    event = Signal(object)  # type: ignore[assignment]  # a signal named like QObject.event(); public API
     lifecycle = Signal(object)  # payload: {state, previous, reason, attempt, attempts, retry_in, epoch}
     trade_registered = Signal(object)
     trade_updated = Signal(object)  # list of {ticket, price, profit, profit_r}

@@ -57,7 +57,7 @@ CLOSED_HIDDEN = frozenset({ClosedColumn.ENTRY, ClosedColumn.CLOSE_PRICE})
 #: columns drawn in a result's colour
 CLOSED_COLOURED = frozenset({ClosedColumn.PROFIT, ClosedColumn.PROFIT_R})
 #: the widest text each column must show uncut
-CLOSED_WIDEST = {
+CLOSED_WIDEST: dict[int, str] = {
     ClosedColumn.TICKET: "999999999",
     ClosedColumn.SYMBOL: "EURUSD.m",
     ClosedColumn.DIRECTION: "SELL",

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import qasync
 from PySide6.QtWidgets import QApplication
@@ -58,7 +58,8 @@ def _api_server(services: Services) -> Any | None:
 def run_window(command: Any) -> int:
     """Run the window until the stop event; returns the process exit code."""
     set_app_user_model_id()  # Windows only: notifications come from "DTMS Desk", not "Python"
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # instance() is typed as the QCoreApplication base; the program only ever creates a QApplication
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setApplicationName("DTMS Desk")
     app.setQuitOnLastWindowClosed(False)
     if STYLE_SHEET.is_file():
@@ -85,7 +86,7 @@ async def run_program(
 ) -> int:
     stop = stop or asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
-    app = QApplication.instance()
+    app = cast("QApplication | None", QApplication.instance())  # a QApplication, as above
     if app is not None:  # logoff or shutdown reach a window through the session manager, not the console
         app.commitDataRequest.connect(lambda *_: stop.set())
     try:
@@ -107,6 +108,7 @@ async def run_program(
             await services.close()
             return EXIT_CONFIGURATION
     bridge = EngineBridge(services.engine)
+    extra: dict[str, Any] = {"confirm": confirm} if confirm is not None else {}
     window = MainWindow(
         bridge,
         quit_program=stop.set,
@@ -119,7 +121,7 @@ async def run_program(
         api=server,
         tray_available=tray_available,
         gateway=services.gateway,
-        **({"confirm": confirm} if confirm is not None else {}),
+        **extra,
     )
     window.log.attach()
     tasks = TaskKeeper("program")

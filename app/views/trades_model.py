@@ -71,7 +71,7 @@ _LEFT_COLUMNS = {Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Co
 #: what the filter finds a trade by
 _SEARCHED = (Column.TICKET, Column.SYMBOL, Column.DIRECTION, Column.STATE, Column.OWNER, Column.LAST_ACTION)
 COLUMN_COUNT = len(Column)
-_HEADER_TIPS = {
+_HEADER_TIPS: dict[int, str] = {  # keyed by Column, read by section number
     Column.VOLUME: "Lots open now",
     Column.PROFIT: "Floating profit in account money (swap and commission included as MT5 reports them)",
     Column.PROFIT_R: "Profit in R: multiples of the trade's initial risk (entry to first SL)",
@@ -103,7 +103,7 @@ _ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
 #: columns drawn in a state's or a result's colour
 COLOURED = frozenset({Column.STATE, Column.PROFIT, Column.PROFIT_R})
 #: the widest text each column must show uncut
-WIDEST = {
+WIDEST: dict[int, str] = {
     Column.TICKET: "999999999",
     Column.SYMBOL: "EURUSD.m",
     Column.DIRECTION: "SELL",

@@ -146,7 +146,7 @@ class TrayController(QObject):
         notifier: Notifier,
         *,
         show_window: Callable[[], None],
-        quit_program: Callable[[], None],
+        quit_program: Callable[[], object],
         strip: NotificationStrip,
         tray_available: bool | None = None,
         parent: QObject | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ async def client(idle: Services, make_app: Callable[..., FastAPI]) -> AsyncItera
         yield client
 
 
-def _json(text: str) -> dict[str, str]:
+def _json(text: str) -> dict[str, Any]:
     return {"content": text.encode(), "headers": {"Content-Type": "application/json"}}
 
 

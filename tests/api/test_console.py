@@ -25,7 +25,7 @@ async def collect_until(services: Services, done: object, **kwargs: float) -> li
     )
     try:
         for _ in range(2000):
-            if done(lines):  # type: ignore[operator]
+            if done(lines):
                 break
             await asyncio.sleep(0.001)
     finally:

@@ -18,6 +18,7 @@ from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
 from app.runtime import RuntimeOptions, Services
 from app.store.side_journal import SideKind
 from app.terminal.spec import TerminalKind
+from tests.engine.conftest import managed
 
 from .conftest import SIM_START, client_for
 
@@ -78,7 +79,7 @@ async def test_damage_while_running_acknowledges_nothing_that_is_not_stored(tmp_
             assert await services.engine.backup_database()  # the periodic backup; later owners are in the journal
             # a filler of stored rows, so the overwritten third hits table pages
             await services.repository.save_trades(
-                [replace(services.engine.trade(acknowledged[0]), ticket=10_000 + n, active=False) for n in range(300)]
+                [replace(managed(services, acknowledged[0]), ticket=10_000 + n, active=False) for n in range(300)]
             )
             damage(tmp_path / "dtms.sqlite3")
             for _ in range(4):  # whatever SQLite notices first: each answer is 200 and stored, or 503

@@ -34,7 +34,7 @@ async def test_serves_until_the_stop_event_then_closes_everything(
     while not services.engine.ready:
         assert not run.done(), caplog.text
         await asyncio.sleep(0.01)
-    url = re.search(r"listening on (http://\S+)", caplog.text).group(1)  # type: ignore[union-attr]
+    url = re.search(r"listening on (http://\S+)", caplog.text).group(1)
     async with httpx.AsyncClient(base_url=url) as client:
         assert (await client.get("/health")).status_code == 200
     stop.set()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from app.api.schemas import (
+    ActionInfo,
     DefensiveStateName,
     DirectionName,
     DisableTradeRequest,
@@ -25,6 +26,7 @@ from app.api.schemas import (
     SimTicksResponse,
     TradeDetail,
     TradeRegistryEntry,
+    TransitionInfo,
     validation_error,
 )
 from app.engine.model import DefensiveState, Direction, LifecycleState
@@ -230,10 +232,8 @@ def test_a_trade_detail_round_trips_through_json() -> None:
         state="HEDGED",
         hedge_ticket=6,
         flat_timer_until=1_700_004_500.0,
-        transitions=[
-            {"from_state": "WARNING_L2", "to_state": "HEDGED", "reason": "score -6", "score": -6.5, "at": 1.0}
-        ],
-        journal=[{"ticket": 5, "kind": "HEDGE", "outcome": "SUCCESS", "retcode": 10009, "request": {"action": 1}}],
+        transitions=[TransitionInfo(from_state="WARNING_L2", to_state="HEDGED", reason="score -6", score=-6.5, at=1.0)],
+        journal=[ActionInfo(ticket=5, kind="HEDGE", outcome="SUCCESS", retcode=10009, request={"action": 1})],
     )
     again = TradeDetail.model_validate_json(detail.model_dump_json())
     assert again == detail

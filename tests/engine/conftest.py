@@ -13,6 +13,7 @@ import pytest
 
 from app.config import AppSettings
 from app.engine.events import EngineEvent
+from app.engine.model import Trade
 from app.engine.settings import EngineSettings, ProtectionSettings
 from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
@@ -97,6 +98,13 @@ async def open_position(
     )
     assert result["retcode"] == 10009, result
     return int(result["order"])
+
+
+def managed(services: Services, ticket: int) -> Trade:
+    """The engine's trade for ``ticket``, which the test has had managed (None would mean it is not)."""
+    trade = services.engine.trade(ticket)
+    assert trade is not None, f"#{ticket} is not managed"
+    return trade
 
 
 async def set_price(services: Services, symbol: str, bid: float, ask: float | None = None) -> None:

@@ -19,7 +19,7 @@ from app.engine.registry import Registration
 from app.runtime import Services
 from app.terminal import constants as mt5
 
-from .conftest import Recorded, open_position, open_services, quote, set_price
+from .conftest import Recorded, managed, open_position, open_services, quote, set_price
 from .test_defense import make_score
 
 R = 0.0020
@@ -31,7 +31,7 @@ async def buy(services: Services, volume: float = 1.0, **registration) -> tuple[
     await set_price(services, "EURUSD", bid, ask)
     ticket = await open_position(services, "EURUSD", "BUY", volume, sl=round(ask - R, 5))
     await services.engine.register(Registration(ticket=ticket, **registration))
-    return services.engine.trade(ticket), ask
+    return managed(services, ticket), ask
 
 
 async def act(services: Services, trade: Trade, total: float, *, gated: bool = False, **flags) -> None:
@@ -254,7 +254,7 @@ async def test_a_hedge_under_way_at_a_restart_is_settled_never_sent_twice(tmp_pa
     try:
         assert await services.engine.start()
         await services.engine.step()
-        trade = services.engine.trade(trade.ticket)
+        trade = managed(services, trade.ticket)
         hedges = [p for p in (await positions(services)).values() if p.comment == hedge_comment(trade.ticket)]
         assert len(hedges) == (1 if opened else 0)
         assert trade.state is S.HEDGED and trade.pending_action is None

@@ -16,7 +16,7 @@ from app.engine.model import DefensiveState as S
 from app.engine.registry import Registration
 from app.terminal import constants as mt5
 
-from .conftest import open_position, open_services, quote, set_price
+from .conftest import managed, open_position, open_services, quote, set_price
 from .test_defense_actions import R, act, buy, positions
 
 DONE = mt5.TRADE_RETCODE_DONE
@@ -143,7 +143,7 @@ async def test_defect_8_state_timers_counters_and_hedge_survive_a_restart_and_ca
     services = await open_services(tmp_path)
     try:
         assert await services.engine.start()
-        trade = services.engine.trade(ticket)
+        trade = managed(services, ticket)
         assert {name: getattr(trade, name) for name in kept} == kept
         assert kept["hedge_ticket"] in await positions(services)
         # the restored flat timer ends HEDGED when it expires, closing the restored hedge too

@@ -14,7 +14,7 @@ from app.engine.model import ActionKind, DefensiveState, TradeSource
 from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings, EngineSettings
 
-from .conftest import Recorded, open_position, open_services, quote, set_price
+from .conftest import Recorded, managed, open_position, open_services, quote, set_price
 from .test_protection import R, buy_with_sl
 
 
@@ -24,7 +24,7 @@ async def test_restart_resumes_every_trade_with_its_state(tmp_path: Path) -> Non
     ticket, entry = await buy_with_sl(services, volume=0.4)
     await set_price(services, "EURUSD", round(entry + 1.5 * R, 5))
     await services.engine.step()
-    trade = services.engine.trade(ticket)
+    trade = managed(services, ticket)
     trade.state = DefensiveState.WARNING_L2
     trade.warnings = 2
     trade.flat_timer_until = 1_800_000_000.0

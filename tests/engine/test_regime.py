@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,7 +167,8 @@ def test_vwap_threshold_clamps_both_ways() -> None:
     assert vwap_threshold("XAUUSD", calm, DEFAULTS) == pytest.approx(0.001 * 1.8)  # 1.5 x 1.4 x 1.3 = 2.73
     busy = Regime(session=Session.OVERLAP, volatility=Volatility.HIGH, structure=MarketStructure.TREND)
     assert vwap_threshold("XAUUSD", busy, DEFAULTS) == pytest.approx(0.001 * 0.56)
-    low_ny = ScoringSettings(regime=RegimeSettings(vwap_threshold_multipliers={"ny": 0.3, "high": 0.8}))
+    words: dict[Any, float] = {"ny": 0.3, "high": 0.8}  # labels given as words, as a settings file gives them
+    low_ny = ScoringSettings(regime=RegimeSettings(vwap_threshold_multipliers=words))
     ny_high = Regime(session=Session.NY, volatility=Volatility.HIGH, structure=MarketStructure.TREND)
     assert vwap_threshold("XAUUSD", ny_high, low_ny) == pytest.approx(0.001 * 0.5)
 

@@ -13,7 +13,7 @@ from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.errors import NoOpenPosition, RegistrationConflict, TradeNotManaged
 from app.runtime import Services
 
-from .conftest import Recorded, open_position, quote
+from .conftest import Recorded, managed, open_position, quote
 
 
 async def test_hundred_concurrent_registrations_give_one_row_and_one_event(ready: Services) -> None:
@@ -130,7 +130,7 @@ async def test_a_save_racing_a_release_never_brings_the_trade_back(ready: Servic
     release's last write wins, so the stored row says released (a kill then cannot revive it)."""
     ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
     await ready.engine.register(Registration(ticket=ticket))
-    trade = ready.engine.trade(ticket)
+    trade = managed(ready, ticket)
     releasing = asyncio.ensure_future(ready.engine.unregister(ticket))
     await asyncio.sleep(0)  # the release's commit is on its way to the database thread
     assert trade.active

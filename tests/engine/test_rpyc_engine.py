@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ async def test_a_server_killed_with_the_partial_close_answer_in_flight(services:
     deals = await gateway.history_deals(position=ticket)
     assert [d.entry for d in deals] == [c.DEAL_ENTRY_IN, c.DEAL_ENTRY_OUT]
     partials = sorted(
-        (a for a in await engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE), key=lambda a: a.id
+        (a for a in await engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE), key=attrgetter("id")
     )
     # the send, journaled as of unknown outcome when its answer was lost; then the settlement from the terminal
     assert [a.outcome for a in partials] == [ActionOutcome.UNKNOWN, ActionOutcome.SUCCESS], partials

@@ -112,7 +112,7 @@ def test_bad_rows_and_trades(tmp_path: Path) -> None:
 
 def test_a_failed_write_leaves_no_folder(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        write_outputs(tmp_path / "out", [], {"inputs": {}}, report_html=np.zeros(1))  # type: ignore[arg-type]
+        write_outputs(tmp_path / "out", [], {"inputs": {}}, report_html=np.zeros(1))
     assert list(tmp_path.iterdir()) == []
 
 

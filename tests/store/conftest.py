@@ -24,7 +24,7 @@ def _make_trade(ticket: int, **changes: object) -> Trade:
         "tp": 1.12,
     }
     fields.update(changes)
-    return Trade(**fields)  # type: ignore[arg-type]
+    return Trade(**fields)
 
 
 @pytest.fixture

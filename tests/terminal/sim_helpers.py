@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
@@ -23,6 +23,8 @@ HELD_EURUSD: Mapping[str, tuple[float, float]] = {"EURUSD": (BID, ASK)}
 
 #: The ``open_sim`` fixture: ``open_terminal`` whose terminals are closed after the test.
 OpenSim = Callable[..., SimulatedTerminal]
+
+T = TypeVar("T")
 
 SUCCESS = (1, "Success")
 NO_IPC = (-10004, "No IPC connection")
@@ -44,6 +46,13 @@ def open_terminal(
     for symbol, (bid, ask) in (prices or {}).items():
         terminal.control("set_price", symbol=symbol, bid=bid, ask=ask)
     return terminal
+
+
+def answered(result: T | None) -> T:
+    """A terminal call's answer, which must have come (None would mean the call failed): the answer typed
+    without its None, for the tests that unpack or sum it."""
+    assert result is not None
+    return result
 
 
 def send(mt5: SimulatedTerminal, **request: Any) -> OrderSendResult:

@@ -9,7 +9,7 @@ import pytest
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderCheckResult, OrderSendResult, TradeRequest
-from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, OpenSim, deal
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, OpenSim, answered, deal
 
 pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
@@ -200,7 +200,7 @@ def test_close_by_is_for_hedging_accounts_only(mt5: SimulatedTerminal, open_sim:
     assert result.retcode == c.TRADE_RETCODE_DONE
     assert mt5.positions_get(ticket=short) == ()
     assert mt5.positions_get(ticket=long)[0].volume == pytest.approx(0.2)
-    deals = mt5.history_deals_get(ticket=result.order)
+    deals = answered(mt5.history_deals_get(ticket=result.order))
     assert {d.entry for d in deals} == {c.DEAL_ENTRY_OUT_BY} and {d.position_id for d in deals} == {long, short}
     assert sum(d.profit for d in deals) == pytest.approx(-1.0)  # 0.1 lot bought at 1.10010, sold at 1.10000
     assert mt5.history_orders_get(ticket=result.order)[0].type == c.ORDER_TYPE_CLOSE_BY
@@ -222,5 +222,5 @@ def test_margin_mode_selects_netting_or_hedging(mt5: SimulatedTerminal, open_sim
     assert netting.account_info().margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
     netting.order_send(action=1, symbol="EURUSD", volume=0.1, type=0)
     netting.order_send(action=1, symbol="EURUSD", volume=0.3, type=1)
-    (position,) = netting.positions_get()
+    (position,) = answered(netting.positions_get())
     assert (position.type, position.volume) == (c.POSITION_TYPE_SELL, pytest.approx(0.2))

@@ -7,7 +7,7 @@ import pytest
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
 from app.terminal.structs import OrderSendResult
-from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, deal, send
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, answered, deal, send
 
 pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
@@ -187,7 +187,7 @@ def test_timeout_has_an_unknown_outcome(mt5: SimulatedTerminal) -> None:
     mt5.control("inject_fault", kind="retcode", retcode=10012)
     answer = deal(mt5, comment="maybe")
     assert answer.retcode == c.TRADE_RETCODE_TIMEOUT and answer.order == 0
-    (position,) = mt5.positions_get()
+    (position,) = answered(mt5.positions_get())
     assert position.comment == "maybe"
     mt5.control("inject_fault", kind="retcode", retcode=10012, executed=False)
     assert deal(mt5).retcode == c.TRADE_RETCODE_TIMEOUT

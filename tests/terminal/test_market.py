@@ -177,7 +177,7 @@ def test_symbols_added_later_get_history() -> None:
 
 
 def _fields(spec: object) -> dict:
-    return {name: getattr(spec, name) for name in spec.__slots__}  # type: ignore[attr-defined]
+    return {name: getattr(spec, name) for name in spec.__slots__}
 
 
 def test_any_integer_seed_works() -> None:

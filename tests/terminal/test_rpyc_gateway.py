@@ -49,7 +49,7 @@ def server(tmp_path: Path) -> Iterator[RpycServer]:
 
 
 def spec_for(server: RpycServer, **extra: object) -> TerminalSpec:
-    return TerminalSpec(kind=TerminalKind.RPYC, host=HOST, port=server.port, **extra)  # type: ignore[arg-type]
+    return TerminalSpec(kind=TerminalKind.RPYC, host=HOST, port=server.port, **extra)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-from tests.terminal.sim_helpers import START
+from tests.terminal.sim_helpers import START, answered
 
 
 def test_set_price_holds_until_released(mt5: SimulatedTerminal) -> None:
@@ -90,7 +90,7 @@ def test_open_position_goes_through_order_send(mt5: SimulatedTerminal) -> None:
                          magic=42, comment="bot")  # fmt: skip
     json.dumps(result)
     assert (result["retcode"], result["price"], result["request"]["magic"]) == (c.TRADE_RETCODE_DONE, 1.1, 42)
-    (position,) = mt5.positions_get()
+    (position,) = answered(mt5.positions_get())
     assert (position.ticket, position.sl, position.tp, position.comment) == (result["order"], 1.105, 1.09, "bot")
     refused = mt5.control("open_position", symbol="EURUSD", type="BUY", volume=0.015)
     assert refused["retcode"] == c.TRADE_RETCODE_INVALID_VOLUME

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-from tests.terminal.sim_helpers import FAR, open_terminal
+from tests.terminal.sim_helpers import FAR, answered, open_terminal
 
 SYMBOLS = ("EURUSD", "USDJPY", "XAUUSD")
 
@@ -67,11 +67,11 @@ def test_books_stay_consistent(mt5_pair: dict[int, SimulatedTerminal], plan: lis
         account = mt5.account_info()
         assert account.profit == pytest.approx(sum(p.profit for p in positions), abs=1e-6)
         assert account.equity == pytest.approx(account.balance + account.profit, abs=0.011)
-        deals = mt5.history_deals_get(0, FAR)
+        deals = answered(mt5.history_deals_get(0, FAR))
         assert account.balance == pytest.approx(sum(d.profit for d in deals), abs=0.01)
         for position in positions:
             signed = sum((d.volume if d.type == position.type else -d.volume)
-                         for d in mt5.history_deals_get(position=position.ticket))  # fmt: skip
+                         for d in answered(mt5.history_deals_get(position=position.ticket)))  # fmt: skip
             assert signed == pytest.approx(position.volume)
         if mode == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING:
             symbols = [p.symbol for p in positions]

@@ -6,7 +6,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-from tests.terminal.sim_helpers import HELD_EURUSD, open_position
+from tests.terminal.sim_helpers import HELD_EURUSD, answered, open_position
 
 pytestmark = pytest.mark.sim(prices={**HELD_EURUSD, "USDJPY": (150.000, 150.010), "XAUUSD": (2400.00, 2400.30)})
 
@@ -25,7 +25,7 @@ def test_yen_profit_is_converted_to_dollars(mt5: SimulatedTerminal) -> None:
     """USDJPY profit accrues in JPY and is converted to the USD account at the current USDJPY price."""
     ticket = open_position(mt5, c.ORDER_TYPE_BUY, 1.0, symbol="USDJPY")
     mt5.control("set_price", symbol="USDJPY", bid=151.010, ask=151.020)
-    (position,) = mt5.positions_get(ticket=ticket)
+    (position,) = answered(mt5.positions_get(ticket=ticket))
     assert position.profit == pytest.approx(round(1.0 * 100_000 * 1.0 / 151.010, 2))
     assert mt5.order_calc_profit(c.ORDER_TYPE_BUY, "USDJPY", 1.0, 150.010, 151.010) == position.profit
 
@@ -37,7 +37,7 @@ def test_account_figures_follow_prices(mt5: SimulatedTerminal) -> None:
     mt5.control("set_price", symbol="EURUSD", bid=1.09900, ask=1.09910)
     mt5.control("set_price", symbol="XAUUSD", bid=2390.00, ask=2390.30)
     account = mt5.account_info()
-    profit = sum(p.profit for p in mt5.positions_get())
+    profit = sum(p.profit for p in answered(mt5.positions_get()))
     assert profit == pytest.approx(-110.0 + (2400.00 - 2390.30) * 0.1 * 100)
     assert account.balance == 10_000.0
     assert account.profit == pytest.approx(profit)

@@ -6,7 +6,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-from tests.terminal.sim_helpers import BID, HELD_EURUSD, OpenSim, deal
+from tests.terminal.sim_helpers import BID, HELD_EURUSD, OpenSim, answered, deal
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def test_same_direction_deals_add_up_at_the_average_price(netting: SimulatedTerm
     first = deal(netting, c.ORDER_TYPE_BUY, 0.1)
     netting.control("set_price", symbol="EURUSD", bid=1.10100, ask=1.10110)
     second = deal(netting, c.ORDER_TYPE_BUY, 0.3)
-    (position,) = netting.positions_get()
+    (position,) = answered(netting.positions_get())
     assert position.ticket == first.order != second.order
     assert position.volume == pytest.approx(0.4)
     assert position.price_open == pytest.approx((0.1 * 1.10010 + 0.3 * 1.10110) / 0.4)
@@ -37,7 +37,7 @@ def test_opposite_deals_reduce_then_close(netting: SimulatedTerminal) -> None:
     ticket = deal(netting, c.ORDER_TYPE_BUY, 0.3).order
     netting.control("set_price", symbol="EURUSD", bid=1.10110, ask=1.10120)
     reduce = deal(netting, c.ORDER_TYPE_SELL, 0.1)
-    (position,) = netting.positions_get()
+    (position,) = answered(netting.positions_get())
     assert (position.ticket, position.volume) == (ticket, pytest.approx(0.2))
     out = netting.history_deals_get(ticket=reduce.order)[0]
     assert (out.entry, out.profit) == (c.DEAL_ENTRY_OUT, pytest.approx(10.0))
@@ -51,7 +51,7 @@ def test_a_larger_opposite_deal_reverses_the_position(netting: SimulatedTerminal
     other side, the remaining volume, opened at the deal price with the deal's stops."""
     ticket = deal(netting, c.ORDER_TYPE_BUY, 0.1, sl=1.09000).order
     reverse = deal(netting, c.ORDER_TYPE_SELL, 0.3, sl=1.11000)
-    (position,) = netting.positions_get()
+    (position,) = answered(netting.positions_get())
     assert (position.ticket, position.type, position.volume) == (ticket, c.POSITION_TYPE_SELL, pytest.approx(0.2))
     assert (position.price_open, position.sl) == (BID, 1.11000)
     inout = netting.history_deals_get(ticket=reverse.order)[0]
@@ -83,7 +83,7 @@ def test_netting_pending_fill_adds_to_the_position(netting: SimulatedTerminal) -
                                type=c.ORDER_TYPE_BUY_LIMIT, price=1.09900,
                                type_filling=c.ORDER_FILLING_RETURN).order  # fmt: skip
     netting.control("set_price", symbol="EURUSD", bid=1.09890, ask=1.09900)
-    (position,) = netting.positions_get()
+    (position,) = answered(netting.positions_get())
     assert (position.ticket, position.volume) == (ticket, pytest.approx(0.3))
     assert netting.history_orders_get(ticket=order)[0].position_id == ticket
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.terminal import constants as c
 from app.terminal.sim import SimulatedTerminal
-from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, open_position
+from tests.terminal.sim_helpers import ASK, BID, HELD_EURUSD, answered, open_position
 
 pytestmark = pytest.mark.sim(prices=HELD_EURUSD)
 
@@ -96,7 +96,7 @@ def test_buy_limit_fills_when_the_ask_reaches_it(mt5: SimulatedTerminal) -> None
     mt5.control("play_path", symbol="EURUSD", points=[[10, 1.09700]])
     mt5.control("advance", seconds=15)
     assert mt5.orders_get(ticket=ticket) == ()
-    (position,) = mt5.positions_get(ticket=ticket)
+    (position,) = answered(mt5.positions_get(ticket=ticket))
     assert (position.type, position.sl, position.tp, position.magic, position.comment) == (
         c.POSITION_TYPE_BUY,
         1.09500,
@@ -107,7 +107,7 @@ def test_buy_limit_fills_when_the_ask_reaches_it(mt5: SimulatedTerminal) -> None
     assert 1.09700 < position.price_open <= 1.09800
     order = mt5.history_orders_get(ticket=ticket)[0]
     assert (order.type, order.state, order.position_id) == (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_STATE_FILLED, ticket)
-    (deal,) = mt5.history_deals_get(ticket=ticket)
+    (deal,) = answered(mt5.history_deals_get(ticket=ticket))
     assert (deal.entry, deal.type, deal.price) == (c.DEAL_ENTRY_IN, c.DEAL_TYPE_BUY, position.price_open)
 
 
@@ -115,7 +115,7 @@ def test_sell_stop_fills_when_the_bid_falls_to_it(mt5: SimulatedTerminal) -> Non
     """A SELL_STOP fills when the bid falls to its price (at the first price beyond it after a gap)."""
     ticket = pending(mt5, c.ORDER_TYPE_SELL_STOP, 1.09900)
     mt5.control("set_price", symbol="EURUSD", bid=1.09880, ask=1.09890)
-    (position,) = mt5.positions_get(ticket=ticket)
+    (position,) = answered(mt5.positions_get(ticket=ticket))
     assert (position.type, position.price_open) == (c.POSITION_TYPE_SELL, 1.09880)
 
 
@@ -123,7 +123,7 @@ def test_stop_limit_becomes_a_limit_then_fills(mt5: SimulatedTerminal) -> None:
     """A BUY_STOP_LIMIT turns into a BUY_LIMIT at its stoplimit price once the ask reaches the stop price."""
     ticket = pending(mt5, c.ORDER_TYPE_BUY_STOP_LIMIT, 1.10200, stoplimit=1.10100)
     mt5.control("set_price", symbol="EURUSD", bid=1.10200, ask=1.10210)
-    (order,) = mt5.orders_get(ticket=ticket)
+    (order,) = answered(mt5.orders_get(ticket=ticket))
     assert (order.type, order.price_open) == (c.ORDER_TYPE_BUY_LIMIT, 1.10100)
     mt5.control("set_price", symbol="EURUSD", bid=1.10090, ask=1.10100)
     assert mt5.orders_get(ticket=ticket) == ()

@@ -84,7 +84,7 @@ def test_plain_values_keep_their_shape() -> None:
     assert plain["rates"] is rates and plain["ticks"][0] is ticks
     assert plain["n"] == 5 and type(plain["n"]) is int
     assert plain["other"] == {"a": 1.5, "b": "x"}
-    position = TradePosition(*range(16), "EURUSD", "", "")
+    position = TradePosition._make([*range(16), "EURUSD", "", ""])
     assert to_plain((position,))[0] is position
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.events import EngineEvent
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 
@@ -30,7 +31,7 @@ async def test_engine_events_arrive_as_signals(services: Services, bridge: Engin
         ("paused", bridge.paused),
         ("unregistered", bridge.trade_unregistered),
     )
-    events = []
+    events: list[EngineEvent] = []
     bridge.event.connect(events.append)
     assert await services.engine.start()
     states = [p["state"] for name, p in seen.got if name == "lifecycle"]
@@ -50,7 +51,7 @@ async def test_engine_events_arrive_as_signals(services: Services, bridge: Engin
 
 @pytest.mark.qasync
 async def test_detached_bridge_hears_nothing(services: Services, bridge: EngineBridge) -> None:
-    heard = []
+    heard: list[EngineEvent] = []
     bridge.event.connect(heard.append)
     bridge.detach()
     assert await services.engine.start()

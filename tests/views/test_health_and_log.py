@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from app.engine.events import EngineEvent
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.health import HealthPanel
@@ -51,7 +52,7 @@ async def test_health_is_one_line_with_details_on_demand(ready: Services, bridge
 async def test_event_log_in_terminal_time_filtered_by_severity(ready: Services, bridge: EngineBridge) -> None:
     panel = EventLogPanel(bridge)
     page = EventLogPage(panel)
-    events = []
+    events: list[EngineEvent] = []
     bridge.event.connect(events.append)
     settings = ready.engine.settings
     ready.engine.update_settings(replace(settings, rails=replace(settings.rails, hourly_loss_pct=0.001)))

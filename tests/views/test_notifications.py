@@ -93,7 +93,7 @@ async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: E
     assert not tray.has_tray, "offscreen has no system tray"
     await register_buy(ready)
     assert strip.isVisibleTo(None) and "now protected" in strip.label.text()
-    assert tray.colour() == STATE_COLOURS["HEALTHY"]  # type: ignore[index]
+    assert tray.colour() == STATE_COLOURS["HEALTHY"]
     assert "1 managed trades" in tray.tooltip() and "HEALTHY: 1" in tray.tooltip()
     tray.pause_action.trigger()
     assert ready.engine.paused and "management paused" in tray.tooltip()

@@ -37,9 +37,12 @@ async def test_program_runs_the_demo_and_quits_cleanly(tmp_path: Path) -> None:
     stop = asyncio.Event()
     gc.unfreeze()
     questions: list[str] = []
-    program = asyncio.ensure_future(
-        run_program(command, stop, on_window=windows.append, confirm=lambda _w, q: questions.append(q) or True)
-    )
+
+    def confirm(_window: object, question: str) -> bool:
+        questions.append(question)
+        return True
+
+    program = asyncio.ensure_future(run_program(command, stop, on_window=windows.append, confirm=confirm))
     for _ in range(500):
         if windows and windows[0].trades.rowCount() == 3 and gc.get_freeze_count() > 0:
             break

@@ -12,7 +12,7 @@ from app.config import ThemeName, load_settings, save_settings
 from app.engine.model import DefensiveState
 from app.views.palette import state_colour
 from app.views.program import STYLE_SHEET
-from app.views.theme import DARK, LIGHT, ThemeChoice, current, themes
+from app.views.theme import DARK, LIGHT, Theme, ThemeChoice, current, themes
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def header_pixel_lightness(qapp: QApplication) -> tuple[int, int]:
 
 
 def test_dark_and_light_switch_palette_header_and_state_colours(styled: QApplication) -> None:
-    seen = []
+    seen: list[Theme] = []
     themes().changed.connect(seen.append)
     themes().apply(ThemeChoice.LIGHT)
     light_header, light_base = header_pixel_lightness(styled)

@@ -18,7 +18,12 @@ async def test_quit_asks_while_trades_are_protected(ready: Services, bridge: Eng
     answers = [False, False, True]
     quits: list[int] = []
     w = window(ready, bridge, answers, quits)
-    w._confirm = lambda _parent, question: questions.append(question) or answers.pop(0)
+
+    def confirm(_parent: object, question: str) -> bool:
+        questions.append(question)
+        return answers.pop(0)
+
+    w._confirm = confirm
     w.show()
     await register_buy(ready, "EURUSD")
     await register_buy(ready, "GBPUSD")
@@ -43,7 +48,9 @@ async def test_first_hide_to_the_tray_says_dtms_keeps_running(ready: Services, b
     assert w.isMaximized()
     w.close()
     assert not w.isVisible() and quits == []
-    title, message = w.tray.last_hint
+    hint = w.tray.last_hint
+    assert hint is not None
+    title, message = hint
     assert title == "DTMS Desk keeps running" and "protects 1 trade" in message and "Quit" in message
     w.tray.last_hint = None
     w.tray.show_action.trigger()

@@ -155,9 +155,10 @@ class DefenseActions:
     async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
         """Complete a transition found under way (after a restart, a lost terminal or a lost answer): each
         action not known to be finished is judged by what the terminal shows; nothing is sent."""
-        if not (trade.pending_action or "").startswith(PENDING_PREFIX):
+        marker = trade.pending_action or ""
+        if not marker.startswith(PENDING_PREFIX):
             return False
-        data = json.loads(trade.pending_action[len(PENDING_PREFIX) :])
+        data = json.loads(marker[len(PENDING_PREFIX) :])
         stage = staged(trade)  # the live trade changes only with the commit
         trade = stage.work
         decision = Decision.from_dict(data)

@@ -8,7 +8,7 @@ label it was written for.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Self, cast
 
 
 class Label(StrEnum):
@@ -52,7 +52,8 @@ def parse_regime_label(value: object) -> RegimeLabel:
     """Any session, volatility or structure label, in any case; ValueError for anything else."""
     for kind in REGIME_LABEL_TYPES:
         try:
-            return kind(value)  # type: ignore[return-value]
+            # an Enum lookup takes any value (the stub's constructor says str); kind is one of the three
+            return cast("RegimeLabel", kind(value))  # type: ignore[arg-type]
         except ValueError:
             continue
     raise ValueError(f"{value!r} is not a regime label (sessions, volatilities or structures)")

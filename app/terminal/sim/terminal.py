@@ -26,7 +26,6 @@ from app.terminal.sim.calls_trading import TradeCalls
 from app.terminal.sim.codes import CallError
 from app.terminal.sim.control import Controller
 from app.terminal.sim.faults import FaultKind
-from app.terminal.structs import AccountInfo, TerminalInfo
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +124,11 @@ class SimulatedTerminal(SymbolCalls, TradeCalls):
     def last_error(self) -> tuple[int, str]:
         return self._last_error
 
-    def account_info(self) -> AccountInfo | None:
+    def account_info(self) -> structs.AccountInfo | None:
         trade_expert = not self._faults.active(FaultKind.ACCOUNT_TRADING_OFF)
         return self._call("account_info", None, lambda: self._world.views.account_info(trade_expert=trade_expert))
 
-    def terminal_info(self) -> TerminalInfo | None:
+    def terminal_info(self) -> structs.TerminalInfo | None:
         return self._call(
             "terminal_info", None,
             lambda: self._world.views.terminal_info(

@@ -16,12 +16,16 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.terminal.constants import TICK_FLAG_ASK, TICK_FLAG_BID
 from app.terminal.sim.market.model import ModelBars
 from app.terminal.sim.market.synth import Noise, Stream, bar_path, layout
+
+if TYPE_CHECKING:
+    from app.terminal.sim.market.state import SymbolState
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ class ReplayModel:
         self.first_day = track.first_minute // 1440
         self._chunk: tuple[int, np.ndarray, np.ndarray] | None = None  # first minute, ticks, start of each minute
 
-    def cached_ticks(self, st: object, a: int, b: int, *, prev_bid: float, prev_ask: float) -> np.ndarray:
+    def cached_ticks(self, st: SymbolState, a: int, b: int, *, prev_bid: float, prev_ask: float) -> np.ndarray:
         """The ticks of minutes ``[a, b)``: the same the market makes from these bars, made a day at a time."""
         from app.terminal.sim.market.state import realise, ticks_of_bars
 
@@ -70,10 +74,10 @@ class ReplayModel:
             chunk = self._chunk
             if chunk is None or not chunk[0] <= m < chunk[0] + len(chunk[2]) - 1:
                 c0 = m - (m - self._t.first_minute) % TICK_CHUNK_MINUTES
-                spec = st.spec  # type: ignore[attr-defined]
+                spec = st.spec
                 rows = realise(
                     st,
-                    self.bars(c0, c0 + TICK_CHUNK_MINUTES),  # type: ignore[arg-type]
+                    self.bars(c0, c0 + TICK_CHUNK_MINUTES),
                     spread_points=spec.spread_points,
                     digits=spec.digits,
                 )
@@ -82,7 +86,7 @@ class ReplayModel:
                     c0,
                     rows,
                     prev_bid=0.0,
-                    prev_ask=0.0,  # type: ignore[arg-type]
+                    prev_ask=0.0,
                     digits=spec.digits,
                     point=spec.point,
                 )

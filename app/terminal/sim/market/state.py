@@ -64,7 +64,7 @@ class SymbolState:
     pending: np.ndarray  # every tick of cur_minute, released or not
     released: int  # pending[:released] are out
     next_msc: int  # earliest time at which something new happens
-    last: np.ndarray  # the latest released tick (TICKS_DTYPE scalar record)
+    last: np.void  # the latest released tick (TICKS_DTYPE scalar record)
     moved: np.ndarray | None = None  # low bid, high bid, low ask, high ask since the last report
     quote: Any = None  # the Quote of ``last``, built on demand
     priced_spread: int = 0  # the typical spread the pending ticks were made with

@@ -201,7 +201,7 @@ def compose(
     out["ask"] = ask
     before_bid = np.concatenate(([prev_bid], bid[:-1])) if size else bid
     before_ask = np.concatenate(([prev_ask], ask[:-1])) if size else ask
-    flags = np.where(bid != before_bid, TICK_FLAG_BID, 0) | np.where(ask != before_ask, TICK_FLAG_ASK, 0)
+    flags: np.ndarray = np.where(bid != before_bid, TICK_FLAG_BID, 0) | np.where(ask != before_ask, TICK_FLAG_ASK, 0)
     flags = np.where(flags == 0, TICK_FLAG_BID | TICK_FLAG_ASK, flags)
     if trade:
         step = np.where(lay.rank > 0, bid - before_bid, 0.0)
