@@ -45,6 +45,9 @@ class ChartColours:
     tp: str
     trigger: str
     marker: str
+    action_ok: str  # a journal entry that succeeded
+    action_failed: str
+    action_other: str  # not sent, settled, unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +75,9 @@ LIGHT_CHART = ChartColours(
     tp="#2e9e4f",
     trigger="#a87f00",
     marker="#6c3483",
+    action_ok="#1e8449",
+    action_failed="#c0392b",
+    action_other="#7f8c8d",
 )
 DARK_CHART = ChartColours(
     background="#1f2124",
@@ -87,6 +93,9 @@ DARK_CHART = ChartColours(
     tp="#4cc46e",
     trigger="#f0c419",
     marker="#d2b4de",
+    action_ok="#58d68d",
+    action_failed="#ff6b5b",
+    action_other="#aab7b8",
 )
 LIGHT = Theme(name="light", dark=False, chart=LIGHT_CHART, positive="#1e7e3a", negative="#b03a2e", muted="#6c7a89")
 DARK = Theme(name="dark", dark=True, chart=DARK_CHART, positive="#4cc46e", negative="#ff6b5b", muted="#a0aab0")
