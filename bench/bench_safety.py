@@ -2,7 +2,7 @@
 
 - the online backup (SQLite's backup API on the database thread) and the integrity check (``PRAGMA
   quick_check``) at 1,000 and 10,000 stored trades: milliseconds, and the event loop's worst lag meanwhile
-  (a 1 ms ticker on the loop), against the same ticker's lag with the database idle;
+  (a 5 ms ticker on the loop, as in bench_store.py), against the same ticker's lag with the database idle;
 - a registration's commit (row and event in one transaction plus the side-journal line) against the bare
   insert, in the same run;
 - time from damage to degraded: the file damaged (WAL checkpointed, middle third overwritten), then the
@@ -22,71 +22,35 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bench_store import make_trade, max_lag_during  # the same trade rows and loop-lag ticker
+
 from app.config import AppSettings
-from app.engine.model import Direction, Trade, TradeSource
 from app.runtime import RuntimeOptions, Services
 from app.store.repository import Repository
 from app.terminal.spec import TerminalKind
 
 
-def trade(ticket: int) -> Trade:
-    return Trade(
-        ticket=ticket,
-        symbol="EURUSD",
-        direction=Direction.BUY,
-        entry=1.1,
-        volume=0.1,
-        sl=1.09,
-        tp=1.12,
-        magic=0,
-        comment="bench",
-        opened_at=1.0,
-        sent={"symbol": "EURUSD"},
-        managed_by="DTMS",
-        strategy_type=None,
-        source=TradeSource.REGISTERED,
-        registered_at=1.0,
-        initial_sl=1.09,
-        initial_volume=0.1,
-        r=0.01,
-        synthetic_r=False,
-        breakeven_triggered=False,
-        state_since=1.0,
-    )
-
-
-async def lag_during(work: asyncio.Future | None, seconds: float | None = None) -> float:
-    """The worst lateness (ms) of a 1 ms ticker on the loop while ``work`` runs (or for ``seconds``)."""
-    worst = 0.0
-    end = time.perf_counter() + (seconds or 0.0)
-    while (work is not None and not work.done()) or (work is None and time.perf_counter() < end):
-        before = time.perf_counter()
-        await asyncio.sleep(0.001)
-        worst = max(worst, (time.perf_counter() - before - 0.001) * 1000)
-    return worst
-
-
-async def timed(job: asyncio.Future) -> tuple[float, float]:
-    started = time.perf_counter()
-    lag = await lag_during(job)
-    await job
-    return (time.perf_counter() - started) * 1000, lag
+async def timed(job: Callable[[], Awaitable[object]]) -> tuple[float, float]:
+    """Milliseconds ``job`` took and the loop's worst lateness meanwhile, in milliseconds."""
+    took, lag = await max_lag_during(job)
+    return took * 1000, lag * 1000
 
 
 async def database_costs(trades: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         repo = await Repository.open(Path(folder) / "dtms.sqlite3")
         try:
-            template = trade(1)
+            template = make_trade(1)
             await repo.save_trades([replace(template, ticket=n) for n in range(1, trades + 1)])
-            idle = await lag_during(None, 0.3)
+            idle = (await timed(lambda: asyncio.sleep(0.3)))[1]
             backups, checks = [], []
             for _ in range(rounds):
-                backups.append(await timed(asyncio.ensure_future(repo.backup(3))))
-                checks.append(await timed(asyncio.ensure_future(repo.check())))
+                backups.append(await timed(lambda: repo.backup(3)))
+                checks.append(await timed(repo.check))
             size = (Path(folder) / "dtms.sqlite3").stat().st_size + Path(f"{folder}/dtms.sqlite3-wal").stat().st_size
             b_ms, b_lag = statistics.median(x[0] for x in backups), max(x[1] for x in backups)
             c_ms, c_lag = statistics.median(x[0] for x in checks), max(x[1] for x in checks)
@@ -108,11 +72,11 @@ async def registration_cost(count: int) -> None:
             for block in range(0, count, 100):  # interleaved blocks: the machine's noise falls on both alike
                 started = time.perf_counter()
                 for n in range(block + 1, block + 101):
-                    await repo.insert_trade_if_absent(replace(trade(1), ticket=n))
+                    await repo.insert_trade_if_absent(replace(make_trade(1), ticket=n))
                 plains.append((time.perf_counter() - started) / 100)
                 started = time.perf_counter()
                 for n in range(count + block + 1, count + block + 101):
-                    await repo.register_trade(replace(trade(1), ticket=n), "trade_registered", {"ticket": n}, 1.0)
+                    await repo.register_trade(replace(make_trade(1), ticket=n), "trade_registered", {"ticket": n}, 1.0)
                 safes.append((time.perf_counter() - started) / 100)
             plain, safe = statistics.median(plains), statistics.median(safes)
             print(
@@ -133,7 +97,7 @@ async def damage_to_degraded(trades: int) -> None:
         )
         try:
             await services.repository.save_trades(
-                [replace(trade(1), ticket=n, active=False) for n in range(1, trades + 1)]
+                [replace(make_trade(1), ticket=n, active=False) for n in range(1, trades + 1)]
             )
             database = data / "dtms.sqlite3"
             connection = sqlite3.connect(database)
