@@ -234,7 +234,8 @@ class Repository(Safekeeping):
 
     def _load_trades(self, where: Any, order: Any = TradeRow.ticket) -> list[Trade]:
         query = TradeRow.select(*mapping.TRADE_COLUMNS).where(where).order_by(order, TradeRow.ticket)
-        return [mapping.trade_from_values(values) for values in cast("Iterable[tuple[Any, ...]]", query.tuples())]
+        # the raw rows of the database the model is bound to now (an archive's, within ``bind_ctx``)
+        return mapping.trades_from_rows(TradeRow._meta.database.execute(query).fetchall())
 
     # --- journal --------------------------------------------------------------------------------------
 
