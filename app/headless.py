@@ -118,6 +118,7 @@ async def _run_engine(services: Services, stop_event: asyncio.Event) -> int:
         if not starting.done():
             logger.info("stop requested while the engine was starting")
             return EXIT_OK
+        gc.enable()  # off while the program started (app.main)
         try:
             started = starting.result()
         except Exception:
