@@ -13,14 +13,14 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+# Only what starts the terminal worker is imported up here: the worker is spawned before anything heavy, and a
+# spawned interpreter imports this module again (as the main module's import), so it must stay light.
 from app.terminal import early
 
 if TYPE_CHECKING:
     from app.cli import CommandLine
     from app.desk_lock import DeskAlreadyRunning
 
-# Only what starts the terminal worker is imported up here: the worker is spawned before anything heavy, and a
-# spawned interpreter imports this module again (as the main module's import), so it must stay light.
 logger = logging.getLogger("dtms")
 
 
