@@ -130,6 +130,8 @@ async def engine_part(count: int) -> None:
     from app.api.trade_list import TradeQuery
 
     with tempfile.TemporaryDirectory() as tmp:
+        # account locks of its own: another desk on this machine on the simulator's account does not refuse it
+        os.environ["DTMS_LOCK_DIR"] = str(Path(tmp) / "locks")
         prod = await open_engine(Path(tmp) / "worker", worker=True)
         local = await open_engine(Path(tmp) / "local", worker=False)
         began = time.perf_counter()
