@@ -15,6 +15,7 @@ from app.terminal.rpyc_terminal import parse_address
 from app.terminal.spec import TerminalKind
 
 APP_NAME = "DTMS Desk"
+REPLAY_SUMMARY = "replay historical bars through the engine: what DTMS would have done to your trades"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +38,9 @@ class CommandLine:
     theme: str = ""
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(*, with_replay: bool = True) -> argparse.ArgumentParser:
+    """The program's parser; ``with_replay=False`` leaves out the replay's own options (and their imports, which
+    the program does not need to start)."""
     p = argparse.ArgumentParser(prog="dtms-desk", description="DTMS Desk: defensive trade management for MetaTrader 5")
     p.add_argument("--headless", action="store_true", help="no window: engine and HTTP endpoint only")
     p.add_argument(
@@ -70,9 +73,13 @@ def parser() -> argparse.ArgumentParser:
         choices=["light", "dark", "system"],
         help="window colours (default: the settings file's choice, else the system's)",
     )
-    from app.replay.command import add_replay_parser
+    subparsers = p.add_subparsers(dest="command", metavar="{replay}")
+    if with_replay:
+        from app.replay.command import add_replay_parser
 
-    add_replay_parser(p.add_subparsers(dest="command", metavar="{replay}"))
+        add_replay_parser(subparsers, REPLAY_SUMMARY)
+    else:  # listed in the help all the same; a command line naming it gets the whole parser
+        subparsers.add_parser("replay", help=REPLAY_SUMMARY)
     return p
 
 
@@ -89,7 +96,7 @@ def terminal_choice(text: str) -> tuple[TerminalKind, tuple[str, int] | None]:
 
 
 def parse(argv: list[str]) -> CommandLine:
-    args = parser().parse_args(argv)
+    args = parser(with_replay="replay" in argv).parse_args(argv)
     data_dir = args.data_dir or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     config_path = args.config or Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "dtms.toml"
     settings = load_settings(config_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -104,6 +105,7 @@ async def run_headless(
             relay.close()
         await server.stop()
         await services.close()
+        gc.unfreeze()  # what start-up froze can be collected again (a process that goes on, such as a test's)
         logger.info("stopped")
 
 
@@ -116,6 +118,7 @@ async def _run_engine(services: Services, stop_event: asyncio.Event) -> int:
         if not starting.done():
             logger.info("stop requested while the engine was starting")
             return EXIT_OK
+        gc.enable()  # off while the program started (app.main)
         try:
             started = starting.result()
         except Exception:
@@ -126,6 +129,11 @@ async def _run_engine(services: Services, stop_event: asyncio.Event) -> int:
         if not started:
             logger.error("initialisation failed: %s", engine.lifecycle.reason or engine.state.value)
             return EXIT_INIT_FAILED
+        # as the window does: what start-up built (recovered trades, market history, the endpoint) lives as long
+        # as the program, and frozen, the collector's full passes skip it (at 10,000 trades such a pass held the
+        # loop 40-50 ms, in the middle of whatever allocated last). Garbage is collected first, so none is kept.
+        gc.collect()
+        gc.freeze()
         await stopping
         logger.info("stop requested")
         return EXIT_OK

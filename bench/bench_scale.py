@@ -1,6 +1,6 @@
 """Ten thousand trades on the production path, with same-run baselines.
 
-    .venv/bin/python bench/bench_scale.py [--trades 10000] [--part engine|program|all]
+    .venv/bin/python bench/bench_scale.py [--trades 10000] [--part engine|program|all] [--bytecode]
 
 Part ``engine`` (this process, 20 simulated symbols): two engines side by side, one with the terminal in its
 worker process (production), one with the terminal in this process; their steady fast cycles are measured
@@ -39,9 +39,7 @@ from app.terminal.transport import InProcessTransport, ProcessTransport
 from bench.bench_api import (
     Connection,
     measure,
-    prepare_broker,
     start_program,
-    wait_ready,
 )
 
 SPEC = TerminalSpec(kind=TerminalKind.MODULE, module="bench.sim20:TERMINAL")
@@ -132,6 +130,8 @@ async def engine_part(count: int) -> None:
     from app.api.trade_list import TradeQuery
 
     with tempfile.TemporaryDirectory() as tmp:
+        # account locks of its own: another desk on this machine on the simulator's account does not refuse it
+        os.environ["DTMS_LOCK_DIR"] = str(Path(tmp) / "locks")
         prod = await open_engine(Path(tmp) / "worker", worker=True)
         local = await open_engine(Path(tmp) / "local", worker=False)
         began = time.perf_counter()
@@ -239,18 +239,40 @@ async def open_many(host: str, port: int, count: int) -> None:
     await fill_http(host, port, count)
 
 
+async def ready_within(host: str, port: int) -> None:
+    """Wait for ``/health`` 200, asking every 10 ms (the start is timed to within that)."""
+    connection = await Connection.open(host, port)
+    deadline = time.monotonic() + 60
+    while (await connection.request("GET", "/health"))[0] != 200:
+        if time.monotonic() > deadline:
+            raise SystemExit("DTMS did not become ready")
+        await asyncio.sleep(0.01)
+    await connection.close()
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=30)
 
 
-async def program_part(count: int, samples: int) -> None:
+async def program_part(count: int, samples: int, bytecode: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        prepare_broker(data_dir, 1e10)
+        data_dir = Path(tmp) / "data"
+        # account locks of its own: another desk on this machine on the simulator's account does not refuse it
+        os.environ["DTMS_LOCK_DIR"] = str(Path(tmp) / "locks")
+        # in a process of its own: the simulator it builds holds the broker's lock until it is collected
+        prepare = (
+            "from pathlib import Path; from bench.bench_api import prepare_broker; "
+            f"prepare_broker(Path({str(data_dir)!r}), 1e10)"
+        )
+        subprocess.run([sys.executable, "-c", prepare], cwd=ROOT, check=True)
+        if bytecode:
+            # as installed (or run once before): modules load from their cached bytecode instead of being compiled
+            os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+            stop(start_program(data_dir)[0])
         started = time.perf_counter()
         process, host, port = start_program(data_dir)
-        await wait_ready(host, port)
+        await ready_within(host, port)
         first_ready = time.perf_counter() - started
         await asyncio.sleep(2.0)
         idle = rss_mb(process.pid)
@@ -285,7 +307,7 @@ async def program_part(count: int, samples: int) -> None:
         for _ in range(3):
             started = time.perf_counter()
             process, host, port = start_program(data_dir)
-            await wait_ready(host, port)
+            await ready_within(host, port)
             starts.append(time.perf_counter() - started)
             stop(process)
         print(
@@ -300,11 +322,17 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=3000, help="requests per route for the p99")
     parser.add_argument("--part", choices=("engine", "program", "all"), default="all")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="program part: let the program write and use cached bytecode, as an installed program does "
+        "(PYTHONDONTWRITEBYTECODE otherwise decides)",
+    )
     args = parser.parse_args()
     if args.part in ("engine", "all"):
         asyncio.run(engine_part(args.trades))
     if args.part in ("program", "all"):
-        asyncio.run(program_part(args.trades, args.samples))
+        asyncio.run(program_part(args.trades, args.samples, args.bytecode))
 
 
 if __name__ == "__main__":

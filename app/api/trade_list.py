@@ -23,8 +23,9 @@ from app.api import schemas, views
 from app.engine.model import Trade
 
 #: longest the event loop is held while a list is built before it is handed back
-SLICE_S = 0.004
+SLICE_S = 0.002
 _CHECK_EVERY = 8  # rows between clock reads
+_JOIN_ON_LOOP = 1000  # rows up to which the answer is joined on the loop (about 450 kB)
 _ROW_FIELDS = tuple(name for name in schemas.TradeInfo.model_fields if name != "profit_r")
 _TRADE_FIELDS = tuple(f.name for f in dataclasses.fields(Trade))
 #: what a row is kept by: the trade's fields the row shows, or all of them when the row shows something
@@ -65,6 +66,11 @@ class TradeRows:
         self.rendered = 0  # rows rendered (not taken from the cache), for tests and benchmarks
 
     def row(self, trade: Trade, quote: views.Quote | None) -> bytes:
+        head, number, tail = self.pieces(trade, quote)
+        return head + number + tail
+
+    def pieces(self, trade: Trade, quote: views.Quote | None) -> tuple[bytes, bytes, bytes]:
+        """The row's JSON in three pieces: the kept text before ``profit_r``'s value, the value, the kept rest."""
         key = self._key(trade)
         cached = self._rows.get(trade.ticket)
         if cached is None or cached[0] != key:
@@ -75,8 +81,9 @@ class TradeRows:
             self._rows[trade.ticket] = cached
             self.rendered += 1
         profit_r = views._profit_r(trade, quote)
-        number = b"null" if profit_r is None else _dumps(profit_r).encode()
-        return cached[1] + number + cached[2]
+        # a finite float as the JSON encoder writes it (float.__repr__, numpy's float64 included)
+        number = b"null" if profit_r is None else float.__repr__(profit_r).encode()
+        return cached[1], number, cached[2]
 
     def prune(self, keep: Callable[[int], bool]) -> None:
         """Forget the rows of trades no longer listed."""
@@ -92,20 +99,26 @@ async def build_page(
     lookup: Callable[[int], Trade | None],
     quote: Callable[[Trade], views.Quote | None],
     query: TradeQuery,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> bytes:
     """The answer's JSON: ``trades`` from ``tickets`` (ascending) after the cursor, ``count``, ``total``
-    (every listed trade matching the filters) and ``next_cursor`` (None on the last page)."""
+    (every listed trade matching the filters) and ``next_cursor`` (None on the last page).
+
+    The loop is handed back whenever ``SLICE_S`` of ``clock`` went by (read every ``_CHECK_EVERY`` tickets),
+    rows rendered for the first time included; the answer is joined once, from the rows' pieces."""
     start = bisect_right(tickets, query.cursor) if query.cursor is not None else 0
     limit = query.limit if query.limit is not None else len(tickets) + 1
-    listed: list[bytes] = []
+    pieces: list[bytes] = [b'{"trades":[']
+    count = 0
     last = None
     more = False
     total = 0 if query.filtered else None
-    clock = time.perf_counter()
+    began = clock()
     for index in range(start if total is None else 0, len(tickets)):
-        if index % _CHECK_EVERY == 0 and time.perf_counter() - clock > SLICE_S:
+        if index % _CHECK_EVERY == 0 and clock() - began > SLICE_S:
             await asyncio.sleep(0)
-            clock = time.perf_counter()
+            began = clock()
         trade = lookup(tickets[index])
         if trade is None or not query.wants(trade):
             continue
@@ -113,8 +126,11 @@ async def build_page(
             total += 1
             if index < start:
                 continue
-        if len(listed) < limit:
-            listed.append(rows.row(trade, quote(trade)))
+        if count < limit:
+            if count:
+                pieces.append(b",")
+            pieces.extend(rows.pieces(trade, quote(trade)))
+            count += 1
             last = trade.ticket
         else:
             more = True
@@ -123,16 +139,10 @@ async def build_page(
     if total is None:
         total = len(tickets)
     cursor = str(last) if more and last is not None else None
-    return b"".join(
-        (
-            b'{"trades":[',
-            b",".join(listed),
-            b'],"count":',
-            str(len(listed)).encode(),
-            b',"total":',
-            str(total).encode(),
-            b',"next_cursor":',
-            _dumps(cursor).encode(),
-            b"}",
-        )
-    )
+    pieces += (b'],"count":', str(count).encode(), b',"total":', str(total).encode())
+    pieces += (b',"next_cursor":', _dumps(cursor).encode(), b"}")
+    if count < _JOIN_ON_LOOP:
+        return b"".join(pieces)
+    # megabytes: the copy (and the fresh memory's page faults) took 4-6 ms at 10,000 rows; bytes.join lets
+    # the loop run meanwhile when it is done on another thread (it releases the GIL above 1 MB)
+    return await asyncio.get_running_loop().run_in_executor(None, b"".join, pieces)

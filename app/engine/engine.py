@@ -167,6 +167,7 @@ class Engine:
         self._lifecycle = LifecycleSnapshot(state=LifecycleState.STARTING)
         self._monitor: asyncio.Task[Any] | None = None
         self._loaded = False
+        self._loading: asyncio.Future[list[Trade]] | None = None  # the trades being read while the engine starts
         self._recover_failures = 0
         self._paused = False
         self._stopping = False
@@ -277,17 +278,29 @@ class Engine:
             self._stopping = False
             self._watch("stall", self.stall.run)
             await self._set_state(LifecycleState.STARTING)
+            # the trades are read on the database thread while the terminal worker starts and connects
+            self._loading = None if self._loaded else asyncio.ensure_future(self._repository.load_active_trades())
             try:
-                await self._gateway.start()
-            except (ConfigurationError, TemporaryError, RejectedError) as error:
-                await self._set_state(LifecycleState.FAILED, reason=f"the terminal could not be started: {error}")
-                return False
-            connection = self._settings.connection
-            if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
-                return False
-            if not await self._claim_account():
-                return False
-            return await self._recover_and_run()
+                return await self._start_terminal_and_run()
+            finally:
+                loading, self._loading = self._loading, None
+                if loading is not None and not loading.done():
+                    loading.cancel()
+                elif loading is not None and not loading.cancelled():
+                    loading.exception()  # read: a start that failed before it needed the trades does not warn
+
+    async def _start_terminal_and_run(self) -> bool:
+        try:
+            await self._gateway.start()
+        except (ConfigurationError, TemporaryError, RejectedError) as error:
+            await self._set_state(LifecycleState.FAILED, reason=f"the terminal could not be started: {error}")
+            return False
+        connection = self._settings.connection
+        if not await self._connect(connection.attempts, connection.backoff_s, repeat_last=False):
+            return False
+        if not await self._claim_account():
+            return False
+        return await self._recover_and_run()
 
     async def retry_initialize(self) -> bool:
         if self.state not in (LifecycleState.FAILED, LifecycleState.STOPPED):
@@ -462,7 +475,8 @@ class Engine:
             await asyncio.sleep(min(TRIM_EVERY_S, self._settings.storage.retention_check_s))
 
     async def _load(self) -> None:
-        self.registry.load(await self._repository.load_active_trades())
+        loading, self._loading = self._loading, None
+        self.registry.load(await (loading or self._repository.load_active_trades()))
         for symbol in sorted(self.registry.symbols()):
             await self.cycle.ensure_symbol(symbol)  # a failing symbol waits; the others are taken over
         moved = getattr(self._repository, "recovered_from", None)

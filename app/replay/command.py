@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CYCLE_SECONDS = 60.0
 
 
-def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_replay_parser(subparsers: argparse._SubParsersAction, summary: str) -> None:
     p = subparsers.add_parser(
-        "replay", help="replay historical bars through the engine: what DTMS would have done to your trades",
+        "replay", help=summary,
         description="Replay bars through the simulated terminal with the real engine managing each trade, next "
                     "to the same trade left to its SL and TP. Writes DIR/trades.csv, DIR/summary.json and "
                     "DIR/report.html.")  # fmt: skip

@@ -33,6 +33,8 @@ from app.store.side_journal import SideJournal
 
 logger = logging.getLogger(__name__)
 
+_ROWS_AT_ONCE = 2000  # trades built from one batch of raw rows
+
 T = TypeVar("T")
 
 _SNAPSHOT_SLICE = 200  # trades snapshotted per turn of the loop in save_trades
@@ -234,7 +236,13 @@ class Repository(Safekeeping):
 
     def _load_trades(self, where: Any, order: Any = TradeRow.ticket) -> list[Trade]:
         query = TradeRow.select(*mapping.TRADE_COLUMNS).where(where).order_by(order, TradeRow.ticket)
-        return [mapping.trade_from_values(values) for values in cast("Iterable[tuple[Any, ...]]", query.tuples())]
+        # the raw rows of the database the model is bound to now (an archive's, within ``bind_ctx``), a few
+        # thousand at a time so that 10,000 trades' raw values are never all held at once
+        cursor = TradeRow._meta.database.execute(query)
+        trades: list[Trade] = []
+        while rows := cursor.fetchmany(_ROWS_AT_ONCE):
+            trades += mapping.trades_from_rows(rows)
+        return trades
 
     # --- journal --------------------------------------------------------------------------------------
 

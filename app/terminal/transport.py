@@ -20,6 +20,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 from app.errors import ConfigurationError, TerminalTimeout, TerminalUnavailable
+from app.terminal import early
 from app.terminal.spec import TerminalSpec
 from app.terminal.worker import (
     LOG_SEQ,
@@ -142,18 +143,22 @@ class ProcessTransport:
             return
         await self.close(0.0)
         loop = asyncio.get_running_loop()
-        request_reader, request_writer = self._context.Pipe(duplex=False)
-        reply_reader, reply_writer = self._context.Pipe(duplex=False)
-        process = self._context.Process(
-            target=serve,
-            args=(self._spec, request_reader, reply_writer),
-            name=f"dtms-terminal-{self._spec.kind}",
-            daemon=True,
-        )
-        process.start()
-        # The child holds its own ends now; closing ours lets the reader see EOF when the child exits.
-        request_reader.close()
-        reply_writer.close()
+        launched = early.claim(self._spec)  # the program's first worker runs already (app.terminal.early)
+        if launched is not None:
+            process, request_writer, reply_reader = launched
+        else:
+            request_reader, request_writer = self._context.Pipe(duplex=False)
+            reply_reader, reply_writer = self._context.Pipe(duplex=False)
+            process = self._context.Process(
+                target=serve,
+                args=(self._spec, request_reader, reply_writer),
+                name=f"dtms-terminal-{self._spec.kind}",
+                daemon=True,
+            )
+            process.start()
+            # The child holds its own ends now; closing ours lets the reader see EOF when the child exits.
+            request_reader.close()
+            reply_writer.close()
         worker = _Worker(process=process, requests=request_writer, loop=loop)
         started = loop.create_future()
         worker.pending[STARTUP_SEQ] = started

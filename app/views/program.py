@@ -160,7 +160,11 @@ def show_refusal(message: str) -> None:
 
 
 async def _start(services: Services, stop: asyncio.Event | None = None) -> None:
-    if not await services.engine.start():
+    try:
+        started = await services.engine.start()
+    finally:
+        gc.enable()  # off while the program started (app.main)
+    if not started:
         if services.engine.refusal is not None and stop is not None:
             show_refusal(str(services.engine.refusal))
             stop.set()

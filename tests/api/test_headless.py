@@ -107,3 +107,36 @@ def test_without_loop_support_signals_still_reach_the_loop() -> None:
     finally:
         loop.close()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+async def test_the_collector_is_on_once_the_engine_started_and_start_up_is_frozen_until_the_stop(
+    tmp_path: Path,
+) -> None:
+    """The program starts with the collector off (app.main); whether the start succeeds or fails, it is on again
+    once the engine's first start is over, and what start-up built is frozen until the program stops."""
+    import gc
+
+    for failing in (False, True):
+        services = await open_services(tmp_path / str(failing))
+        if failing:
+            await services.gateway.start()
+            await services.gateway.control("inject_fault", kind="disconnect", failing_initializes=3)
+        stop = asyncio.Event()
+        gc.disable()
+        try:
+            run = asyncio.ensure_future(run_headless(services, _settings(), stop))
+            while not failing and not services.engine.ready:
+                assert not run.done()
+                await asyncio.sleep(0.01)
+            if not failing:
+                for _ in range(500):  # the engine's start returns just after READY
+                    if gc.get_freeze_count():
+                        break
+                    await asyncio.sleep(0.01)
+                assert gc.isenabled() and gc.get_freeze_count() > 0
+                stop.set()
+            assert await asyncio.wait_for(run, 10) == (EXIT_INIT_FAILED if failing else EXIT_OK)
+            assert gc.isenabled() and gc.get_freeze_count() == 0
+        finally:
+            gc.enable()
+            gc.unfreeze()

@@ -254,3 +254,14 @@ async def test_active_and_closed_since_filter_and_order(repo: Repository, make_t
     assert [t.ticket for t in await repo.load_active_trades()] == [10, 30]
     assert [t.ticket for t in await repo.load_closed_since(300.0)] == [40, 20]
     assert await repo.load_closed_since(math.inf) == []
+
+
+async def test_thousands_of_trades_load_whole_and_in_ticket_order(repo: Repository, make_trade: MakeTrade) -> None:
+    """Read back a few thousand raw rows at a time: every trade once, in ticket order, as saved."""
+    saved = [
+        make_trade(100_000 - 7 * i, state=list(DefensiveState)[i % len(DefensiveState)], sent={"i": i}, score=i / 3)
+        for i in range(4_500)
+    ]
+    await repo.save_trades(saved)
+    loaded = await repo.load_active_trades()
+    assert loaded == sorted(saved, key=lambda trade: trade.ticket)

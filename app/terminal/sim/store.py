@@ -78,8 +78,8 @@ class BrokerStore:
         saved = SavedBroker(meta=meta)
         for table in _TABLES:
             order = "seq" if table in _IN_ADDED_ORDER else "ticket"
-            rows = [json.loads(row) for (row,) in self._db.execute(f"SELECT row FROM {table} ORDER BY {order}")]
-            setattr(saved, table, rows)
+            texts = [row for (row,) in self._db.execute(f"SELECT row FROM {table} ORDER BY {order}")]
+            setattr(saved, table, json.loads("[" + ",".join(texts) + "]"))  # one parse for the whole table
         logger.info(
             "simulated broker restored from %s: %d positions, %d orders, %d deals",
             self.path, len(saved.positions), len(saved.orders), len(saved.deals),
