@@ -30,6 +30,7 @@ from app.engine.market_data import MarketData, SymbolData
 from app.engine.model import Direction, Trade
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
+from app.engine.registry import group_by_symbol
 from app.engine.scoring.score import score_trade_with
 from app.engine.settings import EngineSettings
 from app.terminal.constants import TICK_FLAG_BUY, TICK_FLAG_LAST, TICK_FLAG_SELL
@@ -141,7 +142,7 @@ async def bar_close(
     batch = trades(count, symbols)
     positions = {t.ticket: None for t in batch}
     started = time.perf_counter()
-    await check.after_fast_cycle(batch, positions, NOW)
+    await check.after_fast_cycle(group_by_symbol(batch), positions, NOW)
     return time.perf_counter() - started, check
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -16,9 +16,20 @@ from app.engine.clock import TerminalClock
 from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor
 from app.engine.facts import closing_facts
+from app.engine.live_prices import LivePrices
 from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, TradeSource
-from app.engine.protection import MarkBreakeven, MoveStop, SkipPartial, TakePartial, plan_protection, update_best_price
+from app.engine.position_book import PositionBook
+from app.engine.protection import (
+    MarkBreakeven,
+    MoveStop,
+    SkipPartial,
+    TakePartial,
+    plan_protection,
+    protection_quiet,
+    update_best_price,
+)
+from app.engine.quiet import FOR_GOOD, QuietTrades
 from app.engine.rails import SafetyRails
 from app.engine.reconcile import (
     HEDGE_PREFIX,
@@ -29,7 +40,7 @@ from app.engine.reconcile import (
     should_adopt,
 )
 from app.engine.recorder import Recorder, Staged, staged
-from app.engine.registry import DTMS, UNCONFIRMED, TradeRegistry
+from app.engine.registry import DTMS, UNCONFIRMED, SymbolGroup, TradeRegistry
 from app.engine.settings import EngineSettings
 from app.engine.symbol_health import SymbolHealth
 from app.engine.terminal_watch import TerminalWatch
@@ -53,11 +64,13 @@ class DeepCheck(Protocol):
     """The seam for the defensive state machine: runs after profit protection in every fast cycle and
     decides itself whether a deep check is due (bar close, spacing, forced early checks)."""
 
-    async def after_fast_cycle(self, trades: list[Trade], positions: dict[int, Any], now: float) -> int:
+    async def after_fast_cycle(
+        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float
+    ) -> int:
         """Returns the number of terminal calls it made."""
         ...
 
-    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+    async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
         """Complete a defensive transition that was under way when the program stopped or lost the terminal,
         from what the terminal shows (nothing is sent); False if the trade had none."""
         ...
@@ -113,18 +126,27 @@ class FastCycle:
         #: per-symbol failures and their back-off; permissions and broker link (both set by the engine)
         self.symbols = SymbolHealth()
         self.watch: TerminalWatch | None = None
-        self.positions: dict[int, Any] = {}
+        self.positions = PositionBook()
+        self._live = LivePrices()
         self._next_account_check = 0.0
         self._calls = 0
+        #: where profit protection has nothing to do, per trade (looked at again when that may have changed)
+        self._quiet = QuietTrades()
+        self._quiet_atr: dict[str, float | None] = {}
+        #: tickets whose trade a decision changed since the last reconciliation (compared with the terminal)
+        self._recheck: set[int] = set()
+        #: open positions not yet looked at by the adoption policy
+        self._unseen: set[int] = set()
+        self._adoption: object = None
+        recorder.on_commit.append(self._decided)
 
     async def run(self, *, protect: bool = True) -> CycleReport:
         """One cycle; with ``protect=False`` (recovery) it only reconciles and reads prices."""
         started, cpu_started = time.perf_counter(), time.process_time()
         self._calls = 0
-        positions = await self._call(self._gateway.positions())
-        self.positions = {int(p.ticket): p for p in positions}
+        await self._read_positions()
         closed = await self._reconcile()
-        adopted = await self._adopt(positions)
+        adopted = await self._adopt()
         ticks_moved = await self._read_prices(settle_symbols=not protect)
         if self.watch is not None and await self.watch.check_link_if_quiet(ticks_moved):
             self._calls += 1
@@ -135,14 +157,14 @@ class FastCycle:
         # with trading refused by the terminal or no link to the server nothing is sent (the rail explains);
         # a symbol whose prices or bars fail holds only its own trades back
         if protect and not self._paused() and not self._rails.sending_blocked():
-            healthy = [t for t in self._registry.active() if not self.symbols.failing(t.symbol)]
-            for trade in healthy:
-                if trade.managed_by == DTMS and not trade.dtms_paused:
-                    actions += await self._protect(trade, now)
+            groups = self._registry.groups()
+            healthy = {symbol: group for symbol, group in groups.items() if not self.symbols.failing(symbol)}
+            for symbol, group in list(healthy.items()):
+                actions += await self._protect_symbol(symbol, group, now)
             if self.deep_check is not None:
                 self._calls += await self.deep_check.after_fast_cycle(healthy, self.positions, now)
         await self._recorder.flush()
-        self._publish_prices()
+        self._publish_prices(time.monotonic())
         return CycleReport(
             at=now,
             duration_s=time.perf_counter() - started,
@@ -154,6 +176,18 @@ class FastCycle:
             closed=closed,
             adopted=adopted,
         )
+
+    def _decided(self, trade: Trade) -> None:
+        self._recheck.add(trade.ticket)
+        self._quiet.forget(trade.ticket, trade.symbol)
+
+    async def _read_positions(self) -> None:
+        changes = getattr(self._gateway, "position_changes", None)
+        if changes is None:
+            self.positions.replace(await self._call(self._gateway.positions()))
+        else:
+            self.positions.apply(await self._call(changes(self.positions.cursor)))
+        self._unseen |= self.positions.changed
 
     async def _call(self, awaitable: Any) -> Any:
         self._calls += 1
@@ -195,22 +229,26 @@ class FastCycle:
         """Actions under way when the program stopped (or lost the terminal) are settled first, so a change
         DTMS made itself is never taken for a change made outside DTMS; then closed positions are archived and
         outside changes journaled."""
-        gone: list[Trade] = []
-        for trade in self._registry.active():
-            position = self.positions.get(trade.ticket)
-            if trade.pending_action is not None:
-                await self._settle_pending(trade, position)
-            if position is None:
-                gone.append(trade)
+        book = self.positions
+        for trade in [t for t in self._registry.active() if t.pending_action is not None]:
+            await self._settle_pending(trade, book.get(trade.ticket))
+        # the terminal's view is compared with the trades only where either side changed since the last cycle
+        check = book.changed | self._recheck if not book.full else set(self._registry.tickets())
+        self._recheck = set()
+        missing = [self._registry.get(t) for t in sorted(self._registry.keys() - book.tickets())]
+        for ticket in sorted(check):
+            live = self._registry.get(ticket)
+            if live is None or ticket not in book:
                 continue
-            changes = outside_changes(trade.volume, trade.sl, trade.tp, position)
+            changes = outside_changes(live.volume, live.sl, live.tp, book[ticket])
             if changes:
-                await self._record_outside_change(trade, changes)
+                await self._record_outside_change(live, changes)
+        gone = [t for t in missing if t is not None and t.active]
         if not gone:
             return 0
         # DTMS's own positions indexed once per cycle, not scanned per closed trade
         own: dict[str, list[Any]] = {}
-        for p in self.positions.values():
+        for p in book.as_changed():
             comment = str(p.comment)
             if comment.startswith((HEDGE_PREFIX, READD_PREFIX)):
                 own.setdefault(comment, []).append(p)
@@ -316,16 +354,27 @@ class FastCycle:
         payload = {"ticket": trade.ticket, "changes": {k: list(v) for k, v in changes.items()}, "detail": detail}
         await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)], into=stage)
 
-    async def _adopt(self, positions: tuple[Any, ...]) -> int:
+    async def _adopt(self) -> int:
+        """Open positions are looked at by the adoption policy when they first appear (and all of them again
+        when the policy changes); one whose look failed is looked at again at the next cycle."""
         if self._recorder.problem:
             return 0  # nothing new is taken over while the database cannot store who owns it
         policy = self._settings().adoption
-        known = {t.ticket for t in self._registry.active()} | self._registry.hedge_tickets()
+        if policy is not self._adoption:
+            self._adoption = policy
+            self._unseen = set(self.positions.tickets())
+        self._unseen &= self.positions.tickets()
+        self._unseen -= self._registry.keys()
+        if not self._unseen:
+            return 0
+        hedges = self._registry.hedge_tickets()
         adopted = 0
-        for position in positions:
-            if int(position.ticket) not in known and should_adopt(position, policy):
+        for ticket in sorted(self._unseen):
+            position = self.positions[ticket]
+            if ticket not in hedges and should_adopt(position, policy):
                 if await self._registry.adopt(position, TradeSource.ADOPTED) is not None:
                     adopted += 1
+            self._unseen.discard(ticket)
         return adopted
 
     async def rebuild(self) -> int:
@@ -407,7 +456,7 @@ class FastCycle:
             else:
                 account = await self._call(self._gateway.account_info())
             deals = await self._call(self._gateway.history_deals(int(now - now % 86400), int(now) + 60))
-            floating = sum(float(p.profit) + float(p.swap) for p in self.positions.values())
+            floating = self.positions.floating()
             for status in self._rails.evaluate_account(
                 balance=float(account.balance), floating=floating, deals=deals, now=now
             ):
@@ -417,6 +466,30 @@ class FastCycle:
                 )
 
     # --- profit protection ----------------------------------------------------------------------------
+
+    async def _protect_symbol(self, symbol: str, group: SymbolGroup, now: float) -> int:
+        """Profit protection for the symbol's trades whose last look may no longer hold (``QuietTrades``)."""
+        data = self._market.get(symbol)
+        if data is None or not data.bid:
+            return 0
+        settings = self._settings().protection
+        self._quiet.keyed(symbol, (data.rules, settings))
+        if self._quiet_atr.get(symbol) != data.atr_m15:  # only trailing stops follow the ATR
+            self._quiet_atr[symbol] = data.atr_m15
+            for trade in group.trades.values():
+                if trade.breakeven_triggered:
+                    self._quiet.forget(trade.ticket, symbol)
+        sent = 0
+        for trade in self._quiet.due(symbol, group.trades, group.generation, data.bid, data.ask, now):
+            if trade.managed_by != DTMS or trade.dtms_paused or not trade.active:
+                self._quiet.quiet(trade, FOR_GOOD)  # a decision (claim, resume) makes it due again
+                continue
+            sent += await self._protect(trade, now)
+            quiet = protection_quiet(
+                trade, bid=data.bid, ask=data.ask, rules=data.rules, atr=data.atr_m15, now=now, settings=settings
+            )
+            self._quiet.quiet(trade, quiet)
+        return sent
 
     async def _protect(self, trade: Trade, now: float) -> int:
         data = self._market.get(trade.symbol)
@@ -564,19 +637,6 @@ class FastCycle:
             wall_at=time.time(),
         )
 
-    def _publish_prices(self) -> None:
-        rows = []
-        for trade in self._registry.active():
-            position = self.positions.get(trade.ticket)
-            data = self._market.get(trade.symbol)
-            if position is None or data is None:
-                continue
-            rows.append(
-                {
-                    "ticket": trade.ticket,
-                    "price": float(position.price_current),
-                    "profit": float(position.profit),
-                    "profit_r": trade.profit_in_r(data.bid, data.ask),
-                }
-            )
+    def _publish_prices(self, now: float) -> None:
+        rows = self._live.rows(self._registry.groups(), self._market, self.positions, now)
         self._recorder.live(EventKind.TRADE_UPDATED, {"rows": rows})

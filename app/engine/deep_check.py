@@ -10,8 +10,9 @@ computed once per symbol and bar and every trade on the symbol is scored from th
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,12 +20,14 @@ import numpy as np
 from app.engine.defense.actions import PENDING_PREFIX, DefenseActions
 from app.engine.defense.rules import decayed_warnings, decide
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
-from app.engine.model import Trade
+from app.engine.model import Direction, Trade
+from app.engine.quiet import INF, Quiet, QuietTrades
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
-from app.engine.registry import DTMS
+from app.engine.registry import DTMS, SymbolGroup
+from app.engine.scoring.analysis import VwapState
 from app.engine.scoring.score import Score, ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
-from app.engine.settings import EngineSettings
+from app.engine.settings import CycleSettings, EngineSettings
 from app.errors import TemporaryError
 from app.terminal import constants as mt5
 
@@ -32,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 DEEP_CHECK_BUDGET_S = 0.05
 DEEP_CHECK_MIN_PER_CYCLE = 5
+#: the early-check ranges stop this far (in R) short of their edges, so a rounding difference never hides one
+_EDGE_R = 1e-6
 
 
 class DeepCheckGateway(Protocol):
@@ -71,27 +76,45 @@ class DefenseDeepCheck:
         self.budget_s = DEEP_CHECK_BUDGET_S
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
         self._deferred: set[int] = set()  # tickets whose bar closed but whose check did not fit its cycle
+        #: between bar closes, where no early check can be due (looked at again when that may have changed)
+        self._quiet = QuietTrades()
+        self._quiet_settings: object = None
+        recorder.on_commit.append(self.forget)
 
-    async def after_fast_cycle(self, trades: list[Trade], positions: dict[int, Any], now: float) -> int:
+    async def after_fast_cycle(
+        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float
+    ) -> int:
         """Checks run until ``budget_s`` is spent; trades whose bar closed but did not fit are checked first in
-        the next cycles, so a bar close with many trades never holds up the next cycle's profit protection."""
+        the next cycles, so a bar close with many trades never holds up the next cycle's profit protection.
+        Between bar closes only the trades whose early-check signal may have turned are looked at."""
         calls = self._calls = 0
         started = time.perf_counter()
-        by_symbol: dict[str, list[Trade]] = {}
-        for trade in trades:
-            if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
-                continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
-            by_symbol.setdefault(trade.symbol, []).append(trade)
+        settings = self._settings()
+        if settings is not self._quiet_settings:
+            self._quiet.clear()
+            self._quiet_settings = settings
+        bar = int(now // M5_SECONDS)
+        deferred_now = self._deferred
         queue: list[tuple[Trade, SymbolData, bool]] = []
-        for symbol, group in sorted(by_symbol.items()):
+        for symbol, group in sorted(groups.items()):
             data = self._market.get(symbol)
             if data is None or data.m5 is None or data.m15 is None or not len(data.m5) or not data.bid:
                 continue
-            bar = int(now // M5_SECONDS)
             bar_closed = self._bar_seen.get(symbol) != bar
             self._bar_seen[symbol] = bar
-            queue += [(trade, data, bar_closed or trade.ticket in self._deferred) for trade in group]
-        queue.sort(key=lambda item: item[0].ticket not in self._deferred)  # deferred first, order kept otherwise
+            if bar_closed:
+                candidates: Iterable[Trade] = group.trades.values()
+            else:
+                due = self._quiet.due(symbol, group.trades, group.generation, data.bid, data.ask, now)
+                if deferred_now:
+                    seen = {t.ticket for t in due}
+                    due += [group.trades[t] for t in deferred_now if t in group.trades and t not in seen]
+                candidates = due
+            for trade in candidates:
+                if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
+                    continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
+                queue.append((trade, data, bar_closed or trade.ticket in deferred_now))
+        queue.sort(key=lambda item: item[0].ticket not in deferred_now)  # deferred first, order kept otherwise
         deferred: set[int] = set()
         unchanged: list[Trade] = []
         checked = 0
@@ -105,22 +128,37 @@ class DefenseDeepCheck:
                 calls += await self._check(trade, data, now, bar_closed, unchanged)
             except TemporaryError:
                 # a trade already checked is not checked twice on the same bars: keeping them all due is safe
-                self._deferred = {t.ticket for t, _, closed in queue if closed}
+                self._deferred = {t.ticket for t, _, closed in queue if closed} | deferred_now
                 raise
             except Exception:
                 logger.exception("deep check of ticket %s failed", trade.ticket)
+            else:
+                self._quiet.quiet(trade, self._early_quiet(trade, data, now))
             checked += self.checks - before
         self._deferred = deferred
         for trade in unchanged:
             self._recorder.touch(trade)  # a score and check times, no decision: written with the next flush
         return calls + self._calls
 
+    def forget(self, trade: Trade) -> None:
+        """A decision changed the trade: its early-check signal is looked at again."""
+        self._quiet.forget(trade.ticket, trade.symbol)
+
+    def _early_quiet(self, trade: Trade, data: SymbolData, now: float) -> Quiet | None:
+        """How long, between bar closes, no early check can be due for the trade (None: look again)."""
+        cached = self._analyses.get(trade.symbol)
+        key = (data.last_m5_time, data.last_m15_time, int(now // M5_SECONDS))
+        vwap = cached[1].vwap if cached is not None and cached[0] == key else None
+        settings = self._settings()
+        price = trade.closing_price(data.bid, data.ask)
+        return early_check_quiet(trade, price, vwap, now, settings.cycle, settings.scoring)
+
     @property
     def waiting(self) -> int:
         """Trades whose bar closed and whose check waits for a later cycle."""
         return len(self._deferred)
 
-    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+    async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
         return await self._actions.settle(trade, positions)
 
     async def analysis(self, symbol: str, data: SymbolData, now: float) -> SymbolAnalysis:
@@ -237,3 +275,30 @@ class DefenseDeepCheck:
 
 def _bar_start(at: float) -> float:
     return at - at % M5_SECONDS
+
+
+def early_check_quiet(
+    trade: Trade, price: float, vwap: VwapState | None, now: float, cycle: CycleSettings, scoring: ScoringSettings
+) -> Quiet | None:
+    """How long, between bar closes, ``_check`` cannot run an early check for the trade as it is at ``price``
+    (``vwap``: the symbol's state at this bar; None when not analysed yet). None: look again next cycle."""
+    cooled_at = trade.last_forced_check_at + cycle.forced_cooldown_s if trade.last_forced_check_at is not None else -INF
+    checked = trade.last_deep_check_at
+    new_bars_at = _bar_start(checked) + M5_SECONDS if checked is not None else -INF
+    if max(cooled_at, new_bars_at) > now:
+        return Quiet(wake=max(cooled_at, new_bars_at))
+    if trade.r <= 0 or trade.entry <= 0 or vwap is None:
+        return None
+    if early_check_wanted(trade.direction, trade.entry, price, vwap, scoring):
+        return None
+    sign = 1.0 if trade.direction is Direction.BUY else -1.0
+    move_r = trade.entry * scoring.early_check_move_pct / 100.0 / trade.r - _EDGE_R
+    low, high = -move_r, move_r
+    if not (math.isnan(vwap.slope) or math.isnan(vwap.vwap)) and abs(vwap.slope) >= vwap.threshold:
+        earlier = scoring.vwap.slope_bars - 1
+        sides = list(vwap.recent_sides[-earlier:] if earlier > 0 else ())
+        wrong = -1 if trade.direction is Direction.BUY else 1
+        if sum(1 for side in sides if side == wrong) + 1 >= scoring.vwap.wrong_side_min:
+            # one more wrong side would ask for a check: the price must stay on the right side of VWAP
+            low = max(low, sign * (vwap.vwap - trade.entry) / trade.r + _EDGE_R)
+    return Quiet(low=low, high=high, wake=_bar_start(now) + M5_SECONDS)

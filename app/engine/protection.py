@@ -9,10 +9,11 @@ level, and nothing at all inside the freeze level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, Direction, Trade
+from app.engine.quiet import FOR_GOOD, INF, Quiet
 from app.engine.settings import ProtectionSettings
 
 
@@ -120,6 +121,50 @@ def plan_protection(
         else:
             intents.append(TakePartial(volume=volume, reason=f"profit {profit_r:.2f} R >= {settings.partial_r:g} R"))
     return intents
+
+
+#: the ranges stop this far (in R) short of the thresholds, so a rounding difference never hides one
+_EDGE_R = 1e-6
+
+
+def protection_quiet(
+    trade: Trade,
+    *,
+    bid: float,
+    ask: float,
+    rules: SymbolRules,
+    atr: float | None,
+    now: float,
+    settings: ProtectionSettings,
+) -> Quiet | None:
+    """How long profit protection has nothing to do for the trade as it is (None: look again next cycle).
+
+    With nothing planned at these prices: before breakeven nothing happens below the first of the breakeven and
+    partial thresholds; after it, nothing until the price passes the best price (which moves the trailing stop)
+    or the partial threshold, or until the SL interval allows a trailing stop that is already due."""
+    if trade.r <= 0 or not trade.active:
+        return FOR_GOOD
+    if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
+        return None  # the freeze level moves with the price
+    if update_best_price(replace(trade), bid, ask) or plan_protection(
+        trade, bid=bid, ask=ask, rules=rules, atr=atr, now=now, settings=settings
+    ):
+        return None  # due now (or held back by a cool-down after a failure)
+    high = settings.partial_r if not trade.partial_taken else INF
+    if not trade.breakeven_triggered:
+        return Quiet(high=min(high, settings.breakeven_r) - _EDGE_R)
+    if trade.best_price is None:
+        return None
+    sign = 1.0 if trade.direction is Direction.BUY else -1.0
+    high = min(high, sign * (trade.best_price - trade.entry) / trade.r)
+    wake = INF
+    if atr is not None and atr > 0:
+        target = rules.round_price(trade.best_price - sign * settings.trail_atr_multiple * atr)
+        if is_better_sl(trade.direction, target, trade.sl) and not _too_small(trade, target, settings):
+            if _interval_passed(trade, now, settings) or trade.last_sl_change_at is None:
+                return None  # held at the stops level, which moves with the price
+            wake = trade.last_sl_change_at + settings.min_sl_interval_s
+    return Quiet(high=high - _EDGE_R, wake=wake)
 
 
 def _too_small(trade: Trade, new_sl: float, settings: ProtectionSettings) -> bool:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Protocol
 
 from app.engine.events import EngineEvent, EventBus, EventKind
@@ -65,6 +66,19 @@ def _degrading(error: BaseException) -> str | None:
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trade))
+_TRADE_VALUES = attrgetter(*_TRADE_FIELDS)
+
+
+def _copy_into(target: Trade, values: tuple[Any, ...]) -> Trade:
+    for name, value in zip(_TRADE_FIELDS, values, strict=True):
+        setattr(target, name, value)
+    return target
+
+
+def clone(trade: Trade) -> Trade:
+    """A shallow copy, as ``dataclasses.replace(trade)`` makes (without running ``__init__`` again: a mass
+    close stages thousands of trades)."""
+    return _copy_into(Trade.__new__(Trade), _TRADE_VALUES(trade))
 
 
 @dataclass(slots=True)
@@ -79,22 +93,21 @@ class Staged:
 
     def merged(self) -> Trade:
         """The live trade with the fields the decision changed since the last commit."""
-        changed = {
-            name: getattr(self.work, name)
-            for name in _TRADE_FIELDS
-            if getattr(self.work, name) != getattr(self.base, name)
-        }
-        return replace(self.live, **changed)
+        row = clone(self.live)
+        for name, now, was in zip(_TRADE_FIELDS, _TRADE_VALUES(self.work), _TRADE_VALUES(self.base), strict=True):
+            if now != was:
+                setattr(row, name, now)
+        return row
 
     def committed(self, row: Trade) -> None:
-        for trade in (self.live, self.work):
-            for name in _TRADE_FIELDS:
-                setattr(trade, name, getattr(row, name))
-        self.base = replace(row)
+        values = _TRADE_VALUES(row)
+        _copy_into(self.live, values)
+        _copy_into(self.work, values)
+        self.base = _copy_into(Trade.__new__(Trade), values)
 
 
 def staged(trade: Trade) -> Staged:
-    return Staged(live=trade, base=replace(trade), work=replace(trade))
+    return Staged(live=trade, base=clone(trade), work=clone(trade))
 
 
 class Recorder:
@@ -118,6 +131,8 @@ class Recorder:
         self.problem = ""
         #: called once when the database fails (the engine shows it and snapshots its trades aside)
         self.on_degraded: Callable[[str], None] | None = None
+        #: called with each trade a decision changed, once that is committed (or journaled aside)
+        self.on_commit: list[Callable[[Trade], None]] = []
 
     # --- degraded mode ------------------------------------------------------------------------------------
 
@@ -193,6 +208,8 @@ class Recorder:
         self._dirty.pop(trade.ticket, None)
         if into is not None:
             into.committed(row)
+        for listener in self.on_commit:
+            listener(row)
         if stored is None:
             return [self._aside_event(kind, payload, at) for kind, payload in events]
         published = []
@@ -291,6 +308,8 @@ class Recorder:
                 self._lenient(error)
         for trade in trades:
             self._dirty.pop(trade.ticket, None)
+            for listener in self.on_commit:
+                listener(trade)
         if stored is None:
             for trade in trades:
                 self.aside_trade(trade)

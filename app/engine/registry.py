@@ -9,10 +9,11 @@ is kept beside it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -69,6 +70,24 @@ class Registration:
         }
 
 
+@dataclass(slots=True)
+class SymbolGroup:
+    """The managed trades of one symbol; ``generation`` changes whenever a trade joins or leaves."""
+
+    trades: dict[int, Trade]
+    generation: int = 0
+
+
+_generations = itertools.count(1)
+
+
+def group_by_symbol(trades: Iterable[Trade]) -> dict[str, SymbolGroup]:
+    groups: dict[str, SymbolGroup] = {}
+    for trade in trades:
+        groups.setdefault(trade.symbol, SymbolGroup({}, next(_generations))).trades[trade.ticket] = trade
+    return groups
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegistrationResult:
     trade: Trade
@@ -109,6 +128,7 @@ class TradeRegistry:
         self._now = now
         self._observe = observe
         self._trades: dict[int, Trade] = {}
+        self._groups: dict[str, SymbolGroup] = {}
         self._sorted: list[int] | None = None  # the tickets in order, until a ticket comes or goes
         self._locks: dict[int, asyncio.Lock] = {}
         #: tickets whose management was stopped (or that ended): never adopted again on their own
@@ -119,6 +139,10 @@ class TradeRegistry:
 
     def active(self) -> list[Trade]:
         return list(self._trades.values())
+
+    def keys(self) -> KeysView[int]:
+        """The managed tickets (a view)."""
+        return self._trades.keys()
 
     def get(self, ticket: int) -> Trade | None:
         return self._trades.get(ticket)
@@ -133,11 +157,15 @@ class TradeRegistry:
             self._sorted = sorted(self._trades)
         return self._sorted
 
+    def groups(self) -> dict[str, SymbolGroup]:
+        """The trades by symbol (do not change it)."""
+        return self._groups
+
     def hedge_tickets(self) -> set[int]:
         return {t.hedge_ticket for t in self._trades.values() if t.hedge_ticket}
 
     def symbols(self) -> set[str]:
-        return {t.symbol for t in self._trades.values()}
+        return set(self._groups)
 
     def can_modify(self, ticket: int, manager: str = DTMS) -> bool:
         trade = self._trades.get(ticket)
@@ -153,12 +181,22 @@ class TradeRegistry:
     def load(self, trades: list[Trade]) -> None:
         """Recovery: the active trades as persisted."""
         self._trades = {t.ticket: t for t in trades if t.active}
+        self._groups = group_by_symbol(self._trades.values())
         self._sorted = None
 
     def forget(self, ticket: int) -> None:
-        if self._trades.pop(ticket, None) is not None:
+        trade = self._trades.pop(ticket, None)
+        if trade is not None:
             self._sorted = None
+            self._leave_group(trade)
         self._locks.pop(ticket, None)
+
+    def _leave_group(self, trade: Trade) -> None:
+        group = self._groups.get(trade.symbol)
+        if group is not None and group.trades.pop(trade.ticket, None) is not None:
+            group.generation = next(_generations)
+            if not group.trades:
+                del self._groups[trade.symbol]
 
     async def register(self, registration: Registration) -> RegistrationResult:
         ticket = registration.ticket
@@ -358,8 +396,14 @@ class TradeRegistry:
         """Stored (row and event in one transaction, an archived row of the ticket taken over again) before
         the trade enters memory; a refused commit leaves nothing behind."""
         _, event = await self._recorder.register(trade, _registered_payload(trade))
-        known = trade.ticket in self._trades
+        replaced = self._trades.get(trade.ticket)
+        known = replaced is not None
+        if replaced is not None and replaced.symbol != trade.symbol:
+            self._leave_group(replaced)
         self._trades[trade.ticket] = trade
+        group = self._groups.setdefault(trade.symbol, SymbolGroup({}))
+        group.trades[trade.ticket] = trade
+        group.generation = next(_generations)
         if not known and self._sorted is not None:
             if not self._sorted or trade.ticket > self._sorted[-1]:
                 self._sorted.append(trade.ticket)  # tickets grow: the usual new trade goes last

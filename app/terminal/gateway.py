@@ -23,6 +23,7 @@ import numpy as np
 from app.errors import SimulatorOnly, TemporaryError, TerminalRequestInvalid, TerminalTimeout, TerminalUnavailable
 from app.tasks import TaskKeeper
 from app.terminal.constants import RES_E_INVALID_PARAMS
+from app.terminal.position_feed import Cursor, PositionChanges
 from app.terminal.replies import CallStats, GatewayStats, OrderOutcome, Reply, require
 from app.terminal.retcodes import CONNECTION_LOST_CODES, classify
 from app.terminal.spec import TerminalKind, TerminalSpec
@@ -168,7 +169,7 @@ class Gateway:
                 self._worker_lost("the terminal worker is not running")
                 raise TerminalUnavailable("the terminal worker is not running")
             started = time.perf_counter()
-            if request.kind is RequestKind.CALL:  # a terminal call (simulator controls are the tests' own)
+            if request.kind is not RequestKind.CONTROL:  # a terminal call (simulator controls are the tests' own)
                 self._in_flight = (request.name, time.monotonic())
             try:
                 raw = await self._transport.request(request, deadline)
@@ -268,6 +269,16 @@ class Gateway:
     async def positions(self, **filters: Any) -> tuple[TradePosition, ...]:
         """Open positions (``symbol=``, ``group=`` or ``ticket=``); ``()`` when none match."""
         return require("positions_get", await self.call("positions_get", **filters))
+
+    async def position_changes(self, since: Cursor | None) -> PositionChanges:
+        """Every open position's moving numbers, and whole only the positions new or changed since the answer
+        ``since`` names (all of them whole when that is not the worker's last answer)."""
+        reply = await self._send(
+            WorkerRequest(RequestKind.POSITIONS, "positions_get", (), {"since": since}), self._call_deadline
+        )
+        self._stats.record(reply.duration_s, ok=reply.ok)
+        self._follow_connection("positions_get", reply)
+        return require("positions_get", reply)
 
     async def rates(self, symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray:
         """Bars oldest first, ``RATES_DTYPE``; ``start_pos`` 0 is the bar still forming."""

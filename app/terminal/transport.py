@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from app.errors import ConfigurationError, TerminalTimeout, TerminalUnavailable
 from app.terminal import early
+from app.terminal.position_feed import PositionFeed
 from app.terminal.spec import TerminalSpec
 from app.terminal.worker import (
     LOG_SEQ,
@@ -251,6 +252,7 @@ class InProcessTransport:
         self._spec = spec
         self._terminal = terminal
         self._running = False
+        self._feed = PositionFeed()
 
     @property
     def alive(self) -> bool:
@@ -264,12 +266,13 @@ class InProcessTransport:
         if not self._running:
             if self._spec is not None:
                 self._terminal = self._spec.create_terminal()
+            self._feed = PositionFeed()
             self._running = True
 
     async def request(self, request: WorkerRequest, deadline: float) -> WorkerReply:
         if not self._running:
             raise TerminalUnavailable("the in-process terminal is stopped")
-        return handle(self._terminal, request)
+        return handle(self._terminal, request, self._feed)
 
     async def close(self, grace: float) -> None:
         if not self._running:

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from app.terminal.convert import to_plain
+from app.terminal.position_feed import PositionFeed
 from app.terminal.protocol import TERMINAL_FUNCTIONS
 from app.terminal.spec import TerminalSpec
 from app.terminal.structs import TradePosition
@@ -68,6 +69,8 @@ _RECORD_FIELDS = (
 class RequestKind(StrEnum):
     CALL = "call"
     CONTROL = "control"
+    #: ``positions_get`` answered as changes since the answer the parent applied last (``kwargs["since"]``)
+    POSITIONS = "positions"
     STOP = "stop"
 
 
@@ -131,10 +134,18 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def handle(terminal: Any, request: WorkerRequest) -> WorkerReply:
-    """Answer one call or control request against ``terminal``; never raises."""
+def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = None) -> WorkerReply:
+    """Answer one call or control request against ``terminal``; never raises. ``feed`` answers the
+    ``POSITIONS`` requests (the positions the parent already has are kept there)."""
     kwargs = request.kwargs or {}
     try:
+        if request.kind is RequestKind.POSITIONS:
+            if feed is None:
+                raise ValueError("this terminal answers no position changes")
+            positions = terminal.positions_get()
+            if positions is None:
+                return WorkerReply(None, tuple(terminal.last_error()), None)
+            return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
         if request.kind is RequestKind.CALL:
             if request.name not in TERMINAL_FUNCTIONS:
                 raise AttributeError(f"the terminal has no function {request.name!r}")
@@ -166,6 +177,7 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
         return
     if not _send(replies, STARTUP_SEQ, WorkerReply(os.getpid(), NO_ERROR, None)):
         return
+    feed = PositionFeed()
     while True:
         try:
             seq, request = requests.recv()
@@ -179,7 +191,7 @@ def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None
         if request.kind is RequestKind.STOP:
             shut_down(terminal)
             break
-        reply = handle(terminal, request)
+        reply = handle(terminal, request, feed)
         if request.kind is RequestKind.CALL and request.name == "positions_get":
             reply = reply._replace(value=pack_positions(reply.value))
         if not _send(replies, seq, reply):

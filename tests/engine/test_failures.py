@@ -95,18 +95,18 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
     await ready.engine.register(Registration(ticket=gbp))
     delays: list[float] = []
 
-    async def failing_positions(**filters: object):
+    async def failing_positions(since: object):
         if not ready.gateway.connected or ready.engine.state is LifecycleState.READY:
-            return await real_positions(**filters)  # the cycle finds the terminal lost
+            return await real_positions(since)  # the cycle finds the terminal lost
         raise TerminalCallFailed("positions_get", -1, "Terminal: Call failed")  # and every recovery fails
 
     async def recording_sleep(delay: float) -> None:
         delays.append(delay)
 
     ready.engine._sleep = recording_sleep
-    real_positions = ready.gateway.positions
+    real_positions = ready.gateway.position_changes
     await ready.gateway.control("inject_fault", kind="disconnect")
-    ready.gateway.positions = failing_positions  # type: ignore[method-assign]
+    ready.gateway.position_changes = failing_positions  # type: ignore[method-assign]
     try:
         await ready.engine.step()
         for _ in range(200):
@@ -117,7 +117,7 @@ async def test_recovery_that_keeps_failing_backs_off_then_fails(ready: Services)
         assert "recovery failed 5 times" in ready.engine.lifecycle.reason
         assert delays[:4] == [1.0, 2.0, 4.0, 8.0], "each failed recovery waits longer before the next"
     finally:
-        ready.gateway.positions = real_positions  # type: ignore[method-assign]
+        ready.gateway.position_changes = real_positions  # type: ignore[method-assign]
 
 
 async def test_an_sl_move_is_marked_in_the_database_before_it_is_sent(ready: Services) -> None:

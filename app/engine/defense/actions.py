@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -152,7 +152,7 @@ class DefenseActions:
         await self._finish(trade, decision, run, into=stage)
         return run.calls
 
-    async def settle(self, trade: Trade, positions: dict[int, Any]) -> bool:
+    async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
         """Complete a transition found under way (after a restart, a lost terminal or a lost answer): each
         action not known to be finished is judged by what the terminal shows; nothing is sent."""
         marker = trade.pending_action or ""
@@ -373,7 +373,7 @@ class DefenseActions:
         trade: Trade,
         action: DefenseAction,
         own: Any,
-        positions: dict[int, Any],
+        positions: Mapping[int, Any],
         volume_before: float,
         sl_before: float,
     ) -> tuple[bool, str]:
