@@ -1,7 +1,7 @@
 """Open positions as changes since the last answer, for a fast cycle that reads them every second.
 
-The worker keeps, per feed, each position's unchanging part as last sent (everything but ``price_current``,
-``swap`` and ``profit``). An answer carries every open ticket with its moving numbers as numpy arrays (copied,
+The worker keeps, per feed, a hash of each position's unchanging part as last sent (everything but
+``price_current``, ``swap`` and ``profit``). An answer carries every open ticket with its moving numbers as numpy arrays (copied,
 not pickled one by one) and, as whole ``TradePosition`` tuples, only the positions that are new or changed
 otherwise. The parent names the answer it last applied (``since``); if that is not the feed's last answer (a
 reply was lost, the worker restarted), the answer is full: every position comes whole.
@@ -54,13 +54,15 @@ class PositionFeed:
     def __init__(self) -> None:
         self.id = int.from_bytes(os.urandom(6), "big")  # a restarted worker never continues an old cursor
         self._seq = 0
-        self._last: dict[int, tuple] = {}
+        self._last: dict[int, int] = {}
 
     def changes(self, positions: tuple[Any, ...], since: Cursor | None) -> PositionChanges:
         """``positions``: what the terminal's ``positions_get()`` answered (its structs, or TradePosition)."""
         full = since != (self.id, self._seq)
         last = {} if full else self._last
-        statics = list(map(_static, positions))
+        # a hash of each position's unchanging part is kept, not the part itself (10,000 positions: a few
+        # hundred kB instead of megabytes); two different parts hashing alike is a 1 in 2**64 chance
+        statics = list(map(hash, map(_static, positions)))
         # the terminal's own structs are read by index as they are; only the changed ones are converted
         changed = to_plain(tuple(p for p, s in zip(positions, statics, strict=True) if last.get(p[0]) != s))
         self._last = dict(zip((p[0] for p in positions), statics, strict=True))
