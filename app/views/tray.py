@@ -180,6 +180,11 @@ class TrayController(QObject):
             )
             self.tray.show()
         notifier.shown.connect(self.show_notice)
+        # colour and tooltip read every trade: a burst of events (a mass close of 1,000 trades) redraws once
+        self._refresh_later = QTimer(self)
+        self._refresh_later.setSingleShot(True)
+        self._refresh_later.setInterval(0)
+        self._refresh_later.timeout.connect(self.refresh)
         for signal in (
             bridge.lifecycle,
             bridge.state_changed,
@@ -190,7 +195,7 @@ class TrayController(QObject):
             bridge.terminal_stall,
             bridge.database,
         ):
-            signal.connect(lambda *_: self.refresh())
+            signal.connect(lambda *_: self._refresh_later.start())
         bridge.paused.connect(self._sync_pause)
         self.refresh()
 

@@ -123,3 +123,36 @@ async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: Engin
     assert tray.tray.toolTip().startswith("DTMS Desk - FAILED")
     assert notifier.history[-1].title == "Initialisation failed"
     tray.hide()
+
+
+@pytest.mark.qasync
+async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, bridge: EngineBridge) -> None:
+    """Colour and tooltip read every trade: a mass close of 1,000 trades must not read them 1,000 times."""
+    from app.views.tray import StatusSummary
+
+    from .conftest import until
+
+    class Counting(StatusSummary):
+        reads = 0
+
+        def colour(self) -> str:
+            Counting.reads += 1
+            return super().colour()
+
+    tray = TrayController(
+        bridge,
+        Notifier(bridge, interval_s=0.0),
+        show_window=lambda: None,
+        quit_program=lambda: None,
+        strip=NotificationStrip(),
+        tray_available=True,
+    )
+    ticket = await register_buy(ready)
+    await until(lambda: "1 managed trades" in tray.tray.toolTip())
+    tray._summary = Counting(ready.engine)
+    for _ in range(50):
+        bridge.state_changed.emit({"ticket": ticket})
+    assert Counting.reads == 0
+    await until(lambda: Counting.reads > 0)
+    assert Counting.reads == 1
+    tray.hide()
