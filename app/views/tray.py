@@ -23,6 +23,8 @@ from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS, worst_state
 logger = logging.getLogger(__name__)
 
 STRIP_SECONDS = 10
+#: lines of a grouped notice the strip shows (a mass close groups hundreds: the rest are in the Log tab)
+STRIP_LINES = 6
 _SEVERITY_COLOURS = {Severity.INFO: "#2c7fb8", Severity.WARNING: "#e06c00", Severity.CRITICAL: "#c0392b"}
 
 
@@ -124,7 +126,11 @@ class NotificationStrip(QFrame):
         self.hide()
 
     def show_notice(self, notice: Notice) -> None:
-        message = html.escape(notice.message).replace("\n", "<br>")  # a grouped notice: one line per trade
+        lines = notice.message.split("\n")  # a grouped notice: one line per trade
+        if len(lines) > STRIP_LINES:
+            hidden = len(lines) - STRIP_LINES + 1
+            lines = [*lines[: STRIP_LINES - 1], f"... and {hidden} more (the Event log tab lists them all)"]
+        message = "<br>".join(html.escape(line) for line in lines)
         self.label.setText(f"<b>{html.escape(notice.title)}</b> &nbsp; {message}")
         self.setStyleSheet(
             f"#notificationStrip {{ background: {_SEVERITY_COLOURS[notice.severity]}; }}"

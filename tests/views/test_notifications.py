@@ -156,3 +156,17 @@ async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, br
     await until(lambda: Counting.reads > 0)
     assert Counting.reads == 1
     tray.hide()
+
+
+def test_the_strip_shows_a_few_lines_of_a_large_grouped_notice(qapp) -> None:
+    from app.alerts.notices import group
+    from app.views.tray import STRIP_LINES
+
+    strip = NotificationStrip()
+    held = [Notice(title=f"#{t} EURUSD SELL", message="closed", ticket=t) for t in range(1000)]
+    strip.show_notice(group(held))
+    text = strip.label.text()
+    assert text.count("<br>") == STRIP_LINES - 1, "a mass close does not cover the window"
+    assert "#0 EURUSD SELL: closed" in text and "and 995 more (the Event log tab lists them all)" in text
+    strip.show_notice(group(held[:3]))
+    assert strip.label.text().count("<br>") == 2 and "more (the" not in strip.label.text()
