@@ -76,11 +76,12 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
-_LIVE_INDEX = {int(column): position for position, column in enumerate(LIVE_COLUMNS)}
+_LIVE_FIELD = {int(column): field for column, field in zip(LIVE_COLUMNS, LIVE_FIELDS, strict=True)}
 _FIRST_LIVE, _LAST_LIVE = LIVE_COLUMNS[0], LIVE_COLUMNS[-1]
 _TICKET = itemgetter("ticket")
-_LIVE = itemgetter(*LIVE_FIELDS)
-_NO_LIVE: tuple[Any, ...] = (None,) * len(LIVE_FIELDS)
+_NO_LIVE: dict[str, Any] = {}
+#: a row with fewer keys than the ticket and every live field carries only some fields: it is merged
+_FULL_ROW = len(LIVE_FIELDS) + 1
 #: a live column's sort key for a trade without a value yet (sorts first, as no value does in other columns)
 _NONE_KEY = float("-inf")
 #: Qt repaints only the cells of a ``dataChanged`` rectangle of at most this many cells (the whole viewport
@@ -102,7 +103,7 @@ class TradesModel(QAbstractTableModel):
         self._rows: list[int] = []  # the tickets shown, in order
         self._values: dict[int, tuple[Any, ...]] = {}  # every trade's column values, live columns None
         self._search: dict[int, str] = {}
-        self._live: dict[int, tuple[Any, ...]] = {}  # price, profit, R as the last update carried them
+        self._live: dict[int, dict[str, Any]] = {}  # each trade's last trade_updated row, as it came
         self._keys: dict[int, Any] = {}  # every trade's sort key for the sort column
         self._filter = TradeFilter()
         self._sort_column = -1
@@ -162,9 +163,9 @@ class TradesModel(QAbstractTableModel):
         except ValueError:
             return None
 
-    def live(self, ticket: int) -> dict[str, float] | None:
-        values = self._live.get(ticket)
-        return None if values is None else dict(zip(LIVE_FIELDS, values, strict=True))
+    def live(self, ticket: int) -> dict[str, float | None] | None:
+        row = self._live.get(ticket)
+        return None if row is None else {field: row.get(field) for field in LIVE_FIELDS}
 
     @property
     def trade_filter(self) -> TradeFilter:
@@ -253,16 +254,16 @@ class TradesModel(QAbstractTableModel):
         column = self._sort_column
         if column < 0:
             return ticket
-        live_index = _LIVE_INDEX.get(column)
-        if live_index is not None:
-            value = self._live.get(ticket, _NO_LIVE)[live_index]
+        field = _LIVE_FIELD.get(column)
+        if field is not None:
+            value = self._live.get(ticket, _NO_LIVE).get(field)
             return (_NONE_KEY if value is None else value, ticket)
         return (value_key(self._value(ticket, column)), ticket)
 
     def _value(self, ticket: int, column: int) -> Any:
-        live_index = _LIVE_INDEX.get(column)
-        if live_index is not None:
-            return self._live.get(ticket, _NO_LIVE)[live_index]
+        field = _LIVE_FIELD.get(column)
+        if field is not None:
+            return self._live.get(ticket, _NO_LIVE).get(field)
         if column == Column.SCORE:  # moves at deep checks without an event: always the engine's
             trade = self._engine.trade(ticket)
             if trade is not None:
@@ -311,36 +312,32 @@ class TradesModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(block_top, first), self.index(block_bottom, last))
 
     def _on_prices(self, rows: list[dict[str, Any]]) -> None:
-        """Store the changed trades' live values; signal the changed rows in view; sort again if sorted by one."""
+        """Store the changed trades' rows as they came (no copy, nothing allocated per row); signal the changed
+        rows in view (their values compared before and after); sort again if sorted by a live column."""
         if not rows:
             return
         live = self._live
         first, last = self._view_range()
         shown = self._rows[first : last + 1]
-        before = list(map(live.get, shown))
-        try:
-            tickets = list(map(_TICKET, rows))
-            live.update(zip(tickets, map(_LIVE, rows), strict=True))
-        except KeyError:  # rows that carry only some of the fields: merged one by one
-            tickets = self._merge(rows)
-        after = map(live.get, shown)
-        changed = [row for row, old, new in zip(range(first, last + 1), before, after, strict=True) if old != new]
+        before = [self._live_values(t) for t in shown]
+        tickets = list(map(_TICKET, rows))
+        if min(map(len, rows)) >= _FULL_ROW:
+            live.update(zip(tickets, rows, strict=True))
+        else:  # rows that carry only some of the fields: merged one by one
+            for ticket, row in zip(tickets, rows, strict=True):
+                live[ticket] = {**live.get(ticket, _NO_LIVE), **row}
+        changed = [first + i for i, t in enumerate(shown) if self._live_values(t) != before[i]]
         if changed:
             self._signal_rows(changed[0], changed[-1], _FIRST_LIVE, _LAST_LIVE)
-        live_index = _LIVE_INDEX.get(self._sort_column)
-        if live_index is not None:
-            values = map(itemgetter(live_index), map(live.__getitem__, tickets))
+        field = _LIVE_FIELD.get(self._sort_column)
+        if field is not None:
+            values = map(itemgetter(field), map(live.__getitem__, tickets))
             self._keys.update(zip(tickets, zip(values, tickets, strict=True), strict=True))
             self._resort()
 
-    def _merge(self, rows: list[dict[str, Any]]) -> list[int]:
-        tickets = []
-        for row in rows:
-            ticket = int(row["ticket"])
-            old = self._live.get(ticket, _NO_LIVE)
-            self._live[ticket] = tuple(row.get(f, old[i]) for i, f in enumerate(LIVE_FIELDS))
-            tickets.append(ticket)
-        return tickets
+    def _live_values(self, ticket: int) -> tuple[Any, ...]:
+        row = self._live.get(ticket, _NO_LIVE)
+        return tuple(map(row.get, LIVE_FIELDS))
 
     def _on_cycle(self, _payload: object) -> None:
         """Scores change at deep checks without an event: compare those in view (all while sorted by score)."""

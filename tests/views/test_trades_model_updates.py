@@ -68,6 +68,13 @@ async def test_a_partial_update_changes_only_its_rows(ready: Services, bridge: E
     bridge.trade_updated.emit([prices(tickets[0], 1.1, 0.0, 0.0)])  # the values it already had
     assert signalled.blocks == [], "a row whose values did not change is not repainted"
 
+    row = prices(tickets[1], 1.1, 10.0, 0.1)
+    bridge.trade_updated.emit([row])
+    signalled.blocks.clear()
+    row["profit"] = 11.0  # the same dict published again with a new value: still seen as a change
+    bridge.trade_updated.emit([row])
+    assert signalled.rows() == {model.row_of(tickets[1])} and model.live(tickets[1])["profit"] == 11.0
+
 
 @pytest.mark.qasync
 async def test_only_rows_in_view_are_signalled_and_rows_out_of_view_are_right_when_scrolled_to(
