@@ -104,6 +104,7 @@ class TradesModel(QAbstractTableModel):
         self._values: dict[int, tuple[Any, ...]] = {}  # every trade's column values, live columns None
         self._search: dict[int, str] = {}
         self._live: dict[int, dict[str, Any]] = {}  # each trade's last trade_updated row, as it came
+        self._seen: dict[int, tuple[Any, ...]] = {}  # the live values of the rows in view at the last update
         self._keys: dict[int, Any] = {}  # every trade's sort key for the sort column
         self._filter = TradeFilter()
         self._sort_column = -1
@@ -312,21 +313,21 @@ class TradesModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(block_top, first), self.index(block_bottom, last))
 
     def _on_prices(self, rows: list[dict[str, Any]]) -> None:
-        """Store the changed trades' rows as they came (no copy, nothing allocated per row); signal the changed
-        rows in view (their values compared before and after); sort again if sorted by a live column."""
+        """Store the changed trades' rows as they came (no copy, nothing allocated per row); signal the rows in
+        view whose values differ from those last seen there; sort again if sorted by a live column."""
         if not rows:
             return
         live = self._live
         first, last = self._view_range()
-        shown = self._rows[first : last + 1]
-        before = [self._live_values(t) for t in shown]
         tickets = list(map(_TICKET, rows))
         if min(map(len, rows)) >= _FULL_ROW:
             live.update(zip(tickets, rows, strict=True))
         else:  # rows that carry only some of the fields: merged one by one
             for ticket, row in zip(tickets, rows, strict=True):
                 live[ticket] = {**live.get(ticket, _NO_LIVE), **row}
-        changed = [first + i for i, t in enumerate(shown) if self._live_values(t) != before[i]]
+        seen = self._seen
+        self._seen = now = {t: self._live_values(t) for t in self._rows[first : last + 1]}
+        changed = [first + i for i, (t, values) in enumerate(now.items()) if seen.get(t) != values]
         if changed:
             self._signal_rows(changed[0], changed[-1], _FIRST_LIVE, _LAST_LIVE)
         field = _LIVE_FIELD.get(self._sort_column)
