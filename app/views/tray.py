@@ -10,12 +10,13 @@ import html
 import logging
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter
 
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QSystemTrayIcon, QToolButton, QWidget
 
-from app.engine.model import LifecycleState
+from app.engine.model import DefensiveState, LifecycleState
 from app.views.bridge import EngineBridge
 from app.views.notifications import Notice, Notifier, Severity
 from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS, worst_state
@@ -23,6 +24,7 @@ from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS, worst_state
 logger = logging.getLogger(__name__)
 
 STRIP_SECONDS = 10
+_STATE = attrgetter("state")
 #: lines of a grouped notice the strip shows (a mass close groups hundreds: the rest are in the Log tab)
 STRIP_LINES = 6
 _SEVERITY_COLOURS = {Severity.INFO: "#2c7fb8", Severity.WARNING: "#e06c00", Severity.CRITICAL: "#c0392b"}
@@ -85,18 +87,21 @@ class StatusSummary:
     def __init__(self, engine: object) -> None:
         self._engine = engine
 
+    def states(self) -> Counter[DefensiveState]:
+        """How many trades are in each state (counted in C: at 10,000 trades a loop in Python took milliseconds)."""
+        return Counter(map(_STATE, self._engine.trades()))  # type: ignore[attr-defined]
+
     def colour(self) -> str:
         lifecycle = self._engine.state  # type: ignore[attr-defined]
         if lifecycle is not LifecycleState.READY:
             return LIFECYCLE_COLOURS[lifecycle]
-        return STATE_COLOURS[worst_state([t.state for t in self._engine.trades()])]  # type: ignore[attr-defined]
+        return STATE_COLOURS[worst_state(list(self.states()))]
 
     def tooltip(self) -> str:
         engine = self._engine
-        trades = engine.trades()  # type: ignore[attr-defined]
-        counts = Counter(t.state.value for t in trades)
-        lines = [f"DTMS Desk - {engine.state.value}", f"{len(trades)} managed trades"]  # type: ignore[attr-defined]
-        lines += [f"  {state}: {n}" for state, n in sorted(counts.items())]
+        counts = self.states()
+        lines = [f"DTMS Desk - {engine.state.value}", f"{counts.total()} managed trades"]  # type: ignore[attr-defined]
+        lines += [f"  {state}: {n}" for state, n in sorted((s.value, n) for s, n in counts.items())]
         if engine.paused:  # type: ignore[attr-defined]
             lines.append("management paused")
         health = getattr(engine, "health", None)
