@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -190,12 +190,14 @@ class TradesModel(QAbstractTableModel):
         self._sort_column = column
         self._descending = order == Qt.SortOrder.DescendingOrder
         self._keys = {t: self._key(t) for t in self._values}
-        self._resort()
+        rows = self._rows
+        ordered = sorted(sorted(rows), key=self._keys.__getitem__, reverse=self._descending)  # equal keys: by ticket
+        reorder(self, rows, ordered, lambda: setattr(self, "_rows", ordered))
 
     def set_filter(self, trade_filter: TradeFilter) -> None:
         """Show only the trades ``trade_filter`` accepts; the selection stays on its trade if it is still shown."""
         self._filter = trade_filter
-        rows = self._ordered([t for t in self._values if self._shown(t)])
+        rows = self._ordered([t for t in sorted(self._values) if self._shown(t)])
         reorder(self, self._rows, rows, lambda: setattr(self, "_rows", rows))
 
     def set_filter_text(self, text: str) -> None:
@@ -209,6 +211,7 @@ class TradesModel(QAbstractTableModel):
         changed."""
         wanted = list(self._values) if tickets is None else [t for t in tickets if t in self._values]
         changes: list[tuple[int, list[tuple[int, int]]]] = []
+        row_of = self.row_of if len(wanted) < 16 else dict(zip(self._rows, range(len(self._rows)), strict=True)).get
         arriving: list[int] = []
         leaving: list[int] = []
         resort = False
@@ -226,7 +229,7 @@ class TradesModel(QAbstractTableModel):
             if any(first <= self._sort_column <= last for first, last in ranges):
                 self._keys[ticket] = self._key(ticket)
                 resort = True
-            row = self.row_of(ticket)
+            row = row_of(ticket)
             shown = self._shown(ticket)
             if row is not None and shown:
                 changes.append((row, ranges))
@@ -256,9 +259,9 @@ class TradesModel(QAbstractTableModel):
         if column < 0:
             return ticket
         field = _LIVE_FIELD.get(column)
-        if field is not None:
+        if field is not None:  # a plain float, which Python sorts fastest; equal values keep their last order
             value = self._live.get(ticket, _NO_LIVE).get(field)
-            return (_NONE_KEY if value is None else value, ticket)
+            return _NONE_KEY if value is None else value
         return (value_key(self._value(ticket, column)), ticket)
 
     def _value(self, ticket: int, column: int) -> Any:
@@ -332,8 +335,9 @@ class TradesModel(QAbstractTableModel):
             self._signal_rows(changed[0], changed[-1], _FIRST_LIVE, _LAST_LIVE)
         field = _LIVE_FIELD.get(self._sort_column)
         if field is not None:
-            values = map(itemgetter(field), map(live.__getitem__, tickets))
-            self._keys.update(zip(tickets, zip(values, tickets, strict=True), strict=True))
+            self._keys.update(
+                zip(tickets, map(methodcaller("get", field), map(live.__getitem__, tickets)), strict=True)
+            )
             self._resort()
 
     def _live_values(self, ticket: int) -> tuple[Any, ...]:

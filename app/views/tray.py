@@ -91,15 +91,16 @@ class StatusSummary:
         """How many trades are in each state (counted in C: at 10,000 trades a loop in Python took milliseconds)."""
         return Counter(map(_STATE, self._engine.trades()))  # type: ignore[attr-defined]
 
-    def colour(self) -> str:
+    def colour(self, counts: Counter[DefensiveState] | None = None) -> str:
+        """``counts``: the states as ``states()`` counted them, when the caller has them already."""
         lifecycle = self._engine.state  # type: ignore[attr-defined]
         if lifecycle is not LifecycleState.READY:
             return LIFECYCLE_COLOURS[lifecycle]
-        return STATE_COLOURS[worst_state(list(self.states()))]
+        return STATE_COLOURS[worst_state(list(self.states() if counts is None else counts))]
 
-    def tooltip(self) -> str:
+    def tooltip(self, counts: Counter[DefensiveState] | None = None) -> str:
         engine = self._engine
-        counts = self.states()
+        counts = self.states() if counts is None else counts
         lines = [f"DTMS Desk - {engine.state.value}", f"{counts.total()} managed trades"]  # type: ignore[attr-defined]
         lines += [f"  {state}: {n}" for state, n in sorted((s.value, n) for s, n in counts.items())]
         if engine.paused:  # type: ignore[attr-defined]
@@ -221,10 +222,11 @@ class TrayController(QObject):
         return self._summary.tooltip()
 
     def refresh(self) -> None:
-        self.icon = draw_icon(self._summary.colour())
+        counts = self._summary.states()
+        self.icon = draw_icon(self._summary.colour(counts))
         if self.tray is not None:
             self.tray.setIcon(self.icon)
-            self.tray.setToolTip(self._summary.tooltip())
+            self.tray.setToolTip(self._summary.tooltip(counts))
 
     def show_notice(self, notice: Notice) -> None:
         if self.tray is not None:

@@ -128,6 +128,9 @@ async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: Engin
 @pytest.mark.qasync
 async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, bridge: EngineBridge) -> None:
     """Colour and tooltip read every trade: a mass close of 1,000 trades must not read them 1,000 times."""
+    from collections import Counter
+
+    from app.engine.model import DefensiveState
     from app.views.tray import StatusSummary
 
     from .conftest import until
@@ -135,9 +138,9 @@ async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, br
     class Counting(StatusSummary):
         reads = 0
 
-        def colour(self) -> str:
+        def states(self) -> Counter[DefensiveState]:
             Counting.reads += 1
-            return super().colour()
+            return super().states()
 
     tray = TrayController(
         bridge,
