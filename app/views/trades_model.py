@@ -19,7 +19,8 @@ column (for a live column by the same C-level update), so the table sorted by pr
 cycle, as a trader sorting by profit expects, with a C key function (a few milliseconds at 10,000 trades);
 when the rows on screen keep their places, as they mostly do, the new order is taken without a relayout and
 repaint of the whole table. A new trade goes in by binary search. The filter (``TradeFilter``: text, states,
-symbols) is matched against a lower-cased text cached per trade and recomputed only when the trade changes.
+symbols) is matched against a lower-cased text cached per trade (made when a filter first needs it, again only
+when the trade changes).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class TradesModel(QAbstractTableModel):
         self._engine = bridge.engine
         self._rows: list[int] = []  # the tickets shown, in order
         self._values: dict[int, tuple[Any, ...]] = {}  # every trade's column values, live columns None
-        self._search: dict[int, str] = {}
+        self._search: dict[int, str] = {}  # made when a filter first needs it, dropped when the trade changes
         self._live: dict[int, dict[str, Any]] = {}  # each trade's last trade_updated row, as it came
         self._seen: dict[int, tuple[Any, ...]] = {}  # the live values of the rows in view at the last update
         self._keys: dict[int, Any] = {}  # every trade's sort key for the sort column
@@ -147,7 +148,7 @@ class TradesModel(QAbstractTableModel):
             return None
         ticket = self._rows[index.row()]
         if role == SEARCH_ROLE:
-            return self._search[ticket]
+            return self._search_text(ticket)
         value = self._value(ticket, column)
         if role == _DISPLAY:
             return self._text(ticket, column, value)
@@ -179,7 +180,7 @@ class TradesModel(QAbstractTableModel):
         self.beginResetModel()
         trades = self._engine.trades()
         self._values = {t.ticket: row_values(t) for t in trades}
-        self._search = {t: search_text(v) for t, v in self._values.items()}
+        self._search = {}
         self._live = {t: v for t, v in self._live.items() if t in self._values}
         self._keys = {t: self._key(t) for t in self._values}
         self._rows = self._ordered([t for t in sorted(self._values) if self._shown(t)])
@@ -224,7 +225,7 @@ class TradesModel(QAbstractTableModel):
             if new == old:
                 continue
             self._values[ticket] = new
-            self._search[ticket] = search_text(new)
+            self._search.pop(ticket, None)
             ranges = changed_ranges(old, new)
             if any(first <= self._sort_column <= last for first, last in ranges):
                 self._keys[ticket] = self._key(ticket)
@@ -252,7 +253,13 @@ class TradesModel(QAbstractTableModel):
         if self._filter.everything:
             return True
         values = self._values[ticket]
-        return self._filter.accepts(self._search[ticket], values[Column.SYMBOL], values[Column.STATE])
+        return self._filter.accepts(self._search_text(ticket), values[Column.SYMBOL], values[Column.STATE])
+
+    def _search_text(self, ticket: int) -> str:
+        text = self._search.get(ticket)
+        if text is None:
+            text = self._search[ticket] = search_text(self._values[ticket])
+        return text
 
     def _key(self, ticket: int) -> Any:
         column = self._sort_column
@@ -377,7 +384,7 @@ class TradesModel(QAbstractTableModel):
         if trade is None:
             return
         self._values[ticket] = row_values(trade)
-        self._search[ticket] = search_text(self._values[ticket])
+        self._search.pop(ticket, None)
         self._keys[ticket] = self._key(ticket)
         if self._shown(ticket):
             self._insert_row(ticket)
@@ -400,7 +407,8 @@ class TradesModel(QAbstractTableModel):
         if ticket not in self._values:
             return
         self._remove_row(ticket)
-        del self._values[ticket], self._search[ticket]
+        del self._values[ticket]
+        self._search.pop(ticket, None)
         self._keys.pop(ticket, None)
         self._live.pop(ticket, None)
 
