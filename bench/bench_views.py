@@ -1,6 +1,6 @@
 """GUI-thread cost of the window with 1,000 (or ``--trades`` 10,000) managed trades, and start-up to a painted
-window with as many recovered trades. Runs the real engine on the 20-symbol simulator in this process, with the real bridge,
-trades model and main window on the offscreen platform.
+window with as many recovered trades. Runs the real engine on the 20-symbol simulator in this process, with the
+real bridge, trades model and main window on the offscreen platform.
 
     .venv/bin/python bench/bench_views.py [--trades 1000] [--cycles 200] [--baseline /path/to/other/checkout]
 
@@ -9,12 +9,12 @@ machine's load shared by both) and then on this one, and the ratios this/baselin
 loaded machine only mean something next to a baseline taken in the same run.
 
 (a) Per fast cycle (the simulated clock moves one second, every trade's price changes): the time the Qt side
-    spends in the cycle's ``trade_updated`` and ``cycle`` events (bridge, models, proxies, every connected
-    view), then the time to handle what they posted (repaint of the visible table); and the GUI thread's CPU
-    time over both, which a loaded machine does not inflate (its p99 is the window's own, where the wall-time
-    p99 also counts the moments another process had the core). Qt events are handled
-    only where the benchmark asks, so each figure belongs to one cycle. Measured with the table in ticket
-    order and sorted by profit (every price change then moves rows).
+    spends in the cycle's ``trade_updated`` and ``cycle`` events (bridge, models, every connected view), then
+    the time to handle what they posted (repaint of the visible table); and the GUI thread's CPU time over both,
+    which a loaded machine does not inflate (its p99 is the window's own, where the wall-time p99 also counts
+    the moments another process had the core). Qt events are handled only where the benchmark asks, so each
+    figure belongs to one cycle. Measured with the table in ticket order, sorted by profit (every price change
+    then moves rows) and filtered to one symbol.
 (b) Start-up: ``Services.open`` + ``engine.start`` (recovery of the persisted trades) + window construction
     and load + the first paint of the trades table, timed to the table viewport's first paint event.
 """
