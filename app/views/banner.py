@@ -20,6 +20,8 @@ from app.views.palette import AMBER, AMBER_TEXT, LIFECYCLE_COLOURS
 from app.views.status_lines import Attention, StatusLine, attention_lines
 
 #: events after which the banner reads the engine's health again
+#: events that come by the thousand in one cycle (a grid opened or closed at once)
+_PER_TRADE_KINDS = {EventKind.TRADE_REGISTERED, EventKind.TRADE_CLOSED, EventKind.TRADE_UNREGISTERED}
 _HEALTH_KINDS = {
     EventKind.RAIL,
     EventKind.PAUSED,
@@ -113,6 +115,10 @@ class LifecycleBanner(QFrame):
         self._health_timer.setInterval(1000)
         self._health_timer.timeout.connect(self.refresh_health)
         self._health_timer.start()
+        self._health_soon = QTimer(self)
+        self._health_soon.setSingleShot(True)
+        self._health_soon.setInterval(0)
+        self._health_soon.timeout.connect(self.refresh_health)
         bridge.lifecycle.connect(self.show_lifecycle)
         bridge.event.connect(self._on_event)
         snapshot = self._engine.lifecycle
@@ -177,7 +183,9 @@ class LifecycleBanner(QFrame):
         return self.colour == AMBER
 
     def _on_event(self, event: EngineEvent) -> None:
-        if event.kind in _HEALTH_KINDS:
+        if event.kind in _PER_TRADE_KINDS:
+            self._health_soon.start()  # a burst (1,000 trades closing in one cycle) reads the health once
+        elif event.kind in _HEALTH_KINDS:
             self.refresh_health()
 
     def _on_pause(self) -> None:

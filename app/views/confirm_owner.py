@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QTableView
 
@@ -19,12 +19,9 @@ UNCONFIRMED = "unconfirmed"
 
 
 class OwnerConfirmation:
-    def __init__(
-        self, table: QTableView, model: TradesModel, proxy: QSortFilterProxyModel, bridge: EngineBridge
-    ) -> None:
+    def __init__(self, table: QTableView, model: TradesModel, bridge: EngineBridge) -> None:
         self._table = table
         self._model = model
-        self._proxy = proxy
         self._engine = bridge.engine
         self._tasks = TaskKeeper("confirm-owner")
         self.confirm_one = QAction("Confirm: DTMS manages this trade", table)
@@ -43,7 +40,7 @@ class OwnerConfirmation:
         rows = self._table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self._model.ticket_at(self._proxy.mapToSource(rows[0]).row())
+        return self._model.ticket_at(rows[0].row())
 
     def refresh(self) -> None:
         ticket = self.selected_ticket()

@@ -8,7 +8,9 @@ so and stays on it, it never moves to another trade by itself. Nothing selected:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -45,6 +47,8 @@ from app.views.trade_actions import (
 from app.views.trade_chart import TradeChart
 
 logger = logging.getLogger(__name__)
+
+_TICKET = itemgetter("ticket")
 
 __all__ = ["Confirm", "DetailPane", "ask"]
 
@@ -97,6 +101,9 @@ class DetailPane(QWidget):
         self._tasks = TaskKeeper("detail")
         self.ticket: int | None = None
         self.trade: Trade | None = None
+        #: the last live values (price, profit, R) of a ticket, from the trades table (set by the window)
+        self.live_values: Callable[[int], dict[str, Any] | None] = lambda _ticket: None
+        self._live: dict[str, Any] | None = None
         self.closed_text = ""
         self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setWordWrap(True)
@@ -176,6 +183,7 @@ class DetailPane(QWidget):
         """Show a trade (loaded in a kept task: journal and history come from the database), or nothing."""
         if ticket != self.ticket:
             self.trade = None
+            self._live = None if ticket is None else self.live_values(ticket)
         self.ticket = ticket
         if ticket is None:
             self.stack.setCurrentWidget(self.placeholder)
@@ -197,7 +205,7 @@ class DetailPane(QWidget):
         self.trade = trade
         self._records, self._transitions = journal, transitions
         self.stack.setCurrentWidget(self.content)
-        self._header(trade, None)
+        self._header(trade, self._live)
         self.closed_text = self._closed_text(trade)
         self.closed_note.setText(self.closed_text)
         self.closed_note.setVisible(bool(self.closed_text))
@@ -299,11 +307,18 @@ class DetailPane(QWidget):
         return f"This trade closed at {when}: {reason}{price}{result}. The pane stays on it until you select another."
 
     def _on_prices(self, rows: list[dict[str, Any]]) -> None:
-        """At every cycle: the header's score, profit and R, and the chart's bid and ask (nothing redrawn)."""
+        """At every cycle: the header's score, profit and R, and the chart's bid and ask (nothing redrawn).
+        ``rows`` are the trades whose values changed: when this one is not among them its last values hold."""
         trade = self.trade
         if trade is None or not trade.active:
             return
-        live = next((row for row in rows if row.get("ticket") == trade.ticket), None)
+        try:
+            row = rows[list(map(_TICKET, rows)).index(trade.ticket)]  # found in C: rows can be thousands
+        except ValueError:
+            pass
+        else:
+            self._live = {**(self._live or {}), **row}
+        live = self._live
         current = self._engine.trade(trade.ticket)
         if current is not None:
             self.trade = trade = current

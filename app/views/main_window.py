@@ -86,7 +86,6 @@ class MainWindow(QMainWindow):
         bridge.trade_unregistered.connect(self._on_trade_leaving)
         self.account_strip = AccountStrip(bridge, gateway)
         self.trades = TradesModel(bridge, self)
-        self.proxy = TradesFilter(self.trades, self)
         self.closed = ClosedTradesModel(
             bridge,
             self,
@@ -96,14 +95,15 @@ class MainWindow(QMainWindow):
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter trades (ticket, symbol, state, owner...)")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.trades.set_filter_text)
         self.filter.textChanged.connect(self.closed_proxy.setFilterFixedString)
         self.trades_view = TradeTable(
-            self.proxy,
+            self.trades,
             columns=ColumnSpec(hidden=DEFAULT_HIDDEN, widest=WIDEST, coloured=COLOURED),
             settings=self.layout_settings,
             key="managed",
         )
+        self.trades.rows_in_view = self.trades_view.rows_in_view  # cycles signal only the rows on screen
         self.closed_view = TradeTable(
             self.closed_proxy,
             columns=ColumnSpec(widest=CLOSED_WIDEST, hidden=CLOSED_HIDDEN, coloured=CLOSED_COLOURED),
@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
             signal.connect(self._show_closed_total)
         self._show_closed_total()
         self.detail = DetailPane(bridge, confirm=confirm)
+        self.detail.live_values = self.trades.live
         self.health = HealthPanel(bridge, terminal=terminal, database=database, account=account, api=api)
         self.log = EventLogPanel(bridge)
         bottom = QTabWidget()
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
         self.closed_view.selectionModel().selectionChanged.connect(self._on_closed_selected)
         self.table_tabs.currentChanged.connect(lambda _i: self._sync_detail())
         self._keep_detail = False
-        self.owner_confirmation = OwnerConfirmation(self.trades_view, self.trades, self.proxy, bridge)
+        self.owner_confirmation = OwnerConfirmation(self.trades_view, self.trades, bridge)
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -303,7 +304,7 @@ class MainWindow(QMainWindow):
     def select_ticket(self, ticket: int) -> None:
         row = self.trades.row_of(ticket)
         if row is not None:
-            self.trades_view.selectRow(self.proxy.mapFromSource(self.trades.index(row, 0)).row())
+            self.trades_view.selectRow(row)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()
@@ -340,10 +341,7 @@ class MainWindow(QMainWindow):
         the pane would silently switch to another trade."""
         selection = self.trades_view.selectionModel()
         ticket = payload.get("ticket")
-        if any(
-            self.trades.ticket_at(self.proxy.mapToSource(index).row()) == ticket
-            for index in selection.selectedIndexes()
-        ):
+        if any(self.trades.ticket_at(index.row()) == ticket for index in selection.selectedIndexes()):
             self._keep_detail = True
             try:
                 selection.clear()
@@ -358,7 +356,7 @@ class MainWindow(QMainWindow):
         rows = view.selectionModel().selectedIndexes()
         if rows:
             if managed:
-                ticket = self.trades.ticket_at(self.proxy.mapToSource(rows[0]).row())
+                ticket = self.trades.ticket_at(rows[0].row())
             else:
                 ticket = self.closed.tickets()[self.closed_proxy.mapToSource(rows[0]).row()]
             self.detail.select(ticket)

@@ -109,6 +109,17 @@ class TradeTable(QTableView):
         model.modelReset.connect(self._fit.start)
         model.rowsInserted.connect(self._fit.start)
 
+    def rows_in_view(self) -> tuple[int, int]:
+        """The first and last model row on screen; (0, -1) when none is (the table hidden, in another tab or
+        in the tray): a model then has no cell to signal."""
+        if not self.isVisible():
+            return 0, -1
+        first = self.rowAt(0)
+        if first < 0:
+            return 0, -1
+        last = self.rowAt(self.viewport().height() - 1)
+        return first, (self.model().rowCount() - 1 if last < 0 else last)
+
     # --- widths ----------------------------------------------------------------------------------------
 
     def least_width(self, column: int) -> int:

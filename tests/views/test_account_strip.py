@@ -57,3 +57,30 @@ async def test_strip_shows_the_account_and_the_open_risk(ready: Services, bridge
     assert set(strip.risk.by_symbol) == {"EURUSD"}
     assert strip.text("Realised today").startswith("-"), strip.text("Realised today")
     await strip.close_tasks()
+
+
+def test_open_risk_sums_per_symbol_the_loss_to_each_sl() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from app.engine.model import Direction
+    from app.views.account_strip import open_risk
+
+    def trade(symbol: str, direction: Direction, sl: float, volume: float) -> Any:
+        return SimpleNamespace(symbol=symbol, direction=direction, sl=sl, volume=volume)
+
+    trades = [
+        trade("EURUSD", Direction.BUY, 1.09, 1.0),  # closes at the bid 1.10: 0.01 x 1 lot
+        trade("GBPUSD", Direction.BUY, 0.0, 1.0),  # no SL
+        trade("EURUSD", Direction.SELL, 1.12, 0.5),  # closes at the ask 1.1002: 0.0198 x 0.5
+        trade("XAUUSD", Direction.BUY, 2400.0, 0.1),  # no quote yet: not counted
+        trade("USDJPY", Direction.SELL, 151.0, 2.0),  # 1.02 x 2
+    ]
+    prices = {"EURUSD": (1.10, 1.1002), "GBPUSD": (1.25, 1.2502), "USDJPY": (149.96, 149.98)}
+    values = {"EURUSD": 100_000.0, "GBPUSD": 100_000.0, "XAUUSD": 100.0, "USDJPY": 1000.0}
+    risk = open_risk(cast(Any, trades), prices, values)
+    assert list(risk.by_symbol) == ["USDJPY", "EURUSD"], "largest first"
+    assert risk.by_symbol["EURUSD"] == pytest.approx(1000.0 + 990.0)
+    assert risk.by_symbol["USDJPY"] == pytest.approx(2040.0)
+    assert risk.total == pytest.approx(4030.0) and risk.without_sl == 1
+    assert open_risk([], prices, values).total == 0.0

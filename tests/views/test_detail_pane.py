@@ -52,7 +52,7 @@ def window(services: Services, bridge: EngineBridge, answers: Answers) -> MainWi
 
 def selected_tickets(w: MainWindow) -> list[int]:
     rows = {i.row() for i in w.trades_view.selectionModel().selectedRows()}
-    return [w.trades.ticket_at(w.proxy.mapToSource(w.proxy.index(r, 0)).row()) for r in rows]
+    return [w.trades.ticket_at(r) for r in rows]
 
 
 @pytest.mark.qasync

@@ -52,3 +52,25 @@ async def test_log_records_reach_the_panel_end_to_end(
     logging.getLogger("app.engine").error("after detach")
     await asyncio.sleep(0.02)
     assert "after detach" not in panel.toPlainText()
+
+
+@pytest.mark.qasync
+async def test_a_burst_of_events_is_shown_in_one_append(ready: Services, bridge: EngineBridge) -> None:
+    """A thousand trades closing in one cycle: the text is laid out once, with every line, in order."""
+    from app.engine.events import EngineEvent, EventKind
+
+    panel = EventLogPanel(bridge)
+    appends: list[str] = []
+    original = panel.appendPlainText
+
+    def append(text: str) -> None:
+        appends.append(text)
+        original(text)
+
+    panel.appendPlainText = append  # type: ignore[method-assign]
+    for ticket in range(300):
+        bridge.event.emit(EngineEvent(kind=EventKind.TRADE_CLOSED, payload={"ticket": ticket}))
+    await until(lambda: bool(appends))
+    assert len(appends) == 1
+    lines = panel.toPlainText().splitlines()[-300:]
+    assert [line.split("ticket=")[1] for line in lines] == [str(t) for t in range(300)]

@@ -123,3 +123,53 @@ async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: Engin
     assert tray.tray.toolTip().startswith("DTMS Desk - FAILED")
     assert notifier.history[-1].title == "Initialisation failed"
     tray.hide()
+
+
+@pytest.mark.qasync
+async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, bridge: EngineBridge) -> None:
+    """Colour and tooltip read every trade: a mass close of 1,000 trades must not read them 1,000 times."""
+    from collections import Counter
+
+    from app.engine.model import DefensiveState
+    from app.views.tray import StatusSummary
+
+    from .conftest import until
+
+    class Counting(StatusSummary):
+        reads = 0
+
+        def states(self) -> Counter[DefensiveState]:
+            Counting.reads += 1
+            return super().states()
+
+    tray = TrayController(
+        bridge,
+        Notifier(bridge, interval_s=0.0),
+        show_window=lambda: None,
+        quit_program=lambda: None,
+        strip=NotificationStrip(),
+        tray_available=True,
+    )
+    ticket = await register_buy(ready)
+    await until(lambda: "1 managed trades" in tray.tray.toolTip())
+    tray._summary = Counting(ready.engine)
+    for _ in range(50):
+        bridge.state_changed.emit({"ticket": ticket})
+    assert Counting.reads == 0
+    await until(lambda: Counting.reads > 0)
+    assert Counting.reads == 1
+    tray.hide()
+
+
+def test_the_strip_shows_a_few_lines_of_a_large_grouped_notice(qapp) -> None:
+    from app.alerts.notices import group
+    from app.views.tray import STRIP_LINES
+
+    strip = NotificationStrip()
+    held = [Notice(title=f"#{t} EURUSD SELL", message="closed", ticket=t) for t in range(1000)]
+    strip.show_notice(group(held))
+    text = strip.label.text()
+    assert text.count("<br>") == STRIP_LINES - 1, "a mass close does not cover the window"
+    assert "#0 EURUSD SELL: closed" in text and "and 995 more (the Event log tab lists them all)" in text
+    strip.show_notice(group(held[:3]))
+    assert strip.label.text().count("<br>") == 2 and "more (the" not in strip.label.text()

@@ -50,7 +50,7 @@ def assert_visible(w: MainWindow) -> None:
     view = w.trades_view
     viewport = view.viewport().rect()
     for column in MUST_SEE:
-        rect = view.visualRect(w.proxy.index(0, column))
+        rect = view.visualRect(w.trades.index(0, column))
         assert not view.isColumnHidden(column), column.name
         assert viewport.contains(rect), f"{column.name} {rect} outside {viewport}"
 
@@ -107,7 +107,7 @@ async def test_columns_widths_and_sort_persist(ready: Services, bridge: EngineBr
     header = view.horizontalHeader()
     assert header.sortIndicatorSection() == Column.SYMBOL
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
-    symbols = [again.proxy.index(r, Column.SYMBOL).data() for r in range(again.proxy.rowCount())]
+    symbols = [again.trades.index(r, Column.SYMBOL).data() for r in range(again.trades.rowCount())]
     assert symbols == ["GBPUSD", "EURUSD"], "restored sort applied to the rows"
     await again.close_tasks()
 
@@ -124,7 +124,7 @@ async def test_a_selected_row_keeps_its_state_and_profit_colours(ready: Services
     await register_buy(ready, "EURUSD")
     await shown(w, (1280, 800))
     w.trades_view.selectRow(0)
-    index = w.proxy.index(0, Column.STATE)
+    index = w.trades.index(0, Column.STATE)
     option = QStyleOptionViewItem()
     option.initFrom(w.trades_view)
     option.state |= QStyle.StateFlag.State_Selected
