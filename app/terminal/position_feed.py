@@ -1,10 +1,10 @@
 """Open positions as changes since the last answer, for a fast cycle that reads them every second.
 
 The worker keeps, per feed, a hash of each position's unchanging part as last sent (everything but
-``price_current``, ``swap`` and ``profit``). An answer carries every open ticket with its moving numbers as numpy arrays (copied,
-not pickled one by one) and, as whole ``TradePosition`` tuples, only the positions that are new or changed
-otherwise. The parent names the answer it last applied (``since``); if that is not the feed's last answer (a
-reply was lost, the worker restarted), the answer is full: every position comes whole.
+``price_current``, ``swap`` and ``profit``). An answer carries every open ticket with its moving numbers as
+numpy arrays (copied, not pickled one by one) and, as whole ``TradePosition`` tuples, only the positions that
+are new or changed otherwise. The parent names the answer it last applied (``since``); if that is not the
+feed's last answer (a reply was lost, the worker restarted), the answer is full: every position comes whole.
 """
 
 from __future__ import annotations
