@@ -45,6 +45,7 @@ from app.engine.settings import EngineSettings
 from app.engine.symbol_health import SymbolHealth
 from app.engine.terminal_watch import TerminalWatch
 from app.errors import RejectedError, TemporaryError, TerminalTimeout, TerminalUnavailable
+from app.terminal.replies import require
 
 logger = logging.getLogger(__name__)
 
@@ -399,6 +400,7 @@ class FastCycle:
         for symbol in set(self.symbols.problems()) - set(managed):  # no trade left on it: no longer a problem
             self.symbols.forget(symbol)
             await self._recorder.event(EventKind.SYMBOL_PROBLEM, {"symbol": symbol, "failing": False, "reason": ""})
+        due: list[str] = []
         for symbol in sorted(managed):
             if not self.symbols.due(symbol):
                 continue
@@ -407,11 +409,19 @@ class FastCycle:
                     await self._call(self._market.reselect(symbol))
                 if not await self.ensure_symbol(symbol):
                     continue
-                tick = await self._call(self._gateway.tick(symbol))
             except (TemporaryError, RejectedError) as error:
                 if self._connection_lost(error):
                     raise
                 await self._symbol_failed(symbol, f"no price: {error}")
+                continue
+            due.append(symbol)
+        ticks = await self._read_ticks(due)
+        for symbol in due:
+            tick = ticks[symbol]
+            if isinstance(tick, Exception):
+                if self._connection_lost(tick):
+                    raise tick
+                await self._symbol_failed(symbol, f"no price: {tick}")
                 continue
             data = self._market.get(symbol)
             before = data.tick_time if data is not None else 0.0
@@ -422,6 +432,26 @@ class FastCycle:
                 if settle_symbols and data.m5 is not None:
                     await self._symbol_ok(symbol)
         return moved
+
+    async def _read_ticks(self, symbols: list[str]) -> dict[str, Any]:
+        """Each symbol's tick, or the error reading it raised: one round trip to the terminal's worker for all
+        of them (still one terminal call per symbol)."""
+        self._calls += len(symbols)
+        ticks: dict[str, Any] = {}
+        batch = getattr(self._gateway, "ticks", None)
+        if batch is not None:
+            for symbol, reply in (await batch(symbols)).items():
+                try:
+                    ticks[symbol] = require("symbol_info_tick", reply)
+                except (TemporaryError, RejectedError) as error:
+                    ticks[symbol] = error
+            return ticks
+        for symbol in symbols:
+            try:
+                ticks[symbol] = await self._gateway.tick(symbol)
+            except (TemporaryError, RejectedError) as error:
+                ticks[symbol] = error
+        return ticks
 
     async def _refresh_bars_and_rails(self, now: float) -> None:
         for symbol in sorted(self._registry.symbols()):

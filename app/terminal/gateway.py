@@ -266,6 +266,24 @@ class Gateway:
     async def tick(self, symbol: str) -> Tick:
         return require("symbol_info_tick", await self.call("symbol_info_tick", symbol))
 
+    async def ticks(self, symbols: Sequence[str]) -> dict[str, Reply]:
+        """``symbol_info_tick`` of every symbol in one round trip to the worker; each symbol's reply on its own
+        (one symbol failing does not fail the others)."""
+        symbols = tuple(symbols)
+        if not symbols:
+            return {}
+        reply = await self._send(WorkerRequest(RequestKind.TICKS, "symbol_info_tick", symbols), self._call_deadline)
+        if reply.raised is not None:
+            raise TerminalRequestInvalid("symbol_info_tick", RES_E_INVALID_PARAMS, reply.raised)
+        each = reply.duration_s / len(symbols)
+        replies = {}
+        for symbol, raw in zip(symbols, reply.value, strict=True):
+            one = Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=each)
+            self._stats.record(each, ok=one.ok)
+            self._follow_connection("symbol_info_tick", one)
+            replies[symbol] = one
+        return replies
+
     async def positions(self, **filters: Any) -> tuple[TradePosition, ...]:
         """Open positions (``symbol=``, ``group=`` or ``ticket=``); ``()`` when none match."""
         return require("positions_get", await self.call("positions_get", **filters))

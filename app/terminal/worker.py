@@ -71,6 +71,8 @@ class RequestKind(StrEnum):
     CONTROL = "control"
     #: ``positions_get`` answered as changes since the answer the parent applied last (``kwargs["since"]``)
     POSITIONS = "positions"
+    #: ``symbol_info_tick`` of each symbol in ``args``, answered together: one round trip for a cycle's prices
+    TICKS = "ticks"
     STOP = "stop"
 
 
@@ -146,6 +148,8 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
             if positions is None:
                 return WorkerReply(None, tuple(terminal.last_error()), None)
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
+        if request.kind is RequestKind.TICKS:
+            return WorkerReply(tuple(_tick(terminal, symbol) for symbol in request.args), NO_ERROR, None)
         if request.kind is RequestKind.CALL:
             if request.name not in TERMINAL_FUNCTIONS:
                 raise AttributeError(f"the terminal has no function {request.name!r}")
@@ -162,6 +166,11 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
         return WorkerReply(to_plain(value), error, None)
     except Exception as exc:  # a bad call is an answer, not the worker's end
         return WorkerReply(None, NO_ERROR, describe_exception(exc))
+
+
+def _tick(terminal: Any, symbol: str) -> WorkerReply:
+    """One symbol's tick as its own answer, as a ``symbol_info_tick`` call would give it."""
+    return handle(terminal, WorkerRequest(RequestKind.CALL, "symbol_info_tick", (symbol,)))
 
 
 def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None:

@@ -14,6 +14,7 @@ from app.engine.registry import Registration
 from app.engine.settings import ExecutionSettings
 from app.errors import TerminalCallFailed
 from app.runtime import Services
+from app.terminal.replies import Reply
 
 from .conftest import no_sleep, open_position, open_services, set_price
 from .test_protection import R, buy_with_sl, position
@@ -49,21 +50,21 @@ async def test_one_symbols_failing_call_does_not_disconnect_the_engine(ready: Se
     gbp = await open_position(ready, "GBPUSD", "BUY", 0.1)
     await ready.engine.register(Registration(ticket=gbp))
     epoch = ready.engine.lifecycle.epoch
-    real_tick = ready.gateway.tick
+    real_ticks = ready.gateway.ticks
 
-    async def failing_tick(symbol: str):
-        if symbol == "GBPUSD":
-            raise TerminalCallFailed("symbol_info_tick", -1, "Terminal: Call failed")
-        return await real_tick(symbol)
+    async def failing_ticks(symbols: list[str]) -> dict[str, Reply]:
+        replies = await real_ticks(symbols)
+        failed = Reply(value=None, error=(-1, "Terminal: Call failed"), raised=None, duration_s=0.0)
+        return {symbol: failed if symbol == "GBPUSD" else reply for symbol, reply in replies.items()}
 
-    ready.gateway.tick = failing_tick  # type: ignore[method-assign]
+    ready.gateway.ticks = failing_ticks  # type: ignore[method-assign]
     try:
         assert await ready.engine.step() is not None, "the cycle goes on for the other symbols"
         assert ready.engine.state is LifecycleState.READY
         assert ready.engine.lifecycle.epoch == epoch, "no reconnection for one call's failure"
         assert "GBPUSD" in ready.engine.health().symbol_problems
     finally:
-        ready.gateway.tick = real_tick  # type: ignore[method-assign]
+        ready.gateway.ticks = real_ticks  # type: ignore[method-assign]
     assert await ready.engine.step() is not None
 
 

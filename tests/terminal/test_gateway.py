@@ -205,3 +205,13 @@ async def test_a_ready_made_terminal_can_be_handed_to_the_in_process_transport()
     assert terminal.positions_get() is None and terminal.last_error()[0] == mt5.RES_E_INTERNAL_FAIL_CONNECT
     with pytest.raises(ValueError):
         InProcessTransport(SPEC, terminal=terminal)
+
+
+async def test_ticks_of_many_symbols_come_in_one_round_trip_each_answered_on_its_own(gateway: Gateway) -> None:
+    await connected(gateway)
+    replies = await gateway.ticks(["EURUSD", "NOSUCH", "USDJPY"])
+    assert list(replies) == ["EURUSD", "NOSUCH", "USDJPY"]
+    assert type(replies["EURUSD"].value) is Tick and type(replies["USDJPY"].value) is Tick
+    assert replies["EURUSD"].value == await gateway.tick("EURUSD")
+    assert not replies["NOSUCH"].ok and replies["NOSUCH"].error[0] < 0, "an unknown symbol fails alone"
+    assert gateway.connected
