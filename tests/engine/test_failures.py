@@ -4,6 +4,7 @@ an engine whose terminal cannot start ends FAILED (retryable), never stuck in ST
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ async def test_one_symbols_failing_call_does_not_disconnect_the_engine(ready: Se
     epoch = ready.engine.lifecycle.epoch
     real_ticks = ready.gateway.ticks
 
-    async def failing_ticks(symbols: list[str]) -> dict[str, Reply]:
+    async def failing_ticks(symbols: Sequence[str]) -> dict[str, Reply]:
         replies = await real_ticks(symbols)
         failed = Reply(value=None, error=(-1, "Terminal: Call failed"), raised=None, duration_s=0.0)
         return {symbol: failed if symbol == "GBPUSD" else reply for symbol, reply in replies.items()}
