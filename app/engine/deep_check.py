@@ -33,7 +33,7 @@ from app.terminal import constants as mt5
 
 logger = logging.getLogger(__name__)
 
-DEEP_CHECK_BUDGET_S = 0.05
+DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
 #: the early-check ranges stop this far (in R) short of their edges, so a rounding difference never hides one
 _EDGE_R = 1e-6
@@ -75,7 +75,8 @@ class DefenseDeepCheck:
         #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
         self.budget_s = DEEP_CHECK_BUDGET_S
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
-        self._deferred: set[int] = set()  # tickets whose bar closed but whose check did not fit its cycle
+        #: tickets (and their symbols) whose bar closed but whose check did not fit its cycle
+        self._deferred: dict[int, str] = {}
         #: between bar closes, where no early check can be due (looked at again when that may have changed)
         self._quiet = QuietTrades()
         self._quiet_settings: object = None
@@ -95,6 +96,9 @@ class DefenseDeepCheck:
             self._quiet_settings = settings
         bar = int(now // M5_SECONDS)
         deferred_now = self._deferred
+        waiting: dict[str, list[int]] = {}
+        for ticket, symbol in deferred_now.items():
+            waiting.setdefault(symbol, []).append(ticket)
         queue: list[tuple[Trade, SymbolData, bool]] = []
         for symbol, group in sorted(groups.items()):
             data = self._market.get(symbol)
@@ -106,29 +110,29 @@ class DefenseDeepCheck:
                 candidates: Iterable[Trade] = group.trades.values()
             else:
                 due = self._quiet.due(symbol, group.trades, group.generation, data.bid, data.ask, now)
-                if deferred_now:
+                if symbol in waiting:
                     seen = {t.ticket for t in due}
-                    due += [group.trades[t] for t in deferred_now if t in group.trades and t not in seen]
+                    due += [group.trades[t] for t in waiting[symbol] if t in group.trades and t not in seen]
                 candidates = due
             for trade in candidates:
                 if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
                     continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
                 queue.append((trade, data, bar_closed or trade.ticket in deferred_now))
         queue.sort(key=lambda item: item[0].ticket not in deferred_now)  # deferred first, order kept otherwise
-        deferred: set[int] = set()
+        deferred: dict[int, str] = {}
         unchanged: list[Trade] = []
         checked = 0
         for trade, data, bar_closed in queue:
             if checked >= self.min_checks and time.perf_counter() - started > self.budget_s:
                 if bar_closed:
-                    deferred.add(trade.ticket)
+                    deferred[trade.ticket] = trade.symbol
                 continue
             before = self.checks
             try:
                 calls += await self._check(trade, data, now, bar_closed, unchanged)
             except TemporaryError:
                 # a trade already checked is not checked twice on the same bars: keeping them all due is safe
-                self._deferred = {t.ticket for t, _, closed in queue if closed} | deferred_now
+                self._deferred = {t.ticket: t.symbol for t, _, closed in queue if closed} | deferred_now
                 raise
             except Exception:
                 logger.exception("deep check of ticket %s failed", trade.ticket)

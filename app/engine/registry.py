@@ -21,7 +21,7 @@ from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
-from app.engine.recorder import Recorder, staged
+from app.engine.recorder import Recorder, clone, staged, take_over
 from app.engine.settings import ProtectionSettings
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
 
@@ -310,21 +310,21 @@ class TradeRegistry:
 
     async def archive_many(self, closes: list[tuple[Trade, CloseDetails]]) -> None:
         """Archive the trades whose positions ended in one cycle: one transaction for all of them."""
-        stages = [(staged(trade), details) for trade, details in closes]
+        # each closed row is made from a copy; the live trade takes it once committed (it then leaves memory)
+        rows = [clone(trade) for trade, _ in closes]
         events = [
             (
                 EventKind.TRADE_CLOSED,
                 self._mark_closed(
-                    stage.work, price=details.price, profit=details.profit, reason=details.reason, at=details.at
+                    row, price=details.price, profit=details.profit, reason=details.reason, at=details.at
                 ),
             )
-            for stage, details in stages
+            for row, (_, details) in zip(rows, closes, strict=True)
         ]
-        rows = [stage.merged() for stage, _ in stages]
         committed = await self._recorder.commit_many(rows, events, publish=False)
-        for (stage, _), row in zip(stages, rows, strict=True):
-            stage.committed(row)
-            self.forget(stage.live.ticket)
+        for row, (trade, _) in zip(rows, closes, strict=True):
+            take_over(trade, row)
+            self.forget(trade.ticket)
         self._recorder.publish_all(committed)
 
     def _mark_closed(
