@@ -39,6 +39,7 @@ class Safekeeping:
         async def _run(self, work: Callable[..., T], *args: Any) -> T: ...
         def _upsert(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
         def _insert_if_absent(self, values: tuple[Any, ...]) -> bool: ...
+        def _insert_event(self, values: dict[str, Any]) -> int: ...
 
     # --- ownership: committed with its event, then copied aside -----------------------------------------
 
@@ -56,7 +57,7 @@ class Safekeeping:
             inserted = self._insert_if_absent(values)
             if not inserted:
                 self._upsert([values])
-            seq = EventRow.insert(**event).execute()
+            seq = self._insert_event(event)
         self.side.append(SideKind.TRADE, {"values": list(values)})
         return inserted, _stored(seq, event)
 
@@ -69,7 +70,7 @@ class Safekeeping:
     def _save_with_event_on_thread(self, values: tuple[Any, ...], event: dict[str, Any]) -> StoredEvent:
         with self._db.atomic():
             self._upsert([values])
-            seq = EventRow.insert(**event).execute()
+            seq = self._insert_event(event)
         self.side.append(SideKind.TRADE, {"values": list(values)})
         return _stored(seq, event)
 
