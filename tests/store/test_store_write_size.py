@@ -86,3 +86,8 @@ async def test_a_backup_is_taken_only_when_the_file_changed_since_the_last(
         connection.close()
     forced = await repo.backup()  # asked for: taken even when nothing changed
     assert forced is not None and len(backups(db_path)) == 3
+
+
+async def test_the_wal_is_checkpointed_every_4000_pages(repo: Repository) -> None:
+    # rarer checkpoints write each often-changed page (trades, journal leaves) fewer times
+    assert await repo._run(lambda: repo._db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]) == 4000
