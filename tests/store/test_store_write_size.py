@@ -7,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from app.engine.events import EventBus
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade
+from app.engine.recorder import Recorder
+from app.engine.settings import EngineSettings
+from app.engine.watches import DatabaseWatch
 from app.store import Repository
 from app.store.backup import backups
 
@@ -91,3 +95,18 @@ async def test_a_backup_is_taken_only_when_the_file_changed_since_the_last(
 async def test_the_wal_is_checkpointed_every_4000_pages(repo: Repository) -> None:
     # rarer checkpoints write each often-changed page (trades, journal leaves) fewer times
     assert await repo._run(lambda: repo._db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]) == 4000
+
+
+async def test_the_periodic_backup_of_an_unchanged_file_is_skipped_and_not_counted(
+    repo: Repository, db_path: Path, make_trade: MakeTrade
+) -> None:
+    recorder = Recorder(repo, EventBus(), lambda: 0.0)
+    watch = DatabaseWatch(repo, recorder, EngineSettings)
+    await repo.save_trades([make_trade(1)])
+    assert await watch.backup(unless_unchanged=True)
+    taken = watch.last_backup
+    assert not await watch.backup(unless_unchanged=True)  # what the periodic watch asks: nothing written since
+    assert watch.last_backup == taken and backups(db_path) == [taken]
+    assert not recorder.problem  # skipping is no failure
+    await repo.save_trades([make_trade(1, score=0.4)])
+    assert await watch.backup(unless_unchanged=True) and watch.last_backup != taken
