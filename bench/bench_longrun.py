@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import logging
 import os
@@ -27,6 +28,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,9 @@ class Sample:
     db_bytes: int
     written: int
     trades: int
+    sqlite_bytes: int  # SQLite's own allocations (page caches, statements), -1 where it cannot be read
+    py_blocks: int  # Python objects' memory blocks (sys.getallocatedblocks)
+    gc_objects: int
 
 
 #: the database thread's jobs by what they write: decisions (and ownership) come with simulated time
@@ -122,6 +127,19 @@ def _proc_value(path: str, key: str) -> int:
     return 0
 
 
+def _sqlite_memory() -> Callable[[], int]:
+    """SQLite's ``sqlite3_memory_used`` of the library the sqlite3 module uses (Linux), else -1."""
+    try:
+        library = ctypes.CDLL("libsqlite3.so.0")
+        library.sqlite3_memory_used.restype = ctypes.c_int64
+    except (OSError, AttributeError):
+        return lambda: -1
+    return lambda: int(library.sqlite3_memory_used())
+
+
+SQLITE_MEMORY = _sqlite_memory()
+
+
 def _db_bytes(data_dir: Path) -> int:
     return sum(p.stat().st_size for p in data_dir.glob("dtms*.sqlite3*") if p.is_file())
 
@@ -167,6 +185,9 @@ async def _sample(services: Services, data_dir: Path, wall0: float, sim0: float)
         db_bytes=_db_bytes(data_dir),
         written=_proc_value("/proc/self/io", "write_bytes"),
         trades=len(services.engine.trades()),
+        sqlite_bytes=SQLITE_MEMORY(),
+        py_blocks=sys.getallocatedblocks(),
+        gc_objects=len(gc.get_objects()),
     )
 
 
@@ -263,6 +284,9 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
         ("descriptors", [float(s.fds) for s in samples]),
         ("database MB", [s.db_bytes / 1e6 for s in samples]),
         ("written MB", [(s.written - first.written) / 1e6 for s in samples]),
+        ("SQLite memory MB", [s.sqlite_bytes / 1e6 for s in samples]),
+        ("Python blocks k", [s.py_blocks / 1e3 for s in samples]),
+        ("gc objects k", [s.gc_objects / 1e3 for s in samples]),
     )
     for name, values in rows:
         ratio = values[-1] / values[0] if values[0] else float("nan")
