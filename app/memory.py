@@ -3,7 +3,11 @@
 The program's threads (database, executor, HTTP) each get a glibc malloc arena by default (up to eight per
 core), and freed blocks stay in those arenas as the process's resident memory grows by small steps over
 days. Limiting the arenas and trimming after the periodic housekeeping keeps the resident size level.
-Elsewhere than glibc (Windows, macOS, musl) both are no-ops.
+
+glibc also raises its mmap threshold each time a block it had mapped is freed (up to 32 MiB), after which
+large temporary blocks (a terminal reply, bars as arrays) come from the heap and leave it larger, holed, by
+about a megabyte at a time. The threshold is therefore fixed at its default: such blocks are mapped and given
+back when freed. Elsewhere than glibc (Windows, macOS, musl) all of this is a no-op.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import sys
 logger = logging.getLogger(__name__)
 
 _M_ARENA_MAX = -8
+_M_MMAP_THRESHOLD = -3
 ARENAS = 2
+#: blocks from this size on are mapped on their own and returned to the system when freed (glibc's default,
+#: fixed so that it no longer rises)
+MMAP_THRESHOLD = 128 * 1024
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -30,9 +38,12 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def limit_arenas(arenas: int = ARENAS) -> bool:
-    """At most ``arenas`` malloc arenas for the threads started from now on; True where it applied."""
+    """At most ``arenas`` malloc arenas for the threads started from now on, and large blocks mapped on their own
+    (``MMAP_THRESHOLD``, fixed); True where it applied."""
     libc = _libc()
-    return bool(libc is not None and libc.mallopt(_M_ARENA_MAX, arenas) == 1)
+    if libc is None:
+        return False
+    return libc.mallopt(_M_ARENA_MAX, arenas) == 1 and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
 
 
 def trim() -> bool:

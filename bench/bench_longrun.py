@@ -6,6 +6,13 @@ Prints RSS, open descriptors, database size (main file, its WAL and the archives
 (``/proc/self/io`` write_bytes) at the start and the end, their slopes per wall hour and per simulated hour
 (least squares over the samples after the warm-up), and the end-to-start ratios of the same run.
 
+Bytes written are also split by where they go (Linux): the database thread's jobs by kind, read from
+``/proc/thread-self/io`` around each job, and everything else (the log, other threads). Decisions come with
+simulated time (prices move at ``--sim-speed``), so their rate at 1x is per simulated hour; the figures'
+flush, the integrity checks and backups come with wall time, so their rate at 1x is per wall hour. The sum of
+both is the rate at 1x; with ``--fault-every 0`` no faults are injected (still, trades without a stop loss
+are stopped out and replaced: that churn is decisions too).
+
     .venv/bin/python bench/bench_longrun.py [--seconds 180] [--sim-speed 60] [--trades 100]
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import logging
 import os
@@ -20,9 +28,11 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,6 +54,75 @@ class Sample:
     db_bytes: int
     written: int
     trades: int
+    sqlite_bytes: int  # SQLite's own allocations (page caches, statements), -1 where it cannot be read
+    py_blocks: int  # Python objects' memory blocks (sys.getallocatedblocks)
+    gc_objects: int
+
+
+#: the database thread's jobs by what they write: decisions (and ownership) come with simulated time
+DECISION_JOBS = frozenset(
+    {
+        "_commit_records",
+        "_register_on_thread",
+        "_save_with_event_on_thread",
+        "_save_trades_with_events",
+        "_insert_with_events",
+        "_save_with_records",
+        "append_event",
+    }
+)
+WALL_JOBS = {"_rewrite": "figures flush", "_backup_on_thread": "backups", "_check_on_thread": "integrity checks"}
+#: a job that wrote more than this (but a backup) ran SQLite's automatic checkpoint: a commit of its own writes at
+#: most a hundred trade pages; the checkpoint copies the WAL's pages of every kind of write into the file
+CHECKPOINT_BYTES = 256 * 1024
+CHECKPOINTS = "checkpoints"
+
+
+class WriteMeter:
+    """Bytes the database thread writes, by job (``/proc/thread-self/io`` around each job it runs)."""
+
+    def __init__(self) -> None:
+        self.bytes: dict[str, int] = {}
+        self.jobs: dict[str, int] = {}
+
+    @staticmethod
+    def _written() -> int:
+        try:
+            return _proc_value("/proc/thread-self/io", "write_bytes")
+        except OSError:
+            return 0
+
+    def attach(self, repository: Any) -> None:
+        run = repository._run
+
+        async def measured(work: Any, *args: Any) -> Any:
+            # a job is named by its function, or by the method that handed over a lambda
+            name = getattr(work, "__qualname__", "?").split(".<locals>")[0].rsplit(".", 1)[-1]
+
+            def job(*inner: Any) -> Any:
+                before = self._written()
+                try:
+                    return work(*inner)
+                finally:
+                    written = self._written() - before
+                    key = CHECKPOINTS if written > CHECKPOINT_BYTES and name != "_backup_on_thread" else name
+                    self.bytes[key] = self.bytes.get(key, 0) + written
+                    self.jobs[key] = self.jobs.get(key, 0) + 1
+
+            return await run(job, *args)
+
+        repository._run = measured
+
+    def reset(self) -> None:
+        self.bytes.clear()
+        self.jobs.clear()
+
+    def decisions(self) -> tuple[int, int]:
+        """Bytes and jobs of decisions and ownership."""
+        return (
+            sum(v for k, v in self.bytes.items() if k in DECISION_JOBS),
+            sum(v for k, v in self.jobs.items() if k in DECISION_JOBS),
+        )
 
 
 def _proc_value(path: str, key: str) -> int:
@@ -52,6 +131,19 @@ def _proc_value(path: str, key: str) -> int:
         if name == key:
             return int(value.split()[0])
     return 0
+
+
+def _sqlite_memory() -> Callable[[], int]:
+    """SQLite's ``sqlite3_memory_used`` of the library the sqlite3 module uses (Linux), else -1."""
+    try:
+        library = ctypes.CDLL("libsqlite3.so.0")
+        library.sqlite3_memory_used.restype = ctypes.c_int64
+    except (OSError, AttributeError):
+        return lambda: -1
+    return lambda: int(library.sqlite3_memory_used())
+
+
+SQLITE_MEMORY = _sqlite_memory()
 
 
 def _db_bytes(data_dir: Path) -> int:
@@ -99,20 +191,35 @@ async def _sample(services: Services, data_dir: Path, wall0: float, sim0: float)
         db_bytes=_db_bytes(data_dir),
         written=_proc_value("/proc/self/io", "write_bytes"),
         trades=len(services.engine.trades()),
+        sqlite_bytes=SQLITE_MEMORY(),
+        py_blocks=sys.getallocatedblocks(),
+        gc_objects=len(gc.get_objects()),
     )
 
 
 async def run(
-    seconds: float, speed: float, trades: int, warmup: float, every: float, fault_every: float, persist: float | None
+    seconds: float,
+    speed: float,
+    trades: int,
+    warmup: float,
+    every: float,
+    fault_every: float,
+    persist: float | None,
+    backup_every: float | None = None,
 ) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
+        # the simulated account is the same in every run: a desk running beside must not refuse this one
+        os.environ.setdefault("DTMS_LOCK_DIR", str(data_dir / "locks"))
         logging.basicConfig(filename=data_dir / "dtms-desk.log", level=logging.INFO)
         settings = AppSettings()
         if persist is not None:
             storage = replace(settings.engine.storage, persist_interval_s=persist)
             settings = replace(settings, engine=replace(settings.engine, storage=storage))
+        if backup_every is not None:
+            database = replace(settings.engine.database, backup_interval_s=backup_every)
+            settings = replace(settings, engine=replace(settings.engine, database=database))
         options = RuntimeOptions(
             data_dir=data_dir,
             settings=settings,
@@ -121,6 +228,8 @@ async def run(
             sim_start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
         )
         services = await Services.open(options)
+        meter = WriteMeter()
+        meter.attach(services.repository)
         try:
             if not await services.engine.start():
                 raise SystemExit(f"engine did not start: {services.engine.lifecycle.reason}")
@@ -133,10 +242,13 @@ async def run(
             gc.collect()
             wall0, sim0 = time.monotonic(), float(await services.gateway.control("now"))
             samples = [await _sample(services, data_dir, wall0, sim0)]
+            meter.reset()
+            log = data_dir / "dtms-desk.log"
+            log0 = log.stat().st_size
             faults, opened, next_fault = 0, 0, fault_every
             while samples[-1].wall < seconds:
                 await asyncio.sleep(every)
-                if samples[-1].wall >= next_fault and services.engine.ready:
+                if fault_every > 0 and samples[-1].wall >= next_fault and services.engine.ready:
                     next_fault += fault_every
                     kind = FAULTS[faults % len(FAULTS)]
                     params: dict[str, float] = {"retcode": 10004, "count": 2} if kind == "retcode" else {}
@@ -150,12 +262,13 @@ async def run(
                 opened += await _keep_trades(services, trades, rng)
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
-            log = data_dir / "dtms-desk.log"
             flushes = getattr(services.engine._recorder, "flushes", "n/a")
             print(
                 f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
-                f"persist interval {services.engine.settings.storage.persist_interval_s:g} s"
+                f"persist interval {services.engine.settings.storage.persist_interval_s:g} s; backup interval "
+                f"{services.engine.settings.database.backup_interval_s:g} s"
             )
+            _report_writes(samples, meter, log.stat().st_size - log0, (data_dir / "dtms.sqlite3").stat().st_size)
         finally:
             await services.close()
 
@@ -177,6 +290,9 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
         ("descriptors", [float(s.fds) for s in samples]),
         ("database MB", [s.db_bytes / 1e6 for s in samples]),
         ("written MB", [(s.written - first.written) / 1e6 for s in samples]),
+        ("SQLite memory MB", [s.sqlite_bytes / 1e6 for s in samples]),
+        ("Python blocks k", [s.py_blocks / 1e3 for s in samples]),
+        ("gc objects k", [s.gc_objects / 1e3 for s in samples]),
     )
     for name, values in rows:
         ratio = values[-1] / values[0] if values[0] else float("nan")
@@ -198,6 +314,51 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
     )
 
 
+def _report_writes(samples: list[Sample], meter: WriteMeter, log_bytes: int, file_bytes: int) -> None:
+    first, last = samples[0], samples[-1]
+    wall_h, sim_h = last.wall / 3600.0, max(last.sim / 3600.0, 1e-9)
+    total = last.written - first.written
+    decided, decisions = meter.decisions()
+    by_wall = {label: meter.bytes.get(job, 0) for job, label in WALL_JOBS.items()}
+    checkpoints = meter.bytes.get(CHECKPOINTS, 0)
+    other_db = sum(
+        v for k, v in meter.bytes.items() if k not in DECISION_JOBS and k not in WALL_JOBS and k != CHECKPOINTS
+    )
+    elsewhere = total - sum(meter.bytes.values())
+    print("bytes written by kind (MB in the run; rate at 1x):")
+    print(
+        f"  decisions and ownership  {decided / 1e6:8.3f}  {decided / sim_h / 1e6:7.3f} MB/h (per simulated hour; "
+        f"{decisions} commits, {decided / decisions if decisions else 0:,.0f} B each)"
+    )
+    print(
+        f"  checkpoints              {checkpoints / 1e6:8.3f}  {checkpoints / sim_h / 1e6:7.3f} MB/h (per simulated "
+        f"hour: the WAL fills with decisions; {meter.jobs.get(CHECKPOINTS, 0)} commits that ran one)"
+    )
+    for label, value in by_wall.items():
+        jobs = meter.jobs.get(next(j for j, lab in WALL_JOBS.items() if lab == label), 0)
+        print(f"  {label:<24} {value / 1e6:8.3f}  {value / wall_h / 1e6:7.3f} MB/h (per wall hour; {jobs} runs)")
+    print(f"  other database jobs      {other_db / 1e6:8.3f}  {other_db / wall_h / 1e6:7.3f} MB/h (per wall hour)")
+    print(
+        f"  outside the database     {elsewhere / 1e6:8.3f}  {elsewhere / sim_h / 1e6:7.3f} MB/h (per simulated "
+        f"hour; the log grew {log_bytes / 1e6:.3f} MB)"
+    )
+    backups = meter.jobs.get("_backup_on_thread", 0)
+    copy = meter.bytes.get("_backup_on_thread", 0) / backups if backups else float(file_bytes)
+    interval = AppSettings().engine.database.backup_interval_s  # the desk's, whatever this run used
+    amortised = copy * 3600.0 / interval
+    steady = sum(by_wall.values()) - meter.bytes.get("_backup_on_thread", 0) + other_db
+    print(
+        f"  backups at 1x: {copy / 1e6:.2f} MB a copy ({'measured' if backups else 'the file size'}) every "
+        f"{interval / 3600:g} h (the default) = {amortised / 1e6:.3f} MB/h"
+    )
+    without = steady / wall_h + amortised + max(elsewhere, 0) / sim_h
+    decided += checkpoints
+    print(
+        f"rate at 1x: {(without + decided / sim_h) / 1e6:.3f} MB/h with this run's decisions and their checkpoints "
+        f"({decisions / sim_h:.0f} commits per simulated hour), {without / 1e6:.3f} MB/h without them"
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=180.0, help="measured wall seconds (after the warm-up)")
@@ -205,9 +366,21 @@ if __name__ == "__main__":
     parser.add_argument("--trades", type=int, default=100)
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--fault-every", type=float, default=20.0, help="wall seconds between injected faults")
+    parser.add_argument(
+        "--fault-every", type=float, default=20.0, help="wall seconds between injected faults (0: none)"
+    )
     parser.add_argument("--persist-interval", type=float, default=None, help="storage.persist_interval_s")
+    parser.add_argument("--backup-interval", type=float, default=None, help="database.backup_interval_s")
     args = parser.parse_args()
     asyncio.run(
-        run(args.seconds, args.sim_speed, args.trades, args.warmup, args.every, args.fault_every, args.persist_interval)
+        run(
+            args.seconds,
+            args.sim_speed,
+            args.trades,
+            args.warmup,
+            args.every,
+            args.fault_every,
+            args.persist_interval,
+            args.backup_interval,
+        )
     )

@@ -141,7 +141,8 @@ class DefenseDeepCheck:
             checked += self.checks - before
         self._deferred = deferred
         for trade in unchanged:
-            self._recorder.touch(trade)  # a score and check times, no decision: written with the next flush
+            # a score, check times and decayed warnings the next check recomputes: written with the trade's next write
+            self._recorder.touch(trade, figures=True)
         return calls + self._calls
 
     def forget(self, trade: Trade) -> None:

@@ -9,8 +9,10 @@ Two kinds of writes:
 
 Changes that are not decisions (the best price for trailing, a deep check's score and times) are only
 marked with ``touch``; ``flush`` writes every marked trade in one transaction, at most once per
-``interval`` wall seconds, so a hundred trades cost one small transaction every few seconds instead of one
+``interval`` wall seconds, so a hundred trades cost one small transaction every few minutes instead of one
 per trade and price. A commit writes the whole trade, so it also settles the trade's marked changes.
+Figures only the window shows (``touch(figures=True)``: a deep check's score and check times, recomputed by
+the next check after a restart) do not make a flush due: they go with the trade's next write, or at a stop.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class Recorder:
         self._interval = interval
         self._wall = wall
         self._dirty: dict[int, Trade] = {}
+        self._figures: dict[int, Trade] = {}  # changed only in what the window shows
         self._flushed_at: float | None = None
         self.flushes = 0  # transactions written by ``flush``
         #: why the database is not written any more ("" while it is sound)
@@ -210,7 +213,7 @@ class Recorder:
                 self._lenient(error)  # raises unless the database is gone (then the records go aside)
         if stored is None:
             self._aside_records(row, actions, transitions)
-        self._dirty.pop(trade.ticket, None)
+        self._settled(trade.ticket)
         if into is not None:
             into.committed(row)
         for listener in self.on_commit:
@@ -312,7 +315,7 @@ class Recorder:
             except DtmsError as error:
                 self._lenient(error)
         for trade in trades:
-            self._dirty.pop(trade.ticket, None)
+            self._settled(trade.ticket)
             for listener in self.on_commit:
                 listener(trade)
         if stored is None:
@@ -335,28 +338,40 @@ class Recorder:
     async def load(self, ticket: int) -> Trade | None:
         return await self._journal.load_trade(ticket)
 
-    def touch(self, trade: Trade) -> None:
-        """The trade changed in a way that is no decision: written by the next due ``flush``."""
-        self._dirty[trade.ticket] = trade
+    def touch(self, trade: Trade, *, figures: bool = False) -> None:
+        """The trade changed in a way that is no decision: written by the next due ``flush``. ``figures``: only
+        in what the window shows; written with the trade's next write or by a forced flush."""
+        if figures:
+            if trade.ticket not in self._dirty:
+                self._figures[trade.ticket] = trade
+        else:
+            self._dirty[trade.ticket] = trade
+            self._figures.pop(trade.ticket, None)
+
+    def _settled(self, ticket: int) -> None:
+        self._dirty.pop(ticket, None)
+        self._figures.pop(ticket, None)
 
     @property
     def pending(self) -> int:
         """Trades with changes not yet written."""
-        return len(self._dirty)
+        return len(self._dirty) + len(self._figures)
 
     async def flush(self, *, force: bool = False) -> int:
         """Write the marked trades in one transaction if ``interval`` has passed since the last write (or
-        ``force``); returns how many were written."""
-        if not self._dirty:
+        ``force``, which also writes the trades changed only in their figures); returns how many were written."""
+        if not self._dirty and not (force and self._figures):
             return 0
         now = self._wall()
         if not force and self._flushed_at is not None and now - self._flushed_at < self._interval():
             return 0
-        trades = list(self._dirty.values())
+        marked = self._dirty | self._figures if force else self._dirty
+        trades = list(marked.values())
         await self.save_many(trades)
         for trade in trades:
-            if self._dirty.get(trade.ticket) is trade:
-                del self._dirty[trade.ticket]
+            for waiting in (self._dirty, self._figures):
+                if waiting.get(trade.ticket) is trade:
+                    del waiting[trade.ticket]
         self._flushed_at = now
         self.flushes += 1
         return len(trades)

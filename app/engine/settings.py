@@ -44,9 +44,9 @@ class CycleSettings:
 class StorageSettings:
     """How much the database keeps and how often it is written between decisions."""
 
-    #: figures that are not decisions (best price, score, check times) are written at most this often (wall
-    #: seconds), all changed trades in one transaction; decisions are always committed before they are told
-    persist_interval_s: float = 30.0
+    #: figures that are not decisions (best price for trailing) are written at most this often (wall seconds),
+    #: all changed trades in one transaction, and at a stop; decisions are always committed before they are told
+    persist_interval_s: float = 300.0
     #: closed trades (with their journal) older than this move to the yearly archive file
     retention_days: float = 90.0
     #: wall seconds between two retention passes (the first runs once the engine is READY)
@@ -98,8 +98,9 @@ class AdoptionSettings:
 class DatabaseSettings:
     #: PRAGMA quick_check while running (damage in the WAL is found before a restart)
     check_interval_s: float = 300.0
-    #: a consistent online backup this often (and at every clean stop)
-    backup_interval_s: float = 600.0
+    #: a consistent online backup this often when anything was written since the last (and at every clean stop);
+    #: each copies the whole file, ownership changes since the last one are kept in the side journal meanwhile
+    backup_interval_s: float = 21600.0
     backups_kept: int = 3
 
 

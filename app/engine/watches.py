@@ -87,18 +87,24 @@ class DatabaseWatch:
             self._recorder.degrade(f"damaged: integrity check failed: {problem}")
         return problem
 
-    async def backup(self) -> bool:
-        """A backup now, unless the database is degraded; a refused copy degrades it."""
+    async def backup(self, *, unless_unchanged: bool = False) -> bool:
+        """A backup now, unless the database is degraded (or, with ``unless_unchanged``, nothing was written since
+        the last backup); a refused copy degrades it. True when a backup was taken."""
         backup = getattr(self._repository, "backup", None)
         if self._recorder.problem or backup is None:
             return False
+        keep = self._settings().database.backups_kept
         try:
-            self.last_backup = await backup(self._settings().database.backups_kept)
+            taken = await backup(keep, unless_unchanged=unless_unchanged)
         except Exception as error:  # noqa: BLE001 (any failure of the backup is reported as degraded)
             reason = getattr(error, "degrading", None) or f"damaged: the backup failed its check: {error}"
             logger.error("backup failed: %s", error)
             self._recorder.degrade(reason)
             return False
+        if taken is None:
+            logger.debug("no backup: nothing written since the last one")
+            return False
+        self.last_backup = taken
         logger.info("database backed up to %s", self.last_backup)
         return True
 
@@ -115,4 +121,4 @@ class DatabaseWatch:
                 await self.check()
             if now >= next_backup and not self._recorder.problem:
                 next_backup = now + database.backup_interval_s
-                await self.backup()
+                await self.backup(unless_unchanged=True)

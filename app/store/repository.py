@@ -42,6 +42,13 @@ _SNAPSHOT_SLICE = 200  # trades snapshotted per turn of the loop in save_trades
 _TRADE_CONVERTERS = tuple(column.db_value for column in mapping.TRADE_COLUMNS)
 _ROWS_PER_GIL_TURN = 200
 _INSERT_EVENT_SQL = "INSERT INTO events (kind, payload, at, wall_at) VALUES (?, ?, ?, ?)"
+# A stored trade whose indexed columns (active, closed_at) are unchanged is rewritten by an UPDATE of the other
+# columns: SQLite then leaves the two index b-trees alone, one page written per row instead of three (the upsert
+# sets every column, indexed ones included, so it rewrites an index page of each).
+_INDEXED = ("active", "closed_at")
+_TICKET = mapping.TRADE_FIELDS.index("ticket")
+_GUARD = tuple(mapping.TRADE_FIELDS.index(name) for name in _INDEXED)
+_UNINDEXED = tuple(i for i, name in enumerate(mapping.TRADE_FIELDS) if name not in (*_INDEXED, "ticket"))
 
 
 class Repository(Safekeeping):
@@ -62,16 +69,19 @@ class Repository(Safekeeping):
         recovered_from: Path | None,
         upsert_sql: str,
         restored_from: Path | None = None,
+        update_sql: str = "",
         side: SideJournal | None = None,
     ) -> None:
         self._path = path
         self._db = db
         self._upsert_sql = upsert_sql
+        self._update_sql = update_sql
         self._executor = executor
         self._closed = False
         self.recovered_from = recovered_from
         self.restored_from = restored_from
         self.side = side or SideJournal.beside(path)
+        self._backed_up_at_changes: int | None = None
         self.replayed = 0
         self.started_backup: Path | None = None
         self._archives: dict[Path, SqliteDatabase] = {}  # open on the database thread, one per year
@@ -85,7 +95,7 @@ class Repository(Safekeeping):
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtms-db")
         opening = executor.submit(_open_on_db_thread, path)
         try:
-            db, recovered_from, restored_from, upsert_sql = await asyncio.wrap_future(opening)
+            db, recovered_from, restored_from, upsert_sql, update_sql = await asyncio.wrap_future(opening)
         except BaseException as error:
             executor.submit(_close_if_opened, opening)  # cancelled while opening: close what the thread opens
             executor.shutdown(wait=False)
@@ -100,6 +110,7 @@ class Repository(Safekeeping):
             recovered_from=recovered_from,
             upsert_sql=upsert_sql,
             restored_from=restored_from,
+            update_sql=update_sql,
         )
         try:
             if repository.needs_replay(recovered_from is not None):
@@ -185,14 +196,33 @@ class Repository(Safekeeping):
         await self._run(self._upsert, [mapping.trade_values(trade)])
 
     async def save_trades(self, trades: Iterable[Trade]) -> None:
-        """Insert or replace many trades in one transaction (one prepared upsert, run for every row)."""
+        """Insert or replace many trades in one transaction (stored rows updated in place, see ``_rewrite``)."""
         rows: list[tuple[Any, ...]] = []
         for count, trade in enumerate(trades, start=1):
             rows.append(mapping.trade_values(trade))
             if count % _SNAPSHOT_SLICE == 0:
                 await asyncio.sleep(0)
         if rows:
-            await self._run(self._upsert, rows)
+            await self._run(self._rewrite, rows)
+
+    def _rewrite(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Like ``_upsert``, with fewer pages written: rows stored with the same ``active`` and ``closed_at`` are
+        updated without those columns (their index pages stay as they are); should any row be new or have changed
+        an indexed column, the whole batch is upserted in the same transaction instead."""
+        if not self._update_sql:
+            self._upsert(rows)
+            return
+        with self._db.atomic():
+            cursor = self._db.cursor()
+            updated = 0
+            for start in range(0, len(rows), _ROWS_PER_GIL_TURN):
+                if start:
+                    time.sleep(0)
+                chunk = [_update_params(row) for row in rows[start : start + _ROWS_PER_GIL_TURN]]
+                cursor.executemany(self._update_sql, chunk)
+                updated += cursor.rowcount
+            if updated != len(rows):
+                self._upsert(rows)
 
     def _upsert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         # One statement built by peewee, run for every row by sqlite3's executemany: peewee's multi-row
@@ -311,7 +341,7 @@ class Repository(Safekeeping):
         transitions: list[tuple[Transition, dict[str, Any]]],
     ) -> tuple[list[ActionRecord], list[Transition]]:
         with self._db.atomic():
-            self._upsert([trade_values])
+            self._rewrite([trade_values])
             stored_actions = [self._append_action(record, values) for record, values in actions]
             stored_transitions = [self._append_transition(item, values) for item, values in transitions]
         return stored_actions, stored_transitions
@@ -494,8 +524,24 @@ def _insert_ignore_sql() -> str:
     return str(sql)
 
 
-def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, Path | None, str]:
-    """Open, check and migrate the file, bind the models to it on this thread, build the trade upsert."""
+def _update_params(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parameters of the trade update: the unindexed columns, then the ticket and the indexed columns."""
+    params = [_TRADE_CONVERTERS[i](row[i]) for i in _UNINDEXED]
+    params.append(row[_TICKET])
+    params.extend(_TRADE_CONVERTERS[i](row[i]) for i in _GUARD)
+    return tuple(params)
+
+
+def _build_update_sql() -> str:
+    columns = mapping.TRADE_COLUMNS
+    assignments = ", ".join(f'"{columns[i].column_name}" = ?' for i in _UNINDEXED)
+    guard = " AND ".join(f'"{columns[i].column_name}" IS ?' for i in _GUARD)
+    return f'UPDATE "trades" SET {assignments} WHERE "ticket" = ? AND {guard}'
+
+
+def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, Path | None, str, str]:
+    """Open, check and migrate the file, bind the models to it on this thread, build the trade upsert and
+    update."""
     db, recovered_from, restored_from = open_database(path)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)  # per thread (ThreadSafeDatabaseMetadata)
     placeholder = tuple(column.default for column in mapping.TRADE_COLUMNS)
@@ -505,9 +551,9 @@ def _open_on_db_thread(path: Path) -> tuple[SqliteDatabase, Path | None, Path | 
         .on_conflict(conflict_target=[TradeRow.ticket], preserve=updates)
         .sql()
     )
-    return db, recovered_from, restored_from, upsert_sql
+    return db, recovered_from, restored_from, upsert_sql, _build_update_sql()
 
 
-def _close_if_opened(opening: Future[tuple[SqliteDatabase, Path | None, Path | None, str]]) -> None:
+def _close_if_opened(opening: Future[tuple[SqliteDatabase, Path | None, Path | None, str, str]]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result()[0].close()

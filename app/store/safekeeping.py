@@ -33,6 +33,7 @@ class Safekeeping:
     _db: SqliteDatabase
     _path: Path
     side: SideJournal
+    _backed_up_at_changes: int | None  # the connection's total_changes at the last backup
 
     if TYPE_CHECKING:  # provided by Repository
 
@@ -108,14 +109,22 @@ class Safekeeping:
         finally:
             connection.close()
 
-    async def backup(self, keep: int = 3) -> Path:
+    async def backup(self, keep: int = 3, *, unless_unchanged: bool = False) -> Path | None:
         """A consistent, checked copy in ``backups/``; the side journal is emptied once it is kept.
-        Raises ``StoreError`` (wrapping ``BackupRefused``) when the copy fails its check."""
-        return await self._run(self._backup_on_thread, keep)
+        Raises ``StoreError`` (wrapping ``BackupRefused``) when the copy fails its check.
 
-    def _backup_on_thread(self, keep: int) -> Path:
-        target = take_backup(self._db.connection(), self._path, keep=keep)
+        ``unless_unchanged``: None instead of a copy when nothing was written since this program's last backup
+        (a backup copies the whole file: a desk left running over a quiet weekend copies it once)."""
+        return await self._run(self._backup_on_thread, keep, unless_unchanged)
+
+    def _backup_on_thread(self, keep: int, unless_unchanged: bool = False) -> Path | None:
+        connection = self._db.connection()
+        changes = connection.total_changes  # rows written by this connection since it opened
+        if unless_unchanged and changes == self._backed_up_at_changes and not self.side:
+            return None
+        target = take_backup(connection, self._path, keep=keep)
         self.side.clear()
+        self._backed_up_at_changes = changes
         return target
 
     # --- replay at start ------------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from app.engine.events import EventBus, EventKind
 from app.engine.model import ActionRecord, Direction, StoredEvent, Trade, Transition
 from app.engine.recorder import Recorder
+from app.store import Repository
 
 
 class RecordingJournal:
@@ -83,3 +86,54 @@ async def test_a_commit_writes_the_trade_at_once_and_settles_its_marked_figures(
     assert journal.committed == [1] and told == [(EventKind.ACTION, [1])]  # committed before it was told
     assert recorder.pending == 1  # only the other trade still waits
     assert await recorder.flush(force=True) == 1 and journal.batches[-1] == [2]
+
+
+async def test_figures_only_the_window_shows_wait_for_the_trades_next_write() -> None:
+    journal, wall = RecordingJournal(), [0.0]
+    recorder = Recorder(journal, EventBus(), lambda: 0.0, interval=lambda: 60.0, wall=lambda: wall[0])
+    scored, improved = _trade(1), _trade(2)
+    recorder.touch(scored, figures=True)  # a deep check's score and times
+    assert await recorder.flush() == 0 and journal.batches == []  # no flush due for them alone
+    recorder.touch(improved)  # a better price: due
+    assert await recorder.flush() == 1 and journal.batches == [[2]]
+    wall[0] = 120.0
+    assert await recorder.flush() == 0 and recorder.pending == 1  # the score still waits, written by nothing yet
+    recorder.touch(scored)  # its best price improves too: the whole row goes with the next flush
+    assert await recorder.flush() == 1 and journal.batches[-1] == [1] and recorder.pending == 0
+    recorder.touch(scored, figures=True)
+    recorder.touch(improved, figures=True)
+    await recorder.commit(improved)  # a commit writes the whole row: its figures are settled
+    assert recorder.pending == 1
+    assert await recorder.flush(force=True) == 1 and journal.batches[-1] == [1]  # a stop writes the rest
+
+
+async def test_a_best_price_survives_a_crash_once_its_interval_passed(tmp_path: Path) -> None:
+    """Between decisions a crash loses at most ``interval`` wall seconds of best-price improvements: what a
+    restart would read is what another connection sees committed in the file."""
+    path, wall = tmp_path / "dtms.sqlite3", [0.0]
+
+    def stored_best() -> float:
+        connection = sqlite3.connect(path)
+        try:
+            return float(connection.execute("SELECT best_price FROM trades WHERE ticket = 7").fetchone()[0])
+        finally:
+            connection.close()
+
+    trade = _trade(7)
+    repository = await Repository.open(path)
+    try:
+        await repository.save_trades([trade])
+        recorder = Recorder(repository, EventBus(), lambda: 0.0, interval=lambda: 300.0, wall=lambda: wall[0])
+        trade.best_price = 1.15
+        recorder.touch(trade)
+        assert await recorder.flush() == 1  # the first flush writes at once
+        wall[0] = 299.0
+        trade.best_price = 1.16
+        recorder.touch(trade)
+        assert await recorder.flush() == 0
+        assert stored_best() == 1.15  # a crash now: the value of the last flush, less than 300 s old
+        wall[0] = 300.0
+        assert await recorder.flush() == 1  # due once the interval passed
+        assert stored_best() == 1.16
+    finally:
+        await repository.close()
