@@ -10,6 +10,7 @@ feed's last answer (a reply was lost, the worker restarted), the answer is full:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -24,6 +25,7 @@ Cursor = tuple[int, int]
 
 _PRICE, _SWAP, _PROFIT = (TradePosition._fields.index(name) for name in ("price_current", "swap", "profit"))
 _MOVING = itemgetter(_PRICE, _SWAP, _PROFIT)
+_TICKET = itemgetter(0)
 
 
 class PositionChanges(NamedTuple):
@@ -54,21 +56,30 @@ class PositionFeed:
     def __init__(self) -> None:
         self.id = int.from_bytes(os.urandom(6), "big")  # a restarted worker never continues an old cursor
         self._seq = 0
-        self._last: dict[int, int] = {}
+        self._tickets = np.empty(0, dtype=np.int64)
+        # a hash of each position's unchanging part is kept, not the part itself (10,000 positions: 80 kB
+        # instead of megabytes); two different parts hashing alike is a 1 in 2**64 chance
+        self._hashes = np.empty(0, dtype=np.int64)
 
     def changes(self, positions: tuple[Any, ...], since: Cursor | None) -> PositionChanges:
         """``positions``: what the terminal's ``positions_get()`` answered (its structs, or TradePosition)."""
         full = since != (self.id, self._seq)
-        last = {} if full else self._last
-        # a hash of each position's unchanging part is kept, not the part itself (10,000 positions: a few
-        # hundred kB instead of megabytes); two different parts hashing alike is a 1 in 2**64 chance
-        statics = list(map(hash, map(_static, positions)))
-        # the terminal's own structs are read by index as they are; only the changed ones are converted
-        changed = to_plain(tuple(p for p, s in zip(positions, statics, strict=True) if last.get(p[0]) != s))
-        self._last = dict(zip((p[0] for p in positions), statics, strict=True))
-        self._seq += 1
         count = len(positions)
-        tickets = np.fromiter((p[0] for p in positions), dtype=np.int64, count=count)
+        tickets = np.fromiter(map(_TICKET, positions), dtype=np.int64, count=count)
+        hashes = np.fromiter(map(hash, map(_static, positions)), dtype=np.int64, count=count)
+        if full:
+            rows: Iterable[int] = range(count)
+        elif np.array_equal(tickets, self._tickets):  # the usual cycle: the same positions, in the same order
+            rows = np.flatnonzero(hashes != self._hashes).tolist()
+        else:
+            last = dict(zip(self._tickets.tolist(), self._hashes.tolist(), strict=True))
+            rows = [
+                i for i, (t, h) in enumerate(zip(tickets.tolist(), hashes.tolist(), strict=True)) if last.get(t) != h
+            ]
+        # the terminal's own structs are read by index as they are; only the changed ones are converted
+        changed = to_plain(tuple(positions[i] for i in rows))
+        self._tickets, self._hashes = tickets, hashes
+        self._seq += 1
         moving = np.fromiter(chain.from_iterable(map(_MOVING, positions)), dtype=np.float64, count=3 * count)
         moving = moving.reshape(count, 3)
         return PositionChanges(
