@@ -34,6 +34,22 @@ class _Table:
         self.price, self.profit, self.profit_r = nothing, nothing.copy(), nothing.copy()
 
 
+def _cut(old: _Table, group: SymbolGroup) -> _Table | None:
+    """``old`` without the trades that left the group, or None if any trade joined (a mass close is a cut)."""
+    tickets = np.fromiter(group.trades, dtype=np.int64, count=len(group.trades))
+    keep = np.isin(old.tickets, tickets)
+    if int(keep.sum()) != len(tickets) or not np.array_equal(old.tickets[keep], tickets):
+        return None
+    table = _Table.__new__(_Table)
+    table.generation = group.generation
+    table.tickets = tickets
+    table.entry, table.sign, table.r = old.entry[keep], old.sign[keep], old.r[keep]
+    table.book_version = -1
+    table.rows = np.empty(0, dtype=np.int64)
+    table.price, table.profit, table.profit_r = old.price[keep], old.profit[keep], old.profit_r[keep]
+    return table
+
+
 class LivePrices:
     def __init__(self, full_every_s: float = FULL_EVERY_S) -> None:
         self._tables: dict[str, _Table] = {}
@@ -57,7 +73,8 @@ class LivePrices:
                 continue
             table = self._tables.get(symbol)
             if table is None or table.generation != group.generation:
-                table = self._tables[symbol] = _Table(group)
+                cut = _cut(table, group) if table is not None else None
+                table = self._tables[symbol] = cut if cut is not None else _Table(group)
             if table.book_version != book.version:
                 table.rows = book.rows(table.tickets.tolist())
                 table.book_version = book.version

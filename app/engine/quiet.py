@@ -35,11 +35,25 @@ FOR_GOOD = Quiet()
 class _Symbol:
     """One symbol's trades, in columns."""
 
+    entry: np.ndarray
+    sign: np.ndarray
+    per_r: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    wake: np.ndarray
+    profit_r: np.ndarray
+
     def __init__(self, trades: Mapping[int, Trade], old: _Symbol | None) -> None:
         self.trades = list(trades.values())
-        count = len(self.trades)
-        self.tickets = [t.ticket for t in self.trades]
+        self.tickets = list(trades)
         self.position = {ticket: row for row, ticket in enumerate(self.tickets)}
+        kept = _kept_rows(self.trades, old) if old is not None else None
+        if old is not None and kept is not None:  # trades only left (a mass close): the columns are cut
+            self.entry, self.sign, self.per_r = old.entry[kept], old.sign[kept], old.per_r[kept]
+            self.low, self.high, self.wake = old.low[kept], old.high[kept], old.wake[kept]
+            self.profit_r = old.profit_r[kept]
+            return
+        count = len(self.trades)
         self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
         self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
         self.per_r = np.array([1.0 / t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
@@ -52,6 +66,16 @@ class _Symbol:
                 was = old.position.get(ticket)
                 if was is not None and old.trades[was] is self.trades[row]:
                     self.low[row], self.high[row], self.wake[row] = old.low[was], old.high[was], old.wake[was]
+
+
+def _kept_rows(trades: list[Trade], old: _Symbol) -> np.ndarray | None:
+    """The old rows of ``trades`` when each of them was there already (the same trade, in the same order)."""
+    position = old.position
+    rows = [position.get(t.ticket, -1) for t in trades]
+    if -1 in rows or any(old.trades[row] is not trade for row, trade in zip(rows, trades, strict=True)):
+        return None
+    kept = np.array(rows, dtype=np.int64)
+    return kept if bool(np.all(np.diff(kept) > 0)) else None
 
 
 class QuietTrades:

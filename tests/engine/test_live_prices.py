@@ -54,3 +54,27 @@ async def test_every_row_again_once_the_full_interval_passed(ready: Services) ->
     await ready.engine.step()
     await ready.engine.step()
     assert set(rows(recorded)) == set(tickets)
+
+
+async def test_after_a_trade_closes_the_others_rows_stay_right(ready: Services) -> None:
+    ready.engine.cycle._live = LivePrices(full_every_s=3600.0)
+    recorded = Recorded()
+    ready.engine.subscribe(recorded)
+    bid, ask = await quote(ready, "USDJPY")
+    await set_price(ready, "USDJPY", bid, ask)
+    tickets = [await open_position(ready, "USDJPY", side, 0.1) for side in ("BUY", "SELL", "BUY")]
+    for ticket in tickets:
+        await ready.engine.register(Registration(ticket=ticket))
+    await ready.engine.step()
+    await ready.gateway.control("close_position", ticket=tickets[1])
+    await ready.engine.step()
+    assert tickets[1] not in ready.engine.registry.keys(), "archived"
+    assert rows(recorded) == {}, "the prices held: nothing changed for the others"
+    await set_price(ready, "USDJPY", round(bid + 0.05, 3), round(ask + 0.05, 3))
+    await ready.engine.step()
+    moved = rows(recorded)
+    assert set(moved) == {tickets[0], tickets[2]}
+    for ticket in moved:
+        (position,) = await ready.gateway.positions(ticket=ticket)
+        assert moved[ticket]["profit"] == pytest.approx(position.profit)
+        assert moved[ticket]["price"] == pytest.approx(position.price_current)

@@ -171,3 +171,7 @@ def test_only_trades_outside_their_range_or_changed_are_due() -> None:
     )
     due = quiet.due("EURUSD", group, 2, ENTRY, ENTRY + SPREAD, now=4.0)
     assert [t.ticket for t in due] == [2, 4], "a new trade is due; the others keep their ranges"
+    del group[1]  # a trade left (closed): the others keep their ranges
+    assert [t.ticket for t in quiet.due("EURUSD", group, 3, ENTRY, ENTRY + SPREAD, now=5.0)] == [2, 4]
+    quiet.quiet(group[2], None)
+    assert quiet.profit_r("EURUSD") is not None and quiet.profit_r("EURUSD")[0] == [2, 3, 4]
