@@ -221,18 +221,23 @@ async def engine_part(count: int) -> None:
         await prod.close()
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (MB)."""
-    total = 0
+def rss_parts_mb(pid: int) -> list[float]:
+    """Resident memory of a process, then of each of its children (MB)."""
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
+    parts = []
     for one in pids:
         for line in Path(f"/proc/{one}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+                parts.append(int(line.split()[1]) / 1024)
+    return parts
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (MB)."""
+    return sum(rss_parts_mb(pid))
 
 
 async def open_many(host: str, port: int, count: int) -> None:
@@ -277,7 +282,8 @@ async def program_part(count: int, samples: int, bytecode: bool) -> None:
         await ready_within(host, port)
         first_ready = time.perf_counter() - started
         await asyncio.sleep(2.0)
-        idle = rss_mb(process.pid)
+        idle_parts = rss_parts_mb(process.pid)
+        idle = sum(idle_parts)
         began = time.perf_counter()
         await open_many(host, port, count)
         print(f"{count} trades opened and registered over HTTP in {time.perf_counter() - began:.0f} s")
@@ -291,7 +297,8 @@ async def program_part(count: int, samples: int, bytecode: bool) -> None:
         full_ms = (time.perf_counter() - t0) * 1000
         full = json.loads(raw)
         await connection.close()
-        loaded = rss_mb(process.pid)
+        loaded_parts = rss_parts_mb(process.pid)
+        loaded = sum(loaded_parts)
         ping_p99 = max(ping.p99_ms, ping2.p99_ms)
         print(
             f"GET /dtms/trades?limit=100: p50 {page.p50_ms:.2f} ms, p99 {page.p99_ms:.2f} ms over {page.requests}; "
@@ -301,7 +308,9 @@ async def program_part(count: int, samples: int, bytecode: bool) -> None:
         print(f"GET /dtms/trades (all {full.get('count')}): {full_ms:.0f} ms, {len(raw) / 1e6:.1f} MB, status {status}")
         print(
             f"RSS parent + worker: idle {idle:.0f} MB, {count} trades {loaded:.0f} MB; ratio {loaded / idle:.2f}x "
-            f"(goal <= 1.3x)"
+            f"(goal <= 1.3x); the program alone {idle_parts[0]:.0f} -> {loaded_parts[0]:.0f} MB "
+            f"({loaded_parts[0] / idle_parts[0]:.2f}x), its terminal worker (the simulated broker's book included) "
+            f"{sum(idle_parts[1:]):.0f} -> {sum(loaded_parts[1:]):.0f} MB"
         )
         stop(process)
 
