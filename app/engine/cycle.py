@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -45,7 +45,8 @@ from app.engine.settings import EngineSettings
 from app.engine.symbol_health import SymbolHealth
 from app.engine.terminal_watch import TerminalWatch
 from app.errors import RejectedError, TemporaryError, TerminalTimeout, TerminalUnavailable
-from app.terminal.replies import require
+from app.terminal.position_feed import Cursor, PositionChanges
+from app.terminal.replies import Reply, require
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ _SL_MOVES = frozenset({ActionKind.BREAKEVEN.value, ActionKind.TRAIL.value})
 
 class CycleGateway(Protocol):
     async def positions(self, **filters: Any) -> tuple[Any, ...]: ...
-    async def tick(self, symbol: str) -> Any: ...
+    async def position_changes(self, since: Cursor | None) -> PositionChanges: ...
+    async def ticks(self, symbols: Sequence[str]) -> dict[str, Reply]: ...
     async def account_info(self) -> Any: ...
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
 
@@ -183,11 +185,7 @@ class FastCycle:
         self._quiet.forget(trade.ticket, trade.symbol)
 
     async def _read_positions(self) -> None:
-        changes = getattr(self._gateway, "position_changes", None)
-        if changes is None:
-            self.positions.replace(await self._call(self._gateway.positions()))
-        else:
-            self.positions.apply(await self._call(changes(self.positions.cursor)))
+        self.positions.apply(await self._call(self._gateway.position_changes(self.positions.cursor)))
         self._unseen |= self.positions.changed
 
     async def _call(self, awaitable: Any) -> Any:
@@ -438,17 +436,9 @@ class FastCycle:
         of them (still one terminal call per symbol)."""
         self._calls += len(symbols)
         ticks: dict[str, Any] = {}
-        batch = getattr(self._gateway, "ticks", None)
-        if batch is not None:
-            for symbol, reply in (await batch(symbols)).items():
-                try:
-                    ticks[symbol] = require("symbol_info_tick", reply)
-                except (TemporaryError, RejectedError) as error:
-                    ticks[symbol] = error
-            return ticks
-        for symbol in symbols:
+        for symbol, reply in (await self._gateway.ticks(symbols)).items():
             try:
-                ticks[symbol] = await self._gateway.tick(symbol)
+                ticks[symbol] = require("symbol_info_tick", reply)
             except (TemporaryError, RejectedError) as error:
                 ticks[symbol] = error
         return ticks
@@ -510,7 +500,7 @@ class FastCycle:
                 if trade.breakeven_triggered:
                     self._quiet.forget(trade.ticket, symbol)
         sent = 0
-        for trade in self._quiet.due(symbol, group.trades, group.generation, data.bid, data.ask, now):
+        for trade in self._quiet.due(symbol, group, data.bid, data.ask, now):
             if trade.managed_by != DTMS or trade.dtms_paused or not trade.active:
                 self._quiet.quiet(trade, FOR_GOOD)  # a decision (claim, resume) makes it due again
                 continue

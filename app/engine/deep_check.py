@@ -109,7 +109,7 @@ class DefenseDeepCheck:
             if bar_closed:
                 candidates: Iterable[Trade] = group.trades.values()
             else:
-                due = self._quiet.due(symbol, group.trades, group.generation, data.bid, data.ask, now)
+                due = self._quiet.due(symbol, group, data.bid, data.ask, now)
                 if symbol in waiting:
                     seen = {t.ticket for t in due}
                     due += [group.trades[t] for t in waiting[symbol] if t in group.trades and t not in seen]

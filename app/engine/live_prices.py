@@ -13,41 +13,32 @@ from typing import Any
 import numpy as np
 
 from app.engine.market_data import MarketData
-from app.engine.model import Direction
 from app.engine.position_book import PositionBook
 from app.engine.registry import SymbolGroup
+from app.engine.trade_columns import TradeColumns
 
 FULL_EVERY_S = 30.0
 
 
 class _Table:
-    def __init__(self, group: SymbolGroup) -> None:
-        trades = list(group.trades.values())
-        self.generation = group.generation
-        self.tickets = np.array([t.ticket for t in trades], dtype=np.int64)
-        self.entry = np.array([t.entry for t in trades], dtype=np.float64)
-        self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in trades], dtype=np.float64)
-        self.r = np.array([t.r if t.r > 0 else 0.0 for t in trades], dtype=np.float64)
+    """What was published last for one symbol's trades, row for row with its trade columns."""
+
+    price: np.ndarray
+    profit: np.ndarray
+    profit_r: np.ndarray
+
+    def __init__(self, columns: TradeColumns, old: _Table | None) -> None:
+        self.columns = columns
         self.book_version = -1
         self.rows = np.empty(0, dtype=np.int64)
-        nothing = np.full(len(trades), np.nan)
+        if old is not None:
+            keep = np.isin(old.columns.ticket_array, columns.ticket_array)
+            if np.array_equal(old.columns.ticket_array[keep], columns.ticket_array):
+                # trades only left (a mass close): what the others showed stays known
+                self.price, self.profit, self.profit_r = old.price[keep], old.profit[keep], old.profit_r[keep]
+                return
+        nothing = np.full(len(columns), np.nan)
         self.price, self.profit, self.profit_r = nothing, nothing.copy(), nothing.copy()
-
-
-def _cut(old: _Table, group: SymbolGroup) -> _Table | None:
-    """``old`` without the trades that left the group, or None if any trade joined (a mass close is a cut)."""
-    tickets = np.fromiter(group.trades, dtype=np.int64, count=len(group.trades))
-    keep = np.isin(old.tickets, tickets)
-    if int(keep.sum()) != len(tickets) or not np.array_equal(old.tickets[keep], tickets):
-        return None
-    table = _Table.__new__(_Table)
-    table.generation = group.generation
-    table.tickets = tickets
-    table.entry, table.sign, table.r = old.entry[keep], old.sign[keep], old.r[keep]
-    table.book_version = -1
-    table.rows = np.empty(0, dtype=np.int64)
-    table.price, table.profit, table.profit_r = old.price[keep], old.profit[keep], old.profit_r[keep]
-    return table
 
 
 class LivePrices:
@@ -71,21 +62,18 @@ class LivePrices:
             data = market.get(symbol)
             if data is None:
                 continue
+            columns = group.columns()
             table = self._tables.get(symbol)
-            if table is None or table.generation != group.generation:
-                cut = _cut(table, group) if table is not None else None
-                table = self._tables[symbol] = cut if cut is not None else _Table(group)
+            if table is None or table.columns is not columns:
+                table = self._tables[symbol] = _Table(columns, table)
             if table.book_version != book.version:
-                table.rows = book.rows(table.tickets.tolist())
+                table.rows = book.rows(columns.tickets)
                 table.book_version = book.version
             there = table.rows >= 0
             rows = np.where(there, table.rows, 0)
             price = np.where(there, book.price_current[rows], np.nan)
             profit = np.where(there, book.profit[rows], np.nan)
-            closing = np.where(table.sign > 0, data.bid, data.ask)
-            profit_r = np.divide(
-                table.sign * (closing - table.entry), table.r, out=np.zeros(len(table.r)), where=table.r > 0
-            )
+            profit_r = columns.profit_r(data.bid, data.ask)
             if full:
                 changed = there
             else:
@@ -97,7 +85,7 @@ class LivePrices:
             out.extend(
                 {"ticket": ticket, "price": p, "profit": money, "profit_r": r}
                 for ticket, p, money, r in zip(
-                    table.tickets[picked].tolist(),
+                    columns.ticket_array[picked].tolist(),
                     price[picked].tolist(),
                     profit[picked].tolist(),
                     profit_r[picked].tolist(),

@@ -101,19 +101,3 @@ class PositionBook(Mapping[int, Any]):
         self.changed = {int(p.ticket) for p in changes.changed}
         self.full = changes.full
         self.cursor = changes.cursor
-
-    def replace(self, positions: Iterable[Any]) -> None:
-        """The whole book from a plain ``positions_get`` answer (a gateway that gives no changes)."""
-        positions = tuple(positions)
-        before = self._index
-        self._whole = {int(p.ticket): p for p in positions}
-        self._index = {ticket: row for row, ticket in enumerate(self._whole)}
-        self._tickets = np.fromiter(self._whole, dtype=np.int64, count=len(self._whole))
-        self._price = np.array([float(p.price_current) for p in positions], dtype=np.float64)
-        self._swap = np.array([float(p.swap) for p in positions], dtype=np.float64)
-        self._profit = np.array([float(p.profit) for p in positions], dtype=np.float64)
-        self.removed = before.keys() - self._index.keys()
-        self.changed = set(self._whole)
-        self.full = True
-        self.cursor = None
-        self.version += 1

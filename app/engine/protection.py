@@ -9,7 +9,7 @@ level, and nothing at all inside the freeze level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, Direction, Trade
@@ -54,16 +54,21 @@ def is_better_sl(direction: Direction, new: float, current: float) -> bool:
     return new > current if direction is Direction.BUY else new < current
 
 
-def update_best_price(trade: Trade, bid: float, ask: float) -> bool:
-    """Track the best closing price since breakeven (for trailing); returns True if it changed."""
+def beats_best_price(trade: Trade, bid: float, ask: float) -> bool:
+    """True if the closing price is better than the best since breakeven (or there is none yet)."""
     if not trade.breakeven_triggered:
         return False
     price = trade.closing_price(bid, ask)
     best = trade.best_price
-    if best is None or (price > best if trade.direction is Direction.BUY else price < best):
-        trade.best_price = price
-        return True
-    return False
+    return best is None or (price > best if trade.direction is Direction.BUY else price < best)
+
+
+def update_best_price(trade: Trade, bid: float, ask: float) -> bool:
+    """Track the best closing price since breakeven (for trailing); returns True if it changed."""
+    if not beats_best_price(trade, bid, ask):
+        return False
+    trade.best_price = trade.closing_price(bid, ask)
+    return True
 
 
 def plan_protection(
@@ -146,7 +151,7 @@ def protection_quiet(
         return FOR_GOOD
     if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
         return None  # the freeze level moves with the price
-    if update_best_price(replace(trade), bid, ask) or plan_protection(
+    if beats_best_price(trade, bid, ask) or plan_protection(
         trade, bid=bid, ask=ask, rules=rules, atr=atr, now=now, settings=settings
     ):
         return None  # due now (or held back by a cool-down after a failure)

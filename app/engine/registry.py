@@ -23,6 +23,7 @@ from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
 from app.engine.recorder import Recorder, clone, staged, take_over
 from app.engine.settings import ProtectionSettings
+from app.engine.trade_columns import TradeColumns
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,13 @@ class SymbolGroup:
 
     trades: dict[int, Trade]
     generation: int = 0
+    _columns: tuple[int, TradeColumns] | None = None
+
+    def columns(self) -> TradeColumns:
+        """The trades as columns, built again only after a trade joined or left."""
+        if self._columns is None or self._columns[0] != self.generation:
+            self._columns = (self.generation, TradeColumns(self.trades))
+        return self._columns[1]
 
 
 _generations = itertools.count(1)

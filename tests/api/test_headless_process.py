@@ -22,22 +22,27 @@ LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")]
 
 
+def headless_command(data_dir: Path) -> list[str]:
+    """The headless program on the simulator, its data and settings in ``data_dir``, on a free port."""
+    return [
+        sys.executable,
+        str(ROOT / "main.py"),
+        "--headless",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--terminal",
+        "sim",
+        "--config",
+        str(data_dir / "absent.toml"),
+    ]
+
+
 class Program:
     def __init__(self, data_dir: Path) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "main.py"),
-                "--headless",
-                "--port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-                "--terminal",
-                "sim",
-                "--config",
-                str(data_dir / "absent.toml"),
-            ],
+            headless_command(data_dir),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

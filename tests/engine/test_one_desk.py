@@ -12,26 +12,14 @@ from pathlib import Path
 import pytest
 
 from app.desk_lock import DeskAlreadyRunning, acquire, release
-from tests.api.test_headless_process import ROOT, Program, running
+from tests.api.test_headless_process import ROOT, Program, headless_command, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="POSIX process handling")]
 
 
 def second_desk(data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "--headless",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--terminal",
-            "sim",
-            "--config",
-            str(data_dir / "absent.toml"),
-        ],
+        headless_command(data_dir),
         check=False,
         cwd=ROOT,
         capture_output=True,

@@ -16,6 +16,7 @@ from app.engine.deep_check import early_check_quiet
 from app.engine.model import Direction, Trade
 from app.engine.protection import plan_protection, protection_quiet, update_best_price
 from app.engine.quiet import QuietTrades
+from app.engine.registry import SymbolGroup
 from app.engine.scoring.analysis import VwapState
 from app.engine.scoring.score import early_check_wanted
 from app.engine.scoring.settings import ScoringSettings
@@ -141,37 +142,42 @@ def test_no_early_check_is_due_inside_its_quiet_range(
 
 def test_only_trades_outside_their_range_or_changed_are_due() -> None:
     quiet = QuietTrades()
-    group = {
-        t: Trade(
-            ticket=t,
-            symbol="EURUSD",
-            direction=Direction.BUY,
-            entry=ENTRY,
-            volume=0.1,
-            sl=ENTRY - 0.001,
-            tp=0.0,
-            r=0.001,
-        )
-        for t in (1, 2, 3)
-    }
-    first = quiet.due("EURUSD", group, 1, ENTRY, ENTRY + SPREAD, now=0.0)
+    group = SymbolGroup(
+        {
+            t: Trade(
+                ticket=t,
+                symbol="EURUSD",
+                direction=Direction.BUY,
+                entry=ENTRY,
+                volume=0.1,
+                sl=ENTRY - 0.001,
+                tp=0.0,
+                r=0.001,
+            )
+            for t in (1, 2, 3)
+        },
+        generation=1,
+    )
+    first = quiet.due("EURUSD", group, ENTRY, ENTRY + SPREAD, now=0.0)
     assert [t.ticket for t in first] == [1, 2, 3], "never looked at: all due"
     for trade in first:
         quiet.quiet(
             trade,
             protection_quiet(trade, bid=ENTRY, ask=ENTRY + SPREAD, rules=RULES, atr=None, now=0.0, settings=PROTECTION),
         )
-    assert quiet.due("EURUSD", group, 1, ENTRY + 0.0005, ENTRY + 0.0006, now=1.0) == []
+    assert quiet.due("EURUSD", group, ENTRY + 0.0005, ENTRY + 0.0006, now=1.0) == []
     quiet.forget(2, "EURUSD")  # a decision changed it
-    assert [t.ticket for t in quiet.due("EURUSD", group, 1, ENTRY, ENTRY + SPREAD, now=2.0)] == [2]
+    assert [t.ticket for t in quiet.due("EURUSD", group, ENTRY, ENTRY + SPREAD, now=2.0)] == [2]
     near = ENTRY + PROTECTION.breakeven_r * 0.001
-    assert [t.ticket for t in quiet.due("EURUSD", group, 1, near, near + SPREAD, now=3.0)] == [1, 2, 3]
-    group[4] = Trade(
+    assert [t.ticket for t in quiet.due("EURUSD", group, near, near + SPREAD, now=3.0)] == [1, 2, 3]
+    group.trades[4] = Trade(
         ticket=4, symbol="EURUSD", direction=Direction.BUY, entry=ENTRY, volume=0.1, sl=0.0, tp=0.0, r=0.001
     )
-    due = quiet.due("EURUSD", group, 2, ENTRY, ENTRY + SPREAD, now=4.0)
+    group.generation = 2
+    due = quiet.due("EURUSD", group, ENTRY, ENTRY + SPREAD, now=4.0)
     assert [t.ticket for t in due] == [2, 4], "a new trade is due; the others keep their ranges"
-    del group[1]  # a trade left (closed): the others keep their ranges
-    assert [t.ticket for t in quiet.due("EURUSD", group, 3, ENTRY, ENTRY + SPREAD, now=5.0)] == [2, 4]
-    quiet.quiet(group[2], None)
+    del group.trades[1]  # a trade left (closed): the others keep their ranges
+    group.generation = 3
+    assert [t.ticket for t in quiet.due("EURUSD", group, ENTRY, ENTRY + SPREAD, now=5.0)] == [2, 4]
+    quiet.quiet(group.trades[2], None)
     assert quiet.profit_r("EURUSD") is not None and quiet.profit_r("EURUSD")[0] == [2, 3, 4]

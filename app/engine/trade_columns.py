@@ -1,0 +1,32 @@
+"""One symbol's managed trades as columns: what the fast cycle computes for all of them at once.
+
+Built once per generation of the symbol's group (``SymbolGroup.columns``) and shared by whatever reads them
+in a cycle (profit protection's and the early checks' quiet ranges, the live figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from app.engine.model import Direction, Trade
+
+
+class TradeColumns:
+    def __init__(self, trades: Mapping[int, Trade]) -> None:
+        self.trades = list(trades.values())
+        self.tickets = list(trades)
+        self.ticket_array = np.array(self.tickets, dtype=np.int64)
+        self.position = {ticket: row for row, ticket in enumerate(self.tickets)}
+        self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
+        self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
+        self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.trades)
+
+    def profit_r(self, bid: float, ask: float) -> np.ndarray:
+        """Every trade's profit in R at these prices, as ``Trade.profit_in_r`` computes it (0 without R)."""
+        closing = np.where(self.sign > 0, bid, ask)
+        return np.divide(self.sign * (closing - self.entry), self.r, out=np.zeros(len(self.r)), where=self.r > 0)
