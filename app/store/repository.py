@@ -114,7 +114,7 @@ class Repository(Safekeeping):
         )
         try:
             if repository.needs_replay(recovered_from is not None):
-                repository.replayed = await repository._run(repository._replay_on_thread)
+                repository.replayed = await repository._run(repository._replay_on_thread, recovered_from is not None)
                 logger.warning(
                     "%d records of the side journal %s written into the database",
                     repository.replayed,
@@ -386,6 +386,9 @@ class Repository(Safekeeping):
                     }
                 seq = EventRow.insert(**values).execute()
                 stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+        # a decision (its intent, its outcome) survives a restore from a backup older than it: a partial
+        # taken since then must not be taken again, nor a hedge opened twice
+        self.copy_aside(trade_values, [values for _, values in actions], [values for _, values in transitions])
         return stored_actions, stored_transitions, stored_events
 
     # --- events ---------------------------------------------------------------------------------------

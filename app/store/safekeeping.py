@@ -77,6 +77,16 @@ class Safekeeping:
 
     # --- aside: what a degraded database cannot take ------------------------------------------------------
 
+    def copy_aside(
+        self, trade_values: Sequence[Any], actions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]
+    ) -> None:
+        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``)."""
+        self.side.append(SideKind.TRADE, {"values": list(trade_values)})
+        for values in actions:
+            self.side.append(SideKind.ACTION, {"values": values})
+        for values in transitions:
+            self.side.append(SideKind.TRANSITION, {"values": values})
+
     def aside_trade(self, trade: Trade) -> None:
         self.side.append(SideKind.TRADE, {"values": list(mapping.trade_values(trade))})
 
@@ -129,11 +139,19 @@ class Safekeeping:
 
     # --- replay at start ------------------------------------------------------------------------------------
 
-    def _replay_on_thread(self) -> int:
-        """Write the side journal's records into the database, oldest first (later rows win)."""
+    def _replay_on_thread(self, everything: bool) -> int:
+        """Write the side journal's records into the database, oldest first (later rows win).
+
+        ``everything``: the database was restored from a backup (or rebuilt), which holds none of them; else
+        only what came after the first degraded marker is missing (before it, each was copied after its
+        commit and is in the file)."""
         count = 0
+        missing = everything
         with self._db.atomic():
             for kind, body in self.side.records():
+                if not missing:
+                    missing = kind is SideKind.DEGRADED
+                    continue
                 match kind:
                     case SideKind.TRADE:
                         self._upsert([tuple(body["values"])])
@@ -158,7 +176,7 @@ class Safekeeping:
         otherwise its ownership rows are already in the sound database."""
         if not self.side:
             return False
-        return damaged_at_start or any(kind is SideKind.DEGRADED for kind, _ in self.side.records())
+        return damaged_at_start or self.side.has_degraded()
 
     def _start_backup_on_thread(self, keep: int) -> Path | None:
         try:

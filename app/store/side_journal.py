@@ -1,9 +1,10 @@
 """The side journal: a small JSON-lines file beside the database, ``dtms.sqlite3.journal``.
 
 It keeps what must survive the database file being damaged:
-- while the database is sound, every change of ownership (registration, adoption, claim, release, close) as
-  the trade's full row, written right after its commit, so a restore from the newest backup loses none of
-  them; the file is emptied after each good backup, which holds all of it;
+- while the database is sound, every change of ownership (registration, adoption, claim, release) and every
+  decision (an action's intent and outcome, a change of state) as the trade's full row, written right after
+  its commit, so a restore from the newest backup loses none of them (a partial taken after the backup is
+  not taken twice); the file is emptied after each good backup, which holds all of it;
 - while the database is degraded (damaged, full, read-only), everything the engine records instead: trade
   rows, the action journal, transitions and events, so protection that goes on is journaled.
 At the next start it is replayed, in order, into the restored or new database.
@@ -68,6 +69,14 @@ class SideJournal:
                     logger.warning("side journal %s: line %d unreadable, skipped", self.path, number)
                     continue
                 yield kind, body
+
+    def has_degraded(self) -> bool:
+        """Whether a degraded run wrote here (its marker line), read without decoding every line."""
+        if not self.path.exists():
+            return False
+        marker = mapping.encode_json({"k": SideKind.DEGRADED.value})[:-1]
+        with open(self.path, encoding="utf-8") as file:
+            return any(line.startswith(marker) for line in file)
 
     def clear(self) -> None:
         with self._lock:

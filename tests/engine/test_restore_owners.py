@@ -7,13 +7,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from app.desk_lock import release
-from app.engine.model import TradeSource
+from app.engine.model import ActionKind, ActionOutcome, TradeSource
 from app.engine.registry import Registration
 from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.runtime import Services
 
-from .conftest import Recorded, engine_settings, open_position, open_services
+from .conftest import Recorded, engine_settings, open_position, open_services, quote, set_price
 
 
 async def stop_without_backup(services: Services) -> None:
@@ -90,5 +92,36 @@ async def test_without_a_backup_positions_are_unconfirmed_until_confirmed(tmp_pa
         stored = await again.repository.load_trade(tickets[1])
         assert stored is not None and stored.managed_by == "DTMS", "the confirmation was not stored"
         assert len([e for e in recorded.of("trade_changed") if e.payload.get("managed_by") == "DTMS"]) == 3
+    finally:
+        await again.close()
+
+
+async def test_a_partial_taken_after_the_newest_backup_is_not_taken_again(tmp_path: Path) -> None:
+    r = 0.0020
+    services = await open_services(tmp_path)
+    assert await services.engine.start()
+    bid, ask = await quote(services, "EURUSD")
+    await set_price(services, "EURUSD", bid, ask)
+    ticket = await open_position(services, "EURUSD", "BUY", 0.4, sl=round(ask - r, 5))
+    await services.engine.register(Registration(ticket=ticket))
+    assert await services.engine.backup_database()
+    await set_price(services, "EURUSD", round(ask + 1.6 * r, 5))  # past 1.5 R: half is closed
+    await services.engine.step()
+    assert services.engine.trade(ticket).partial_taken
+    await stop_without_backup(services)
+    (tmp_path / "dtms.sqlite3").write_bytes(b"\x00garbage" * 512)
+
+    again = await open_services(tmp_path)
+    try:
+        assert await again.engine.start()
+        assert again.repository.restored_from is not None
+        trade = again.engine.trade(ticket)
+        assert trade.partial_taken and trade.volume == pytest.approx(0.2)
+        await again.engine.step()
+        await again.engine.step()
+        (position,) = await again.gateway.positions(ticket=ticket)
+        assert position.volume == pytest.approx(0.2), "a second partial was taken after the restore"
+        partials = [a for a in await again.engine.journal(ticket) if a.kind is ActionKind.PARTIAL_TAKE]
+        assert [a.outcome for a in partials] == [ActionOutcome.SUCCESS]
     finally:
         await again.close()

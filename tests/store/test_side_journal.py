@@ -1,0 +1,62 @@
+"""The side journal holds what the newest backup lacks: decisions and ownership committed since it (so a restore
+after damage loses none of them), and what a degraded run could not store (replayed once, never twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade
+from app.store import Repository
+
+MakeTrade = Callable[..., Trade]
+
+
+def partial(ticket: int, detail: str) -> ActionRecord:
+    return ActionRecord(
+        ticket=ticket,
+        kind=ActionKind.PARTIAL_TAKE,
+        request={"volume": 0.05},
+        outcome=ActionOutcome.SUCCESS,
+        retcode=10009,
+        detail=detail,
+    )
+
+
+async def test_a_decision_after_the_newest_backup_survives_damage(db_path: Path, make_trade: MakeTrade) -> None:
+    repository = await Repository.open(db_path)
+    await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+    assert await repository.backup() is not None
+    await repository.commit_records(make_trade(7, volume=0.05, partial_taken=True), actions=[partial(7, "half")])
+    await repository.close()
+    db_path.write_bytes(b"\x00garbage" * 512)
+
+    restored = await Repository.open(db_path)
+    try:
+        assert restored.restored_from is not None
+        trade = await restored.load_trade(7)
+        assert trade is not None and trade.partial_taken and trade.volume == 0.05
+        assert [a.detail for a in await restored.actions(7)] == ["half"]
+    finally:
+        await restored.close()
+
+
+async def test_after_a_degraded_run_only_what_it_could_not_store_is_written_in(
+    db_path: Path, make_trade: MakeTrade
+) -> None:
+    repository = await Repository.open(db_path)
+    await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+    await repository.commit_records(make_trade(7), actions=[partial(7, "stored")])
+    repository.aside_degraded("disk full")
+    repository.aside_records(make_trade(7, volume=0.05, partial_taken=True), [partial(7, "aside")], [])
+    await repository.close()
+
+    again = await Repository.open(db_path)
+    try:
+        assert again.recovered_from is None and again.replayed == 2  # the trade row and its action
+        assert sorted(a.detail for a in await again.actions(7)) == ["aside", "stored"]  # each once
+        trade = await again.load_trade(7)
+        assert trade is not None and trade.partial_taken
+        assert not again.side  # a backup was taken, which holds it all
+    finally:
+        await again.close()
