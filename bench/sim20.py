@@ -1,6 +1,6 @@
 """A simulated terminal with 20 symbols (the presets and renamed copies) for the engine benchmarks.
 
-Built at import from ``DTMS_BENCH_DATA_DIR``, so a ``TerminalSpec(kind="module",
+Built from ``DTMS_BENCH_DATA_DIR`` when ``TERMINAL`` is first read, so a ``TerminalSpec(kind="module",
 module="bench.sim20:TERMINAL")`` can name it wherever the terminal runs.
 """
 
@@ -27,10 +27,17 @@ def twenty_symbols() -> dict[str, SymbolSpec]:
     return specs
 
 
-TERMINAL = SimulatedTerminal(
-    data_dir=Path(os.environ["DTMS_BENCH_DATA_DIR"]),
-    speed=0.0,
-    start_time=START,
-    symbols=twenty_symbols(),
-    history_days=3,
-)
+def __getattr__(name: str) -> SimulatedTerminal:
+    """``TERMINAL`` is built when first asked for (in the terminal's process), not at import: importing
+    ``twenty_symbols`` beside a running worker takes no broker lock."""
+    if name != "TERMINAL":
+        raise AttributeError(name)
+    terminal = SimulatedTerminal(
+        data_dir=Path(os.environ["DTMS_BENCH_DATA_DIR"]),
+        speed=0.0,
+        start_time=START,
+        symbols=twenty_symbols(),
+        history_days=3,
+    )
+    globals()["TERMINAL"] = terminal
+    return terminal
