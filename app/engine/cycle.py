@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -61,6 +61,7 @@ class CycleGateway(Protocol):
     async def ticks(self, symbols: Sequence[str]) -> dict[str, Reply]: ...
     async def account_info(self) -> Any: ...
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+    async def position_deals(self, date_from: int, date_to: int, positions: Collection[int]) -> tuple[Any, ...]: ...
 
 
 class DeepCheck(Protocol):
@@ -100,6 +101,9 @@ class _CountedHistory:
 
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         return await self._cycle._call(self._cycle._gateway.history_deals(*args, **kwargs))
+
+    async def position_deals(self, date_from: int, date_to: int, positions: Collection[int]) -> tuple[Any, ...]:
+        return await self._cycle._call(self._cycle._gateway.position_deals(date_from, date_to, positions))
 
 
 class FastCycle:

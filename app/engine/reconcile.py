@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ _REASONS = {
 
 class HistoryGateway(Protocol):
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+    async def position_deals(self, date_from: int, date_to: int, positions: Collection[int]) -> tuple[Any, ...]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,9 +98,8 @@ async def close_details_many(
     by_position: dict[int, list[Any]] = {}
     if len(recent) > 1:
         start = int(min(opened for opened, _ in recent.values())) - 60
-        for deal in await gateway.history_deals(start, int(now) + 3600):
-            if int(deal.position_id) in recent:
-                by_position.setdefault(int(deal.position_id), []).append(deal)
+        for deal in await gateway.position_deals(start, int(now) + 3600, recent):
+            by_position.setdefault(int(deal.position_id), []).append(deal)
     details: dict[int, CloseDetails] = {}
     for ticket, (_, by_dtms) in closed.items():
         deals = by_position.get(ticket)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -306,6 +306,16 @@ class Gateway:
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[TradeDeal, ...]:
         """``(date_from, date_to, group=)``, ``ticket=`` (the order) or ``position=``."""
         return require("history_deals_get", await self.call("history_deals_get", *args, **kwargs))
+
+    async def position_deals(self, date_from: int, date_to: int, positions: Collection[int]) -> tuple[TradeDeal, ...]:
+        """``history_deals_get(date_from, date_to)`` kept, in the worker, to the deals of ``positions``."""
+        request = WorkerRequest(
+            RequestKind.POSITION_DEALS, "history_deals_get", (date_from, date_to), {"positions": tuple(positions)}
+        )
+        reply = await self._send(request, self._call_deadline)
+        self._stats.record(reply.duration_s, ok=reply.ok)
+        self._follow_connection("history_deals_get", reply)
+        return require("history_deals_get", reply)
 
     async def history_orders(self, *args: Any, **kwargs: Any) -> tuple[TradeOrder, ...]:
         return require("history_orders_get", await self.call("history_orders_get", *args, **kwargs))

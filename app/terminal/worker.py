@@ -73,6 +73,9 @@ class RequestKind(StrEnum):
     POSITIONS = "positions"
     #: ``symbol_info_tick`` of each symbol in ``args``, answered together: one round trip for a cycle's prices
     TICKS = "ticks"
+    #: ``history_deals_get(date_from, date_to)`` kept to the deals of the positions in ``kwargs["positions"]``:
+    #: the closes of a cycle without every other deal of their time span crossing to the parent
+    POSITION_DEALS = "position_deals"
     STOP = "stop"
 
 
@@ -150,6 +153,12 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
         if request.kind is RequestKind.TICKS:
             return WorkerReply(tuple(_tick(terminal, symbol) for symbol in request.args), NO_ERROR, None)
+        if request.kind is RequestKind.POSITION_DEALS:
+            deals = terminal.history_deals_get(*request.args)
+            if deals is None:
+                return WorkerReply(None, tuple(terminal.last_error()), None)
+            wanted = frozenset(kwargs["positions"])
+            return WorkerReply(to_plain(tuple(d for d in deals if d.position_id in wanted)), NO_ERROR, None)
         if request.kind is RequestKind.CALL:
             if request.name not in TERMINAL_FUNCTIONS:
                 raise AttributeError(f"the terminal has no function {request.name!r}")

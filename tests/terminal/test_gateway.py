@@ -215,3 +215,17 @@ async def test_ticks_of_many_symbols_come_in_one_round_trip_each_answered_on_its
     assert replies["EURUSD"].value == await gateway.tick("EURUSD")
     assert not replies["NOSUCH"].ok and replies["NOSUCH"].error[0] < 0, "an unknown symbol fails alone"
     assert gateway.connected
+
+
+async def test_deals_of_some_positions_are_kept_to_them_in_the_worker(gateway: Gateway) -> None:
+    await connected(gateway)
+    tickets = [(await gateway.order_send(buy())).result.order for _ in range(4)]
+    for ticket in tickets[:3]:
+        closed = await gateway.order_send(buy(position=ticket, type=mt5.ORDER_TYPE_SELL))
+        assert closed.retcode == mt5.TRADE_RETCODE_DONE
+    wanted = {tickets[0], tickets[2], tickets[3]}
+    everything = await gateway.history_deals(0, 2**31 - 1)
+    kept = await gateway.position_deals(0, 2**31 - 1, wanted)
+    assert kept == tuple(d for d in everything if d.position_id in wanted)
+    assert len(kept) == 5 and all(type(d) is TradeDeal for d in kept)  # two closed (in and out), one open
+    assert await gateway.position_deals(0, 2**31 - 1, []) == ()
