@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +38,19 @@ DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
 #: the early-check ranges stop this far (in R) short of their edges, so a rounding difference never hides one
 _EDGE_R = 1e-6
+
+
+class _Spent:
+    """A cycle's budget for checks: over once ``budget_s`` has passed and at least ``least`` trades were looked
+    at (checked, or found not due)."""
+
+    def __init__(self, started: float, budget_s: float, least: int) -> None:
+        self._ends = started + budget_s
+        self._least = least
+        self.looked = 0
+
+    def over(self) -> bool:
+        return self.looked >= self._least and time.perf_counter() > self._ends
 
 
 class DeepCheckGateway(Protocol):
@@ -75,8 +89,8 @@ class DefenseDeepCheck:
         #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
         self.budget_s = DEEP_CHECK_BUDGET_S
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
-        #: tickets (and their symbols) whose bar closed but whose check did not fit its cycle
-        self._deferred: dict[int, str] = {}
+        #: tickets (and their symbols) whose bar closed and whose check did not fit a cycle yet, oldest first
+        self._deferred: OrderedDict[int, str] = OrderedDict()
         #: between bar closes, where no early check can be due (looked at again when that may have changed)
         self._quiet = QuietTrades()
         self._quiet_settings: object = None
@@ -85,65 +99,84 @@ class DefenseDeepCheck:
     async def after_fast_cycle(
         self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float
     ) -> int:
-        """Checks run until ``budget_s`` is spent; trades whose bar closed but did not fit are checked first in
-        the next cycles, so a bar close with many trades never holds up the next cycle's profit protection.
-        Between bar closes only the trades whose early-check signal may have turned are looked at."""
-        calls = self._calls = 0
+        """Checks run until ``budget_s`` is spent; trades whose bar closed wait in line (oldest bar close first)
+        and are checked first in the next cycles, so a bar close with many trades never holds up the next
+        cycle's profit protection. Between bar closes only the trades whose early-check signal may have turned
+        are looked at. A cycle's own work follows the checks it runs, not the trades waiting."""
+        self._calls = 0
         started = time.perf_counter()
         settings = self._settings()
         if settings is not self._quiet_settings:
             self._quiet.clear()
             self._quiet_settings = settings
         bar = int(now // M5_SECONDS)
-        deferred_now = self._deferred
-        waiting: dict[str, list[int]] = {}
-        for ticket, symbol in deferred_now.items():
-            waiting.setdefault(symbol, []).append(ticket)
-        queue: list[tuple[Trade, SymbolData, bool]] = []
+        waiting = self._deferred
+        ready: dict[str, SymbolData] = {}
+        quiet_symbols: list[str] = []
         for symbol, group in sorted(groups.items()):
             data = self._market.get(symbol)
             if data is None or data.m5 is None or data.m15 is None or not len(data.m5) or not data.bid:
                 continue
-            bar_closed = self._bar_seen.get(symbol) != bar
-            self._bar_seen[symbol] = bar
-            if bar_closed:
-                candidates: Iterable[Trade] = group.trades.values()
+            ready[symbol] = data
+            self._quiet.track(symbol, group)  # what the checks below find is kept for the trades as they are
+            if self._bar_seen.get(symbol) != bar:
+                self._bar_seen[symbol] = bar
+                for ticket in group.trades:
+                    waiting.setdefault(ticket, symbol)  # one check per trade however many closes it waited
             else:
-                due = self._quiet.due(symbol, group, data.bid, data.ask, now)
-                if symbol in waiting:
-                    seen = {t.ticket for t in due}
-                    due += [group.trades[t] for t in waiting[symbol] if t in group.trades and t not in seen]
-                candidates = due
-            for trade in candidates:
-                if trade.ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
-                    continue  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
-                queue.append((trade, data, bar_closed or trade.ticket in deferred_now))
-        queue.sort(key=lambda item: item[0].ticket not in deferred_now)  # deferred first, order kept otherwise
-        deferred: dict[int, str] = {}
+                quiet_symbols.append(symbol)
         unchanged: list[Trade] = []
-        checked = 0
-        for trade, data, bar_closed in queue:
-            if checked >= self.min_checks and time.perf_counter() - started > self.budget_s:
-                if bar_closed:
-                    deferred[trade.ticket] = trade.symbol
-                continue
-            before = self.checks
+        spent = _Spent(started, self.budget_s, self.min_checks)
+        calls = 0
+        while waiting and not spent.over():
+            ticket, symbol = waiting.popitem(last=False)
+            trade = self._checkable(groups, positions, ticket, symbol)
+            data = ready.get(symbol)
+            if trade is None or data is None:
+                continue  # gone, settling a transition, or its symbol without prices this cycle
+            spent.looked += 1
             try:
-                calls += await self._check(trade, data, now, bar_closed, unchanged)
+                calls += await self._check(trade, data, now, True, unchanged)
             except TemporaryError:
-                # a trade already checked is not checked twice on the same bars: keeping them all due is safe
-                self._deferred = {t.ticket: t.symbol for t, _, closed in queue if closed} | deferred_now
+                waiting[ticket] = symbol  # a trade already checked is not checked twice on the same bars
+                waiting.move_to_end(ticket, last=False)
                 raise
             except Exception:
                 logger.exception("deep check of ticket %s failed", trade.ticket)
             else:
                 self._quiet.quiet(trade, self._early_quiet(trade, data, now))
-            checked += self.checks - before
-        self._deferred = deferred
+        for symbol in quiet_symbols:
+            if spent.over():
+                break
+            data, group = ready[symbol], groups[symbol]
+            for trade in self._quiet.due(symbol, group, data.bid, data.ask, now):
+                if spent.over():
+                    break  # still due at the next cycle: its range was not renewed
+                if trade.ticket in waiting or self._checkable(groups, positions, trade.ticket, symbol) is None:
+                    continue
+                spent.looked += 1
+                try:
+                    calls += await self._check(trade, data, now, False, unchanged)
+                except Exception as error:
+                    if isinstance(error, TemporaryError):
+                        raise
+                    logger.exception("deep check of ticket %s failed", trade.ticket)
+                else:
+                    self._quiet.quiet(trade, self._early_quiet(trade, data, now))
         for trade in unchanged:
             # a score, check times and decayed warnings the next check recomputes: written with the trade's next write
             self._recorder.touch(trade, figures=True)
         return calls + self._calls
+
+    @staticmethod
+    def _checkable(
+        groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], ticket: int, symbol: str
+    ) -> Trade | None:
+        group = groups.get(symbol)
+        trade = group.trades.get(ticket) if group is not None else None
+        if trade is None or ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
+            return None  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
+        return trade
 
     def forget(self, trade: Trade) -> None:
         """A decision changed the trade: its early-check signal is looked at again."""

@@ -80,12 +80,19 @@ class QuietTrades:
         self._symbols: dict[str, _Symbol] = {}
         self._key: dict[str, object] = {}
 
-    def due(self, symbol: str, group: SymbolGroup, bid: float, ask: float, now: float) -> list[Trade]:
-        """The trades of ``symbol`` (all of them in ``group``) to look at."""
+    def track(self, symbol: str, group: SymbolGroup) -> _Symbol:
+        """The symbol's ranges, row for row with ``group``'s trades as they are now (ranges found by ``quiet``
+        are kept only for trades tracked when they were found)."""
         columns = group.columns()
         table = self._symbols.get(symbol)
         if table is None or table.columns is not columns:
             table = self._symbols[symbol] = _Symbol(columns, table)
+        return table
+
+    def due(self, symbol: str, group: SymbolGroup, bid: float, ask: float, now: float) -> list[Trade]:
+        """The trades of ``symbol`` (all of them in ``group``) to look at."""
+        table = self.track(symbol, group)
+        columns = table.columns
         if not len(columns):
             return []
         table.profit_r = profit_r = columns.profit_r(bid, ask)

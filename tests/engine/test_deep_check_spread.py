@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from app.engine.model import ActionKind
+from typing import Any
+
+import pytest
+
+from app.engine.model import ActionKind, Trade
 from app.runtime import Services
 
 from .conftest import quote, set_price
@@ -35,3 +39,36 @@ async def test_profit_protection_runs_in_every_cycle_while_checks_wait(ready: Se
         kinds = [a.kind for a in await ready.engine.journal(ticket)]
         assert ActionKind.BREAKEVEN in kinds, "profit protection waited behind deep checks"
     assert deep(ready).checks == 2
+
+
+async def test_a_trade_checked_from_the_line_is_not_looked_at_again_until_its_next_bar(
+    ready: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = await hold_and_buy(ready, count=4)
+    check = deep(ready)
+    looked: list[int] = []
+    original = check._check
+
+    async def counted(trade: Trade, *args: Any) -> int:
+        looked.append(trade.ticket)
+        return await original(trade, *args)
+
+    monkeypatch.setattr(check, "_check", counted)
+    check.budget_s, check.min_checks = 0.0, 1
+    await advance(ready, 301)  # the bar closes: one checked, three wait in line
+    for _ in range(5):
+        await advance(ready, 2)
+    assert sorted(looked) == sorted(tickets), "a trade was looked at again on the bars its check already scored"
+
+
+async def test_the_line_is_kept_in_order_across_bar_closes(ready: Services) -> None:
+    tickets = await hold_and_buy(ready, count=3)
+    check = deep(ready)
+    check.budget_s, check.min_checks = 0.0, 1
+    await advance(ready, 301)  # bar 1: the first checked, two wait
+    first = [t for t in tickets if ready.engine.trade(t).last_deep_check_at is not None]
+    await advance(ready, 300)  # bar 2 while two still wait from bar 1: they come first, once each
+    await advance(ready, 2)
+    checked = [ready.engine.trade(t).last_deep_check_at for t in tickets]
+    assert all(at is not None for at in checked) and check.checks == 3
+    assert first == [tickets[0]]
