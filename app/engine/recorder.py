@@ -83,11 +83,6 @@ def clone(trade: Trade) -> Trade:
     return _copy_into(Trade.__new__(Trade), _TRADE_VALUES(trade))
 
 
-def take_over(trade: Trade, row: Trade) -> None:
-    """``trade`` takes every field of ``row``."""
-    _copy_into(trade, _TRADE_VALUES(row))
-
-
 @dataclass(slots=True)
 class Staged:
     """A decision's working copy of a live trade. The decision changes ``work``; the live trade (what views, the

@@ -21,7 +21,7 @@ from app.engine.events import EventKind
 from app.engine.market_data import MarketData
 from app.engine.model import DefensiveState, Direction, Trade, TradeSource
 from app.engine.reconcile import CloseDetails, is_dtms_own, position_direction
-from app.engine.recorder import Recorder, clone, staged, take_over
+from app.engine.recorder import Recorder, clone, staged
 from app.engine.settings import ProtectionSettings
 from app.engine.trade_columns import TradeColumns
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
@@ -87,6 +87,15 @@ class SymbolGroup:
 
 
 _generations = itertools.count(1)
+
+#: what archiving changes in a trade (``TradeRegistry._mark_closed``)
+_CLOSING_FIELDS = ("active", "state", "closed_at", "close_price", "close_profit", "close_reason")
+
+
+def _closed_as(trade: Trade, row: Trade) -> None:
+    """The live trade takes its committed closed row (only the closing fields differ)."""
+    for name in _CLOSING_FIELDS:
+        setattr(trade, name, getattr(row, name))
 
 
 def group_by_symbol(trades: Iterable[Trade]) -> dict[str, SymbolGroup]:
@@ -331,7 +340,7 @@ class TradeRegistry:
         ]
         committed = await self._recorder.commit_many(rows, events, publish=False)
         for row, (trade, _) in zip(rows, closes, strict=True):
-            take_over(trade, row)
+            _closed_as(trade, row)
             self.forget(trade.ticket)
         self._recorder.publish_all(committed)
 

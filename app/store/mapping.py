@@ -51,7 +51,8 @@ def trade_values(trade: Trade) -> tuple[Any, ...]:
     """The trade's column values in ``TRADE_COLUMNS`` order."""
     values = list(_trade_getter(trade))
     for index in _JSON_FIELDS:
-        values[index] = encode_json(values[index])
+        value = values[index]
+        values[index] = "{}" if type(value) is dict and not value else encode_json(value)  # most trades: empty
     return tuple(values)
 
 
