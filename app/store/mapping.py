@@ -14,7 +14,7 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any
 
-from peewee import BooleanField, Field
+from peewee import BooleanField, Field, FloatField, IntegerField, TextField
 from playhouse.fields import EnumField
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
@@ -54,6 +54,35 @@ def trade_values(trade: Trade) -> tuple[Any, ...]:
         value = values[index]
         values[index] = "{}" if type(value) is dict and not value else encode_json(value)  # most trades: empty
     return tuple(values)
+
+
+def _bound_as_is(column: Field) -> tuple[type, ...]:
+    """The value types SQLite stores for ``column`` exactly as its ``db_value`` would make them."""
+    if isinstance(column, EnumField):
+        return ()  # members become their values
+    if isinstance(column, BooleanField):
+        return (bool,)
+    if isinstance(column, IntegerField):
+        return (int,)
+    if isinstance(column, FloatField):
+        return (float, int)  # a REAL column stores an int as the float it equals
+    if isinstance(column, TextField):
+        return (str,)
+    return ()
+
+
+_DB_COERCIONS = tuple((index, _bound_as_is(column), column.db_value) for index, column in enumerate(TRADE_COLUMNS))
+
+
+def trade_db_values(values: Sequence[Any]) -> tuple[Any, ...]:
+    """``trade_values`` as the columns' ``db_value`` make them for SQLite, calling it only for the values not
+    already of a type SQLite stores as they are (most of them: a row of a thousand trades is written at once)."""
+    row = list(values)
+    for index, as_is, convert in _DB_COERCIONS:
+        value = row[index]
+        if value is not None and type(value) not in as_is:
+            row[index] = convert(value)
+    return tuple(row)
 
 
 def trade_from_values(values: Sequence[Any]) -> Trade:

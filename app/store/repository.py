@@ -39,7 +39,6 @@ _ROWS_AT_ONCE = 2000  # trades built from one batch of raw rows
 T = TypeVar("T")
 
 _SNAPSHOT_SLICE = 200  # trades snapshotted per turn of the loop in save_trades
-_TRADE_CONVERTERS = tuple(column.db_value for column in mapping.TRADE_COLUMNS)
 _ROWS_PER_GIL_TURN = 200
 _INSERT_EVENT_SQL = "INSERT INTO events (kind, payload, at, wall_at) VALUES (?, ?, ?, ?)"
 # A stored trade whose indexed columns (active, closed_at) are unchanged is rewritten by an UPDATE of the other
@@ -162,7 +161,7 @@ class Repository(Safekeeping):
 
     def _insert_if_absent(self, values: tuple[Any, ...]) -> bool:
         cursor = self._db.cursor()
-        cursor.execute(_insert_ignore_sql(), tuple([convert(v) for convert, v in zip(_TRADE_CONVERTERS, values)]))
+        cursor.execute(_insert_ignore_sql(), mapping.trade_db_values(values))
         return cursor.rowcount == 1
 
     def _insert_event(self, values: dict[str, Any]) -> int:
@@ -233,10 +232,7 @@ class Repository(Safekeeping):
                 if start:
                     time.sleep(0)  # hand the GIL to the event loop between chunks of a large batch
                 chunk = rows[start : start + _ROWS_PER_GIL_TURN]
-                cursor.executemany(
-                    self._upsert_sql,
-                    [tuple([convert(value) for convert, value in zip(_TRADE_CONVERTERS, row)]) for row in chunk],
-                )
+                cursor.executemany(self._upsert_sql, [mapping.trade_db_values(row) for row in chunk])
 
     async def load_trade(self, ticket: int) -> Trade | None:
         """The trade from the main file, or from its archive once it was moved there."""
@@ -529,10 +525,8 @@ def _insert_ignore_sql() -> str:
 
 def _update_params(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """The parameters of the trade update: the unindexed columns, then the ticket and the indexed columns."""
-    params = [_TRADE_CONVERTERS[i](row[i]) for i in _UNINDEXED]
-    params.append(row[_TICKET])
-    params.extend(_TRADE_CONVERTERS[i](row[i]) for i in _GUARD)
-    return tuple(params)
+    values = mapping.trade_db_values(row)
+    return tuple([values[i] for i in _UNINDEXED] + [values[_TICKET]] + [values[i] for i in _GUARD])
 
 
 def _build_update_sql() -> str:

@@ -265,3 +265,31 @@ async def test_thousands_of_trades_load_whole_and_in_ticket_order(repo: Reposito
     await repo.save_trades(saved)
     loaded = await repo.load_active_trades()
     assert loaded == sorted(saved, key=lambda trade: trade.ticket)
+
+
+def test_row_values_reach_sqlite_as_the_columns_db_value_makes_them() -> None:
+    import numpy as np
+
+    from app.engine.model import DefensiveState, Direction, TradeSource
+    from app.store import mapping
+
+    trade = Trade(
+        ticket=np.int64(7),  # type: ignore[arg-type]
+        symbol="EURUSD",
+        direction=Direction.SELL,
+        entry=np.float64(1.1),  # type: ignore[arg-type]
+        volume=1,  # an int where a float is kept
+        sl=1.2,
+        tp=0.0,
+        r=np.float32(0.01),  # type: ignore[arg-type]
+        score=None,
+        state=DefensiveState.WARNING_L1,
+        source=TradeSource.ADOPTED,
+        partial_taken=np.bool_(True),  # type: ignore[arg-type]
+        sent={"symbol": "EURUSD"},
+    )
+    values = mapping.trade_values(trade)
+    expected = tuple(column.db_value(value) for column, value in zip(mapping.TRADE_COLUMNS, values, strict=True))
+    got = mapping.trade_db_values(values)
+    assert got == expected
+    assert {type(v) for v in got} <= {type(None), int, float, str, bool}, "a numpy value reached SQLite"
