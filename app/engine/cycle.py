@@ -505,6 +505,8 @@ class FastCycle:
                     self._quiet.forget(trade.ticket, symbol)
         sent = 0
         for trade in self._quiet.due(symbol, group, data.bid, data.ask, now):
+            if trade.ticket not in self.positions:
+                continue  # its position is gone (a hedge of it still open keeps it managed): nothing to protect
             if trade.managed_by != DTMS or trade.dtms_paused or not trade.active:
                 self._quiet.quiet(trade, FOR_GOOD)  # a decision (claim, resume) makes it due again
                 continue

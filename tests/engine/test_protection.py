@@ -121,3 +121,15 @@ async def test_owned_by_another_manager_is_never_changed(ready: Services) -> Non
     p = await position(ready, ticket)
     assert p.sl == pytest.approx(ask - R) and p.volume == 1.0
     assert await ready.engine.journal(ticket) == []
+
+
+async def test_a_trade_whose_position_is_gone_is_archived_without_protection_orders(ready: Services) -> None:
+    ticket, entry = await buy_with_sl(ready)
+    kept, _ = await buy_with_sl(ready)
+    await set_price(ready, "EURUSD", round(entry + 1.6 * R, 5))  # past breakeven and the partial for both
+    await ready.gateway.control("close_position", ticket=ticket)  # closed by hand before the cycle saw it
+    await ready.engine.step()
+    assert ready.engine.trade(ticket) is None, "the closed trade is still managed"
+    kinds = [a.kind for a in await ready.engine.journal(ticket)]
+    assert ActionKind.BREAKEVEN not in kinds and ActionKind.PARTIAL_TAKE not in kinds, kinds
+    assert ActionKind.PARTIAL_TAKE in [a.kind for a in await ready.engine.journal(kept)]  # the other was protected
