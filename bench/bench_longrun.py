@@ -159,7 +159,19 @@ def _slope(xs: list[float], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
 
 
-async def _keep_trades(services: Services, count: int, rng: random.Random) -> int:
+async def _stops(services: Services, symbol: str, side: str, stop_pct: float) -> dict[str, float]:
+    """A stop loss ``stop_pct`` % of the price away on the risk side and a take profit at twice that, as a bot
+    that sizes its trades by risk would place them (none with ``stop_pct`` 0)."""
+    if stop_pct <= 0:
+        return {}
+    tick = await services.gateway.tick(symbol)
+    digits = int((await services.gateway.symbol_info(symbol)).digits)
+    price = float(tick.ask) if side == "BUY" else float(tick.bid)
+    risk = price * stop_pct / 100.0 * (1 if side == "BUY" else -1)
+    return {"sl": round(price - risk, digits), "tp": round(price + 2 * risk, digits)}
+
+
+async def _keep_trades(services: Services, count: int, rng: random.Random, stop_pct: float = 0.0) -> int:
     """Open and register positions until ``count`` trades are managed; returns how many were opened."""
     opened = 0
     engine = services.engine
@@ -167,8 +179,14 @@ async def _keep_trades(services: Services, count: int, rng: random.Random) -> in
         return 0
     while len(engine.trades()) < count:
         symbol = rng.choice(SYMBOLS)
+        side = rng.choice(("BUY", "SELL"))
+        try:
+            stops = await _stops(services, symbol, side, stop_pct)
+        except Exception as error:  # the engine may be reconnecting after a fault: try again later
+            logging.getLogger("bench").info("no price for the stops: %s", error)
+            return opened
         result = await services.gateway.control(
-            "open_position", symbol=symbol, type=rng.choice(("BUY", "SELL")), volume=0.01 if rng.random() < 0.5 else 0.1
+            "open_position", symbol=symbol, type=side, volume=0.01 if rng.random() < 0.5 else 0.1, **stops
         )
         if result.get("retcode") != 10009:
             return opened
@@ -206,6 +224,7 @@ async def run(
     fault_every: float,
     persist: float | None,
     backup_every: float | None = None,
+    stop_pct: float = 0.0,
 ) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,11 +253,11 @@ async def run(
             if not await services.engine.start():
                 raise SystemExit(f"engine did not start: {services.engine.lifecycle.reason}")
             await services.gateway.control("configure_account", balance=1e7, leverage=500)
-            await _keep_trades(services, trades, rng)
+            await _keep_trades(services, trades, rng, stop_pct)
             started = time.monotonic()
             while time.monotonic() - started < warmup:
                 await asyncio.sleep(1.0)
-                await _keep_trades(services, trades, rng)
+                await _keep_trades(services, trades, rng, stop_pct)
             gc.collect()
             wall0, sim0 = time.monotonic(), float(await services.gateway.control("now"))
             samples = [await _sample(services, data_dir, wall0, sim0)]
@@ -259,7 +278,7 @@ async def run(
                         faults += 1
                     except Exception as error:
                         print(f"fault {kind} not injected: {error}")
-                opened += await _keep_trades(services, trades, rng)
+                opened += await _keep_trades(services, trades, rng, stop_pct)
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
             flushes = getattr(services.engine._recorder, "flushes", "n/a")
@@ -371,6 +390,13 @@ if __name__ == "__main__":
     )
     parser.add_argument("--persist-interval", type=float, default=None, help="storage.persist_interval_s")
     parser.add_argument("--backup-interval", type=float, default=None, help="database.backup_interval_s")
+    parser.add_argument(
+        "--stop-pct",
+        type=float,
+        default=0.0,
+        help="open each trade with a stop loss this %% of the price away and a take profit at twice that, as "
+        "bots do (0: none)",
+    )
     args = parser.parse_args()
     asyncio.run(
         run(
@@ -382,5 +408,6 @@ if __name__ == "__main__":
             args.fault_every,
             args.persist_interval,
             args.backup_interval,
+            args.stop_pct,
         )
     )
