@@ -43,20 +43,17 @@ class _Symbol:
     low: np.ndarray
     high: np.ndarray
     wake: np.ndarray
-    profit_r: np.ndarray
 
     def __init__(self, columns: TradeColumns, old: _Symbol | None) -> None:
         self.columns = columns
         kept = _kept_rows(columns, old.columns) if old is not None else None
         if old is not None and kept is not None:  # trades only left (a mass close): the ranges are cut
             self.low, self.high, self.wake = old.low[kept], old.high[kept], old.wake[kept]
-            self.profit_r = old.profit_r[kept]
             return
         count = len(columns)
         self.low = np.full(count, INF)  # +inf: look again (the range is empty)
         self.high = np.full(count, -INF)
         self.wake = np.full(count, -INF)
-        self.profit_r = np.zeros(count)
         if old is not None:  # what was known of the trades that stay
             for row, (ticket, trade) in enumerate(zip(columns.tickets, columns.trades, strict=True)):
                 was = old.columns.position.get(ticket)
@@ -95,15 +92,10 @@ class QuietTrades:
         columns = table.columns
         if not len(columns):
             return []
-        table.profit_r = profit_r = columns.profit_r(bid, ask)
+        profit_r = columns.profit_r(bid, ask)
         rows = np.flatnonzero((profit_r <= table.low) | (profit_r >= table.high) | (now >= table.wake))
         trades = columns.trades
         return [trades[row] for row in rows.tolist()]
-
-    def profit_r(self, symbol: str) -> tuple[list[int], np.ndarray] | None:
-        """The tickets of ``symbol`` and their profit in R at the last ``due``."""
-        table = self._symbols.get(symbol)
-        return None if table is None else (table.columns.tickets, table.profit_r)
 
     def quiet(self, trade: Trade, quiet: Quiet | None) -> None:
         """What the look at ``trade`` found (None: look again next time)."""
