@@ -25,6 +25,7 @@ import gc
 import logging
 import os
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -288,6 +289,7 @@ async def run(
                 f"{services.engine.settings.database.backup_interval_s:g} s"
             )
             _report_writes(samples, meter, log.stat().st_size - log0, (data_dir / "dtms.sqlite3").stat().st_size)
+            _report_actions(data_dir / "dtms.sqlite3", max(samples[-1].sim - samples[0].sim, 1.0) / 3600.0)
         finally:
             await services.close()
 
@@ -331,6 +333,20 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
         f"RSS slope first half {first_half:.2f} MB/wall h, second half {second_half:.2f} MB/wall h "
         f"(ratio {second_half / first_half if first_half else float('nan'):.2f})"
     )
+
+
+def _report_actions(database: Path, sim_hours: float) -> None:
+    """The journal by kind and outcome over the whole run (warm-up included), per simulated hour."""
+    connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT kind, outcome, COUNT(*) FROM actions GROUP BY kind, outcome ORDER BY COUNT(*) DESC"
+        ).fetchall()
+        transitions = connection.execute("SELECT COUNT(*) FROM transitions").fetchone()[0]
+    finally:
+        connection.close()
+    parts = ", ".join(f"{kind} {outcome} {count / sim_hours:.0f}" for kind, outcome, count in rows)
+    print(f"journal per simulated hour: {parts}; state changes {transitions / sim_hours:.0f}")
 
 
 def _report_writes(samples: list[Sample], meter: WriteMeter, log_bytes: int, file_bytes: int) -> None:
