@@ -100,7 +100,7 @@ class DatabaseSettings:
     check_interval_s: float = 300.0
     #: a consistent online backup this often when anything was written since the last (and at every clean stop);
     #: each copies the whole file; decisions and ownership changes since the last one are kept in the side journal
-    backup_interval_s: float = 21600.0
+    backup_interval_s: float = 86400.0
     backups_kept: int = 3
 
 

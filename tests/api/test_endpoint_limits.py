@@ -157,7 +157,7 @@ def test_the_safety_settings_round_trip_and_are_checked() -> None:
         defaults.connection.stall_threshold_s,
         defaults.database.check_interval_s,
         defaults.database.backup_interval_s,
-    ) == (2.0, 300.0, 21600.0)
+    ) == (2.0, 300.0, 86400.0)
     for bad in (
         {"connection": {"stall_threshold_s": 10.0}},
         {"database": {"check_interval_s": 1.0}},
