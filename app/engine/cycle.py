@@ -69,9 +69,9 @@ class DeepCheck(Protocol):
     decides itself whether a deep check is due (bar close, spacing, forced early checks)."""
 
     async def after_fast_cycle(
-        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float
+        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float, budget_s: float
     ) -> int:
-        """Returns the number of terminal calls it made."""
+        """Returns the number of terminal calls it made; its checks take about ``budget_s`` at most."""
         ...
 
     async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
@@ -91,6 +91,11 @@ class CycleReport:
     actions: int
     closed: int
     adopted: int
+
+
+#: the bounds of a cycle's time for deep checks (``FastCycle._check_budget``)
+CHECK_BUDGET_LEAST_S = 0.01
+CHECK_BUDGET_MOST_S = 0.03
 
 
 class _CountedHistory:
@@ -137,6 +142,7 @@ class FastCycle:
         self._live = LivePrices()
         self._next_account_check = 0.0
         self._calls = 0
+        self._work_s = 0.0  # running average of a cycle's cost before its deep checks
         #: where profit protection has nothing to do, per trade (looked at again when that may have changed)
         self._quiet = QuietTrades()
         self._quiet_atr: dict[str, float | None] = {}
@@ -169,7 +175,8 @@ class FastCycle:
             for symbol, group in list(healthy.items()):
                 actions += await self._protect_symbol(symbol, group, now)
             if self.deep_check is not None:
-                self._calls += await self.deep_check.after_fast_cycle(healthy, self.positions, now)
+                budget = self._check_budget(time.perf_counter() - started)
+                self._calls += await self.deep_check.after_fast_cycle(healthy, self.positions, now, budget)
         await self._recorder.flush()
         self._publish_prices(time.monotonic())
         return CycleReport(
@@ -183,6 +190,12 @@ class FastCycle:
             closed=closed,
             adopted=adopted,
         )
+
+    def _check_budget(self, work_s: float) -> float:
+        """How long this cycle's deep checks may take: about what the rest of a cycle costs (a running average
+        of it), so a cycle with checks costs about twice one without, between the least and most allowed."""
+        self._work_s += (work_s - self._work_s) * 0.2
+        return min(max(self._work_s, CHECK_BUDGET_LEAST_S), CHECK_BUDGET_MOST_S)
 
     def _decided(self, trade: Trade) -> None:
         self._recheck.add(trade.ticket)

@@ -97,12 +97,13 @@ class DefenseDeepCheck:
         recorder.on_commit.append(self.forget)
 
     async def after_fast_cycle(
-        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float
+        self, groups: Mapping[str, SymbolGroup], positions: Mapping[int, Any], now: float, budget_s: float = INF
     ) -> int:
-        """Checks run until ``budget_s`` is spent; trades whose bar closed wait in line (oldest bar close first)
-        and are checked first in the next cycles, so a bar close with many trades never holds up the next
-        cycle's profit protection. Between bar closes only the trades whose early-check signal may have turned
-        are looked at. A cycle's own work follows the checks it runs, not the trades waiting."""
+        """Checks run until the cycle's ``budget_s`` (and this object's own) is spent; trades whose bar closed
+        wait in line (oldest bar close first) and are checked first in the next cycles, so a bar close with many
+        trades never holds up the next cycle's profit protection. Between bar closes only the trades whose
+        early-check signal may have turned are looked at. A cycle's own work follows the checks it runs, not the
+        trades waiting."""
         self._calls = 0
         started = time.perf_counter()
         settings = self._settings()
@@ -126,7 +127,7 @@ class DefenseDeepCheck:
             else:
                 quiet_symbols.append(symbol)
         unchanged: list[Trade] = []
-        spent = _Spent(started, self.budget_s, self.min_checks)
+        spent = _Spent(started, min(self.budget_s, budget_s), self.min_checks)
         calls = 0
         while waiting and not spent.over():
             ticket, symbol = waiting.popitem(last=False)

@@ -72,3 +72,27 @@ async def test_the_line_is_kept_in_order_across_bar_closes(ready: Services) -> N
     checked = [ready.engine.trade(t).last_deep_check_at for t in tickets]
     assert all(at is not None for at in checked) and check.checks == 3
     assert first == [tickets[0]]
+
+
+async def test_a_cycle_gives_its_checks_about_what_the_rest_of_it_costs(
+    ready: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.engine.cycle import CHECK_BUDGET_LEAST_S, CHECK_BUDGET_MOST_S
+
+    await hold_and_buy(ready, count=2)
+    check = deep(ready)
+    budgets: list[float] = []
+    original = check.after_fast_cycle
+
+    async def recorded(groups: Any, positions: Any, now: float, budget_s: float) -> int:
+        budgets.append(budget_s)
+        return await original(groups, positions, now, budget_s)
+
+    monkeypatch.setattr(check, "after_fast_cycle", recorded)
+    for _ in range(3):
+        await advance(ready, 2)
+    assert len(budgets) == 3
+    assert all(CHECK_BUDGET_LEAST_S <= b <= CHECK_BUDGET_MOST_S for b in budgets), budgets
+    ready.engine.cycle._work_s = 1.0  # cycles that cost a second: the checks still get no more than the most
+    await advance(ready, 2)
+    assert budgets[-1] == CHECK_BUDGET_MOST_S
