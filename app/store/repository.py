@@ -88,7 +88,7 @@ class Repository(Safekeeping):
     @classmethod
     async def open(cls, path: Path, *, backups_kept: int = 3) -> Repository:
         """Open (restoring the newest good backup over a damaged file) and replay the side journal where it holds
-        what the file lacks; when the side journal is not empty, take a backup, which empties it."""
+        what the file lacks; after a replay or a restore, take a backup, which empties the side journal."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtms-db")
@@ -119,7 +119,10 @@ class Repository(Safekeeping):
                     repository.replayed,
                     repository.side.path,
                 )
-            if repository.side:  # a crash (or a replay) left ownership records since the newest backup
+            if repository.replayed or recovered_from is not None:
+                # the restored (or rebuilt) file with what was replayed into it becomes the newest backup; after a
+                # plain crash the side journal stays as it is: what it holds since the newest backup is in the file
+                # and still needed should that backup ever be restored (a copy here held the start up)
                 repository.started_backup = await repository._run(repository._start_backup_on_thread, backups_kept)
         except BaseException:
             await repository.close()

@@ -60,3 +60,28 @@ async def test_after_a_degraded_run_only_what_it_could_not_store_is_written_in(
         assert not again.side  # a backup was taken, which holds it all
     finally:
         await again.close()
+
+
+async def test_a_restart_after_a_crash_keeps_the_side_journal_for_a_later_restore(
+    db_path: Path, make_trade: MakeTrade
+) -> None:
+    repository = await Repository.open(db_path)
+    await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+    assert await repository.backup() is not None
+    await repository.commit_records(make_trade(7, volume=0.05, partial_taken=True), actions=[partial(7, "half")])
+    await repository.close()  # killed: no backup at the stop
+
+    restarted = await Repository.open(db_path)
+    assert restarted.started_backup is None and restarted.replayed == 0
+    assert restarted.side, "the decision since the newest backup must stay aside"
+    await restarted.close()
+    db_path.write_bytes(b"\x00garbage" * 512)
+
+    restored = await Repository.open(db_path)
+    try:
+        trade = await restored.load_trade(7)
+        assert trade is not None and trade.partial_taken
+        assert [a.detail for a in await restored.actions(7)] == ["half"]
+        assert restored.started_backup is not None and not restored.side
+    finally:
+        await restored.close()
