@@ -5,7 +5,8 @@ a database that fails its integrity check or its backup.
   hung terminal in its worker process does not block) and reports "not answering" after
   ``stall_threshold_s``, until the call returns or the watchdog replaces the worker.
 - ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` and a backup every
-  ``backup_interval_s`` on the database thread; a failed check or a refused backup degrades the database.
+  ``backup_interval_s`` (sooner once the side journal has outgrown the file) on the database thread; a failed
+  check or a refused backup degrades the database.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class StallWatch:
             await asyncio.sleep(STALL_POLL_S)
 
 
+#: a backup is taken early once the side journal outgrows the database file, and this at the least
+JOURNAL_BACKUP_LEAST_BYTES = 8 * 1024 * 1024
+
+
 class DatabaseWatch:
     def __init__(self, repository: Any, recorder: Recorder, settings: Callable[[], EngineSettings]) -> None:
         self._repository = repository
@@ -108,6 +113,16 @@ class DatabaseWatch:
         logger.info("database backed up to %s", self.last_backup)
         return True
 
+    async def journal_outgrew_file(self) -> bool:
+        """Whether the side journal has grown as large as the database file (and ``JOURNAL_BACKUP_LEAST_BYTES``):
+        a copy then costs no more than the journal already wrote, and a restore replays less."""
+        side = getattr(self._repository, "side", None)
+        size_bytes = getattr(self._repository, "size_bytes", None)
+        if side is None or size_bytes is None:
+            return False
+        journal = side.size()
+        return journal >= JOURNAL_BACKUP_LEAST_BYTES and journal >= await size_bytes()
+
     async def run(self) -> None:
         database = self._settings().database
         next_check = time.monotonic() + database.check_interval_s
@@ -119,6 +134,9 @@ class DatabaseWatch:
             if now >= next_check:
                 next_check = now + database.check_interval_s
                 await self.check()
+                if not self._recorder.problem and await self.journal_outgrew_file():
+                    next_backup = now + database.backup_interval_s
+                    await self.backup()
             if now >= next_backup and not self._recorder.problem:
                 next_backup = now + database.backup_interval_s
                 await self.backup(unless_unchanged=True)

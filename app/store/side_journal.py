@@ -83,5 +83,9 @@ class SideJournal:
             if self.path.exists():
                 os.truncate(self.path, 0)
 
+    def size(self) -> int:
+        """Bytes written here since the last backup."""
+        return self.path.stat().st_size if self.path.exists() else 0
+
     def __bool__(self) -> bool:
         return self.path.exists() and self.path.stat().st_size > 0

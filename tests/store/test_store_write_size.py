@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from app.engine.events import EventBus
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade
 from app.engine.recorder import Recorder
@@ -110,3 +112,23 @@ async def test_the_periodic_backup_of_an_unchanged_file_is_skipped_and_not_count
     assert not recorder.problem  # skipping is no failure
     await repo.save_trades([make_trade(1, score=0.4)])
     assert await watch.backup(unless_unchanged=True) and watch.last_backup != taken
+
+
+async def test_a_backup_falls_due_early_once_the_side_journal_outgrows_the_file(
+    repo: Repository, db_path: Path, make_trade: MakeTrade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.engine import watches
+
+    watch = DatabaseWatch(repo, Recorder(repo, EventBus(), lambda: 0.0), EngineSettings)
+    await repo.register_trade(make_trade(1), "trade_registered", {"ticket": 1}, 0.0)
+    assert await watch.backup()
+    assert not await watch.journal_outgrew_file()  # emptied by the backup
+    monkeypatch.setattr(watches, "JOURNAL_BACKUP_LEAST_BYTES", 1)
+    for n in range(2, 40):
+        await repo.register_trade(make_trade(n, comment="c" * 400), "trade_registered", {"ticket": n}, 0.0)
+    assert repo.side.size() < await repo.size_bytes()
+    assert not await watch.journal_outgrew_file()
+    while repo.side.size() < await repo.size_bytes():
+        await repo.commit_records(make_trade(1, comment="d" * 900))
+    assert await watch.journal_outgrew_file()
+    assert await watch.backup() and not await watch.journal_outgrew_file()
