@@ -71,11 +71,15 @@ class PositionFeed:
             rows: Iterable[int] = range(count)
         elif np.array_equal(tickets, self._tickets):  # the usual cycle: the same positions, in the same order
             rows = np.flatnonzero(hashes != self._hashes).tolist()
-        else:
-            last = dict(zip(self._tickets.tolist(), self._hashes.tolist(), strict=True))
-            rows = [
-                i for i, (t, h) in enumerate(zip(tickets.tolist(), hashes.tolist(), strict=True)) if last.get(t) != h
-            ]
+        else:  # positions came or went: each ticket's hash is found among the last answer's, sorted once
+            order = np.argsort(self._tickets, kind="stable")
+            known = self._tickets[order]
+            at = np.minimum(np.searchsorted(known, tickets), max(len(known) - 1, 0))
+            if len(known):
+                same = (known[at] == tickets) & (self._hashes[order][at] == hashes)
+            else:
+                same = np.zeros(count, dtype=bool)
+            rows = np.flatnonzero(~same).tolist()
         # the terminal's own structs are read by index as they are; only the changed ones are converted
         changed = to_plain(tuple(positions[i] for i in rows))
         self._tickets, self._hashes = tickets, hashes
