@@ -28,10 +28,12 @@ when the trade changes).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState
@@ -81,6 +83,10 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, int(SEARCH_ROLE)})
 _LIVE_FIELD = {int(column): field for column, field in zip(LIVE_COLUMNS, LIVE_FIELDS, strict=True)}
+#: columns sorted by the row index's float keys: the live ones and the score, which all move without an event
+_FLOAT_SORTED = frozenset({*_LIVE_FIELD, int(Column.SCORE)})
+_TICKET_OF = attrgetter("ticket")
+_SCORE_OF = attrgetter("score")
 _FIRST_LIVE, _LAST_LIVE = LIVE_COLUMNS[0], LIVE_COLUMNS[-1]
 _TICKET = itemgetter("ticket")
 _NO_LIVE: dict[str, Any] = {}
@@ -236,10 +242,8 @@ class TradesModel(QAbstractTableModel):
             self._values[ticket] = new
             self._search.pop(ticket, None)
             ranges = changed_ranges(old, new)
-            if self._sort_column not in _LIVE_FIELD and any(
-                first <= self._sort_column <= last for first, last in ranges
-            ):
-                self._keys[ticket] = self._key(ticket)
+            if any(first <= self._sort_column <= last for first, last in ranges):
+                self._set_key(ticket)
                 resort = True
             row = row_of(ticket)
             shown = self._shown(ticket)
@@ -279,16 +283,26 @@ class TradesModel(QAbstractTableModel):
             return ticket
         return (value_key(self._value(ticket, column)), ticket)
 
+    def _float_key(self, ticket: int) -> float:
+        """The sort key of a column sorted by float keys (``NO_KEY`` for no value)."""
+        value = self._value(ticket, self._sort_column)
+        return NO_KEY if value is None or math.isnan(value) else float(value)
+
     def _set_keys(self) -> None:
-        """Every trade's sort key for the sort column: a live column's in the row index, as floats."""
-        field = _LIVE_FIELD.get(self._sort_column)
-        if field is None:
+        """Every trade's sort key for the sort column: a live column's and the score in the row index."""
+        if self._sort_column not in _FLOAT_SORTED:
             self._keys = {t: self._key(t) for t in self._values}
             return
         self._keys = {}
         tickets = list(self._values)
         slots, _known = self._index.slots(tickets)
-        self._index.set_keys(slots, field_keys([self._live.get(t, _NO_LIVE) for t in tickets], field))
+        self._index.set_keys(slots, np.array([self._float_key(t) for t in tickets], dtype=np.float64))
+
+    def _set_key(self, ticket: int) -> None:
+        if self._sort_column in _FLOAT_SORTED:
+            self._index.set_key(ticket, self._float_key(ticket))
+        else:
+            self._keys[ticket] = self._key(ticket)
 
     def _value(self, ticket: int, column: int) -> Any:
         field = _LIVE_FIELD.get(column)
@@ -301,7 +315,7 @@ class TradesModel(QAbstractTableModel):
         return self._values[ticket][column]
 
     def _ordered(self, tickets: list[int]) -> list[int]:
-        if self._sort_column in _LIVE_FIELD:
+        if self._sort_column in _FLOAT_SORTED:
             return self._index.ordered_by_key(tickets, self._descending)
         try:
             return sorted(tickets, key=self._keys.__getitem__, reverse=self._descending)
@@ -319,7 +333,7 @@ class TradesModel(QAbstractTableModel):
         when they are in order already; equal keys keep their order."""
         shown = self._index
         rows = shown.rows
-        if self._sort_column in _LIVE_FIELD:
+        if self._sort_column in _FLOAT_SORTED:
             resorted = shown.resorted(self._descending)
             if resorted is None:
                 return
@@ -387,25 +401,38 @@ class TradesModel(QAbstractTableModel):
         return tuple(map(row.get, LIVE_FIELDS))
 
     def _on_cycle(self, _payload: object) -> None:
-        """Scores change at deep checks without an event: compare those in view (all while sorted by score)."""
+        """Scores change at deep checks without an event: compare those in view (all while sorted by score,
+        read in C and compared with the sort keys as one array)."""
         by_score = self._sort_column == Column.SCORE
         first, last = self._view_range()
-        tickets = list(self._values) if by_score else self._index.rows[first : last + 1]
+        if by_score:
+            trades = self._scores_moved()
+        else:
+            trades = [self._engine.trade(t) for t in self._index.rows[first : last + 1]]
         changed: list[int] = []
-        for ticket in tickets:
-            trade = self._engine.trade(ticket)
-            values = self._values[ticket]
-            if trade is not None and trade.score != values[Column.SCORE]:
-                self._values[ticket] = (*values[: Column.SCORE], trade.score, *values[Column.SCORE + 1 :])
-                changed.append(ticket)
-        if not changed:
-            return
+        for trade in trades:
+            values = None if trade is None else self._values.get(trade.ticket)
+            if values is not None and trade.score != values[Column.SCORE]:
+                self._values[trade.ticket] = (*values[: Column.SCORE], trade.score, *values[Column.SCORE + 1 :])
+                changed.append(trade.ticket)
         rows = sorted(r for r in map(self.row_of, changed) if r is not None and first <= r <= last)
         if rows:
             self._signal_rows(rows[0], rows[-1], Column.SCORE, Column.SCORE)
-        if by_score:
-            self._keys.update((t, self._key(t)) for t in changed)
+        if by_score and trades:
             self._resort()
+
+    def _scores_moved(self) -> list[Any]:
+        """The trades whose score differs from their sort key, their keys set to it."""
+        trades = self._engine.trades()
+        if not trades:
+            return []
+        slots, known = self._index.slots(list(map(_TICKET_OF, trades)))
+        scores = np.fromiter(map(_SCORE_OF, trades), dtype=np.float64, count=len(trades))
+        scores[np.isnan(scores)] = NO_KEY
+        keys = self._index.key
+        moved = np.flatnonzero(known & (keys[np.where(known, slots, 0)] != scores))
+        keys[slots[moved]] = scores[moved]
+        return [trades[i] for i in moved.tolist()]
 
     def _on_lifecycle(self, payload: dict[str, Any]) -> None:
         if payload.get("state") == "READY":
@@ -420,18 +447,13 @@ class TradesModel(QAbstractTableModel):
             return
         self._values[ticket] = row_values(trade)
         self._search.pop(ticket, None)
-        slot = self._index.add(ticket)
-        field = _LIVE_FIELD.get(self._sort_column)
-        if field is None:
-            self._keys[ticket] = self._key(ticket)
-        else:  # its prices may have come before it
-            value = self._live.get(ticket, _NO_LIVE).get(field)
-            self._index.key[slot] = NO_KEY if value is None or value != value else value
+        self._index.add(ticket)
+        self._set_key(ticket)  # sorted by a live column: its prices may have come before it
         if self._shown(ticket):
             self._insert_row(ticket)
 
     def _insert_row(self, ticket: int) -> None:
-        if self._sort_column in _LIVE_FIELD:
+        if self._sort_column in _FLOAT_SORTED:
             row = insert_position(
                 self._index.rows, self._index.key_of(ticket), _LiveKeys(self._index), self._descending
             )

@@ -89,3 +89,22 @@ def test_field_keys_take_a_missing_value_as_no_key() -> None:
     rows = [{"profit": 1.5}, {"profit": None}, {"profit": math.nan}, {}]
     assert field_keys(rows, "profit").tolist() == [1.5, NO_KEY, NO_KEY, NO_KEY]
     assert field_keys([{"profit": 2.0}, {"profit": -1.0}], "profit").tolist() == [2.0, -1.0]
+
+
+def test_slots_are_found_for_many_tickets_and_never_for_a_dropped_one() -> None:
+    rng = random.Random(11)
+    tickets = rng.sample(range(10**8, 10**9), 500)
+    index = RowIndex()
+    index.reset(tickets[:300])
+    for ticket in tickets[300:]:
+        index.add(ticket)
+    for ticket in tickets[::7]:
+        index.drop(ticket)
+    asked = rng.sample(tickets, 200) + [5, 10**9 + 1]
+    slots, known = index.slots(asked)
+    expected = [index.slot(t) for t in asked]
+    assert known.tolist() == [s is not None for s in expected]
+    assert [int(s) for s, k in zip(slots, known, strict=True) if k] == [s for s in expected if s is not None]
+    assert all(index.ticket[index.slot(t)] == t for t in asked if index.slot(t) is not None)
+    empty = RowIndex()
+    assert empty.slots([1, 2])[1].tolist() == [False, False]

@@ -121,3 +121,34 @@ async def test_a_trade_that_leaves_takes_only_its_row(ready: Services, bridge: E
     again = await register_buy(ready, "EURUSD", volume=0.1)  # takes a freed slot: no stale key or row
     assert model.row_of(again) == 0 and model.live(again) is None, "no price yet: first when ascending"
     assert_rows_right(model)
+
+
+@pytest.mark.qasync
+async def test_sorted_by_score_the_order_follows_deep_checks_as_a_full_sort(
+    ready: Services, bridge: EngineBridge
+) -> None:
+    tickets = await many_trades(ready)
+    model = TradesModel(bridge)
+    rng = random.Random(3)
+    scores = iter(rng.sample(range(-900, 900), 200))  # distinct, so one order is right
+
+    def by_score(descending: bool) -> list[int]:
+        return sorted(tickets, key=lambda t: ready.engine.trade(t).score, reverse=descending)
+
+    for ticket in tickets:
+        ready.engine.trade(ticket).score = next(scores) / 100
+    for descending in (False, True):
+        model.sort(Column.SCORE, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        assert shown(model) == by_score(descending)
+        for _ in range(8):
+            for ticket in rng.sample(tickets, rng.randint(1, 3)):  # what deep checks do, with no event
+                ready.engine.trade(ticket).score = next(scores) / 100
+            bridge.cycle.emit({})
+            assert shown(model) == by_score(descending)
+            assert_rows_right(model)
+            assert [model.data(model.index(r, Column.SCORE)) for r in range(len(tickets))] == [
+                f"{ready.engine.trade(t).score:+.2f}" for t in by_score(descending)
+            ]
+    ready.engine.trade(tickets[2]).score = -50.0
+    bridge.trade_changed.emit({"ticket": tickets[2]})  # an event of the trade's own: sorted at once
+    assert shown(model)[-1] == tickets[2]
