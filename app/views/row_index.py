@@ -36,6 +36,16 @@ def field_keys(rows: Sequence[Mapping[str, Any]], field: str) -> np.ndarray:
     return out
 
 
+class TicketKeys:
+    """A row index's float sort keys read by ticket, for a binary search."""
+
+    def __init__(self, index: RowIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, ticket: int) -> float:
+        return self._index.key_of(ticket)
+
+
 class RowIndex:
     """Slots of the trades, the rows shown in order, and each slot's row."""
 
@@ -163,6 +173,18 @@ class RowIndex:
 
     def set_keys(self, slots: np.ndarray, values: np.ndarray) -> None:
         self.key[slots] = values
+
+    def update_keys(self, tickets: list[int], values: np.ndarray) -> list[int]:
+        """Set the keys of ``tickets`` (those with a slot) to ``values`` (NaN: no value); returns the positions
+        in ``tickets`` of those whose key changed."""
+        if not tickets:
+            return []
+        slots, known = self.slots(tickets)
+        values[np.isnan(values)] = NO_KEY
+        moved = np.flatnonzero(known & (self.key[np.where(known, slots, 0)] != values))
+        self.key[slots[moved]] = values[moved]
+        result: list[int] = moved.tolist()
+        return result
 
     def set_key(self, ticket: int, value: float) -> None:
         self.key[self._slot[ticket]] = value

@@ -14,11 +14,11 @@ DTMS) and are recomputed for that trade only. The score changes at deep checks w
 read from the engine when painted, and compared at each cycle for the rows in view (for all rows only while
 the table is sorted by it).
 
-Order and filter are the model's own (``table_order``). The rows, each trade's row and, for a live sort
-column, each trade's key are kept in arrays (``row_index``): a trade's row is found without a scan, and the
-table sorted by profit is sorted again at each cycle, as a trader sorting by profit expects, by one stable
-argsort over the float keys (about a millisecond at 10,000 trades), nothing done when they are in order.
-Other columns keep one Python sort key per trade. When the rows on screen keep their places, as they mostly
+Order and filter are the model's own (``table_order``). The rows, each trade's row and, sorted by a live
+column or the score, each trade's key are kept in arrays (``row_index``): a trade's row is found without a
+scan, and the table sorted by profit is sorted again at each cycle, as a trader sorting by profit expects, by
+one stable argsort over the float keys (about a millisecond at 10,000 trades), nothing done when they are in
+order. Other columns keep one Python sort key per trade. When the rows on screen keep their places, as they mostly
 do, a new order is taken without a relayout and repaint of the whole table. A new trade goes in by binary
 search. The filter (``TradeFilter``: text, states,
 symbols) is matched against a lower-cased text cached per trade (made when a filter first needs it, again only
@@ -39,7 +39,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from app.engine.model import DefensiveState
 from app.views.bridge import EngineBridge
 from app.views.palette import money_colour, state_colour
-from app.views.row_index import NO_KEY, RowIndex, field_keys
+from app.views.row_index import NO_KEY, RowIndex, TicketKeys, field_keys
 from app.views.table_order import SEARCH_ROLE, TradeFilter, insert_position, reorder, value_key
 from app.views.trade_columns import (
     ALIGNMENT,
@@ -104,26 +104,16 @@ def clipped_blocks(top: int, bottom: int, first: int, last: int) -> list[tuple[i
     return [(start, min(bottom, start + step - 1), first, last) for start in range(top, bottom + 1, step)]
 
 
-class _LiveKeys:
-    """The live sort keys read by ticket, for a binary search."""
-
-    def __init__(self, index: RowIndex) -> None:
-        self._index = index
-
-    def __getitem__(self, ticket: int) -> float:
-        return self._index.key_of(ticket)
-
-
 class TradesModel(QAbstractTableModel):
     def __init__(self, bridge: EngineBridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._engine = bridge.engine
-        self._index = RowIndex()  # the rows shown in order, each trade's row, and its live sort key
+        self._index = RowIndex()  # the rows shown in order, each trade's row, and its float sort key
         self._values: dict[int, tuple[Any, ...]] = {}  # every trade's column values, live columns None
         self._search: dict[int, str] = {}  # made when a filter first needs it, dropped when the trade changes
         self._live: dict[int, dict[str, Any]] = {}  # each trade's last trade_updated row, as it came
         self._seen: dict[int, tuple[Any, ...]] = {}  # the live values of the rows in view at the last update
-        self._keys: dict[int, Any] = {}  # every trade's sort key for a sort column that is not live
+        self._keys: dict[int, Any] = {}  # every trade's sort key for a column not sorted by float keys
         self._filter = TradeFilter()
         self._sort_column = -1
         self._descending = False
@@ -277,7 +267,7 @@ class TradesModel(QAbstractTableModel):
         return text
 
     def _key(self, ticket: int) -> Any:
-        """The sort key of a column that is not live."""
+        """The sort key of a column not sorted by float keys."""
         column = self._sort_column
         if column < 0:
             return ticket
@@ -319,7 +309,7 @@ class TradesModel(QAbstractTableModel):
             return self._index.ordered_by_key(tickets, self._descending)
         try:
             return sorted(tickets, key=self._keys.__getitem__, reverse=self._descending)
-        except (KeyError, TypeError):  # a key missing, or a live value that came as None
+        except (KeyError, TypeError):  # a key missing
             self._keys = {t: self._key(t) for t in self._values}
             return sorted(tickets, key=self._keys.__getitem__, reverse=self._descending)
 
@@ -329,8 +319,8 @@ class TradesModel(QAbstractTableModel):
         layout change, which would repaint the whole table: only the indexes held on moved rows (the
         selection) are moved with their trades, and nothing on screen changes.
 
-        Sorted by a live column, the keys are a float column sorted by a stable argsort, and nothing is done
-        when they are in order already; equal keys keep their order."""
+        Sorted by a live column or the score, the keys are a float column sorted by a stable argsort, and
+        nothing is done when they are in order already; equal keys keep their order."""
         shown = self._index
         rows = shown.rows
         if self._sort_column in _FLOAT_SORTED:
@@ -424,15 +414,8 @@ class TradesModel(QAbstractTableModel):
     def _scores_moved(self) -> list[Any]:
         """The trades whose score differs from their sort key, their keys set to it."""
         trades = self._engine.trades()
-        if not trades:
-            return []
-        slots, known = self._index.slots(list(map(_TICKET_OF, trades)))
         scores = np.fromiter(map(_SCORE_OF, trades), dtype=np.float64, count=len(trades))
-        scores[np.isnan(scores)] = NO_KEY
-        keys = self._index.key
-        moved = np.flatnonzero(known & (keys[np.where(known, slots, 0)] != scores))
-        keys[slots[moved]] = scores[moved]
-        return [trades[i] for i in moved.tolist()]
+        return [trades[i] for i in self._index.update_keys(list(map(_TICKET_OF, trades)), scores)]
 
     def _on_lifecycle(self, payload: dict[str, Any]) -> None:
         if payload.get("state") == "READY":
@@ -448,14 +431,14 @@ class TradesModel(QAbstractTableModel):
         self._values[ticket] = row_values(trade)
         self._search.pop(ticket, None)
         self._index.add(ticket)
-        self._set_key(ticket)  # sorted by a live column: its prices may have come before it
+        self._set_key(ticket)  # sorted by a live column, from the prices that may have come before it
         if self._shown(ticket):
             self._insert_row(ticket)
 
     def _insert_row(self, ticket: int) -> None:
         if self._sort_column in _FLOAT_SORTED:
             row = insert_position(
-                self._index.rows, self._index.key_of(ticket), _LiveKeys(self._index), self._descending
+                self._index.rows, self._index.key_of(ticket), TicketKeys(self._index), self._descending
             )
         else:
             row = insert_position(self._index.rows, self._keys[ticket], self._keys, self._descending)

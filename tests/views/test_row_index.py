@@ -108,3 +108,12 @@ def test_slots_are_found_for_many_tickets_and_never_for_a_dropped_one() -> None:
     assert all(index.ticket[index.slot(t)] == t for t in asked if index.slot(t) is not None)
     empty = RowIndex()
     assert empty.slots([1, 2])[1].tolist() == [False, False]
+
+
+def test_update_keys_says_which_keys_moved() -> None:
+    index = RowIndex()
+    index.reset([1, 2, 3])
+    assert index.update_keys([1, 2, 3], np.array([0.5, 1.0, 2.0])) == [0, 1, 2]
+    assert index.update_keys([3, 2, 9, 1], np.array([2.0, -1.0, 4.0, math.nan])) == [1, 3], "9 has no slot"
+    assert [index.key_of(t) for t in (1, 2, 3)] == [NO_KEY, -1.0, 2.0]
+    assert index.update_keys([], np.zeros(0)) == []
