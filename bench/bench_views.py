@@ -14,7 +14,7 @@ loaded machine only mean something next to a baseline taken in the same run.
     which a loaded machine does not inflate (its p99 is the window's own, where the wall-time p99 also counts
     the moments another process had the core). Qt events are handled only where the benchmark asks, so each
     figure belongs to one cycle. Measured with the table in ticket order, sorted by profit (every price change
-    then moves rows) and filtered to one symbol.
+    then moves rows), filtered to one symbol, and sorted by score (every cycle compares all the scores).
 (b) Start-up: ``Services.open`` + ``engine.start`` (recovery of the persisted trades) + window construction
     and load + the first paint of the trades table, timed to the table viewport's first paint event.
 """
@@ -165,6 +165,7 @@ async def updates(app: QApplication, data_dir: Path, count: int, cycles: int) ->
             ("by ticket", Column.TICKET, Qt.SortOrder.AscendingOrder, ""),
             ("by profit", Column.PROFIT, Qt.SortOrder.DescendingOrder, ""),
             ("by ticket, filtered", Column.TICKET, Qt.SortOrder.AscendingOrder, "EURUSD"),
+            ("by score", Column.SCORE, Qt.SortOrder.AscendingOrder, ""),
         ):
             window.trades_view.sortByColumn(column, order)
             window.filter.setText(text)

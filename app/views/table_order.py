@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QSortFilterProxyModel, Qt
 
 logger = logging.getLogger(__name__)
 
 _Key = TypeVar("_Key", bound=Hashable)
+_Key_contra = TypeVar("_Key_contra", contravariant=True)
+
+
+class SortKeys(Protocol[_Key_contra]):
+    """Sort keys read by row key (a dictionary, or keys kept elsewhere)."""
+
+    def __getitem__(self, row: _Key_contra, /) -> Any: ...
+
 
 #: The text a row is found by when filtering (asked of column 0)
 SEARCH_ROLE = Qt.ItemDataRole.UserRole
@@ -87,7 +95,7 @@ class _Reversed(Sequence[Any]):
         return self._items[len(self._items) - 1 - position]
 
 
-def insert_position(rows: Sequence[_Key], key: Any, keys: Mapping[_Key, Any], descending: bool) -> int:
+def insert_position(rows: Sequence[_Key], key: Any, keys: SortKeys[_Key], descending: bool) -> int:
     """Where a row with sort key ``key`` goes in ``rows`` (ordered by ``keys``, descending or not): a binary
     search, so adding a trade to 10,000 costs some fourteen comparisons, not a sort."""
     if not descending:

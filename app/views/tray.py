@@ -183,7 +183,9 @@ class TrayController(QObject):
             self.menu.addAction(action)
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
-        self.icon = draw_icon(self._summary.colour())
+        self._colour = self._summary.colour()
+        self._icons = {self._colour: draw_icon(self._colour)}
+        self.icon = self._icons[self._colour]
         if available:
             self.tray = QSystemTrayIcon(self.icon, self)
             self.tray.setContextMenu(self.menu)
@@ -222,10 +224,19 @@ class TrayController(QObject):
         return self._summary.tooltip()
 
     def refresh(self) -> None:
+        """Colour and tooltip again; the icon is drawn once per colour and set only when its colour changed (a
+        cycle's state changes at 10,000 trades would draw five pixmaps each time)."""
         counts = self._summary.states()
-        self.icon = draw_icon(self._summary.colour(counts))
+        colour = self._summary.colour(counts)
+        if colour != self._colour:
+            self._colour = colour
+            icon = self._icons.get(colour)
+            if icon is None:
+                icon = self._icons[colour] = draw_icon(colour)
+            self.icon = icon
+            if self.tray is not None:
+                self.tray.setIcon(icon)
         if self.tray is not None:
-            self.tray.setIcon(self.icon)
             self.tray.setToolTip(self._summary.tooltip(counts))
 
     def show_notice(self, notice: Notice) -> None:

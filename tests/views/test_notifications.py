@@ -173,3 +173,37 @@ def test_the_strip_shows_a_few_lines_of_a_large_grouped_notice(qapp) -> None:
     assert "#0 EURUSD SELL: closed" in text and "and 995 more (the Event log tab lists them all)" in text
     strip.show_notice(group(held[:3]))
     assert strip.label.text().count("<br>") == 2 and "more (the" not in strip.label.text()
+
+
+@pytest.mark.qasync
+async def test_the_tray_icon_is_drawn_once_per_colour_and_set_when_the_colour_changes(
+    ready: Services, bridge: EngineBridge
+) -> None:
+    from app.engine.model import DefensiveState
+
+    tray = TrayController(
+        bridge,
+        Notifier(bridge, interval_s=0.0),
+        show_window=lambda: None,
+        quit_program=lambda: None,
+        strip=NotificationStrip(),
+        tray_available=True,
+    )
+    ticket = await register_buy(ready)
+    tray.refresh()
+    healthy = tray.icon
+
+    def disc(icon) -> str:
+        return icon.pixmap(64).toImage().pixelColor(8, 32).name()
+
+    assert disc(healthy) == STATE_COLOURS["HEALTHY"].lower() and tray.tray.icon().cacheKey() == healthy.cacheKey()
+    tray.refresh()
+    assert tray.icon is healthy, "the same colour: not drawn again"
+    ready.engine.trade(ticket).state = DefensiveState.WARNING_L2
+    tray.refresh()
+    assert disc(tray.icon) == STATE_COLOURS["WARNING_L2"].lower()
+    assert tray.tray.icon().cacheKey() == tray.icon.cacheKey() and "WARNING_L2: 1" in tray.tray.toolTip()
+    ready.engine.trade(ticket).state = DefensiveState.HEALTHY
+    tray.refresh()
+    assert tray.icon is healthy and tray.tray.icon().cacheKey() == healthy.cacheKey(), "drawn once per colour"
+    tray.hide()
