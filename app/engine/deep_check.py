@@ -134,7 +134,7 @@ class DefenseDeepCheck:
             trade = self._checkable(groups, positions, ticket, symbol)
             data = ready.get(symbol)
             if trade is None or data is None:
-                continue  # gone, settling a transition, or its symbol without prices this cycle
+                continue  # gone, settling a transition, or its symbol failing this cycle: next bar close then
             spent.looked += 1
             try:
                 calls += await self._check(trade, data, now, True, unchanged)
