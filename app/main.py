@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from app.terminal import early
 
 if TYPE_CHECKING:
+    from app.api.server import ApiServer
     from app.cli import CommandLine
     from app.desk_lock import DeskAlreadyRunning
 
@@ -34,7 +35,6 @@ def display_available() -> bool:
 async def headless(command: CommandLine) -> int:
     """Engine and endpoint until SIGINT/SIGTERM, with a status line on the console on change or every 30 s."""
     from app.adoption import describe_policy
-    from app.api.server import ApiServer
     from app.console import print_status_until
     from app.demo import demo_allowed, run_demo_when_ready
     from app.headless import install_stop_signals, run_headless
