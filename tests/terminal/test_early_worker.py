@@ -118,3 +118,17 @@ def test_the_spec_is_read_from_the_command_line_without_the_engine_or_numpy(tmp_
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["sim", "[]"], done.stdout + done.stderr
+
+
+def test_the_program_module_the_spawned_worker_imports_again_stays_light() -> None:
+    """A spawned worker imports the program's main module again before it can serve: that import brings neither
+    asyncio, numpy nor the command line (the worker imports what it needs itself)."""
+    script = (
+        "import sys\n"
+        "import app.main\n"
+        "print(sorted(m for m in ('asyncio', 'numpy', 'app.cli', 'app.config') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
