@@ -10,8 +10,7 @@ from typing import Any
 import platformdirs
 
 from app.config import AppSettings, load_settings
-from app.runtime import RuntimeOptions
-from app.terminal.rpyc_terminal import parse_address
+from app.options import RuntimeOptions
 from app.terminal.spec import TerminalKind
 
 APP_NAME = "DTMS Desk"
@@ -89,6 +88,8 @@ def terminal_choice(text: str) -> tuple[TerminalKind, tuple[str, int] | None]:
         return TerminalKind(text), None
     if text.startswith("rpyc://"):
         try:
+            from app.terminal.rpyc_terminal import parse_address  # with numpy: only for this terminal
+
             return TerminalKind.RPYC, parse_address(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None

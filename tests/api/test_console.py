@@ -109,3 +109,22 @@ def test_quiet_keeps_the_console_to_warnings_and_the_file_to_everything(tmp_path
                 handler.close()
         for handler in kept:
             root.addHandler(handler)
+
+
+async def test_a_trade_changing_state_is_a_change_and_the_key_kept_is_one_number(ready: Services) -> None:
+    from app.console import status_key
+    from app.engine.model import DefensiveState
+
+    ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
+    await ready.engine.register(Registration(ticket=ticket))
+    before = status_key(ready)
+    assert isinstance(before.trades, int)
+    assert status_key(ready) == before
+    trade = ready.engine.registry.get(ticket)
+    assert trade is not None
+    trade.state = DefensiveState.WARNING_L1
+    try:
+        assert status_key(ready) != before
+    finally:
+        trade.state = DefensiveState.HEALTHY
+    assert status_key(ready) == before

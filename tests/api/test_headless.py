@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,3 +141,40 @@ async def test_the_collector_is_on_once_the_engine_started_and_start_up_is_froze
         finally:
             gc.enable()
             gc.unfreeze()
+
+
+async def test_a_module_imported_in_a_thread_is_loaded_and_its_failure_is_raised_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint's modules are imported on a thread while the engine starts: the loop goes on meanwhile, and an
+    import that fails raises its own error where it is awaited."""
+    import threading
+
+    from app.headless import import_in_thread
+
+    (tmp_path / "endpoint_probe_ok.py").write_text(
+        "import threading\nIMPORTED_ON = threading.current_thread().name\n", encoding="utf-8"
+    )
+    (tmp_path / "endpoint_probe_bad.py").write_text("raise LookupError('probe')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.ensure_future(ticking())
+    try:
+        await import_in_thread("endpoint_probe_ok")
+        import endpoint_probe_ok  # type: ignore[import-not-found]
+
+        assert endpoint_probe_ok.IMPORTED_ON != threading.current_thread().name
+        with pytest.raises(LookupError, match="probe"):
+            await import_in_thread("endpoint_probe_bad")
+        assert ticks > 0
+    finally:
+        ticker.cancel()
+        for name in ("endpoint_probe_ok", "endpoint_probe_bad"):
+            sys.modules.pop(name, None)

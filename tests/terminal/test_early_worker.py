@@ -4,6 +4,8 @@ offered the same spec, ended (never left building another terminal) otherwise.""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from app.terminal import early
 from app.terminal.gateway import Gateway
 from app.terminal.spec import TerminalKind, TerminalSpec
 from app.terminal.transport import ProcessTransport
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +98,37 @@ async def test_it_creates_files_private_whatever_the_umask(tmp_path: Path) -> No
         assert int(umask, 8) == 0o077
     finally:
         await transport.close(0.5)
+
+
+def test_the_spec_is_read_from_the_command_line_without_the_engine_or_numpy(tmp_path: Path) -> None:
+    """The worker starts building its terminal once the program sends the spec, and the spec comes from the parsed
+    command line: parsing it imports neither the engine, the endpoint nor numpy (each costs the worker's start
+    the time it takes to import)."""
+    script = (
+        "import sys\n"
+        "from app.cli import parse\n"
+        f"command = parse(['--headless', '--data-dir', {str(tmp_path)!r}, '--terminal', 'sim', "
+        f"'--config', {str(tmp_path / 'absent.toml')!r}])\n"
+        "spec = command.options.terminal_spec()\n"
+        "heavy = sorted(m for m in ('numpy', 'app.engine.engine', 'app.runtime', 'fastapi', 'pydantic') "
+        "if m in sys.modules)\n"
+        "print(spec.kind, heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["sim", "[]"], done.stdout + done.stderr
+
+
+def test_the_program_module_the_spawned_worker_imports_again_stays_light() -> None:
+    """A spawned worker imports the program's main module again before it can serve: that import brings neither
+    asyncio, numpy nor the command line (the worker imports what it needs itself)."""
+    script = (
+        "import sys\n"
+        "import app.main\n"
+        "print(sorted(m for m in ('asyncio', 'numpy', 'app.cli', 'app.config') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

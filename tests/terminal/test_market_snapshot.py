@@ -118,3 +118,32 @@ def test_the_snapshot_keeps_a_bounded_tail_of_live_bars_and_the_prices_go_on_ali
         assert restored.quote("EURUSD") == market.quote("EURUSD")
         m5 = market.rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 600)
         assert np.array_equal(restored.rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 600), m5)
+
+
+def test_a_market_built_from_a_snapshot_is_the_one_restore_gives() -> None:
+    """The terminal's start builds its market from the saved snapshot at once: the same prices and bars as a fresh
+    market that restores it; a symbol the snapshot lacks gets the constructor's seed, as it did; an unreadable
+    snapshot leaves a fresh market."""
+    clock = SimClock(start=MARKET_START, speed=0.0)
+    market = Market(clock=clock, seed=8, history_days=1.0)
+    market.set_price("USDJPY", 155.5)
+    clock.advance(700.5)
+    saved = json.loads(json.dumps({"clock": clock.state(), "market": market.snapshot()}))
+    del saved["market"]["symbols"]["XAUUSD"]
+    restored, _ = _roundtrip_snapshot(saved, seed=999)
+    built = Market(clock=SimClock.restore(saved["clock"]), seed=999, history_days=1.0, snapshot=saved["market"])
+    for name in market.symbols:
+        _same(restored, built, name)
+    assert built.is_scripted("USDJPY")
+    fresh = Market(clock=SimClock.restore(saved["clock"]), seed=999, history_days=1.0)
+    _same(fresh, built, "XAUUSD")
+    unreadable = Market(clock=SimClock.restore(saved["clock"]), seed=999, history_days=1.0, snapshot={"version": -1})
+    for name in market.symbols:
+        _same(fresh, unreadable, name)
+
+
+def _roundtrip_snapshot(saved: dict, *, seed: int) -> tuple[Market, SimClock]:
+    clock = SimClock.restore(saved["clock"])
+    market = Market(clock=clock, seed=seed, history_days=1.0)
+    market.restore(saved["market"])
+    return market, clock

@@ -11,12 +11,14 @@ import logging
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.engine.model import DefensiveState, Direction, Trade
-from app.engine.scoring.score import Score
 from app.engine.scoring.vocab import Confluence
 from app.errors import InvalidSettings
+
+if TYPE_CHECKING:  # the settings (and so the command line) are read without numpy
+    from app.engine.scoring.score import Score
 
 logger = logging.getLogger(__name__)
 

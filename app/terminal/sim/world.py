@@ -103,13 +103,13 @@ def build_world(settings: WorldSettings, saved: SavedBroker | None) -> World:
                 if key in known:
                     setattr(specs[name], key, value)
     market = Market(
-        clock=clock, seed=settings.seed, symbols=specs, history_days=settings.history_days, replay=settings.replay
+        clock=clock,
+        seed=settings.seed,
+        symbols=specs,
+        history_days=settings.history_days,
+        replay=settings.replay,
+        snapshot=meta.get("market"),
     )
-    if "market" in meta:
-        try:
-            market.restore(meta["market"])
-        except (ValueError, KeyError, TypeError) as exc:  # a snapshot this version cannot read
-            logger.warning("saved market not restored (%s); prices start afresh", exc)
     if "account" in meta:
         account = Account.from_row(meta["account"])
         counters = meta["counters"]

@@ -78,16 +78,27 @@ class Market:
         symbols: dict[str, SymbolSpec] | None = None,
         history_days: float = 21.0,
         replay: dict[str, ReplayTrack] | None = None,
+        snapshot: dict | None = None,
     ) -> None:
+        """``snapshot`` (of ``snapshot()``): continue from it, as ``restore`` does, without first making the
+        history of the symbols it holds (a snapshot this version cannot read is left out, with a warning)."""
         self._clock = clock
-        self._seed = int(seed) % 2**64
+        self._seed = fresh_seed = int(seed) % 2**64
         self._replay = dict(replay or {})
         self.symbols: dict[str, SymbolSpec] = preset_symbols() if symbols is None else symbols
         origin = clock.now_msc() // 60000
         self._first_minute = origin - int(round(history_days * MINUTES_PER_DAY))
         self._states: dict[str, SymbolState] = {}
+        if snapshot is not None:
+            try:
+                self.restore(snapshot)
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.warning("saved market not restored (%s); prices start afresh", exc)
         for name, spec in self.symbols.items():
-            self._states[name] = self._create(spec, first_minute=self._first_minute, origin_minute=origin)
+            if name not in self._states:
+                self._states[name] = self._create(
+                    spec, first_minute=self._first_minute, origin_minute=origin, seed=fresh_seed
+                )
 
     # --- prices ----------------------------------------------------------------------------------------
 
