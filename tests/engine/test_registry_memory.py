@@ -45,3 +45,16 @@ async def test_unknown_and_conflicting_tickets_leave_no_lock_behind(ready: Servi
     assert registry._locks == {}
     # the old per-ticket lock cost ~210 bytes each: 4 MB over 20,000 tickets
     assert after - before < 256 * 1024, f"memory grew by {after - before} bytes over {UNKNOWN} unknown tickets"
+
+
+async def test_managed_trades_keep_no_lock_once_registered_and_a_held_one_is_kept(ready: Services) -> None:
+    registry = ready.engine.registry
+    tickets = [await open_position(ready, "EURUSD", "BUY", 0.1) for _ in range(3)]
+    for ticket in tickets:
+        await ready.engine.register(Registration(ticket=ticket))
+    assert registry._locks == {}  # 10,000 managed trades kept 1.3 MB of idle locks
+    lock = registry._lock(tickets[0])
+    async with lock:  # someone holds it: a registration meanwhile waits on the same lock, not on a new one
+        assert registry._lock(tickets[0]) is lock
+    registry._drop_idle_lock(tickets[0], lock)
+    assert registry._locks == {}
