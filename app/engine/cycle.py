@@ -62,6 +62,7 @@ class CycleGateway(Protocol):
     async def account_info(self) -> Any: ...
     async def history_deals(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
     async def position_deals(self, date_from: int, date_to: int, positions: Collection[int]) -> tuple[Any, ...]: ...
+    async def exit_deals(self, date_from: int, date_to: int) -> tuple[Any, ...]: ...
 
 
 class DeepCheck(Protocol):
@@ -492,7 +493,8 @@ class FastCycle:
                 account = await self.watch.check()
             else:
                 account = await self._call(self._gateway.account_info())
-            deals = await self._call(self._gateway.history_deals(int(now - now % 86400), int(now) + 60))
+            # only the day's closing deals cross from the worker: the loss rails read nothing else
+            deals = await self._call(self._gateway.exit_deals(int(now - now % 86400), int(now) + 60))
             floating = self.positions.floating()
             for status in self._rails.evaluate_account(
                 balance=float(account.balance), floating=floating, deals=deals, now=now

@@ -317,6 +317,14 @@ class Gateway:
         self._follow_connection("history_deals_get", reply)
         return require("history_deals_get", reply)
 
+    async def exit_deals(self, date_from: int, date_to: int) -> tuple[TradeDeal, ...]:
+        """``history_deals_get(date_from, date_to)`` kept, in the worker, to the deals that close a position."""
+        request = WorkerRequest(RequestKind.EXIT_DEALS, "history_deals_get", (date_from, date_to))
+        reply = await self._send(request, self._call_deadline)
+        self._stats.record(reply.duration_s, ok=reply.ok)
+        self._follow_connection("history_deals_get", reply)
+        return require("history_deals_get", reply)
+
     async def history_orders(self, *args: Any, **kwargs: Any) -> tuple[TradeOrder, ...]:
         return require("history_orders_get", await self.call("history_orders_get", *args, **kwargs))
 

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.terminal import constants as mt5
 from app.terminal.convert import to_plain
 from app.terminal.position_feed import PositionFeed
 from app.terminal.protocol import TERMINAL_FUNCTIONS
@@ -76,7 +77,14 @@ class RequestKind(StrEnum):
     #: ``history_deals_get(date_from, date_to)`` kept to the deals of the positions in ``kwargs["positions"]``:
     #: the closes of a cycle without every other deal of their time span crossing to the parent
     POSITION_DEALS = "position_deals"
+    #: ``history_deals_get(date_from, date_to)`` kept to the deals that close (or reverse) a position: what the
+    #: loss rails read, without the day's opening deals (thousands at thousands of trades)
+    EXIT_DEALS = "exit_deals"
     STOP = "stop"
+
+
+#: deal entries that close a position, or part of it (``EXIT_DEALS``)
+EXIT_ENTRIES = frozenset((mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY, mt5.DEAL_ENTRY_INOUT))
 
 
 class WorkerRequest(NamedTuple):
@@ -153,12 +161,14 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
         if request.kind is RequestKind.TICKS:
             return WorkerReply(tuple(_tick(terminal, symbol) for symbol in request.args), NO_ERROR, None)
-        if request.kind is RequestKind.POSITION_DEALS:
+        if request.kind in (RequestKind.POSITION_DEALS, RequestKind.EXIT_DEALS):
             deals = terminal.history_deals_get(*request.args)
             if deals is None:
                 return WorkerReply(None, tuple(terminal.last_error()), None)
-            wanted = frozenset(kwargs["positions"])
-            return WorkerReply(to_plain(tuple(d for d in deals if d.position_id in wanted)), NO_ERROR, None)
+            if request.kind is RequestKind.POSITION_DEALS:
+                wanted = frozenset(kwargs["positions"])
+                return WorkerReply(to_plain(tuple(d for d in deals if d.position_id in wanted)), NO_ERROR, None)
+            return WorkerReply(to_plain(tuple(d for d in deals if d.entry in EXIT_ENTRIES)), NO_ERROR, None)
         if request.kind is RequestKind.CALL:
             if request.name not in TERMINAL_FUNCTIONS:
                 raise AttributeError(f"the terminal has no function {request.name!r}")

@@ -217,7 +217,7 @@ async def test_ticks_of_many_symbols_come_in_one_round_trip_each_answered_on_its
     assert gateway.connected
 
 
-async def test_deals_of_some_positions_are_kept_to_them_in_the_worker(gateway: Gateway) -> None:
+async def test_deals_of_some_positions_or_only_the_closing_ones_are_kept_in_the_worker(gateway: Gateway) -> None:
     await connected(gateway)
     tickets = [(await gateway.order_send(buy())).result.order for _ in range(4)]
     for ticket in tickets[:3]:
@@ -229,3 +229,6 @@ async def test_deals_of_some_positions_are_kept_to_them_in_the_worker(gateway: G
     assert kept == tuple(d for d in everything if d.position_id in wanted)
     assert len(kept) == 5 and all(type(d) is TradeDeal for d in kept)  # two closed (in and out), one open
     assert await gateway.position_deals(0, 2**31 - 1, []) == ()
+    exits = await gateway.exit_deals(0, 2**31 - 1)
+    assert exits == tuple(d for d in everything if d.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY))
+    assert len(exits) == 3 and all(type(d) is TradeDeal for d in exits)  # the three closes, no opening deal
