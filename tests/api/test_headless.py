@@ -168,7 +168,7 @@ async def test_a_module_imported_in_a_thread_is_loaded_and_its_failure_is_raised
     ticker = asyncio.ensure_future(ticking())
     try:
         await import_in_thread("endpoint_probe_ok")
-        import endpoint_probe_ok  # type: ignore[import-not-found]
+        import endpoint_probe_ok
 
         assert endpoint_probe_ok.IMPORTED_ON != threading.current_thread().name
         with pytest.raises(LookupError, match="probe"):

@@ -274,18 +274,18 @@ def test_row_values_reach_sqlite_as_the_columns_db_value_makes_them() -> None:
     from app.store import mapping
 
     trade = Trade(
-        ticket=np.int64(7),  # type: ignore[arg-type]
+        ticket=np.int64(7),
         symbol="EURUSD",
         direction=Direction.SELL,
-        entry=np.float64(1.1),  # type: ignore[arg-type]
+        entry=np.float64(1.1),
         volume=1,  # an int where a float is kept
         sl=1.2,
         tp=0.0,
-        r=np.float32(0.01),  # type: ignore[arg-type]
+        r=np.float32(0.01),
         score=None,
         state=DefensiveState.WARNING_L1,
         source=TradeSource.ADOPTED,
-        partial_taken=np.bool_(True),  # type: ignore[arg-type]
+        partial_taken=np.bool_(True),
         sent={"symbol": "EURUSD"},
     )
     values = mapping.trade_values(trade)
