@@ -7,7 +7,7 @@ worker, started first thing, is told its spec from it before the rest of the pro
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -47,27 +47,19 @@ class RuntimeOptions:
     def terminal_spec(self) -> TerminalSpec:
         t = self.settings.terminal
         kind = self.terminal_kind()
-        if kind is TerminalKind.MT5:
-            return TerminalSpec(
-                kind=kind,
+        if kind in (TerminalKind.MT5, TerminalKind.RPYC):
+            spec = TerminalSpec(
+                kind=TerminalKind.MT5,
                 path=t.path or None,
                 login=t.login or None,
                 password=t.password,
                 server=t.server or None,
                 timeout_ms=t.timeout_ms,
             )
-        if kind is TerminalKind.RPYC:
-            host, port = self.rpyc_address or (t.host, t.port)
-            return TerminalSpec(
-                kind=kind,
-                host=host,
-                port=port,
-                path=t.path or None,
-                login=t.login or None,
-                password=t.password,
-                server=t.server or None,
-                timeout_ms=t.timeout_ms,
-            )
+            if kind is TerminalKind.MT5:
+                return spec
+            host, port = self.rpyc_address or (t.host, t.port)  # the same account, on the server's machine
+            return replace(spec, kind=kind, host=host, port=port)
         return TerminalSpec(
             kind=kind,
             data_dir=self.data_dir,

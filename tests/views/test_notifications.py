@@ -18,6 +18,18 @@ from app.views.tray import NotificationStrip, TrayController
 from .conftest import register_buy
 
 
+def tray_with_icon(bridge: EngineBridge, notifier: Notifier | None = None) -> TrayController:
+    """A tray controller as on a desktop that has a system tray (offscreen has none)."""
+    return TrayController(
+        bridge,
+        notifier or Notifier(bridge, interval_s=0.0),
+        show_window=lambda: None,
+        quit_program=lambda: None,
+        strip=NotificationStrip(),
+        tray_available=True,
+    )
+
+
 def event(event_kind: EventKind, **payload) -> EngineEvent:
     return EngineEvent(kind=event_kind, payload=payload)
 
@@ -107,14 +119,7 @@ async def test_without_a_tray_notices_go_to_the_strip(ready: Services, bridge: E
 @pytest.mark.qasync
 async def test_tray_icon_follows_the_lifecycle(services: Services, bridge: EngineBridge) -> None:
     notifier = Notifier(bridge, interval_s=0.0)
-    tray = TrayController(
-        bridge,
-        notifier,
-        show_window=lambda: None,
-        quit_program=lambda: None,
-        strip=NotificationStrip(),
-        tray_available=True,
-    )
+    tray = tray_with_icon(bridge, notifier)
     assert tray.has_tray and tray.colour() == LIFECYCLE_COLOURS[LifecycleState.STARTING]
     await services.gateway.start()
     await services.gateway.control("inject_fault", kind="disconnect", failing_initializes=3)
@@ -142,14 +147,7 @@ async def test_a_burst_of_trade_events_redraws_the_tray_once(ready: Services, br
             Counting.reads += 1
             return super().states()
 
-    tray = TrayController(
-        bridge,
-        Notifier(bridge, interval_s=0.0),
-        show_window=lambda: None,
-        quit_program=lambda: None,
-        strip=NotificationStrip(),
-        tray_available=True,
-    )
+    tray = tray_with_icon(bridge)
     ticket = await register_buy(ready)
     await until(lambda: "1 managed trades" in tray.tray.toolTip())
     tray._summary = Counting(ready.engine)
@@ -181,14 +179,7 @@ async def test_the_tray_icon_is_drawn_once_per_colour_and_set_when_the_colour_ch
 ) -> None:
     from app.engine.model import DefensiveState
 
-    tray = TrayController(
-        bridge,
-        Notifier(bridge, interval_s=0.0),
-        show_window=lambda: None,
-        quit_program=lambda: None,
-        strip=NotificationStrip(),
-        tray_available=True,
-    )
+    tray = tray_with_icon(bridge)
     ticket = await register_buy(ready)
     tray.refresh()
     healthy = tray.icon

@@ -14,7 +14,7 @@ from app.views.table_view import TradeTable
 from app.views.trades_model import Column, TradesModel
 
 from .conftest import register_buy
-from .test_trades_model_updates import prices, qtbot_wait_visible
+from .test_trades_model_updates import prices, table_showing
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "EURUSD", "GBPUSD", "USDJPY", "EURUSD", "USDJPY", "GBPUSD")
 
@@ -70,12 +70,7 @@ async def test_after_partial_updates_the_order_equals_a_full_sort(
 async def test_the_selection_follows_its_trade_across_re_sorts(ready: Services, bridge: EngineBridge, qtbot) -> None:
     tickets = await many_trades(ready)
     model = TradesModel(bridge)
-    table = TradeTable(model)
-    qtbot.addWidget(table)
-    model.rows_in_view = table.rows_in_view
-    table.resize(700, table.horizontalHeader().height() + 4 * table.rowHeight(0) + 4)
-    table.show()
-    await qtbot_wait_visible(table)
+    table = await table_showing(model, qtbot, rows=4, width=700)
     bridge.trade_updated.emit([prices(t, 1.1, float(i), 0.0) for i, t in enumerate(tickets)])
     table.sortByColumn(Column.PROFIT, Qt.SortOrder.DescendingOrder)
     table.setAutoScroll(False)

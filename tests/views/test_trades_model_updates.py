@@ -82,12 +82,7 @@ async def test_only_rows_in_view_are_signalled_and_rows_out_of_view_are_right_wh
 ) -> None:
     tickets = await five_trades(ready)
     model = TradesModel(bridge)
-    table = TradeTable(model)
-    qtbot.addWidget(table)
-    model.rows_in_view = table.rows_in_view
-    table.resize(600, table.horizontalHeader().height() + 2 * table.rowHeight(0) + 4)
-    table.show()
-    await qtbot_wait_visible(table)
+    table = await table_showing(model, qtbot, rows=2)
     first, last = table.rows_in_view()
     assert first == 0 and last < 4, "the table shows the first rows only"
     signalled = Signalled(model)
@@ -104,6 +99,17 @@ async def test_only_rows_in_view_are_signalled_and_rows_out_of_view_are_right_wh
     bridge.trade_updated.emit([prices(t, 1.4, 200.0, 2.0) for t in tickets])
     assert signalled.blocks == [], "a hidden table (another tab, the tray) repaints nothing"
     assert model.data(model.index(0, Column.PROFIT)) == "200.00"
+
+
+async def table_showing(model: TradesModel, qtbot: Any, rows: int, width: int = 600) -> TradeTable:
+    """The model's table, shown with room for ``rows`` rows, the model told which rows are in view."""
+    table = TradeTable(model)
+    qtbot.addWidget(table)
+    model.rows_in_view = table.rows_in_view
+    table.resize(width, table.horizontalHeader().height() + rows * table.rowHeight(0) + 4)
+    table.show()
+    await qtbot_wait_visible(table)
+    return table
 
 
 async def qtbot_wait_visible(table: TradeTable) -> None:
@@ -218,12 +224,7 @@ async def test_rows_moving_out_of_view_move_without_a_relayout_and_keep_the_sele
 ) -> None:
     tickets = await five_trades(ready)
     model = TradesModel(bridge)
-    table = TradeTable(model)
-    qtbot.addWidget(table)
-    model.rows_in_view = table.rows_in_view
-    table.resize(600, table.horizontalHeader().height() + 2 * table.rowHeight(0) + 4)
-    table.show()
-    await qtbot_wait_visible(table)
+    table = await table_showing(model, qtbot, rows=2)
     bridge.trade_updated.emit([prices(t, 1.1, 100.0 - i, 0.0) for i, t in enumerate(tickets)])
     table.sortByColumn(Column.PROFIT, Qt.SortOrder.DescendingOrder)
     assert [model.ticket_at(r) for r in range(5)] == tickets
