@@ -34,6 +34,7 @@ class Safekeeping:
     _path: Path
     side: SideJournal
     _backed_up_at_changes: int | None  # the connection's total_changes at the last backup
+    _aside_failing = False  # the last copy of a decision to the side journal failed (reported once)
 
     if TYPE_CHECKING:  # provided by Repository
 
@@ -80,12 +81,25 @@ class Safekeeping:
     def copy_aside(
         self, trade_values: Sequence[Any], actions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]
     ) -> None:
-        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``)."""
-        self.side.append(SideKind.TRADE, {"values": list(trade_values)})
-        for values in actions:
-            self.side.append(SideKind.ACTION, {"values": values})
-        for values in transitions:
-            self.side.append(SideKind.TRANSITION, {"values": values})
+        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``). The decision
+        stands once committed: a copy that cannot be written is reported (once while it lasts), never raised."""
+        try:
+            self.side.append(SideKind.TRADE, {"values": list(trade_values)})
+            for values in actions:
+                self.side.append(SideKind.ACTION, {"values": values})
+            for values in transitions:
+                self.side.append(SideKind.TRANSITION, {"values": values})
+        except OSError as error:
+            if not self._aside_failing:
+                logger.error(
+                    "the side journal %s cannot be written (%s): decisions since the newest backup would be lost "
+                    "should the database file be damaged",
+                    self.side.path,
+                    error,
+                )
+            self._aside_failing = True
+        else:
+            self._aside_failing = False
 
     def aside_trade(self, trade: Trade) -> None:
         self.side.append(SideKind.TRADE, {"values": list(mapping.trade_values(trade))})

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade
 from app.store import Repository
 
@@ -85,3 +87,23 @@ async def test_a_restart_after_a_crash_keeps_the_side_journal_for_a_later_restor
         assert restored.started_backup is not None and not restored.side
     finally:
         await restored.close()
+
+
+async def test_a_side_journal_that_cannot_be_written_does_not_undo_a_committed_decision(
+    db_path: Path, make_trade: MakeTrade, caplog: pytest.LogCaptureFixture
+) -> None:
+    repository = await Repository.open(db_path)
+    try:
+        await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+        assert await repository.backup() is not None
+        repository.side.path.unlink(missing_ok=True)
+        repository.side.path.mkdir()  # a journal that cannot be opened (as a file locked by another program)
+        for volume in (0.05, 0.04):
+            await repository.commit_records(make_trade(7, volume=volume, partial_taken=True), actions=[partial(7, "x")])
+        trade = await repository.load_trade(7)
+        assert trade is not None and trade.volume == 0.04 and len(await repository.actions(7)) == 2
+        reports = [r for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR"]
+        assert len(reports) == 1, "reported once while it lasts"
+    finally:
+        await repository.close()
+        repository.side.path.rmdir()
