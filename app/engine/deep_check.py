@@ -22,7 +22,7 @@ from app.engine.defense.actions import PENDING_PREFIX, DefenseActions
 from app.engine.defense.rules import decayed_warnings, decide
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
 from app.engine.model import Direction, Trade
-from app.engine.quiet import INF, Quiet, QuietTrades
+from app.engine.quiet import EDGE_R, INF, Quiet, QuietTrades
 from app.engine.rails import SafetyRails
 from app.engine.recorder import Recorder
 from app.engine.registry import DTMS, SymbolGroup
@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
-#: the early-check ranges stop this far (in R) short of their edges, so a rounding difference never hides one
-_EDGE_R = 1e-6
 
 
 class _Spent:
@@ -331,7 +329,7 @@ def early_check_quiet(
     if early_check_wanted(trade.direction, trade.entry, price, vwap, scoring):
         return None
     sign = 1.0 if trade.direction is Direction.BUY else -1.0
-    move_r = trade.entry * scoring.early_check_move_pct / 100.0 / trade.r - _EDGE_R
+    move_r = trade.entry * scoring.early_check_move_pct / 100.0 / trade.r - EDGE_R
     low, high = -move_r, move_r
     if not (math.isnan(vwap.slope) or math.isnan(vwap.vwap)) and abs(vwap.slope) >= vwap.threshold:
         earlier = scoring.vwap.slope_bars - 1
@@ -339,5 +337,5 @@ def early_check_quiet(
         wrong = -1 if trade.direction is Direction.BUY else 1
         if sum(1 for side in sides if side == wrong) + 1 >= scoring.vwap.wrong_side_min:
             # one more wrong side would ask for a check: the price must stay on the right side of VWAP
-            low = max(low, sign * (vwap.vwap - trade.entry) / trade.r + _EDGE_R)
+            low = max(low, sign * (vwap.vwap - trade.entry) / trade.r + EDGE_R)
     return Quiet(low=low, high=high, wake=_bar_start(now) + M5_SECONDS)

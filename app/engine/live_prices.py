@@ -31,12 +31,10 @@ class _Table:
         self.columns = columns
         self.book_version = -1
         self.rows = np.empty(0, dtype=np.int64)
-        if old is not None:
-            keep = np.isin(old.columns.ticket_array, columns.ticket_array)
-            if np.array_equal(old.columns.ticket_array[keep], columns.ticket_array):
-                # trades only left (a mass close): what the others showed stays known
-                self.price, self.profit, self.profit_r = old.price[keep], old.profit[keep], old.profit_r[keep]
-                return
+        kept = columns.kept_rows(old.columns) if old is not None else None
+        if old is not None and kept is not None:  # trades only left (a mass close): what the others showed stays
+            self.price, self.profit, self.profit_r = old.price[kept], old.profit[kept], old.profit_r[kept]
+            return
         nothing = np.full(len(columns), np.nan)
         self.price, self.profit, self.profit_r = nothing, nothing.copy(), nothing.copy()
 

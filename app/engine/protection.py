@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, Direction, Trade
-from app.engine.quiet import FOR_GOOD, INF, Quiet
+from app.engine.quiet import EDGE_R, FOR_GOOD, INF, Quiet
 from app.engine.settings import ProtectionSettings
 
 
@@ -128,10 +128,6 @@ def plan_protection(
     return intents
 
 
-#: the ranges stop this far (in R) short of the thresholds, so a rounding difference never hides one
-_EDGE_R = 1e-6
-
-
 def protection_quiet(
     trade: Trade,
     *,
@@ -157,7 +153,7 @@ def protection_quiet(
         return None  # due now (or held back by a cool-down after a failure)
     high = settings.partial_r if not trade.partial_taken else INF
     if not trade.breakeven_triggered:
-        return Quiet(high=min(high, settings.breakeven_r) - _EDGE_R)
+        return Quiet(high=min(high, settings.breakeven_r) - EDGE_R)
     if trade.best_price is None:
         return None
     sign = 1.0 if trade.direction is Direction.BUY else -1.0
@@ -169,7 +165,7 @@ def protection_quiet(
             if _interval_passed(trade, now, settings) or trade.last_sl_change_at is None:
                 return None  # held at the stops level, which moves with the price
             wake = trade.last_sl_change_at + settings.min_sl_interval_s
-    return Quiet(high=high - _EDGE_R, wake=wake)
+    return Quiet(high=high - EDGE_R, wake=wake)
 
 
 def _too_small(trade: Trade, new_sl: float, settings: ProtectionSettings) -> bool:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from app.engine.registry import SymbolGroup
 
 INF = float("inf")
+#: the ranges stop this far (in R) short of the thresholds they guard, so a rounding difference never hides one
+EDGE_R = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class _Symbol:
 
     def __init__(self, columns: TradeColumns, old: _Symbol | None) -> None:
         self.columns = columns
-        kept = _kept_rows(columns, old.columns) if old is not None else None
+        kept = columns.kept_rows(old.columns) if old is not None else None
         if old is not None and kept is not None:  # trades only left (a mass close): the ranges are cut
             self.low, self.high, self.wake = old.low[kept], old.high[kept], old.wake[kept]
             return
@@ -59,15 +61,6 @@ class _Symbol:
                 was = old.columns.position.get(ticket)
                 if was is not None and old.columns.trades[was] is trade:
                     self.low[row], self.high[row], self.wake[row] = old.low[was], old.high[was], old.wake[was]
-
-
-def _kept_rows(columns: TradeColumns, old: TradeColumns) -> np.ndarray | None:
-    """The old rows of the trades when each of them was there already (the same trade, in the same order)."""
-    rows = [old.position.get(ticket, -1) for ticket in columns.tickets]
-    if -1 in rows or any(old.trades[row] is not trade for row, trade in zip(rows, columns.trades, strict=True)):
-        return None
-    kept = np.array(rows, dtype=np.int64)
-    return kept if bool(np.all(np.diff(kept) > 0)) else None
 
 
 class QuietTrades:

@@ -26,6 +26,17 @@ class TradeColumns:
     def __len__(self) -> int:
         return len(self.trades)
 
+    def kept_rows(self, old: TradeColumns) -> np.ndarray | None:
+        """The rows of ``old`` these columns are, when trades only left since (each of these trades was in
+        ``old``, the same object, in the same order): what was known row for row is then cut, not rebuilt."""
+        kept = np.flatnonzero(np.isin(old.ticket_array, self.ticket_array))
+        if not np.array_equal(old.ticket_array[kept], self.ticket_array):
+            return None
+        olds = old.trades
+        if any(olds[row] is not trade for row, trade in zip(kept.tolist(), self.trades, strict=True)):
+            return None
+        return kept
+
     def profit_r(self, bid: float, ask: float) -> np.ndarray:
         """Every trade's profit in R at these prices, as ``Trade.profit_in_r`` computes it (0 without R)."""
         closing = np.where(self.sign > 0, bid, ask)
