@@ -75,6 +75,10 @@ class DeepCheck(Protocol):
         """Returns the number of terminal calls it made; its checks take about ``budget_s`` at most."""
         ...
 
+    def take_scored(self) -> list[int]:
+        """The tickets scored since the last call (their ``score`` may have changed), and forget them."""
+        ...
+
     async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
         """Complete a defensive transition that was under way when the program stopped or lost the terminal,
         from what the terminal shows (nothing is sent); False if the trade had none."""
@@ -92,6 +96,8 @@ class CycleReport:
     actions: int
     closed: int
     adopted: int
+    #: tickets deep-checked in this cycle: the only trades whose score may have changed
+    scored: tuple[int, ...] = ()
 
 
 #: the bounds of a cycle's time for deep checks (``FastCycle._check_budget``)
@@ -190,6 +196,7 @@ class FastCycle:
             actions=actions,
             closed=closed,
             adopted=adopted,
+            scored=tuple(self.deep_check.take_scored()),
         )
 
     def _check_budget(self, work_s: float) -> float:

@@ -83,6 +83,7 @@ class DefenseDeepCheck:
         self._calls = 0
         self.analyses_computed = 0  # how many symbol analyses were computed (shared between trades)
         self.checks = 0  # how many trade checks ran
+        self._scored: list[int] = []  # tickets scored since the last ``take_scored``
         self.tick_fetches = 0  # how many times trade ticks were fetched for the order flow
         #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
         self.budget_s = DEEP_CHECK_BUDGET_S
@@ -176,6 +177,10 @@ class DefenseDeepCheck:
         if trade is None or ticket not in positions or (trade.pending_action or "").startswith(PENDING_PREFIX):
             return None  # gone (archived at the next cycle), or a transition to settle first (reconciliation)
         return trade
+
+    def take_scored(self) -> list[int]:
+        scored, self._scored = self._scored, []
+        return scored
 
     def forget(self, trade: Trade) -> None:
         """A decision changed the trade: its early-check signal is looked at again."""
@@ -277,6 +282,7 @@ class DefenseDeepCheck:
         analysis = await self.analysis(trade.symbol, data, now)
         score = score_trade_with(analysis, trade.direction, bid=data.bid, ask=data.ask)
         self.checks += 1
+        self._scored.append(trade.ticket)
         trade.score, trade.score_explanation = score.total, score.explanation
         trade.last_deep_check_at = trade.last_evaluated_at = now
         if forced:

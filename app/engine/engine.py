@@ -221,6 +221,9 @@ class Engine:
     def trade(self, ticket: int) -> Trade | None:
         return self.registry.get(ticket)
 
+    def trade_count(self) -> int:
+        return len(self.registry)
+
     async def find_trade(self, ticket: int) -> Trade | None:
         """An active trade, or the persisted record of one no longer managed."""
         return self.registry.get(ticket) or await self._read(self._repository.load_trade(ticket))
@@ -573,7 +576,13 @@ class Engine:
         self._last_cycle = report
         self._recorder.live(
             EventKind.CYCLE,
-            {"duration_ms": report.duration_s * 1000, "calls": report.calls, "trades": report.trades, "at": report.at},
+            {
+                "duration_ms": report.duration_s * 1000,
+                "calls": report.calls,
+                "trades": report.trades,
+                "at": report.at,
+                "scored": report.scored,
+            },
         )
         return report
 

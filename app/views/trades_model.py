@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -390,15 +390,20 @@ class TradesModel(QAbstractTableModel):
         row = self._live.get(ticket, _NO_LIVE)
         return tuple(map(row.get, LIVE_FIELDS))
 
-    def _on_cycle(self, _payload: object) -> None:
-        """Scores change at deep checks without an event: compare those in view (all while sorted by score,
-        read in C and compared with the sort keys as one array)."""
+    def _on_cycle(self, payload: dict[str, Any]) -> None:
+        """Scores change at deep checks without an event: the cycle names the trades it scored, and only those
+        are compared (all of them, read in C as one array, when a cycle does not say)."""
         by_score = self._sort_column == Column.SCORE
         first, last = self._view_range()
+        scored = payload.get("scored") if isinstance(payload, dict) else None
         if by_score:
-            trades = self._scores_moved()
+            trades = self._scores_moved(scored)
         else:
-            trades = [self._engine.trade(t) for t in self._index.rows[first : last + 1]]
+            tickets = self._index.rows[first : last + 1]
+            if scored is not None:
+                in_view = set(tickets)
+                tickets = [t for t in scored if t in in_view]
+            trades = [self._engine.trade(t) for t in tickets]
         changed: list[int] = []
         for trade in trades:
             values = None if trade is None else self._values.get(trade.ticket)
@@ -411,9 +416,12 @@ class TradesModel(QAbstractTableModel):
         if by_score and trades:
             self._resort()
 
-    def _scores_moved(self) -> list[Any]:
-        """The trades whose score differs from their sort key, their keys set to it."""
-        trades = self._engine.trades()
+    def _scores_moved(self, scored: Sequence[int] | None) -> list[Any]:
+        """The trades (of ``scored``, or all) whose score differs from their sort key, their keys set to it."""
+        if scored is None:
+            trades = self._engine.trades()
+        else:
+            trades = [t for t in map(self._engine.trade, scored) if t is not None]
         scores = np.fromiter(map(_SCORE_OF, trades), dtype=np.float64, count=len(trades))
         return [trades[i] for i in self._index.update_keys(list(map(_TICKET_OF, trades)), scores)]
 

@@ -96,3 +96,22 @@ async def test_a_cycle_gives_its_checks_about_what_the_rest_of_it_costs(
     ready.engine.cycle._work_s = 1.0  # cycles that cost a second: the checks still get no more than the most
     await advance(ready, 2)
     assert budgets[-1] == CHECK_BUDGET_MOST_S
+
+
+async def test_each_cycle_names_the_trades_it_scored(ready: Services) -> None:
+    """The window compares only these scores each cycle: a trade scored and left out would keep a stale score."""
+    from app.engine.events import EventKind
+
+    tickets = await hold_and_buy(ready, count=3)
+    scored: list[tuple[int, ...]] = []
+    ready.engine.subscribe(lambda e: scored.append(e.payload["scored"]) if e.kind is EventKind.CYCLE else None)
+    deep(ready).budget_s, deep(ready).min_checks = 0.0, 1  # one check per cycle
+    await advance(ready, 301)
+    for _ in range(3):
+        await advance(ready, 2)
+    checked = [c for c in scored if c]
+    assert all(len(c) == 1 for c in checked) and sorted(c[0] for c in checked) == sorted(tickets)
+    assert scored[-1] == (), "nothing scored: nothing named"
+    assert [c[0] for c in checked] == sorted(
+        tickets, key=lambda t: ready.engine.trade(t).last_deep_check_at or 0.0
+    ), "each named in the cycle that scored it"

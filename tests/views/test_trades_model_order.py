@@ -135,10 +135,12 @@ async def test_sorted_by_score_the_order_follows_deep_checks_as_a_full_sort(
     for descending in (False, True):
         model.sort(Column.SCORE, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
         assert shown(model) == by_score(descending)
-        for _ in range(8):
-            for ticket in rng.sample(tickets, rng.randint(1, 3)):  # what deep checks do, with no event
+        for round_ in range(8):
+            checked = rng.sample(tickets, rng.randint(1, 3))
+            for ticket in checked:  # what deep checks do, with no event
                 ready.engine.trade(ticket).score = next(scores) / 100
-            bridge.cycle.emit({})
+            # a cycle names the trades it scored; one that does not say has every score compared
+            bridge.cycle.emit({"scored": (*checked, rng.choice(tickets))} if round_ % 2 else {})
             assert shown(model) == by_score(descending)
             assert_rows_right(model)
             assert [model.data(model.index(r, Column.SCORE)) for r in range(len(tickets))] == [

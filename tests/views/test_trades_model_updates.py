@@ -216,6 +216,12 @@ async def test_a_score_moved_by_a_deep_check_is_shown_at_the_next_cycle(ready: S
     ready.engine.trade(tickets[1]).score = -9.0
     bridge.cycle.emit({})
     assert [model.ticket_at(r) for r in range(2)] == [tickets[1], tickets[3]], "sorted again by score"
+    ready.engine.trade(tickets[0]).score = -20.0
+    ready.engine.trade(tickets[2]).score = -10.0
+    bridge.cycle.emit({"scored": (tickets[2],)})  # the cycle scored only this one: only its score is read
+    assert [model.ticket_at(r) for r in range(2)] == [tickets[2], tickets[1]]
+    bridge.cycle.emit({"scored": (tickets[0],)})
+    assert [model.ticket_at(r) for r in range(3)] == [tickets[0], tickets[2], tickets[1]]
 
 
 @pytest.mark.qasync
