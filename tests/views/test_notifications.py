@@ -198,3 +198,38 @@ async def test_the_tray_icon_is_drawn_once_per_colour_and_set_when_the_colour_ch
     tray.refresh()
     assert tray.icon is healthy and tray.tray.icon().cacheKey() == healthy.cacheKey(), "drawn once per colour"
     tray.hide()
+
+
+@pytest.mark.qasync
+async def test_the_tray_counts_states_from_the_trades_events_name(
+    ready: Services, bridge: EngineBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 10,000 trades a count over every trade cost a millisecond a cycle: after the first count only the trades
+    an event named are read again, and a count that stops adding up to the trades managed is taken whole."""
+    from app.engine.model import DefensiveState
+
+    from .conftest import until
+
+    tray = tray_with_icon(bridge)
+    tickets = [await register_buy(ready) for _ in range(3)]
+    await until(lambda: "3 managed trades" in tray.tray.toolTip())
+    engine = ready.engine
+    reads: list[str] = []
+    every = engine.trades
+    monkeypatch.setattr(engine, "trades", lambda: reads.append("all") or every())
+
+    engine.trade(tickets[1]).state = DefensiveState.WARNING_L2  # as a committed transition leaves it
+    bridge.state_changed.emit({"ticket": tickets[1], "to": "WARNING_L2"})
+    await until(lambda: "WARNING_L2: 1" in tray.tray.toolTip())
+    assert "HEALTHY: 2" in tray.tray.toolTip() and tray.colour() == STATE_COLOURS["WARNING_L2"]
+    assert reads == [], "only the named trade was read"
+
+    await ready.engine.unregister(tickets[1])
+    await until(lambda: "2 managed trades" in tray.tray.toolTip())
+    assert "WARNING_L2" not in tray.tray.toolTip() and tray.colour() == STATE_COLOURS["HEALTHY"] and reads == []
+
+    engine.registry.forget(tickets[0])  # a trade gone without an event: the count no longer adds up
+    bridge.state_changed.emit({"ticket": tickets[2], "to": "HEALTHY"})
+    await until(lambda: "1 managed trades" in tray.tray.toolTip())
+    assert reads == ["all"], "counted whole again"
+    tray.hide()
