@@ -43,7 +43,7 @@ class Safekeeping:
         def _insert_if_absent(self, values: tuple[Any, ...]) -> bool: ...
         def _insert_event(self, values: dict[str, Any]) -> int: ...
 
-    # --- ownership: committed with its event, then copied aside -----------------------------------------
+    # --- ownership: committed with its event, then copied aside (like a decision: it stands once committed) ---
 
     async def register_trade(
         self, trade: Trade, kind: str, payload: dict[str, Any], at: float
@@ -60,7 +60,7 @@ class Safekeeping:
             if not inserted:
                 self._upsert([values])
             seq = self._insert_event(event)
-        self.side.append(SideKind.TRADE, {"values": list(values)})
+        self.copy_aside(values, (), ())
         return inserted, _stored(seq, event)
 
     async def save_trade_with_event(self, trade: Trade, kind: str, payload: dict[str, Any], at: float) -> StoredEvent:
@@ -73,7 +73,7 @@ class Safekeeping:
         with self._db.atomic():
             self._upsert([values])
             seq = self._insert_event(event)
-        self.side.append(SideKind.TRADE, {"values": list(values)})
+        self.copy_aside(values, (), ())
         return _stored(seq, event)
 
     # --- aside: what a degraded database cannot take ------------------------------------------------------
@@ -81,8 +81,9 @@ class Safekeeping:
     def copy_aside(
         self, trade_values: Sequence[Any], actions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]
     ) -> None:
-        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``). The decision
-        stands once committed: a copy that cannot be written is reported (once while it lasts), never raised."""
+        """A committed decision's or change of ownership's rows, copied aside after the commit (see
+        ``_replay_on_thread``). It stands once committed: a copy that cannot be written is reported (once while
+        it lasts), never raised."""
         try:
             self.side.append(SideKind.TRADE, {"values": list(trade_values)})
             for values in actions:
@@ -92,8 +93,8 @@ class Safekeeping:
         except OSError as error:
             if not self._aside_failing:
                 logger.error(
-                    "the side journal %s cannot be written (%s): decisions since the newest backup would be lost "
-                    "should the database file be damaged",
+                    "the side journal %s cannot be written (%s): decisions and registrations since the newest backup "
+                    "would be lost should the database file be damaged",
                     self.side.path,
                     error,
                 )

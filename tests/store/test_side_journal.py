@@ -107,3 +107,26 @@ async def test_a_side_journal_that_cannot_be_written_does_not_undo_a_committed_d
     finally:
         await repository.close()
         repository.side.path.rmdir()
+
+
+async def test_a_side_journal_that_cannot_be_written_does_not_fail_a_committed_registration(
+    db_path: Path, make_trade: MakeTrade, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bot told "error" for a registration that is stored would register again or give up on a protected
+    trade: ownership stands once committed, as a decision does."""
+    repository = await Repository.open(db_path)
+    try:
+        repository.side.path.unlink(missing_ok=True)
+        repository.side.path.mkdir()  # a journal that cannot be opened (as a file locked by another program)
+        inserted, event = await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+        assert inserted and event.seq is not None
+        released = make_trade(7, managed_by="bot")
+        stored = await repository.save_trade_with_event(released, "trade_released", {"ticket": 7}, 1.0)
+        assert stored.seq is not None and stored.seq > event.seq
+        trade = await repository.load_trade(7)
+        assert trade is not None and trade.managed_by == "bot"
+        reports = [r for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR"]
+        assert len(reports) == 1, "reported once while it lasts"
+    finally:
+        await repository.close()
+        repository.side.path.rmdir()
