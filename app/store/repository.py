@@ -148,11 +148,13 @@ class Repository(Safekeeping):
         self._archives.clear()
         self._db.close()
 
-    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+    async def _run(self, work: Callable[..., T], *args: Any, beside: bool = False) -> T:
+        """``work`` on the database thread, or with ``beside`` on a thread of the loop's pool (only for work on a
+        connection of its own, which then does not wait for the commits, nor they for it)."""
         if self._closed:
             raise StoreClosed(f"database {self._path} is closed")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+            return await asyncio.get_running_loop().run_in_executor(None if beside else self._executor, work, *args)
         except (PeeweeException, sqlite3.Error) as error:
             raise StoreError(f"database {self._path}: {error}", degrading=degrading_problem(error)) from error
 
