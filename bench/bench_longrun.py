@@ -64,6 +64,7 @@ class Sample:
 DECISION_JOBS = frozenset(
     {
         "_commit_records",
+        "_commit_batch",
         "_register_on_thread",
         "_save_with_event_on_thread",
         "_save_trades_with_events",

@@ -24,7 +24,7 @@ from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
 from app.engine.model import Direction, Trade
 from app.engine.quiet import EDGE_R, INF, Quiet, QuietTrades
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder
+from app.engine.recorder import CommitBatch, Recorder
 from app.engine.registry import DTMS, SymbolGroup
 from app.engine.scoring.analysis import VwapState
 from app.engine.scoring.score import Score, ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
@@ -101,7 +101,44 @@ class DefenseDeepCheck:
         wait in line (oldest bar close first) and are checked first in the next cycles, so a bar close with many
         trades never holds up the next cycle's profit protection. Between bar closes only the trades whose
         early-check signal may have turned are looked at. A cycle's own work follows the checks it runs, not the
-        trades waiting."""
+        trades waiting.
+
+        The changes of state alone (decisions without actions) of the checks are committed together in one
+        transaction at the end (or when the terminal is lost half-way); each trade takes its change, and its
+        events are told, only once that is committed. Decisions with actions are committed as they are carried out.
+        """
+        batch = self._recorder.batch()
+        try:
+            calls = await self._pass(groups, positions, now, budget_s, batch)
+        except TemporaryError:
+            await self._commit(batch, now)
+            raise
+        await self._commit(batch, now)
+        return calls
+
+    async def _commit(self, batch: CommitBatch, now: float) -> None:
+        if not batch:
+            return
+        trades = batch.trades()
+        try:
+            await self._recorder.commit_batch(batch)
+        except Exception:
+            # as a single commit's failure: the trades stay as they were; their next checks decide again
+            logger.exception("the deep checks' %d changes of state could not be committed", len(trades))
+            return
+        for trade in trades:  # forgotten on commit: how long each stays quiet follows its new state
+            data = self._market.get(trade.symbol)
+            if data is not None and data.bid:
+                self._quiet.quiet(trade, self._early_quiet(trade, data, now))
+
+    async def _pass(
+        self,
+        groups: Mapping[str, SymbolGroup],
+        positions: Mapping[int, Any],
+        now: float,
+        budget_s: float,
+        batch: CommitBatch,
+    ) -> int:
         self._calls = 0
         started = time.perf_counter()
         settings = self._settings()
@@ -135,7 +172,7 @@ class DefenseDeepCheck:
                 continue  # gone, settling a transition, or its symbol failing this cycle: next bar close then
             spent.looked += 1
             try:
-                calls += await self._check(trade, data, now, True, unchanged)
+                calls += await self._check(trade, data, now, True, unchanged, batch)
             except TemporaryError:
                 waiting[ticket] = symbol  # a trade already checked is not checked twice on the same bars
                 waiting.move_to_end(ticket, last=False)
@@ -151,11 +188,13 @@ class DefenseDeepCheck:
             for trade in self._quiet.due(symbol, group, data.bid, data.ask, now):
                 if spent.over():
                     break  # still due at the next cycle: its range was not renewed
-                if trade.ticket in waiting or self._checkable(groups, positions, trade.ticket, symbol) is None:
+                if trade.ticket in waiting or trade.ticket in batch:
+                    continue
+                if self._checkable(groups, positions, trade.ticket, symbol) is None:
                     continue
                 spent.looked += 1
                 try:
-                    calls += await self._check(trade, data, now, False, unchanged)
+                    calls += await self._check(trade, data, now, False, unchanged, batch)
                 except Exception as error:
                     if isinstance(error, TemporaryError):
                         raise
@@ -254,7 +293,9 @@ class DefenseDeepCheck:
             return None
         return reply.value
 
-    async def _check(self, trade: Trade, data: SymbolData, now: float, bar_closed: bool, unchanged: list[Trade]) -> int:
+    async def _check(
+        self, trade: Trade, data: SymbolData, now: float, bar_closed: bool, unchanged: list[Trade], batch: CommitBatch
+    ) -> int:
         cycle = self._settings().cycle
         regular = bar_closed and (
             trade.last_deep_check_at is None
@@ -306,7 +347,7 @@ class DefenseDeepCheck:
             return calls
         logger.info("ticket %s: %s -> %s (%s)", trade.ticket, decision.from_state, decision.to_state, decision.reason)
         return calls + await self._actions.carry_out(
-            trade, decision, rules=data.rules, bid=data.bid, ask=data.ask, hedging_account=self._hedging
+            trade, decision, rules=data.rules, bid=data.bid, ask=data.ask, hedging_account=self._hedging, batch=batch
         )
 
 

@@ -19,10 +19,13 @@ from peewee import SqliteDatabase
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 from app.store import mapping
 from app.store.backup import quick_check, take_backup
-from app.store.models import ActionRow, EventRow, TransitionRow
+from app.store.models import ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.side_journal import SideJournal, SideKind
 
 T = TypeVar("T")
+
+_INDEX = {name: index for index, name in enumerate(mapping.TRADE_FIELDS)}
+_TICKET = _INDEX["ticket"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class Safekeeping:
     side: SideJournal
     _backed_up_at_changes: int | None  # the connection's total_changes at the last backup
     _aside_failing = False  # the last copy of a decision to the side journal failed (reported once)
+    _whole_rows: set[int]  # tickets whose whole row the side journal holds since it was last emptied
 
     if TYPE_CHECKING:  # provided by Repository
 
@@ -79,17 +83,31 @@ class Safekeeping:
     # --- aside: what a degraded database cannot take ------------------------------------------------------
 
     def copy_aside(
-        self, trade_values: Sequence[Any], actions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]
+        self,
+        trade_values: Sequence[Any],
+        actions: Sequence[dict[str, Any]],
+        transitions: Sequence[dict[str, Any]],
+        *,
+        changed: frozenset[str] | None = None,
     ) -> None:
-        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``). The decision
-        stands once committed: a copy that cannot be written is reported (once while it lasts), never raised."""
+        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``). ``changed``: the
+        trade's fields the decision changed; once the journal holds the trade's whole row (since the last backup),
+        only those are written. The decision stands once committed: a copy that cannot be written is reported
+        (once while it lasts), never raised."""
+        ticket = int(trade_values[_TICKET])
         try:
-            self.side.append(SideKind.TRADE, {"values": list(trade_values)})
+            if changed is None or ticket not in self._whole_rows:
+                self.side.append(SideKind.TRADE, {"values": list(trade_values)})
+                self._whole_rows.add(ticket)
+            elif changed:
+                columns = {name: trade_values[i] for i, name in enumerate(mapping.TRADE_FIELDS) if name in changed}
+                self.side.append(SideKind.CHANGE, {"ticket": ticket, "set": columns})
             for values in actions:
                 self.side.append(SideKind.ACTION, {"values": values})
             for values in transitions:
                 self.side.append(SideKind.TRANSITION, {"values": values})
         except OSError as error:
+            self._whole_rows.discard(ticket)  # whether its whole row got there is not known
             if not self._aside_failing:
                 logger.error(
                     "the side journal %s cannot be written (%s): decisions since the newest backup would be lost "
@@ -148,6 +166,7 @@ class Safekeeping:
             return None
         target = take_backup(connection, self._path, keep=keep)
         self.side.clear()
+        self._whole_rows.clear()
         self._backed_up_at_changes = changes
         return target
 
@@ -169,6 +188,9 @@ class Safekeeping:
                 match kind:
                     case SideKind.TRADE:
                         self._upsert([tuple(body["values"])])
+                    case SideKind.CHANGE:
+                        columns = {mapping.TRADE_COLUMNS[_INDEX[name]]: value for name, value in body["set"].items()}
+                        TradeRow.update(columns).where(TradeRow.ticket == body["ticket"]).execute()
                     case SideKind.ACTION:
                         ActionRow.insert(**body["values"]).execute()
                     case SideKind.TRANSITION:

@@ -2,8 +2,8 @@
 
 It keeps what must survive the database file being damaged:
 - while the database is sound, every change of ownership (registration, adoption, claim, release) and every
-  decision (an action's intent and outcome, a change of state) as the trade's full row, written right after
-  its commit, so a restore from the newest backup loses none of them (a partial taken after the backup is
+  decision (an action's intent and outcome, a change of state), written right after its commit: the trade's
+  full row the first time after a backup, then only the columns each decision changed, so a restore from the newest backup loses none of them (a partial taken after the backup is
   not taken twice); the file is emptied after each good backup, which holds all of it;
 - while the database is degraded (damaged, full, read-only), everything the engine records instead: trade
   rows, the action journal, transitions and events, so protection that goes on is journaled.
@@ -31,6 +31,7 @@ SUFFIX = ".journal"
 
 class SideKind(StrEnum):
     TRADE = "trade"  # {"values": trade column values}
+    CHANGE = "change"  # {"ticket", "set": {column: value}}: a decision's columns, after its trade's whole row
     ACTION = "action"  # {"values": action row values}
     TRANSITION = "transition"  # {"values": transition row values}
     EVENT = "event"  # {"kind", "payload", "at", "wall_at"}

@@ -28,7 +28,7 @@ from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
-from app.engine.recorder import Recorder, Staged, staged
+from app.engine.recorder import CommitBatch, Recorder, Staged, staged
 from app.engine.registry import DTMS
 from app.errors import TemporaryError
 
@@ -111,12 +111,22 @@ class DefenseActions:
         self._now = now
 
     async def carry_out(
-        self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
+        self,
+        trade: Trade,
+        decision: Decision,
+        *,
+        rules: SymbolRules,
+        bid: float,
+        ask: float,
+        hedging_account: bool,
+        batch: CommitBatch | None = None,
     ) -> int:
         """Send the decision's actions once and commit the transition; returns the terminal calls made.
 
         An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
-        reconciliation sees in the terminal whether it happened and completes the transition then."""
+        reconciliation sees in the terminal whether it happened and completes the transition then.
+        ``batch``: a decision without actions (a change of state alone) is staged there instead of committed;
+        the live trade takes it, and its events are told, once the batch is committed."""
         if trade.managed_by != DTMS:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
         stage = staged(trade)
@@ -145,6 +155,9 @@ class DefenseActions:
             if any(outcome is ActionOutcome.UNKNOWN for _, outcome, _ in run.outcomes[seen:]):
                 pending["unknown"].append([index, pending["volume_before"], pending["sl_before"]])
         _mark(trade, pending, done=len(decision.actions))
+        if not decision.actions and batch is not None:
+            await self._finish(trade, decision, run, into=stage, batch=batch)
+            return run.calls
         if pending["unknown"]:
             logger.warning("ticket %s: an answer was lost; the transition is settled from the terminal", trade.ticket)
             await self._recorder.commit(trade, actions=run.records, into=stage)
@@ -413,9 +426,18 @@ class DefenseActions:
 
     # --- journal ----------------------------------------------------------------------------------------------
 
-    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False, into: Staged) -> None:
+    async def _finish(
+        self,
+        trade: Trade,
+        decision: Decision,
+        run: _Run,
+        *,
+        closed: bool = False,
+        into: Staged,
+        batch: CommitBatch | None = None,
+    ) -> None:
         """Write the outcome into the staged ``trade`` and commit it with its transition and journal in one
-        transaction; the live trade takes it only then."""
+        transaction (or stage all of it in ``batch``); the live trade takes it only then."""
         at = decision.at
         trade.pending_action = None
         closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
@@ -497,6 +519,9 @@ class DefenseActions:
             trade.last_action_at = self._now()
         if decision.to_state is DefensiveState.CLOSED and not closed_all:
             logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
+        if batch is not None:
+            batch.add(into, actions=run.records, transitions=transitions, events=events)
+            return
         await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events, into=into)
 
     def _add(self, run: _Run, kind: K, result: ActionResult, extra: dict[str, Any] | None = None) -> None:
