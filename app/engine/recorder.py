@@ -154,9 +154,10 @@ class CommitBatch:
         """Stage the decision ``into`` holds (its ``work``), with its journal entries and events."""
         if into.live.ticket in self:
             raise ValueError(f"ticket {into.live.ticket} already has a decision in this batch")
-        self.entries.append(
-            _Entry(into=into, actions=tuple(actions), transitions=tuple(transitions), events=tuple(events), at=self.at())
+        entry = _Entry(
+            into=into, actions=tuple(actions), transitions=tuple(transitions), events=tuple(events), at=self.at()
         )
+        self.entries.append(entry)
         self.tickets.add(into.live.ticket)
 
     def __len__(self) -> int:

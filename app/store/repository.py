@@ -378,13 +378,17 @@ class Repository(Safekeeping):
             stored = [self._write_records(item, wall_at) for item in items]
         # a decision (its intent, its outcome) survives a restore from a backup older than it: a partial
         # taken since then must not be taken again, nor a hedge opened twice
-        for item in items:
-            self.copy_aside(
-                item.trade_values,
-                [values for _, values in item.actions],
-                [values for _, values in item.transitions],
-                changed=item.changed,
-            )
+        self.copy_aside_many(
+            [
+                (
+                    item.trade_values,
+                    [values for _, values in item.actions],
+                    [values for _, values in item.transitions],
+                    item.changed,
+                )
+                for item in items
+            ]
+        )
         return stored
 
     def _write_records(

@@ -90,24 +90,36 @@ class Safekeeping:
         *,
         changed: frozenset[str] | None = None,
     ) -> None:
-        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``). ``changed``: the
-        trade's fields the decision changed; once the journal holds the trade's whole row (since the last backup),
-        only those are written. The decision stands once committed: a copy that cannot be written is reported
-        (once while it lasts), never raised."""
-        ticket = int(trade_values[_TICKET])
-        try:
-            if changed is None or ticket not in self._whole_rows:
-                self.side.append(SideKind.TRADE, {"values": list(trade_values)})
-                self._whole_rows.add(ticket)
+        """A committed decision's rows, copied aside after the commit (see ``_replay_on_thread``)."""
+        self.copy_aside_many([(trade_values, actions, transitions, changed)])
+
+    def copy_aside_many(
+        self,
+        decisions: Sequence[
+            tuple[Sequence[Any], Sequence[dict[str, Any]], Sequence[dict[str, Any]], frozenset[str] | None]
+        ],
+    ) -> None:
+        """Committed decisions' rows (trade values, action and transition rows, the trade's fields each changed),
+        copied aside in one write after their commit. Once the journal holds a trade's whole row (since the last
+        backup), only the fields a decision changed are written. The decisions stand once committed: a copy that
+        cannot be written is reported (once while it lasts), never raised."""
+        records: list[tuple[SideKind, dict[str, Any]]] = []
+        whole: set[int] = set()
+        for trade_values, actions, transitions, changed in decisions:
+            ticket = int(trade_values[_TICKET])
+            if changed is None or (ticket not in self._whole_rows and ticket not in whole):
+                records.append((SideKind.TRADE, {"values": list(trade_values)}))
+                whole.add(ticket)
             elif changed:
                 columns = {name: trade_values[i] for i, name in enumerate(mapping.TRADE_FIELDS) if name in changed}
-                self.side.append(SideKind.CHANGE, {"ticket": ticket, "set": columns})
-            for values in actions:
-                self.side.append(SideKind.ACTION, {"values": values})
-            for values in transitions:
-                self.side.append(SideKind.TRANSITION, {"values": values})
+                records.append((SideKind.CHANGE, {"ticket": ticket, "set": columns}))
+            records += [(SideKind.ACTION, {"values": values}) for values in actions]
+            records += [(SideKind.TRANSITION, {"values": values}) for values in transitions]
+        try:
+            self.side.append_many(records)
         except OSError as error:
-            self._whole_rows.discard(ticket)  # whether its whole row got there is not known
+            # what got there is not known: each of these trades' next copy is its whole row
+            self._whole_rows -= {int(values[_TICKET]) for values, _, _, _ in decisions}
             if not self._aside_failing:
                 logger.error(
                     "the side journal %s cannot be written (%s): decisions since the newest backup would be lost "
@@ -117,6 +129,7 @@ class Safekeeping:
                 )
             self._aside_failing = True
         else:
+            self._whole_rows |= whole
             self._aside_failing = False
 
     def aside_trade(self, trade: Trade) -> None:

@@ -94,6 +94,20 @@ class _Run:
     state: DefensiveState | None = None  # the state the decision takes the trade to
 
 
+@dataclass(slots=True, kw_only=True)
+class Plan:
+    """A decision about to be carried out: its working copy of the trade (marked as under way) and the prices and
+    rules its actions are sent with."""
+
+    stage: Staged
+    decision: Decision
+    pending: dict[str, Any]
+    rules: SymbolRules
+    bid: float
+    ask: float
+    hedging_account: bool
+
+
 class DefenseActions:
     def __init__(
         self,
@@ -125,22 +139,53 @@ class DefenseActions:
 
         An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
         reconciliation sees in the terminal whether it happened and completes the transition then.
-        ``batch``: a decision without actions (a change of state alone) is staged there instead of committed;
-        the live trade takes it, and its events are told, once the batch is committed."""
+        ``batch``: the transition (with its journal and events) is staged there instead of committed; the live
+        trade takes it, and its events are told, once the batch is committed. The mark of a transition with actions
+        is committed before anything is sent, alone."""
+        plan = self.plan(trade, decision, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+        if decision.actions:  # marked before anything is sent; a change of state alone is committed once
+            await self._recorder.commit(plan.stage.work, into=plan.stage)
+        return await self.send(plan, batch)
+
+    def plan(
+        self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
+    ) -> Plan:
+        """The decision staged on a working copy of the trade, its transition marked as under way (nothing done
+        yet). A plan with actions is sent (``send``) only once that mark is committed (``plan.stage``)."""
         if trade.managed_by != DTMS:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
         stage = staged(trade)
-        trade = stage.work  # the live trade changes only with each commit
         pending = decision.as_dict() | {"unknown": []}
-        _mark(trade, pending, done=0)
-        if decision.actions:  # marked before anything is sent; a change of state alone is committed once, below
-            await self._recorder.commit(trade, into=stage)
+        _mark(stage.work, pending, done=0)
+        return Plan(
+            stage=stage,
+            decision=decision,
+            pending=pending,
+            rules=rules,
+            bid=bid,
+            ask=ask,
+            hedging_account=hedging_account,
+        )
+
+    async def send(self, plan: Plan, batch: CommitBatch | None = None) -> int:
+        """Send the plan's actions once (its mark committed) and commit the transition, or stage it in ``batch``;
+        returns the terminal calls made. A lost terminal or a lost answer commits what was done, alone."""
+        stage, decision, pending = plan.stage, plan.decision, plan.pending
+        trade = stage.work  # the live trade changes only with each commit
         run = _Run(sl_start=trade.sl, volume_start=trade.volume, state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
             try:
-                await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+                await self._one(
+                    trade,
+                    action,
+                    run,
+                    rules=plan.rules,
+                    bid=plan.bid,
+                    ask=plan.ask,
+                    hedging_account=plan.hedging_account,
+                )
             except TemporaryError:
                 # the terminal is gone half-way: keep what was done; the reconnection settles the rest
                 logger.warning(
@@ -155,14 +200,11 @@ class DefenseActions:
             if any(outcome is ActionOutcome.UNKNOWN for _, outcome, _ in run.outcomes[seen:]):
                 pending["unknown"].append([index, pending["volume_before"], pending["sl_before"]])
         _mark(trade, pending, done=len(decision.actions))
-        if not decision.actions and batch is not None:
-            await self._finish(trade, decision, run, into=stage, batch=batch)
-            return run.calls
         if pending["unknown"]:
             logger.warning("ticket %s: an answer was lost; the transition is settled from the terminal", trade.ticket)
             await self._recorder.commit(trade, actions=run.records, into=stage)
             return run.calls
-        await self._finish(trade, decision, run, into=stage)
+        await self._finish(trade, decision, run, into=stage, batch=batch)
         return run.calls
 
     async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
