@@ -366,6 +366,13 @@ def _report_writes(samples: list[Sample], meter: WriteMeter, log_bytes: int, fil
         f"  decisions and ownership  {decided / 1e6:8.3f}  {decided / sim_h / 1e6:7.3f} MB/h (per simulated hour; "
         f"{decisions} commits, {decided / decisions if decisions else 0:,.0f} B each)"
     )
+    for job in sorted(DECISION_JOBS, key=lambda j: -meter.bytes.get(j, 0)):
+        if meter.jobs.get(job):
+            count, written = meter.jobs[job], meter.bytes.get(job, 0)
+            print(
+                f"    {job:<26} {count / sim_h:7.1f} commits/h x {written / count:7,.0f} B = "
+                f"{written / sim_h / 1e6:6.3f} MB/h"
+            )
     print(
         f"  checkpoints              {checkpoints / 1e6:8.3f}  {checkpoints / sim_h / 1e6:7.3f} MB/h (per simulated "
         f"hour: the WAL fills with decisions; {meter.jobs.get(CHECKPOINTS, 0)} commits that ran one)"

@@ -362,7 +362,12 @@ class Repository(Safekeeping):
         item = BatchItem(
             trade=trade, actions=tuple(actions), transitions=tuple(transitions), events=tuple(events), changed=changed
         )
-        return (await self._run(self._commit_batch, [mapping.decision_rows(item)]))[0]
+        return await self._run(self._commit_records, mapping.decision_rows(item))
+
+    def _commit_records(
+        self, item: mapping.DecisionRows
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        return self._commit_batch([item])[0]
 
     async def commit_batch(
         self, items: Sequence[BatchItem]

@@ -1,6 +1,7 @@
-"""A deep check pass commits its changes of state alone (decisions without actions) in one transaction at its end:
-no live trade shows its new state, and no event is told, before that commit; a failed commit leaves every trade
-as it was, and their next checks decide again."""
+"""A deep check pass commits its decisions in two transactions: the marks of its transitions with actions (before
+anything is sent), then every transition of the pass with its journal and events (the changes of state alone
+included). No live trade shows its new state, and no event is told, before that commit; a failed commit leaves
+every trade as it was; a stop between the two is settled from the terminal without sending again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from app.engine.defense.actions import SETTLED
+from app.engine.defense.rules import DefenseSettings
+from app.engine.model import ActionKind, ActionOutcome
 from app.engine.model import DefensiveState as S
 from app.engine.scoring.score import ScoringSettings
 from app.engine.scoring.vocab import ComponentName
@@ -123,3 +127,102 @@ async def test_a_failed_batch_commit_leaves_every_trade_as_it_was_and_the_next_c
     assert [services.engine.trade(ticket).state for ticket in tickets] == [S.HEALTHY] * TRADES
     assert await stored_states(services, tickets) == [S.HEALTHY] * TRADES
     assert [e.payload["ticket"] for e in events.of("state_changed")] == tickets
+
+
+def warning_at_zero() -> DefenseSettings:
+    """Scores of 0 take a HEALTHY trade to WARNING_L1, with its SL tightened."""
+    return DefenseSettings(warning_l1_score=0.5, healthy_again_score=1.0)
+
+
+async def open_warning_desk(data_dir: Path) -> Services:
+    silent = ScoringSettings(weights={name: 0.0 for name in ComponentName})
+    services = await open_services(data_dir, engine_settings(scoring=silent, defense=warning_at_zero()))
+    assert await services.engine.start()
+    return services
+
+
+async def terminal_sls(services: Services, tickets: list[int]) -> list[float]:
+    found = {int(p.ticket): float(p.sl) for p in await services.gateway.positions(symbol="EURUSD")}
+    return [found[ticket] for ticket in tickets]
+
+
+async def test_a_pass_marks_its_transitions_in_one_transaction_sends_then_commits_them_in_one_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = await open_warning_desk(tmp_path)
+    try:
+        tickets = await hold_and_buy(services, TRADES)
+        before = await terminal_sls(services, tickets)
+        events = Recorded()
+        services.engine.subscribe(events)
+        watch = WatchedBatches(services, monkeypatch, events)
+        sls: list[list[float]] = []
+        marks: list[list[bool]] = []
+        inner = watch.batch
+
+        async def batch(items: Any) -> Any:
+            sls.append(await terminal_sls(services, tickets))
+            marks.append([bool(services.engine.trade(t).pending_action) for t in tickets])
+            return await inner(items)
+
+        monkeypatch.setattr(services.engine.repository, "commit_batch", batch)
+        await advance(services, 301)
+        # the marks (no transition yet), then every transition: two transactions for the whole pass
+        assert watch.transactions == [[(t, 0) for t in tickets], [(t, 1) for t in tickets]]
+        assert sls[0] == before  # nothing was sent before the marks were committed
+        assert all(after > was for after, was in zip(sls[1], before, strict=True))  # sent before the second
+        assert marks == [[False] * TRADES, [True] * TRADES]  # the live trades showed the committed marks
+        assert watch.states_during == [dict.fromkeys(tickets, S.HEALTHY)] * 2 and watch.told_during == [0, 0]
+        assert await terminal_sls(services, tickets) == sls[1]
+        for ticket, sl in zip(tickets, sls[1], strict=True):
+            trade = services.engine.trade(ticket)
+            assert (trade.state, trade.sl, trade.pending_action) == (S.WARNING_L1, sl, None)
+            assert [(a.kind, a.outcome) for a in await services.engine.journal(ticket)] == [
+                (ActionKind.TIGHTEN, ActionOutcome.SUCCESS)
+            ]
+        assert [e.payload["ticket"] for e in events.of("state_changed")] == tickets
+    finally:
+        await services.close()
+
+
+@pytest.mark.parametrize("sent", [False, True])
+async def test_a_stop_between_the_two_transactions_is_settled_from_the_terminal_without_sending_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: bool
+) -> None:
+    """``sent``: the program stopped after the actions went out and before their transitions were committed;
+    else right after the marks were committed, before anything was sent."""
+    services = await open_warning_desk(tmp_path)
+    try:
+        tickets = await hold_and_buy(services, TRADES)
+        before = await terminal_sls(services, tickets)
+        repository = services.engine.repository
+        commit_batch = repository.commit_batch
+
+        async def stopping(items: Any) -> Any:
+            if not sent or any(item.transitions for item in items):
+                if not sent:
+                    await commit_batch(items)  # the marks are on disk...
+                raise StoreError("the program stops here")  # ...and nothing after them
+            return await commit_batch(items)
+
+        monkeypatch.setattr(repository, "commit_batch", stopping)
+        await advance(services, 301)
+        after = await terminal_sls(services, tickets)
+        assert (after != before) == sent and all((a > b) == sent for a, b in zip(after, before, strict=True))
+        monkeypatch.setattr(repository, "commit_batch", commit_batch)
+    finally:
+        await services.close()
+
+    services = await open_warning_desk(tmp_path)  # started again on the same database and terminal
+    try:
+        assert await terminal_sls(services, tickets) == after  # settling sent nothing
+        for ticket, sl in zip(tickets, after, strict=True):
+            trade = services.engine.trade(ticket)
+            assert (trade.state, trade.sl, trade.pending_action) == (S.WARNING_L1, sl, None)
+            (record,) = await services.engine.journal(ticket)
+            assert record.kind is ActionKind.TIGHTEN and record.detail.startswith(SETTLED)
+            assert record.outcome is (ActionOutcome.SUCCESS if sent else ActionOutcome.NOT_SENT)
+            (transition,) = await services.engine.transitions(ticket)
+            assert (transition.from_state, transition.to_state) == (S.HEALTHY, S.WARNING_L1)
+    finally:
+        await services.close()
