@@ -135,6 +135,8 @@ class DefenseDeepCheck:
     async def _send(self, decided: list[_Decided], batch: CommitBatch) -> int:
         """The marks of the pass's transitions with actions in one transaction, then their actions; each
         transition is staged in ``batch``."""
+        # a trade released or paused while the others were checked is left alone
+        decided = [each for each in decided if _still_ours(each.plan.stage.live)]
         if not decided:
             return 0
         marks = self._recorder.batch()
@@ -420,6 +422,10 @@ class DefenseDeepCheck:
             decided.append(_Decided(plan=plan, checked_before=checked_before))  # marked and sent after the checks
             return calls
         return calls + await self._actions.send(plan, batch)  # a change of state alone: staged in the batch
+
+
+def _still_ours(trade: Trade) -> bool:
+    return trade.active and trade.managed_by == DTMS and not trade.dtms_paused
 
 
 def _bar_start(at: float) -> float:

@@ -241,3 +241,29 @@ async def test_with_the_database_gone_a_pass_s_transitions_go_to_the_side_journa
     side = services.engine.repository.side
     moves = [body["values"] for kind, body in side.records() if kind.value == "transition"]
     assert [(m["ticket"], m["to_state"]) for m in moves] == [(ticket, "HEALTHY") for ticket in tickets]
+
+
+async def test_a_trade_released_while_the_pass_checked_the_others_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = await open_warning_desk(tmp_path)
+    try:
+        tickets = await hold_and_buy(services, TRADES)
+        before = await terminal_sls(services, tickets)
+        check = deep(services)
+        original = check._check
+        released = tickets[0]
+
+        async def releasing(trade: Any, *args: Any) -> int:
+            calls = await original(trade, *args)
+            if trade.ticket == tickets[-1]:  # the last check of the pass: the first trade is let go meanwhile
+                await services.engine.unregister(released)
+            return calls
+
+        monkeypatch.setattr(check, "_check", releasing)
+        await advance(services, 301)
+        after = await terminal_sls(services, tickets)
+        assert after[0] == before[0] and all(a > b for a, b in zip(after[1:], before[1:], strict=True))
+        assert await services.engine.journal(released) == [] and await services.engine.transitions(released) == []
+    finally:
+        await services.close()
