@@ -14,17 +14,18 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from app.engine.defense.actions import PENDING_PREFIX, DefenseActions
+from app.engine.defense.actions import PENDING_PREFIX, DefenseActions, Plan
 from app.engine.defense.rules import decayed_warnings, decide
 from app.engine.market_data import M5_SECONDS, MarketData, SymbolData
 from app.engine.model import Direction, Trade
 from app.engine.quiet import EDGE_R, INF, Quiet, QuietTrades
 from app.engine.rails import SafetyRails
-from app.engine.recorder import Recorder
+from app.engine.recorder import CommitBatch, Recorder
 from app.engine.registry import DTMS, SymbolGroup
 from app.engine.scoring.analysis import VwapState
 from app.engine.scoring.score import Score, ScoringSettings, SymbolAnalysis, early_check_wanted, score_trade_with
@@ -49,6 +50,14 @@ class _Spent:
 
     def over(self) -> bool:
         return self.looked >= self._least and time.perf_counter() > self._ends
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Decided:
+    """A transition with actions decided by a check, to be marked and sent after the pass's checks."""
+
+    plan: Plan
+    checked_before: tuple[float | None, float | None, float | None]  # the trade's check times before this check
 
 
 class DeepCheckGateway(Protocol):
@@ -102,7 +111,90 @@ class DefenseDeepCheck:
         wait in line (oldest bar close first) and are checked first in the next cycles, so a bar close with many
         trades never holds up the next cycle's profit protection. Between bar closes only the trades whose
         early-check signal may have turned are looked at. A cycle's own work follows the checks it runs, not the
-        trades waiting."""
+        trades waiting.
+
+        A pass commits its decisions in two transactions whatever their number: first the marks of the transitions
+        with actions (nothing is sent before), then, once their actions were sent, every transition of the pass with
+        its journal and events (the changes of state alone wait for it too). A trade takes its transition, and its
+        events are told, only once that is committed; a crash between the two is settled from the terminal at the
+        next start (the marks say what was under way), as after a crash during one transition.
+        """
+        batch = self._recorder.batch()
+        decided: list[_Decided] = []
+        try:
+            calls = await self._pass(groups, positions, now, budget_s, batch, decided)
+        except TemporaryError:
+            self._put_back(decided)  # nothing of them was marked or sent: checked again once the terminal is back
+            await self._commit(batch, now)
+            raise
+        try:
+            calls += await self._send(decided, batch)
+        finally:
+            await self._commit(batch, now)
+        return calls
+
+    async def _send(self, decided: list[_Decided], batch: CommitBatch) -> int:
+        """The marks of the pass's transitions with actions in one transaction, then their actions; each
+        transition is staged in ``batch``."""
+        # a trade released or paused while the others were checked is left alone
+        decided = [each for each in decided if _still_ours(each.plan.stage.live)]
+        if not decided:
+            return 0
+        marks = self._recorder.batch()
+        for each in decided:
+            marks.add(each.plan.stage)
+        try:
+            await self._recorder.commit_batch(marks)
+        except TemporaryError:
+            raise
+        except Exception:
+            # as a single mark's failure: nothing sent, every trade as it was; their next checks decide again
+            logger.exception("the marks of %d transitions could not be committed; nothing was sent", len(decided))
+            return 0
+        calls = 0
+        for each in decided:
+            trade = each.plan.stage.live
+            try:
+                calls += await self._actions.send(each.plan, batch)
+            except TemporaryError:
+                # the transitions marked and not sent yet are settled from the terminal at the reconnection
+                raise
+            except Exception:
+                logger.exception("transition of ticket %s failed", trade.ticket)
+        return calls
+
+    def _put_back(self, decided: list[_Decided]) -> None:
+        for each in reversed(decided):
+            trade = each.plan.stage.live
+            trade.last_deep_check_at, trade.last_evaluated_at, trade.last_forced_check_at = each.checked_before
+            self._deferred[trade.ticket] = trade.symbol
+            self._deferred.move_to_end(trade.ticket, last=False)
+
+    async def _commit(self, batch: CommitBatch, now: float) -> None:
+        if not batch:
+            return
+        trades = batch.trades()
+        try:
+            await self._recorder.commit_batch(batch)
+        except Exception:
+            # as a single commit's failure: the trades stay as they were (a transition whose actions were sent
+            # keeps its committed mark and is settled from the terminal); the others' next checks decide again
+            logger.exception("the deep checks' %d transitions could not be committed", len(trades))
+            return
+        for trade in trades:  # forgotten on commit: how long each stays quiet follows its new state
+            data = self._market.get(trade.symbol)
+            if data is not None and data.bid:
+                self._quiet.quiet(trade, self._early_quiet(trade, data, now))
+
+    async def _pass(
+        self,
+        groups: Mapping[str, SymbolGroup],
+        positions: Mapping[int, Any],
+        now: float,
+        budget_s: float,
+        batch: CommitBatch,
+        decided: list[_Decided],
+    ) -> int:
         self._calls = 0
         started = time.perf_counter()
         settings = self._settings()
@@ -127,8 +219,12 @@ class DefenseDeepCheck:
                 quiet_symbols.append(symbol)
         unchanged: list[Trade] = []
         spent = _Spent(started, min(self.budget_s, budget_s), self.min_checks)
+
+        def over() -> bool:  # the sends follow the checks: as many transitions as checks are sure to run, at most
+            return spent.over() or len(decided) >= self.min_checks
+
         calls = 0
-        while waiting and not spent.over():
+        while waiting and not over():
             ticket, symbol = waiting.popitem(last=False)
             trade = self._checkable(groups, positions, ticket, symbol)
             data = ready.get(symbol)
@@ -136,7 +232,7 @@ class DefenseDeepCheck:
                 continue  # gone, settling a transition, or its symbol failing this cycle: next bar close then
             spent.looked += 1
             try:
-                calls += await self._check(trade, data, now, True, unchanged)
+                calls += await self._check(trade, data, now, True, unchanged, batch, decided)
             except TemporaryError:
                 waiting[ticket] = symbol  # a trade already checked is not checked twice on the same bars
                 waiting.move_to_end(ticket, last=False)
@@ -146,17 +242,21 @@ class DefenseDeepCheck:
             else:
                 self._quiet.quiet(trade, self._early_quiet(trade, data, now))
         for symbol in quiet_symbols:
-            if spent.over():
+            if over():
                 break
             data, group = ready[symbol], groups[symbol]
             for trade in self._quiet.due(symbol, group, data.bid, data.ask, now):
-                if spent.over():
+                if over():
                     break  # still due at the next cycle: its range was not renewed
-                if trade.ticket in waiting or self._checkable(groups, positions, trade.ticket, symbol) is None:
+                if trade.ticket in waiting or trade.ticket in batch:
+                    continue
+                if any(each.plan.stage.live is trade for each in decided):
+                    continue
+                if self._checkable(groups, positions, trade.ticket, symbol) is None:
                     continue
                 spent.looked += 1
                 try:
-                    calls += await self._check(trade, data, now, False, unchanged)
+                    calls += await self._check(trade, data, now, False, unchanged, batch, decided)
                 except Exception as error:
                     if isinstance(error, TemporaryError):
                         raise
@@ -259,7 +359,16 @@ class DefenseDeepCheck:
             return None
         return reply.value
 
-    async def _check(self, trade: Trade, data: SymbolData, now: float, bar_closed: bool, unchanged: list[Trade]) -> int:
+    async def _check(
+        self,
+        trade: Trade,
+        data: SymbolData,
+        now: float,
+        bar_closed: bool,
+        unchanged: list[Trade],
+        batch: CommitBatch,
+        decided: list[_Decided],
+    ) -> int:
         cycle = self._settings().cycle
         regular = bar_closed and (
             trade.last_deep_check_at is None
@@ -283,6 +392,7 @@ class DefenseDeepCheck:
         score = score_trade_with(analysis, trade.direction, bid=data.bid, ask=data.ask)
         self.checks += 1
         self._scored.append(trade.ticket)
+        checked_before = (trade.last_deep_check_at, trade.last_evaluated_at, trade.last_forced_check_at)
         trade.score, trade.score_explanation = score.total, score.explanation
         trade.last_deep_check_at = trade.last_evaluated_at = now
         if forced:
@@ -311,9 +421,17 @@ class DefenseDeepCheck:
             unchanged.append(trade)
             return calls
         logger.info("ticket %s: %s -> %s (%s)", trade.ticket, decision.from_state, decision.to_state, decision.reason)
-        return calls + await self._actions.carry_out(
+        plan = self._actions.plan(
             trade, decision, rules=data.rules, bid=data.bid, ask=data.ask, hedging_account=self._hedging
         )
+        if decision.actions:
+            decided.append(_Decided(plan=plan, checked_before=checked_before))  # marked and sent after the checks
+            return calls
+        return calls + await self._actions.send(plan, batch)  # a change of state alone: staged in the batch
+
+
+def _still_ours(trade: Trade) -> bool:
+    return trade.active and trade.managed_by == DTMS and not trade.dtms_paused
 
 
 def _bar_start(at: float) -> float:

@@ -180,3 +180,15 @@ class StoredEvent:
     payload: dict[str, Any]
     at: float
     wall_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchItem:
+    """One decision of a batch as the journal stores it: the trade's row, its journal entries and its events
+    (kind, payload, terminal time); ``changed``: the trade's fields the decision changed (None: unknown)."""
+
+    trade: Trade
+    actions: tuple[ActionRecord, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    events: tuple[tuple[str, dict[str, Any], float], ...] = ()
+    changed: frozenset[str] | None = None

@@ -20,12 +20,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Protocol
 
 from app.engine.events import EngineEvent, EventBus, EventKind
-from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
+from app.engine.model import ActionRecord, BatchItem, StoredEvent, Trade, Transition
 from app.errors import DatabaseDegraded, DtmsError
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,12 @@ class Journal(Protocol):
         actions: Iterable[ActionRecord] = (),
         transitions: Iterable[Transition] = (),
         events: Iterable[tuple[str, dict[str, Any], float]] = (),
+        *,
+        changed: frozenset[str] | None = None,
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]: ...
+    async def commit_batch(
+        self, items: Sequence[BatchItem]
+    ) -> list[tuple[list[ActionRecord], list[Transition], list[StoredEvent]]]: ...
     async def save_trades(self, trades: Iterable[Trade]) -> None: ...
     async def load_trade(self, ticket: int) -> Trade | None: ...
     async def save_trades_with_events(
@@ -101,6 +106,14 @@ class Staged:
                 setattr(row, name, now)
         return row
 
+    def changed(self) -> frozenset[str]:
+        """The fields the decision changed since the last commit."""
+        return frozenset(
+            name
+            for name, now, was in zip(_TRADE_FIELDS, _TRADE_VALUES(self.work), _TRADE_VALUES(self.base), strict=True)
+            if now != was
+        )
+
     def committed(self, row: Trade) -> None:
         values = _TRADE_VALUES(row)
         _copy_into(self.live, values)
@@ -110,6 +123,52 @@ class Staged:
 
 def staged(trade: Trade) -> Staged:
     return Staged(live=trade, base=clone(trade), work=clone(trade))
+
+
+@dataclass(slots=True)
+class _Entry:
+    into: Staged
+    actions: tuple[ActionRecord, ...]
+    transitions: tuple[Transition, ...]
+    events: tuple[tuple[EventKind, dict[str, Any]], ...]
+    at: float
+
+
+@dataclass(slots=True)
+class CommitBatch:
+    """Decisions staged to be committed in one transaction (``Recorder.commit_batch``); until then the live trades
+    show none of them and nothing is told."""
+
+    at: Callable[[], float]
+    entries: list[_Entry] = field(default_factory=list)
+    tickets: set[int] = field(default_factory=set)
+
+    def add(
+        self,
+        into: Staged,
+        *,
+        actions: Iterable[ActionRecord] = (),
+        transitions: Iterable[Transition] = (),
+        events: Iterable[tuple[EventKind, dict[str, Any]]] = (),
+    ) -> None:
+        """Stage the decision ``into`` holds (its ``work``), with its journal entries and events."""
+        if into.live.ticket in self:
+            raise ValueError(f"ticket {into.live.ticket} already has a decision in this batch")
+        entry = _Entry(
+            into=into, actions=tuple(actions), transitions=tuple(transitions), events=tuple(events), at=self.at()
+        )
+        self.entries.append(entry)
+        self.tickets.add(into.live.ticket)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, ticket: object) -> bool:
+        return ticket in self.tickets
+
+    def trades(self) -> list[Trade]:
+        """The live trades with a decision staged."""
+        return [entry.into.live for entry in self.entries]
 
 
 class Recorder:
@@ -202,7 +261,11 @@ class Recorder:
         if not self.problem:
             try:
                 _, _, stored = await self._journal.commit_records(
-                    row, actions, transitions, [(kind.value, payload, at) for kind, payload in events]
+                    row,
+                    actions,
+                    transitions,
+                    [(kind.value, payload, at) for kind, payload in events],
+                    changed=into.changed() if into is not None else None,
                 )
             except DtmsError as error:
                 self._lenient(error)  # raises unless the database is gone (then the records go aside)
@@ -220,6 +283,54 @@ class Recorder:
             event = EngineEvent(kind=kind, payload=payload, at=at, wall_at=saved.wall_at, seq=saved.seq)
             self._bus.publish(event)
             published.append(event)
+        return published
+
+    def batch(self) -> CommitBatch:
+        """Decisions to be committed together by ``commit_batch`` (a deep check pass's changes of state)."""
+        return CommitBatch(at=self._now)
+
+    async def commit_batch(self, batch: CommitBatch) -> list[EngineEvent]:
+        """Commit every staged decision of ``batch`` in one transaction, then let each live trade take its
+        decision, then publish the events (in the order they were staged). When the transaction fails, every live
+        trade stays as it was and nothing is told (the error is raised, as ``commit``'s); once the database has
+        failed, the records and events go to the side journal instead."""
+        entries, batch.entries, batch.tickets = batch.entries, [], set()
+        if not entries:
+            return []
+        rows = [entry.into.merged() for entry in entries]
+        stored: list[list[StoredEvent]] | None = None
+        if not self.problem:
+            items = [
+                BatchItem(
+                    trade=row,
+                    actions=entry.actions,
+                    transitions=entry.transitions,
+                    events=tuple((kind.value, payload, entry.at) for kind, payload in entry.events),
+                    changed=entry.into.changed(),
+                )
+                for entry, row in zip(entries, rows, strict=True)
+            ]
+            try:
+                stored = [events for _, _, events in await self._journal.commit_batch(items)]
+            except DtmsError as error:
+                self._lenient(error)  # raises unless the database is gone (then the records go aside)
+        if stored is None:
+            for entry, row in zip(entries, rows, strict=True):
+                self._aside_records(row, entry.actions, entry.transitions)
+        for entry, row in zip(entries, rows, strict=True):
+            self._settled(row.ticket)
+            entry.into.committed(row)
+            for listener in self.on_commit:
+                listener(row)
+        published = []
+        for index, entry in enumerate(entries):
+            if stored is None:
+                published += [self._aside_event(kind, payload, entry.at) for kind, payload in entry.events]
+                continue
+            for (kind, payload), saved in zip(entry.events, stored[index], strict=True):
+                event = EngineEvent(kind=kind, payload=payload, at=entry.at, wall_at=saved.wall_at, seq=saved.seq)
+                self._bus.publish(event)
+                published.append(event)
         return published
 
     def _aside_records(

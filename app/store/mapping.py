@@ -17,7 +17,7 @@ from typing import Any
 from peewee import BooleanField, Field, FloatField, IntegerField, TextField
 from playhouse.fields import EnumField
 
-from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
+from app.engine.model import ActionRecord, BatchItem, StoredEvent, Trade, Transition
 from app.store.models import TradeRow
 
 TRADE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Trade))
@@ -168,3 +168,24 @@ def transition_from_row(row: dict[str, Any]) -> Transition:
 
 def event_from_row(row: dict[str, Any]) -> StoredEvent:
     return StoredEvent(**{**row, "payload": decode_json(row["payload"])})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRows:
+    """A decision's rows as the repository writes them (see ``BatchItem``)."""
+
+    trade_values: tuple[Any, ...]
+    actions: list[tuple[ActionRecord, dict[str, Any]]]
+    transitions: list[tuple[Transition, dict[str, Any]]]
+    events: list[tuple[str, dict[str, Any], str, float]]  # kind, payload, payload as JSON, terminal time
+    changed: frozenset[str] | None
+
+
+def decision_rows(item: BatchItem) -> DecisionRows:
+    return DecisionRows(
+        trade_values=trade_values(item.trade),
+        actions=[(record, action_values(record)) for record in item.actions],
+        transitions=[(each, transition_values(each)) for each in item.transitions],
+        events=[(str(kind), payload, encode_json(payload), at) for kind, payload, at in item.events],
+        changed=item.changed,
+    )

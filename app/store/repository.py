@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from peewee import PeeweeException, SqliteDatabase
 
-from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
+from app.engine.model import ActionRecord, BatchItem, StoredEvent, Trade, Transition
 from app.store import archive, event_refs, export, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
@@ -81,6 +81,7 @@ class Repository(Safekeeping):
         self.restored_from = restored_from
         self.side = side or SideJournal.beside(path)
         self._backed_up_at_changes: int | None = None
+        self._whole_rows: set[int] = set()  # tickets whose whole row the side journal holds
         self.replayed = 0
         self.started_backup: Path | None = None
         self._archives: dict[Path, SqliteDatabase] = {}  # open on the database thread, one per year
@@ -353,43 +354,67 @@ class Repository(Safekeeping):
         actions: Iterable[ActionRecord] = (),
         transitions: Iterable[Transition] = (),
         events: Iterable[tuple[str, dict[str, Any], float]] = (),
+        *,
+        changed: frozenset[str] | None = None,
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
         """Commit the trade, its journal entries and its events (kind, payload, terminal time) in one
         transaction. An event telling of an action or transition of this commit refers to its row instead of
-        storing a copy. Returns the stored records and events (with their ids and ``seq``)."""
-        action_rows = [(record, mapping.action_values(record)) for record in actions]
-        transition_rows = [(item, mapping.transition_values(item)) for item in transitions]
-        event_rows = [(str(kind), payload, mapping.encode_json(payload), at) for kind, payload, at in events]
-        return await self._run(
-            self._commit_records, mapping.trade_values(trade), action_rows, transition_rows, event_rows
+        storing a copy. Returns the stored records and events (with their ids and ``seq``). ``changed``: the
+        trade's fields the decision changed, all the side journal's copy needs (None: the whole row)."""
+        item = BatchItem(
+            trade=trade, actions=tuple(actions), transitions=tuple(transitions), events=tuple(events), changed=changed
         )
+        return await self._run(self._commit_records, mapping.decision_rows(item))
 
     def _commit_records(
-        self,
-        trade_values: tuple[Any, ...],
-        actions: list[tuple[ActionRecord, dict[str, Any]]],
-        transitions: list[tuple[Transition, dict[str, Any]]],
-        events: list[tuple[str, dict[str, Any], str, float]],
+        self, item: mapping.DecisionRows
     ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        return self._commit_batch([item])[0]
+
+    async def commit_batch(
+        self, items: Sequence[BatchItem]
+    ) -> list[tuple[list[ActionRecord], list[Transition], list[StoredEvent]]]:
+        """``commit_records`` of many decisions in one transaction: all of them are stored, or none."""
+        return await self._run(self._commit_batch, [mapping.decision_rows(item) for item in items])
+
+    def _commit_batch(
+        self, items: list[mapping.DecisionRows]
+    ) -> list[tuple[list[ActionRecord], list[Transition], list[StoredEvent]]]:
         wall_at = time.time()
         with self._db.atomic():
-            stored_actions, stored_transitions = self._save_with_records(trade_values, actions, transitions)
-            stored_events = []
-            for kind, payload, encoded, at in events:
-                found = event_refs.find_ref(kind, payload, stored_actions, stored_transitions)
-                values: dict[str, Any] = {"kind": kind, "payload": encoded, "at": at, "wall_at": wall_at}
-                if found is not None:
-                    (table, ref_id), derived = found
-                    values |= {
-                        "payload": mapping.encode_json(event_refs.slim(payload, derived)),
-                        "ref_table": table,
-                        "ref_id": ref_id,
-                    }
-                seq = EventRow.insert(**values).execute()
-                stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
+            stored = [self._write_records(item, wall_at) for item in items]
         # a decision (its intent, its outcome) survives a restore from a backup older than it: a partial
         # taken since then must not be taken again, nor a hedge opened twice
-        self.copy_aside(trade_values, [values for _, values in actions], [values for _, values in transitions])
+        self.copy_aside_many(
+            [
+                (
+                    item.trade_values,
+                    [values for _, values in item.actions],
+                    [values for _, values in item.transitions],
+                    item.changed,
+                )
+                for item in items
+            ]
+        )
+        return stored
+
+    def _write_records(
+        self, item: mapping.DecisionRows, wall_at: float
+    ) -> tuple[list[ActionRecord], list[Transition], list[StoredEvent]]:
+        stored_actions, stored_transitions = self._save_with_records(item.trade_values, item.actions, item.transitions)
+        stored_events = []
+        for kind, payload, encoded, at in item.events:
+            found = event_refs.find_ref(kind, payload, stored_actions, stored_transitions)
+            values: dict[str, Any] = {"kind": kind, "payload": encoded, "at": at, "wall_at": wall_at}
+            if found is not None:
+                (table, ref_id), derived = found
+                values |= {
+                    "payload": mapping.encode_json(event_refs.slim(payload, derived)),
+                    "ref_table": table,
+                    "ref_id": ref_id,
+                }
+            seq = EventRow.insert(**values).execute()
+            stored_events.append(StoredEvent(seq=seq, kind=kind, payload=payload, at=at, wall_at=wall_at))
         return stored_actions, stored_transitions, stored_events
 
     # --- events ---------------------------------------------------------------------------------------

@@ -19,10 +19,13 @@ from peewee import SqliteDatabase
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 from app.store import mapping
 from app.store.backup import quick_check, take_backup
-from app.store.models import ActionRow, EventRow, TransitionRow
+from app.store.models import ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.side_journal import SideJournal, SideKind
 
 T = TypeVar("T")
+
+_INDEX = {name: index for index, name in enumerate(mapping.TRADE_FIELDS)}
+_TICKET = _INDEX["ticket"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class Safekeeping:
     side: SideJournal
     _backed_up_at_changes: int | None  # the connection's total_changes at the last backup
     _aside_failing = False  # the last copy of a decision to the side journal failed (reported once)
+    _whole_rows: set[int]  # tickets whose whole row the side journal holds since it was last emptied
 
     if TYPE_CHECKING:  # provided by Repository
 
@@ -79,18 +83,44 @@ class Safekeeping:
     # --- aside: what a degraded database cannot take ------------------------------------------------------
 
     def copy_aside(
-        self, trade_values: Sequence[Any], actions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]
+        self,
+        trade_values: Sequence[Any],
+        actions: Sequence[dict[str, Any]],
+        transitions: Sequence[dict[str, Any]],
+        *,
+        changed: frozenset[str] | None = None,
     ) -> None:
         """A committed decision's or change of ownership's rows, copied aside after the commit (see
-        ``_replay_on_thread``). It stands once committed: a copy that cannot be written is reported (once while
-        it lasts), never raised."""
+        ``_replay_on_thread``)."""
+        self.copy_aside_many([(trade_values, actions, transitions, changed)])
+
+    def copy_aside_many(
+        self,
+        decisions: Sequence[
+            tuple[Sequence[Any], Sequence[dict[str, Any]], Sequence[dict[str, Any]], frozenset[str] | None]
+        ],
+    ) -> None:
+        """Committed decisions' rows (trade values, action and transition rows, the trade's fields each changed),
+        copied aside in one write after their commit. Once the journal holds a trade's whole row (since the last
+        backup), only the fields a decision changed are written. The decisions stand once committed: a copy that
+        cannot be written is reported (once while it lasts), never raised."""
+        records: list[tuple[SideKind, dict[str, Any]]] = []
+        whole: set[int] = set()
+        for trade_values, actions, transitions, changed in decisions:
+            ticket = int(trade_values[_TICKET])
+            if changed is None or (ticket not in self._whole_rows and ticket not in whole):
+                records.append((SideKind.TRADE, {"values": list(trade_values)}))
+                whole.add(ticket)
+            elif changed:
+                columns = {name: trade_values[i] for i, name in enumerate(mapping.TRADE_FIELDS) if name in changed}
+                records.append((SideKind.CHANGE, {"ticket": ticket, "set": columns}))
+            records += [(SideKind.ACTION, {"values": values}) for values in actions]
+            records += [(SideKind.TRANSITION, {"values": values}) for values in transitions]
         try:
-            self.side.append(SideKind.TRADE, {"values": list(trade_values)})
-            for values in actions:
-                self.side.append(SideKind.ACTION, {"values": values})
-            for values in transitions:
-                self.side.append(SideKind.TRANSITION, {"values": values})
+            self.side.append_many(records)
         except OSError as error:
+            # what got there is not known: each of these trades' next copy is its whole row
+            self._whole_rows -= {int(values[_TICKET]) for values, _, _, _ in decisions}
             if not self._aside_failing:
                 logger.error(
                     "the side journal %s cannot be written (%s): decisions and registrations since the newest backup "
@@ -100,6 +130,7 @@ class Safekeeping:
                 )
             self._aside_failing = True
         else:
+            self._whole_rows |= whole
             self._aside_failing = False
 
     def aside_trade(self, trade: Trade) -> None:
@@ -151,6 +182,7 @@ class Safekeeping:
             return None
         target = take_backup(connection, self._path, keep=keep)
         self.side.clear()
+        self._whole_rows.clear()
         self._backed_up_at_changes = changes
         return target
 
@@ -172,6 +204,9 @@ class Safekeeping:
                 match kind:
                     case SideKind.TRADE:
                         self._upsert([tuple(body["values"])])
+                    case SideKind.CHANGE:
+                        columns = {mapping.TRADE_COLUMNS[_INDEX[name]]: value for name, value in body["set"].items()}
+                        TradeRow.update(columns).where(TradeRow.ticket == body["ticket"]).execute()
                     case SideKind.ACTION:
                         ActionRow.insert(**body["values"]).execute()
                     case SideKind.TRANSITION:

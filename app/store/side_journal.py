@@ -2,9 +2,10 @@
 
 It keeps what must survive the database file being damaged:
 - while the database is sound, every change of ownership (registration, adoption, claim, release) and every
-  decision (an action's intent and outcome, a change of state) as the trade's full row, written right after
-  its commit, so a restore from the newest backup loses none of them (a partial taken after the backup is
-  not taken twice); the file is emptied after each good backup, which holds all of it;
+  decision (an action's intent and outcome, a change of state), written right after its commit: the trade's
+  full row the first time after a backup, then only the columns each decision changed; so a restore from the
+  newest backup loses none of them (a partial taken after the backup is not taken twice); the file is emptied
+  after each good backup, which holds all of it;
 - while the database is degraded (damaged, full, read-only), everything the engine records instead: trade
   rows, the action journal, transitions and events, so protection that goes on is journaled.
 At the next start it is replayed, in order, into the restored or new database.
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ SUFFIX = ".journal"
 
 class SideKind(StrEnum):
     TRADE = "trade"  # {"values": trade column values}
+    CHANGE = "change"  # {"ticket", "set": {column: value}}: a decision's columns, after its trade's whole row
     ACTION = "action"  # {"values": action row values}
     TRANSITION = "transition"  # {"values": transition row values}
     EVENT = "event"  # {"kind", "payload", "at", "wall_at"}
@@ -48,7 +50,13 @@ class SideJournal:
 
     def append(self, kind: SideKind, body: dict[str, Any]) -> None:
         """One line, written through to the operating system (it survives the process being killed)."""
-        line = mapping.encode_json({"k": kind.value, **body}) + "\n"
+        self.append_many([(kind, body)])
+
+    def append_many(self, records: Sequence[tuple[SideKind, dict[str, Any]]]) -> None:
+        """Lines written at once (a batch of decisions), through to the operating system."""
+        if not records:
+            return
+        line = "".join(mapping.encode_json({"k": kind.value, **body}) + "\n" for kind, body in records)
         with self._lock:
             if not self.path.exists():
                 private_file(self.path)

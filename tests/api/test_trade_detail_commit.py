@@ -23,12 +23,12 @@ async def test_a_state_change_shows_only_once_committed_with_its_transition(
     save = repository.commit_records
     entered, release = asyncio.Event(), asyncio.Event()
 
-    async def held(row: Any, actions: Any = (), transitions: Any = (), events: Any = ()) -> Any:
+    async def held(row: Any, actions: Any = (), transitions: Any = (), events: Any = (), **options: Any) -> Any:
         transitions = tuple(transitions)
         if transitions:  # the transaction with the transition waits until the test has looked
             entered.set()
             await release.wait()
-        return await save(row, actions, transitions, events)
+        return await save(row, actions, transitions, events, **options)
 
     monkeypatch.setattr(repository, "commit_records", held)
     await set_price(ready, "EURUSD", round(entry - 0.0008, 5))

@@ -54,12 +54,14 @@ class WatchedCommits:
         self._save = repository.commit_records
         monkeypatch.setattr(repository, "commit_records", self.save)
 
-    async def save(self, trade: Trade, actions: Any = (), transitions: Any = (), events: Any = ()) -> Any:
+    async def save(
+        self, trade: Trade, actions: Any = (), transitions: Any = (), events: Any = (), **options: Any
+    ) -> Any:
         transitions = tuple(transitions)
         self.during.append(shown(self.live))
         if self.fail_transitions and transitions:
             raise StoreError("database is full")
-        result = await self._save(trade, actions, transitions, events)
+        result = await self._save(trade, actions, transitions, events, **options)
         self.committed.append((shown(trade), transitions))
         return result
 

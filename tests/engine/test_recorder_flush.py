@@ -25,6 +25,8 @@ class RecordingJournal:
         actions: Iterable[ActionRecord] = (),
         transitions: Iterable[Transition] = (),
         events: Iterable[tuple[str, dict[str, Any], float]] = (),
+        *,
+        changed: frozenset[str] | None = None,
     ) -> tuple[list, list, list]:
         self.committed.append(trade.ticket)
         stored = []

@@ -3,6 +3,7 @@ after damage loses none of them), and what a degraded run could not store (repla
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,3 +131,56 @@ async def test_a_side_journal_that_cannot_be_written_does_not_fail_a_committed_r
     finally:
         await repository.close()
         repository.side.path.rmdir()
+
+
+async def test_after_the_whole_row_a_decision_s_copy_holds_only_the_columns_it_changed(
+    db_path: Path, make_trade: MakeTrade
+) -> None:
+    explained = "momentum weak; " * 40  # kept by the restored row, never copied again
+    repository = await Repository.open(db_path)
+    await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+    assert await repository.backup() is not None
+    marked = make_trade(7, score_explanation=explained, pending_action="DEFENSE {}")
+    await repository.commit_records(marked, changed=frozenset({"pending_action"}))  # its first since the backup
+    taken = make_trade(7, score_explanation=explained, volume=0.05, partial_taken=True)
+    await repository.commit_records(
+        taken, actions=[partial(7, "half")], changed=frozenset({"volume", "partial_taken", "pending_action"})
+    )
+    kinds = [kind.value for kind, _ in repository.side.records()]
+    assert kinds == ["trade", "change", "action"]
+    lines = repository.side.path.read_text().splitlines()
+    assert explained in lines[0] and explained not in lines[1] and len(lines[1]) < 120
+    assert json.loads(lines[1]) == {
+        "k": "change",
+        "ticket": 7,
+        "set": {"volume": 0.05, "pending_action": None, "partial_taken": True},
+    }
+    await repository.close()
+    db_path.write_bytes(b"\x00garbage" * 512)
+
+    restored = await Repository.open(db_path)
+    try:
+        assert restored.restored_from is not None
+        trade = await restored.load_trade(7)
+        assert trade is not None and (trade.volume, trade.partial_taken, trade.pending_action) == (0.05, True, None)
+        assert trade.score_explanation == explained
+        assert [a.detail for a in await restored.actions(7)] == ["half"]
+    finally:
+        await restored.close()
+
+
+async def test_each_backup_starts_the_side_journal_again_with_a_whole_row(db_path: Path, make_trade: MakeTrade) -> None:
+    repository = await Repository.open(db_path)
+    try:
+        await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+        for volume in (0.08, 0.06):
+            await repository.commit_records(make_trade(7, volume=volume), changed=frozenset({"volume"}))
+        # the registration's copy is the whole row: the decisions after it copy what they changed
+        assert [kind.value for kind, _ in repository.side.records()] == ["trade", "change", "change"]
+        assert await repository.backup() is not None
+        await repository.commit_records(make_trade(7, volume=0.04), changed=frozenset({"volume"}))
+        assert [kind.value for kind, _ in repository.side.records()] == ["trade"]
+        await repository.commit_records(make_trade(7, volume=0.04))  # what changed not known: the whole row
+        assert [kind.value for kind, _ in repository.side.records()] == ["trade", "trade"]
+    finally:
+        await repository.close()

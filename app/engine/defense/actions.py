@@ -28,7 +28,7 @@ from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
 from app.engine.rails import SafetyRails
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
-from app.engine.recorder import Recorder, Staged, staged
+from app.engine.recorder import CommitBatch, Recorder, Staged, staged
 from app.engine.registry import DTMS
 from app.errors import TemporaryError
 
@@ -94,6 +94,20 @@ class _Run:
     state: DefensiveState | None = None  # the state the decision takes the trade to
 
 
+@dataclass(slots=True, kw_only=True)
+class Plan:
+    """A decision about to be carried out: its working copy of the trade (marked as under way) and the prices and
+    rules its actions are sent with."""
+
+    stage: Staged
+    decision: Decision
+    pending: dict[str, Any]
+    rules: SymbolRules
+    bid: float
+    ask: float
+    hedging_account: bool
+
+
 class DefenseActions:
     def __init__(
         self,
@@ -111,26 +125,67 @@ class DefenseActions:
         self._now = now
 
     async def carry_out(
-        self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
+        self,
+        trade: Trade,
+        decision: Decision,
+        *,
+        rules: SymbolRules,
+        bid: float,
+        ask: float,
+        hedging_account: bool,
+        batch: CommitBatch | None = None,
     ) -> int:
         """Send the decision's actions once and commit the transition; returns the terminal calls made.
 
         An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
-        reconciliation sees in the terminal whether it happened and completes the transition then."""
+        reconciliation sees in the terminal whether it happened and completes the transition then.
+        ``batch``: the transition (with its journal and events) is staged there instead of committed; the live
+        trade takes it, and its events are told, once the batch is committed. The mark of a transition with actions
+        is committed before anything is sent, alone."""
+        plan = self.plan(trade, decision, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+        if decision.actions:  # marked before anything is sent; a change of state alone is committed once
+            await self._recorder.commit(plan.stage.work, into=plan.stage)
+        return await self.send(plan, batch)
+
+    def plan(
+        self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
+    ) -> Plan:
+        """The decision staged on a working copy of the trade, its transition marked as under way (nothing done
+        yet). A plan with actions is sent (``send``) only once that mark is committed (``plan.stage``)."""
         if trade.managed_by != DTMS:
             raise PermissionError(f"ticket {trade.ticket} is managed by {trade.managed_by}, not by DTMS")
         stage = staged(trade)
-        trade = stage.work  # the live trade changes only with each commit
         pending = decision.as_dict() | {"unknown": []}
-        _mark(trade, pending, done=0)
-        if decision.actions:  # marked before anything is sent; a change of state alone is committed once, below
-            await self._recorder.commit(trade, into=stage)
+        _mark(stage.work, pending, done=0)
+        return Plan(
+            stage=stage,
+            decision=decision,
+            pending=pending,
+            rules=rules,
+            bid=bid,
+            ask=ask,
+            hedging_account=hedging_account,
+        )
+
+    async def send(self, plan: Plan, batch: CommitBatch | None = None) -> int:
+        """Send the plan's actions once (its mark committed) and commit the transition, or stage it in ``batch``;
+        returns the terminal calls made. A lost terminal or a lost answer commits what was done, alone."""
+        stage, decision, pending = plan.stage, plan.decision, plan.pending
+        trade = stage.work  # the live trade changes only with each commit
         run = _Run(sl_start=trade.sl, volume_start=trade.volume, state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
             try:
-                await self._one(trade, action, run, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
+                await self._one(
+                    trade,
+                    action,
+                    run,
+                    rules=plan.rules,
+                    bid=plan.bid,
+                    ask=plan.ask,
+                    hedging_account=plan.hedging_account,
+                )
             except TemporaryError:
                 # the terminal is gone half-way: keep what was done; the reconnection settles the rest
                 logger.warning(
@@ -149,7 +204,7 @@ class DefenseActions:
             logger.warning("ticket %s: an answer was lost; the transition is settled from the terminal", trade.ticket)
             await self._recorder.commit(trade, actions=run.records, into=stage)
             return run.calls
-        await self._finish(trade, decision, run, into=stage)
+        await self._finish(trade, decision, run, into=stage, batch=batch)
         return run.calls
 
     async def settle(self, trade: Trade, positions: Mapping[int, Any]) -> bool:
@@ -413,9 +468,18 @@ class DefenseActions:
 
     # --- journal ----------------------------------------------------------------------------------------------
 
-    async def _finish(self, trade: Trade, decision: Decision, run: _Run, *, closed: bool = False, into: Staged) -> None:
+    async def _finish(
+        self,
+        trade: Trade,
+        decision: Decision,
+        run: _Run,
+        *,
+        closed: bool = False,
+        into: Staged,
+        batch: CommitBatch | None = None,
+    ) -> None:
         """Write the outcome into the staged ``trade`` and commit it with its transition and journal in one
-        transaction; the live trade takes it only then."""
+        transaction (or stage all of it in ``batch``); the live trade takes it only then."""
         at = decision.at
         trade.pending_action = None
         closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
@@ -497,6 +561,9 @@ class DefenseActions:
             trade.last_action_at = self._now()
         if decision.to_state is DefensiveState.CLOSED and not closed_all:
             logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
+        if batch is not None:
+            batch.add(into, actions=run.records, transitions=transitions, events=events)
+            return
         await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events, into=into)
 
     def _add(self, run: _Run, kind: K, result: ActionResult, extra: dict[str, Any] | None = None) -> None:
