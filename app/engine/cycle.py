@@ -196,7 +196,7 @@ class FastCycle:
             actions=actions,
             closed=closed,
             adopted=adopted,
-            scored=tuple(self.deep_check.take_scored()),
+            scored=tuple(self.deep_check.take_scored()) if self.deep_check is not None else (),
         )
 
     def _check_budget(self, work_s: float) -> float:
