@@ -112,6 +112,6 @@ async def test_each_cycle_names_the_trades_it_scored(ready: Services) -> None:
     checked = [c for c in scored if c]
     assert all(len(c) == 1 for c in checked) and sorted(c[0] for c in checked) == sorted(tickets)
     assert scored[-1] == (), "nothing scored: nothing named"
-    assert [c[0] for c in checked] == sorted(
-        tickets, key=lambda t: ready.engine.trade(t).last_deep_check_at or 0.0
-    ), "each named in the cycle that scored it"
+    assert [c[0] for c in checked] == sorted(tickets, key=lambda t: ready.engine.trade(t).last_deep_check_at or 0.0), (
+        "each named in the cycle that scored it"
+    )

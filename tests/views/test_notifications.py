@@ -216,7 +216,12 @@ async def test_the_tray_counts_states_from_the_trades_events_name(
     engine = ready.engine
     reads: list[str] = []
     every = engine.trades
-    monkeypatch.setattr(engine, "trades", lambda: reads.append("all") or every())
+
+    def counted() -> list:
+        reads.append("all")
+        return every()
+
+    monkeypatch.setattr(engine, "trades", counted)
 
     engine.trade(tickets[1]).state = DefensiveState.WARNING_L2  # as a committed transition leaves it
     bridge.state_changed.emit({"ticket": tickets[1], "to": "WARNING_L2"})
