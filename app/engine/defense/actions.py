@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.engine.broker import SymbolRules
+from app.engine.defense.outcome import JOURNAL_KIND, Run, record_outcome
 from app.engine.defense.rules import Decision, DefenseAction
 from app.engine.defense.rules import DefenseActionKind as K
-from app.engine.events import EventKind
 from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.facts import closing_facts
-from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Direction, Trade, Transition
+from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
 from app.engine.rails import SafetyRails
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.recorder import CommitBatch, Recorder, Staged, staged
@@ -39,16 +38,6 @@ PENDING_PREFIX = "DEFENSE "
 #: How the journal introduces an action judged from the terminal's positions instead of its own answer.
 SETTLED = "settled from the terminal"
 MAX_COMMENT = 29
-
-_JOURNAL_KIND = {
-    K.TIGHTEN: ActionKind.TIGHTEN,
-    K.PARTIAL_CLOSE: ActionKind.PARTIAL_CLOSE,
-    K.MOVE_SL_BREAKEVEN: ActionKind.BREAKEVEN,
-    K.HEDGE: ActionKind.HEDGE,
-    K.CLOSE_HEDGE: ActionKind.CLOSE_HEDGE,
-    K.CLOSE_ALL: ActionKind.CLOSE,
-    K.READD: ActionKind.READD,
-}
 
 
 class PositionsGateway(Protocol):
@@ -79,19 +68,6 @@ def _mark(trade: Trade, pending: dict[str, Any], *, done: int) -> None:
 
 def opposite(direction: Direction) -> Direction:
     return Direction.SELL if direction is Direction.BUY else Direction.BUY
-
-
-@dataclass(slots=True)
-class _Run:
-    """What carrying out one decision came to, action by action."""
-
-    records: list[ActionRecord] = field(default_factory=list)
-    outcomes: list[tuple[K, ActionOutcome, str]] = field(default_factory=list)
-    extras: list[dict[str, Any]] = field(default_factory=list)  # per outcome: volume, price, money, SL old/new
-    calls: int = 0
-    sl_start: float | None = None
-    volume_start: float | None = None
-    state: DefensiveState | None = None  # the state the decision takes the trade to
 
 
 @dataclass(slots=True, kw_only=True)
@@ -172,7 +148,7 @@ class DefenseActions:
         returns the terminal calls made. A lost terminal or a lost answer commits what was done, alone."""
         stage, decision, pending = plan.stage, plan.decision, plan.pending
         trade = stage.work  # the live trade changes only with each commit
-        run = _Run(sl_start=trade.sl, volume_start=trade.volume, state=decision.to_state)
+        run = Run(sl_start=trade.sl, volume_start=trade.volume, state=decision.to_state)
         for index, action in enumerate(decision.actions):
             _mark(trade, pending, done=index)
             seen = len(run.outcomes)
@@ -223,7 +199,7 @@ class DefenseActions:
             (i, float(data["volume_before"]), float(data["sl_before"]))
             for i in range(int(data.get("done", 0)), len(decision.actions))
         ]
-        run = _Run()
+        run = Run()
         for index, volume_before, sl_before in open_actions:
             action = decision.actions[index]
             done, detail = self._was_done(trade, action, own, positions, volume_before, sl_before)
@@ -240,7 +216,7 @@ class DefenseActions:
         self,
         trade: Trade,
         action: DefenseAction,
-        run: _Run,
+        run: Run,
         *,
         rules: SymbolRules,
         bid: float,
@@ -260,7 +236,7 @@ class DefenseActions:
                 await self._close_all(trade, run, rules)
 
     async def _move_sl(
-        self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules, bid: float, ask: float
+        self, trade: Trade, action: DefenseAction, run: Run, rules: SymbolRules, bid: float, ask: float
     ) -> None:
         sl = rules.round_price(action.sl)
         if action.kind is K.TIGHTEN and not rules.sl_allowed(trade.direction, sl, bid, ask):
@@ -281,13 +257,13 @@ class DefenseActions:
         if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "inside the freeze level")
         sl_old = trade.sl
-        result = await self._executor().set_stops(trade, sl=sl, tp=trade.tp, kind=_JOURNAL_KIND[action.kind])
+        result = await self._executor().set_stops(trade, sl=sl, tp=trade.tp, kind=JOURNAL_KIND[action.kind])
         if result.ok:
             trade.sl = sl
             trade.last_sl_change_at = self._now()
-        self._add(run, action.kind, result, {"sl_old": sl_old, "sl_new": sl})
+        run.add(action.kind, result, {"sl_old": sl_old, "sl_new": sl})
 
-    async def _partial(self, trade: Trade, action: DefenseAction, run: _Run, rules: SymbolRules) -> None:
+    async def _partial(self, trade: Trade, action: DefenseAction, run: Run, rules: SymbolRules) -> None:
         volume = rules.round_volume_down(action.volume)
         rest = rules.round_volume_down(trade.volume - volume + 1e-9)
         if volume < rules.volume_min or rest < rules.volume_min:
@@ -304,8 +280,7 @@ class DefenseActions:
         if filled:
             trade.volume = rest if result.ok else rules.round_volume_down(trade.volume - filled + 1e-9)
             trade.closed_volume = round(trade.closed_volume + filled, 8)
-        self._add(
-            run,
+        run.add(
             action.kind,
             result,
             closing_facts(trade, rules, filled or volume, result.price) | {"volume_left": trade.volume},
@@ -315,7 +290,7 @@ class DefenseActions:
         self,
         trade: Trade,
         action: DefenseAction,
-        run: _Run,
+        run: Run,
         rules: SymbolRules,
         bid: float,
         ask: float,
@@ -344,7 +319,7 @@ class DefenseActions:
             volume=volume,
             sl=sl,
             comment=comment,
-            kind=_JOURNAL_KIND[action.kind],
+            kind=JOURNAL_KIND[action.kind],
             rules=rules,
         )
         facts = {
@@ -360,9 +335,9 @@ class DefenseActions:
             trade.closed_volume = 0.0  # what was closed has been put back (as far as the setting says)
             if not hedging_account:
                 trade.volume = round(trade.volume + volume, 8)  # netting: the deal adds to the same position
-        self._add(run, action.kind, result, facts)
+        run.add(action.kind, result, facts)
 
-    async def _close_hedge(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
+    async def _close_hedge(self, trade: Trade, run: Run, rules: SymbolRules) -> None:
         if trade.hedge_ticket is None:
             return
         found = await self._gateway.positions(ticket=trade.hedge_ticket)
@@ -394,14 +369,13 @@ class DefenseActions:
                 trade.hedge_ticket = None
             else:
                 result = _still_open(result, float(left[0].volume))
-        self._add(
-            run,
+        run.add(
             K.CLOSE_HEDGE,
             result,
             {"volume": float(found[0].volume), "price": result.price, "position": int(found[0].ticket)},
         )
 
-    async def _close_all(self, trade: Trade, run: _Run, rules: SymbolRules) -> None:
+    async def _close_all(self, trade: Trade, run: Run, rules: SymbolRules) -> None:
         await self._close_hedge(trade, run, rules)
         readds = [
             p
@@ -413,13 +387,13 @@ class DefenseActions:
             result = await self._executor().close(
                 trade, volume=float(position.volume), kind=ActionKind.CLOSE, rules=rules, position=int(position.ticket)
             )
-            self._add(run, K.CLOSE_ALL, result)
+            run.add(K.CLOSE_ALL, result)
         result = await self._executor().close(trade, volume=trade.volume, kind=ActionKind.CLOSE, rules=rules)
         closed = trade.volume
         if not result.ok and 0 < result.volume < trade.volume:  # part closed: the trade keeps the rest
             closed = result.volume
             trade.volume = rules.round_volume_down(trade.volume - result.volume + 1e-9)
-        self._add(run, K.CLOSE_ALL, result, closing_facts(trade, rules, closed, result.price))
+        run.add(K.CLOSE_ALL, result, closing_facts(trade, rules, closed, result.price))
 
     # --- settling from the terminal ----------------------------------------------------------------------
 
@@ -472,7 +446,7 @@ class DefenseActions:
         self,
         trade: Trade,
         decision: Decision,
-        run: _Run,
+        run: Run,
         *,
         closed: bool = False,
         into: Staged,
@@ -480,124 +454,19 @@ class DefenseActions:
     ) -> None:
         """Write the outcome into the staged ``trade`` and commit it with its transition and journal in one
         transaction (or stage all of it in ``batch``); the live trade takes it only then."""
-        at = decision.at
-        trade.pending_action = None
-        closes = [o for k, o, _ in run.outcomes if k is K.CLOSE_ALL]
-        closed_all = bool(closes) and closes[-1] is ActionOutcome.SUCCESS  # the trade's own close comes last
-        closed_all = closed_all or (closed and decision.to_state is DefensiveState.CLOSED)
-        if closed_all:
-            trade.pending_action = ActionKind.CLOSE.value  # tells reconciliation the position was closed by DTMS
-        trade.flat_timer_until = decision.flat_timer_until
-        trade.recovery_timer_until = decision.recovery_timer_until
-        trade.warnings, trade.last_warning_at = decision.warnings, decision.last_warning_at
-        trade.score = decision.score
-        transitions: list[Transition] = []
-        events: list[tuple[EventKind, dict[str, Any]]] = []
-        if decision.to_state is not decision.from_state:
-            trade.state = decision.to_state
-            trade.state_since = at
-            transitions.append(
-                Transition(
-                    ticket=trade.ticket,
-                    from_state=decision.from_state,
-                    to_state=decision.to_state,
-                    reason=decision.reason,
-                    score=decision.score,
-                    at=at,
-                )
-            )
-        done = [
-            {"kind": _JOURNAL_KIND[kind].value, "outcome": outcome.value, "detail": detail} | extra
-            for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True)
-        ]
-        if decision.to_state is not decision.from_state:
-            events.append(
-                (
-                    EventKind.STATE_CHANGED,
-                    {
-                        "ticket": trade.ticket,
-                        "symbol": trade.symbol,
-                        "from": decision.from_state.value,
-                        "to": decision.to_state.value,
-                        "reason": decision.reason,
-                        "score": decision.score,
-                        # what the transition did, for a notification that tells it in one go
-                        "direction": trade.direction.value,
-                        "sl_old": run.sl_start,
-                        "sl_new": trade.sl,
-                        "volume_old": run.volume_start,
-                        "volume_new": trade.volume,
-                        "actions": done,
-                    },
-                )
-            )
-        for (kind, outcome, detail), extra in zip(run.outcomes, run.extras, strict=True):
-            last = next((r for r in reversed(run.records) if r.kind is _JOURNAL_KIND[kind]), None)
-            payload = {
-                "ticket": trade.ticket,
-                "symbol": trade.symbol,
-                "kind": _JOURNAL_KIND[kind].value,
-                "outcome": outcome.value,
-                "retcode": last.retcode if last else None,
-                "detail": detail,
-            }
-            payload |= extra | {
-                "reason": decision.reason,
-                "state": decision.to_state.value,
-                "direction": trade.direction.value,
-                "mt5": detail,
-                "transition": decision.to_state is not decision.from_state,
-            }
-            if outcome in (ActionOutcome.FAILED, ActionOutcome.NOT_SENT):
-                payload["next"] = (
-                    "DTMS closes again at the next deep check"
-                    if kind is K.CLOSE_ALL
-                    else "not sent again; the next deep check decides anew"
-                )
-            events.append((EventKind.ACTION, payload))
-        if run.outcomes:
-            kind, outcome, _ = run.outcomes[-1]
-            trade.last_action = f"{_JOURNAL_KIND[kind].value} {outcome.value}"
-            trade.last_action_at = self._now()
-        if decision.to_state is DefensiveState.CLOSED and not closed_all:
-            logger.warning("ticket %s: close did not go through; retried at the next deep check", trade.ticket)
+        transitions, events = record_outcome(trade, decision, run, closed=closed, now=self._now())
         if batch is not None:
             batch.add(into, actions=run.records, transitions=transitions, events=events)
             return
         await self._recorder.commit(trade, actions=run.records, transitions=transitions, events=events, into=into)
 
-    def _add(self, run: _Run, kind: K, result: ActionResult, extra: dict[str, Any] | None = None) -> None:
-        run.records.extend(result.records)
-        run.calls += 2 * len(result.records)  # a tick and an order_send per attempt
-        run.outcomes.append((kind, result.outcome, result.detail))
-        run.extras.append(extra or {})
-
-    def _cannot(self, run: _Run, trade: Trade, kind: K, detail: str) -> None:
-        """An action that cannot be sent for a reason that does not change by itself (the volume): journaled the
-        first time in this state at this volume, then only kept in ``Trade.cannot``, which the trade shows."""
-        state = run.state.value if run.state is not None else trade.state.value
-        key = f"{state}:{_JOURNAL_KIND[kind].value}@{trade.volume:g}"
-        if key in trade.cannot:
-            return
-        trade.cannot = {**trade.cannot, key: detail}  # a new dict: the staged change is seen and committed
-        self._note(run, trade, kind, ActionOutcome.NOT_SENT, detail)
+    def _cannot(self, run: Run, trade: Trade, kind: K, detail: str) -> None:
+        run.cannot(trade, kind, detail, at=self._now())
 
     def _note(
-        self, run: _Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str, at: float | None = None
+        self, run: Run, trade: Trade, kind: K, outcome: ActionOutcome, detail: str, at: float | None = None
     ) -> None:
-        run.records.append(
-            ActionRecord(
-                ticket=trade.ticket,
-                kind=_JOURNAL_KIND[kind],
-                request={},
-                outcome=outcome,
-                detail=detail,
-                at=self._now() if at is None else at,
-                wall_at=time.time(),
-            )
-        )
-        run.outcomes.append((kind, outcome, detail))
-        run.extras.append({})
+        run.note(trade, kind, outcome, detail, at=self._now() if at is None else at)
 
 
 def _still_open(result: ActionResult, volume: float) -> ActionResult:
