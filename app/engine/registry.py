@@ -59,16 +59,31 @@ class Registration:
     comment: str | None = None
 
     def sent(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "direction": self.direction.value if self.direction else None,
-            "entry": self.entry,
-            "volume": self.volume,
-            "stop_loss": self.stop_loss,
-            "take_profit": self.take_profit,
-            "magic": self.magic,
-            "comment": self.comment,
-        }
+        """What the bot sent, as kept with the trade: registrations that sent the same values share one dict
+        (a trade's ``sent`` is never changed in place, only replaced whole)."""
+        values = (
+            self.symbol,
+            self.direction.value if self.direction else None,
+            self.entry,
+            self.volume,
+            self.stop_loss,
+            self.take_profit,
+            self.magic,
+            self.comment,
+        )
+        # exact as a key: 1, 1.0 and True are equal keys, and so are 0.0 and -0.0; their types and hex are not
+        key = tuple((type(v), v.hex() if type(v) is float else v) for v in values)
+        shared = _SENT.get(key)
+        if shared is None:
+            if len(_SENT) >= _SENT_KEPT:
+                _SENT.clear()
+            shared = _SENT[key] = dict(zip(_SENT_KEYS, values, strict=True))
+        return shared
+
+
+_SENT_KEYS = ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit", "magic", "comment")
+_SENT_KEPT = 1024
+_SENT: dict[tuple[tuple[type, Any], ...], dict[str, Any]] = {}
 
 
 @dataclass(slots=True)
