@@ -83,6 +83,8 @@ class Registration:
 
 _SENT_KEYS = ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit", "magic", "comment")
 _SENT_KEPT = 1024
+#: ``sent`` of a trade no bot registered and ``cannot`` of a new trade: one empty dict for all of them
+_NOTHING_SENT: dict[str, Any] = {}
 _SENT: dict[tuple[tuple[type, Any], ...], dict[str, Any]] = {}
 
 
@@ -417,7 +419,8 @@ class TradeRegistry:
             magic=int(position.magic),
             comment=str(position.comment),
             opened_at=float(position.time),
-            sent=registration.sent() if registration else {},
+            sent=registration.sent() if registration else _NOTHING_SENT,
+            cannot=_NOTHING_SENT,  # shared while empty: replaced whole when something is added
             managed_by=owner_for(strategy),
             strategy_type=strategy,
             source=source,
