@@ -1,4 +1,4 @@
-"""The simulated book's ticket indexes: one ticket kept as itself, more in the order added."""
+"""The simulated book's ticket indexes (one ticket kept as itself, more in the order added) and shared seconds."""
 
 from __future__ import annotations
 
@@ -17,3 +17,12 @@ def test_tickets_come_back_in_the_order_added_whether_one_or_many() -> None:
     index.get(5).append(99)  # what a reader does with the answer does not change the index
     index.get(6).append(99)
     assert index.get(5) == [50, 51, 52] and index.get(6) == [60]
+
+
+def test_seconds_of_gives_the_whole_second_sharing_one_int_within_a_second() -> None:
+    from app.terminal.sim.clock import seconds_of
+
+    stamps = [1_772_600_000_000 + step for step in (0, 1, 999, 1000, 1500, 999_999, 999_999, 0, -1)]
+    seen = [seconds_of(msc) for msc in stamps]
+    assert seen == [msc // 1000 for msc in stamps] and all(type(s) is int for s in seen)
+    assert seconds_of(1_772_600_007_001) is seconds_of(1_772_600_007_999)

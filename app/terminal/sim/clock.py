@@ -12,6 +12,20 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
+_last_second = [-1]  # one int object per second: the records written in the same second share it
+
+
+def seconds_of(msc: int) -> int:
+    """``msc // 1000``, the same int object as for the previous call in the same second (history and open
+    positions keep one per record: 32 bytes each, 1.6 MB at 10,000 trades opened within minutes)."""
+    second = msc // 1000
+    last = _last_second[0]
+    if second == last:
+        return last
+    _last_second[0] = second
+    return second
+
+
 #: Time zones are whole quarter hours away from UTC.
 ZONE_STEP_S = 900
 #: A clock whose offset from wall time is below this (seconds) at speed 1.0 counts as running on wall time.

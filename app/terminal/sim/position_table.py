@@ -17,6 +17,7 @@ from operator import add
 import numpy as np
 
 from app.terminal import constants as c
+from app.terminal.sim.clock import seconds_of
 from app.terminal.sim.records import Position
 from app.terminal.structs import TradePosition
 
@@ -40,14 +41,29 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _head(p: Position) -> tuple:
-    return (p.ticket, p.time_msc // 1000, p.time_msc, p.time_update_msc // 1000, p.time_update_msc, p.type,
+    return (p.ticket, seconds_of(p.time_msc), p.time_msc, seconds_of(p.time_update_msc), p.time_update_msc, p.type,
             p.magic, p.identifier, p.reason, p.volume, p.price_open, p.sl, p.tp)  # fmt: skip
+
+
+#: the (symbol, comment, external id) of positions, one tuple for all positions alike
+_TAILS: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+_TAILS_KEPT = 4096
+
+
+def _tail(p: Position) -> tuple[str, str, str]:
+    tail = (p.symbol, p.comment, p.external_id)
+    shared = _TAILS.get(tail)
+    if shared is None:
+        if len(_TAILS) >= _TAILS_KEPT:
+            _TAILS.clear()
+        shared = _TAILS[tail] = tail
+    return shared
 
 
 def _part(parts: dict[int, tuple], p: Position) -> tuple:
     """What the table keeps of a position between changes."""
     part = parts[p.ticket] = (
-        _head(p), (p.symbol, p.comment, p.external_id), p.swap, p.price_open, p.volume,
+        _head(p), _tail(p), p.swap, p.price_open, p.volume,
         1.0 if p.type == c.POSITION_TYPE_BUY else -1.0, p.symbol,
     )  # fmt: skip
     return part
