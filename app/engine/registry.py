@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass, replace
@@ -83,6 +84,22 @@ class Registration:
 
 _SENT_KEYS = ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit", "magic", "comment")
 _SENT_KEPT = 1024
+#: floats many trades hold alike (no level 0.0, volumes): one object each instead of one per trade (the positions
+#: cross from the terminal's worker pickled, each number a new object)
+_FLOATS: dict[tuple[float, bool], float] = {}
+_FLOATS_KEPT = 4096
+
+
+def _shared(value: float) -> float:
+    key = (value, math.copysign(1.0, value) > 0)  # 0.0 and -0.0 are equal keys: the sign keeps them apart
+    shared = _FLOATS.get(key)
+    if shared is None:
+        if len(_FLOATS) >= _FLOATS_KEPT:
+            _FLOATS.clear()
+        shared = _FLOATS[key] = value
+    return shared
+
+
 #: ``sent`` of a trade no bot registered and ``cannot`` of a new trade: one empty dict for all of them
 _NOTHING_SENT: dict[str, Any] = {}
 _SENT: dict[tuple[tuple[type, Any], ...], dict[str, Any]] = {}
@@ -388,10 +405,10 @@ class TradeRegistry:
         }
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
-        symbol = str(position.symbol)
+        symbol = sys.intern(str(position.symbol))
         direction = position_direction(position)
         entry = float(position.price_open)
-        sl = float(position.sl)
+        sl = _shared(float(position.sl))
         data = await self._market.ensure(symbol)
         if time.monotonic() - data.noted_at > TICK_REUSE_S:  # the fast cycle reads every symbol's tick anyway
             self._market.note_tick(symbol, await self._gateway.tick(symbol))
@@ -413,9 +430,9 @@ class TradeRegistry:
             symbol=symbol,
             direction=direction,
             entry=entry,
-            volume=float(position.volume),
+            volume=_shared(float(position.volume)),
             sl=sl,
-            tp=float(position.tp),
+            tp=_shared(float(position.tp)),
             magic=int(position.magic),
             comment=str(position.comment),
             opened_at=float(position.time),
@@ -426,7 +443,7 @@ class TradeRegistry:
             source=source,
             registered_at=now,
             initial_sl=sl,
-            initial_volume=float(position.volume),
+            initial_volume=_shared(float(position.volume)),
             r=r if math.isfinite(r) and r > 0 else 0.0,
             synthetic_r=synthetic,
             breakeven_triggered=sl > 0 and not risk_side_sl,

@@ -94,3 +94,21 @@ def test_trades_loaded_with_the_same_sent_and_cannot_text_share_one_dict_of_that
     assert [t.sent for t in loaded] == [t.sent for t in made]
     assert loaded[0].sent is loaded[1].sent and loaded[2].sent is not loaded[0].sent
     assert loaded[3].sent is loaded[4].sent and loaded[3].cannot is loaded[4].cannot == {}
+
+
+def test_floats_many_trades_hold_alike_are_one_object_and_keep_their_sign() -> None:
+    from app.engine.registry import _shared
+
+    volume = _shared(float("0.01"))
+    assert _shared(float("0.01")) is volume == 0.01
+    zero, negative_zero = _shared(float("0.0")), _shared(float("-0.0"))
+    assert zero is _shared(float("0.0")) and negative_zero is _shared(float("-0.0"))
+    assert str(zero) == "0.0" and str(negative_zero) == "-0.0"
+    assert _shared(2.5) == 2.5 and type(_shared(2.5)) is float
+
+
+async def test_trades_on_one_symbol_share_its_name_and_their_alike_numbers(ready: Services) -> None:
+    tickets = [await open_position(ready, "EURUSD", "BUY", 0.1) for _ in range(2)]
+    first, second = [(await ready.engine.register(Registration(ticket=t))).trade for t in tickets]
+    assert first.symbol is second.symbol == "EURUSD"
+    assert first.volume is second.volume == 0.1 and first.tp is second.tp
