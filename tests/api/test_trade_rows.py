@@ -59,3 +59,17 @@ def test_a_row_is_rendered_again_exactly_when_a_field_it_shows_changed() -> None
         assert rows.rendered == 2, name
         assert changed == TradeRows().row(live, quote) != first, name  # what a fresh render gives
         assert rows.row(live, quote) == changed and rows.rendered == 2, name
+
+
+def test_rows_of_trades_alike_share_the_tuple_of_their_alike_values() -> None:
+    from app.api.trade_list import _OWN
+
+    rows = TradeRows()
+    one, other, different = trade(), trade(), trade()
+    other.ticket, other.entry, other.score = 778, 1.3, 4.0
+    different.ticket, different.state = 779, DefensiveState.WARNING_L1
+    for each in (one, other, different):
+        rows.row(each, None)
+    kept = rows._rows
+    assert kept[777][_OWN] is kept[778][_OWN] and kept[779][_OWN] is not kept[777][_OWN]
+    assert rows.row(other, None) == TradeRows().row(other, None) and rows.rendered == 3
