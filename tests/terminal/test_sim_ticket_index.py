@@ -26,3 +26,14 @@ def test_seconds_of_gives_the_whole_second_sharing_one_int_within_a_second() -> 
     seen = [seconds_of(msc) for msc in stamps]
     assert seen == [msc // 1000 for msc in stamps] and all(type(s) is int for s in seen)
     assert seconds_of(1_772_600_007_001) is seconds_of(1_772_600_007_999)
+
+
+def test_the_clock_answers_one_int_object_within_a_millisecond() -> None:
+    from app.terminal.sim.clock import SimClock
+
+    wall = [1000.0]
+    clock = SimClock(start=1_772_600_000.0, wall=lambda: wall[0])
+    first = clock.now_msc()
+    assert clock.now_msc() is first == 1_772_600_000_000
+    wall[0] += 0.0105
+    assert clock.now_msc() == 1_772_600_000_010

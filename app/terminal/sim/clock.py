@@ -35,7 +35,7 @@ _WALL_TOLERANCE = 1e-3
 class SimClock:
     """Broker server time for the simulator: epoch seconds (UTC scale), running at `speed` x wall time."""
 
-    __slots__ = ("_wall", "_base_sim", "_base_wall", "_speed", "_last")
+    __slots__ = ("_wall", "_base_sim", "_base_wall", "_speed", "_last", "_last_msc")
 
     def __init__(
         self,
@@ -51,6 +51,7 @@ class SimClock:
         self._base_sim = now_wall if start is None else float(start)
         self._speed = float(speed)
         self._last = self._base_sim
+        self._last_msc = -1
 
     def now(self) -> float:
         """Simulated epoch seconds; never smaller than any value returned before."""
@@ -61,7 +62,14 @@ class SimClock:
         return t
 
     def now_msc(self) -> int:
-        return int(self.now() * 1000.0)
+        """Simulated epoch milliseconds: the same int object as the previous answer within one millisecond (an
+        opening fill's position, history order and deal each ask and keep it)."""
+        msc = int(self.now() * 1000.0)
+        last = self._last_msc
+        if msc == last:
+            return last
+        self._last_msc = msc
+        return msc
 
     @property
     def speed(self) -> float:
