@@ -32,6 +32,17 @@ _EMPTY = np.empty(0, dtype=np.float64)
 _NO_TEXT = np.empty(0, dtype=object)
 
 
+_ROW_NUMBERS: list[int] = []
+
+
+def row_numbers(count: int) -> list[int]:
+    """At least ``count`` row numbers from 0, the same int objects for every index that numbers rows (above 256
+    each new int is 32 bytes: 10,000 rows numbered by the book and again by the symbols' trade columns)."""
+    if len(_ROW_NUMBERS) < count:
+        _ROW_NUMBERS.extend(range(len(_ROW_NUMBERS), max(count, 2 * len(_ROW_NUMBERS))))
+    return _ROW_NUMBERS
+
+
 def _intern(value: Any) -> Any:
     return sys.intern(value) if type(value) is str else value
 
@@ -121,7 +132,7 @@ class PositionBook(Mapping[int, Any]):
         tickets = changes.tickets
         if changes.full or not np.array_equal(tickets, self._tickets):
             listed = tickets.tolist()
-            self._index = dict(zip(listed, range(len(listed)), strict=True))
+            self._index = dict(zip(listed, row_numbers(len(listed))))
             self.removed = before.keys() - self._index.keys()
             if changes.full:
                 self._reset(len(listed))

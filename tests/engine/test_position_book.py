@@ -115,3 +115,12 @@ def test_commented_builds_only_the_positions_with_those_prefixes() -> None:
     expected = sorted(p for p in terminal.open.values() if p.comment.startswith(prefixes))
     assert expected and sorted(book.commented(prefixes)) == expected
     assert book.commented(("nothing",)) == []
+
+
+def test_row_numbers_are_shared_and_count_from_zero() -> None:
+    from app.engine.position_book import row_numbers
+
+    first = row_numbers(3000)
+    assert first[:3000] == list(range(3000))
+    again = row_numbers(5000)
+    assert again[:5000] == list(range(5000)) and again[2999] is first[2999]
