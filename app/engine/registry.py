@@ -435,7 +435,7 @@ class TradeRegistry:
             tp=_shared(float(position.tp)),
             magic=int(position.magic),
             comment=str(position.comment),
-            opened_at=float(position.time),
+            opened_at=_shared(float(position.time)),  # positions opened in one second share it
             sent=registration.sent() if registration else _NOTHING_SENT,
             cannot=_NOTHING_SENT,  # shared while empty: replaced whole when something is added
             managed_by=owner_for(strategy),
