@@ -237,14 +237,16 @@ class Broker:
 
     def add_history_order(self, order: TradeOrder, *, saved: bool = False) -> None:
         self.history_orders[order.ticket] = order
-        if order.position_id:
+        # the order that opened a position has the position's id as its ticket: found by it, not indexed
+        if order.position_id and order.position_id != order.ticket:
             self._history_by_position.add(order.position_id, order.ticket)
         if not saved:
             self.changes.history_orders.append(order)
 
     def add_deal(self, deal: TradeDeal, *, saved: bool = False) -> None:
         self.deals[deal.ticket] = deal
-        if deal.order:
+        # a deal of the order that opened its position is found through the position, not indexed by order
+        if deal.order and deal.order != deal.position_id:
             self._deals_by_order.add(deal.order, deal.ticket)
         if deal.position_id:
             self._deals_by_position.add(deal.position_id, deal.ticket)
@@ -252,13 +254,21 @@ class Broker:
             self.changes.deals.append(deal)
 
     def deals_of_order(self, ticket: int) -> list[TradeDeal]:
-        return [self.deals[t] for t in self._deals_by_order.get(ticket)]
+        tickets = self._deals_by_order.get(ticket)
+        opening = [t for t in self._deals_by_position.get(ticket) if self.deals[t].order == ticket]
+        if opening:
+            tickets = sorted(tickets + opening)  # deal tickets grow: their order is the order they were added in
+        return [self.deals[t] for t in tickets]
 
     def deals_of_position(self, position_id: int) -> list[TradeDeal]:
         return [self.deals[t] for t in self._deals_by_position.get(position_id)]
 
     def history_orders_of_position(self, position_id: int) -> list[TradeOrder]:
-        return [self.history_orders[t] for t in self._history_by_position.get(position_id)]
+        tickets = self._history_by_position.get(position_id)
+        opening = self.history_orders.get(position_id)
+        if opening is not None and opening.position_id == position_id:
+            tickets.insert(0, position_id)  # the order that opened the position came first
+        return [self.history_orders[t] for t in tickets]
 
     def was_closed(self, ticket: int) -> bool:
         """True for a position that existed and is closed now."""
