@@ -73,11 +73,11 @@ class PositionBook(Mapping[int, Any]):
         return self._build(row, ticket)
 
     def _build(self, row: int, ticket: int) -> TradePosition:
-        price, swap, profit = float(self._price[row]), float(self._swap[row]), float(self._profit[row])
+        price, swap, profit = self._price.item(row), self._swap.item(row), self._profit.item(row)
         if self._odd and ticket in self._odd:
             return self._odd[ticket]._replace(price_current=price, swap=swap, profit=profit)
         return TradePosition(  # type: ignore[call-arg]  # the record's 13 numbers come first
-            *self._numbers[row].item(), price, swap, profit, self._symbol[row], self._comment[row],
+            *self._numbers.item(row), price, swap, profit, self._symbol[row], self._comment[row],
             self._external_id[row]
         )
 
