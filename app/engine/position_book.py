@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,12 @@ assert _FIELDS[_PRICE : _TEXT] == ("price_current", "swap", "profit") and len(_F
 _NUMBERS = np.dtype(
     [(name, np.float64 if name in ("volume", "price_open", "sl", "tp") else np.int64) for name in _FIELDS[:_PRICE]]
 )
+_FLOAT = _FIELDS.index("volume")
+assert _FIELDS[_FLOAT:_PRICE] == ("volume", "price_open", "sl", "tp")
+_INTEGERS = itemgetter(slice(0, _FLOAT))
+_FLOATS = itemgetter(slice(_FLOAT, _PRICE))
+_TICKET = itemgetter(0)
+_new = tuple.__new__
 _EMPTY_INT = np.empty(0, dtype=np.int64)
 _EMPTY = np.empty(0, dtype=np.float64)
 _NO_TEXT = np.empty(0, dtype=object)
@@ -76,10 +84,10 @@ class PositionBook(Mapping[int, Any]):
         price, swap, profit = self._price.item(row), self._swap.item(row), self._profit.item(row)
         if self._odd and ticket in self._odd:
             return self._odd[ticket]._replace(price_current=price, swap=swap, profit=profit)
-        return TradePosition(  # type: ignore[call-arg]  # the record's 13 numbers come first
-            *self._numbers.item(row), price, swap, profit, self._symbol[row], self._comment[row],
-            self._external_id[row]
-        )
+        # the record's 13 numbers, then the moving ones and the strings, as the struct orders its fields
+        numbers: tuple[Any, ...] = self._numbers.item(row)  # type: ignore[assignment]  # a record: its fields
+        values = numbers + (price, swap, profit, self._symbol[row], self._comment[row], self._external_id[row])
+        return _new(TradePosition, values)
 
     def __contains__(self, ticket: object) -> bool:
         return ticket in self._index
@@ -174,6 +182,8 @@ class PositionBook(Mapping[int, Any]):
     def _take(self, positions: tuple[Any, ...]) -> None:
         if not positions:
             return
+        if len(positions) == len(self._numbers) and self._take_all(positions):
+            return
         index = self._index
         rows = [index[int(p.ticket)] for p in positions]
         try:
@@ -187,6 +197,28 @@ class PositionBook(Mapping[int, Any]):
                     self._odd.pop(int(position.ticket), None)
         for column, offset in ((self._symbol, 0), (self._comment, 1), (self._external_id, 2)):
             column[rows] = [_intern(p[_TEXT + offset]) for p in positions]
+
+    def _take_all(self, positions: tuple[Any, ...]) -> bool:
+        """Every row from ``positions``, when they are every open position in the book's order (a full answer):
+        a column at a time. False (nothing taken) when they are not, or a number does not fit its column."""
+        count = len(positions)
+        if not np.array_equal(np.fromiter(map(_TICKET, positions), dtype=np.int64, count=count), self._tickets):
+            return False
+        numbers = np.empty(count, dtype=_NUMBERS)
+        try:  # the integers (ticket ... reason), then volume, price_open, sl and tp: one pass each
+            whole = np.fromiter(chain.from_iterable(map(_INTEGERS, positions)), dtype=np.int64, count=count * _FLOAT)
+            real = np.fromiter(chain.from_iterable(map(_FLOATS, positions)), dtype=np.float64, count=count * 4)
+        except (OverflowError, TypeError, ValueError):
+            return False
+        for at, name in enumerate(_FIELDS[:_PRICE]):
+            numbers[name] = whole[at::_FLOAT] if at < _FLOAT else real[at - _FLOAT :: 4]
+        self._numbers = numbers
+        for column, at in ((self._symbol, _TEXT), (self._comment, _TEXT + 1), (self._external_id, _TEXT + 2)):
+            values = list(map(itemgetter(at), positions))
+            alike: dict[Any, Any] = {}
+            column[:] = list(map(alike.setdefault, values, values))  # one object for equal strings
+        self._odd = {}
+        return True
 
     def _take_one(self, row: int, position: Any) -> None:
         ticket = int(position.ticket)
