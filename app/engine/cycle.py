@@ -272,10 +272,8 @@ class FastCycle:
             return 0
         # DTMS's own positions indexed once per cycle, not scanned per closed trade
         own: dict[str, list[Any]] = {}
-        for p in book.as_changed():
-            comment = str(p.comment)
-            if comment.startswith((HEDGE_PREFIX, READD_PREFIX)):
-                own.setdefault(comment, []).append(p)
+        for p in book.commented((HEDGE_PREFIX, READD_PREFIX)):
+            own.setdefault(str(p.comment), []).append(p)
         # a trade whose hedge or re-add is still open stays managed until that is closed too
         leaving = [trade for trade in gone if await self._close_leftovers(trade, own)]
         if not leaving:

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass, replace
@@ -59,16 +60,49 @@ class Registration:
     comment: str | None = None
 
     def sent(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "direction": self.direction.value if self.direction else None,
-            "entry": self.entry,
-            "volume": self.volume,
-            "stop_loss": self.stop_loss,
-            "take_profit": self.take_profit,
-            "magic": self.magic,
-            "comment": self.comment,
-        }
+        """What the bot sent, as kept with the trade: registrations that sent the same values share one dict
+        (a trade's ``sent`` is never changed in place, only replaced whole)."""
+        values = (
+            self.symbol,
+            self.direction.value if self.direction else None,
+            self.entry,
+            self.volume,
+            self.stop_loss,
+            self.take_profit,
+            self.magic,
+            self.comment,
+        )
+        # exact as a key: 1, 1.0 and True are equal keys, and so are 0.0 and -0.0; their types and hex are not
+        key = tuple((type(v), v.hex() if type(v) is float else v) for v in values)
+        shared = _SENT.get(key)
+        if shared is None:
+            if len(_SENT) >= _SENT_KEPT:
+                _SENT.clear()
+            shared = _SENT[key] = dict(zip(_SENT_KEYS, values, strict=True))
+        return shared
+
+
+_SENT_KEYS = ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit", "magic", "comment")
+_SENT_KEPT = 1024
+#: floats many trades hold alike (no level 0.0, volumes): one object each instead of one per trade (the positions
+#: cross from the terminal's worker pickled, each number a new object)
+_FLOATS: dict[tuple[float, bool], float] = {}
+_FLOATS_KEPT = 4096
+
+
+def _shared(value: float) -> float:
+    key = (value, math.copysign(1.0, value) > 0)  # 0.0 and -0.0 are equal keys: the sign keeps them apart
+    shared = _FLOATS.get(key)
+    if shared is None:
+        if len(_FLOATS) >= _FLOATS_KEPT:
+            _FLOATS.clear()
+        shared = _FLOATS[key] = value
+    return shared
+
+
+#: ``sent`` of a trade no bot registered and ``cannot`` of a new trade: one empty dict for all of them
+_NOTHING_SENT: dict[str, Any] = {}
+_SENT: dict[tuple[tuple[type, Any], ...], dict[str, Any]] = {}
 
 
 @dataclass(slots=True)
@@ -371,10 +405,10 @@ class TradeRegistry:
         }
 
     async def trade_from_position(self, position: Any, source: TradeSource, registration: Registration | None) -> Trade:
-        symbol = str(position.symbol)
+        symbol = sys.intern(str(position.symbol))
         direction = position_direction(position)
         entry = float(position.price_open)
-        sl = float(position.sl)
+        sl = _shared(float(position.sl))
         data = await self._market.ensure(symbol)
         if time.monotonic() - data.noted_at > TICK_REUSE_S:  # the fast cycle reads every symbol's tick anyway
             self._market.note_tick(symbol, await self._gateway.tick(symbol))
@@ -396,19 +430,20 @@ class TradeRegistry:
             symbol=symbol,
             direction=direction,
             entry=entry,
-            volume=float(position.volume),
+            volume=_shared(float(position.volume)),
             sl=sl,
-            tp=float(position.tp),
+            tp=_shared(float(position.tp)),
             magic=int(position.magic),
             comment=str(position.comment),
-            opened_at=float(position.time),
-            sent=registration.sent() if registration else {},
+            opened_at=_shared(float(position.time)),  # positions opened in one second share it
+            sent=registration.sent() if registration else _NOTHING_SENT,
+            cannot=_NOTHING_SENT,  # shared while empty: replaced whole when something is added
             managed_by=owner_for(strategy),
             strategy_type=strategy,
             source=source,
             registered_at=now,
             initial_sl=sl,
-            initial_volume=float(position.volume),
+            initial_volume=_shared(float(position.volume)),
             r=r if math.isfinite(r) and r > 0 else 0.0,
             synthetic_r=synthetic,
             breakeven_triggered=sl > 0 and not risk_side_sl,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from app.engine.model import Direction, Trade
+from app.engine.position_book import row_numbers
 
 
 class TradeColumns:
@@ -18,7 +19,7 @@ class TradeColumns:
         self.trades = list(trades.values())
         self.tickets = list(trades)
         self.ticket_array = np.array(self.tickets, dtype=np.int64)
-        self.position = {ticket: row for row, ticket in enumerate(self.tickets)}
+        self.position = dict(zip(self.tickets, row_numbers(len(self.tickets))))
         self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
         self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
         self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)

@@ -85,9 +85,24 @@ def trade_db_values(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def _shared_sent(text: str) -> Any:
+    """``sent`` decoded, one dict for every trade loaded with the same text (a trade's ``sent`` is replaced
+    whole, never changed in place): at 10,000 trades most bots send a few shapes."""
+    shared = _SENT.get(text)
+    if shared is None:
+        if len(_SENT) >= _SENT_KEPT:
+            _SENT.clear()
+        shared = _SENT[text] = decode_json(text)
+    return shared
+
+
+_SENT_KEPT = 1024
+_SENT: dict[str, Any] = {}
+
+
 def trade_from_values(values: Sequence[Any]) -> Trade:
     fields = dict(zip(TRADE_FIELDS, values, strict=True))
-    fields["sent"] = decode_json(fields["sent"])
+    fields["sent"] = _shared_sent(fields["sent"])
     fields["cannot"] = decode_json(fields["cannot"])
     return Trade(**fields)
 
@@ -122,7 +137,14 @@ def trades_from_rows(rows: Sequence[Sequence[Any]]) -> list[Trade]:
     for index, convert in _RAW_CONVERSIONS:
         columns[index] = list(map(convert, columns[index]))
     for index in _JSON_FIELDS:  # one parse of the whole column instead of one call per trade
-        columns[index] = json.loads("[" + ",".join(columns[index]) + "]")
+        texts = columns[index]
+        # one dict for the trades with the same text (``sent`` and ``cannot`` are replaced whole, never changed
+        # in place): at 10,000 trades most are "{}" or a few shapes a bot sends
+        shared: dict[str, Any] = {}
+        columns[index] = [
+            shared.setdefault(text, value)
+            for text, value in zip(texts, json.loads("[" + ",".join(texts) + "]"), strict=True)
+        ]
     trades = []
     for values in zip(*columns):
         trade = _new(Trade)  # every field is set below, as the dataclass's __init__ would

@@ -124,3 +124,14 @@ def test_changes_are_written_row_by_row(tmp_path: Path) -> None:
     finally:
         db.close()
         mt5.close()
+
+
+def test_the_broker_database_page_cache_is_capped(tmp_path: Path) -> None:
+    """The simulated broker's page cache stays at 512 KiB however large its file grows (SQLite's default
+    would let it grow to 2 MiB of the worker's memory)."""
+    mt5 = open_terminal(tmp_path, balance=1_000_000.0)
+    try:
+        store = mt5._store
+        assert store._db.execute("PRAGMA cache_size").fetchone() == (-512,)
+    finally:
+        mt5.close()

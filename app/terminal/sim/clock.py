@@ -12,6 +12,20 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
+_last_second = [-1]  # one int object per second: the records written in the same second share it
+
+
+def seconds_of(msc: int) -> int:
+    """``msc // 1000``, the same int object as for the previous call in the same second (history and open
+    positions keep one per record: 32 bytes each, 1.6 MB at 10,000 trades opened within minutes)."""
+    second = msc // 1000
+    last = _last_second[0]
+    if second == last:
+        return last
+    _last_second[0] = second
+    return second
+
+
 #: Time zones are whole quarter hours away from UTC.
 ZONE_STEP_S = 900
 #: A clock whose offset from wall time is below this (seconds) at speed 1.0 counts as running on wall time.
@@ -21,7 +35,7 @@ _WALL_TOLERANCE = 1e-3
 class SimClock:
     """Broker server time for the simulator: epoch seconds (UTC scale), running at `speed` x wall time."""
 
-    __slots__ = ("_wall", "_base_sim", "_base_wall", "_speed", "_last")
+    __slots__ = ("_wall", "_base_sim", "_base_wall", "_speed", "_last", "_last_msc")
 
     def __init__(
         self,
@@ -37,6 +51,7 @@ class SimClock:
         self._base_sim = now_wall if start is None else float(start)
         self._speed = float(speed)
         self._last = self._base_sim
+        self._last_msc = -1
 
     def now(self) -> float:
         """Simulated epoch seconds; never smaller than any value returned before."""
@@ -47,7 +62,14 @@ class SimClock:
         return t
 
     def now_msc(self) -> int:
-        return int(self.now() * 1000.0)
+        """Simulated epoch milliseconds: the same int object as the previous answer within one millisecond (an
+        opening fill's position, history order and deal each ask and keep it)."""
+        msc = int(self.now() * 1000.0)
+        last = self._last_msc
+        if msc == last:
+            return last
+        self._last_msc = msc
+        return msc
 
     @property
     def speed(self) -> float:

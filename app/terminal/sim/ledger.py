@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.terminal import constants as c
 from app.terminal.sim.broker import Broker
+from app.terminal.sim.clock import seconds_of
 from app.terminal.sim.money import Money
 from app.terminal.sim.records import Position
 from app.terminal.structs import TradeDeal, TradeOrder
@@ -74,7 +75,7 @@ class Ledger:
         done = self._at(fill)
         setup = fill.setup_msc or done
         order = TradeOrder(
-            fill.order, setup // 1000, setup, done // 1000, done, 0,
+            fill.order, seconds_of(setup), setup, seconds_of(done), done, 0,
             order_type if order_type is not None else fill.history_type if fill.history_type is not None
             else fill.type, fill.type_time, fill.type_filling, state,
             fill.magic, position_id, position_by, fill.reason, fill.volume, volume_current,
@@ -88,7 +89,7 @@ class Ledger:
     ) -> TradeDeal:
         now = self._at(fill)
         deal = TradeDeal(
-            self._broker.new_deal_ticket(), fill.order, now // 1000, now, deal_type, entry, fill.magic,
+            self._broker.new_deal_ticket(), fill.order, seconds_of(now), now, deal_type, entry, fill.magic,
             position_id, fill.reason, volume, price, 0.0, 0.0, profit, 0.0, fill.symbol, fill.comment, "",
         )  # fmt: skip
         self._broker.add_deal(deal)

@@ -17,6 +17,7 @@ from operator import add
 import numpy as np
 
 from app.terminal import constants as c
+from app.terminal.sim.clock import seconds_of
 from app.terminal.sim.records import Position
 from app.terminal.structs import TradePosition
 
@@ -40,17 +41,33 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _head(p: Position) -> tuple:
-    return (p.ticket, p.time_msc // 1000, p.time_msc, p.time_update_msc // 1000, p.time_update_msc, p.type,
+    return (p.ticket, seconds_of(p.time_msc), p.time_msc, seconds_of(p.time_update_msc), p.time_update_msc, p.type,
             p.magic, p.identifier, p.reason, p.volume, p.price_open, p.sl, p.tp)  # fmt: skip
 
 
-def _part(parts: dict[int, tuple], p: Position) -> tuple:
-    """What the table keeps of a position between changes."""
-    part = parts[p.ticket] = (
-        _head(p), (p.symbol, p.comment, p.external_id), p.swap, p.price_open, p.volume,
-        1.0 if p.type == c.POSITION_TYPE_BUY else -1.0, p.symbol,
-    )  # fmt: skip
-    return part
+#: the (symbol, comment, external id) of positions, one tuple for all positions alike
+_TAILS: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+_TAILS_KEPT = 4096
+
+
+def _tail(p: Position) -> tuple[str, str, str]:
+    tail = (p.symbol, p.comment, p.external_id)
+    shared = _TAILS.get(tail)
+    if shared is None:
+        if len(_TAILS) >= _TAILS_KEPT:
+            _TAILS.clear()
+        shared = _TAILS[tail] = tail
+    return shared
+
+
+_NUMBERS: list[int] = []
+
+
+def _numbers(count: int) -> list[int]:
+    """Row numbers from 0, the same int objects for every rebuild (at least ``count`` of them)."""
+    if len(_NUMBERS) < count:
+        _NUMBERS.extend(range(len(_NUMBERS), max(count, 2 * len(_NUMBERS))))
+    return _NUMBERS
 
 
 def profit(position: Position, bid: float, ask: float, factor: float) -> tuple[float, float]:
@@ -65,31 +82,66 @@ def profit(position: Position, bid: float, ask: float, factor: float) -> tuple[f
 class PositionTable:
     def __init__(self, positions: dict[int, Position]) -> None:
         self._positions = positions
-        self._parts: dict[int, tuple] = {}
+        self._row_of: dict[int, int] = {}  # ticket -> row of the columns, for positions unchanged since built
         self._stale = True
         self._heads: list[tuple] = []
         self._tails: list[tuple] = []
         self._swaps: list[float] = []
+        self._names: list[str] = []
         self._symbols: list[str] = []  # distinct symbols, indexed by _symbol_index
         self._symbol_index = np.empty(0, dtype=np.int64)
         self._opens = self._volumes = self._signs = np.empty(0)
 
     def touch(self, ticket: int) -> None:
         """A position was opened, changed or closed."""
-        self._parts.pop(ticket, None)
+        self._row_of.pop(ticket, None)
         self._stale = True
 
     def _rebuild(self) -> None:
-        parts = self._parts
+        """The columns in the positions' order: an unchanged position's row is taken from the columns built last,
+        a new or changed one is prepared from its record (only the columns are kept, no tuple per position)."""
+        positions = self._positions
+        tickets = list(positions)
+        count = len(tickets)
+        known = self._row_of
+        source = [known.get(ticket, -1) for ticket in tickets]
+        fresh = [i for i, row in enumerate(source) if row < 0]
         with _collector_paused():
-            rows = [parts.get(ticket) or _part(parts, position) for ticket, position in self._positions.items()]
-            columns = tuple(zip(*rows, strict=True)) if rows else ((),) * 7
-        heads, tails, swaps, opens, volumes, signs, names = columns
+            if len(fresh) == count:
+                heads, tails, swaps, names = [], [], [], []
+                take = np.zeros(count, dtype=np.int64)
+            else:
+                old_heads, old_tails, old_swaps, old_names = self._heads, self._tails, self._swaps, self._names
+                heads = [old_heads[row] for row in source]  # -1 (a fresh row) takes a stand-in, replaced below
+                tails = [old_tails[row] for row in source]
+                swaps = [old_swaps[row] for row in source]
+                names = [old_names[row] for row in source]
+                take = np.array(source, dtype=np.int64)
+            if len(fresh) == count:
+                for p in positions.values():
+                    heads.append(_head(p))
+                    tails.append(_tail(p))
+                    swaps.append(p.swap)
+                    names.append(p.symbol)
+            else:
+                for i in fresh:
+                    p = positions[tickets[i]]
+                    heads[i], tails[i], swaps[i], names[i] = _head(p), _tail(p), p.swap, p.symbol
+        if len(fresh) == count:
+            opens, volumes, signs = np.empty(count), np.empty(count), np.empty(count)
+        else:
+            opens, volumes, signs = self._opens[take], self._volumes[take], self._signs[take]
+        if fresh:
+            fresh_positions = [positions[tickets[i]] for i in fresh]
+            opens[fresh] = [p.price_open for p in fresh_positions]
+            volumes[fresh] = [p.volume for p in fresh_positions]
+            signs[fresh] = [1.0 if p.type == c.POSITION_TYPE_BUY else -1.0 for p in fresh_positions]
         self._symbols = list(dict.fromkeys(names))
         lookup = {name: i for i, name in enumerate(self._symbols)}
         self._symbol_index = np.array([lookup[name] for name in names], dtype=np.int64)
-        self._heads, self._tails, self._swaps = list(heads), list(tails), list(swaps)
-        self._opens, self._volumes, self._signs = np.array(opens), np.array(volumes), np.array(signs)
+        self._heads, self._tails, self._swaps, self._names = heads, tails, swaps, names
+        self._opens, self._volumes, self._signs = opens, volumes, signs
+        self._row_of = dict(zip(tickets, _numbers(count)))
         self._stale = False
 
     def symbols(self) -> list[str]:

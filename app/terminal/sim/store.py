@@ -67,6 +67,8 @@ class BrokerStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # the page cache grows with the file up to SQLite's 2 MiB: the changed rows' pages are what it needs
+        self._db.execute("PRAGMA cache_size=-512")
         for statement in _SCHEMA:
             self._db.execute(statement)
 

@@ -1,0 +1,75 @@
+"""The trade list's kept rows: rendered again exactly when a field the row shows changed, never served stale."""
+
+from __future__ import annotations
+
+from app.api import schemas
+from app.api.trade_list import TradeRows
+from app.engine.model import DefensiveState, Direction, Trade, TradeSource
+
+#: a different value for each field a row shows (score -1.0 -> -2.0: equal hashes, different numbers)
+CHANGES: dict[str, object] = {
+    "ticket": 778,
+    "symbol": "XAUUSD",
+    "direction": Direction.SELL,
+    "entry": 1.2,
+    "volume": 0.2,
+    "sl": 1.05,
+    "tp": 1.3,
+    "state": DefensiveState.HEDGED,
+    "score": -2.0,
+    "r": 0.004,
+    "synthetic_r": True,
+    "managed_by": "grid-bot",
+    "strategy_type": "grid-bot",
+    "source": TradeSource.ADOPTED,
+    "magic": 12,
+    "comment": "grid 3",
+    "breakeven_triggered": True,
+    "partial_taken": True,
+    "hedge_ticket": 999,
+    "registered_at": 1_772_600_001.5,
+    "last_action": "TRAIL SUCCESS",
+    "last_action_at": 1_772_600_002.0,
+    "active": False,
+}
+
+
+def trade() -> Trade:
+    return Trade(
+        ticket=777, symbol="EURUSD", direction=Direction.BUY, entry=1.1, volume=0.1, sl=1.09, tp=1.12, score=-1.0,
+        r=0.01, registered_at=1_772_600_000.0, magic=5, comment="",
+    )  # fmt: skip
+
+
+def test_every_field_a_row_shows_is_in_the_changes() -> None:
+    assert set(CHANGES) == set(schemas.TradeInfo.model_fields) - {"profit_r"}
+
+
+def test_a_row_is_rendered_again_exactly_when_a_field_it_shows_changed() -> None:
+    quote = (1.1003, 1.1005)
+    for name, value in CHANGES.items():
+        rows = TradeRows()
+        live = trade()
+        first = rows.row(live, quote)
+        assert rows.row(live, quote) == first and rows.rendered == 1
+        live.state_since, live.last_evaluated_at = 5.0, 6.0  # not shown: the row is kept
+        assert rows.row(live, quote) == first and rows.rendered == 1
+        setattr(live, name, value)
+        changed = rows.row(live, quote)
+        assert rows.rendered == 2, name
+        assert changed == TradeRows().row(live, quote) != first, name  # what a fresh render gives
+        assert rows.row(live, quote) == changed and rows.rendered == 2, name
+
+
+def test_rows_of_trades_alike_share_the_tuple_of_their_alike_values() -> None:
+    from app.api.trade_list import _OWN
+
+    rows = TradeRows()
+    one, other, different = trade(), trade(), trade()
+    other.ticket, other.entry, other.score = 778, 1.3, 4.0
+    different.ticket, different.state = 779, DefensiveState.WARNING_L1
+    for each in (one, other, different):
+        rows.row(each, None)
+    kept = rows._rows
+    assert kept[777][_OWN] is kept[778][_OWN] and kept[779][_OWN] is not kept[777][_OWN]
+    assert rows.row(other, None) == TradeRows().row(other, None) and rows.rendered == 3
