@@ -24,7 +24,7 @@ from app.terminal.structs import TradePosition
 _FIELDS = TradePosition._fields
 _PRICE = _FIELDS.index("price_current")
 _TEXT = _FIELDS.index("symbol")
-assert _FIELDS[_PRICE : _TEXT] == ("price_current", "swap", "profit") and len(_FIELDS) - _TEXT == 3
+assert _FIELDS[_PRICE:_TEXT] == ("price_current", "swap", "profit") and len(_FIELDS) - _TEXT == 3
 #: the fields before the moving numbers: integers, then volume, price_open, sl and tp
 _NUMBERS = np.dtype(
     [(name, np.float64 if name in ("volume", "price_open", "sl", "tp") else np.int64) for name in _FIELDS[:_PRICE]]
