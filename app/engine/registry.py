@@ -26,6 +26,7 @@ from app.engine.recorder import Recorder, clone, staged
 from app.engine.settings import ProtectionSettings
 from app.engine.trade_columns import TradeColumns
 from app.errors import NoOpenPosition, NotOwner, RegistrationConflict, TradeNotManaged
+from app.sharing import Shared
 
 logger = logging.getLogger(__name__)
 
@@ -74,35 +75,23 @@ class Registration:
         )
         # exact as a key: 1, 1.0 and True are equal keys, and so are 0.0 and -0.0; their types and hex are not
         key = tuple((type(v), v.hex() if type(v) is float else v) for v in values)
-        shared = _SENT.get(key)
-        if shared is None:
-            if len(_SENT) >= _SENT_KEPT:
-                _SENT.clear()
-            shared = _SENT[key] = dict(zip(_SENT_KEYS, values, strict=True))
-        return shared
+        return _SENT.get(key, lambda: dict(zip(_SENT_KEYS, values, strict=True)))
 
 
 _SENT_KEYS = ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit", "magic", "comment")
-_SENT_KEPT = 1024
 #: floats many trades hold alike (no level 0.0, volumes): one object each instead of one per trade (the positions
 #: cross from the terminal's worker pickled, each number a new object)
-_FLOATS: dict[tuple[float, bool], float] = {}
-_FLOATS_KEPT = 4096
+_FLOATS: Shared[tuple[float, bool], float] = Shared(4096)
 
 
 def _shared(value: float) -> float:
-    key = (value, math.copysign(1.0, value) > 0)  # 0.0 and -0.0 are equal keys: the sign keeps them apart
-    shared = _FLOATS.get(key)
-    if shared is None:
-        if len(_FLOATS) >= _FLOATS_KEPT:
-            _FLOATS.clear()
-        shared = _FLOATS[key] = value
-    return shared
+    # 0.0 and -0.0 are equal keys: the sign keeps them apart
+    return _FLOATS.get((value, math.copysign(1.0, value) > 0), lambda: value)
 
 
 #: ``sent`` of a trade no bot registered and ``cannot`` of a new trade: one empty dict for all of them
 _NOTHING_SENT: dict[str, Any] = {}
-_SENT: dict[tuple[tuple[type, Any], ...], dict[str, Any]] = {}
+_SENT: Shared[tuple[tuple[type, Any], ...], dict[str, Any]] = Shared(1024)
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from peewee import BooleanField, Field, FloatField, IntegerField, TextField
 from playhouse.fields import EnumField
 
 from app.engine.model import ActionRecord, BatchItem, StoredEvent, Trade, Transition
+from app.sharing import Shared
 from app.store.models import TradeRow
 
 TRADE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Trade))
@@ -88,16 +89,10 @@ def trade_db_values(values: Sequence[Any]) -> tuple[Any, ...]:
 def _shared_sent(text: str) -> Any:
     """``sent`` decoded, one dict for every trade loaded with the same text (a trade's ``sent`` is replaced
     whole, never changed in place): at 10,000 trades most bots send a few shapes."""
-    shared = _SENT.get(text)
-    if shared is None:
-        if len(_SENT) >= _SENT_KEPT:
-            _SENT.clear()
-        shared = _SENT[text] = decode_json(text)
-    return shared
+    return _SENT.get(text, lambda: decode_json(text))
 
 
-_SENT_KEPT = 1024
-_SENT: dict[str, Any] = {}
+_SENT: Shared[str, Any] = Shared(1024)
 
 
 def trade_from_values(values: Sequence[Any]) -> Trade:

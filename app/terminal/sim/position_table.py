@@ -16,6 +16,7 @@ from operator import add
 
 import numpy as np
 
+from app.sharing import Shared
 from app.terminal import constants as c
 from app.terminal.sim.clock import seconds_of
 from app.terminal.sim.records import Position
@@ -46,18 +47,12 @@ def _head(p: Position) -> tuple:
 
 
 #: the (symbol, comment, external id) of positions, one tuple for all positions alike
-_TAILS: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-_TAILS_KEPT = 4096
+_TAILS: Shared[tuple[str, str, str], tuple[str, str, str]] = Shared(4096)
 
 
 def _tail(p: Position) -> tuple[str, str, str]:
     tail = (p.symbol, p.comment, p.external_id)
-    shared = _TAILS.get(tail)
-    if shared is None:
-        if len(_TAILS) >= _TAILS_KEPT:
-            _TAILS.clear()
-        shared = _TAILS[tail] = tail
-    return shared
+    return _TAILS.get(tail, lambda: tail)
 
 
 _NUMBERS: list[int] = []
