@@ -58,6 +58,13 @@ class WatchedBatches:
         return await self._single(trade, actions, transitions, events, **options)
 
 
+def watched(services: Services, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorded, WatchedBatches]:
+    """The events told, and the commits watched."""
+    events = Recorded()
+    services.engine.subscribe(events)
+    return events, WatchedBatches(services, monkeypatch, events)
+
+
 @pytest.fixture
 async def warned(tmp_path: Path) -> Any:
     """A desk whose scores are all 0 (every base weight 0) with trades in WARNING_L1: their next checks take each
@@ -84,9 +91,7 @@ async def test_the_changes_of_state_of_one_pass_are_one_transaction_told_after_i
     warned: tuple[Services, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services, tickets = warned
-    events = Recorded()
-    services.engine.subscribe(events)
-    watch = WatchedBatches(services, monkeypatch, events)
+    events, watch = watched(services, monkeypatch)
     await advance(services, 301)  # a bar close: every trade checked in this cycle
     assert deep(services).checks == TRADES
     assert watch.transactions == [[(ticket, 1) for ticket in tickets]]  # one transaction, every transition in it
@@ -107,9 +112,7 @@ async def test_a_failed_batch_commit_leaves_every_trade_as_it_was_and_the_next_c
     warned: tuple[Services, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services, tickets = warned
-    events = Recorded()
-    services.engine.subscribe(events)
-    watch = WatchedBatches(services, monkeypatch, events)
+    events, watch = watched(services, monkeypatch)
     watch.fail = True
     since = {ticket: services.engine.trade(ticket).state_since for ticket in tickets}
     await advance(services, 301)
@@ -153,9 +156,7 @@ async def test_a_pass_marks_its_transitions_in_one_transaction_sends_then_commit
     try:
         tickets = await hold_and_buy(services, TRADES)
         before = await terminal_sls(services, tickets)
-        events = Recorded()
-        services.engine.subscribe(events)
-        watch = WatchedBatches(services, monkeypatch, events)
+        events, watch = watched(services, monkeypatch)
         sls: list[list[float]] = []
         marks: list[list[bool]] = []
         inner = watch.batch

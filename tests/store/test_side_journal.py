@@ -4,7 +4,8 @@ after damage loses none of them), and what a degraded run could not store (repla
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,21 @@ from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade
 from app.store import Repository
 
 MakeTrade = Callable[..., Trade]
+
+
+@contextmanager
+def unwritable(repository: Repository) -> Iterator[None]:
+    """The side journal as a file that cannot be opened (as one locked by another program)."""
+    repository.side.path.unlink(missing_ok=True)
+    repository.side.path.mkdir()
+    try:
+        yield
+    finally:
+        repository.side.path.rmdir()
+
+
+def journal_reports(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(1 for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR")
 
 
 def partial(ticket: int, detail: str) -> ActionRecord:
@@ -97,17 +113,15 @@ async def test_a_side_journal_that_cannot_be_written_does_not_undo_a_committed_d
     try:
         await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
         assert await repository.backup() is not None
-        repository.side.path.unlink(missing_ok=True)
-        repository.side.path.mkdir()  # a journal that cannot be opened (as a file locked by another program)
-        for volume in (0.05, 0.04):
-            await repository.commit_records(make_trade(7, volume=volume, partial_taken=True), actions=[partial(7, "x")])
-        trade = await repository.load_trade(7)
-        assert trade is not None and trade.volume == 0.04 and len(await repository.actions(7)) == 2
-        reports = [r for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR"]
-        assert len(reports) == 1, "reported once while it lasts"
+        with unwritable(repository):
+            for volume in (0.05, 0.04):
+                trade = make_trade(7, volume=volume, partial_taken=True)
+                await repository.commit_records(trade, actions=[partial(7, "x")])
+            stored = await repository.load_trade(7)
+            assert stored is not None and stored.volume == 0.04 and len(await repository.actions(7)) == 2
+            assert journal_reports(caplog) == 1, "reported once while it lasts"
     finally:
         await repository.close()
-        repository.side.path.rmdir()
 
 
 async def test_a_side_journal_that_cannot_be_written_does_not_fail_a_committed_registration(
@@ -117,20 +131,17 @@ async def test_a_side_journal_that_cannot_be_written_does_not_fail_a_committed_r
     trade: ownership stands once committed, as a decision does."""
     repository = await Repository.open(db_path)
     try:
-        repository.side.path.unlink(missing_ok=True)
-        repository.side.path.mkdir()  # a journal that cannot be opened (as a file locked by another program)
-        inserted, event = await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
-        assert inserted and event.seq is not None
-        released = make_trade(7, managed_by="bot")
-        stored = await repository.save_trade_with_event(released, "trade_released", {"ticket": 7}, 1.0)
-        assert stored.seq is not None and stored.seq > event.seq
-        trade = await repository.load_trade(7)
-        assert trade is not None and trade.managed_by == "bot"
-        reports = [r for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR"]
-        assert len(reports) == 1, "reported once while it lasts"
+        with unwritable(repository):
+            inserted, event = await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
+            assert inserted and event.seq is not None
+            released = make_trade(7, managed_by="bot")
+            stored = await repository.save_trade_with_event(released, "trade_released", {"ticket": 7}, 1.0)
+            assert stored.seq is not None and stored.seq > event.seq
+            trade = await repository.load_trade(7)
+            assert trade is not None and trade.managed_by == "bot"
+            assert journal_reports(caplog) == 1, "reported once while it lasts"
     finally:
         await repository.close()
-        repository.side.path.rmdir()
 
 
 async def test_after_the_whole_row_a_decision_s_copy_holds_only_the_columns_it_changed(
