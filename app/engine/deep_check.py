@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
+#: the bounds of the running average of one decided action's send (a tick and an order through the worker)
+SEND_LEAST_S = 0.0005
+SEND_MOST_S = 0.05
 
 
 class _Spent:
@@ -48,8 +51,9 @@ class _Spent:
         self._least = least
         self.looked = 0
 
-    def over(self) -> bool:
-        return self.looked >= self._least and time.perf_counter() > self._ends
+    def over(self, reserved_s: float = 0.0) -> bool:
+        """``reserved_s``: time the pass will still need after its checks (the sends of what they decided)."""
+        return self.looked >= self._least and time.perf_counter() + reserved_s > self._ends
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +101,8 @@ class DefenseDeepCheck:
         #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
         self.budget_s = DEEP_CHECK_BUDGET_S
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
+        #: what sending one decided action takes (a running average): a pass's checks leave that room for the sends
+        self.send_s = SEND_LEAST_S * 4
         #: tickets (and their symbols) whose bar closed and whose check did not fit a cycle yet, oldest first
         self._deferred: OrderedDict[int, str] = OrderedDict()
         #: between bar closes, where no early check can be due (looked at again when that may have changed)
@@ -152,6 +158,7 @@ class DefenseDeepCheck:
             logger.exception("the marks of %d transitions could not be committed; nothing was sent", len(decided))
             return 0
         calls = 0
+        started = time.perf_counter()
         for each in decided:
             trade = each.plan.stage.live
             try:
@@ -161,6 +168,9 @@ class DefenseDeepCheck:
                 raise
             except Exception:
                 logger.exception("transition of ticket %s failed", trade.ticket)
+        actions = sum(len(each.plan.decision.actions) for each in decided)
+        per_action = (time.perf_counter() - started) / actions
+        self.send_s = min(max(0.8 * self.send_s + 0.2 * per_action, SEND_LEAST_S), SEND_MOST_S)
         return calls
 
     def _put_back(self, decided: list[_Decided]) -> None:
@@ -220,8 +230,8 @@ class DefenseDeepCheck:
         unchanged: list[Trade] = []
         spent = _Spent(started, min(self.budget_s, budget_s), self.min_checks)
 
-        def over() -> bool:  # the sends follow the checks: as many transitions as checks are sure to run, at most
-            return spent.over() or len(decided) >= self.min_checks
+        def over() -> bool:  # the sends follow the checks: the budget keeps room for them
+            return spent.over(self.send_s * sum(len(each.plan.decision.actions) for each in decided))
 
         calls = 0
         while waiting and not over():

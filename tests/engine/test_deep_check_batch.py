@@ -268,3 +268,33 @@ async def test_a_trade_released_while_the_pass_checked_the_others_is_left_alone(
         assert await services.engine.journal(released) == [] and await services.engine.transitions(released) == []
     finally:
         await services.close()
+
+
+async def test_the_budget_decides_how_many_transitions_a_pass_sends_and_keeps_room_for_their_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fixed cap of five sends a pass left a bar close at 10,000 trades waiting 360 cycles; none at all would
+    let a pass's sends run past its budget."""
+    services = await open_warning_desk(tmp_path)
+    try:
+        tickets = await hold_and_buy(services, 8)
+        check = deep(services)
+        check.budget_s, check.min_checks = 10.0, 1  # time for all of them
+        monkeypatch.setattr(services.engine.cycle, "_check_budget", lambda work_s: 10.0)
+        _, watch = watched(services, monkeypatch)
+        await advance(services, 301)
+        assert watch.transactions == [[(t, 0) for t in tickets], [(t, 1) for t in tickets]], "one pass, all eight"
+    finally:
+        await services.close()
+    services = await open_warning_desk(tmp_path / "again")
+    try:
+        tickets = await hold_and_buy(services, 8)
+        check = deep(services)
+        check.budget_s, check.min_checks = 0.02, 1
+        check.send_s = 0.05  # what each send took so far: after the first check no room for a second
+        _, watch = watched(services, monkeypatch)
+        await advance(services, 301)
+        assert watch.transactions == [[(tickets[0], 0)], [(tickets[0], 1)]], "the rest wait in line"
+        assert check.waiting == 7 and check.send_s < 0.05, "learnt from the send it timed"
+    finally:
+        await services.close()
