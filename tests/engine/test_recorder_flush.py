@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.engine.events import EventBus, EventKind
 from app.engine.model import ActionRecord, Direction, StoredEvent, Trade, Transition
 from app.engine.recorder import Recorder
@@ -139,3 +141,30 @@ async def test_a_best_price_survives_a_crash_once_its_interval_passed(tmp_path: 
         assert stored_best() == 1.16
     finally:
         await repository.close()
+
+
+async def test_a_due_flush_of_many_trades_is_spread_over_cycles_longest_waiting_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 10,000 trades one transaction of every touched trade held a cycle for a quarter of a second."""
+    from app.engine import recorder as module
+
+    monkeypatch.setattr(module, "FLUSH_MOST", 40)
+    journal, wall = RecordingJournal(), [100.0]
+    recorder = Recorder(journal, EventBus(), lambda: 0.0, interval=lambda: 5.0, wall=lambda: wall[0])
+    trades = [_trade(t) for t in range(1, 101)]
+    for trade in trades:
+        recorder.touch(trade)
+    assert [await recorder.flush() for _ in range(4)] == [40, 40, 20, 0], "one transaction a cycle until done"
+    assert journal.batches == [list(range(1, 41)), list(range(41, 81)), list(range(81, 101))]
+    for trade in trades[:50]:
+        recorder.touch(trade)
+    recorder.touch(trades[0])  # touched again: keeps its place in line
+    wall[0] = 104.0
+    assert await recorder.flush() == 0, "the interval counts from the end of the last spread"
+    wall[0] = 105.0
+    assert await recorder.flush() == 40 and journal.batches[-1] == list(range(1, 41))
+    assert await recorder.flush() == 10 and recorder.pending == 0
+    for trade in trades:
+        recorder.touch(trade)
+    assert await recorder.flush(force=True) == 100, "a stop writes them all at once"
