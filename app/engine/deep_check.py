@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
-#: the bounds of the running average of one decided action's send (a tick and an order through the worker)
+#: the bounds of the running average of what a pass spends after its checks per unit of what they decided
 SEND_LEAST_S = 0.0005
 SEND_MOST_S = 0.05
 
@@ -101,7 +101,8 @@ class DefenseDeepCheck:
         #: wall time a cycle's deep checks may take; the rest of the trades due wait for the next cycle
         self.budget_s = DEEP_CHECK_BUDGET_S
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
-        #: what sending one decided action takes (a running average): a pass's checks leave that room for the sends
+        #: what a pass spends after its checks per unit of what they decided (a transition, an order to send), in
+        #: sends and in its two commits (a running average): its checks leave that much room in the budget
         self.send_s = SEND_LEAST_S * 4
         #: tickets (and their symbols) whose bar closed and whose check did not fit a cycle yet, oldest first
         self._deferred: OrderedDict[int, str] = OrderedDict()
@@ -133,10 +134,15 @@ class DefenseDeepCheck:
             self._put_back(decided)  # nothing of them was marked or sent: checked again once the terminal is back
             await self._commit(batch, now)
             raise
+        units = _units(decided, batch)
+        started = time.perf_counter()
         try:
             calls += await self._send(decided, batch)
         finally:
             await self._commit(batch, now)
+        if units:
+            per_unit = (time.perf_counter() - started) / units
+            self.send_s = min(max(0.8 * self.send_s + 0.2 * per_unit, SEND_LEAST_S), SEND_MOST_S)
         return calls
 
     async def _send(self, decided: list[_Decided], batch: CommitBatch) -> int:
@@ -158,7 +164,6 @@ class DefenseDeepCheck:
             logger.exception("the marks of %d transitions could not be committed; nothing was sent", len(decided))
             return 0
         calls = 0
-        started = time.perf_counter()
         for each in decided:
             trade = each.plan.stage.live
             try:
@@ -168,9 +173,6 @@ class DefenseDeepCheck:
                 raise
             except Exception:
                 logger.exception("transition of ticket %s failed", trade.ticket)
-        actions = sum(len(each.plan.decision.actions) for each in decided)
-        per_action = (time.perf_counter() - started) / actions
-        self.send_s = min(max(0.8 * self.send_s + 0.2 * per_action, SEND_LEAST_S), SEND_MOST_S)
         return calls
 
     def _put_back(self, decided: list[_Decided]) -> None:
@@ -230,8 +232,8 @@ class DefenseDeepCheck:
         unchanged: list[Trade] = []
         spent = _Spent(started, min(self.budget_s, budget_s), self.min_checks)
 
-        def over() -> bool:  # the sends follow the checks: the budget keeps room for them
-            return spent.over(self.send_s * sum(len(each.plan.decision.actions) for each in decided))
+        def over() -> bool:  # the sends and commits follow the checks: the budget keeps room for them
+            return spent.over(self.send_s * _units(decided, batch))
 
         calls = 0
         while waiting and not over():
@@ -438,6 +440,12 @@ class DefenseDeepCheck:
             decided.append(_Decided(plan=plan, checked_before=checked_before))  # marked and sent after the checks
             return calls
         return calls + await self._actions.send(plan, batch)  # a change of state alone: staged in the batch
+
+
+def _units(decided: list[_Decided], batch: CommitBatch) -> int:
+    """What a pass's checks decided, in the units ``send_s`` is counted in: each transition (staged alone or
+    decided with actions) and each action to send."""
+    return len(batch) + sum(1 + len(each.plan.decision.actions) for each in decided)
 
 
 def _still_ours(trade: Trade) -> bool:
