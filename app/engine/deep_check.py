@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 DEEP_CHECK_BUDGET_S = 0.03
 DEEP_CHECK_MIN_PER_CYCLE = 5
 #: the bounds of the running average of what a pass spends after its checks per unit of what they decided
-SEND_LEAST_S = 0.0005
-SEND_MOST_S = 0.05
+AFTER_LEAST_S = 0.0005
+AFTER_MOST_S = 0.05
 
 
 class _Spent:
@@ -103,7 +103,7 @@ class DefenseDeepCheck:
         self.min_checks = DEEP_CHECK_MIN_PER_CYCLE  # checked whatever the time (a few trades never wait)
         #: what a pass spends after its checks per unit of what they decided (a transition, an order to send), in
         #: sends and in its two commits (a running average): its checks leave that much room in the budget
-        self.send_s = SEND_LEAST_S * 4
+        self.after_s = AFTER_LEAST_S * 4
         #: tickets (and their symbols) whose bar closed and whose check did not fit a cycle yet, oldest first
         self._deferred: OrderedDict[int, str] = OrderedDict()
         #: between bar closes, where no early check can be due (looked at again when that may have changed)
@@ -142,7 +142,7 @@ class DefenseDeepCheck:
             await self._commit(batch, now)
         if units:
             per_unit = (time.perf_counter() - started) / units
-            self.send_s = min(max(0.8 * self.send_s + 0.2 * per_unit, SEND_LEAST_S), SEND_MOST_S)
+            self.after_s = min(max(0.8 * self.after_s + 0.2 * per_unit, AFTER_LEAST_S), AFTER_MOST_S)
         return calls
 
     async def _send(self, decided: list[_Decided], batch: CommitBatch) -> int:
@@ -233,7 +233,7 @@ class DefenseDeepCheck:
         spent = _Spent(started, min(self.budget_s, budget_s), self.min_checks)
 
         def over() -> bool:  # the sends and commits follow the checks: the budget keeps room for them
-            return spent.over(self.send_s * _units(decided, batch))
+            return spent.over(self.after_s * _units(decided, batch))
 
         calls = 0
         while waiting and not over():
@@ -443,7 +443,7 @@ class DefenseDeepCheck:
 
 
 def _units(decided: list[_Decided], batch: CommitBatch) -> int:
-    """What a pass's checks decided, in the units ``send_s`` is counted in: each transition (staged alone or
+    """What a pass's checks decided, in the units ``after_s`` is counted in: each transition (staged alone or
     decided with actions) and each action to send."""
     return len(batch) + sum(1 + len(each.plan.decision.actions) for each in decided)
 

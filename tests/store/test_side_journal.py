@@ -27,6 +27,15 @@ def unwritable(repository: Repository) -> Iterator[None]:
         repository.side.path.rmdir()
 
 
+async def damaged_and_reopened(repository: Repository, db_path: Path) -> Repository:
+    """Close ``repository``, damage its file and open it again: restored from the newest backup."""
+    await repository.close()
+    db_path.write_bytes(b"\x00garbage" * 512)
+    restored = await Repository.open(db_path)
+    assert restored.restored_from is not None
+    return restored
+
+
 def journal_reports(caplog: pytest.LogCaptureFixture) -> int:
     return sum(1 for r in caplog.records if "side journal" in r.getMessage() and r.levelname == "ERROR")
 
@@ -47,12 +56,8 @@ async def test_a_decision_after_the_newest_backup_survives_damage(db_path: Path,
     await repository.register_trade(make_trade(7), "trade_registered", {"ticket": 7}, 0.0)
     assert await repository.backup() is not None
     await repository.commit_records(make_trade(7, volume=0.05, partial_taken=True), actions=[partial(7, "half")])
-    await repository.close()
-    db_path.write_bytes(b"\x00garbage" * 512)
-
-    restored = await Repository.open(db_path)
+    restored = await damaged_and_reopened(repository, db_path)
     try:
-        assert restored.restored_from is not None
         trade = await restored.load_trade(7)
         assert trade is not None and trade.partial_taken and trade.volume == 0.05
         assert [a.detail for a in await restored.actions(7)] == ["half"]
@@ -93,10 +98,7 @@ async def test_a_restart_after_a_crash_keeps_the_side_journal_for_a_later_restor
     restarted = await Repository.open(db_path)
     assert restarted.started_backup is None and restarted.replayed == 0
     assert restarted.side, "the decision since the newest backup must stay aside"
-    await restarted.close()
-    db_path.write_bytes(b"\x00garbage" * 512)
-
-    restored = await Repository.open(db_path)
+    restored = await damaged_and_reopened(restarted, db_path)
     try:
         trade = await restored.load_trade(7)
         assert trade is not None and trade.partial_taken
@@ -166,12 +168,8 @@ async def test_after_the_whole_row_a_decision_s_copy_holds_only_the_columns_it_c
         "ticket": 7,
         "set": {"volume": 0.05, "pending_action": None, "partial_taken": True},
     }
-    await repository.close()
-    db_path.write_bytes(b"\x00garbage" * 512)
-
-    restored = await Repository.open(db_path)
+    restored = await damaged_and_reopened(repository, db_path)
     try:
-        assert restored.restored_from is not None
         trade = await restored.load_trade(7)
         assert trade is not None and (trade.volume, trade.partial_taken, trade.pending_action) == (0.05, True, None)
         assert trade.score_explanation == explained

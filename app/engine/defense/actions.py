@@ -109,19 +109,16 @@ class DefenseActions:
         bid: float,
         ask: float,
         hedging_account: bool,
-        batch: CommitBatch | None = None,
     ) -> int:
-        """Send the decision's actions once and commit the transition; returns the terminal calls made.
+        """One decision on its own (a deep check pass plans and sends many, ``plan`` then ``send``): its mark
+        committed, its actions sent once, its transition committed; returns the terminal calls made.
 
         An action whose answer was lost (outcome UNKNOWN) leaves the transition pending: the next
-        reconciliation sees in the terminal whether it happened and completes the transition then.
-        ``batch``: the transition (with its journal and events) is staged there instead of committed; the live
-        trade takes it, and its events are told, once the batch is committed. The mark of a transition with actions
-        is committed before anything is sent, alone."""
+        reconciliation sees in the terminal whether it happened and completes the transition then."""
         plan = self.plan(trade, decision, rules=rules, bid=bid, ask=ask, hedging_account=hedging_account)
         if decision.actions:  # marked before anything is sent; a change of state alone is committed once
             await self._recorder.commit(plan.stage.work, into=plan.stage)
-        return await self.send(plan, batch)
+        return await self.send(plan)
 
     def plan(
         self, trade: Trade, decision: Decision, *, rules: SymbolRules, bid: float, ask: float, hedging_account: bool
