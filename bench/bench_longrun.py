@@ -98,7 +98,7 @@ class WriteMeter:
     def attach(self, repository: Any) -> None:
         run = repository._run
 
-        async def measured(work: Any, *args: Any) -> Any:
+        async def measured(work: Any, *args: Any, **options: Any) -> Any:
             # a job is named by its function, or by the method that handed over a lambda
             name = getattr(work, "__qualname__", "?").split(".<locals>")[0].rsplit(".", 1)[-1]
 
@@ -112,7 +112,7 @@ class WriteMeter:
                     self.bytes[key] = self.bytes.get(key, 0) + written
                     self.jobs[key] = self.jobs.get(key, 0) + 1
 
-            return await run(job, *args)
+            return await run(job, *args, **options)
 
         repository._run = measured
 
@@ -284,6 +284,10 @@ async def run(
                 opened += await _keep_trades(services, trades, rng, stop_pct)
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
+            problem = services.engine._recorder.problem
+            if problem:
+                # every figure after this point measured the side journal, not the database
+                print(f"THE DATABASE WAS DEGRADED DURING THE RUN ({problem}): its figures do not hold")
             flushes = getattr(services.engine._recorder, "flushes", "n/a")
             print(
                 f"log file {log.stat().st_size / 1e6:.2f} MB; trade flushes {flushes}; "
@@ -293,6 +297,8 @@ async def run(
             _report_writes(samples, meter, log.stat().st_size - log0, (data_dir / "dtms.sqlite3").stat().st_size)
             _report_actions(data_dir / "dtms.sqlite3", max(samples[-1].sim - samples[0].sim, 1.0) / 3600.0)
             _report_log(log, log0, samples[-1].wall / 3600.0)
+            if problem:
+                raise SystemExit(1)
         finally:
             await services.close()
 
