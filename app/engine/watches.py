@@ -77,7 +77,11 @@ class DatabaseWatch:
         self.last_backup: Any = None
 
     async def check(self) -> str:
-        """Run the integrity check now; a problem degrades the database. Returns the problem ("" if sound)."""
+        """Run the integrity check now; a problem degrades the database. Returns the problem ("" if sound).
+
+        A check that fails because the file cannot be read as a database (damaged, unreadable) is a problem; one
+        that could not run for another reason (the file busy, a fault of the check itself) says so and degrades
+        nothing: shutting out new trades is for a file found wanting, not for a check that did not look."""
         if self._recorder.problem:
             return self._recorder.problem
         check = getattr(self._repository, "check", None)
@@ -85,8 +89,11 @@ class DatabaseWatch:
             return ""
         try:
             problem = await check()
-        except Exception as error:  # noqa: BLE001 (the check itself failing is the answer)
-            problem = getattr(error, "degrading", None) or str(error)
+        except Exception as error:  # noqa: BLE001 (whatever stopped the check is reported)
+            problem = getattr(error, "degrading", None) or ""
+            if not problem:
+                logger.error("the integrity check could not run: %s", error, exc_info=not hasattr(error, "degrading"))
+                return f"the integrity check could not run: {error}"
         self.last_check_at = time.time()
         if problem:
             self._recorder.degrade(f"damaged: integrity check failed: {problem}")
