@@ -23,6 +23,9 @@ class TradeColumns:
         self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
         self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
         self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
+        # what ``kept_rows`` found against the columns asked about last: every reader of these columns (the quiet
+        # ranges of each look, the live figures) asks about the same older columns after trades left
+        self._kept_from: tuple[TradeColumns, np.ndarray | None] | None = None
 
     def __len__(self) -> int:
         return len(self.trades)
@@ -30,6 +33,13 @@ class TradeColumns:
     def kept_rows(self, old: TradeColumns) -> np.ndarray | None:
         """The rows of ``old`` these columns are, when trades only left since (each of these trades was in
         ``old``, the same object, in the same order): what was known row for row is then cut, not rebuilt."""
+        if self._kept_from is not None and self._kept_from[0] is old:
+            return self._kept_from[1]
+        found = self._kept_rows(old)
+        self._kept_from = (old, found)
+        return found
+
+    def _kept_rows(self, old: TradeColumns) -> np.ndarray | None:
         kept = np.flatnonzero(np.isin(old.ticket_array, self.ticket_array))
         if not np.array_equal(old.ticket_array[kept], self.ticket_array):
             return None

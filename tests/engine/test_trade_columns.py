@@ -1,0 +1,32 @@
+"""A symbol's columns after trades left keep the rows of the trades that stayed, and only those."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.engine.trade_columns import TradeColumns
+from tests.store.conftest import _make_trade
+
+
+def test_the_rows_kept_after_trades_left_are_theirs_for_every_reader() -> None:
+    trades = {n: _make_trade(n) for n in range(1, 9)}
+    old = TradeColumns(trades)
+    stayed = TradeColumns({n: t for n, t in trades.items() if n % 3})
+    for _ in range(3):  # every reader of the new columns asks about the same old ones
+        kept = stayed.kept_rows(old)
+        assert kept is not None and [old.tickets[row] for row in kept.tolist()] == stayed.tickets
+
+    other = TradeColumns({n: t for n, t in trades.items() if n != 6})
+    kept = stayed.kept_rows(other)  # a different old set: its own answer, not the last one
+    assert kept is not None and [other.tickets[row] for row in kept.tolist()] == stayed.tickets
+    assert kept.tolist() != stayed.kept_rows(old).tolist()  # type: ignore[union-attr]
+
+
+def test_a_trade_replaced_by_another_object_is_not_kept() -> None:
+    trades = {n: _make_trade(n) for n in range(1, 5)}
+    old = TradeColumns(trades)
+    changed = TradeColumns({1: trades[1], 2: replace(trades[2]), 4: trades[4]})
+    assert changed.kept_rows(old) is None
+    assert changed.kept_rows(old) is None
+    joined = TradeColumns({**trades, 9: _make_trade(9)})
+    assert joined.kept_rows(old) is None
