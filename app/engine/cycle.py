@@ -201,9 +201,11 @@ class FastCycle:
 
     def _check_budget(self, work_s: float) -> float:
         """How long this cycle's deep checks may take: about what the rest of a cycle costs (a running average
-        of it), so a cycle with checks costs about twice one without, between the least and most allowed."""
+        of it), so a cycle with checks costs about twice one without, between the least and most allowed. A cycle
+        whose own work ran over that average (a bar close brings new bars) leaves its checks that much less."""
         self._work_s += (work_s - self._work_s) * 0.2
-        return min(max(self._work_s, CHECK_BUDGET_LEAST_S), CHECK_BUDGET_MOST_S)
+        over = max(work_s - self._work_s, 0.0)
+        return min(max(self._work_s - over, CHECK_BUDGET_LEAST_S), CHECK_BUDGET_MOST_S)
 
     def _decided(self, trade: Trade) -> None:
         self._recheck.add(trade.ticket)

@@ -115,3 +115,18 @@ async def test_each_cycle_names_the_trades_it_scored(ready: Services) -> None:
     assert [c[0] for c in checked] == sorted(tickets, key=lambda t: ready.engine.trade(t).last_deep_check_at or 0.0), (
         "each named in the cycle that scored it"
     )
+
+
+async def test_a_cycle_whose_own_work_ran_over_leaves_its_checks_that_much_less(ready: Services) -> None:
+    from app.engine.cycle import CHECK_BUDGET_LEAST_S
+
+    cycle = ready.engine.cycle
+    cycle._work_s = 0.02
+    assert cycle._check_budget(0.02) == pytest.approx(0.02)
+    cycle._work_s = 0.02
+    assert cycle._check_budget(0.01) == pytest.approx(0.018)  # a cheap cycle: the average, no more
+    cycle._work_s = 0.02
+    budget = cycle._check_budget(0.03)  # 10 ms over: a bar close's new bars
+    assert 0.03 + budget == pytest.approx(2 * cycle._work_s), "the cycle with its checks costs twice the average"
+    cycle._work_s = 0.02
+    assert cycle._check_budget(0.2) == CHECK_BUDGET_LEAST_S  # the checks always get the least
