@@ -469,17 +469,24 @@ class FastCycle:
         return ticks
 
     async def _refresh_bars_and_rails(self, now: float) -> None:
-        for symbol in sorted(self._registry.symbols()):
-            if not self.symbols.due(symbol) or self._market.get(symbol) is None:
+        symbols = [
+            s for s in sorted(self._registry.symbols()) if self.symbols.due(s) and self._market.get(s) is not None
+        ]
+        try:
+            refreshed = await self._market.refresh_bars_many(symbols)
+        except (TemporaryError, RejectedError) as error:  # the round trip itself failed: no symbol has new bars
+            if self._connection_lost(error):
+                raise
+            refreshed = dict.fromkeys(symbols, error)
+        for symbol in symbols:
+            found = refreshed[symbol]
+            if isinstance(found, Exception):
+                if self._connection_lost(found):
+                    raise found
+                await self._symbol_failed(symbol, f"no bars: {found}")
                 continue
-            try:
-                if await self._market.refresh_bars(symbol):
-                    self._calls += 2
-            except (TemporaryError, RejectedError) as error:
-                if self._connection_lost(error):
-                    raise
-                await self._symbol_failed(symbol, f"no bars: {error}")
-                continue
+            if found:
+                self._calls += 2
             await self._symbol_ok(symbol)
             data = self._market.get(symbol)
             if data is None:

@@ -11,6 +11,7 @@ import math
 import statistics
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +19,9 @@ import numpy as np
 
 from app.engine.broker import SymbolRules
 from app.engine.indicators import atr as atr_series
+from app.errors import RejectedError, TemporaryError
 from app.terminal import constants as mt5
+from app.terminal.replies import Reply, require
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ M15_SECONDS = 900
 class BarsGateway(Protocol):
     async def symbol_select(self, symbol: str) -> bool: ...
     async def symbol_info(self, symbol: str) -> Any: ...
-    async def rates(self, symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray: ...
+    async def rates_many(self, asked: Sequence[tuple[str, int, int, int]]) -> list[Reply]: ...
 
 
 @dataclass(slots=True)
@@ -110,13 +113,37 @@ class MarketData:
 
     async def refresh_bars(self, symbol: str, *, force: bool = False) -> bool:
         """Fetch M5 and M15 bars if a bar has closed since the last fetch; returns True if refreshed."""
-        data = self._symbols[symbol]
-        if not force and not self.bars_stale(symbol):
-            return False
-        data.m5 = await self._gateway.rates(symbol, mt5.TIMEFRAME_M5, 0, self._m5_count)
-        data.m15 = await self._gateway.rates(symbol, mt5.TIMEFRAME_M15, 0, self._m15_count)
-        data.atr_m15 = self._atr(data.m15)
-        return True
+        found = (await self.refresh_bars_many([symbol], force=force))[symbol]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    async def refresh_bars_many(
+        self, symbols: Sequence[str], *, force: bool = False
+    ) -> dict[str, bool | TemporaryError | RejectedError]:
+        """M5 and M15 bars of each symbol whose bar closed since its last fetch (every one with ``force``), all in
+        one round trip to the terminal's worker. Per symbol: True once refreshed, False when none was due, or the
+        error that kept its bars as they were (both series or neither). A lost terminal raises."""
+        found: dict[str, bool | TemporaryError | RejectedError] = dict.fromkeys(symbols, False)
+        due = [symbol for symbol in symbols if force or self.bars_stale(symbol)]
+        if not due:
+            return found
+        series = ((mt5.TIMEFRAME_M5, self._m5_count), (mt5.TIMEFRAME_M15, self._m15_count))
+        replies = iter(
+            await self._gateway.rates_many([(symbol, frame, 0, count) for symbol in due for frame, count in series])
+        )
+        for symbol in due:
+            m5_reply, m15_reply = next(replies), next(replies)
+            try:
+                m5, m15 = require("copy_rates_from_pos", m5_reply), require("copy_rates_from_pos", m15_reply)
+            except (TemporaryError, RejectedError) as error:
+                found[symbol] = error
+                continue
+            data = self._symbols[symbol]
+            data.m5, data.m15 = m5, m15
+            data.atr_m15 = self._atr(m15)
+            found[symbol] = True
+        return found
 
     def _atr(self, bars: np.ndarray | None) -> float | None:
         if bars is None or len(bars) <= self._atr_period + 1:

@@ -284,6 +284,24 @@ class Gateway:
             replies[symbol] = one
         return replies
 
+    async def rates_many(self, asked: Sequence[tuple[str, int, int, int]]) -> list[Reply]:
+        """``copy_rates_from_pos`` of each ``(symbol, timeframe, start_pos, count)`` in one round trip to the
+        worker; each reply on its own (one series failing does not fail the others)."""
+        asked = tuple(asked)
+        if not asked:
+            return []
+        reply = await self._send(WorkerRequest(RequestKind.RATES, "copy_rates_from_pos", asked), self._call_deadline)
+        if reply.raised is not None:
+            raise TerminalRequestInvalid("copy_rates_from_pos", RES_E_INVALID_PARAMS, reply.raised)
+        each = reply.duration_s / len(asked)
+        replies = []
+        for raw in reply.value:
+            one = Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=each)
+            self._stats.record(each, ok=one.ok)
+            self._follow_connection("copy_rates_from_pos", one)
+            replies.append(one)
+        return replies
+
     async def positions(self, **filters: Any) -> tuple[TradePosition, ...]:
         """Open positions (``symbol=``, ``group=`` or ``ticket=``); ``()`` when none match."""
         return require("positions_get", await self.call("positions_get", **filters))

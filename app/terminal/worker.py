@@ -74,6 +74,9 @@ class RequestKind(StrEnum):
     POSITIONS = "positions"
     #: ``symbol_info_tick`` of each symbol in ``args``, answered together: one round trip for a cycle's prices
     TICKS = "ticks"
+    #: ``copy_rates_from_pos`` of each ``(symbol, timeframe, start_pos, count)`` in ``args``, answered together:
+    #: one round trip for the bars of every symbol whose bar closed
+    RATES = "rates"
     #: ``history_deals_get(date_from, date_to)`` kept to the deals of the positions in ``kwargs["positions"]``:
     #: the closes of a cycle without every other deal of their time span crossing to the parent
     POSITION_DEALS = "position_deals"
@@ -161,6 +164,8 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
         if request.kind is RequestKind.TICKS:
             return WorkerReply(tuple(_tick(terminal, symbol) for symbol in request.args), NO_ERROR, None)
+        if request.kind is RequestKind.RATES:
+            return WorkerReply(tuple(_rates(terminal, asked) for asked in request.args), NO_ERROR, None)
         if request.kind in (RequestKind.POSITION_DEALS, RequestKind.EXIT_DEALS):
             deals = terminal.history_deals_get(*request.args)
             if deals is None:
@@ -190,6 +195,11 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
 def _tick(terminal: Any, symbol: str) -> WorkerReply:
     """One symbol's tick as its own answer, as a ``symbol_info_tick`` call would give it."""
     return handle(terminal, WorkerRequest(RequestKind.CALL, "symbol_info_tick", (symbol,)))
+
+
+def _rates(terminal: Any, asked: tuple[str, int, int, int]) -> WorkerReply:
+    """One series of bars as its own answer, as a ``copy_rates_from_pos`` call would give it."""
+    return handle(terminal, WorkerRequest(RequestKind.CALL, "copy_rates_from_pos", tuple(asked)))
 
 
 def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None:

@@ -318,7 +318,8 @@ async def test_bars_that_keep_failing_are_one_problem_until_they_load(live: Serv
     live.engine.subscribe(recorded)
     ticket, entry = await buy(live, "GBPUSD")
     await live.engine.step()
-    await live.gateway.control("inject_fault", kind="history_loading", symbols=["GBPUSD"], count=2)
+    # each fetch asks for both series (M5 and M15), so four failed calls are two failed fetches
+    await live.gateway.control("inject_fault", kind="history_loading", symbols=["GBPUSD"], count=4)
     await advance(live, 300, "GBPUSD")  # a bar closes: the bars are fetched again, and fail twice
     await live.engine.step()
     await live.engine.step()
@@ -333,3 +334,32 @@ async def test_bars_that_keep_failing_are_one_problem_until_they_load(live: Serv
     await set_price(live, "GBPUSD", round(entry + 1.0 * R, 5))
     await live.engine.step()
     assert await sl_of(live, ticket) == pytest.approx(entry + 0.1 * R, abs=1e-9)
+
+
+async def test_a_bar_close_fetches_every_symbols_bars_in_one_round_trip_and_a_failing_one_fails_alone(
+    live: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await buy(live, "EURUSD")
+    await buy(live, "GBPUSD")
+    await live.engine.step()
+    market = live.engine.market
+    before = {s: market.get(s).last_m5_time for s in ("EURUSD", "GBPUSD")}  # type: ignore[union-attr]
+    trips: list[list[str]] = []
+    original = live.gateway.rates_many
+
+    async def counted(asked):  # type: ignore[no-untyped-def]
+        trips.append(sorted({symbol for symbol, *_ in asked}))
+        return await original(asked)
+
+    monkeypatch.setattr(live.gateway, "rates_many", counted)
+    await live.gateway.control("inject_fault", kind="history_loading", symbols=["GBPUSD"], count=2)
+    await live.gateway.control("advance", seconds=300)  # a bar closes on both symbols
+    for symbol in ("EURUSD", "GBPUSD"):
+        bid, ask = await quote(live, symbol)
+        await set_price(live, symbol, bid, ask)
+    await live.engine.step()
+    assert trips == [["EURUSD", "GBPUSD"]], "both symbols' bars in one round trip"
+    assert market.get("EURUSD").last_m5_time > before["EURUSD"]  # type: ignore[union-attr]
+    assert market.get("GBPUSD").last_m5_time == before["GBPUSD"]  # type: ignore[union-attr]
+    problems = live.engine.health().symbol_problems
+    assert "no bars" in problems["GBPUSD"] and "EURUSD" not in problems

@@ -232,3 +232,18 @@ async def test_deals_of_some_positions_or_only_the_closing_ones_are_kept_in_the_
     exits = await gateway.exit_deals(0, 2**31 - 1)
     assert exits == tuple(d for d in everything if d.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY))
     assert len(exits) == 3 and all(type(d) is TradeDeal for d in exits)  # the three closes, no opening deal
+
+
+async def test_bars_of_many_series_come_in_one_round_trip_each_answered_on_its_own(gateway: Gateway) -> None:
+    await connected(gateway)
+    asked = [
+        ("EURUSD", mt5.TIMEFRAME_M5, 0, 50),
+        ("NOSUCH", mt5.TIMEFRAME_M5, 0, 50),
+        ("USDJPY", mt5.TIMEFRAME_M15, 0, 20),
+    ]
+    replies = await gateway.rates_many(asked)
+    assert len(replies) == 3
+    assert np.array_equal(replies[0].value, await gateway.rates("EURUSD", mt5.TIMEFRAME_M5, 0, 50))
+    assert np.array_equal(replies[2].value, await gateway.rates("USDJPY", mt5.TIMEFRAME_M15, 0, 20))
+    assert not replies[1].ok and replies[1].error[0] < 0, "an unknown symbol fails alone"
+    assert await gateway.rates_many([]) == [] and gateway.connected
