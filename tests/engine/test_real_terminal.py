@@ -343,11 +343,11 @@ async def test_a_bar_close_fetches_every_symbols_bars_in_one_round_trip_and_a_fa
     await buy(live, "GBPUSD")
     await live.engine.step()
     market = live.engine.market
-    before = {s: market.get(s).last_m5_time for s in ("EURUSD", "GBPUSD")}  # type: ignore[union-attr]
+    before = {s: market.get(s).last_m5_time for s in ("EURUSD", "GBPUSD")}
     trips: list[list[str]] = []
     original = live.gateway.rates_many
 
-    async def counted(asked):  # type: ignore[no-untyped-def]
+    async def counted(asked):
         trips.append(sorted({symbol for symbol, *_ in asked}))
         return await original(asked)
 
@@ -359,7 +359,7 @@ async def test_a_bar_close_fetches_every_symbols_bars_in_one_round_trip_and_a_fa
         await set_price(live, symbol, bid, ask)
     await live.engine.step()
     assert trips == [["EURUSD", "GBPUSD"]], "both symbols' bars in one round trip"
-    assert market.get("EURUSD").last_m5_time > before["EURUSD"]  # type: ignore[union-attr]
-    assert market.get("GBPUSD").last_m5_time == before["GBPUSD"]  # type: ignore[union-attr]
+    assert market.get("EURUSD").last_m5_time > before["EURUSD"]
+    assert market.get("GBPUSD").last_m5_time == before["GBPUSD"]
     problems = live.engine.health().symbol_problems
     assert "no bars" in problems["GBPUSD"] and "EURUSD" not in problems

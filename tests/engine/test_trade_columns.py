@@ -19,7 +19,7 @@ def test_the_rows_kept_after_trades_left_are_theirs_for_every_reader() -> None:
     other = TradeColumns({n: t for n, t in trades.items() if n != 6})
     kept = stayed.kept_rows(other)  # a different old set: its own answer, not the last one
     assert kept is not None and [other.tickets[row] for row in kept.tolist()] == stayed.tickets
-    assert kept.tolist() != stayed.kept_rows(old).tolist()  # type: ignore[union-attr]
+    assert kept.tolist() != stayed.kept_rows(old).tolist()
 
 
 def test_a_trade_replaced_by_another_object_is_not_kept() -> None:
