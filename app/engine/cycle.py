@@ -235,11 +235,16 @@ class FastCycle:
             if data.m5 is None:
                 await self._market.refresh_bars(symbol, force=True)
         except (TemporaryError, RejectedError) as error:
-            if self._connection_lost(error):
-                raise
-            await self._symbol_failed(symbol, f"no rules or bars yet: {error}")
+            await self._symbol_error(symbol, "no rules or bars yet", error)
             return False
         return True
+
+    async def _symbol_error(self, symbol: str, what: str, error: Exception) -> None:
+        """A call for one symbol failed: a lost terminal raises ``error`` (the cycle ends there); anything else
+        notes the symbol as failing, and only its own trades wait."""
+        if self._connection_lost(error):
+            raise error
+        await self._symbol_failed(symbol, f"{what}: {error}")
 
     async def _symbol_failed(self, symbol: str, reason: str) -> None:
         if self.symbols.failed(symbol, reason):
@@ -433,18 +438,14 @@ class FastCycle:
                 if not await self.ensure_symbol(symbol):
                     continue
             except (TemporaryError, RejectedError) as error:
-                if self._connection_lost(error):
-                    raise
-                await self._symbol_failed(symbol, f"no price: {error}")
+                await self._symbol_error(symbol, "no price", error)
                 continue
             due.append(symbol)
         ticks = await self._read_ticks(due)
         for symbol in due:
             tick = ticks[symbol]
             if isinstance(tick, Exception):
-                if self._connection_lost(tick):
-                    raise tick
-                await self._symbol_failed(symbol, f"no price: {tick}")
+                await self._symbol_error(symbol, "no price", tick)
                 continue
             data = self._market.get(symbol)
             before = data.tick_time if data is not None else 0.0
@@ -481,9 +482,7 @@ class FastCycle:
         for symbol in symbols:
             found = refreshed[symbol]
             if isinstance(found, Exception):
-                if self._connection_lost(found):
-                    raise found
-                await self._symbol_failed(symbol, f"no bars: {found}")
+                await self._symbol_error(symbol, "no bars", found)
                 continue
             if found:
                 self._calls += 2
