@@ -270,36 +270,26 @@ class Gateway:
         """``symbol_info_tick`` of every symbol in one round trip to the worker; each symbol's reply on its own
         (one symbol failing does not fail the others)."""
         symbols = tuple(symbols)
-        if not symbols:
-            return {}
-        reply = await self._send(WorkerRequest(RequestKind.TICKS, "symbol_info_tick", symbols), self._call_deadline)
-        if reply.raised is not None:
-            raise TerminalRequestInvalid("symbol_info_tick", RES_E_INVALID_PARAMS, reply.raised)
-        each = reply.duration_s / len(symbols)
-        replies = {}
-        for symbol, raw in zip(symbols, reply.value, strict=True):
-            one = Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=each)
-            self._stats.record(each, ok=one.ok)
-            self._follow_connection("symbol_info_tick", one)
-            replies[symbol] = one
-        return replies
+        return dict(zip(symbols, await self._each(RequestKind.TICKS, "symbol_info_tick", symbols), strict=True))
 
     async def rates_many(self, asked: Sequence[tuple[str, int, int, int]]) -> list[Reply]:
         """``copy_rates_from_pos`` of each ``(symbol, timeframe, start_pos, count)`` in one round trip to the
         worker; each reply on its own (one series failing does not fail the others)."""
-        asked = tuple(asked)
-        if not asked:
+        return await self._each(RequestKind.RATES, "copy_rates_from_pos", tuple(asked))
+
+    async def _each(self, kind: RequestKind, fn: str, args: tuple[Any, ...]) -> list[Reply]:
+        """Calls of ``fn`` sent together as one ``kind`` request, one per item of ``args``, each answered (and
+        counted, and followed for a lost connection) as the call would be on its own."""
+        if not args:
             return []
-        reply = await self._send(WorkerRequest(RequestKind.RATES, "copy_rates_from_pos", asked), self._call_deadline)
+        reply = await self._send(WorkerRequest(kind, fn, args), self._call_deadline)
         if reply.raised is not None:
-            raise TerminalRequestInvalid("copy_rates_from_pos", RES_E_INVALID_PARAMS, reply.raised)
-        each = reply.duration_s / len(asked)
-        replies = []
-        for raw in reply.value:
-            one = Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=each)
+            raise TerminalRequestInvalid(fn, RES_E_INVALID_PARAMS, reply.raised)
+        each = reply.duration_s / len(args)
+        replies = [Reply(value=raw.value, error=raw.error, raised=raw.raised, duration_s=each) for raw in reply.value]
+        for one in replies:
             self._stats.record(each, ok=one.ok)
-            self._follow_connection("copy_rates_from_pos", one)
-            replies.append(one)
+            self._follow_connection(fn, one)
         return replies
 
     async def positions(self, **filters: Any) -> tuple[TradePosition, ...]:

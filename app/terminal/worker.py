@@ -163,9 +163,13 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
                 return WorkerReply(None, tuple(terminal.last_error()), None)
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
         if request.kind is RequestKind.TICKS:
-            return WorkerReply(tuple(_tick(terminal, symbol) for symbol in request.args), NO_ERROR, None)
+            return WorkerReply(
+                tuple(_one(terminal, request.name, (symbol,)) for symbol in request.args), NO_ERROR, None
+            )
         if request.kind is RequestKind.RATES:
-            return WorkerReply(tuple(_rates(terminal, asked) for asked in request.args), NO_ERROR, None)
+            return WorkerReply(
+                tuple(_one(terminal, request.name, tuple(asked)) for asked in request.args), NO_ERROR, None
+            )
         if request.kind in (RequestKind.POSITION_DEALS, RequestKind.EXIT_DEALS):
             deals = terminal.history_deals_get(*request.args)
             if deals is None:
@@ -192,14 +196,10 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
         return WorkerReply(None, NO_ERROR, describe_exception(exc))
 
 
-def _tick(terminal: Any, symbol: str) -> WorkerReply:
-    """One symbol's tick as its own answer, as a ``symbol_info_tick`` call would give it."""
-    return handle(terminal, WorkerRequest(RequestKind.CALL, "symbol_info_tick", (symbol,)))
-
-
-def _rates(terminal: Any, asked: tuple[str, int, int, int]) -> WorkerReply:
-    """One series of bars as its own answer, as a ``copy_rates_from_pos`` call would give it."""
-    return handle(terminal, WorkerRequest(RequestKind.CALL, "copy_rates_from_pos", tuple(asked)))
+def _one(terminal: Any, fn: str, args: tuple[Any, ...]) -> WorkerReply:
+    """One call of a request answered together (``TICKS``, ``RATES``) as its own answer, as the call alone would
+    give it."""
+    return handle(terminal, WorkerRequest(RequestKind.CALL, fn, args))
 
 
 def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None:
