@@ -100,7 +100,7 @@ class CycleReport:
     scored: tuple[int, ...] = ()
 
 
-#: the bounds of a cycle's time for deep checks (``FastCycle._check_budget``)
+#: the bounds of the time a cycle that ran as usual gives its deep checks (``FastCycle._check_budget``)
 CHECK_BUDGET_LEAST_S = 0.01
 CHECK_BUDGET_MOST_S = 0.03
 
@@ -202,10 +202,13 @@ class FastCycle:
     def _check_budget(self, work_s: float) -> float:
         """How long this cycle's deep checks may take: about what the rest of a cycle costs (a running average
         of it), so a cycle with checks costs about twice one without, between the least and most allowed. A cycle
-        whose own work ran over that average (a bar close brings new bars) leaves its checks that much less."""
+        whose own work ran over that average (a bar close brings new bars) leaves its checks that much less, down
+        to none: it then runs only the few checks every cycle makes whatever the time, and the others wait for the
+        next cycles, which have their whole budget."""
         self._work_s += (work_s - self._work_s) * 0.2
         over = max(work_s - self._work_s, 0.0)
-        return min(max(self._work_s - over, CHECK_BUDGET_LEAST_S), CHECK_BUDGET_MOST_S)
+        usual = min(max(self._work_s, CHECK_BUDGET_LEAST_S), CHECK_BUDGET_MOST_S)
+        return max(usual - over, 0.0)
 
     def _decided(self, trade: Trade) -> None:
         self._recheck.add(trade.ticket)
