@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 from peewee import PeeweeException, SqliteDatabase
 
 from app.engine.model import ActionRecord, BatchItem, StoredEvent, Trade, Transition
-from app.store import archive, event_refs, export, mapping
+from app.store import archive, event_refs, mapping
 from app.store.errors import StoreClosed, StoreError
 from app.store.models import MODELS, ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.recovery import degrading_problem, open_database
@@ -500,10 +500,12 @@ class Repository(Safekeeping):
         return await self._run(self._export, Path(out))
 
     def _export(self, out: Path) -> int:
+        # imported here, not with the package: ``python -m app.store.export`` runs that module as ``__main__``
+        from app.store import export
+
         databases = [(path.name, self._archive(path)) for path in reversed(archive.archive_files(self._path))]
         databases.append((self._path.name, self._db))
-        with out.open("w", encoding="utf-8") as stream:
-            return export.write_trades(databases, stream)
+        return export.write_file(databases, out)
 
     def archive_paths(self) -> list[Path]:
         return archive.archive_files(self._path)
