@@ -210,13 +210,17 @@ async def engine_part(count: int) -> None:
         steadies: list[float] = []
         spread = []
         await settle_checks(prod)
+        cycle = prod.engine.cycle
         for _ in range(3):
-            # the steady cycles of the state a bar close meets: every check of the last one done (the cycles
-            # right before the bar close itself are no steady ones: 15 minutes on, early checks come due)
+            # the steady cycles of the state a bar close meets: every check of the last one done
             steadies.append(statistics.median([await cycle_ms(prod) for _ in range(SAME_STATE_CYCLES)]))
+            average = cycle._work_s
             now = float(await prod.gateway.control("now"))
-            # 15 minutes on (the deep checks' spacing): at the bar close every trade is due for its regular check
+            # 15 minutes on (the deep checks' spacing): at the bar close every trade is due for its regular check.
+            # Live, 15 minutes of 1-second cycles lead up to it; the jump here is one cycle whose cost is the
+            # benchmark's, so the running average a cycle's checks are given is put back to what it was before it.
             await cycle_ms(prod, advance=900 + 300 - now % 300 - 1)
+            cycle._work_s = average
             bars.append(await cycle_ms(prod, advance=1.0 + 1e-3))
             spread.append(await settle_checks(prod))
         print(
