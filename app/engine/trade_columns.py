@@ -6,6 +6,7 @@ in a cycle (profit protection's and the early checks' quiet ranges, the live fig
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -24,8 +25,10 @@ class TradeColumns:
         self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
         self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
         # what ``kept_rows`` found against the columns asked about last: every reader of these columns (the quiet
-        # ranges of each look, the live figures) asks about the same older columns after trades left
-        self._kept_from: tuple[TradeColumns, np.ndarray | None] | None = None
+        # ranges of each look, the live figures) asks about the same older columns after trades left. Those are
+        # referred to weakly: each generation holding the one before would keep every generation of the symbol's
+        # columns alive, one more at each change of its trades, for as long as the desk runs
+        self._kept_from: tuple[weakref.ref[TradeColumns], np.ndarray | None] | None = None
 
     def __len__(self) -> int:
         return len(self.trades)
@@ -33,10 +36,10 @@ class TradeColumns:
     def kept_rows(self, old: TradeColumns) -> np.ndarray | None:
         """The rows of ``old`` these columns are, when trades only left since (each of these trades was in
         ``old``, the same object, in the same order): what was known row for row is then cut, not rebuilt."""
-        if self._kept_from is not None and self._kept_from[0] is old:
+        if self._kept_from is not None and self._kept_from[0]() is old:
             return self._kept_from[1]
         found = self._kept_rows(old)
-        self._kept_from = (old, found)
+        self._kept_from = (weakref.ref(old), found)
         return found
 
     def _kept_rows(self, old: TradeColumns) -> np.ndarray | None:

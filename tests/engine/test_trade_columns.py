@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 
 from app.engine.trade_columns import TradeColumns
@@ -30,3 +32,20 @@ def test_a_trade_replaced_by_another_object_is_not_kept() -> None:
     assert changed.kept_rows(old) is None
     joined = TradeColumns({**trades, 9: _make_trade(9)})
     assert joined.kept_rows(old) is None
+
+
+def test_columns_do_not_keep_the_generations_before_them_alive() -> None:
+    """Each change of a symbol's trades makes new columns, which its readers compare with the last ones: were the
+    older ones held by the newer, every generation would stay in memory for as long as the desk runs."""
+    trades = {n: _make_trade(n) for n in range(1, 9)}
+    generations = [TradeColumns(trades)]
+    for gone in range(1, 5):
+        newer = TradeColumns({n: t for n, t in trades.items() if n > gone})
+        assert newer.kept_rows(generations[-1]) is not None
+        generations.append(newer)
+    older = [weakref.ref(columns) for columns in generations[:-1]]
+    newest = generations[-1]
+    del generations, newer
+    gc.collect()
+    assert [ref() for ref in older] == [None] * 4, "only the newest columns are still referred to"
+    assert len(newest) == 4
