@@ -270,19 +270,20 @@ class Gateway:
         """``symbol_info_tick`` of every symbol in one round trip to the worker; each symbol's reply on its own
         (one symbol failing does not fail the others)."""
         symbols = tuple(symbols)
-        return dict(zip(symbols, await self._each(RequestKind.TICKS, "symbol_info_tick", symbols), strict=True))
+        replies = await self._each("symbol_info_tick", tuple((symbol,) for symbol in symbols))
+        return dict(zip(symbols, replies, strict=True))
 
     async def rates_many(self, asked: Sequence[tuple[str, int, int, int]]) -> list[Reply]:
         """``copy_rates_from_pos`` of each ``(symbol, timeframe, start_pos, count)`` in one round trip to the
         worker; each reply on its own (one series failing does not fail the others)."""
-        return await self._each(RequestKind.RATES, "copy_rates_from_pos", tuple(asked))
+        return await self._each("copy_rates_from_pos", tuple(asked))
 
-    async def _each(self, kind: RequestKind, fn: str, args: tuple[Any, ...]) -> list[Reply]:
-        """Calls of ``fn`` sent together as one ``kind`` request, one per item of ``args``, each answered (and
-        counted, and followed for a lost connection) as the call would be on its own."""
+    async def _each(self, fn: str, args: tuple[tuple[Any, ...], ...]) -> list[Reply]:
+        """Calls of ``fn`` sent together in one request, one per item of ``args`` (that call's arguments), each
+        answered (and counted, and followed for a lost connection) as the call would be on its own."""
         if not args:
             return []
-        reply = await self._send(WorkerRequest(kind, fn, args), self._call_deadline)
+        reply = await self._send(WorkerRequest(RequestKind.EACH, fn, args), self._call_deadline)
         if reply.raised is not None:
             raise TerminalRequestInvalid(fn, RES_E_INVALID_PARAMS, reply.raised)
         each = reply.duration_s / len(args)

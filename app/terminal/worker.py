@@ -72,11 +72,9 @@ class RequestKind(StrEnum):
     CONTROL = "control"
     #: ``positions_get`` answered as changes since the answer the parent applied last (``kwargs["since"]``)
     POSITIONS = "positions"
-    #: ``symbol_info_tick`` of each symbol in ``args``, answered together: one round trip for a cycle's prices
-    TICKS = "ticks"
-    #: ``copy_rates_from_pos`` of each ``(symbol, timeframe, start_pos, count)`` in ``args``, answered together:
-    #: one round trip for the bars of every symbol whose bar closed
-    RATES = "rates"
+    #: ``name`` called once per item of ``args`` (each the tuple of that call's arguments), answered together, each
+    #: answer as the call alone would give it: one round trip for a cycle's prices, or for a bar close's bars
+    EACH = "each"
     #: ``history_deals_get(date_from, date_to)`` kept to the deals of the positions in ``kwargs["positions"]``:
     #: the closes of a cycle without every other deal of their time span crossing to the parent
     POSITION_DEALS = "position_deals"
@@ -162,13 +160,13 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
             if positions is None:
                 return WorkerReply(None, tuple(terminal.last_error()), None)
             return WorkerReply(feed.changes(positions, kwargs.get("since")), NO_ERROR, None)
-        if request.kind is RequestKind.TICKS:
+        if request.kind is RequestKind.EACH:
             return WorkerReply(
-                tuple(_one(terminal, request.name, (symbol,)) for symbol in request.args), NO_ERROR, None
-            )
-        if request.kind is RequestKind.RATES:
-            return WorkerReply(
-                tuple(_one(terminal, request.name, tuple(asked)) for asked in request.args), NO_ERROR, None
+                tuple(
+                    handle(terminal, WorkerRequest(RequestKind.CALL, request.name, tuple(one))) for one in request.args
+                ),
+                NO_ERROR,
+                None,
             )
         if request.kind in (RequestKind.POSITION_DEALS, RequestKind.EXIT_DEALS):
             deals = terminal.history_deals_get(*request.args)
@@ -194,12 +192,6 @@ def handle(terminal: Any, request: WorkerRequest, feed: PositionFeed | None = No
         return WorkerReply(to_plain(value), error, None)
     except Exception as exc:  # a bad call is an answer, not the worker's end
         return WorkerReply(None, NO_ERROR, describe_exception(exc))
-
-
-def _one(terminal: Any, fn: str, args: tuple[Any, ...]) -> WorkerReply:
-    """One call of a request answered together (``TICKS``, ``RATES``) as its own answer, as the call alone would
-    give it."""
-    return handle(terminal, WorkerRequest(RequestKind.CALL, fn, args))
 
 
 def serve(spec: TerminalSpec, requests: Connection, replies: Connection) -> None:
