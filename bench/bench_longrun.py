@@ -352,6 +352,22 @@ def _report(samples: list[Sample], speed: float, faults: int, opened: int, servi
         f"RSS slope first half {first_half:.2f} MB/wall h, second half {second_half:.2f} MB/wall h "
         f"(ratio {second_half / first_half if first_half else float('nan'):.2f})"
     )
+    _report_quarters(samples, walls, sims)
+
+
+def _report_quarters(samples: list[Sample], walls: list[float], sims: list[float]) -> None:
+    """Each quarter's slope of what could grow: growth that stops shows as slopes falling toward zero."""
+    quarter = (len(samples) - 1) / 4
+    if quarter < 2:
+        return
+    cuts = [round(i * quarter) for i in range(5)]
+    for name, values in (
+        ("RSS MB", [s.rss_kb / 1024 for s in samples]),
+        ("Python blocks k", [s.py_blocks / 1e3 for s in samples]),
+        ("gc objects k", [s.gc_objects / 1e3 for s in samples]),
+    ):
+        slopes = [_slope(sims[a : b + 1], values[a : b + 1]) * 3600 for a, b in zip(cuts, cuts[1:], strict=False)]
+        print(f"{name} per simulated hour, quarter by quarter: {', '.join(f'{v:+.3f}' for v in slopes)}")
 
 
 def _report_actions(database: Path, sim_hours: float) -> None:
