@@ -11,6 +11,9 @@ from app.terminal import constants as mt5
 
 _FILLING_FOK_FLAG = 1
 _FILLING_IOC_FLAG = 2
+_FOREX_MODES = frozenset({mt5.SYMBOL_CALC_MODE_FOREX, mt5.SYMBOL_CALC_MODE_FOREX_NO_LEVERAGE})
+#: three-letter codes that quote like currencies in a symbol's name but are metals or crypto-currencies
+_NOT_CURRENCIES = frozenset({"XAU", "XAG", "XPT", "XPD", "BTC", "ETH", "LTC", "XRP"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +30,7 @@ class SymbolRules:
     filling_mode: int  # SYMBOL_FILLING_* bitmask
     tick_value: float = 0.0  # account money per tick_size move of one lot (0: unknown)
     exemode: int = mt5.SYMBOL_TRADE_EXECUTION_MARKET  # SYMBOL_TRADE_EXECUTION_*
+    calc_mode: int | None = None  # SYMBOL_CALC_MODE_* (None: the terminal did not say)
 
     @classmethod
     def from_symbol_info(cls, info: Any) -> SymbolRules:
@@ -44,11 +48,30 @@ class SymbolRules:
             filling_mode=int(info.filling_mode),
             tick_value=float(getattr(info, "trade_tick_value", 0.0) or 0.0),
             exemode=int(info.trade_exemode),
+            calc_mode=None if (mode := getattr(info, "trade_calc_mode", None)) is None else int(mode),
+        )
+
+    @property
+    def forex(self) -> bool:
+        """A currency pair, whose distances traders count in pips. MT5's calculation mode says so; where it is
+        unknown, a 3- or 5-digit quote named by two currency codes (a broker's suffix may follow) looks like one."""
+        if self.calc_mode is not None:
+            return self.calc_mode in _FOREX_MODES
+        pair, suffix = self.symbol[:6], self.symbol[6:7]
+        return (
+            self.digits in (3, 5)
+            and len(pair) == 6
+            and pair.isalpha()
+            and pair.isupper()
+            and not suffix.isupper()
+            and pair[:3] not in _NOT_CURRENCIES
+            and pair[3:] not in _NOT_CURRENCIES
         )
 
     @property
     def pip(self) -> float:
-        """A pip as traders count it: ten points on 3- and 5-digit quotes, one point otherwise."""
+        """A pip of a currency pair as traders count it: ten points on 3- and 5-digit quotes, one point
+        otherwise (other symbols' distances are read in price, see ``forex``)."""
         return self.point * 10 if self.digits in (3, 5) else self.point
 
     def money(self, distance: float, volume: float) -> float | None:

@@ -1,7 +1,10 @@
 """Broker rules applied before anything is sent (DTMS_SPEC.md §4): the stops level holds an SL back, nothing
-is changed inside the freeze level until price moves away, prices are rounded to the symbol's digits."""
+is changed inside the freeze level until price moves away, prices are rounded to the symbol's digits, and a
+currency pair (distances in pips) is told from other symbols by MT5's calculation mode, or else by its quote."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -60,3 +63,61 @@ def test_rules_round_prices_and_volumes_the_broker_way() -> None:
     assert rules.type_filling() == 0, "FOK only: ORDER_FILLING_FOK"
     assert not rules.sl_allowed(Direction.BUY, 2401.0, 2400.0, 2400.5), "an SL above the bid of a BUY"
     assert rules.sl_allowed(Direction.SELL, 2401.0, 2400.0, 2400.5)
+
+
+async def test_currency_pairs_are_told_from_other_symbols_by_the_terminals_calculation_mode(ready: Services) -> None:
+    """Distances are read in pips on a currency pair only: MT5's ``trade_calc_mode`` says which symbols are."""
+    kinds = {
+        symbol: SymbolRules.from_symbol_info(await ready.gateway.symbol_info(symbol)).forex
+        for symbol in ("EURUSD", "USDJPY", "XAUUSD", "BTCUSD")
+    }
+    assert kinds == {"EURUSD": True, "USDJPY": True, "XAUUSD": False, "BTCUSD": False}
+
+
+def _info(name: str, digits: int, **more: object) -> SimpleNamespace:
+    """What ``from_symbol_info`` reads of a ``symbol_info``, without ``trade_calc_mode`` unless given."""
+    point = 10.0**-digits
+    return SimpleNamespace(
+        name=name,
+        digits=digits,
+        point=point,
+        trade_tick_size=point,
+        trade_stops_level=0,
+        trade_freeze_level=0,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        filling_mode=1,
+        trade_exemode=2,
+        **more,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "digits", "mode", "forex"),
+    [
+        ("EURUSD", 5, 0, True),  # SYMBOL_CALC_MODE_FOREX
+        ("USDRUB", 3, 5, True),  # SYMBOL_CALC_MODE_FOREX_NO_LEVERAGE
+        ("XAUUSD", 3, 4, False),  # SYMBOL_CALC_MODE_CFDLEVERAGE, even at 3 digits
+        ("GER40", 1, 3, False),  # SYMBOL_CALC_MODE_CFDINDEX
+        ("EURUSD", 5, 2, False),  # the terminal's word wins over the name: a CFD on the pair
+        # no calculation mode: a 3- or 5-digit quote of two currency codes, a broker's suffix allowed
+        ("EURUSD", 5, None, True),
+        ("EURUSD.m", 5, None, True),
+        ("GBPJPYm", 3, None, True),
+        ("EURUSD", 4, None, False),
+        ("XAUUSD", 3, None, False),
+        ("BTCUSD", 2, None, False),
+        ("ETHUSD", 3, None, False),
+        ("US30", 1, None, False),
+        ("USTEC", 3, None, False),
+        ("NAS100", 3, None, False),
+    ],
+)
+def test_currency_pairs_without_a_calculation_mode_are_told_by_their_quote(
+    name: str, digits: int, mode: int | None, forex: bool
+) -> None:
+    info = _info(name, digits) if mode is None else _info(name, digits, trade_calc_mode=mode)
+    rules = SymbolRules.from_symbol_info(info)
+    assert rules.calc_mode == mode
+    assert rules.forex is forex

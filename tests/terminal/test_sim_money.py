@@ -82,3 +82,4 @@ def test_symbol_info_carries_live_prices_and_contract_values(mt5: SimulatedTermi
     assert info.bidlow <= info.bid <= info.bidhigh
     assert mt5.symbol_info("XAUUSD").trade_calc_mode == c.SYMBOL_CALC_MODE_CFDLEVERAGE
     assert mt5.symbol_info("EURUSD").trade_calc_mode == c.SYMBOL_CALC_MODE_FOREX
+    assert mt5.symbol_info("BTCUSD").trade_calc_mode == c.SYMBOL_CALC_MODE_CFDLEVERAGE
