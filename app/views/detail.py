@@ -260,6 +260,7 @@ class DetailPane(QWidget):
             tp_steps=tp_steps,
             bid=data.bid if data is not None else 0.0,
             ask=data.ask if data is not None else 0.0,
+            digits=data.rules.digits if data is not None else None,
         )
 
     def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:

@@ -255,7 +255,8 @@ class _PlotFollower(QObject):
         themes().changed.connect(self.restyle)
 
     def restyle(self, theme: Theme) -> None:
-        style_plot(self._plot, theme)
+        if self._plot.getPlotItem() is not None:  # type: ignore[attr-defined]  # None once the plot is closed
+            style_plot(self._plot, theme)
 
 
 def follow_theme(plot: QObject) -> None:

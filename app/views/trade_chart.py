@@ -1,6 +1,7 @@
 """The selected trade's chart: candles of the chosen timeframe, the live bid and ask, the entry (time and
 price), the SL and TP over time as steps, the breakeven trigger, and a marker for every DTMS action whose
-tooltip is the journal entry."""
+tooltip is the journal entry. The levels' labels are tags at the right edge (``PriceTags``), past the last
+candle."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtGui import QPainter, QPicture
 from app.engine.model import Direction, Trade
 from app.views.chart_palette import ChartColours, chart_colours
 from app.views.journal_rows import JournalRow
+from app.views.price_tags import PriceTags, price_text
 from app.views.theme import follow_theme
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ CHART_BARS = 120
 #: bars shown before the trade opened (its context), and at least this many bars in view
 CONTEXT_BARS = 12
 MIN_BARS = 30
+#: room left on the right for the levels' tags, as a share of the candles' time span
+TAG_ROOM = 0.3
 
 
 class Candles(pg.GraphicsObject):
@@ -67,7 +71,9 @@ class TradeChart(pg.PlotWidget):
         self.candles: Candles | None = None
         self._bid: pg.InfiniteLine | None = None
         self._ask: pg.InfiniteLine | None = None
+        self._digits: int | None = None
         self.getPlotItem().hideButtons()
+        self.tags = PriceTags(self.getPlotItem())
         follow_theme(self)  # background and axes at once; the trade's own colours when the pane redraws it
 
     def show_trade(
@@ -82,10 +88,14 @@ class TradeChart(pg.PlotWidget):
         tp_steps: list[tuple[float, float]],
         bid: float,
         ask: float,
+        digits: int | None = None,
     ) -> None:
-        """Draw everything; the price range holds the candles, the levels and the live price."""
+        """Draw everything; the price range holds the candles, the levels and the live price. ``digits``: the
+        symbol's, for the tags' prices."""
         colours = chart_colours()
         self.clear()
+        self.tags.clear()
+        self._digits = digits
         self.setBackground(colours.background)
         for side in ("left", "bottom"):
             self.getAxis(side).setPen(colours.foreground)
@@ -134,23 +144,18 @@ class TradeChart(pg.PlotWidget):
             levels["BE trigger"] = (trade.entry + sign * breakeven_r * trade.r, colours.trigger)
         for name, (price, colour) in levels.items():
             self.levels[name] = price
-            self.addItem(
-                pg.InfiniteLine(
-                    pos=price,
-                    angle=0,
-                    pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine),
-                    label=name,
-                    labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
-                )
-            )
-        for name, points in (("SL", sl_steps), ("TP", tp_steps)):
+            self.addItem(pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine)))
+        for name, points, colour in (("SL", sl_steps, colours.sl), ("TP", tp_steps, colours.tp)):
             if points and points[-1][1]:
                 self.levels[name] = points[-1][1]
+                levels[name] = (points[-1][1], colour)
+        for name, (price, colour) in levels.items():
+            self.tags.add(name, f"{name} {price_text(price, digits)}", price, colour, colours.background)
         self._markers(rows, colours)
         self._bid = self._ask = None
         if trade.active and bid:
-            self._bid = self._live(bid, colours.bid, "bid")
-            self._ask = self._live(ask, colours.ask, "ask")
+            self._bid = self._live(bid, colours.bid, "bid", colours.background)
+            self._ask = self._live(ask, colours.ask, "ask", colours.background)
             prices += [bid, ask]
         prices += [p for p in self.levels.values() if p]
         prices += [p for _t, p in sl_steps + tp_steps if p]  # the whole history of the SL and TP is in view
@@ -160,34 +165,26 @@ class TradeChart(pg.PlotWidget):
             room = (high - low) * 0.08 or abs(high) * 1e-4
             self.setYRange(low - room, high + 1.5 * room, padding=0)
         if times:
-            self.setXRange(min(times), max(times) + seconds * 2, padding=0.02)
+            left, right = min(times), max(times) + seconds * 2
+            self.setXRange(left, right + (right - left) * TAG_ROOM, padding=0.02)
 
     def update_price(self, bid: float, ask: float) -> None:
         """The live bid and ask, moved in place at each cycle (nothing else is redrawn)."""
         if self._bid is not None and bid:
             self._bid.setValue(bid)
-            self._bid.label.setFormat(f"bid {bid:g}")
+            self.tags.move("bid", f"bid {price_text(bid, self._digits)}", bid)
         if self._ask is not None and ask:
             self._ask.setValue(ask)
-            self._ask.label.setFormat(f"ask {ask:g}")
+            self.tags.move("ask", f"ask {price_text(ask, self._digits)}", ask)
 
     @property
     def bid_line(self) -> float | None:
         return None if self._bid is None else float(self._bid.value())
 
-    def _live(self, price: float, colour: str, name: str) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(
-            pos=price,
-            angle=0,
-            pen=pg.mkPen(colour, width=1),
-            label=f"{name} {price:g}",
-            labelOpts={
-                "position": 0.98,
-                "color": colour,
-                "anchors": [(1, 1), (1, 1)] if name == "bid" else [(1, 0), (1, 0)],
-            },
-        )
+    def _live(self, price: float, colour: str, name: str, background: str) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(pos=price, angle=0, pen=pg.mkPen(colour, width=1))
         self.addItem(line)
+        self.tags.add(name, f"{name} {price_text(price, self._digits)}", price, colour, background)
         return line
 
     def _steps(self, points: list[tuple[float, float]], colour: str, name: str) -> None:
@@ -196,9 +193,6 @@ class TradeChart(pg.PlotWidget):
             return
         x, y = zip(*shown, strict=True)
         self.addItem(pg.PlotDataItem(list(x), list(y), pen=pg.mkPen(colour, width=2), name=name))
-        label = pg.TextItem(name, color=colour, anchor=(1, 1))
-        label.setPos(x[-1], y[-1])
-        self.addItem(label)
 
     def _markers(self, rows: list[JournalRow], colours: ChartColours) -> None:
         spots = []
