@@ -42,6 +42,8 @@ _REMEMBERED = 10_000
 #: strategy_type values that mean "DTMS manages it" rather than naming another manager
 #: a tick noted this recently (by the fast cycle or a registration) is used again for a new trade
 TICK_REUSE_S = 1.0
+#: the synthetic R of a trade without a risk-side stop loss when no ATR is known yet, as a fraction of its entry
+SYNTHETIC_R_OF_ENTRY = 0.005
 _DTMS_NAMES = {"", "dtms", "default", "default_dtms", DTMS_OWNER_NAME}
 
 
@@ -411,7 +413,7 @@ class TradeRegistry:
         else:
             settings = self._protection()
             atr = data.atr_m15
-            r = settings.synthetic_r_atr_multiple * atr if atr else 0.005 * entry
+            r = settings.synthetic_r_atr_multiple * atr if atr else SYNTHETIC_R_OF_ENTRY * entry
             synthetic = True
         strategy = registration.strategy_type if registration else None
         return Trade(

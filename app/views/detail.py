@@ -1,5 +1,5 @@
-"""The selected trade in detail: a header refreshed at every cycle (state, score, profit, R in pips and
-money), the one-click actions, and tabs for the chart, the action journal, the state history and the score.
+"""The selected trade in detail: a header refreshed at every cycle (state, score, profit, R as a distance and
+in money), the one-click actions, and tabs for the chart, the action journal, the state history and the score.
 
 The pane shows the trade it was given until it is given another (or none): when that trade closes it says
 so and stays on it, it never moves to another trade by itself. Nothing selected: a placeholder text.
@@ -8,6 +8,7 @@ so and stays on it, it never moves to another trade by itself. Nothing selected:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -26,13 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.broker import SymbolRules
 from app.engine.market_data import M5_SECONDS, M15_SECONDS
 from app.engine.model import ActionRecord, Trade, Transition
-from app.engine.registry import owner_name
+from app.engine.registry import SYNTHETIC_R_OF_ENTRY, owner_name
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.journal_rows import journal_rows, sl_tp_steps
 from app.views.palette import state_colour
+from app.views.price_tags import price_text
 from app.views.score_view import ScoreView
 from app.views.theme import themes
 from app.views.trade_actions import (
@@ -62,6 +65,24 @@ TIMEFRAMES = {"M5": M5_SECONDS, "M15": M15_SECONDS}
 def _time(at: float | None) -> str:
     """Terminal (broker server) time, as the journal keeps it."""
     return datetime.fromtimestamp(at, tz=UTC).strftime("%m-%d %H:%M:%S") if at else ""
+
+
+def r_distance(r: float, rules: SymbolRules) -> str:
+    """A distance as traders read it: in pips on a currency pair, in price on anything else (crypto, metals,
+    indices), where a pip means nothing."""
+    if rules.forex:
+        return f"{r / rules.pip:,.1f} pips"
+    return f"{r:,.{rules.digits}f} in price"
+
+
+def synthetic_r_note(trade: Trade, atr_multiple: float) -> str:
+    """Where the R of a trade registered without a stop loss on the risk side came from (the registry's rule)."""
+    why = "stop loss past entry" if trade.initial_sl else "no stop loss"
+    if math.isclose(trade.r, SYNTHETIC_R_OF_ENTRY * trade.entry, rel_tol=1e-9):
+        basis = f"{SYNTHETIC_R_OF_ENTRY:.1%} of entry"
+    else:
+        basis = f"{atr_multiple:g} x ATR (M15)"
+    return f"({why}: R set at {basis})"
 
 
 def _table(headers: tuple[str, ...]) -> QTableWidget:
@@ -275,10 +296,11 @@ class DetailPane(QWidget):
 
     def _figures(self, trade: Trade, live: dict[str, Any] | None) -> str:
         data = self._engine.market.get(trade.symbol)
+        digits = data.rules.digits if data is not None else None
         parts = [
-            f"entry {trade.entry:g}",
-            f"SL {trade.sl:g}" if trade.sl else "no SL",
-            f"TP {trade.tp:g}" if trade.tp else "no TP",
+            f"entry {price_text(trade.entry, digits)}",
+            f"SL {price_text(trade.sl, digits)}" if trade.sl else "no SL",
+            f"TP {price_text(trade.tp, digits)}" if trade.tp else "no TP",
         ]
         if not trade.active:
             if trade.close_profit is not None:
@@ -288,13 +310,14 @@ class DetailPane(QWidget):
         elif data is not None and data.bid:
             parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f} R")
         if trade.r > 0 and data is not None:
-            pips = trade.r / data.rules.pip
             money = data.rules.money(trade.r, trade.volume)
-            r_text = f"1 R = {pips:.1f} pips" + (
+            r_text = f"1&nbsp;R&nbsp;=&nbsp;{r_distance(trade.r, data.rules)}" + (
                 f" = {money:,.2f} at {trade.volume:g} lots" if money is not None else ""
             )
-            parts.append(r_text + (" (synthetic R)" if trade.synthetic_r else ""))
-        return " &nbsp;|&nbsp; ".join(parts)
+            if trade.synthetic_r:
+                r_text += " " + synthetic_r_note(trade, self._engine.settings.protection.synthetic_r_atr_multiple)
+            parts.append(r_text)
+        return "&nbsp;&nbsp;|&nbsp; ".join(parts)  # a line breaks after a separator, never before
 
     def _closed_text(self, trade: Trade) -> str:
         if trade.active:

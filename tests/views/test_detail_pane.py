@@ -1,16 +1,21 @@
 """The detail pane: a placeholder when nothing is selected, it stays on (and says so) when its trade closes,
-agrees with the highlighted row after a visit to Closed today, refreshes its header at every cycle, and its
-one-click actions reach the simulator's positions and the journal after a confirmation showing the request."""
+agrees with the highlighted row after a visit to Closed today, refreshes its header at every cycle, states R
+in pips on a currency pair and in price elsewhere (and where a synthetic R came from), and its one-click
+actions reach the simulator's positions and the journal after a confirmation showing the request."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from PySide6.QtGui import QTextDocumentFragment
 
 from app.engine.model import ActionKind, ActionOutcome
+from app.engine.registry import Registration
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.main_window import MainWindow
-from tests.engine.conftest import set_price
+from tests.engine.conftest import open_position, set_price
 
 from .conftest import register_buy, until
 
@@ -48,6 +53,11 @@ def window(services: Services, bridge: EngineBridge, answers: Answers) -> MainWi
     w.detail.trade_actions.notify = answers.inform
     w.detail.trade_actions.ask_volume = lambda _parent, current, _minimum, _step: round(current * 0.4, 2)
     return w
+
+
+def plain(html: str) -> str:
+    """A label's rich text as the trader reads it, each run of spaces (non-breaking ones too) as one."""
+    return " ".join(QTextDocumentFragment.fromHtml(html).toPlainText().split())
 
 
 def selected_tickets(w: MainWindow) -> list[int]:
@@ -113,9 +123,50 @@ async def test_header_follows_each_cycle(ready: Services, bridge: EngineBridge) 
     await set_price(ready, "EURUSD", round(entry + 0.5 * R, 5))
     await ready.engine.step()
     assert "+0.50 R" in w.detail.figures.text() or "+0.49 R" in w.detail.figures.text()
-    assert "1 R = 20.0 pips" in w.detail.figures.text()
+    assert "1 R = 20.0 pips" in plain(w.detail.figures.text())
     bid = ready.engine.market.get("EURUSD").bid
     assert w.detail.chart.bid_line == pytest.approx(bid)
+
+
+async def shown_figures(w: MainWindow, ticket: int) -> str:
+    w.select_ticket(ticket)
+    await until(lambda: w.detail.trade is not None and w.detail.trade.ticket == ticket)
+    return plain(w.detail.figures.text())
+
+
+@pytest.mark.qasync
+async def test_r_is_in_pips_on_a_currency_pair_and_in_price_elsewhere(ready: Services, bridge: EngineBridge) -> None:
+    w = window(ready, bridge, Answers())
+    await w.load()
+    bitcoin = await register_buy(ready, "BTCUSD", r=1500.0, volume=0.05)
+    euro = await register_buy(ready, "EURUSD", r=0.0020, volume=0.1)
+    yen = await register_buy(ready, "USDJPY", r=0.300, volume=1.0)
+    await ready.engine.step()
+    text = await shown_figures(w, bitcoin)
+    assert "1 R = 1,500.00 in price = 75.00 at 0.05 lots" in text, text
+    assert "pip" not in text
+    trade = ready.engine.trade(bitcoin)
+    assert f"entry {trade.entry:.2f} | SL {trade.sl:.2f}" in text, "prices at all the symbol's digits"
+    assert "1 R = 20.0 pips = 20.00 at 0.1 lots" in await shown_figures(w, euro)
+    assert "1 R = 30.0 pips" in await shown_figures(w, yen)
+
+
+@pytest.mark.qasync
+async def test_a_synthetic_r_says_where_it_came_from(ready: Services, bridge: EngineBridge) -> None:
+    settings = ready.engine.settings
+    ready.engine.update_settings(
+        replace(settings, protection=replace(settings.protection, synthetic_r_atr_multiple=2.5))
+    )
+    w = window(ready, bridge, Answers())
+    await w.load()
+    ticket = await open_position(ready, "EURUSD", "BUY", 1.0)  # no stop loss
+    await ready.engine.register(Registration(ticket=ticket))
+    await ready.engine.step()
+    trade = ready.engine.trade(ticket)
+    assert trade.synthetic_r and ready.engine.market.get("EURUSD").atr_m15 > 0
+    text = await shown_figures(w, ticket)
+    assert f"1 R = {trade.r / 0.0001:.1f} pips" in text
+    assert text.endswith("(no stop loss: R set at 2.5 x ATR (M15))"), text
 
 
 @pytest.mark.qasync
