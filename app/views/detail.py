@@ -306,9 +306,9 @@ class DetailPane(QWidget):
             if trade.close_profit is not None:
                 parts.append(f"result <b>{trade.close_profit:+,.2f}</b>")
         elif live is not None:
-            parts.append(f"profit <b>{live.get('profit', 0.0):+,.2f}</b> ({live.get('profit_r', 0.0):+.2f} R)")
+            parts.append(f"profit <b>{live.get('profit', 0.0):+,.2f}</b> ({live.get('profit_r', 0.0):+.2f}&nbsp;R)")
         elif data is not None and data.bid:
-            parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f} R")
+            parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f}&nbsp;R")
         if trade.r > 0 and data is not None:
             money = data.rules.money(trade.r, trade.volume)
             r_text = f"1&nbsp;R&nbsp;=&nbsp;{r_distance(trade.r, data.rules)}" + (

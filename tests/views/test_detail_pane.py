@@ -122,8 +122,10 @@ async def test_header_follows_each_cycle(ready: Services, bridge: EngineBridge) 
     entry = ready.engine.trade(ticket).entry
     await set_price(ready, "EURUSD", round(entry + 0.5 * R, 5))
     await ready.engine.step()
-    assert "+0.50 R" in w.detail.figures.text() or "+0.49 R" in w.detail.figures.text()
-    assert "1 R = 20.0 pips" in plain(w.detail.figures.text())
+    figures = plain(w.detail.figures.text())
+    assert "(+0.50 R)" in figures or "(+0.49 R)" in figures
+    assert "1 R = 20.0 pips" in figures
+    assert "+0.50&nbsp;R" in w.detail.figures.text() or "+0.49&nbsp;R" in w.detail.figures.text()  # never wraps
     bid = ready.engine.market.get("EURUSD").bid
     assert w.detail.chart.bid_line == pytest.approx(bid)
 

@@ -266,5 +266,5 @@ async def test_the_detail_pane_keeps_its_trades_values_when_an_update_leaves_it_
     bridge.trade_updated.emit([prices(ticket, 1.1, 12.34, 0.5)])
     assert "+12.34" in pane.figures.text()
     bridge.trade_updated.emit([prices(other, 1.2, 1.0, 0.1)])
-    assert "+12.34" in pane.figures.text() and "+0.50 R" in pane.figures.text(), "unchanged: its values hold"
+    assert "+12.34" in pane.figures.text() and "+0.50&nbsp;R" in pane.figures.text(), "unchanged: its values hold"
     await pane.close_tasks()
