@@ -76,6 +76,11 @@ class MarketData:
     def symbols(self) -> list[str]:
         return list(self._symbols)
 
+    def digits(self, symbol: str) -> int | None:
+        """The symbol's price digits (None before its rules are read)."""
+        data = self._symbols.get(symbol)
+        return data.rules.digits if data is not None else None
+
     async def ensure(self, symbol: str) -> SymbolData:
         """Rules and a bar backfill for a symbol, fetched the first time it is needed. The symbol is put in
         Market Watch first: outside it the terminal has no tick for it."""

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
+from app.engine.prices import price_text
+
+#: ``price_text`` is the engine's, so that the tags read prices as every other text does
+__all__ = ["PriceTags", "price_text"]
+
 #: pixels between the tags and the plot's right edge, and between two tags pushed apart
 EDGE_PX = 3.0
 GAP_PX = 1.0
 #: above the candles, the lines and the markers
 TAG_Z = 20.0
-
-
-def price_text(price: float, digits: int | None) -> str:
-    """A price at its symbol's digits (all of them: ``:g`` would round 89376.35 to 89376.4)."""
-    return f"{price:.{digits}f}" if digits is not None else f"{price:g}"
 
 
 @dataclass(slots=True)
