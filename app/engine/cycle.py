@@ -36,6 +36,7 @@ from app.engine.reconcile import (
     READD_PREFIX,
     close_details_many,
     outside_changes,
+    outside_changes_text,
     position_direction,
     should_adopt,
 )
@@ -381,7 +382,7 @@ class FastCycle:
         trade = stage.work
         for name, (_, actual) in changes.items():
             setattr(trade, name, actual)
-        detail = ", ".join(f"{name} {old:g} -> {new:g}" for name, (old, new) in changes.items())
+        detail = outside_changes_text(changes, self._market.digits(trade.symbol))
         record = self._note(trade, ActionKind.EXTERNAL_CHANGE, ActionOutcome.SUCCESS, f"changed outside DTMS: {detail}")
         payload = {"ticket": trade.ticket, "changes": {k: list(v) for k, v in changes.items()}, "detail": detail}
         await self._recorder.commit(trade, actions=[record], events=[(EventKind.TRADE_CHANGED, payload)], into=stage)

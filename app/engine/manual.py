@@ -21,6 +21,7 @@ from app.engine.executor import ActionExecutor
 from app.engine.facts import closing_facts
 from app.engine.market_data import MarketData
 from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
+from app.engine.prices import price_text
 from app.engine.protection import is_better_sl
 from app.engine.recorder import Recorder, Staged, staged
 from app.engine.registry import DTMS, TradeRegistry
@@ -104,7 +105,7 @@ class ManualActions:
         what = "Close all" if kind is ActionKind.CLOSE else "Close part:"
         summary = (
             f"{what} {lots:g} of {trade.volume:g} lots of #{trade.ticket} {trade.symbol} "
-            f"{trade.direction.value}: a {side} deal at market (now {price:g})"
+            f"{trade.direction.value}: a {side} deal at market (now {price_text(price, rules.digits)})"
         )
         refused = ""
         rest = rules.round_volume_down(trade.volume - lots + 1e-9)
@@ -129,16 +130,19 @@ class ManualActions:
             "tp": trade.tp,
             "magic": self._execution().magic,
         }
+        digits = rules.digits
         summary = (
             f"Move the SL of #{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} from "
-            f"{trade.sl:g} to {sl:g} (breakeven); TP stays {trade.tp:g}"
+            f"{price_text(trade.sl, digits) if trade.sl else 'none'} to {price_text(sl, digits)} (breakeven)"
+            + (f"; TP stays {price_text(trade.tp, digits)}" if trade.tp else "")
         )
         refused = ""
         if not is_better_sl(trade.direction, sl, trade.sl):
-            refused = f"the SL {trade.sl:g} is already at or past breakeven {sl:g}"
+            refused = f"the SL {price_text(trade.sl, digits)} is already at or past breakeven {price_text(sl, digits)}"
         elif not rules.sl_allowed(trade.direction, sl, bid, ask):
             refused = (
-                f"the broker does not allow an SL at {sl:g} with bid {bid:g} / ask {ask:g} (price is past "
+                f"the broker does not allow an SL at {price_text(sl, digits)} with bid {price_text(bid, digits)} "
+                f"/ ask {price_text(ask, digits)} (price is past "
                 "the entry or inside the stops level)"
             )
         elif rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app.engine.broker import SymbolRules
 from app.engine.model import ActionKind, Direction, Trade
+from app.engine.prices import price_text
 from app.engine.quiet import EDGE_R, FOR_GOOD, INF, Quiet
 from app.engine.settings import ProtectionSettings
 
@@ -104,13 +105,14 @@ def plan_protection(
             stop = MoveStop(
                 kind=ActionKind.TRAIL,
                 sl=target,
-                reason=f"trailing {settings.trail_atr_multiple:g} x ATR behind {trade.best_price}",
+                reason=f"trailing {settings.trail_atr_multiple:g} x ATR behind "
+                f"{price_text(trade.best_price, rules.digits)}",
             )
 
     if stop is not None and _interval_passed(trade, now, settings):
         allowed = rules.clamp_sl(trade.direction, stop.sl, bid, ask)
         if is_better_sl(trade.direction, allowed, trade.sl) and not _too_small(trade, allowed, settings):
-            note = "" if allowed == stop.sl else f" (held at {allowed} by the stops level)"
+            note = "" if allowed == stop.sl else f" (held at {price_text(allowed, rules.digits)} by the stops level)"
             intents.append(MoveStop(kind=stop.kind, sl=allowed, reason=stop.reason + note))
 
     if not trade.partial_taken and profit_r >= settings.partial_r:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.engine.model import Direction
+from app.engine.prices import price_text
 from app.engine.settings import AdoptionPolicy, AdoptionSettings
 from app.terminal import constants as mt5
 
@@ -77,6 +78,16 @@ def outside_changes(volume: float, sl: float, tp: float, position: Any) -> dict[
         if abs(actual - known) > 1e-9:
             changes[name] = (known, actual)
     return changes
+
+
+def outside_changes_text(changes: dict[str, tuple[float, float]], digits: int | None) -> str:
+    """``sl 88921.02 -> 88950.47, volume 1 -> 0.5``: the SL and TP at the symbol's digits."""
+    return ", ".join(
+        f"{name} {old:g} -> {new:g}"
+        if name == "volume"
+        else f"{name} {price_text(old, digits)} -> {price_text(new, digits)}"
+        for name, (old, new) in changes.items()
+    )
 
 
 #: closed positions opened longer ago than this are looked up one by one, not in the cycle's one history read

@@ -25,6 +25,7 @@ from app.engine.defense.rules import DefenseActionKind as K
 from app.engine.executor import ActionExecutor, ActionResult
 from app.engine.facts import closing_facts
 from app.engine.model import ActionKind, ActionOutcome, Direction, Trade
+from app.engine.prices import price_text
 from app.engine.rails import SafetyRails
 from app.engine.reconcile import HEDGE_PREFIX, READD_PREFIX
 from app.engine.recorder import CommitBatch, Recorder, Staged, staged
@@ -241,7 +242,11 @@ class DefenseActions:
         tighter = trade.sl == 0.0 or (sl > trade.sl if trade.direction is Direction.BUY else sl < trade.sl)
         if not tighter:
             return self._note(
-                run, trade, action.kind, ActionOutcome.NOT_SENT, f"SL {sl:g} would not be tighter than {trade.sl:g}"
+                run,
+                trade,
+                action.kind,
+                ActionOutcome.NOT_SENT,
+                f"SL {price_text(sl, rules.digits)} would not be tighter than {price_text(trade.sl, rules.digits)}",
             )
         if not rules.sl_allowed(trade.direction, sl, bid, ask):
             return self._note(
@@ -249,7 +254,8 @@ class DefenseActions:
                 trade,
                 action.kind,
                 ActionOutcome.NOT_SENT,
-                f"SL {sl:g} is not allowed at bid {bid:g} / ask {ask:g} (price past it or inside the stops level)",
+                f"SL {price_text(sl, rules.digits)} is not allowed at bid {price_text(bid, rules.digits)} / ask "
+                f"{price_text(ask, rules.digits)} (price past it or inside the stops level)",
             )
         if rules.frozen(trade.direction, trade.sl, trade.tp, bid, ask):
             return self._note(run, trade, action.kind, ActionOutcome.NOT_SENT, "inside the freeze level")
