@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState, Direction, Trade
+from app.engine.prices import price_text
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.palette import money_colour, state_colour
@@ -183,8 +184,8 @@ class ClosedTradesModel(QAbstractTableModel):
         if column is ClosedColumn.VOLUME:
             partial = row[-1]
             return f"{value:g} ({partial:g} partial)" if partial and not released else f"{value:g}"
-        if isinstance(value, float):
-            return f"{value:g}"
+        if column in (ClosedColumn.ENTRY, ClosedColumn.CLOSE_PRICE):
+            return price_text(value, self._engine.market.digits(row[ClosedColumn.SYMBOL]))
         return str(value)
 
     def tickets(self) -> list[int]:

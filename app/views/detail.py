@@ -231,7 +231,7 @@ class DetailPane(QWidget):
         self.closed_note.setText(self.closed_text)
         self.closed_note.setVisible(bool(self.closed_text))
         self.trade_actions.show_trade(trade)
-        rows = journal_rows(trade, journal, transitions)
+        rows = journal_rows(trade, journal, transitions, self._engine.market.digits(trade.symbol))
         _fill(
             self.journal,
             [
@@ -269,7 +269,7 @@ class DetailPane(QWidget):
             or (float(bars["time"][-1]) if bars is not None and len(bars) else 0.0)
         )
         start = trade.opened_at or trade.registered_at or end
-        rows = journal_rows(trade, self._records, self._transitions)
+        rows = journal_rows(trade, self._records, self._transitions, data.rules.digits if data is not None else None)
         sl_steps, tp_steps = sl_tp_steps(trade, self._records, start, max(start, end))
         self.chart.show_trade(
             trade,
@@ -326,7 +326,11 @@ class DetailPane(QWidget):
         reason = trade.close_reason or "no longer managed"
         if reason.startswith("management stopped"):
             return f"DTMS stopped managing this trade at {when}: the position may still be open in MetaTrader 5."
-        price = f" at {trade.close_price:g}" if trade.close_price else ""
+        price = (
+            f" at {price_text(trade.close_price, self._engine.market.digits(trade.symbol))}"
+            if trade.close_price
+            else ""
+        )
         result = f", result {trade.close_profit:+,.2f}" if trade.close_profit is not None else ""
         return f"This trade closed at {when}: {reason}{price}{result}. The pane stays on it until you select another."
 

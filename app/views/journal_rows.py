@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.engine.model import ActionKind, ActionOutcome, ActionRecord, Trade, Transition
+from app.engine.prices import price_text
 from app.terminal import constants as mt5
 from app.terminal.retcodes import describe
 
@@ -22,8 +23,8 @@ class JournalRow:
     kind: str
     outcome: str
     reason: str
-    change: str  # "SL 1.085 -> 1.0872", "volume 1 -> 0.5"
-    order: str  # "0.5 lots SELL at 1.0895" (what was sent)
+    change: str  # "SL 1.08500 -> 1.08720", "volume 1 -> 0.5"
+    order: str  # "0.5 lots SELL at 1.08950" (what was sent)
     mt5: str  # MT5's answer in words, or why nothing was sent
     attempt: int
     ok: bool
@@ -48,8 +49,11 @@ def _reason(record: ActionRecord, transitions: list[Transition], mt5_words: str)
     return ""
 
 
-def journal_rows(trade: Trade, records: list[ActionRecord], transitions: list[Transition]) -> list[JournalRow]:
-    """Rows oldest first; SL and volume are followed through the journal to give each change its old value."""
+def journal_rows(
+    trade: Trade, records: list[ActionRecord], transitions: list[Transition], digits: int | None = None
+) -> list[JournalRow]:
+    """Rows oldest first; SL and volume are followed through the journal to give each change its old value.
+    Prices are at the symbol's ``digits`` (None: not known)."""
     sl = trade.initial_sl
     volume = trade.initial_volume or trade.volume
     rows: list[JournalRow] = []
@@ -60,7 +64,7 @@ def journal_rows(trade: Trade, records: list[ActionRecord], transitions: list[Tr
         price: float | None = None
         if request.get("action") == mt5.TRADE_ACTION_SLTP:
             new_sl = float(request.get("sl", 0.0))
-            change = f"SL {sl:g} -> {new_sl:g}"
+            change = f"SL {price_text(sl, digits)} -> {price_text(new_sl, digits)}"
             price = new_sl
             if ok:
                 sl = new_sl
@@ -68,7 +72,7 @@ def journal_rows(trade: Trade, records: list[ActionRecord], transitions: list[Tr
             lots = float(request.get("volume", 0.0))
             side = "BUY" if request.get("type") == mt5.ORDER_TYPE_BUY else "SELL"
             price = float(request.get("price", 0.0)) or None
-            order = f"{lots:g} lots {side}" + (f" at {price:g}" if price else "")
+            order = f"{lots:g} lots {side}" + (f" at {price_text(price, digits)}" if price else "")
             own = request.get("position") in (None, trade.ticket) and "comment" not in request
             if own and record.kind is not ActionKind.READD:
                 change = f"volume {volume:g} -> {max(0.0, volume - lots):g}"

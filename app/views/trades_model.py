@@ -37,6 +37,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.engine.model import DefensiveState
+from app.engine.prices import price_text
 from app.views.bridge import EngineBridge
 from app.views.palette import money_colour, state_colour
 from app.views.row_index import NO_KEY, RowIndex, TicketKeys, field_keys
@@ -476,7 +477,7 @@ class TradesModel(QAbstractTableModel):
         if value is None:
             return ""
         if column in PRICE_COLUMNS:
-            return "" if value == 0 else f"{value:.{self._digits(ticket)}f}"
+            return "" if value == 0 else price_text(value, self._digits(ticket))
         if column == Column.VOLUME:
             return f"{value:g}"
         if column == Column.PROFIT:
@@ -492,5 +493,5 @@ class TradesModel(QAbstractTableModel):
         return str(value)
 
     def _digits(self, ticket: int) -> int:
-        data = self._engine.market.get(self._values[ticket][Column.SYMBOL])
-        return int(data.rules.digits) if data is not None else 5
+        digits = self._engine.market.digits(self._values[ticket][Column.SYMBOL])
+        return 5 if digits is None else digits

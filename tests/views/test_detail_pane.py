@@ -199,7 +199,7 @@ async def test_one_click_actions_reach_the_terminal_and_the_journal(ready: Servi
     await until(lambda: ready.engine.trade(ticket).volume == pytest.approx(0.45))
     assert await volume() == pytest.approx(0.45)
     actions.breakeven_button.click()
-    assert "to " + f"{round(entry, 5):g}" in answers.asked[-1] and "TRADE_ACTION_SLTP" in answers.asked[-1]
+    assert f"to {entry:.5f} (breakeven)" in answers.asked[-1] and "TRADE_ACTION_SLTP" in answers.asked[-1]
     await until(lambda: actions.result.text().startswith("Breakeven done"))
     (p,) = await ready.gateway.positions(ticket=ticket)
     assert p.sl == pytest.approx(entry)
@@ -213,7 +213,7 @@ async def test_one_click_actions_reach_the_terminal_and_the_journal(ready: Servi
         (ActionKind.PARTIAL_CLOSE, ActionOutcome.SUCCESS),
     ]
     await until(lambda: w.detail.journal.rowCount() >= 3)
-    assert w.detail.journal.item(0, 3).text() == f"SL {round(entry - R, 5):g} -> {round(entry, 5):g}"
+    assert w.detail.journal.item(0, 3).text() == f"SL {entry - R:.5f} -> {entry:.5f}", "at EURUSD's 5 digits"
     assert w.detail.journal.item(0, 5).text().startswith("10009 request completed")
     assert w.detail.journal.item(0, 4).text() == "asked by the trader in the window"
     actions.breakeven_button.click()  # already there: refused before anything is asked or sent
@@ -235,7 +235,7 @@ async def test_chart_marks_each_action_and_score_tab_shows_components(ready: Ser
     w.select_ticket(ticket)
     await until(lambda: w.detail.trade is not None and bool(w.detail.chart.markers))
     ((_at, price, tip),) = w.detail.chart.markers
-    assert "BREAKEVEN SUCCESS" in tip and "profit 1.00 R >= 1 R" in tip and f"SL {round(entry - R, 5):g} ->" in tip
+    assert "BREAKEVEN SUCCESS" in tip and "profit 1.00 R >= 1 R" in tip and f"SL {entry - R:.5f} ->" in tip
     assert price == pytest.approx(ready.engine.trade(ticket).sl)
     assert w.detail.chart.candles is not None and w.detail.chart.candles.count >= 12
     score = w.detail.score
