@@ -7,11 +7,13 @@ and what DTMS does next. Pure Python: the window, the tray, the sounds and the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from app.engine.events import EngineEvent, EventKind
+from app.engine.prices import price_text
 from app.terminal.retcodes import describe
 
 
@@ -89,8 +91,16 @@ def trade_label(p: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (f"#{p.get('ticket')}", p.get("symbol"), p.get("direction")) if x)
 
 
+#: a symbol's price digits (None: not known)
+Digits = Callable[[str], int | None]
+
+
 def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _price(value: Any, digits: int | None) -> str:
+    return price_text(value, digits) if isinstance(value, (int, float)) else str(value)
 
 
 def _money(value: Any) -> str:
@@ -109,9 +119,9 @@ def mt5_words(p: dict[str, Any]) -> str:
     return str(p.get("mt5") or p.get("detail") or "no answer from MT5")
 
 
-def what_was_done(p: dict[str, Any]) -> str:
-    """One action's figures: ``closed 0.5 lots at 1.0895 (+245.00, +1.52 R); 0.5 lots left`` or
-    ``SL 1.085 -> 1.0872``."""
+def what_was_done(p: dict[str, Any], digits: int | None = None) -> str:
+    """One action's figures: ``closed 0.5 lots at 1.08950 (+245.00, +1.52 R); 0.5 lots left`` or
+    ``SL 1.08500 -> 1.08720``, prices at the symbol's ``digits``."""
     kind = p.get("kind")
     parts: list[str] = []
     if kind in ("PARTIAL_TAKE", "PARTIAL_CLOSE", "CLOSE", "CLOSE_HEDGE", "HEDGE", "READD"):
@@ -119,9 +129,9 @@ def what_was_done(p: dict[str, Any]) -> str:
         side = f" {p['side']}" if p.get("side") else ""
         text = f"{verb} {_num(p.get('volume', '?'))} lots{side}"
         if p.get("price"):
-            text += f" at {_num(p['price'])}"
+            text += f" at {_price(p['price'], digits)}"
         if verb != "closed" and p.get("sl_new"):
-            text += f" with SL {_num(p['sl_new'])}"
+            text += f" with SL {_price(p['sl_new'], digits)}"
         figures = ", ".join(x for x in (_money(p.get("money")), _r(p.get("r"))) if x)
         if figures and verb == "closed":
             text += f" ({figures})"
@@ -129,15 +139,21 @@ def what_was_done(p: dict[str, Any]) -> str:
             text += f"; {_num(p['volume_left'])} lots left"
         parts.append(text)
     if p.get("sl_new") and ("sl_old" in p or kind in ("BREAKEVEN", "TRAIL", "TIGHTEN")):
-        parts.append(f"SL {_num(p.get('sl_old') or 'none')} -> {_num(p['sl_new'])}")
+        parts.append(f"SL {_price(p.get('sl_old') or 'none', digits)} -> {_price(p['sl_new'], digits)}")
     return "; ".join(parts)
 
 
 class NoticePolicy:
-    """Turns events into notices; remembers whether the terminal was lost, to announce its return once."""
+    """Turns events into notices; remembers whether the terminal was lost, to announce its return once.
+    ``digits`` gives a symbol's price digits, at which the notices say prices."""
 
-    def __init__(self) -> None:
+    def __init__(self, digits: Digits | None = None) -> None:
         self._lost = False
+        self._digits = digits
+
+    def _digits_of(self, p: dict[str, Any]) -> int | None:
+        symbol = p.get("symbol")
+        return self._digits(str(symbol)) if self._digits is not None and symbol else None
 
     def notice_for(self, event: EngineEvent) -> Notice | None:
         p = event.payload
@@ -150,14 +166,15 @@ class NoticePolicy:
                 return Notice(
                     title=f"{trade_label(p)}: now {'protected' if owner == 'DTMS' else 'watched'}",
                     ticket=ticket,
-                    message=f"{_num(p.get('volume', ''))} lots at {_num(p.get('entry', ''))}, {how}; {whose}",
+                    message=f"{_num(p.get('volume', ''))} lots at {_price(p.get('entry', ''), self._digits_of(p))}, "
+                    f"{how}; {whose}",
                 )
             case EventKind.ACTION:
                 return self._action(p)
             case EventKind.STATE_CHANGED:
                 return self._transition(p)
             case EventKind.TRADE_CLOSED:
-                price = f" at {_num(p['price'])}" if p.get("price") else ""
+                price = f" at {_price(p['price'], self._digits_of(p))}" if p.get("price") else ""
                 money = f", result {_money(p['profit'])}" if isinstance(p.get("profit"), (int, float)) else ""
                 return Notice(
                     title=f"{trade_label(p)}: closed",
@@ -193,7 +210,7 @@ class NoticePolicy:
         label = trade_label(p)
         reason = f" Reason: {p['reason']}." if p.get("reason") else ""
         state = f" State {p['state']}." if p.get("state") else ""
-        figures = what_was_done(p)
+        figures = what_was_done(p, self._digits_of(p))
         if outcome == "SUCCESS":
             if p.get("transition"):
                 return None  # told with its transition, in one notice
@@ -218,10 +235,11 @@ class NoticePolicy:
 
     def _transition(self, p: dict[str, Any]) -> Notice | None:
         to = str(p.get("to"))
+        digits = self._digits_of(p)
         done: list[str] = []
         failed = False
         for action in p.get("actions") or ():
-            figures = what_was_done(action)
+            figures = what_was_done(action, digits)
             name = _DONE.get(str(action.get("kind")), str(action.get("kind")))
             if action.get("outcome") == "SUCCESS":
                 done.append(f"{name}: {figures}" if figures else name)

@@ -26,7 +26,7 @@ class PushRelay:
         minute: Callable[[], int] = local_minute,
     ) -> None:
         self._settings = settings
-        self._policy = NoticePolicy()
+        self._policy = NoticePolicy(engine.market.digits)
         self._minute = minute
         self.sender = sender or PushSender(
             settings.push_urls, interval_s=settings.push_interval_s, min_severity=settings.push_min_severity

@@ -72,7 +72,7 @@ class Notifier(QObject):
     ) -> None:
         super().__init__(parent)
         self.outputs = outputs  # sound and phone push of each shown notice
-        self._policy = NoticePolicy()
+        self._policy = NoticePolicy(bridge.engine.market.digits)
         self._throttle = Throttle(interval_s=interval_s)
         self._clock = clock
         self.history: list[Notice] = []

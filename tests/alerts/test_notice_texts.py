@@ -188,3 +188,27 @@ def test_group_names_every_trade_most_serious_first() -> None:
     assert grouped.title == "#4 GBPUSD SELL: breakeven failed and 3 more events"
     assert grouped.tickets == (4, 1, 2, 3) and grouped.severity is Severity.ACTION_FAILED
     assert all(f"#{t} " in grouped.message for t in (1, 2, 3, 4))
+
+
+def test_prices_are_said_at_the_symbols_digits() -> None:
+    policy = NoticePolicy({"BTCUSD": 2, "EURUSD": 5}.get)
+    bitcoin = {"ticket": 4712, "symbol": "BTCUSD", "direction": "BUY"}
+
+    def told(event_kind: EventKind, trade: dict[str, object], /, **payload: object) -> str:
+        n = policy.notice_for(EngineEvent(kind=event_kind, payload=trade | payload))
+        assert n is not None
+        return n.message
+
+    moved = told(EventKind.ACTION, bitcoin, kind="BREAKEVEN", outcome="SUCCESS", sl_old=87436.37, sl_new=89086.37)
+    assert "SL 87436.37 -> 89086.37" in moved, "six significant digits would say SL 87436.4 -> 89086.4"
+    closed = told(EventKind.TRADE_CLOSED, bitcoin, reason="stop loss hit", price=89086.3, profit=7.5)
+    assert closed == "stop loss hit at 89086.30, result +7.50"
+    assert "SL 1.08500 -> 1.08720" in told(
+        EventKind.ACTION, TRADE, kind="TRAIL", outcome="SUCCESS", sl_old=1.085, sl_new=1.0872
+    )
+    registered = told(EventKind.TRADE_REGISTERED, bitcoin, volume=0.05, entry=88936.37, source="REGISTERED")
+    assert registered.startswith("0.05 lots at 88936.37, ")
+    unknown = {"ticket": 4713, "symbol": "US30", "direction": "SELL"}
+    assert "SL 44210.5 -> 44190.2" in told(
+        EventKind.ACTION, unknown, kind="TRAIL", outcome="SUCCESS", sl_old=44210.5, sl_new=44190.2
+    ), "digits not known: the shortest form"
