@@ -628,3 +628,6 @@ def test_one_shared_analysis_scores_every_trade_as_scoring_each_alone() -> None:
     assert second.components is first.components
     assert (second.price, first.price) == (1990.0, 2000.0)
     assert "0.25 % below VWAP" in second.explanation and "0.25 % above VWAP" in first.explanation
+    # trades scored at the same price keep one explanation between them, not a copy each
+    third = score_trade_with(analysis, BUY, bid=2000.0, ask=2000.3)
+    assert third.explanation == first.explanation and third.explanation is first.explanation

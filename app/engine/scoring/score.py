@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -103,6 +103,9 @@ class Verdict:
     vwap_flip_against: bool
     head: str  # "-4.5 AGAINST: VWAP flip against (-2 x 2.0), ..."
     tail: str  # "; regime LONDON/NORMAL/TREND; n/a: ..."
+    #: the whole explanation by the text of where the price is: one string for every trade scored at that price
+    #: (a trade keeps its explanation; 10,000 trades held one copy each)
+    explanations: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def verdict(analysis: SymbolAnalysis, direction: Direction) -> Verdict:
@@ -179,8 +182,15 @@ def score_trade_with(analysis: SymbolAnalysis, direction: Direction, *, bid: flo
         vwap_slope=analysis.vwap.slope,
         vwap_threshold=analysis.vwap.threshold,
         price=price,
-        explanation=judged.head + where + judged.tail,
+        explanation=_explanation(judged, where),
     )
+
+
+def _explanation(judged: Verdict, where: str) -> str:
+    text = judged.explanations.get(where)
+    if text is None:
+        text = judged.explanations[where] = judged.head + where + judged.tail
+    return text
 
 
 def score_trade(
