@@ -107,7 +107,8 @@ class SymbolGroup:
     def columns(self) -> TradeColumns:
         """The trades as columns, built again only after a trade joined or left."""
         if self._columns is None or self._columns[0] != self.generation:
-            self._columns = (self.generation, TradeColumns(self.trades))
+            before = self._columns[1] if self._columns is not None else None
+            self._columns = (self.generation, TradeColumns(self.trades, before))
         return self._columns[1]
 
 

@@ -16,19 +16,30 @@ from app.engine.position_book import row_numbers
 
 
 class TradeColumns:
-    def __init__(self, trades: Mapping[int, Trade]) -> None:
+    entry: np.ndarray
+    sign: np.ndarray  # +1 a BUY, -1 a SELL
+    r: np.ndarray  # 0 where the trade has no R
+
+    def __init__(self, trades: Mapping[int, Trade], before: TradeColumns | None = None) -> None:
+        """``before``: the symbol's columns of the generation before, whose rows are cut instead of read again
+        from the trades when trades only left since (a mass close)."""
         self.trades = list(trades.values())
         self.tickets = list(trades)
         self.ticket_array = np.array(self.tickets, dtype=np.int64)
         self.position = dict(zip(self.tickets, row_numbers(len(self.tickets))))
-        self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
-        self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
-        self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
         # what ``kept_rows`` found against the columns asked about last: every reader of these columns (the quiet
         # ranges of each look, the live figures) asks about the same older columns after trades left. Those are
         # referred to weakly: each generation holding the one before would keep every generation of the symbol's
         # columns alive, one more at each change of its trades, for as long as the desk runs
         self._kept_from: tuple[weakref.ref[TradeColumns], np.ndarray | None] | None = None
+        kept = self.kept_rows(before) if before is not None else None
+        if before is not None and kept is not None:
+            # a trade's entry, side and R never change while it is managed
+            self.entry, self.sign, self.r = before.entry[kept], before.sign[kept], before.r[kept]
+            return
+        self.entry = np.array([t.entry for t in self.trades], dtype=np.float64)
+        self.sign = np.array([1.0 if t.direction is Direction.BUY else -1.0 for t in self.trades], dtype=np.float64)
+        self.r = np.array([t.r if t.r > 0 else 0.0 for t in self.trades], dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self.trades)

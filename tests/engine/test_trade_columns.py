@@ -49,3 +49,32 @@ def test_columns_do_not_keep_the_generations_before_them_alive() -> None:
     gc.collect()
     assert [ref() for ref in older] == [None] * 4, "only the newest columns are still referred to"
     assert len(newest) == 4
+
+
+def _same_columns(a: TradeColumns, b: TradeColumns) -> bool:
+    return (
+        a.tickets == b.tickets
+        and all(x is y for x, y in zip(a.trades, b.trades, strict=True))
+        and a.ticket_array.tolist() == b.ticket_array.tolist()
+        and a.entry.tolist() == b.entry.tolist()
+        and a.sign.tolist() == b.sign.tolist()
+        and a.r.tolist() == b.r.tolist()
+        and a.position == b.position
+    )
+
+
+def test_columns_made_from_the_generation_before_are_the_columns_of_their_trades() -> None:
+    """After trades left, the columns are cut from the ones before; after one joined or was replaced, they are read
+    from the trades: either way they are what columns made from the trades alone would be."""
+    trades = {n: replace(_make_trade(n), entry=1.0 + n / 100, r=0.001 * n) for n in range(1, 13)}
+    before = TradeColumns(trades)
+    stayed = {n: t for n, t in trades.items() if n % 4}
+    cut = TradeColumns(stayed, before)
+    assert _same_columns(cut, TradeColumns(stayed))
+    assert cut.kept_rows(before) is not None  # already known to every reader asking about the same columns
+
+    joined = {**stayed, 20: replace(_make_trade(20), entry=2.5, r=0.02)}
+    assert _same_columns(TradeColumns(joined, cut), TradeColumns(joined))
+    replaced = {**stayed, 5: replace(stayed[5], entry=9.0)}
+    assert _same_columns(TradeColumns(replaced, cut), TradeColumns(replaced))
+    assert _same_columns(TradeColumns({}, cut), TradeColumns({}))
