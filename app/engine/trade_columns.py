@@ -54,6 +54,8 @@ class TradeColumns:
         return found
 
     def _kept_rows(self, old: TradeColumns) -> np.ndarray | None:
+        if len(self.trades) > len(old.trades):  # a trade joined
+            return None
         kept = np.flatnonzero(np.isin(old.ticket_array, self.ticket_array))
         if not np.array_equal(old.ticket_array[kept], self.ticket_array):
             return None

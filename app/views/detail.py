@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
 from app.engine.broker import SymbolRules
 from app.engine.market_data import M5_SECONDS, M15_SECONDS
 from app.engine.model import ActionRecord, Trade, Transition
+from app.engine.prices import price_text
 from app.engine.registry import SYNTHETIC_R_OF_ENTRY, owner_name
 from app.tasks import TaskKeeper
 from app.views.bridge import EngineBridge
 from app.views.journal_rows import journal_rows, sl_tp_steps
 from app.views.palette import state_colour
-from app.views.price_tags import price_text
 from app.views.score_view import ScoreView
 from app.views.theme import themes
 from app.views.trade_actions import (

@@ -9,11 +9,6 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from app.engine.prices import price_text
-
-#: ``price_text`` is the engine's, so that the tags read prices as every other text does
-__all__ = ["PriceTags", "price_text"]
-
 #: pixels between the tags and the plot's right edge, and between two tags pushed apart
 EDGE_PX = 3.0
 GAP_PX = 1.0

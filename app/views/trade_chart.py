@@ -14,9 +14,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPicture
 
 from app.engine.model import Direction, Trade
+from app.engine.prices import price_text
 from app.views.chart_palette import ChartColours, chart_colours
 from app.views.journal_rows import JournalRow
-from app.views.price_tags import PriceTags, price_text
+from app.views.price_tags import PriceTags
 from app.views.theme import follow_theme
 
 logger = logging.getLogger(__name__)
