@@ -69,6 +69,8 @@ class MarketData:
         self._m5_count = m5_count
         self._m15_count = m15_count
         self._symbols: dict[str, SymbolData] = {}
+        #: rules of symbols only shown, never managed in this run (a closed trade's after a restart)
+        self._shown: dict[str, SymbolRules] = {}
 
     def get(self, symbol: str) -> SymbolData | None:
         return self._symbols.get(symbol)
@@ -76,10 +78,28 @@ class MarketData:
     def symbols(self) -> list[str]:
         return list(self._symbols)
 
+    def rules(self, symbol: str) -> SymbolRules | None:
+        """The symbol's rules: a managed symbol's, or those ``learn`` read (None before either)."""
+        data = self._symbols.get(symbol)
+        return data.rules if data is not None else self._shown.get(symbol)
+
     def digits(self, symbol: str) -> int | None:
         """The symbol's price digits (None before its rules are read)."""
-        data = self._symbols.get(symbol)
-        return data.rules.digits if data is not None else None
+        rules = self.rules(symbol)
+        return rules.digits if rules is not None else None
+
+    async def learn(self, symbol: str) -> SymbolRules | None:
+        """The rules of a symbol that is only shown: read once from the terminal (no Market Watch, no bars) and
+        kept; None while the terminal cannot say (not connected, no such symbol)."""
+        rules = self.rules(symbol)
+        if rules is None:
+            try:
+                rules = SymbolRules.from_symbol_info(await self._gateway.symbol_info(symbol))
+            except (TemporaryError, RejectedError) as error:
+                logger.debug("rules of %s not read: %s", symbol, error)
+                return None
+            self._shown[symbol] = rules
+        return rules
 
     async def ensure(self, symbol: str) -> SymbolData:
         """Rules and a bar backfill for a symbol, fetched the first time it is needed. The symbol is put in
@@ -90,6 +110,7 @@ class MarketData:
             info = await self._gateway.symbol_info(symbol)
             data = SymbolData(rules=SymbolRules.from_symbol_info(info))
             self._symbols[symbol] = data
+            self._shown.pop(symbol, None)
             await self.refresh_bars(symbol, force=True)
         return data
 

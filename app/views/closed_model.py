@@ -204,6 +204,8 @@ class ClosedTradesModel(QAbstractTableModel):
         """Every trade whose management ended since the start of the terminal's current day."""
         now = self._engine.clock.now()
         trades = await self._engine.repository.load_closed_since(now - now % DAY_S)
+        for symbol in {t.symbol for t in trades}:
+            await self._engine.market.learn(symbol)  # prices at its digits, though no trade of it is open now
         rows = [row_values(t, await self._value(t.symbol)) for t in trades]
         self.beginResetModel()
         self._rows = self._ordered(rows)
@@ -213,6 +215,7 @@ class ClosedTradesModel(QAbstractTableModel):
         trade = await self._engine.find_trade(ticket)
         if trade is None or trade.active or ticket in self.tickets():
             return
+        await self._engine.market.learn(trade.symbol)
         values = row_values(trade, await self._value(trade.symbol))
         row = self._ordered([*self._rows, values]).index(values)
         self.beginInsertRows(QModelIndex(), row, row)

@@ -216,6 +216,8 @@ class DetailPane(QWidget):
         trade = await self._engine.find_trade(ticket)
         transitions = await self._engine.transitions(ticket)
         journal = await self._engine.journal(ticket)
+        if trade is not None:
+            await self._engine.market.learn(trade.symbol)  # a closed trade's symbol may not be managed in this run
         if ticket != self.ticket or trade is None:
             return
         self._show(trade, transitions, journal)
@@ -269,7 +271,8 @@ class DetailPane(QWidget):
             or (float(bars["time"][-1]) if bars is not None and len(bars) else 0.0)
         )
         start = trade.opened_at or trade.registered_at or end
-        rows = journal_rows(trade, self._records, self._transitions, data.rules.digits if data is not None else None)
+        digits = self._engine.market.digits(trade.symbol)
+        rows = journal_rows(trade, self._records, self._transitions, digits)
         sl_steps, tp_steps = sl_tp_steps(trade, self._records, start, max(start, end))
         self.chart.show_trade(
             trade,
@@ -281,7 +284,7 @@ class DetailPane(QWidget):
             tp_steps=tp_steps,
             bid=data.bid if data is not None else 0.0,
             ask=data.ask if data is not None else 0.0,
-            digits=data.rules.digits if data is not None else None,
+            digits=digits,
         )
 
     def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:
@@ -296,7 +299,8 @@ class DetailPane(QWidget):
 
     def _figures(self, trade: Trade, live: dict[str, Any] | None) -> str:
         data = self._engine.market.get(trade.symbol)
-        digits = data.rules.digits if data is not None else None
+        rules = self._engine.market.rules(trade.symbol)
+        digits = rules.digits if rules is not None else None
         parts = [
             f"entry {price_text(trade.entry, digits)}",
             f"SL {price_text(trade.sl, digits)}" if trade.sl else "no SL",
@@ -309,10 +313,11 @@ class DetailPane(QWidget):
             parts.append(f"profit <b>{live.get('profit', 0.0):+,.2f}</b> ({live.get('profit_r', 0.0):+.2f}&nbsp;R)")
         elif data is not None and data.bid:
             parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f}&nbsp;R")
-        if trade.r > 0 and data is not None:
-            money = data.rules.money(trade.r, trade.volume)
-            r_text = f"1&nbsp;R&nbsp;=&nbsp;{r_distance(trade.r, data.rules)}" + (
-                f" = {money:,.2f} at {trade.volume:g} lots" if money is not None else ""
+        if trade.r > 0 and rules is not None:
+            volume = trade.volume or trade.initial_volume  # a closed trade's volume is 0: the volume it had
+            money = rules.money(trade.r, volume) if volume > 0 else None
+            r_text = f"1&nbsp;R&nbsp;=&nbsp;{r_distance(trade.r, rules)}" + (
+                f" = {money:,.2f} at {volume:g} lots" if money is not None else ""
             )
             if trade.synthetic_r:
                 r_text += " " + synthetic_r_note(trade, self._engine.settings.protection.synthetic_r_atr_multiple)

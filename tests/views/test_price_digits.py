@@ -4,6 +4,8 @@ where six significant digits would read "SL 88921" for 88921.02."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.engine.registry import Registration
@@ -11,7 +13,7 @@ from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.closed_model import ClosedColumn, ClosedTradesModel
 from app.views.trades_model import Column, TradesModel
-from tests.engine.conftest import managed, open_position, set_price
+from tests.engine.conftest import managed, open_position, open_services, set_price
 
 from .conftest import until
 from .test_detail_pane import Answers, window
@@ -78,3 +80,50 @@ async def test_the_journal_keeps_the_cents_of_a_bitcoin_sl_move(ready: Services,
     await until(lambda: w.detail.trade is not None and w.detail.journal.rowCount() >= 1)
     assert f"{before:.2f}".endswith(".37")
     assert w.detail.journal.item(0, 3).text() == f"SL {before:.2f} -> 88936.37", "six digits would drop the cents"
+
+
+@pytest.mark.qasync
+async def test_after_a_restart_a_closed_trade_of_a_symbol_no_longer_managed_keeps_its_digits(
+    qapp, tmp_path: Path
+) -> None:
+    """After a restart no BTCUSD trade is open, so the engine never loads its rules; Closed today and the
+    detail pane read them from the terminal for the trade they show, instead of six significant digits."""
+    first = await open_services(tmp_path)
+    try:
+        assert await first.engine.start()
+        ticket = await bitcoin_buy(first)
+        await first.engine.step()
+        await set_price(first, "BTCUSD", 89236.3, 89251.72)
+        assert (await first.engine.close_trade(ticket)).ok
+        await first.engine.step()
+    finally:
+        await first.close()
+    services = await open_services(tmp_path)
+    bridge = EngineBridge(services.engine)
+    try:
+        assert await services.engine.start()
+        await euro_buy(services)  # the desk runs on: its clock follows EURUSD's ticks into the same day
+        await services.engine.step()
+        assert services.engine.market.digits("BTCUSD") is None, "no open BTCUSD trade: its rules are not loaded"
+        closed = ClosedTradesModel(bridge)
+        await closed.load()
+        assert closed.tickets() == [ticket]
+        assert closed.data(closed.index(0, ClosedColumn.ENTRY)) == "88936.37"
+        assert closed.data(closed.index(0, ClosedColumn.CLOSE_PRICE)) == "89236.30"
+        w = window(services, bridge, Answers())
+        await w.load()
+        w.table_tabs.setCurrentIndex(1)
+        await until(lambda: ticket in w.closed.tickets())
+        w.closed_view.selectRow(w.closed.tickets().index(ticket))
+        await until(lambda: w.detail.trade is not None and w.detail.trade.ticket == ticket)
+        assert "at 89236.30" in w.detail.closed_text
+        figures = w.detail.figures.text()
+        closed_sl = (await services.engine.find_trade(ticket)).sl
+        assert "entry 88936.37" in figures and f"SL {closed_sl:.2f}" in figures
+        assert "1&nbsp;R&nbsp;=&nbsp;1,500.00 in price = 75.00 at 0.05 lots" in figures, (
+            "the R line needs the symbol's rules too, and a closed trade's R is money at the volume it had"
+        )
+        assert "BTCUSD" not in services.engine.market.symbols(), "shown only: not managed, no bars fetched"
+    finally:
+        bridge.detach()
+        await services.close()
