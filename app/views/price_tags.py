@@ -66,17 +66,37 @@ class PriceTags:
         return item.mapRectToView(item.boundingRect())
 
     def layout(self, *_args: object) -> None:
-        """Each tag at the right edge, centred on its price unless the tag above reaches that low: then just
-        under it."""
+        """Each tag at the right edge, centred on its price where it can be: tags that would cover each other are
+        pushed apart downwards, then, where that pushed some past the bottom of the plot, back up from it."""
         (x0, x1), (y0, y1) = self._view.viewRange()
         width, height = self._view.width(), self._view.height()
         if not self._tags or width <= 0 or height <= 0 or y1 <= y0:
             return
         price_per_px = (y1 - y0) / height
         right = x1 - EDGE_PX * (x1 - x0) / width
-        lowest = float("-inf")  # the bottom, in pixels from the top, of the last tag placed
-        for tag in sorted(self._tags.values(), key=lambda t: -t.price):
-            half = tag.item.boundingRect().height() / 2
-            centre = max((y1 - tag.price) / price_per_px, lowest + GAP_PX + half)
-            lowest = centre + half
+        tags = sorted(self._tags.values(), key=lambda t: -t.price)
+        halves = [tag.item.boundingRect().height() / 2 for tag in tags]
+        centres = place([(y1 - tag.price) / price_per_px for tag in tags], halves, bottom=height)  # px from the top
+        for tag, centre in zip(tags, centres, strict=True):
             tag.item.setPos(right, y1 - centre * price_per_px)
+
+
+def place(wanted: list[float], halves: list[float], *, bottom: float) -> list[float]:
+    """Centres (pixels from the top, top first) as near ``wanted`` as they can be, with ``GAP_PX`` between boxes
+    of half-heights ``halves`` and none past ``bottom``; when the boxes are taller than the room, the top one
+    stays in it and the lowest leave it."""
+    centres = _pushed_down(wanted, halves, top=float("-inf"))
+    highest = bottom + GAP_PX  # the top of the box placed last, going up
+    for index in range(len(centres) - 1, -1, -1):
+        centres[index] = min(centres[index], highest - GAP_PX - halves[index])
+        highest = centres[index] - halves[index]
+    return _pushed_down(centres, halves, top=0.0) if highest < 0.0 else centres
+
+
+def _pushed_down(wanted: list[float], halves: list[float], *, top: float) -> list[float]:
+    centres = []
+    lowest = top - GAP_PX  # the bottom of the box placed last
+    for want, half in zip(wanted, halves, strict=True):
+        centres.append(max(want, lowest + GAP_PX + half))
+        lowest = centres[-1] + half
+    return centres

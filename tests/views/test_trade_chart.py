@@ -1,6 +1,6 @@
 """The trade chart's level labels: tags at the right edge past the last candle, each on its price, pushed
 apart where levels lie close (entry, bid and ask at the open), on the chart's background in both themes, and
-the bid and ask tags follow the live price."""
+the bid and ask tags follow the live price; a stack of tags at the bottom of the chart is pushed back up into it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.engine.model import Direction, Trade
+from app.views.price_tags import place
 from app.views.theme import DARK_CHART, LIGHT_CHART, ThemeChoice, themes
 from app.views.trade_chart import TradeChart
 
@@ -95,3 +96,30 @@ def test_tags_are_drawn_on_the_charts_background_in_the_levels_colour(qtbot, cho
         assert chart.tags.style("bid") == (colours.bid, colours.background)
     finally:
         themes().apply(ThemeChoice.LIGHT)
+
+
+def test_tags_stacked_at_the_bottom_of_the_chart_stay_inside_it(qtbot) -> None:
+    """The price fell to the SL, the lowest level: SL, bid and ask lie a pixel apart at the bottom of the
+    range. Pushed apart downwards only, bid and ask would leave the chart; they are pushed back up."""
+    chart = drawn(qtbot, bid=SL + 0.00001, ask=SL + 0.00003)
+    (_x0, _x1), (y0, y1) = chart.getViewBox().viewRange()
+    for name in chart.tags.names():
+        box = chart.tags.box(name)
+        assert y0 <= box.top() and box.bottom() <= y1, f"{name} is inside the chart"
+    for a, b in itertools.combinations(chart.tags.names(), 2):
+        one, other = chart.tags.box(a), chart.tags.box(b)
+        assert one.bottom() <= other.top() or other.bottom() <= one.top(), f"{a} and {b} overlap"
+    assert chart.tags.box("SL").top() < chart.tags.box("bid").top() < chart.tags.box("ask").top(), "in price order"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "bottom", "placed"),
+    [
+        ([10.0, 50.0, 90.0], 200.0, [10.0, 50.0, 90.0]),  # apart already: each on its price
+        ([10.0, 12.0, 14.0], 200.0, [10.0, 31.0, 52.0]),  # pushed down from the top one
+        ([180.0, 182.0, 184.0], 200.0, [148.0, 169.0, 190.0]),  # pushed down, then back up from the bottom
+        ([5.0, 6.0, 7.0], 40.0, [10.0, 31.0, 52.0]),  # taller than the room: the top one stays in it
+    ],
+)
+def test_placing_tags(wanted: list[float], bottom: float, placed: list[float]) -> None:
+    assert place(wanted, [10.0] * len(wanted), bottom=bottom) == pytest.approx(placed)
