@@ -23,6 +23,7 @@ import asyncio
 import ctypes
 import gc
 import logging
+import math
 import os
 import random
 import sqlite3
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import AppSettings
 from app.engine.registry import Registration
+from app.engine.watches import BACKUP_JOURNAL_SHARE
 from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
 
@@ -153,6 +155,41 @@ def _db_bytes(data_dir: Path) -> int:
     return sum(p.stat().st_size for p in data_dir.glob("dtms*.sqlite3*") if p.is_file())
 
 
+def _data_bytes(database: Path) -> int:
+    """What the main file's data weighs as the desk sees it (its WAL included, free pages not)."""
+    connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        (pages,), (free,), (size,) = (
+            connection.execute(f"PRAGMA {name}").fetchone() for name in ("page_count", "freelist_count", "page_size")
+        )
+    finally:
+        connection.close()
+    return (pages - free) * size
+
+
+def _report_retained(data0: int, data1: int, side0: int, side1: int, samples: list[Sample], services: Services) -> None:
+    """Where this run's growth of the main file leads once retention holds it level, and what the periodic whole
+    copy (the backup) then writes: taken when the side journal (the changes since the last copy) weighs a
+    sixteenth of the file, at least every ``backup_max_age_s``, looked at every ``backup_interval_s``."""
+    sim_h = max(samples[-1].sim - samples[0].sim, 1.0) / 3600.0
+    growth, journal = (data1 - data0) / sim_h, max(side1 - side0, 0) / sim_h
+    storage = services.engine.settings.storage
+    database = AppSettings().engine.database  # the desk's defaults, whatever this run used
+    held = data1 + growth * max(storage.retention_days * 24.0 - samples[-1].sim / 3600.0, 0.0)
+    every_h, longest_h = database.backup_interval_s / 3600.0, database.backup_max_age_s / 3600.0
+    wanted_h = held / BACKUP_JOURNAL_SHARE / journal if journal > 0 else longest_h
+    copy_h = min(max(math.ceil(wanted_h / every_h) * every_h, every_h), longest_h)
+    print(
+        f"main file's data {data0 / 1e6:.2f} -> {data1 / 1e6:.2f} MB, {growth / 1e6:.3f} MB per simulated hour "
+        f"({len(services.engine.trades())} trades open); side journal {journal / 1e3:.1f} kB per simulated hour"
+    )
+    print(
+        f"  kept {storage.retention_days:g} days, the file would hold about {held / 1e6:.0f} MB; a whole copy every "
+        f"{copy_h:g} h (every {every_h:g} h it would be {held / every_h / 1e6:.2f} MB/h) = "
+        f"{held / copy_h / 1e6:.3f} MB/h at 1x"
+    )
+
+
 def _slope(xs: list[float], ys: list[float]) -> float:
     n = len(xs)
     if n < 2:
@@ -262,6 +299,8 @@ async def run(
                 await asyncio.sleep(1.0)
                 await _keep_trades(services, trades, rng, stop_pct)
             gc.collect()
+            data0 = _data_bytes(data_dir / "dtms.sqlite3")  # read outside the measured window: it writes -shm
+            side0 = services.repository.side.size()
             wall0, sim0 = time.monotonic(), float(await services.gateway.control("now"))
             samples = [await _sample(services, data_dir, wall0, sim0)]
             meter.reset()
@@ -284,6 +323,8 @@ async def run(
                 opened += await _keep_trades(services, trades, rng, stop_pct)
                 samples.append(await _sample(services, data_dir, wall0, sim0))
             _report(samples, speed, faults, opened, services)
+            side1 = services.repository.side.size()
+            _report_retained(data0, _data_bytes(data_dir / "dtms.sqlite3"), side0, side1, samples, services)
             problem = services.engine._recorder.problem
             if problem:
                 # every figure after this point measured the side journal, not the database
