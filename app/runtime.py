@@ -83,7 +83,7 @@ class Services:
         """Stop the engine, the terminal worker (never waiting on a stuck call) and the database."""
         try:
             await self.engine.stop()
-            await self.engine.backup_database()  # a clean stop leaves a fresh backup (unless degraded)
+            await self.engine.backup_if_due()  # a clean stop leaves a fresh backup when one is due
         finally:
             try:
                 await self.gateway.close()

@@ -699,8 +699,13 @@ class Engine:
         return await self.database.check()
 
     async def backup_database(self) -> bool:
-        """A backup now (it also runs every ``database.backup_interval_s`` and at a clean stop)."""
+        """A backup now, whatever changed since the last (one is also considered every
+        ``database.backup_interval_s`` and at a clean stop: ``backup_if_due``)."""
         return await self.database.backup()
+
+    async def backup_if_due(self) -> bool:
+        """The clean stop's backup: only when something was written since the last and the copy is worth it."""
+        return await self.database.backup_if_due()
 
     def _require_ready(self) -> None:
         if not self.ready:

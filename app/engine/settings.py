@@ -98,9 +98,13 @@ class AdoptionSettings:
 class DatabaseSettings:
     #: PRAGMA quick_check while running (damage in the WAL is found before a restart)
     check_interval_s: float = 300.0
-    #: a consistent online backup this often when anything was written since the last (and at every clean stop);
-    #: each copies the whole file; decisions and ownership changes since the last one are kept in the side journal
+    #: how often a consistent online backup is considered (and at every clean stop); each copies the whole file,
+    #: so one is taken only when anything was written since the last and what changed since (the side journal,
+    #: which keeps every decision and ownership change meanwhile) weighs at least a sixteenth of the file
     backup_interval_s: float = 86400.0
+    #: a backup is taken anyway once the last one is this old (when anything was written since): a file grown
+    #: large over months is copied whole this often, not every day for a few changes
+    backup_max_age_s: float = 604800.0
     backups_kept: int = 3
 
 
@@ -140,6 +144,7 @@ class EngineSettings:
             ),
             (self.database.check_interval_s >= 10, "database.check_interval_s must be at least 10"),
             (self.database.backup_interval_s >= 10, "database.backup_interval_s must be at least 10"),
+            (self.database.backup_max_age_s >= 10, "database.backup_max_age_s must be at least 10"),
             (self.database.backups_kept >= 1, "database.backups_kept must be at least 1"),
             (self.cycle.backfill_m5 >= 50, "cycle.backfill_m5 must be at least 50"),
             (self.cycle.backfill_m15 >= 50, "cycle.backfill_m15 must be at least 50"),

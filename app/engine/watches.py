@@ -4,9 +4,10 @@ a database that fails its integrity check or its backup.
 - ``StallWatch`` looks at the gateway's call in flight a few times a second (on the event loop, which a
   hung terminal in its worker process does not block) and reports "not answering" after
   ``stall_threshold_s``, until the call returns or the watchdog replaces the worker.
-- ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` and a backup every
-  ``backup_interval_s`` (sooner once the side journal has outgrown the file) on the database thread; a failed
-  check or a refused backup degrades the database.
+- ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` and considers a backup every
+  ``backup_interval_s`` (taken when the changes since the last weigh enough against the file, or the last is
+  ``backup_max_age_s`` old; at once when the side journal has outgrown the file) on the database thread; a
+  failed check or a refused backup degrades the database.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class StallWatch:
 
 #: a backup is taken early once the side journal outgrows the database file, and this at the least
 JOURNAL_BACKUP_LEAST_BYTES = 8 * 1024 * 1024
+#: a due backup waits (up to ``database.backup_max_age_s``) while the side journal weighs less than the file
+#: divided by this: a copy then writes at most this many times what the changes since the last one wrote
+BACKUP_JOURNAL_SHARE = 16
 
 
 class DatabaseWatch:
@@ -75,6 +79,9 @@ class DatabaseWatch:
         self._settings = settings
         self.last_check_at: float | None = None
         self.last_backup: Any = None
+        newest = getattr(repository, "newest_backup_at", None)
+        #: when the newest backup was written (epoch seconds; 0.0: none is known)
+        self.backed_up_at: float = (newest() if newest is not None else None) or 0.0
 
     async def check(self) -> str:
         """Run the integrity check now; a problem degrades the database. Returns the problem ("" if sound).
@@ -117,8 +124,28 @@ class DatabaseWatch:
             logger.debug("no backup: nothing written since the last one")
             return False
         self.last_backup = taken
+        self.backed_up_at = time.time()
         logger.info("database backed up to %s", self.last_backup)
         return True
+
+    async def copy_worth_it(self) -> bool:
+        """Whether a due backup is worth copying the whole file: the side journal (what changed since the last)
+        weighs at least ``1 / BACKUP_JOURNAL_SHARE`` of the file, or the last copy is ``backup_max_age_s`` old."""
+        if time.time() - self.backed_up_at >= self._settings().database.backup_max_age_s:
+            return True
+        side = getattr(self._repository, "side", None)
+        size_bytes = getattr(self._repository, "size_bytes", None)
+        if side is None or size_bytes is None:
+            return True
+        return side.size() * BACKUP_JOURNAL_SHARE >= await size_bytes()
+
+    async def backup_if_due(self) -> bool:
+        """The periodic and the clean stop's backup: taken when something was written since the last one and the
+        copy is worth it (``copy_worth_it``). True when a backup was taken."""
+        if self._recorder.problem or not await self.copy_worth_it():
+            logger.debug("no backup yet: little changed since the last one against the file's size")
+            return False
+        return await self.backup(unless_unchanged=True)
 
     async def journal_outgrew_file(self) -> bool:
         """Whether the side journal has grown as large as the database file (and ``JOURNAL_BACKUP_LEAST_BYTES``):
@@ -146,4 +173,4 @@ class DatabaseWatch:
                     await self.backup()
             if now >= next_backup and not self._recorder.problem:
                 next_backup = now + database.backup_interval_s
-                await self.backup(unless_unchanged=True)
+                await self.backup_if_due()

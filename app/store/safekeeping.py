@@ -18,7 +18,7 @@ from peewee import SqliteDatabase
 
 from app.engine.model import ActionRecord, StoredEvent, Trade, Transition
 from app.store import mapping
-from app.store.backup import quick_check, take_backup
+from app.store.backup import backups, quick_check, take_backup
 from app.store.models import ActionRow, EventRow, TradeRow, TransitionRow
 from app.store.side_journal import SideJournal, SideKind
 
@@ -166,6 +166,14 @@ class Safekeeping:
             return quick_check(connection)
         finally:
             connection.close()
+
+    def newest_backup_at(self) -> float | None:
+        """When the newest backup was written (epoch seconds; None: there is none)."""
+        found = backups(self._path)
+        try:
+            return found[0].stat().st_mtime if found else None
+        except OSError:  # pruned meanwhile
+            return None
 
     async def backup(self, keep: int = 3, *, unless_unchanged: bool = False) -> Path | None:
         """A consistent, checked copy in ``backups/``; the side journal is emptied once it is kept.
