@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import AppSettings
 from app.engine.registry import Registration
-from app.engine.watches import BACKUP_JOURNAL_SHARE
+from app.engine.watches import BACKUP_JOURNAL_SHARE, SMALL_FILE_BYTES
 from app.runtime import RuntimeOptions, Services
 from app.terminal.spec import TerminalKind
 
@@ -169,8 +169,8 @@ def _data_bytes(database: Path) -> int:
 
 def _report_retained(data0: int, data1: int, side0: int, side1: int, samples: list[Sample], services: Services) -> None:
     """Where this run's growth of the main file leads once retention holds it level, and what the periodic whole
-    copy (the backup) then writes: taken when the side journal (the changes since the last copy) weighs a
-    sixteenth of the file, at least every ``backup_max_age_s``, looked at every ``backup_interval_s``."""
+    copy (the backup) then writes: taken when the file is small or the side journal (the changes since the last
+    copy) weighs a sixteenth of it, at least every ``backup_max_age_s``, looked at every ``backup_interval_s``."""
     sim_h = max(samples[-1].sim - samples[0].sim, 1.0) / 3600.0
     growth, journal = (data1 - data0) / sim_h, max(side1 - side0, 0) / sim_h
     storage = services.engine.settings.storage
@@ -179,6 +179,8 @@ def _report_retained(data0: int, data1: int, side0: int, side1: int, samples: li
     every_h, longest_h = database.backup_interval_s / 3600.0, database.backup_max_age_s / 3600.0
     wanted_h = held / BACKUP_JOURNAL_SHARE / journal if journal > 0 else longest_h
     copy_h = min(max(math.ceil(wanted_h / every_h) * every_h, every_h), longest_h)
+    if held <= SMALL_FILE_BYTES:
+        copy_h = every_h
     print(
         f"main file's data {data0 / 1e6:.2f} -> {data1 / 1e6:.2f} MB, {growth / 1e6:.3f} MB per simulated hour "
         f"({len(services.engine.trades())} trades open); side journal {journal / 1e3:.1f} kB per simulated hour"

@@ -99,8 +99,8 @@ class DatabaseSettings:
     #: PRAGMA quick_check while running (damage in the WAL is found before a restart)
     check_interval_s: float = 300.0
     #: how often a consistent online backup is considered (and at every clean stop); each copies the whole file,
-    #: so one is taken only when anything was written since the last and what changed since (the side journal,
-    #: which keeps every decision and ownership change meanwhile) weighs at least a sixteenth of the file
+    #: so one is taken only when anything was written since the last and the file is small (8 MB) or what changed
+    #: since (the side journal, which keeps every decision and ownership change meanwhile) weighs a sixteenth of it
     backup_interval_s: float = 86400.0
     #: a backup is taken anyway once the last one is this old (when anything was written since): a file grown
     #: large over months is copied whole this often, not every day for a few changes

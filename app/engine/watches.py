@@ -67,9 +67,11 @@ class StallWatch:
 
 #: a backup is taken early once the side journal outgrows the database file, and this at the least
 JOURNAL_BACKUP_LEAST_BYTES = 8 * 1024 * 1024
-#: a due backup waits (up to ``database.backup_max_age_s``) while the side journal weighs less than the file
-#: divided by this: a copy then writes at most this many times what the changes since the last one wrote
+#: a due backup of a file larger than ``SMALL_FILE_BYTES`` waits (up to ``database.backup_max_age_s``) while the
+#: side journal weighs less than the file divided by this: a copy then writes at most this many times what the
+#: changes since the last one wrote. A smaller file is copied whenever a backup is due (at most 8 MB a day).
 BACKUP_JOURNAL_SHARE = 16
+SMALL_FILE_BYTES = 8 * 1024 * 1024
 
 
 class DatabaseWatch:
@@ -129,15 +131,17 @@ class DatabaseWatch:
         return True
 
     async def copy_worth_it(self) -> bool:
-        """Whether a due backup is worth copying the whole file: the side journal (what changed since the last)
-        weighs at least ``1 / BACKUP_JOURNAL_SHARE`` of the file, or the last copy is ``backup_max_age_s`` old."""
+        """Whether a due backup is worth copying the whole file: the file is small (``SMALL_FILE_BYTES``), the
+        side journal (what changed since the last copy) weighs at least ``1 / BACKUP_JOURNAL_SHARE`` of it, or
+        the last copy is ``backup_max_age_s`` old."""
         if time.time() - self.backed_up_at >= self._settings().database.backup_max_age_s:
             return True
         side = getattr(self._repository, "side", None)
         size_bytes = getattr(self._repository, "size_bytes", None)
         if side is None or size_bytes is None:
             return True
-        return side.size() * BACKUP_JOURNAL_SHARE >= await size_bytes()
+        size = await size_bytes()
+        return size <= SMALL_FILE_BYTES or side.size() * BACKUP_JOURNAL_SHARE >= size
 
     async def backup_if_due(self) -> bool:
         """The periodic and the clean stop's backup: taken when something was written since the last one and the

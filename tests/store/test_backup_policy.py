@@ -1,7 +1,7 @@
-"""A backup copies the whole file, so a due one is taken only when it is worth it: what changed since the last
-(the side journal) weighs at least a sixteenth of the file, or the last copy is ``backup_max_age_s`` old. A file
-grown large over months is then not copied whole every day (or at every stop) for a few decisions; the side
-journal keeps each of those meanwhile, so a restore loses none."""
+"""A backup copies the whole file, so a due one is taken only when it is worth it: the file is small, what
+changed since the last (the side journal) weighs at least a sixteenth of it, or the last copy is
+``backup_max_age_s`` old. A file grown large over months is then not copied whole every day (or at every stop)
+for a few decisions; the side journal keeps each of those meanwhile, so a restore loses none."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from app.engine import watches
 from app.engine.events import EventBus
 from app.engine.model import Trade
 from app.engine.recorder import Recorder
@@ -27,6 +30,12 @@ DAY_S = 86400.0
 def _watch(repo: Repository, **database: float) -> DatabaseWatch:
     settings = replace(EngineSettings(), database=replace(DatabaseSettings(), **database))
     return DatabaseWatch(repo, Recorder(repo, EventBus(), lambda: 0.0), lambda: settings)
+
+
+@pytest.fixture(autouse=True)
+def _large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file here counts as large (a real one is past 8 MB): the share decides."""
+    monkeypatch.setattr(watches, "SMALL_FILE_BYTES", 0)
 
 
 async def _grown(repo: Repository, make_trade: MakeTrade, trades: int = 300) -> None:
@@ -68,6 +77,17 @@ async def test_a_backup_is_taken_once_the_last_is_older_than_the_longest_wait(
     assert watch.backed_up_at > time.time() - 60
     await repo.register_trade(make_trade(1001), "trade_registered", {"ticket": 1001}, 0.0)
     assert not await watch.backup_if_due()
+
+
+async def test_a_small_file_is_copied_whenever_a_backup_is_due(
+    repo: Repository, db_path: Path, make_trade: MakeTrade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _grown(repo, make_trade)
+    monkeypatch.setattr(watches, "SMALL_FILE_BYTES", 8 * 1024 * 1024)
+    watch = _watch(repo)
+    await repo.register_trade(make_trade(1000), "trade_registered", {"ticket": 1000}, 0.0)
+    assert repo.side.size() * BACKUP_JOURNAL_SHARE < await repo.size_bytes() <= watches.SMALL_FILE_BYTES
+    assert await watch.backup_if_due(), "a copy of a small file costs little: taken as every day before"
 
 
 async def test_a_backup_asked_for_is_taken_whatever_changed(repo: Repository, make_trade: MakeTrade) -> None:
