@@ -96,7 +96,8 @@ class AdoptionSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
-    #: PRAGMA quick_check while running (damage in the WAL is found before a restart)
+    #: PRAGMA quick_check while running (damage in the WAL is found before a restart); it reads the whole file, so
+    #: once a check takes more than a thousandth of this (a file grown large) the checks are spaced further apart
     check_interval_s: float = 300.0
     #: how often a consistent online backup is considered (and at every clean stop); each copies the whole file,
     #: so one is taken only when anything was written since the last and the file is small (8 MB) or what changed

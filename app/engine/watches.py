@@ -4,10 +4,11 @@ a database that fails its integrity check or its backup.
 - ``StallWatch`` looks at the gateway's call in flight a few times a second (on the event loop, which a
   hung terminal in its worker process does not block) and reports "not answering" after
   ``stall_threshold_s``, until the call returns or the watchdog replaces the worker.
-- ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` and considers a backup every
-  ``backup_interval_s`` (taken when the changes since the last weigh enough against the file, or the last is
-  ``backup_max_age_s`` old; at once when the side journal has outgrown the file) on the database thread; a
-  failed check or a refused backup degrades the database.
+- ``DatabaseWatch`` runs ``PRAGMA quick_check`` every ``check_interval_s`` (less often once a check takes more
+  than ``CHECK_TIME_SHARE`` of the time) and considers a backup every ``backup_interval_s`` (taken when the file
+  is small, the changes since the last weigh enough against it, or the last is ``backup_max_age_s`` old; at once
+  when the side journal has outgrown the file) on the database thread; a failed check or a refused backup
+  degrades the database.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ JOURNAL_BACKUP_LEAST_BYTES = 8 * 1024 * 1024
 #: changes since the last one wrote. A smaller file is copied whenever a backup is due (at most 8 MB a day).
 BACKUP_JOURNAL_SHARE = 16
 SMALL_FILE_BYTES = 8 * 1024 * 1024
+#: the most of the time the integrity check may take: it reads the whole file, and a file grown over months
+#: takes about a second where a new one takes milliseconds
+CHECK_TIME_SHARE = 0.001
+
+
+def check_spacing(interval_s: float, took_s: float) -> float:
+    """Seconds until the next integrity check: ``database.check_interval_s``, or longer for a check that took
+    more than ``CHECK_TIME_SHARE`` of that."""
+    return max(interval_s, took_s / CHECK_TIME_SHARE)
 
 
 class DatabaseWatch:
@@ -170,8 +180,8 @@ class DatabaseWatch:
             database = self._settings().database
             now = time.monotonic()
             if now >= next_check:
-                next_check = now + database.check_interval_s
                 await self.check()
+                next_check = now + check_spacing(database.check_interval_s, time.monotonic() - now)
                 if not self._recorder.problem and await self.journal_outgrew_file():
                     next_backup = now + database.backup_interval_s
                     await self.backup()

@@ -39,3 +39,12 @@ async def test_a_file_that_cannot_be_read_is_found_damaged(repo: Repository, db_
         file.write(b"not a database, not at all")
     assert await watch.check()
     assert recorder.problem.startswith("damaged")
+
+
+def test_checks_of_a_large_file_are_spaced_to_take_a_thousandth_of_the_time() -> None:
+    from app.engine.watches import check_spacing
+
+    assert check_spacing(300.0, 0.022) == 300.0, "a 6 MB file: every 5 minutes, as set"
+    assert check_spacing(300.0, 0.3) == 300.0
+    assert check_spacing(300.0, 0.9) == pytest.approx(900.0), "about 250 MB: every 15 minutes"
+    assert check_spacing(60.0, 0.01) == 60.0, "a shorter setting holds while checks are quick"
