@@ -338,7 +338,7 @@ async def run(
                 f"{services.engine.settings.database.backup_interval_s:g} s"
             )
             _report_writes(samples, meter, log.stat().st_size - log0, (data_dir / "dtms.sqlite3").stat().st_size, speed)
-            _report_actions(data_dir / "dtms.sqlite3", max(samples[-1].sim - samples[0].sim, 1.0) / 3600.0)
+            _report_actions(data_dir / "dtms.sqlite3", sim0, sim0 + samples[-1].sim)
             _report_log(log, log0, samples[-1].wall / 3600.0)
             if problem:
                 raise SystemExit(1)
@@ -413,18 +413,31 @@ def _report_quarters(samples: list[Sample], walls: list[float], sims: list[float
         print(f"{name} per simulated hour, quarter by quarter: {', '.join(f'{v:+.3f}' for v in slopes)}")
 
 
-def _report_actions(database: Path, sim_hours: float) -> None:
-    """The journal by kind and outcome over the whole run (warm-up included), per simulated hour."""
+def _report_actions(database: Path, start: float, end: float) -> None:
+    """The journal by kind and outcome, and the state changes, per simulated hour of the measured part (server
+    times ``start`` to ``end``; the warm-up left out), and the state changes quarter by quarter."""
+    sim_hours = max(end - start, 1.0) / 3600.0
     connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = connection.execute(
-            "SELECT kind, outcome, COUNT(*) FROM actions GROUP BY kind, outcome ORDER BY COUNT(*) DESC"
+            "SELECT kind, outcome, COUNT(*) FROM actions WHERE at >= ? AND at < ? GROUP BY kind, outcome "
+            "ORDER BY COUNT(*) DESC",
+            (start, end),
         ).fetchall()
-        transitions = connection.execute("SELECT COUNT(*) FROM transitions").fetchone()[0]
+        changes = [
+            at for (at,) in connection.execute("SELECT at FROM transitions WHERE at >= ? AND at < ?", (start, end))
+        ]
+        before = connection.execute("SELECT COUNT(*) FROM transitions WHERE at < ?", (start,)).fetchone()[0]
     finally:
         connection.close()
     parts = ", ".join(f"{kind} {outcome} {count / sim_hours:.0f}" for kind, outcome, count in rows)
-    print(f"journal per simulated hour: {parts}; state changes {transitions / sim_hours:.0f}")
+    print(f"journal per simulated hour (warm-up left out): {parts}; state changes {len(changes) / sim_hours:.0f}")
+    quarter = (end - start) / 4
+    counts = [sum(1 for at in changes if start + i * quarter <= at < start + (i + 1) * quarter) for i in range(4)]
+    print(
+        f"state changes per simulated hour, quarter by quarter: "
+        f"{', '.join(f'{count / (quarter / 3600.0):.0f}' for count in counts)} ({before} in the warm-up)"
+    )
 
 
 def _report_writes(samples: list[Sample], meter: WriteMeter, log_bytes: int, file_bytes: int, speed: float) -> None:
