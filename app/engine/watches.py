@@ -74,7 +74,7 @@ JOURNAL_BACKUP_LEAST_BYTES = 8 * 1024 * 1024
 BACKUP_JOURNAL_SHARE = 16
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 #: the most of the time the integrity check may take: it reads the whole file, and a file grown over months
-#: takes about a second where a new one takes milliseconds
+#: takes half a second where a new one takes milliseconds
 CHECK_TIME_SHARE = 0.001
 
 
