@@ -144,7 +144,8 @@ class DatabaseWatch:
         """Whether a due backup is worth copying the whole file: the file is small (``SMALL_FILE_BYTES``), the
         side journal (what changed since the last copy) weighs at least ``1 / BACKUP_JOURNAL_SHARE`` of it, or
         the last copy is ``backup_max_age_s`` old."""
-        if time.time() - self.backed_up_at >= self._settings().database.backup_max_age_s:
+        age = time.time() - self.backed_up_at
+        if not 0.0 <= age < self._settings().database.backup_max_age_s:  # old, or the clock was set back past it
             return True
         side = getattr(self._repository, "side", None)
         size_bytes = getattr(self._repository, "size_bytes", None)

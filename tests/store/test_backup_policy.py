@@ -79,6 +79,17 @@ async def test_a_backup_is_taken_once_the_last_is_older_than_the_longest_wait(
     assert not await watch.backup_if_due()
 
 
+async def test_a_backup_dated_after_now_counts_as_old(repo: Repository, db_path: Path, make_trade: MakeTrade) -> None:
+    """The system clock was set back past the newest copy: its age cannot hold the next one back."""
+    await _grown(repo, make_trade)
+    in_a_year = time.time() + 365 * DAY_S
+    os.utime(backups(db_path)[0], (in_a_year, in_a_year))
+    watch = _watch(repo)
+    await repo.register_trade(make_trade(1000), "trade_registered", {"ticket": 1000}, 0.0)
+    assert repo.side.size() * BACKUP_JOURNAL_SHARE < await repo.size_bytes()
+    assert await watch.backup_if_due()
+
+
 async def test_a_small_file_is_copied_whenever_a_backup_is_due(
     repo: Repository, db_path: Path, make_trade: MakeTrade, monkeypatch: pytest.MonkeyPatch
 ) -> None:
