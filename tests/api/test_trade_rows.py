@@ -72,4 +72,40 @@ def test_rows_of_trades_alike_share_the_tuple_of_their_alike_values() -> None:
         rows.row(each, None)
     kept = rows._rows
     assert kept[777][_OWN] is kept[778][_OWN] and kept[779][_OWN] is not kept[777][_OWN]
+    assert kept[777][_OWN + 1] is kept[778][_OWN + 1], "one template for the rows alike, not a text a row"
     assert rows.row(other, None) == TradeRows().row(other, None) and rows.rendered == 3
+
+
+def test_a_row_is_byte_for_byte_the_models_json_whatever_its_values() -> None:
+    """Rows are put together from a template shared by trades alike and each trade's own numbers: the text must
+    be exactly the model's, with comments holding what a template could trip on (%, commas, quotes, NUL)."""
+    from app.api import views
+    from app.api.trade_list import _dumps
+
+    odd = [
+        {},
+        {"comment": 'grid 100% , "quoted" %b %s \x00 ünï'},
+        {"hedge_ticket": 12345, "last_action_at": 1_772_600_009.25, "last_action": "TRAIL SUCCESS"},
+        {"entry": 1e-05, "sl": 0.0, "tp": 123456.789, "score": -0.0, "r": 0.0, "volume": 100.0},
+        {"strategy_type": "grid-bot", "managed_by": "grid-bot", "state": DefensiveState.HEDGED, "active": False},
+    ]
+    rows = TradeRows()
+    for quote in (None, (1.1003, 1.1005)):
+        for number, changes in enumerate(odd):
+            live = trade()
+            live.ticket = 1000 + number
+            for name, value in changes.items():
+                setattr(live, name, value)
+            expected = _dumps(views.trade_info(live, quote).model_dump(mode="json")).encode()
+            assert rows.row(live, quote) == expected, changes
+    assert rows.rendered == len(odd), "the second quote took every row from the cache"
+
+
+def test_a_row_whose_own_values_hold_the_separator_is_kept_whole(monkeypatch) -> None:
+    from app.api import trade_list, views
+
+    monkeypatch.setattr(trade_list, "_SEP", b"7")  # ticket 777 and its other numbers now hold it
+    rows, live, quote = TradeRows(), trade(), (1.1003, 1.1005)
+    expected = trade_list._dumps(views.trade_info(live, quote).model_dump(mode="json")).encode()
+    assert rows.row(live, quote) == expected and rows.row(live, quote) == expected and rows.rendered == 1
+    assert rows._rows[777][-1] is None, "kept whole, not as a template and numbers"
