@@ -83,24 +83,24 @@ async def test_the_first_build_and_the_kept_rows_hand_the_loop_back_by_the_clock
     assert rows.rendered == len(book) and turns_again >= least
     assert again == first
 
-    # a clock that never moves: never handed back (fewer rows than are joined off the loop), the same answer
-    fewer = dict(list(book.items())[: trade_list._JOIN_ON_LOOP - 1])
+    # a clock that never moves: never handed back, the same answer
+    fewer = dict(list(book.items())[:999])
     sliced, turns_sliced = await build_counting_turns(TradeRows(), fewer, TradeQuery(), stepping_clock(step))
     still, turns_still = await build_counting_turns(TradeRows(), fewer, TradeQuery(), lambda: 0.0)
-    assert turns_sliced > 1 and turns_still <= 1  # its one turn comes after the build
+    assert turns_sliced > 1 and turns_still <= 1  # not handed back while it builds
     assert still == sliced
     assert json.loads(still)["trades"] == json.loads(first)["trades"][: len(fewer)]
 
 
 async def test_the_answer_is_every_trade_as_the_schemas_say() -> None:
-    book = trades(trade_list._JOIN_ON_LOOP + 5)  # joined off the loop
+    book = trades(1005)
     answer = json.loads(await build_page(TradeRows(), sorted(book), book.get, lambda _t: QUOTE, TradeQuery()))
     expected = schemas.TradesResponse(
         trades=[views.trade_info(book[ticket], QUOTE) for ticket in sorted(book)], count=len(book)
     ).model_dump(mode="json", exclude={"total", "next_cursor"})
     assert {k: v for k, v in answer.items() if k not in ("total", "next_cursor")} == expected
     assert answer["total"] == len(book) and answer["next_cursor"] is None
-    small = dict(list(book.items())[:3])  # joined on the loop
+    small = dict(list(book.items())[:3])
     page = json.loads(await build_page(TradeRows(), sorted(small), small.get, lambda _t: QUOTE, TradeQuery()))
     assert page["trades"] == expected["trades"][:3]
 
