@@ -77,13 +77,40 @@ _DB_COERCIONS = tuple((index, _bound_as_is(column), column.db_value) for index, 
 
 def trade_db_values(values: Sequence[Any]) -> tuple[Any, ...]:
     """``trade_values`` as the columns' ``db_value`` make them for SQLite, calling it only for the values not
-    already of a type SQLite stores as they are (most of them: a row of a thousand trades is written at once)."""
+    already of a type SQLite stores as they are (most of them: a row of a thousand trades is written at once).
+    Which those are follows from the row's value types alone, worked out once per shape of row."""
+    shape = tuple(map(type, values))
+    converting = _CONVERTING.get(shape)
+    if converting is None:
+        converting = _converting(shape)
+    if not converting:
+        return tuple(values)
     row = list(values)
-    for index, as_is, convert in _DB_COERCIONS:
-        value = row[index]
-        if value is not None and type(value) not in as_is:
-            row[index] = convert(value)
+    for index, convert in converting:
+        row[index] = convert(row[index])
     return tuple(row)
+
+
+def _converting(shape: tuple[type, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    converting = tuple(
+        (index, _converter(TRADE_COLUMNS[index], kind, convert))
+        for (index, as_is, convert), kind in zip(_DB_COERCIONS, shape, strict=True)
+        if kind is not type(None) and kind not in as_is
+    )
+    if len(_CONVERTING) < _SHAPES_KEPT:  # rows come in a few shapes (None or not per column); more are not kept
+        _CONVERTING[shape] = converting
+    return converting
+
+
+def _converter(column: Field, kind: type, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, or for a member of the column's own enum what it makes of each member, looked up."""
+    if isinstance(column, EnumField) and kind is column.enum_class:
+        return {member: convert(member) for member in kind}.__getitem__
+    return convert
+
+
+_CONVERTING: dict[tuple[type, ...], tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+_SHAPES_KEPT = 256
 
 
 def _shared_sent(text: str) -> Any:

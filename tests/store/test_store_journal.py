@@ -112,6 +112,22 @@ async def test_events_have_increasing_seq_and_page_by_limit(repo: Repository) ->
     assert stored[4].payload == {"ticket": 4, "tags": ["a", 4]} and stored[4].at == 14.0 and stored[4].wall_at > 0
 
 
+async def test_many_events_in_one_transaction_are_told_the_seq_they_were_stored_under(
+    repo: Repository, make_trade: MakeTrade
+) -> None:
+    await repo.append_event("before", {}, 1.0)
+    batches = [
+        [("trade_closed", {"ticket": 100 * b + n}, 2.0 + n) for n in range(size)] for b, size in enumerate((1, 5, 40))
+    ]
+    told = []
+    for batch in batches:
+        told += await repo.save_trades_with_events([make_trade(len(told) + 1)], batch)
+    assert await repo.save_trades_with_events([make_trade(99)], []) == []
+    assert await repo.events_since(1) == told
+    assert [e.payload["ticket"] for e in told] == [p["ticket"] for batch in batches for _, p, _ in batch]
+    assert await repo.last_event_seq() == told[-1].seq
+
+
 async def test_event_seq_is_not_reused_after_reopening(db_path: Path) -> None:
     first = await Repository.open(db_path)
     last = (await first.append_event("a", {}, 1.0)).seq

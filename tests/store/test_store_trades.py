@@ -293,3 +293,23 @@ def test_row_values_reach_sqlite_as_the_columns_db_value_makes_them() -> None:
     got = mapping.trade_db_values(values)
     assert got == expected
     assert {type(v) for v in got} <= {type(None), int, float, str, bool}, "a numpy value reached SQLite"
+
+
+def test_rows_of_different_shapes_reach_sqlite_as_the_columns_db_value_makes_them(make_trade: MakeTrade) -> None:
+    """The conversions are worked out once per shape of row (which columns hold None, an enum, a numpy value):
+    rows of one shape after another of another still convert each value as its column would."""
+    from app.store import mapping
+
+    trades = [
+        make_trade(1, state=DefensiveState.HEDGED, source=TradeSource.ADOPTED),
+        make_trade(2, score=None, close_price=None),
+        make_trade(3, score=np.float64(-2.5), state=DefensiveState.WARNING_L2, volume=np.float32(0.5)),
+        make_trade(4, state=DefensiveState.CLOSED, direction=Direction.SELL),
+        make_trade(5, state=DefensiveState.HEDGED, source=TradeSource.ADOPTED),
+    ]
+    for trade in trades + trades:
+        values = mapping.trade_values(trade)
+        expected = tuple(column.db_value(v) for column, v in zip(mapping.TRADE_COLUMNS, values, strict=True))
+        got = mapping.trade_db_values(values)
+        assert got == expected
+        assert [type(v) for v in got] == [type(v) for v in expected]
