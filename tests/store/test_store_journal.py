@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, Trade, Transition
+from app.engine.model import ActionKind, ActionOutcome, ActionRecord, DefensiveState, StoredEvent, Trade, Transition
 from app.store import Repository, StoreClosed, StoreError
 
 MakeTrade = Callable[..., Trade]
@@ -119,7 +119,7 @@ async def test_many_events_in_one_transaction_are_told_the_seq_they_were_stored_
     batches = [
         [("trade_closed", {"ticket": 100 * b + n}, 2.0 + n) for n in range(size)] for b, size in enumerate((1, 5, 40))
     ]
-    told = []
+    told: list[StoredEvent] = []
     for batch in batches:
         told += await repo.save_trades_with_events([make_trade(len(told) + 1)], batch)
     assert await repo.save_trades_with_events([make_trade(99)], []) == []
