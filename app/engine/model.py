@@ -128,6 +128,10 @@ class Trade:
     #: what DTMS could not do for a reason that does not change by itself, by "STATE:ACTION" (a partial close
     #: or a hedge below the minimum volume); journaled once per state, shown with the trade
     cannot: dict[str, str] = field(default_factory=dict)
+    #: where a synthetic R came from, as set at registration ("1.5 x ATR (M15)", "0.5% of entry"); "" for a
+    #: trade with a stop loss on the risk side, or one registered before it was kept (last: the side journal's
+    #: rows are positional)
+    r_basis: str = ""
 
     def profit_in_r(self, bid: float, ask: float) -> float:
         if self.r <= 0:

@@ -410,11 +410,14 @@ class TradeRegistry:
             (direction is Direction.BUY and sl < entry) or (direction is Direction.SELL and sl > entry)
         )
         if risk_side_sl:
-            r, synthetic = abs(entry - sl), False
+            r, synthetic, basis = abs(entry - sl), False, ""
         else:
             settings = self._protection()
             atr = data.atr_m15
-            r = settings.synthetic_r_atr_multiple * atr if atr else SYNTHETIC_R_OF_ENTRY * entry
+            if atr:
+                r, basis = settings.synthetic_r_atr_multiple * atr, f"{settings.synthetic_r_atr_multiple:g} x ATR (M15)"
+            else:
+                r, basis = SYNTHETIC_R_OF_ENTRY * entry, f"{SYNTHETIC_R_OF_ENTRY:.1%} of entry"
             synthetic = True
         strategy = registration.strategy_type if registration else None
         return Trade(
@@ -438,6 +441,7 @@ class TradeRegistry:
             initial_volume=_shared(float(position.volume)),
             r=r if math.isfinite(r) and r > 0 else 0.0,
             synthetic_r=synthetic,
+            r_basis=sys.intern(basis),
             breakeven_triggered=sl > 0 and not risk_side_sl,
             state_since=now,
         )

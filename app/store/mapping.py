@@ -122,6 +122,22 @@ def _shared_sent(text: str) -> Any:
 _SENT: Shared[str, Any] = Shared(1024)
 
 
+def complete_values(values: Sequence[Any]) -> tuple[Any, ...]:
+    """A row of ``trade_values`` written by a version that knew fewer fields (the side journal outlives an
+    upgrade), completed with the stored defaults of the fields added since: they are added last."""
+    return (*values, *_STORED_DEFAULTS[len(values) :])
+
+
+def _stored_default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+    else:
+        return None  # a field every row has (the ticket, the symbol...)
+    return encode_json(value) if field.name in ("sent", "cannot") else value
+
+
 def trade_from_values(values: Sequence[Any]) -> Trade:
     fields = dict(zip(TRADE_FIELDS, values, strict=True))
     fields["sent"] = _shared_sent(fields["sent"])
@@ -145,6 +161,7 @@ _RAW_CONVERSIONS: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
     for index, column in enumerate(TRADE_COLUMNS)
     if isinstance(column, EnumField | BooleanField)
 )
+_STORED_DEFAULTS = tuple(_stored_default(field) for field in dataclasses.fields(Trade))
 _SETTERS = tuple(getattr(Trade, name).__set__ for name in TRADE_FIELDS)
 _new = object.__new__
 

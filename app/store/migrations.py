@@ -165,6 +165,10 @@ def _v3_event_refs(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _v4_r_basis(db: SqliteDatabase) -> None:
+    db.execute_sql("ALTER TABLE trades ADD COLUMN r_basis TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="trades, action journal, transitions, events", apply=_v1_initial),
     Migration(version=2, description="DTMS paused for one trade", apply=_v2_trade_pause),
@@ -173,6 +177,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         description="events refer to their action or transition; what a trade could not do",
         apply=_v3_event_refs,
     ),
+    Migration(version=4, description="where a synthetic R came from, kept with the trade", apply=_v4_r_basis),
 )
 
 

@@ -82,6 +82,7 @@ class TradeRow(_Row):
     close_profit = FloatField(null=True)
     close_reason = TextField(null=True)
     cannot = TextField(default="{}")  # JSON: "STATE:ACTION" -> why it could not be done
+    r_basis = TextField(default="")  # where a synthetic R came from, as set at registration
 
     class Meta:
         table_name = "trades"

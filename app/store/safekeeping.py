@@ -211,7 +211,7 @@ class Safekeeping:
                     continue
                 match kind:
                     case SideKind.TRADE:
-                        self._upsert([tuple(body["values"])])
+                        self._upsert([mapping.complete_values(body["values"])])
                     case SideKind.CHANGE:
                         columns = {mapping.TRADE_COLUMNS[_INDEX[name]]: value for name, value in body["set"].items()}
                         TradeRow.update(columns).where(TradeRow.ticket == body["ticket"]).execute()

@@ -76,12 +76,16 @@ def r_distance(r: float, rules: SymbolRules) -> str:
 
 
 def synthetic_r_note(trade: Trade, atr_multiple: float) -> str:
-    """Where the R of a trade registered without a stop loss on the risk side came from (the registry's rule)."""
+    """Where the R of a trade registered without a stop loss on the risk side came from: as the registry set
+    it, kept with the trade; for a trade registered before that was kept, the registry's rule with today's
+    ``atr_multiple`` (which may since have changed, so the note says so)."""
     why = "stop loss past entry" if trade.initial_sl else "no stop loss"
-    if math.isclose(trade.r, SYNTHETIC_R_OF_ENTRY * trade.entry, rel_tol=1e-9):
+    if trade.r_basis:
+        basis = trade.r_basis
+    elif math.isclose(trade.r, SYNTHETIC_R_OF_ENTRY * trade.entry, rel_tol=1e-9):
         basis = f"{SYNTHETIC_R_OF_ENTRY:.1%} of entry"
     else:
-        basis = f"{atr_multiple:g} x ATR (M15)"
+        basis = f"ATR (M15) x the multiple of its registration, {atr_multiple:g} now"
     return f"({why}: R set at {basis})"
 
 

@@ -193,3 +193,25 @@ async def test_each_backup_starts_the_side_journal_again_with_a_whole_row(db_pat
         assert [kind.value for kind, _ in repository.side.records()] == ["trade", "trade"]
     finally:
         await repository.close()
+
+
+async def test_a_whole_row_written_before_an_upgrade_added_fields_is_restored(
+    db_path: Path, make_trade: MakeTrade
+) -> None:
+    """The side journal outlives an upgrade: a row copied by a version that knew fewer trade fields is restored
+    with the defaults of the fields added since (they are added last)."""
+    repository = await Repository.open(db_path)
+    assert await repository.backup() is not None
+    await repository.register_trade(make_trade(7, r_basis="1.5 x ATR (M15)"), "trade_registered", {"ticket": 7}, 0.0)
+    lines = repository.side.path.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    (whole,) = [r for r in records if r["k"] == "trade"]
+    assert whole["values"][-1] == "1.5 x ATR (M15)"
+    whole["values"] = whole["values"][:-1]  # as the version before r_basis wrote it
+    repository.side.path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    restored = await damaged_and_reopened(repository, db_path)
+    try:
+        trade = await restored.load_trade(7)
+        assert trade is not None and trade.r_basis == "" and trade.volume == make_trade(7).volume
+    finally:
+        await restored.close()

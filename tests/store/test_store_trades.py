@@ -69,6 +69,7 @@ def every_field_set(ticket: int) -> Trade:
         close_profit=712.5,
         close_reason="stop loss",
         cannot={"WARNING_L2:PARTIAL_CLOSE": "0.005 is below the minimum 0.01"},
+        r_basis="1.5 x ATR (M15)",
     )
 
 
@@ -177,6 +178,7 @@ _trades = st.builds(
     close_price=_times,
     close_profit=_times,
     close_reason=st.none() | _text,
+    r_basis=_text,
     cannot=st.dictionaries(_text, _text, max_size=3),
 )
 

@@ -169,6 +169,18 @@ async def test_a_synthetic_r_says_where_it_came_from(ready: Services, bridge: En
     text = await shown_figures(w, ticket)
     assert f"1 R = {trade.r / 0.0001:.1f} pips" in text
     assert text.endswith("(no stop loss: R set at 2.5 x ATR (M15))"), text
+    # the multiple changed since: the note still tells how this trade's R was set
+    ready.engine.update_settings(
+        replace(settings, protection=replace(settings.protection, synthetic_r_atr_multiple=1.0))
+    )
+    await w.detail.load(ticket)
+    assert plain(w.detail.figures.text()).endswith("(no stop loss: R set at 2.5 x ATR (M15))")
+    # a trade registered before the basis was kept says which multiple it does not know
+    trade.r_basis = ""
+    await w.detail.load(ticket)
+    assert plain(w.detail.figures.text()).endswith(
+        "(no stop loss: R set at ATR (M15) x the multiple of its registration, 1 now)"
+    )
 
 
 @pytest.mark.qasync
