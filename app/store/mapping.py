@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Callable, Sequence
 from enum import Enum
 from operator import attrgetter
@@ -160,7 +161,7 @@ _RAW_CONVERSIONS: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
     (index, _members(column.enum_class) if isinstance(column, EnumField) else bool)
     for index, column in enumerate(TRADE_COLUMNS)
     if isinstance(column, EnumField | BooleanField)
-)
+) + ((TRADE_FIELDS.index("r_basis"), sys.intern),)  # a few texts, each held once by thousands of trades
 _STORED_DEFAULTS = tuple(_stored_default(field) for field in dataclasses.fields(Trade))
 _SETTERS = tuple(getattr(Trade, name).__set__ for name in TRADE_FIELDS)
 _new = object.__new__

@@ -261,12 +261,19 @@ async def test_active_and_closed_since_filter_and_order(repo: Repository, make_t
 async def test_thousands_of_trades_load_whole_and_in_ticket_order(repo: Repository, make_trade: MakeTrade) -> None:
     """Read back a few thousand raw rows at a time: every trade once, in ticket order, as saved."""
     saved = [
-        make_trade(100_000 - 7 * i, state=list(DefensiveState)[i % len(DefensiveState)], sent={"i": i}, score=i / 3)
+        make_trade(
+            100_000 - 7 * i,
+            state=list(DefensiveState)[i % len(DefensiveState)],
+            sent={"i": i},
+            score=i / 3,
+            r_basis=("", "1.5 x ATR (M15)", "0.5% of entry")[i % 3],
+        )
         for i in range(4_500)
     ]
     await repo.save_trades(saved)
     loaded = await repo.load_active_trades()
     assert loaded == sorted(saved, key=lambda trade: trade.ticket)
+    assert len({id(trade.r_basis) for trade in loaded}) == 3, "each basis held once, not once per trade"
 
 
 def test_row_values_reach_sqlite_as_the_columns_db_value_makes_them() -> None:
