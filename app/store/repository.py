@@ -113,6 +113,7 @@ class Repository(Safekeeping):
             update_sql=update_sql,
         )
         try:
+            await repository._run(repository._bring_archives_up_to_date)
             if repository.needs_replay(recovered_from is not None):
                 repository.replayed = await repository._run(repository._replay_on_thread, recovered_from is not None)
                 logger.warning(
@@ -510,6 +511,16 @@ class Repository(Safekeeping):
 
     def archive_paths(self) -> list[Path]:
         return archive.archive_files(self._path)
+
+    def _bring_archives_up_to_date(self) -> None:
+        """An archive is migrated when it is opened; at start every one is, so that after an upgrade an export
+        (which only reads) finds them all at this program's schema. One that cannot be opened is left as it is:
+        the desk runs on without it, and an export says what is wrong with it."""
+        for path in archive.archive_files(self._path):
+            try:
+                self._archive(path)
+            except Exception as error:  # noqa: BLE001 (an archive is history: it never holds the desk back)
+                logger.error("archive %s cannot be opened: %s", path, error)
 
     def _archive(self, path: Path) -> SqliteDatabase:
         db = self._archives.get(path)

@@ -199,6 +199,48 @@ async def test_the_archives_are_exported_oldest_first(data_dir: Path, out_dir: P
         await repository.close()
 
 
+async def test_archives_of_an_older_schema_are_brought_up_to_date_at_start_and_then_export(
+    data_dir: Path, out_dir: Path, make_trade: MakeTrade
+) -> None:
+    """An upgrade adds a column: the desk migrates its archives when it starts, not only the ones it happens to
+    read, so the export (which never changes a file) reads them after the first start of the new version."""
+    repository = await Repository.open(data_dir / "dtms.sqlite3")
+    await repository.save_trades([make_trade(6, active=False, closed_at=CLOSED_IN_2020), make_trade(8)])
+    await repository.retain(CUTOFF)
+    await repository.close()
+    older = sqlite3.connect(data_dir / "dtms-archive-2020.sqlite3")
+    with older:  # as the version before the last migration left it
+        older.execute("ALTER TABLE trades DROP COLUMN r_basis")
+        older.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    older.close()
+    refused = run_export(data_dir, out_dir / "before.jsonl")
+    assert_one_line_refusal(refused, "dtms-archive-2020.sqlite3", "older")
+    repository = await Repository.open(data_dir / "dtms.sqlite3")
+    await repository.close()
+    result = run_export(data_dir, out_dir / "trades.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert [(line["source"], line["trade"]["ticket"]) for line in exported(out_dir / "trades.jsonl")] == [
+        ("dtms-archive-2020.sqlite3", 6),
+        ("dtms.sqlite3", 8),
+    ]
+
+
+async def test_an_archive_that_cannot_be_opened_does_not_stop_the_desk(
+    data_dir: Path, make_trade: MakeTrade, caplog: pytest.LogCaptureFixture
+) -> None:
+    repository = await Repository.open(data_dir / "dtms.sqlite3")
+    await repository.save_trades([make_trade(6, active=False, closed_at=CLOSED_IN_2020), make_trade(8)])
+    await repository.retain(CUTOFF)
+    await repository.close()
+    (data_dir / "dtms-archive-2020.sqlite3").write_bytes(b"\x00garbage" * 512)
+    repository = await Repository.open(data_dir / "dtms.sqlite3")
+    try:
+        assert [t.ticket for t in await repository.load_active_trades()] == [8]
+        assert any("dtms-archive-2020.sqlite3 cannot be opened" in r.getMessage() for r in caplog.records)
+    finally:
+        await repository.close()
+
+
 async def test_a_damaged_file_is_reported_and_left_where_it_was(
     data_dir: Path, out_dir: Path, make_trade: MakeTrade
 ) -> None:
