@@ -98,6 +98,10 @@ async def cycle_ms(services: Services, advance: float = 1.0) -> float:
     return report.duration_s * 1000
 
 
+def _ms_list(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)
+
+
 async def settle_checks(services: Services, most: int = 400) -> tuple[int, float, float]:
     """Run cycles until no deep check waits from a bar close; (cycles run, longest ms, median ms)."""
     took: list[float] = []
@@ -198,6 +202,7 @@ async def engine_part(count: int) -> None:
         # of the process) and against the steady cycle of the first line; MASS_ROUNDS times, the trades opened again
         # in between, since one cycle is one sample
         masses: list[tuple[float, float, int, int]] = []
+        spreads: list[list[float]] = []
         for round_ in range(MASS_ROUNDS):
             if round_:
                 await fill(prod, count)
@@ -209,14 +214,20 @@ async def engine_part(count: int) -> None:
             closing = [t.ticket for t in prod.engine.trades()][: count // 10]
             for ticket in closing:
                 await prod.gateway.control("close_position", ticket=ticket)
-            mass = await cycle_ms(prod)
-            masses.append((mass, steady_before, before - len(prod.engine.trades()), before))
+            # the closed trades are archived over the next cycles (CLOSES_PER_CYCLE a cycle): each of them counts
+            spread_ms = [await cycle_ms(prod)]
+            while len(prod.engine.trades()) > before - len(closing) and len(spread_ms) < 100:
+                spread_ms.append(await cycle_ms(prod))
+            masses.append((max(spread_ms), steady_before, before - len(prod.engine.trades()), before))
+            spreads.append(spread_ms)
         ratios = [mass / steady_before for mass, steady_before, _, _ in masses]
         print(
-            f"cycle in which {masses[0][2]} of {masses[0][3]} trades close, {MASS_ROUNDS} times: "
+            f"{masses[0][2]} of {masses[0][3]} trades closed at once, {MASS_ROUNDS} times: archived over "
+            f"{', '.join(str(len(s)) for s in spreads)} cycles ({'; '.join(_ms_list(s) for s in spreads)} ms); "
+            f"all of them {', '.join(f'{sum(s):.0f}' for s in spreads)} ms; the longest of each "
             f"{', '.join(f'{mass:.0f}' for mass, _, _, _ in masses)} ms; steady right before each "
             f"{', '.join(f'{steady_before:.1f}' for _, steady_before, _, _ in masses)} ms; ratios "
-            f"{', '.join(f'{r:.1f}' for r in ratios)}x, median {statistics.median(ratios):.1f}x; the median mass close "
+            f"{', '.join(f'{r:.1f}' for r in ratios)}x, median {statistics.median(ratios):.1f}x; the median longest "
             f"against the first line's steady {steady:.1f} ms "
             f"{statistics.median(m for m, _, _, _ in masses) / steady:.1f}x "
             f"(goal <= 5x; before {BEFORE['mass'] / BEFORE['steady']:.0f}x)"

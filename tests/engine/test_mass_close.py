@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.engine import cycle
 from app.engine.model import DefensiveState
 from app.engine.registry import Registration
 from tests.engine.conftest import Recorded, open_position
@@ -42,3 +45,36 @@ async def test_a_mass_close_archives_and_journals_every_trade_once(ready) -> Non
     assert await ready.gateway.positions(ticket=hedge) == (), "the closed trade's hedge did not stay open"
     await ready.engine.step()
     assert len(recorded.of("trade_closed")) == 20  # nothing archived twice
+
+
+async def test_more_closes_than_a_cycle_archives_wait_for_the_next_cycles_each_archived_once(
+    ready, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cycle, "CLOSES_PER_CYCLE", 7)
+    tickets = []
+    for i in range(24):
+        ticket = await open_position(ready, "EURUSD" if i % 2 else "GBPUSD", "BUY", 0.1)
+        await ready.engine.register(Registration(ticket=ticket))
+        tickets.append(ticket)
+    await ready.engine.step()
+    recorded = Recorded()
+    ready.engine.subscribe(recorded)
+    closing, staying = tickets[:20], tickets[20:]
+    for ticket in closing:
+        assert (await ready.gateway.control("close_position", ticket=ticket))["retcode"] == 10009
+    journal_before = len(await ready.engine.recent_actions(1000))
+
+    archived = []
+    for expected in (7, 7, 6, 0):
+        report = await ready.engine.run_fast_cycle()
+        assert report.closed == expected
+        archived.append(sorted(e.payload["ticket"] for e in recorded.of("trade_closed")))
+        waiting = {t.ticket for t in ready.engine.trades()} - set(staying)
+        # the ones not yet archived are still listed, lowest tickets archived first
+        assert waiting == set(sorted(closing)[len(archived[-1]) :])
+    assert archived[-1] == sorted(closing), "each archived once"
+    assert sorted(t.ticket for t in ready.engine.trades()) == sorted(staying)
+    assert len(await ready.engine.recent_actions(1000)) == journal_before, "nothing sent for a waiting trade"
+    for ticket in closing:
+        trade = await ready.repository.load_trade(ticket)
+        assert trade is not None and not trade.active and trade.state is DefensiveState.CLOSED
