@@ -55,7 +55,7 @@ ACCOUNT_RAIL_INTERVAL_S = 60.0
 #: Trades whose positions ended archived in one cycle at most; more (a mass close) wait for the next cycles, so a
 #: thousand positions closed at once take four cycles of 2.5-3 times a steady one at 10,000 trades instead of one
 #: of about five times: the other trades' protection does not wait behind them, and each is still archived in a
-#: batch. They stay listed, with nothing sent for them, until archived.
+#: batch. They stay listed, with nothing sent for them, until archived. Recovery archives every one at once.
 CLOSES_PER_CYCLE = 250
 #: Profit protection's SL moves: pending only when the terminal's answer was lost (outcome UNKNOWN).
 _SL_MOVES = frozenset({ActionKind.BREAKEVEN.value, ActionKind.TRAIL.value})
@@ -171,7 +171,7 @@ class FastCycle:
         started, cpu_started = time.perf_counter(), time.process_time()
         self._calls = 0
         await self._read_positions()
-        closed = await self._reconcile()
+        closed = await self._reconcile(most=CLOSES_PER_CYCLE if protect else None)
         adopted = await self._adopt()
         ticks_moved = await self._read_prices(settle_symbols=not protect)
         if self.watch is not None and await self.watch.check_link_if_quiet(ticks_moved):
@@ -265,9 +265,10 @@ class FastCycle:
 
     # --- reconciliation -------------------------------------------------------------------------------
 
-    async def _reconcile(self) -> int:
+    async def _reconcile(self, most: int | None) -> int:
         """Actions under way when the program stopped (or lost the terminal) are settled first, so a change
-        DTMS made itself is never taken for a change made outside DTMS; then closed positions are archived and
+        DTMS made itself is never taken for a change made outside DTMS; then closed positions are archived (``most``
+        of them, or all: recovery, with nothing to protect yet, archives what ended while the desk was away) and
         outside changes journaled."""
         book = self.positions
         for trade in [t for t in self._registry.active() if t.pending_action is not None]:
@@ -291,7 +292,7 @@ class FastCycle:
         for p in book.commented((HEDGE_PREFIX, READD_PREFIX)):
             own.setdefault(str(p.comment), []).append(p)
         # a trade whose hedge or re-add is still open stays managed until that is closed too
-        leaving = [trade for trade in gone if await self._close_leftovers(trade, own)][:CLOSES_PER_CYCLE]
+        leaving = [trade for trade in gone if await self._close_leftovers(trade, own)][:most]
         if not leaving:
             return 0
         wanted = {t.ticket: (t.opened_at, t.pending_action == ActionKind.CLOSE.value) for t in leaving}

@@ -78,3 +78,23 @@ async def test_more_closes_than_a_cycle_archives_wait_for_the_next_cycles_each_a
     for ticket in closing:
         trade = await ready.repository.load_trade(ticket)
         assert trade is not None and not trade.active and trade.state is DefensiveState.CLOSED
+
+
+async def test_recovery_archives_every_trade_that_ended_while_the_desk_was_away(
+    ready, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is protected before READY, so the recovery cycle is not held to a cycle's share of closes."""
+    monkeypatch.setattr(cycle, "CLOSES_PER_CYCLE", 7)
+    tickets = []
+    for _ in range(20):
+        ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
+        await ready.engine.register(Registration(ticket=ticket))
+        tickets.append(ticket)
+    await ready.engine.step()
+    for ticket in tickets[:15]:
+        assert (await ready.gateway.control("close_position", ticket=ticket))["retcode"] == 10009
+
+    report = await ready.engine.cycle.run(protect=False)
+
+    assert report.closed == 15
+    assert sorted(t.ticket for t in ready.engine.trades()) == sorted(tickets[15:])
