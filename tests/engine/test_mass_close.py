@@ -47,16 +47,22 @@ async def test_a_mass_close_archives_and_journals_every_trade_once(ready) -> Non
     assert len(recorded.of("trade_closed")) == 20  # nothing archived twice
 
 
-async def test_more_closes_than_a_cycle_archives_wait_for_the_next_cycles_each_archived_once(
-    ready, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cycle, "CLOSES_PER_CYCLE", 7)
+async def registered(ready, count: int) -> list[int]:
+    """``count`` positions opened and registered (EURUSD and GBPUSD by turns), then one cycle run."""
     tickets = []
-    for i in range(24):
+    for i in range(count):
         ticket = await open_position(ready, "EURUSD" if i % 2 else "GBPUSD", "BUY", 0.1)
         await ready.engine.register(Registration(ticket=ticket))
         tickets.append(ticket)
     await ready.engine.step()
+    return tickets
+
+
+async def test_more_closes_than_a_cycle_archives_wait_for_the_next_cycles_each_archived_once(
+    ready, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cycle, "CLOSES_PER_CYCLE", 7)
+    tickets = await registered(ready, 24)
     recorded = Recorded()
     ready.engine.subscribe(recorded)
     closing, staying = tickets[:20], tickets[20:]
@@ -85,12 +91,7 @@ async def test_recovery_archives_every_trade_that_ended_while_the_desk_was_away(
 ) -> None:
     """Nothing is protected before READY, so the recovery cycle is not held to a cycle's share of closes."""
     monkeypatch.setattr(cycle, "CLOSES_PER_CYCLE", 7)
-    tickets = []
-    for _ in range(20):
-        ticket = await open_position(ready, "EURUSD", "BUY", 0.1)
-        await ready.engine.register(Registration(ticket=ticket))
-        tickets.append(ticket)
-    await ready.engine.step()
+    tickets = await registered(ready, 20)
     for ticket in tickets[:15]:
         assert (await ready.gateway.control("close_position", ticket=ticket))["retcode"] == 10009
 
