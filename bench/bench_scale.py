@@ -207,9 +207,9 @@ async def engine_part(count: int) -> None:
         took, held = await loop_hold_ms(facade.trades(TradeQuery(limit=100)))
         print(f"trade list limit=100: {took:.2f} ms")
 
-        # the mass close at full size, against the steady cycles right before it (the same trades, the same state
-        # of the process) and against the steady cycle of the first line; MASS_ROUNDS times, the trades opened again
-        # in between, since one cycle is one sample
+        # the mass close at full size: the longest of the cycles that archive it, against the steady cycles right
+        # before it (the same trades, the same state of the process) and against the steady cycle of the first
+        # line; MASS_ROUNDS times, the trades opened again in between, since one mass close is one sample
         masses: list[tuple[float, float, int, int]] = []
         spreads: list[list[float]] = []
         for round_ in range(MASS_ROUNDS):
