@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -60,6 +61,10 @@ PLACEHOLDER = (
     "action with MT5's answer, its state history and its score."
 )
 TIMEFRAMES = {"M5": M5_SECONDS, "M15": M15_SECONDS}
+
+
+def _last_bar_time(bars: np.ndarray | None) -> float:
+    return float(bars["time"][-1]) if bars is not None and len(bars) else 0.0
 
 
 def _time(at: float | None) -> str:
@@ -189,6 +194,7 @@ class DetailPane(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.stack)
         self._records: list[ActionRecord] = []
+        self._bars_drawn_to = 0.0  # the time of the last bar the chart was drawn with
         self._transitions: list[Transition] = []
         for signal in (
             bridge.action,
@@ -229,6 +235,7 @@ class DetailPane(QWidget):
     # --- drawing ------------------------------------------------------------------------------------
 
     def _show(self, trade: Trade, transitions: list[Transition], journal: list[ActionRecord]) -> None:
+        again = self.trade is not None and self.trade.ticket == trade.ticket  # a change of the trade shown
         self.trade = trade
         self._records, self._transitions = journal, transitions
         self.stack.setCurrentWidget(self.content)
@@ -255,20 +262,26 @@ class DetailPane(QWidget):
             self._engine.settings.defense,
             paused=self._engine.paused,
         )
-        self._redraw_chart()
+        self._redraw_chart(keep_view=again)
 
     @Slot(object)
     def _on_theme(self, _theme: object) -> None:
         """The chart's colours follow the theme."""
-        self._redraw_chart()
+        self._redraw_chart(keep_view=True)
 
-    def _redraw_chart(self) -> None:
+    def _shown_bars(self) -> tuple[float, np.ndarray | None]:
+        """The chosen timeframe's length and the engine's bars of it for the shown trade's symbol."""
+        seconds = TIMEFRAMES[self.timeframe.currentText()]
+        data = None if self.trade is None else self._engine.market.get(self.trade.symbol)
+        return seconds, None if data is None else (data.m5 if seconds == M5_SECONDS else data.m15)
+
+    def _redraw_chart(self, *, keep_view: bool = False) -> None:
         trade = self.trade
         if trade is None:
             return
         data = self._engine.market.get(trade.symbol)
-        seconds = TIMEFRAMES[self.timeframe.currentText()]
-        bars = None if data is None else (data.m5 if seconds == M5_SECONDS else data.m15)
+        seconds, bars = self._shown_bars()
+        self._bars_drawn_to = _last_bar_time(bars)
         end = (
             trade.closed_at
             or self._engine.clock.now()
@@ -289,6 +302,7 @@ class DetailPane(QWidget):
             bid=data.bid if data is not None else 0.0,
             ask=data.ask if data is not None else 0.0,
             digits=digits,
+            keep_view=keep_view,
         )
 
     def _header(self, trade: Trade, live: dict[str, Any] | None) -> None:
@@ -360,6 +374,9 @@ class DetailPane(QWidget):
         if current is not None:
             self.trade = trade = current
         self._header(trade, live)
+        if _last_bar_time(self._shown_bars()[1]) != self._bars_drawn_to:
+            self._redraw_chart(keep_view=True)  # a bar closed: its candle, and the SL and TP drawn up to now
+            return
         data = self._engine.market.get(trade.symbol)
         if data is not None:
             self.chart.update_price(data.bid, data.ask)

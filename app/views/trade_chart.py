@@ -36,6 +36,7 @@ class Candles(pg.GraphicsObject):
     def __init__(self, bars: np.ndarray, seconds: float, colours: ChartColours) -> None:
         super().__init__()
         self.count = len(bars)
+        self.last_time = float(bars["time"][-1]) if len(bars) else 0.0
         self._picture = QPicture()
         painter = QPainter(self._picture)
         width = seconds * 0.35
@@ -73,7 +74,10 @@ class TradeChart(pg.PlotWidget):
         self._bid: pg.InfiniteLine | None = None
         self._ask: pg.InfiniteLine | None = None
         self._digits: int | None = None
+        #: the trader panned or zoomed since the trade was first drawn: a redraw keeps that view
+        self.moved_by_user = False
         self.getPlotItem().hideButtons()
+        self.getViewBox().sigRangeChangedManually.connect(self._moved)
         self.tags = PriceTags(self.getPlotItem())
         follow_theme(self)  # background and axes at once; the trade's own colours when the pane redraws it
 
@@ -90,10 +94,14 @@ class TradeChart(pg.PlotWidget):
         bid: float,
         ask: float,
         digits: int | None = None,
+        keep_view: bool = False,
     ) -> None:
         """Draw everything; the price range holds the candles, the levels and the live price. ``digits``: the
-        symbol's, for the tags' prices."""
+        symbol's, for the tags' prices. ``keep_view``: the same trade drawn again (a new bar, the theme), so a view
+        the trader panned or zoomed to stays as it is."""
         colours = chart_colours()
+        kept = self.getViewBox().viewRange() if keep_view and self.moved_by_user else None
+        self.moved_by_user = kept is not None
         self.clear()
         self.tags.clear()
         self._digits = digits
@@ -161,6 +169,10 @@ class TradeChart(pg.PlotWidget):
         prices += [p for p in self.levels.values() if p]
         prices += [p for _t, p in sl_steps + tp_steps if p]  # the whole history of the SL and TP is in view
         times += [t for t, _p, _tip in self.markers] + ([opened] if opened else [])
+        if kept is not None:
+            (left, right), (low, high) = kept
+            self.setRange(xRange=(left, right), yRange=(low, high), padding=0)
+            return
         if prices:
             low, high = min(prices), max(prices)
             room = (high - low) * 0.08 or abs(high) * 1e-4
@@ -168,6 +180,9 @@ class TradeChart(pg.PlotWidget):
         if times:
             left, right = min(times), max(times) + seconds * 2
             self.setXRange(left, right + (right - left) * TAG_ROOM, padding=0.02)
+
+    def _moved(self, _axes: object) -> None:
+        self.moved_by_user = True
 
     def update_price(self, bid: float, ask: float) -> None:
         """The live bid and ask, moved in place at each cycle (nothing else is redrawn)."""

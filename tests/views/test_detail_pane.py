@@ -1,14 +1,18 @@
 """The detail pane: a placeholder when nothing is selected, it stays on (and says so) when its trade closes,
-agrees with the highlighted row after a visit to Closed today, refreshes its header at every cycle, states R
-in pips on a currency pair and in price elsewhere (and where a synthetic R came from), and its one-click
-actions reach the simulator's positions and the journal after a confirmation showing the request."""
+agrees with the highlighted row after a visit to Closed today, refreshes its header at every cycle and its
+chart at every new bar (a view the trader zoomed to stays), states R in pips on a currency pair and in price
+elsewhere (and where a synthetic R came from), and its one-click actions reach the simulator's positions and the
+journal after a confirmation showing the request."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pytest
-from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QTextDocumentFragment, QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from app.engine.model import ActionKind, ActionOutcome
 from app.engine.registry import Registration
@@ -128,6 +132,80 @@ async def test_header_follows_each_cycle(ready: Services, bridge: EngineBridge) 
     assert "+0.50&nbsp;R" in w.detail.figures.text() or "+0.49&nbsp;R" in w.detail.figures.text()  # never wraps
     bid = ready.engine.market.get("EURUSD").bid
     assert w.detail.chart.bid_line == pytest.approx(bid)
+
+
+async def shown_trade_chart(ready: Services, bridge: EngineBridge) -> tuple[MainWindow, int]:
+    w = window(ready, bridge, Answers())
+    await w.load()
+    ticket = await register_buy(ready)
+    await ready.engine.step()
+    w.select_ticket(ticket)
+    await until(lambda: w.detail.trade is not None and w.detail.chart.candles is not None)
+    return w, ticket
+
+
+async def next_bar(ready: Services) -> None:
+    """The simulator's clock past the next M5 bar close, and a cycle that fetches the new bars."""
+    now = ready.engine.clock.now()
+    await ready.gateway.control("advance", seconds=300.0 - now % 300.0 + 1.0)
+    await ready.engine.step()
+
+
+@pytest.mark.qasync
+async def test_chart_draws_each_new_bar_while_its_trade_stays_shown(ready: Services, bridge: EngineBridge) -> None:
+    w, _ticket = await shown_trade_chart(ready, bridge)
+    chart = w.detail.chart
+    first = chart.candles.last_time
+
+    def drawn_to(time: float) -> bool:
+        return chart.candles is not None and chart.candles.last_time == time
+
+    for _ in range(2):
+        await next_bar(ready)
+        newest = float(ready.engine.market.get("EURUSD").m5["time"][-1])
+        await until(partial(drawn_to, newest))
+    assert chart.candles.last_time >= first + 600.0
+    (left, right), _prices = chart.getViewBox().viewRange()
+    assert left < chart.candles.last_time < right, "the new bars are in view"
+
+
+@pytest.mark.qasync
+async def test_a_view_the_trader_zoomed_to_is_kept_when_a_bar_closes(
+    ready: Services, bridge: EngineBridge, qtbot
+) -> None:
+    w, ticket = await shown_trade_chart(ready, bridge)
+    w.show()
+    qtbot.waitExposed(w)
+    chart = w.detail.chart
+    w.detail.tabs.setCurrentIndex(0)
+    before = chart.getViewBox().viewRange()
+    centre = chart.viewport().rect().center()
+    wheel = QWheelEvent(
+        QPointF(centre),
+        QPointF(chart.viewport().mapToGlobal(centre)),
+        QPoint(0, 0),
+        QPoint(0, 240),  # two notches forward: zoomed in
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(chart.viewport(), wheel)
+    zoomed = [*chart.getViewBox().viewRange()[0], *chart.getViewBox().viewRange()[1]]
+    assert chart.moved_by_user and zoomed[1] - zoomed[0] < before[0][1] - before[0][0]
+    drawn = chart.candles.last_time
+    await next_bar(ready)
+    await until(lambda: chart.candles is not None and chart.candles.last_time > drawn)
+    (left, right), (low, high) = chart.getViewBox().viewRange()
+    assert [left, right, low, high] == pytest.approx(zoomed)
+    entry = ready.engine.trade(ticket).entry
+    await set_price(ready, "EURUSD", round(entry + 1.0 * R, 5))
+    await ready.engine.step()  # breakeven: the pane loads the trade again with its new journal entry
+    await until(lambda: bool(chart.markers))
+    (left, right), (low, high) = chart.getViewBox().viewRange()
+    assert [left, right, low, high] == pytest.approx(zoomed)
+    w.detail.timeframe.setCurrentText("M15")  # another timeframe is drawn whole again
+    assert not chart.moved_by_user and chart.getViewBox().viewRange()[0] != pytest.approx(zoomed[:2])
 
 
 async def shown_figures(w: MainWindow, ticket: int) -> str:
