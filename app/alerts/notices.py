@@ -104,11 +104,11 @@ def _price(value: Any, digits: int | None) -> str:
 
 
 def _money(value: Any) -> str:
-    return f"{value:+,.2f}" if isinstance(value, (int, float)) else ""
+    return f"{value:+z,.2f}" if isinstance(value, (int, float)) else ""
 
 
 def _r(value: Any) -> str:
-    return f"{value:+.2f} R" if isinstance(value, (int, float)) else ""
+    return f"{value:+z.2f} R" if isinstance(value, (int, float)) else ""
 
 
 def mt5_words(p: dict[str, Any]) -> str:
@@ -249,7 +249,7 @@ class NoticePolicy:
                 done.append(f"{_NAMES.get(str(action.get('kind')), name)} {str(action.get('outcome')).lower()} ({why})")
         reason = str(p.get("reason") or "")
         told = "score" in reason  # the reason names the score already ("score -2.5 <= -2")
-        score = f" (score {p['score']:+.2f})" if isinstance(p.get("score"), (int, float)) and not told else ""
+        score = f" (score {p['score']:+z.2f})" if isinstance(p.get("score"), (int, float)) and not told else ""
         message = f"{p.get('from')} -> {to}{score}: {reason}."
         if done:
             message += " " + "; ".join(done) + "."

@@ -139,8 +139,8 @@ def _trade_table(title: str, trades: list[TradeResult], journals: dict[int, list
     for t in trades:
         out.append(
             f"<tr><td>{t.trade_id}</td><td class=l>{_e(t.symbol)}</td><td class=l>{t.direction}</td>"
-            f"<td class=l>{_e(iso(t.open_time))}</td><td>{t.unmanaged_r:+.2f}</td><td>{t.managed_r:+.2f}</td>"
-            f"<td>{t.managed_r - t.unmanaged_r:+.2f}</td><td class=l>{t.unmanaged_exit_reason}</td>"
+            f"<td class=l>{_e(iso(t.open_time))}</td><td>{t.unmanaged_r:+z.2f}</td><td>{t.managed_r:+z.2f}</td>"
+            f"<td>{t.managed_r - t.unmanaged_r:+z.2f}</td><td class=l>{t.unmanaged_exit_reason}</td>"
             f"<td class=l>{_e(t.final_state)}</td></tr>"
         )
         lines = "\n".join(f"{iso(j.at)}  {j.what:<6} {j.text}" for j in journals.get(t.trade_id, []))

@@ -189,10 +189,10 @@ class AccountStrip(QFrame):
         level = float(account.margin_level)
         self._set("Balance", f"{money(balance)} {self.currency}")
         self._set("Equity", money(equity))
-        self._set("Floating", f"{floating:+,.2f}", floating)
+        self._set("Floating", f"{floating:+z,.2f}", floating)
         self._set("Margin level", f"{level:,.0f} %" if float(account.margin) > 0 else "no margin used")
         self._set(
-            "Realised today", "-" if self._closed_today is None else f"{self._closed_today:+,.2f}", self._closed_today
+            "Realised today", "-" if self._closed_today is None else f"{self._closed_today:+z,.2f}", self._closed_today
         )
         prices = {}
         for symbol in self._symbols():

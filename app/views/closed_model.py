@@ -78,9 +78,8 @@ class DayTotal:
     released: int
 
     def text(self) -> str:
-        text = (
-            f"Closed today: {self.closed} trade{'' if self.closed == 1 else 's'}, {self.profit:+,.2f} ({self.r:+.2f} R)"
-        )
+        trades = f"{self.closed} trade{'' if self.closed == 1 else 's'}"
+        text = f"Closed today: {trades}, {self.profit:+z,.2f} ({self.r:+z.2f} R)"
         if self.released:
             text += f"   Released: {self.released} (still open in MT5, no longer protected by DTMS; not in the total)"
         return text
@@ -178,9 +177,9 @@ class ClosedTradesModel(QAbstractTableModel):
         if column is ClosedColumn.CLOSED_AT:
             return terminal_time_text(value)
         if column is ClosedColumn.PROFIT:
-            return f"{value:,.2f}"
+            return f"{value:z,.2f}"
         if column is ClosedColumn.PROFIT_R:
-            return f"{value:+.2f}"
+            return f"{value:+z.2f}"
         if column is ClosedColumn.VOLUME:
             partial = row[-1]
             return f"{value:g} ({partial:g} partial)" if partial and not released else f"{value:g}"

@@ -254,7 +254,7 @@ class DetailPane(QWidget):
         )
         _fill(
             self.transitions,
-            [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+.2f}", t.reason) for t in transitions],
+            [(_time(t.at), t.from_state.value, t.to_state.value, f"{t.score:+z.2f}", t.reason) for t in transitions],
         )
         self.score.show_score(
             trade,
@@ -311,7 +311,7 @@ class DetailPane(QWidget):
         self.title.setText(
             f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
             f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "
-            f"<b>{trade.score:+.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}"
+            f"<b>{trade.score:+z.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}"
         )
         self.figures.setText(self._figures(trade, live))
 
@@ -326,11 +326,11 @@ class DetailPane(QWidget):
         ]
         if not trade.active:
             if trade.close_profit is not None:
-                parts.append(f"result <b>{trade.close_profit:+,.2f}</b>")
+                parts.append(f"result <b>{trade.close_profit:+z,.2f}</b>")
         elif live is not None:
-            parts.append(f"profit <b>{live.get('profit', 0.0):+,.2f}</b> ({live.get('profit_r', 0.0):+.2f}&nbsp;R)")
+            parts.append(f"profit <b>{live.get('profit', 0.0):+z,.2f}</b> ({live.get('profit_r', 0.0):+z.2f}&nbsp;R)")
         elif data is not None and data.bid:
-            parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+.2f}&nbsp;R")
+            parts.append(f"profit {trade.profit_in_r(data.bid, data.ask):+z.2f}&nbsp;R")
         if trade.r > 0 and rules is not None:
             volume = trade.volume or trade.initial_volume  # a closed trade's volume is 0: the volume it had
             money = rules.money(trade.r, volume) if volume > 0 else None
@@ -354,7 +354,7 @@ class DetailPane(QWidget):
             if trade.close_price
             else ""
         )
-        result = f", result {trade.close_profit:+,.2f}" if trade.close_profit is not None else ""
+        result = f", result {trade.close_profit:+z,.2f}" if trade.close_profit is not None else ""
         return f"This trade closed at {when}: {reason}{price}{result}. The pane stays on it until you select another."
 
     def _on_prices(self, rows: list[dict[str, Any]]) -> None:

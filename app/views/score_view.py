@@ -75,7 +75,7 @@ class ScoreScale(QWidget):
             painter.setPen(QPen(text, 1))
             painter.setBrush(text)
             painter.drawPolygon([QPointF(at, y - 2), QPointF(at - 7, y - 14), QPointF(at + 7, y - 14)])
-            painter.drawText(QRectF(at - 40, 0, 80, 12), Qt.AlignmentFlag.AlignHCenter, f"{self.total:+.2f}")
+            painter.drawText(QRectF(at - 40, 0, 80, 12), Qt.AlignmentFlag.AlignHCenter, f"{self.total:+z.2f}")
         painter.end()
 
 
@@ -115,13 +115,13 @@ class ScoreView(QWidget):
         self.scale.set_scale(total, settings)
         if score is None:
             self.summary.setText(
-                f"Score {trade.score:+.2f} in state {trade.state.value}. "
+                f"Score {trade.score:+z.2f} in state {trade.state.value}. "
                 + (trade.score_explanation or "Components appear after the first deep check.")
             )
             self.table.setRowCount(0)
             return
         self.summary.setText(
-            f"<b>Total {score.total:+.2f}</b> ({score.confluence}) &nbsp; state "
+            f"<b>Total {score.total:+z.2f}</b> ({score.confluence}) &nbsp; state "
             f"<b>{trade.state.value}</b> &nbsp; regime <b>{score.regime}</b>"
             f"<br>contribution = raw x weight (the weight adapted to the regime)"
         )
@@ -130,7 +130,7 @@ class ScoreView(QWidget):
                 c.name.display_name if hasattr(c.name, "display_name") else str(c.name),
                 f"{c.raw:+g}" if c.available else "n/a",
                 f"{c.weight:g}",
-                f"{c.weighted:+.2f}" if c.available else "-",
+                f"{c.weighted:+z.2f}" if c.available else "-",
                 c.reason,
             )
             for c in score.components

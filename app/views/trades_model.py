@@ -481,9 +481,9 @@ class TradesModel(QAbstractTableModel):
         if column == Column.VOLUME:
             return f"{value:g}"
         if column == Column.PROFIT:
-            return f"{value:,.2f}"
+            return f"{value:z,.2f}"
         if column == Column.PROFIT_R or column == Column.SCORE:
-            return f"{value:+.2f}"
+            return f"{value:+z.2f}"
         if column == Column.BREAKEVEN or column == Column.PARTIAL:
             return "yes" if value else ""
         if column == Column.LAST_ACTION_AT:

@@ -179,3 +179,18 @@ def test_last_action_in_a_traders_words() -> None:
     assert action_words("BREAKEVEN NOT_SENT") == "Breakeven reached"
     assert action_words("EXTERNAL_CHANGE NOT_SENT") == "Changed in MT5"
     assert action_words("HEDGE UNKNOWN") == "Hedge unsure"
+
+
+@pytest.mark.qasync
+async def test_a_figure_that_rounds_to_zero_reads_as_zero_whatever_its_sign(
+    ready: Services, bridge: EngineBridge
+) -> None:
+    """A score of -0.0 equals 0.0, so a row holding one keeps its text when the other arrives: both read
+    +0.00, as does a value that rounds to zero from below."""
+    model = TradesModel(bridge)
+    ticket = await register_buy(ready)
+    trade = ready.engine.trade(ticket)
+    for score in (-0.0, 0.0, -0.004):
+        trade.score = score
+        model.refresh({ticket})
+        assert model.data(model.index(0, Column.SCORE)) == "+0.00"
