@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QTableWidget
+from PySide6.QtWidgets import QApplication, QLabel, QTableWidget, QWidget
 
 from app.cli import parse
 from app.config import ThemeName, load_settings, save_settings
@@ -102,3 +102,28 @@ def test_the_trade_chart_follows_the_theme(styled: QApplication, bridge) -> None
     themes().apply(ThemeChoice.DARK)
     assert pane.chart.backgroundBrush().color().name() == DARK.chart.background
     assert pane.chart.getPlotItem().getAxis("left").pen().color().name() == DARK.chart.foreground
+
+
+class QBalloonTip(QWidget):
+    """Named as the tray balloon Qt draws itself on a desktop without a notification service (pale yellow
+    whatever the theme), which the style sheet's rules select by that class name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message = QLabel("spread 0.00032 vs median 0.00015", self)
+
+
+@pytest.mark.parametrize("choice", [ThemeChoice.DARK, ThemeChoice.LIGHT])
+def test_the_tray_balloons_text_is_dark_on_its_pale_yellow_in_both_themes(styled: QApplication, choice) -> None:
+    themes().apply(choice)
+    balloon = QBalloonTip()
+    balloon.show()
+    styled.processEvents()
+    text = balloon.message.palette().color(QPalette.ColorRole.WindowText)
+    assert text.lightness() < 60, f"{text.name()} on #ffffe1"
+    balloon.close()
+    plain = QLabel("elsewhere the theme's text")
+    plain.show()
+    styled.processEvents()
+    assert (plain.palette().color(QPalette.ColorRole.WindowText).lightness() > 150) is (choice is ThemeChoice.DARK)
+    plain.close()
