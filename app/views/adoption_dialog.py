@@ -82,10 +82,15 @@ class AdoptionDialog(QDialog):
 
     def _intro(self) -> str:
         n = len(self._positions)
-        return (
+        now = (
             f"{n} open position{'s' if n != 1 else ''} in the terminal now {'are' if n != 1 else 'is'} not "
-            "registered by any bot.\nDTMS moves stops, closes parts and hedges the positions it manages: choose "
-            "which ones it may take over on its own.\nBots can always register their trades; Settings can "
+            "registered by any bot."
+            if n
+            else "Every position open in the terminal now is registered by a bot, or none is open."
+        )
+        return (
+            f"{now}\nDTMS moves stops, closes parts and hedges the positions it manages: choose which ones it may "
+            "take over on its own, now and as they open.\nBots can always register their trades; Settings can "
             "change this later."
         )
 
@@ -100,7 +105,10 @@ class AdoptionDialog(QDialog):
             (AdoptionPolicy.MAGIC, cover.magic),
             (AdoptionPolicy.COMMENT_PREFIX, cover.comment_prefix),
         ):
-            self.counts[policy].setText(f"takes over {count} of {cover.open_positions} now")
+            # with nothing to take over now, a count says nothing: the choice is about positions still to come
+            self.counts[policy].setText(
+                f"takes over {count} of {cover.open_positions} now" if cover.open_positions else ""
+            )
 
     def choice(self) -> AdoptionSettings:
         policy = next((p for p, radio in self.radios.items() if radio.isChecked()), AdoptionPolicy.NONE)

@@ -89,3 +89,11 @@ async def test_closing_the_question_keeps_the_safe_choice(qapp: QApplication, re
     assert adoption_chosen(config) and load_settings(config).engine.adoption.policy is AdoptionPolicy.NONE
     await ready.engine.step()
     assert ready.engine.trade(by_hand) is None
+
+
+def test_with_no_position_to_take_over_the_question_is_about_those_to_come(qapp: object) -> None:
+    dialog = AdoptionDialog([])
+    intro = dialog.findChildren(type(dialog.counts[AdoptionPolicy.ALL]))[0].text()
+    assert intro.startswith("Every position open in the terminal now is registered by a bot, or none is open.")
+    assert "now and as they open" in intro
+    assert all(label.text() == "" for label in dialog.counts.values()), "no '0 of 0' beside each choice"
