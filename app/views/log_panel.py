@@ -28,6 +28,12 @@ _QUIET = {EventKind.TRADE_UPDATED, EventKind.CYCLE}
 FILTERS = (("Everything", logging.INFO), ("Warnings and errors", logging.WARNING), ("Errors only", logging.ERROR))
 
 
+def _value(value: object) -> str:
+    """A payload value as a trader reads it: a float without the noise of its binary form (1.55, not
+    1.5500000000000005), every digit a price or an amount has kept."""
+    return f"{value:z.10g}" if isinstance(value, float) else str(value)
+
+
 def event_level(event: EngineEvent) -> int:
     """How serious an engine event is, on the logging scale."""
     payload = event.payload
@@ -96,7 +102,7 @@ class EventLogPanel(QPlainTextEdit):
         if event.kind in _QUIET:
             return
         level = event_level(event)
-        details = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v not in (None, ""))
+        details = ", ".join(f"{k}={_value(v)}" for k, v in event.payload.items() if v not in (None, ""))
         self.add_line(level, f"{logging.getLevelName(level)} event {event.kind.value}: {details}", event.at)
 
     def add_line(self, level: int, text: str, at: float | None = None) -> None:

@@ -74,3 +74,14 @@ async def test_a_burst_of_events_is_shown_in_one_append(ready: Services, bridge:
     assert len(appends) == 1
     lines = panel.toPlainText().splitlines()[-300:]
     assert [line.split("ticket=")[1] for line in lines] == [str(t) for t in range(300)]
+
+
+def test_an_events_figures_are_written_without_float_noise(bridge: EngineBridge) -> None:
+    from app.engine.events import EngineEvent, EventKind
+
+    panel = EventLogPanel(bridge)
+    payload = {"ticket": 7, "r": 1.5500000000000005, "sl_new": 1.0905, "price": 89376.12345, "profit": -0.0}
+    panel.on_event(EngineEvent(kind=EventKind.ACTION, payload=payload))
+    panel.flush()
+    (line,) = panel.toPlainText().splitlines()
+    assert line.endswith("ticket=7, r=1.55, sl_new=1.0905, price=89376.12345, profit=0"), line
