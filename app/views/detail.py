@@ -310,8 +310,8 @@ class DetailPane(QWidget):
         paused = " &nbsp; <span style='color:#e06c00'><b>DTMS PAUSED HERE</b></span>" if trade.dtms_paused else ""
         self.title.setText(
             f"<b>#{trade.ticket} {trade.symbol} {trade.direction.value} {trade.volume:g} lots</b> "
-            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score "
-            f"<b>{trade.score:+z.2f}</b> &nbsp; owner {owner_name(trade.managed_by)}{paused}"
+            f"&nbsp; <span style='color:{colour}'><b>{trade.state.value}</b></span> &nbsp; score&nbsp;"
+            f"<b>{trade.score:+z.2f}</b> &nbsp; owner&nbsp;{owner_name(trade.managed_by)}{paused}"  # a name, its value
         )
         self.figures.setText(self._figures(trade, live))
 

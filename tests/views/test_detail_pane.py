@@ -129,6 +129,7 @@ async def test_header_follows_each_cycle(ready: Services, bridge: EngineBridge) 
     figures = plain(w.detail.figures.text())
     assert "(+0.50 R)" in figures or "(+0.49 R)" in figures
     assert "1 R = 20.0 pips" in figures
+    assert "score&nbsp;<b>" in w.detail.title.text() and "owner&nbsp;" in w.detail.title.text(), "never wrapped apart"
     assert "+0.50&nbsp;R" in w.detail.figures.text() or "+0.49&nbsp;R" in w.detail.figures.text()  # never wraps
     bid = ready.engine.market.get("EURUSD").bid
     assert w.detail.chart.bid_line == pytest.approx(bid)
