@@ -120,7 +120,8 @@ def row_values(trade: Trade, value: float | None) -> tuple[Any, ...]:
 
 
 class ClosedTradesModel(QAbstractTableModel):
-    """Loaded with ``await load()``; each ``trade_closed``/``trade_unregistered`` adds the stored record.
+    """Loaded with ``await load()``, and again when the terminal's day changes; each ``trade_closed``/
+    ``trade_unregistered`` adds the stored record.
     ``symbol_value`` gives a symbol's money per price and lot (for R); without it R comes from prices."""
 
     def __init__(
@@ -134,8 +135,10 @@ class ClosedTradesModel(QAbstractTableModel):
         self._sort_column = -1
         self._descending = False
         self._tasks = TaskKeeper("closed-trades")
+        self._day: float | None = None  # the start of the terminal day the table holds, once loaded
         bridge.trade_closed.connect(self._on_ended)
         bridge.trade_unregistered.connect(self._on_ended)
+        bridge.cycle.connect(self._on_cycle)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -202,7 +205,8 @@ class ClosedTradesModel(QAbstractTableModel):
     async def load(self) -> None:
         """Every trade whose management ended since the start of the terminal's current day."""
         now = self._engine.clock.now()
-        trades = await self._engine.repository.load_closed_since(now - now % DAY_S)
+        self._day = now - now % DAY_S
+        trades = await self._engine.repository.load_closed_since(self._day)
         for symbol in {t.symbol for t in trades}:
             await self._engine.market.learn(symbol)  # prices at its digits, though no trade of it is open now
         rows = [row_values(t, await self._value(t.symbol)) for t in trades]
@@ -260,6 +264,14 @@ class ClosedTradesModel(QAbstractTableModel):
     async def close_tasks(self) -> None:
         """Cancel additions still loading (shutdown)."""
         await self._tasks.cancel_all(timeout=1.0)
+
+    def _on_cycle(self, _payload: object) -> None:
+        """A desk left running past the terminal's midnight starts the new day's table (and total) empty; a table
+        loaded before the terminal's time was known (the wall clock's day) is loaded again on its day."""
+        now = self._engine.clock.now()
+        if self._day is not None and now - now % DAY_S != self._day:
+            self._day = None  # one reload however many cycles pass before it ends
+            self._tasks.spawn(self.load(), "new-day")
 
     def _on_ended(self, payload: dict[str, Any]) -> None:
         self._tasks.spawn(self.add(int(payload["ticket"])), f"add-{payload['ticket']}")

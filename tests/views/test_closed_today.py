@@ -54,3 +54,27 @@ async def test_closed_and_released_are_told_apart_with_the_days_total(ready: Ser
     assert total.startswith(f"Closed today: 1 trade, {trade.close_profit:+,.2f} (+0.75 R)")
     assert "Released: 1 (still open in MT5" in total
     await w.close_tasks()
+
+
+@pytest.mark.qasync
+async def test_a_desk_running_past_midnight_starts_the_new_day_empty(ready: Services, bridge: EngineBridge) -> None:
+    w = window(ready, bridge, [True], [])
+    await w.load()
+    await register_buy(ready, "USDJPY", r=0.2, volume=0.1)  # open throughout: its ticks are the desk's clock
+    before = await register_buy(ready, "EURUSD", r=R, volume=1.0)
+    await ready.engine.step()
+    assert (await ready.gateway.control("close_position", ticket=before))["retcode"] == 10009
+    await ready.engine.step()
+    await until(lambda: w.closed.rowCount() == 1)
+    now = ready.engine.clock.now()
+    await ready.gateway.control("advance", seconds=86400.0 - now % 86400.0 + 60.0)  # a minute into the next day
+    await ready.engine.step()
+    await until(lambda: w.closed.rowCount() == 0)
+    assert w.closed_total.text().startswith("Closed today: 0 trades, +0.00 (+0.00 R)")
+    after = await register_buy(ready, "GBPUSD", volume=0.3)
+    await ready.engine.step()
+    assert (await ready.gateway.control("close_position", ticket=after))["retcode"] == 10009
+    await ready.engine.step()
+    await until(lambda: w.closed.rowCount() == 1)
+    assert cell(w, 0, ClosedColumn.TICKET) == str(after), "the new day's trades are added as before"
+    await w.close_tasks()
