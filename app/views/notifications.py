@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +57,9 @@ class Throttle:
         return group(held)
 
 
+HISTORY_KEPT = 200
+
+
 class Notifier(QObject):
     """Notices from the bridge, throttled; ``shown`` carries each notice to display."""
 
@@ -75,7 +79,8 @@ class Notifier(QObject):
         self._policy = NoticePolicy(bridge.engine.market.digits)
         self._throttle = Throttle(interval_s=interval_s)
         self._clock = clock
-        self.history: list[Notice] = []
+        #: the latest notices shown (a desk runs for months: the older ones are in the log file)
+        self.history: deque[Notice] = deque(maxlen=HISTORY_KEPT)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._flush)

@@ -11,7 +11,7 @@ from app.engine.events import EngineEvent, EventKind
 from app.engine.model import LifecycleState
 from app.runtime import Services
 from app.views.bridge import EngineBridge
-from app.views.notifications import Notice, NoticePolicy, Notifier, Severity, Throttle
+from app.views.notifications import HISTORY_KEPT, Notice, NoticePolicy, Notifier, Severity, Throttle
 from app.views.palette import LIFECYCLE_COLOURS, STATE_COLOURS
 from app.views.tray import NotificationStrip, TrayController
 
@@ -238,3 +238,11 @@ async def test_the_tray_counts_states_from_the_trades_events_name(
     await until(lambda: "1 managed trades" in tray.tray.toolTip())
     assert reads == ["all"], "counted whole again"
     tray.hide()
+
+
+def test_the_notices_kept_are_the_latest_few_however_long_the_desk_runs(bridge: EngineBridge) -> None:
+    notifier = Notifier(bridge, interval_s=0.0)
+    for ticket in range(HISTORY_KEPT + 50):
+        notifier.on_event(event(EventKind.TRADE_REGISTERED, ticket=ticket, symbol="EURUSD", direction="BUY"))
+    assert len(notifier.history) == HISTORY_KEPT
+    assert notifier.history[-1].ticket == HISTORY_KEPT + 49 and notifier.history[0].ticket == 50
