@@ -4,11 +4,12 @@ silent during the quiet hours."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
 from app.alerts.notices import Notice, Severity
-from app.alerts.push import PushSender
+from app.alerts.push import KEPT, PushSender
 from app.alerts.sound import SoundPlayer, sound_file
 from app.config import AlertSettings, parse_hhmm
 
@@ -44,7 +45,7 @@ class AlertOutputs:
         self.push = push or PushSender(
             settings.push_urls, interval_s=settings.push_interval_s, min_severity=settings.push_min_severity
         )
-        self.played: list[str] = []  # sound names started, for the health view and tests
+        self.played: deque[str] = deque(maxlen=KEPT)  # the latest sound names started, for the health view and tests
 
     def update(self, settings: AlertSettings) -> None:
         """New settings: the push sender is replaced when its URLs or limits changed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 #: sends (urls, title, body); returns "" when delivered, else what went wrong
 Send = Callable[[Sequence[str], str, str], str]
 
+#: messages remembered in ``sent`` (a desk runs for months: the log file keeps every one)
+KEPT = 100
 _LEVELS = {"info": Severity.INFO, "warning": Severity.WARNING, "action failed": Severity.ACTION_FAILED}
 
 
@@ -60,7 +63,8 @@ class PushSender:
         self._last_sent: float | None = None
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push")
-        self.sent: list[tuple[str, str, str]] = []  # (title, body, error) of each message, newest last
+        #: (title, body, error) of the latest messages, newest last
+        self.sent: deque[tuple[str, str, str]] = deque(maxlen=KEPT)
 
     @property
     def enabled(self) -> bool:

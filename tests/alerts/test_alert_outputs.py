@@ -14,7 +14,7 @@ import pytest
 
 from app.alerts.notices import Notice, Severity
 from app.alerts.outputs import AlertOutputs, in_quiet_hours
-from app.alerts.push import PushSender
+from app.alerts.push import KEPT, PushSender
 from app.alerts.sound import SoundPlayer, sound_file
 from app.config import AlertSettings, AppSettings, load_settings, save_settings
 from app.errors import InvalidSettings
@@ -81,12 +81,28 @@ def test_sound_per_severity_and_quiet_hours() -> None:
     outputs = AlertOutputs(settings, player=player, push=PushSender(()), minute=lambda: minute[0])
     outputs.deliver(Notice(title="a", message="", severity=Severity.INFO))
     outputs.deliver(Notice(title="b", message="", severity=Severity.ACTION_FAILED))
-    assert outputs.played == ["action_failed"]
+    assert list(outputs.played) == ["action_failed"]
     minute[0] = 23 * 60
     outputs.deliver(Notice(title="c", message="", severity=Severity.WARNING))
-    assert outputs.played == ["action_failed"], "quiet hours: no sound"
+    assert list(outputs.played) == ["action_failed"], "quiet hours: no sound"
     assert in_quiet_hours(6 * 60 + 59, settings) and not in_quiet_hours(7 * 60, settings)
     assert not in_quiet_hours(3 * 60, AlertSettings(quiet_from="22:00", quiet_to="22:00"))
+
+
+def test_sounds_and_pushes_remembered_are_the_latest_few_however_long_the_desk_runs() -> None:
+    player = SoundPlayer(platform="linux", which={"paplay": "/usr/bin/paplay"}.get, popen=FakePlayerProcess)
+    send = RecordingSend()
+    sender = PushSender(["ntfy://dtms"], interval_s=0.0, send=send)
+    outputs = AlertOutputs(AlertSettings(sound_warning=True), player=player, push=sender, minute=lambda: 12 * 60)
+    try:
+        for n in range(KEPT + 30):
+            FakePlayerProcess.started = []
+            outputs.deliver(Notice(title=f"#{n} warning", message="", severity=Severity.WARNING, ticket=n))
+            wait_for(lambda n=n: len(send.calls) == n + 1)  # one by one: none grouped
+        wait_for(lambda: len(sender.sent) == KEPT and sender.sent[-1][0] == f"#{KEPT + 29} warning")
+        assert len(outputs.played) == KEPT and sender.sent[0][0] == "#30 warning"
+    finally:
+        sender.close()
 
 
 def test_push_never_blocks_the_caller_and_groups_what_arrives_meanwhile() -> None:
