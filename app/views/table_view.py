@@ -174,6 +174,8 @@ class TradeTable(QTableView):
         """A checkable entry per column (the header's context menu)."""
         model = self.model()
         header = self.horizontalHeader()
+        if self.column_menu is not None:
+            self.column_menu.deleteLater()  # one menu at a time, not one more per right-click
         menu = QMenu(self)
         for column in range(header.count()):
             name = model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)

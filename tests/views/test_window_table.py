@@ -4,12 +4,15 @@ values are never cut after the first fit, and the columns chosen, their widths a
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QMenu
 
 from app.runtime import Services
 from app.views.bridge import EngineBridge
 from app.views.main_window import MainWindow
 from app.views.program import STYLE_SHEET
+from app.views.table_view import TradeTable
 from app.views.trades_model import Column
 
 from .conftest import register_buy, until
@@ -132,3 +135,13 @@ async def test_a_selected_row_keeps_its_state_and_profit_colours(ready: Services
     assert option.palette.color(QPalette.ColorRole.HighlightedText) == state_colour(DefensiveState.HEALTHY)
     assert w.trades_view.itemDelegateForColumn(Column.SYMBOL) is None, "plain columns keep Qt's own delegate"
     await w.close_tasks()
+
+
+def test_the_header_menu_leaves_nothing_behind(qtbot) -> None:
+    """Built again at each right-click: a window open for months must not keep every menu it ever showed."""
+    view = TradeTable(QStandardItemModel(0, 3))
+    qtbot.addWidget(view)
+    for _ in range(30):
+        view.build_column_menu()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(view.findChildren(QMenu)) == 1 and view.column_menu in view.findChildren(QMenu)
