@@ -480,9 +480,8 @@ class FastCycle:
         return ticks
 
     async def _refresh_bars_and_rails(self, now: float) -> None:
-        symbols = [
-            s for s in sorted(self._registry.symbols()) if self.symbols.due(s) and self._market.get(s) is not None
-        ]
+        managed = self._registry.symbols()
+        symbols = [s for s in sorted(managed) if self.symbols.due(s) and self._market.get(s) is not None]
         try:
             refreshed = await self._market.refresh_bars_many(symbols)
         except (TemporaryError, RejectedError) as error:  # the round trip itself failed: no symbol has new bars
@@ -509,6 +508,11 @@ class FastCycle:
                     EventKind.RAIL,
                     {"rail": status.rail.value, "symbol": symbol, "tripped": status.tripped, "detail": status.detail},
                 )
+        for status in self._rails.forget_symbols(managed):
+            await self._recorder.event(
+                EventKind.RAIL,
+                {"rail": status.rail.value, "symbol": status.symbol, "tripped": False, "detail": status.detail},
+            )
         if now >= self._next_account_check:
             self._next_account_check = now + ACCOUNT_RAIL_INTERVAL_S
             if self.watch is not None:  # permissions and the link are read with every account check

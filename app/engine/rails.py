@@ -3,8 +3,8 @@ protecting (SL moves and closes go on). Deposits and withdrawals are not losses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -116,6 +116,16 @@ class SafetyRails:
             Rail.STALE_BARS, symbol, stale, f"last bar {bar_age_s:.0f} s old" if bar_age_s is not None else "no bars"
         )
         return changes
+
+    def forget_symbols(self, kept: Collection[str]) -> list[RailStatus]:
+        """Drop the rails of every symbol not in ``kept`` (its last trade is gone, so nothing reads them any
+        more); one still tripped comes back cleared, so the trader is not told of it for ever."""
+        cleared = []
+        for key in [key for key in self._status if key[1] is not None and key[1] not in kept]:
+            status = self._status.pop(key)
+            if status.tripped:
+                cleared.append(replace(status, tripped=False, detail=f"no trade on {status.symbol} left"))
+        return cleared
 
     def evaluate_terminal(self, rail: Rail, problem: str) -> list[RailStatus]:
         """A terminal rail (permission, broker link) from what the terminal shows: tripped while ``problem``."""

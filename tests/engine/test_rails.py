@@ -4,9 +4,12 @@ spread against its median, stale bars and blackout windows; while tripped, no ri
 from __future__ import annotations
 
 from app.engine.rails import Rail, SafetyRails, consecutive_stop_outs, realized_profit
+from app.engine.registry import Registration
 from app.engine.settings import RailSettings
+from app.runtime import Services
 from app.terminal import constants as mt5
 from app.terminal.structs import TradeDeal
+from tests.engine.conftest import Recorded, open_position, quote, set_price
 
 NOW = 1_772_618_400.0  # 10:00 UTC
 
@@ -91,3 +94,36 @@ def test_blackout_window() -> None:
     assert rails.risk_allowed("EURUSD") == (False, "blackout: manual blackout window")
     rails.evaluate_account(balance=10_000.0, floating=0.0, deals=[], now=NOW + 61)
     assert rails.risk_allowed("EURUSD")[0]
+
+
+def test_the_rails_of_a_symbol_no_longer_managed_are_dropped_and_a_tripped_one_cleared() -> None:
+    rails = SafetyRails(RailSettings())
+    rails.evaluate_symbol("EURUSD", spread=0.0003, spread_median=0.0001, bar_age_s=10.0)  # tripped
+    rails.evaluate_symbol("GBPUSD", spread=0.0001, spread_median=0.0001, bar_age_s=10.0)
+    rails.evaluate_account(balance=10_000.0, floating=-500.0, deals=[], now=NOW)  # daily and hourly loss
+    assert rails.forget_symbols({"EURUSD", "GBPUSD"}) == []
+    (cleared,) = rails.forget_symbols({"USDJPY"})
+    assert (cleared.rail, cleared.symbol, cleared.tripped) == (Rail.SPREAD, "EURUSD", False)
+    assert cleared.detail == "no trade on EURUSD left"
+    assert {s.symbol for s in rails.snapshot()} == {None}, "the account's rails stay"
+    assert rails.risk_allowed("EURUSD") == rails.risk_allowed("USDJPY")
+
+
+async def test_a_tripped_spread_rail_clears_once_its_symbols_last_trade_is_gone(ready: Services) -> None:
+    events = Recorded()
+    ready.engine.subscribe(events)
+    ticket = await open_position(ready, "GBPUSD", "BUY", 0.1)
+    await ready.engine.register(Registration(ticket=ticket))
+    for _ in range(12):  # the spread's median needs ten quotes
+        await ready.engine.step()
+    bid, ask = await quote(ready, "GBPUSD")
+    await set_price(ready, "GBPUSD", bid, bid + 10 * (ask - bid))
+    await ready.engine.step()
+    assert [(e.payload["symbol"], e.payload["tripped"]) for e in events.of("rail")] == [("GBPUSD", True)]
+    assert (await ready.gateway.control("close_position", ticket=ticket))["retcode"] == 10009
+    await ready.engine.step()
+    await ready.engine.step()
+    assert ready.engine.trade(ticket) is None
+    told = [(e.payload["symbol"], e.payload["tripped"], e.payload["detail"]) for e in events.of("rail")]
+    assert told[1:] == [("GBPUSD", False, "no trade on GBPUSD left")] and len(told) == 2
+    assert not any(status.tripped for status in ready.engine.health().rails), "no longer shown as tripped"
