@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from app.engine import position_book
 from app.engine.position_book import PositionBook
 from app.terminal.position_feed import PositionFeed
 from app.terminal.structs import TradePosition
@@ -124,3 +125,23 @@ def test_row_numbers_are_shared_and_count_from_zero() -> None:
     assert first[:3000] == list(range(3000))
     again = row_numbers(5000)
     assert again[:5000] == list(range(5000)) and again[2999] is first[2999]
+
+
+def test_equal_texts_share_one_object_and_the_texts_kept_for_it_are_bounded() -> None:
+    """Every position with its own comment (as some bots make them) over a long run: the book keeps one object
+    per equal text in a bounded table, never one that lives as long as the process."""
+    rng = random.Random(5)
+    book, terminal = PositionBook(), Terminal()
+    for ticket in range(1, 4):
+        terminal.open[ticket] = position(ticket, rng, comment="grid 7")
+    terminal.answer(book)
+    terminal.answer(book)
+    for ticket in range(1, 4):  # changed one by one: the rows taken from the changes
+        terminal.open[ticket] = terminal.open[ticket]._replace(sl=0.8, comment="grid 8")
+    terminal.answer(book)
+    assert book[1].comment is book[2].comment is book[3].comment == "grid 8"
+    for ticket in range(10, 10 + 2 * 4096):
+        terminal.open = {ticket: position(ticket, rng, comment=f"bot order {ticket}")}
+        terminal.answer(book)
+    assert len(position_book._TEXTS) <= position_book._TEXTS_MOST
+    assert_same(book, terminal)
