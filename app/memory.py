@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import sys
 
@@ -27,6 +28,7 @@ ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024
 
 
+@functools.cache  # found once: find_library runs ``ldconfig -p`` in a new process at every call
 def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None

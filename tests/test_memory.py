@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
 import subprocess
 import sys
@@ -54,3 +55,23 @@ def test_a_large_block_is_mapped_again_after_one_was_freed() -> None:
 
 if __name__ == "__main__":
     check_large_blocks_are_mapped()
+
+
+def test_the_c_library_is_found_once_not_at_every_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding it runs ``ldconfig -p`` in a new process; the heap is trimmed every two minutes for months."""
+    looked: list[str] = []
+    found = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        looked.append(name)
+        return found(name)
+
+    monkeypatch.setattr(ctypes.util, "find_library", find_library)
+    memory._libc.cache_clear()
+    try:
+        for _ in range(3):
+            memory.trim()
+            memory.limit_arenas()
+    finally:
+        memory._libc.cache_clear()
+    assert len(looked) <= 1
