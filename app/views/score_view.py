@@ -109,7 +109,7 @@ class ScoreView(QWidget):
         held = why_not_next(
             trade, total, settings, paused=paused, choch_against=bool(score is not None and score.choch_against)
         )
-        back = way_back(trade, total, settings) if not held else ""
+        back = way_back(trade, total, settings).replace("(now ", "(now\u00a0") if not held else ""  # kept together
         self.why_not.setText(f"<b>Why not the next state:</b> {held}" if held else back)
         self.why_not.setVisible(bool(held or back))
         self.scale.set_scale(total, settings)

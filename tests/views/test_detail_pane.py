@@ -358,7 +358,7 @@ def test_score_tab_says_why_not_the_next_state(qtbot) -> None:
     assert view.scale.total == pytest.approx(-6.35)
     trade.score = -3.0
     view.show_score(trade, None, DefenseSettings(), paused=False)
-    assert "holds until the score is back at or above +0 (now -3.00)" in view.why_not.text()
+    assert "holds until the score is back at or above +0 (now\u00a0-3.00)" in view.why_not.text(), "never wrapped apart"
     trade.score = 0.5
     view.show_score(trade, None, DefenseSettings(), paused=False)
     assert not view.why_not.isVisibleTo(view)
