@@ -3,7 +3,7 @@ kept once instead of once per record, which at 10,000 trades is megabytes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -30,6 +30,14 @@ class Shared(Generic[K, V]):
                 self._kept.clear()
             shared = self._kept[key] = make()
         return shared
+
+    def each(self: Shared[K, K], values: Iterable[K]) -> list[K]:
+        """For values that are their own keys (texts): the one object kept for each, in order. Made for batches:
+        the bound is looked at once per call, so a batch may pass it by its own length."""
+        if len(self._kept) >= self._most:
+            self._kept.clear()
+        same = self._kept.setdefault
+        return [same(value, value) for value in values]
 
     def __len__(self) -> int:
         return len(self._kept)

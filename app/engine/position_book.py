@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from app.sharing import Shared
 from app.terminal.position_feed import Cursor, PositionChanges
 from app.terminal.structs import TradePosition
 
@@ -52,15 +53,7 @@ def row_numbers(count: int) -> list[int]:
 
 #: one object for equal texts of the positions (symbol, comment, external id). Bounded rather than interned:
 #: Python 3.12 before 3.12.6 never frees an interned text, and bots may give every position its own comment.
-_TEXTS: dict[str, str] = {}
-_TEXTS_MOST = 4096
-
-
-def _shared_texts(values: Iterable[Any]) -> list[Any]:
-    if len(_TEXTS) >= _TEXTS_MOST:
-        _TEXTS.clear()  # started over: the texts handed out stay valid, later rows share new ones
-    same = _TEXTS.setdefault
-    return [same(value, value) if type(value) is str else value for value in values]
+_TEXTS: Shared[str, str] = Shared(4096)
 
 
 class PositionBook(Mapping[int, Any]):
@@ -204,7 +197,7 @@ class PositionBook(Mapping[int, Any]):
                 for position in positions:
                     self._odd.pop(int(position.ticket), None)
         for column, offset in ((self._symbol, 0), (self._comment, 1), (self._external_id, 2)):
-            column[rows] = _shared_texts(p[_TEXT + offset] for p in positions)
+            column[rows] = _TEXTS.each(p[_TEXT + offset] for p in positions)
 
     def _take_all(self, positions: tuple[Any, ...]) -> bool:
         """Every row from ``positions``, when they are every open position in the book's order (a full answer):

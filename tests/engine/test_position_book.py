@@ -143,5 +143,5 @@ def test_equal_texts_share_one_object_and_the_texts_kept_for_it_are_bounded() ->
     for ticket in range(10, 10 + 2 * 4096):
         terminal.open = {ticket: position(ticket, rng, comment=f"bot order {ticket}")}
         terminal.answer(book)
-    assert len(position_book._TEXTS) <= position_book._TEXTS_MOST
+    assert len(position_book._TEXTS) <= 4096
     assert_same(book, terminal)
