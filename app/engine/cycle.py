@@ -504,15 +504,9 @@ class FastCycle:
                 symbol, spread=data.ask - data.bid, spread_median=data.spread_median(), bar_age_s=age
             )
             for status in changes:
-                await self._recorder.event(
-                    EventKind.RAIL,
-                    {"rail": status.rail.value, "symbol": symbol, "tripped": status.tripped, "detail": status.detail},
-                )
+                await self._recorder.event(EventKind.RAIL, status.payload())
         for status in self._rails.forget_symbols(managed):
-            await self._recorder.event(
-                EventKind.RAIL,
-                {"rail": status.rail.value, "symbol": status.symbol, "tripped": False, "detail": status.detail},
-            )
+            await self._recorder.event(EventKind.RAIL, status.payload())
         if now >= self._next_account_check:
             self._next_account_check = now + ACCOUNT_RAIL_INTERVAL_S
             if self.watch is not None:  # permissions and the link are read with every account check
@@ -526,10 +520,7 @@ class FastCycle:
             for status in self._rails.evaluate_account(
                 balance=float(account.balance), floating=floating, deals=deals, now=now
             ):
-                await self._recorder.event(
-                    EventKind.RAIL,
-                    {"rail": status.rail.value, "symbol": None, "tripped": status.tripped, "detail": status.detail},
-                )
+                await self._recorder.event(EventKind.RAIL, status.payload())
 
     # --- profit protection ----------------------------------------------------------------------------
 

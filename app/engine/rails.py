@@ -39,6 +39,10 @@ class RailStatus:
     detail: str
     symbol: str | None = None
 
+    def payload(self) -> dict[str, Any]:
+        """The RAIL event telling of this status."""
+        return {"rail": self.rail.value, "symbol": self.symbol, "tripped": self.tripped, "detail": self.detail}
+
 
 def realized_profit(deals: Iterable[Any], since: float) -> float:
     """Profit of closing trade deals since ``since``; balance operations (deposits, withdrawals) excluded."""

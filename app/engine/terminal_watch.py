@@ -141,12 +141,5 @@ class TerminalWatch:
             logger.info("%s: cleared", status.rail.value)
         await self._recorder.event(
             EventKind.RAIL,
-            {
-                "rail": status.rail.value,
-                "symbol": None,
-                "tripped": status.tripped,
-                "detail": status.detail,
-                "blocks_sending": True,
-                "critical": status.tripped,
-            },
+            status.payload() | {"blocks_sending": True, "critical": status.tripped},
         )
